@@ -1,0 +1,39 @@
+# Two commands a user needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ATELIER_HOST ?= 127.0.0.1
+ATELIER_PORT ?= 8000
+export ATELIER_HOST ATELIER_PORT
+
+.PHONY: run test venv migrate demo schema chromium-check
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "Atelier is starting at http://$(ATELIER_HOST):$(ATELIER_PORT)/  (Ctrl-C stops every process)"
+	@echo ""
+	$(VENV)/bin/honcho start -f Procfile
+
+chromium-check:
+	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium for the browser tests: sudo apt-get install -y chromium"; exit 1; }
+
+test: venv chromium-check
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Generated with the embedded settings: integer bounds depend on the database backend.
+schema: venv
+	env -u DATABASE_URL $(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn

@@ -1,0 +1,20 @@
+"""Every REST endpoint under /api/v1/: each app contributes its own url list here."""
+from django.urls import include, path
+
+from portal.accounts import api as accounts_api
+from portal.notifications import api as notifications_api
+from portal.teams import api as teams_api
+
+urlpatterns = [
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("tokens/", accounts_api.ApiTokenListView.as_view(), name="api-tokens"),
+    path("tokens/<str:key>/", accounts_api.ApiTokenDetailView.as_view(), name="api-token-detail"),
+    path("teams/", teams_api.TeamListView.as_view(), name="api-teams"),
+    path("teams/<int:pk>/", teams_api.TeamDetailView.as_view(), name="api-team-detail"),
+    path("teams/<int:pk>/quota/", teams_api.TeamQuotaView.as_view(), name="api-team-quota"),
+    path("notifications/", notifications_api.NotificationListView.as_view(), name="api-notifications"),
+    path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notifications-read-all"),
+    path("notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"),
+    path("", include("scheduler.api.urls")),
+    path("", include("labeling.api.urls")),
+]

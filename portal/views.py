@@ -1,0 +1,94 @@
+"""Pages of portal itself: home, profile with API tokens, teams, notifications, and /healthz."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.accounts import selectors as account_selectors
+from portal.accounts import services as account_services
+from portal.notifications import selectors as notification_selectors
+from portal.notifications import services as notification_services
+from portal.ops.health import health_report
+from portal.teams import access as team_access
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    healthy, components = health_report()
+    return JsonResponse({"status": "ok" if healthy else "unhealthy", "components": components}, status=200 if healthy else 503)
+
+
+@login_required
+def home(request):
+    return redirect("gpu-board")
+
+
+@login_required
+def profile(request):
+    created_secret = None
+    if request.method == "POST":
+        created_secret = _profile_post(request)
+    context = {
+        "tokens": account_selectors.api_tokens_of(user=request.user),
+        "created_secret": created_secret,
+        "time_zones": _common_time_zones(),
+    }
+    return render(request, "portal/profile.html", context)
+
+
+def _profile_post(request) -> str | None:
+    try:
+        if request.POST.get("action") == "time_zone":
+            account_services.user_update_time_zone(user=request.user, time_zone=request.POST.get("time_zone", ""))
+            messages.success(request, "Time zone saved.")
+            return None
+        days = request.POST.get("expires_in_days") or None
+        token, secret = account_services.api_token_create(
+            user=request.user, name=request.POST.get("name", ""), expires_in_days=int(days) if days else None
+        )
+        messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
+        return secret
+    except (ValidationError, ValueError) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        return None
+
+
+def _common_time_zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones())
+
+
+@login_required
+@require_POST
+def token_revoke(request, key: str):
+    token = account_selectors.api_token_of_user(user=request.user, key=key)
+    account_services.api_token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("profile")
+
+
+@login_required
+def team_list(request):
+    teams = team_access.teams_visible_to(request.user).prefetch_related("memberships__user")
+    return render(request, "portal/team_list.html", {"teams": teams})
+
+
+@login_required
+def team_detail(request, pk: int):
+    team = team_access.access_team_for_user(request.user, pk)
+    memberships = team.memberships.select_related("user")
+    return render(request, "portal/team_detail.html", {"team": team, "memberships": memberships, "quota": team.quota})
+
+
+@login_required
+def notification_list(request):
+    if request.method == "POST":
+        notification_services.notifications_mark_read(user=request.user)
+        return redirect("notifications")
+    notifications = notification_selectors.notifications_of(user=request.user)[:200]
+    return render(request, "portal/notification_list.html", {"notifications": notifications})

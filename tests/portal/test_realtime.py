@@ -1,0 +1,129 @@
+"""Realtime: an event made in a Celery worker reaches a browser's websocket on the web process, in
+both modes; strangers are refused; a reconnect resumes without gaps or duplicates."""
+import asyncio
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from portal.asgi import application
+from portal.notifications.models import Notification
+from portal.notifications.services import notification_send
+from portal.notifications.tasks import send_notification
+
+
+def ws_url(stack, query=""):
+    return stack.url.replace("http://", "ws://") + "/ws/events/" + query
+
+
+def session_cookie_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def next_event(socket, kind, timeout=15.0):
+    async def read():
+        while True:
+            message = json.loads(await socket.recv())
+            if message.get("type") == "event" and message["kind"] == kind:
+                return message
+
+    return await asyncio.wait_for(read(), timeout)
+
+
+@pytest.mark.stack
+def test_an_event_made_in_the_worker_reaches_the_browser(live_stack, researcher):
+    cookie = session_cookie_for(researcher)
+
+    async def scenario():
+        async with connect(ws_url(live_stack), additional_headers={"Cookie": cookie}, origin=live_stack.url) as socket:
+            hello = json.loads(await socket.recv())
+            assert hello["type"] == "hello"
+            send_notification.delay(user_id=researcher.pk, kind="message", title="Your job finished")
+            return await next_event(socket, "notification")
+
+    message = asyncio.run(scenario())
+    assert message["topic"] == f"user.{researcher.pk}"
+    assert message["payload"]["title"] == "Your job finished"
+    assert message["payload"]["unread"] == 1
+    assert Notification.objects.filter(user=researcher).count() == 1
+
+
+@pytest.mark.stack
+def test_an_anonymous_websocket_is_refused(live_stack):
+    async def scenario():
+        async with connect(ws_url(live_stack), origin=live_stack.url) as socket:
+            await socket.recv()
+
+    with pytest.raises(InvalidStatus) as refused:
+        asyncio.run(scenario())
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.stack
+def test_a_websocket_from_a_foreign_origin_is_refused(live_stack, researcher):
+    cookie = session_cookie_for(researcher)
+
+    async def scenario():
+        async with connect(ws_url(live_stack), additional_headers={"Cookie": cookie}, origin="http://evil.example") as socket:
+            await socket.recv()
+
+    with pytest.raises(InvalidStatus) as refused:
+        asyncio.run(scenario())
+    assert refused.value.response.status_code == 403
+
+
+async def _collect(communicator, count, timeout=5.0):
+    received = []
+    while len(received) < count:
+        message = await communicator.receive_json_from(timeout=timeout)
+        if message["type"] == "event":
+            received.append(message)
+    return received
+
+
+def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(transactional_db, researcher, outsider):
+    first = notification_send(user=researcher, kind="message", title="one").id
+    notification_send(user=outsider, kind="message", title="not for the researcher")
+    notification_send(user=researcher, kind="message", title="two")
+    notification_send(user=researcher, kind="message", title="three")
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/events/?after=0", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator.scope["user"] = researcher
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.receive_json_from()  # hello
+        events = await _collect(communicator, 3)
+        await communicator.disconnect()
+        resumed = WebsocketCommunicator(application, f"/ws/events/?after={events[0]['id']}", headers=[(b"origin", b"http://127.0.0.1")])
+        resumed.scope["user"] = researcher
+        await resumed.connect()
+        await resumed.receive_json_from()
+        again = await _collect(resumed, 2)
+        assert await resumed.receive_nothing(timeout=0.5)
+        await resumed.disconnect()
+        return events, again
+
+    events, again = asyncio.run(scenario())
+    assert [e["payload"]["title"] for e in events] == ["one", "two", "three"]
+    assert [e["payload"]["title"] for e in again] == ["two", "three"]
+    assert events[0]["payload"]["id"] == first
+
+
+def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, researcher):
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/events/", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator.scope["user"] = researcher
+        await communicator.connect()
+        await communicator.receive_json_from()
+        await communicator.send_json_to({"subscribe": "job.1"})
+        reply = await communicator.receive_json_from()
+        await communicator.disconnect()
+        return reply
+
+    assert asyncio.run(scenario()) == {"type": "refused", "topic": "job.1"}

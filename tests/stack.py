@@ -1,0 +1,148 @@
+"""The session-scoped stack of real processes (CONTRACT 10).
+
+One test database (a SQLite file with WAL + IMMEDIATE, or PostgreSQL's test database) is shared by
+this test process and by subprocesses started once per session: the ASGI server (daphne), a Celery
+worker, Celery beat (and, once it exists, the GPU agent). Tests that use the stack ask for
+`live_stack`, which also flushes the tables after each test (`transactional_db`).
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+READY_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for the subprocesses."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+@dataclass
+class Stack:
+    url: str
+    env: dict
+    log_dir: Path
+    commands: dict[str, list[str]]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+
+    def ensure_running(self) -> None:
+        for name in self.commands:
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                self.start(name)
+
+    def health(self) -> tuple[int, dict]:
+        response = httpx.get(f"{self.url}/healthz", timeout=5)
+        return response.status_code, response.json()
+
+    def wait_healthy(self, timeout: float = READY_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
+            try:
+                status, last = self.health()
+                if status == 200:
+                    return last
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+        logs = "\n".join(f"--- {name}\n{self.tail(name)}" for name in self.commands)
+        raise RuntimeError(f"stack not healthy after {timeout}s: {last}\n{logs}")
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def shutdown(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+
+def stack_environment(port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "PYTEST_CURRENT_TEST")}
+    env.update(
+        DATABASE_URL=test_database_url(),
+        SECRET_KEY=settings.SECRET_KEY,  # sessions made in the test process are valid in the web process
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        PYTHONUNBUFFERED="1",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+    return env
+
+
+def stack_commands(port: int) -> dict[str, list[str]]:
+    return {
+        "web": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        "worker": [
+            str(BIN / "celery"), "-A", "portal", "worker", "--pool", "threads", "--concurrency", "4",
+            "--queues", "default", "--hostname", "test-worker@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+        ],
+        "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+    port = free_port()
+    log_dir = tmp_path_factory.mktemp("stack-logs")
+    with django_db_blocker.unblock():
+        env = stack_environment(port)
+    running = Stack(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir, commands=stack_commands(port))
+    running.ensure_running()
+    try:
+        running.wait_healthy()
+        yield running
+    finally:
+        running.shutdown()
+
+
+@pytest.fixture
+def live_stack(stack, transactional_db):
+    """The running stack, with every process up and healthy, and tables flushed after the test."""
+    stack.ensure_running()
+    stack.wait_healthy()
+    return stack

@@ -1,0 +1,29 @@
+"""Environment for a test run, set before Django reads its settings (loaded with `-p tests.testenv`).
+
+The run gets its own var/ (SQLite test file, filesystem broker, media) and its own Redis key prefixes,
+so it never meets a `make run` on the same machine. Intervals are short so the stack reacts fast.
+"""
+import os
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = uuid.uuid4().hex[:8]
+
+TEST_ENV = {
+    "ATELIER_VAR_DIR": str(ROOT / "var" / "test"),
+    "CELERY_KEY_PREFIX": f"atelier-test-{RUN_ID}:",
+    "CHANNELS_KEY_PREFIX": f"atelier-test-{RUN_ID}",
+    "ATELIER_WORKER_HEARTBEAT_INTERVAL": "0.5",
+    "ATELIER_BEAT_TICK_INTERVAL": "0.5",
+    "ATELIER_HEALTH_MIN_STALE_SECONDS": "3",
+    "ATELIER_REALTIME_POLL_INTERVAL": "0.2",
+    "ATELIER_GPU_BACKEND": "simulated",
+    "ATELIER_FAST_PASSWORD_HASHER": "1",
+    "ATELIER_SIM_FLEET": "1x4:A100-80GB,1x4:L40S-48GB",
+}
+for name, value in TEST_ENV.items():
+    os.environ.setdefault(name, value)
+# Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
