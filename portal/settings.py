@@ -126,6 +126,7 @@ if IS_SQLITE:
     # Tests run against a file (not :memory:) so that subprocesses (web, worker, beat, agent) share it.
     _db["TEST"] = {"NAME": env_str("ATELIER_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))}
 else:
+    _db["TEST"] = {"NAME": env_str("ATELIER_TEST_DB_NAME", "") or None}
     _db["CONN_HEALTH_CHECKS"] = True
     _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
 DATABASES = {"default": _db}
@@ -229,6 +230,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "portal.ops.beat:HeartbeatDatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic work; django-celery-beat's DatabaseScheduler copies these into its tables on start.
+CELERY_BEAT_SCHEDULE = {
+    "prune-realtime-events": {"task": "realtime.prune_events", "schedule": 600.0},
+}
 
 # --- Channels ---------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:8]
 
 TEST_ENV = {
-    "ATELIER_VAR_DIR": str(ROOT / "var" / "test"),
+    # Own folder and PostgreSQL test database per run: two runs on one machine never share state.
+    "ATELIER_VAR_DIR": str(ROOT / "var" / "test" / RUN_ID),
+    "ATELIER_TEST_DB_NAME": f"test_atelier_{RUN_ID}",
     "CELERY_KEY_PREFIX": f"atelier-test-{RUN_ID}:",
     "CHANNELS_KEY_PREFIX": f"atelier-test-{RUN_ID}",
     "ATELIER_WORKER_HEARTBEAT_INTERVAL": "0.5",
@@ -27,3 +29,11 @@ for name, value in TEST_ENV.items():
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's folder (SQLite test file, broker queue) unless asked to keep it."""
+    import shutil
+
+    if not os.environ.get("ATELIER_KEEP_TEST_VAR"):
+        shutil.rmtree(os.environ["ATELIER_VAR_DIR"], ignore_errors=True)
