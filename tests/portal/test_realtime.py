@@ -13,6 +13,7 @@ from portal.asgi import application
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 from portal.notifications.tasks import send_notification
+from tests.asyncio_thread import run_coroutine
 
 
 def ws_url(stack, query=""):
@@ -46,7 +47,7 @@ def test_an_event_made_in_the_worker_reaches_the_browser(live_stack, researcher)
             send_notification.delay(user_id=researcher.pk, kind="message", title="Your job finished")
             return await next_event(socket, "notification")
 
-    message = asyncio.run(scenario())
+    message = run_coroutine(scenario())
     assert message["topic"] == f"user.{researcher.pk}"
     assert message["payload"]["title"] == "Your job finished"
     assert message["payload"]["unread"] == 1
@@ -60,7 +61,7 @@ def test_an_anonymous_websocket_is_refused(live_stack):
             await socket.recv()
 
     with pytest.raises(InvalidStatus) as refused:
-        asyncio.run(scenario())
+        run_coroutine(scenario())
     assert refused.value.response.status_code == 403
 
 
@@ -73,7 +74,7 @@ def test_a_websocket_from_a_foreign_origin_is_refused(live_stack, researcher):
             await socket.recv()
 
     with pytest.raises(InvalidStatus) as refused:
-        asyncio.run(scenario())
+        run_coroutine(scenario())
     assert refused.value.response.status_code == 403
 
 
@@ -109,7 +110,7 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
         await resumed.disconnect()
         return events, again
 
-    events, again = asyncio.run(scenario())
+    events, again = run_coroutine(scenario())
     assert [e["payload"]["title"] for e in events] == ["one", "two", "three"]
     assert [e["payload"]["title"] for e in again] == ["two", "three"]
     assert events[0]["payload"]["id"] == first
@@ -126,4 +127,4 @@ def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, research
         await communicator.disconnect()
         return reply
 
-    assert asyncio.run(scenario()) == {"type": "refused", "topic": "job.1"}
+    assert run_coroutine(scenario()) == {"type": "refused", "topic": "job.1"}
