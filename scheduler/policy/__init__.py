@@ -1,0 +1,23 @@
+"""The scheduling policy: a pure function over plain data (no Django, no clock, no I/O).
+
+Entry point: :func:`scheduler.policy.policy.schedule`. The same function drives the live
+scheduler and the trace-replay simulator (:mod:`scheduler.policy.replay`).
+"""
+from scheduler.policy.policy import schedule
+from scheduler.policy.types import (
+    ClusterState,
+    Decision,
+    Gpu,
+    HeadPlan,
+    PendingJob,
+    PendingStatus,
+    PolicyConfig,
+    Reservation,
+    RunningJob,
+    TeamState,
+)
+
+__all__ = [
+    "ClusterState", "Decision", "Gpu", "HeadPlan", "PendingJob", "PendingStatus",
+    "PolicyConfig", "Reservation", "RunningJob", "TeamState", "schedule",
+]

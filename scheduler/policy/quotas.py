@@ -1,0 +1,92 @@
+"""Team limits at admission (CONTRACT section 5).
+
+- Maximum concurrent GPUs is a hard cap.
+- GPU-hours: a job is admitted against the remaining GPU-hours by GPUs x time limit.
+- Guaranteed share and borrowing: beyond its guaranteed GPUs a team may run only jobs that are
+  preemptible or whose time limit is at most the borrow limit (default 4 h).
+
+Jobs submitted into their team's booking are exempt: the booking was checked against the quota
+when it was made and the job counts against the booking's hours, not twice.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from scheduler.policy import reasons
+from scheduler.policy.types import HOUR, PendingJob, PolicyConfig, RunningJob, TeamState
+
+
+class TeamLedger:
+    """GPUs each team holds outside bookings and GPU-hours left, updated as the pass places jobs."""
+
+    def __init__(self, teams: tuple, running: tuple):
+        self.teams = {team.name: team for team in teams}
+        # Most teams of a replay, and many of a site, have no limit at all: skip them quickly.
+        self.limited = {t.name for t in teams if t.max_gpus is not None or t.gpu_hours_remaining is not None
+                        or t.guaranteed_gpus is not None}
+        self.gpus_held: dict = {}
+        self.hours_left = {t.name: t.gpu_hours_remaining for t in teams}
+        for job in running:
+            if job.reservation_id is None:
+                self.gpus_held[job.team] = self.gpus_held.get(job.team, 0) + len(job.gpus)
+
+    def team(self, name: str) -> TeamState:
+        return self.teams.get(name) or TeamState(name=name)
+
+    def held(self, name: str) -> int:
+        return self.gpus_held.get(name, 0)
+
+    def admission_block(self, job: PendingJob, config: PolicyConfig) -> Optional[tuple]:
+        """(reason code, message) when a team limit keeps the job waiting, else None."""
+        if job.reservation_id is not None or job.team not in self.limited:
+            return None
+        team = self.team(job.team)
+        held = self.held(job.team)
+        blocked = gpu_cap_block(team, held, job) or gpu_hours_block(team, self.hours_left.get(job.team), job)
+        return blocked or borrow_block(team, held, job, config)
+
+    def within_guarantee(self, job: PendingJob) -> bool:
+        """True when the job keeps its team within its guaranteed GPUs (so it may preempt borrowers)."""
+        team = self.team(job.team)
+        return team.guaranteed_gpus is not None and self.held(job.team) + job.gpus <= team.guaranteed_gpus
+
+    def borrowing(self, name: str) -> bool:
+        """True when the team holds more GPUs than it is guaranteed (no guarantee counts as 0)."""
+        return self.held(name) > (self.team(name).guaranteed_gpus or 0)
+
+    def charge(self, job: PendingJob) -> None:
+        if job.reservation_id is not None:
+            return
+        self.gpus_held[job.team] = self.held(job.team) + job.gpus
+        if self.hours_left.get(job.team) is not None:
+            self.hours_left[job.team] -= job.gpus * job.time_limit / HOUR
+
+    def release(self, job: RunningJob) -> None:
+        if job.reservation_id is None:
+            self.gpus_held[job.team] = self.held(job.team) - len(job.gpus)
+
+
+def gpu_cap_block(team: TeamState, held: int, job: PendingJob) -> Optional[tuple]:
+    """The team's maximum concurrent GPUs would be exceeded."""
+    if team.max_gpus is not None and held + job.gpus > team.max_gpus:
+        return reasons.TEAM_GPU_CAP, reasons.reason_text(reasons.TEAM_GPU_CAP, limit=team.max_gpus)
+    return None
+
+
+def gpu_hours_block(team: TeamState, hours_left: Optional[float], job: PendingJob) -> Optional[tuple]:
+    """GPUs x time limit exceeds the team's remaining GPU-hours."""
+    if hours_left is not None and job.gpus * job.time_limit / HOUR > hours_left + 1e-9:
+        return reasons.TEAM_QUOTA, reasons.reason_text(reasons.TEAM_QUOTA, remaining=max(0.0, hours_left))
+    return None
+
+
+def borrow_block(team: TeamState, held: int, job: PendingJob, config: PolicyConfig) -> Optional[tuple]:
+    """Beyond the guarantee, a long non-preemptible job may not borrow idle GPUs."""
+    if team.guaranteed_gpus is None or held + job.gpus <= team.guaranteed_gpus:
+        return None
+    if job.preemptible or job.time_limit <= config.borrow_limit_s:
+        return None
+    text = reasons.reason_text(
+        reasons.BORROW_LIMIT, guaranteed=team.guaranteed_gpus, borrow_hours=config.borrow_limit_s / HOUR
+    )
+    return reasons.BORROW_LIMIT, text

@@ -1,0 +1,33 @@
+"""Why a job still waits: stable codes (stored, filtered on) and messages a person understands."""
+
+WAITING_FOR_GPUS = "waiting_for_gpus"
+BEHIND_HIGHER_PRIORITY = "behind_higher_priority"
+TEAM_GPU_CAP = "team_gpu_cap"
+TEAM_QUOTA = "team_quota"
+BORROW_LIMIT = "borrow_limit"
+RESERVED_WINDOW = "reserved_window"
+NO_ELIGIBLE_GPU = "no_eligible_gpu"
+RESERVATION_NOT_STARTED = "reservation_not_started"
+RESERVATION_TOO_SHORT = "reservation_too_short"
+RESERVATION_NOT_USABLE = "reservation_not_usable"
+
+MESSAGES = {
+    WAITING_FOR_GPUS: "Waiting for {gpus} GPUs to become free",
+    BEHIND_HIGHER_PRIORITY: "Behind higher-priority jobs in the queue",
+    TEAM_GPU_CAP: "Team is at its maximum of {limit} concurrent GPUs",
+    TEAM_QUOTA: "Team GPU-hour quota would be exceeded ({remaining:.1f} GPU-hours left)",
+    BORROW_LIMIT: (
+        "Beyond the team's {guaranteed} guaranteed GPUs only preemptible jobs or jobs with a "
+        "time limit of at most {borrow_hours:g} h may borrow idle GPUs"
+    ),
+    RESERVED_WINDOW: "Free GPUs are booked before this job's time limit would end",
+    NO_ELIGIBLE_GPU: "No usable GPU matches the request (node down, drained, model or memory)",
+    RESERVATION_NOT_STARTED: "Waiting for its reservation window to begin",
+    RESERVATION_TOO_SHORT: "Time limit does not fit inside the reservation window",
+    RESERVATION_NOT_USABLE: "The reservation does not exist or belongs to another team",
+}
+
+
+def reason_text(code: str, **values) -> str:
+    """The message for a reason code, filled with the numbers that explain it."""
+    return MESSAGES[code].format(**values)

@@ -1,0 +1,164 @@
+"""Plain frozen dataclasses: what the policy reads and what it decides.
+
+Times are seconds since the epoch as floats (the live scheduler converts datetimes); durations
+are seconds. GPU, job, team and reservation ids are opaque hashable values (ints or strings).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable, Optional
+
+GpuId = Hashable
+JobId = Hashable
+
+TIER_LOW = 0
+TIER_NORMAL = 1
+TIER_HIGH = 2
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU. `usable` is False when it is drained, lost, or its node is down."""
+
+    id: GpuId
+    node: str
+    model: str = ""
+    memory_mb: int = 0
+    usable: bool = True
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """A running allocation. `end_by` is start + time limit: the latest it can still hold its GPUs."""
+
+    id: JobId
+    team: str
+    gpus: tuple
+    start: float
+    end_by: float
+    preemptible: bool = False
+    tier: int = TIER_NORMAL
+    reservation_id: Optional[Hashable] = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A booking: GPUs held for one team over the half-open window [start, end)."""
+
+    id: Hashable
+    team: str
+    gpus: tuple
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A job waiting for GPUs.
+
+    `multi_node` allows the gang to span nodes; `reservation_id` says the job was submitted into
+    its team's booking (then it runs only there, inside the window).
+    """
+
+    id: JobId
+    team: str
+    gpus: int
+    submit: float
+    time_limit: float
+    user: str = ""
+    tier: int = TIER_NORMAL
+    preemptible: bool = False
+    model: Optional[str] = None
+    min_memory_mb: int = 0
+    multi_node: bool = False
+    reservation_id: Optional[Hashable] = None
+
+
+@dataclass(frozen=True)
+class TeamState:
+    """A team's share, limits and usage.
+
+    `usage_gpu_seconds` is the team's past usage decayed to the instant `usage_as_of` (the policy
+    decays it further to `now`). `gpu_hours_remaining` is the monthly quota minus settled use minus
+    GPUs x time limit of the team's running jobs outside bookings; None means no quota.
+    `guaranteed_gpus` None means the team has no guarantee and borrowing rules do not apply.
+    """
+
+    name: str
+    share: float = 1.0
+    usage_gpu_seconds: float = 0.0
+    usage_as_of: float = 0.0
+    max_gpus: Optional[int] = None
+    gpu_hours_remaining: Optional[float] = None
+    guaranteed_gpus: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """Everything one pass reads. Order of `pending` is the tie-break of last resort (file order)."""
+
+    now: float
+    gpus: tuple = ()
+    running: tuple = ()
+    pending: tuple = ()
+    reservations: tuple = ()
+    teams: tuple = ()
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Settings of the policy. One default configuration serves every replay.
+
+    Score (higher runs first), in "hours of waiting" units because the age term adds 1 per hour:
+        score = w_tier * tier + w_fairshare * F + w_size * S + w_age * age_hours
+    See docs/scheduling.md for the factors and the wait bound.
+    """
+
+    ranking: str = "multifactor"        # "multifactor" | "submit_order"
+    backfill: str = "easy"              # "easy" | "none" (strict) | "first_fit" (no reservation)
+    placement: str = "topology"         # "topology" (gang, best fit) | "count" (any free GPUs)
+    w_tier: float = 1000.0              # a tier outweighs any size difference and ~6 weeks of age
+    w_fairshare: float = 120.0
+    w_size: float = 720.0
+    w_age: float = 1.0                  # per hour waited, never capped: this bounds every wait
+    size_reference_gpu_seconds: float = 1e6   # S = 0 from about 278 GPU-hours up
+    half_life_s: float = 7 * DAY
+    bf_max_job_test: int = 500
+    reserve_min_age_s: float = 30 * DAY  # like Slurm's bf_min_age_reserve: younger jobs hold no GPUs
+    borrow_limit_s: float = 4 * HOUR
+    allow_preemption: bool = True       # requeue preemptible borrowers for teams under their guarantee
+    explain: bool = True                # reasons, positions, estimates (the replay turns them off)
+
+
+@dataclass(frozen=True)
+class HeadPlan:
+    """The reservation EASY backfill keeps for the highest-ranked job that cannot start now."""
+
+    job_id: JobId
+    start: float
+    gpus: tuple
+
+
+@dataclass(frozen=True)
+class PendingStatus:
+    """Why a job still waits, where it stands and when it should start (None: cannot estimate)."""
+
+    job_id: JobId
+    reason_code: str
+    reason: str
+    position: int
+    estimated_start: Optional[float]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one pass. `placements` maps job id -> tuple of GPU ids."""
+
+    placements: dict = field(default_factory=dict)
+    preemptions: tuple = ()
+    pending: tuple = ()
+    head: Optional[HeadPlan] = None
+    order: tuple = ()
