@@ -3,11 +3,16 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 
 from portal.teams.models import Role, Team
 from portal.teams.services import membership_set, team_create
 
 DEMO_PASSWORD = "atelier-demo"
+
+# Sent after the people and teams exist; the scheduler and labeling apps add their own demo data
+# (portal never imports them: dependencies point into portal, CONTRACT 1).
+demo_seeded = Signal()
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ def demo_seed() -> list[DemoUser]:
         user = _demo_user(demo)
         if demo.roles:
             membership_set(team=teams[demo.team], user=user, roles=set(demo.roles))
+    demo_seeded.send(sender=DemoUser)
     return list(DEMO_USERS)
 
 

@@ -202,13 +202,14 @@ SPECTACULAR_SETTINGS = {
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
+    for sub in ("queue", "processed", "control", "staging"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),  # kombu's default is ./control in the cwd
+        "staging_folder": str(BROKER_DIR / "staging"),  # portal.broker: messages appear whole
         "store_processed": False,
         # kombu polls an idle folder at this interval: the bound on how long a task waits to be picked up.
         "polling_interval": env_float("CELERY_FS_POLLING_INTERVAL", 0.1, minimum=0.01),
@@ -270,3 +271,96 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- GPU fleet: agent, telemetry retention, node-down, /metrics (issue 4) ---------------------
+# Seconds between agent samples; the board and websocket updates follow it.
+AGENT_INTERVAL = env_float("ATELIER_AGENT_INTERVAL", 1.0, minimum=0.05)
+# Raw samples are buffered and written in one batch at most this often (fewer, larger transactions).
+AGENT_FLUSH_INTERVAL = env_float("ATELIER_AGENT_FLUSH_INTERVAL", 5.0, minimum=0.0)
+# A full inventory sync runs at least this often even when the readings show no change.
+AGENT_INVENTORY_INTERVAL = env_float("ATELIER_AGENT_INVENTORY_INTERVAL", 60.0, minimum=0.0)
+# Node down: heartbeat older than max(NODE_DOWN_INTERVALS x agent interval, NODE_DOWN_MIN_SECONDS) (CONTRACT 10).
+NODE_DOWN_INTERVALS = env_float("ATELIER_NODE_DOWN_INTERVALS", 3.0, minimum=1.0)
+NODE_DOWN_MIN_SECONDS = env_float("ATELIER_NODE_DOWN_MIN_SECONDS", 15.0, minimum=0.1)
+# Retention in hours; 0 keeps the rows forever.
+TELEMETRY_RAW_RETENTION_HOURS = env_float("ATELIER_TELEMETRY_RAW_RETENTION_HOURS", 48.0)
+TELEMETRY_MINUTE_RETENTION_HOURS = env_float("ATELIER_TELEMETRY_MINUTE_RETENTION_HOURS", 30 * 24.0)
+TELEMETRY_HOUR_RETENTION_HOURS = env_float("ATELIER_TELEMETRY_HOUR_RETENTION_HOURS", 0.0)
+TELEMETRY_ROLLUP_INTERVAL = env_float("ATELIER_TELEMETRY_ROLLUP_INTERVAL", 60.0, minimum=1.0)
+# /metrics: a bearer token, or a client address in the allow-list (CIDR), lets a scraper in.
+METRICS_TOKEN = env_str("ATELIER_METRICS_TOKEN", "")
+METRICS_ALLOW = env_list("ATELIER_METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "telemetry-rollups": {"task": "scheduler.telemetry_rollup", "schedule": TELEMETRY_ROLLUP_INTERVAL},
+        "telemetry-retention": {"task": "scheduler.telemetry_prune", "schedule": 3600.0},
+    }
+)
+try:
+    import ipaddress as _ipaddress
+
+    METRICS_ALLOW_NETWORKS = tuple(_ipaddress.ip_network(item, strict=False) for item in METRICS_ALLOW)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"ATELIER_METRICS_ALLOW={METRICS_ALLOW!r}: {_exc}") from None
+
+# --- Jobs (CONTRACT 6) -------------------------------------------------------------------------
+# Working directories must lie under this root; `..` and symlinks out of it are refused at submit.
+JOB_WORKDIR_ROOT = Path(env_str("ATELIER_JOB_WORKDIR_ROOT", str(BASE_DIR))).resolve()
+JOB_DATA_ROOT = Path(env_str("ATELIER_JOB_DATA_ROOT", str(VAR_DIR / "jobs"))).resolve()
+JOB_RUN_AS_USER = env_str("ATELIER_JOB_RUN_AS_USER", "")  # set when workers run as root
+JOB_POLL_INTERVAL = env_float("ATELIER_JOB_POLL_INTERVAL", 1.0, minimum=0.05)  # cancel is seen within this
+JOB_HEARTBEAT_INTERVAL = env_float("ATELIER_JOB_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
+JOB_HEARTBEAT_TTL = env_float("ATELIER_JOB_HEARTBEAT_TTL", 60.0, minimum=1.0)
+JOB_NODE_DOWN_GRACE = env_float("ATELIER_JOB_NODE_DOWN_GRACE", 300.0, minimum=0.0)  # then a lost attempt is requeued unconfirmed
+JOB_CLAIM_TIMEOUT = env_float("ATELIER_JOB_CLAIM_TIMEOUT", 60.0, minimum=1.0)
+JOB_MIN_TIME_LIMIT = env_int("ATELIER_JOB_MIN_TIME_LIMIT", 60, minimum=1)
+JOB_KILL_GRACE_SECONDS = env_float("ATELIER_JOB_KILL_GRACE_SECONDS", 10.0, minimum=0.0)
+JOB_LOG_CAP_BYTES = env_int("ATELIER_JOB_LOG_CAP_BYTES", 50 * 1024 * 1024, minimum=1024)
+JOB_LOG_CHUNK_BYTES = env_int("ATELIER_JOB_LOG_CHUNK_BYTES", 256 * 1024, minimum=1024)
+SCHEDULER_PASS_INTERVAL = env_float("ATELIER_SCHEDULER_PASS_INTERVAL", 5.0, minimum=0.1)
+REAPER_INTERVAL = env_float("ATELIER_REAPER_INTERVAL", 15.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE |= {
+    "scheduling-pass": {"task": "jobs.scheduling_pass", "schedule": SCHEDULER_PASS_INTERVAL},
+    "reap-lost-attempts": {"task": "jobs.reap", "schedule": REAPER_INTERVAL},
+}
+
+# --- Bookings (issue 6) --------------------------------------------------------------------------
+# A running booking whose GPUs all stay under this utilization for BOOKING_IDLE_AFTER seconds is flagged.
+BOOKING_IDLE_UTILIZATION_PCT = env_float("ATELIER_BOOKING_IDLE_UTILIZATION_PCT", 5.0)
+BOOKING_IDLE_AFTER = env_float("ATELIER_BOOKING_IDLE_AFTER", 2 * 3600.0, minimum=1.0)
+# Telemetry must cover the idle period to within this gap at both ends: no samples is not "idle".
+BOOKING_IDLE_SAMPLE_GAP = env_float("ATELIER_BOOKING_IDLE_SAMPLE_GAP", 300.0, minimum=1.0)
+# Off by default: an admin turns on releasing the rest of a flagged booking.
+BOOKING_IDLE_AUTO_RELEASE = env_bool("ATELIER_BOOKING_IDLE_AUTO_RELEASE", False)
+BOOKING_IDLE_CHECK_INTERVAL = env_float("ATELIER_BOOKING_IDLE_CHECK_INTERVAL", 300.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["bookings-flag-idle"] = {"task": "bookings.flag_idle", "schedule": BOOKING_IDLE_CHECK_INTERVAL}
+
+# --- Datasets (issue 8, CONTRACT 7) ---------------------------------------------------------------
+from labeling.ingest.limits import IngestLimits as _IngestLimits  # noqa: E402  (pure, no Django)
+
+INGEST_LIMITS = _IngestLimits(
+    max_file_bytes=env_int("ATELIER_INGEST_MAX_FILE_BYTES", 50 * 1024 * 1024, minimum=1),
+    max_files_per_request=env_int("ATELIER_INGEST_MAX_FILES_PER_REQUEST", 100, minimum=1),
+    max_image_pixels=env_int("ATELIER_INGEST_MAX_IMAGE_PIXELS", 100_000_000, minimum=1),
+    max_image_side=env_int("ATELIER_INGEST_MAX_IMAGE_SIDE", 150_000, minimum=1),
+    max_archive_entries=env_int("ATELIER_INGEST_MAX_ARCHIVE_ENTRIES", 2_000, minimum=1),
+    max_archive_expanded_bytes=env_int("ATELIER_INGEST_MAX_ARCHIVE_EXPANDED_BYTES", 2 * 1024**3, minimum=1),
+    url_total_seconds=env_float("ATELIER_INGEST_URL_TOTAL_SECONDS", 60.0, minimum=0.1),
+)
+# The request body may carry max_files_per_request files of max_file_bytes each; Django's own caps
+# would otherwise answer 400 before our 413 with the limit (Django's count cap stays, 50 higher).
+DATA_UPLOAD_MAX_NUMBER_FILES = INGEST_LIMITS.max_files_per_request + 50
+# Admins import from server folders under this root only; empty turns folder import off.
+DATASET_IMPORT_ROOT = env_str("ATELIER_DATASET_IMPORT_ROOT", "")
+# dHash bits that may differ for two images to be flagged near-duplicates (0..64).
+DATASET_NEAR_DUPLICATE_BITS = env_int("ATELIER_DATASET_NEAR_DUPLICATE_BITS", 6)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"ImportSourceEnum": "labeling.models.ImportSource", "ItemKindEnum": "labeling.models.ItemKind"}
+)
+
+# --- Live scheduling policy (docs/scheduling.md, "Live defaults") -------------------------------
+# The replay's defaults are tuned for Philly's weeks-long overload; a studio cluster with light queues
+# wants big jobs to hold GPUs after hours, not a month: these bound every live wait to about 3 days.
+SCHEDULER_RESERVE_MIN_AGE = env_float("ATELIER_SCHEDULER_RESERVE_MIN_AGE", 6 * 3600.0, minimum=0.0)
+SCHEDULER_WEIGHT_SIZE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_SIZE_HOURS", 48.0, minimum=0.0)
+SCHEDULER_WEIGHT_FAIRSHARE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_FAIRSHARE_HOURS", 24.0, minimum=0.0)

@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class SchedulerConfig(AppConfig):
     name = "scheduler"
     verbose_name = "GPUs, bookings and jobs"
+
+    def ready(self):
+        from portal.ops.worker import register_worker_tick
+        from portal.realtime.topics import register_topic_guard
+        from scheduler.access import may_watch_job
+        from scheduler.execution.orphans import orphans_kill
+
+        from portal.demo import demo_seeded
+        from scheduler.demo import demo_fleet_and_job_seed
+
+        register_topic_guard("job", may_watch_job)
+        demo_seeded.connect(demo_fleet_and_job_seed, dispatch_uid="scheduler-demo")
+        from scheduler.demo_bookings import demo_bookings_seed
+
+        demo_seeded.connect(demo_bookings_seed, dispatch_uid="scheduler-demo-bookings")  # after the GPUs exist
+        register_worker_tick(orphans_kill)

@@ -1,9 +1,19 @@
 from django.urls import path
 
-from scheduler import views
+from scheduler import fleet_views, job_views, metrics, views
 
 urlpatterns = [
-    path("gpus/", views.gpu_board, name="gpu-board"),
+    path("gpus/", fleet_views.gpu_board, name="gpu-board"),
+    path("gpus/<int:pk>/", fleet_views.gpu_detail, name="gpu-detail"),
+    path("gpus/<int:pk>/drain/", fleet_views.gpu_drain_page, name="gpu-drain"),
+    path("nodes/<int:pk>/drain/", fleet_views.node_drain_page, name="node-drain"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("bookings/", views.booking_timeline, name="bookings"),
-    path("jobs/", views.job_list, name="jobs"),
+    path("bookings/mine/", views.my_bookings, name="my-bookings"),
+    path("bookings/feed/regenerate/", views.feed_regenerate, name="booking-feed-regenerate"),
+    path("bookings/feed/<str:token>.ics", views.booking_feed, name="booking-feed"),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/new/", job_views.job_submit_page, name="job-submit"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/cancel/", job_views.job_cancel_page, name="job-cancel"),
 ]

@@ -1,18 +1,51 @@
 """Pages of the GPU side. Each renders what the scheduler's selectors return."""
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-
-@login_required
-def gpu_board(request):
-    return render(request, "scheduler/gpu_board.html", {})
+from scheduler.ical import bookings_to_ical
+from scheduler.selectors import bookings as selectors
+from scheduler.services import calendar_feed
 
 
 @login_required
 def booking_timeline(request):
-    return render(request, "scheduler/booking_timeline.html", {})
+    now = timezone.now()
+    teams = [{"id": t.pk, "name": t.name} for t in selectors.booking_teams_of(request.user)]
+    page = {
+        "resources": selectors.timeline_resources(),
+        "user": {"id": request.user.pk, "username": request.user.username, "time_zone": request.user.time_zone},
+        "teams": teams,
+        "api": {"reservations": reverse("api-reservations"), "usage": "/api/v1/teams/{team}/quota/usage/"},
+        "jobs": selectors.job_windows_for_timeline(viewer=request.user, since=now - timedelta(days=1), until=now + timedelta(days=14)),
+    }
+    return render(request, "scheduler/booking_timeline.html", {"page_data": page, "has_gpus": bool(page["resources"])})
 
 
 @login_required
-def job_list(request):
-    return render(request, "scheduler/job_list.html", {})
+def my_bookings(request):
+    feed = calendar_feed.feed_ensure(user=request.user)
+    feed_url = request.build_absolute_uri(reverse("booking-feed", args=[feed.token]))
+    bookings = selectors.reservations_of(user=request.user)
+    return render(request, "scheduler/my_bookings.html", {"bookings": bookings, "feed_url": feed_url})
+
+
+@login_required
+@require_POST
+def feed_regenerate(request):
+    calendar_feed.feed_regenerate(user=request.user)
+    return redirect("my-bookings")
+
+
+def booking_feed(request, token: str):
+    """No login: calendar apps cannot sign in. The secret token in the URL is the credential."""
+    user, bookings = selectors.feed_reservations(token=token)
+    if user is None:
+        raise Http404("No such feed.")
+    body = bookings_to_ical(bookings=bookings, host=request.get_host())
+    return HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -2,7 +2,7 @@
 
 One test database (a SQLite file with WAL + IMMEDIATE, or PostgreSQL's test database) is shared by
 this test process and by subprocesses started once per session: the ASGI server (daphne), a Celery
-worker, Celery beat (and, once it exists, the GPU agent). Tests that use the stack ask for
+worker, Celery beat and the GPU agent (simulated fleet). Tests that use the stack ask for
 `live_stack`, which also flushes the tables after each test (`transactional_db`).
 """
 import os
@@ -22,6 +22,32 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 90.0
+FLUSH_ATTEMPTS = 5
+
+
+def _flush_retrying_deadlocks() -> None:
+    """On PostgreSQL the flush between tests is one TRUNCATE of every table, taking its locks in no
+    fixed order while the stack's processes (agent, worker, beat, web) keep querying; a statement
+    that reads two tables can then deadlock with it, and PostgreSQL cancels the TRUNCATE. Its
+    transaction is rolled back whole, so trying again is safe."""
+    from django.core.management.base import CommandError
+    from django.test import TransactionTestCase
+
+    teardown = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self):
+        for attempt in range(FLUSH_ATTEMPTS):
+            try:
+                return teardown(self)
+            except CommandError as exc:
+                if "deadlock detected" not in str(exc.__cause__) or attempt == FLUSH_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+_flush_retrying_deadlocks()
 
 
 def free_port() -> int:
@@ -117,11 +143,10 @@ def stack_environment(port: int) -> dict:
 def stack_commands(port: int) -> dict[str, list[str]]:
     return {
         "web": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        "worker": [
-            str(BIN / "celery"), "-A", "portal", "worker", "--pool", "threads", "--concurrency", "4",
-            "--queues", "default", "--hostname", "test-worker@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-        ],
+        # The node worker: the default queue and every simulated node's queue, one slot per GPU.
+        "worker": [sys.executable, "manage.py", "node_worker", "--hostname", "test-worker@%h"],
         "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
+        "agent": [sys.executable, str(ROOT / "manage.py"), "gpu_agent"],
     }
 
 

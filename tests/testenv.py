@@ -23,9 +23,23 @@ TEST_ENV = {
     "ATELIER_GPU_BACKEND": "simulated",
     "ATELIER_FAST_PASSWORD_HASHER": "1",
     "ATELIER_SIM_FLEET": "1x4:A100-80GB,1x4:L40S-48GB",
+    "ATELIER_AGENT_INTERVAL": "0.5",
+    "ATELIER_AGENT_FLUSH_INTERVAL": "1",
+    "ATELIER_NODE_DOWN_MIN_SECONDS": "3",
+    "ATELIER_JOB_WORKDIR_ROOT": str(ROOT / "var" / "test" / RUN_ID / "work"),
+    "ATELIER_JOB_POLL_INTERVAL": "0.1",
+    "ATELIER_JOB_MIN_TIME_LIMIT": "1",
+    "ATELIER_JOB_HEARTBEAT_INTERVAL": "0.5",
+    "ATELIER_JOB_HEARTBEAT_TTL": "4",
+    "ATELIER_JOB_CLAIM_TIMEOUT": "5",
+    "ATELIER_JOB_NODE_DOWN_GRACE": "3",
+    "ATELIER_JOB_KILL_GRACE_SECONDS": "1",
+    "ATELIER_SCHEDULER_PASS_INTERVAL": "1",
+    "ATELIER_REAPER_INTERVAL": "1",
 }
 for name, value in TEST_ENV.items():
     os.environ.setdefault(name, value)
+Path(os.environ["ATELIER_JOB_WORKDIR_ROOT"]).mkdir(parents=True, exist_ok=True)
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")

@@ -1,1 +1,23 @@
-urlpatterns: list = []
+from django.urls import path
+
+from labeling.api import views
+
+urlpatterns: list = [
+    path("datasets/", views.DatasetListView.as_view(), name="api-datasets"),
+    path("datasets/<int:pk>/", views.DatasetDetailView.as_view(), name="api-dataset-detail"),
+    path("datasets/<int:pk>/items/", views.ItemListView.as_view(), name="api-dataset-items"),
+    path("datasets/<int:pk>/uploads/", views.UploadView.as_view(), name="api-dataset-uploads"),
+    path("datasets/<int:pk>/imports/", views.ImportView.as_view(), name="api-dataset-imports"),
+    path("datasets/<int:pk>/versions/", views.VersionListView.as_view(), name="api-dataset-versions"),
+    path("versions/<int:pk>/", views.VersionDetailView.as_view(), name="api-version-detail"),
+    path("versions/<int:pk>/diff/", views.VersionDiffView.as_view(), name="api-version-diff"),
+    path("versions/<int:pk>/items/", views.VersionItemListView.as_view(), name="api-version-items"),
+    path("items/<int:pk>/", views.ItemDetailView.as_view(), name="api-item-detail"),
+    path("import-jobs/<int:pk>/", views.ImportJobDetailView.as_view(), name="api-import-job-detail"),
+    # OpenSeadragon asks for <dzi name>_files/<level>/<col>_<row>.<format> beside the descriptor.
+    path("images/<int:pk>/tiles/image.dzi", views.DziView.as_view(), name="api-image-dzi"),
+    path("images/<int:pk>/tiles/image_files/<int:level>/<int:column>_<int:row>.jpeg", views.TileView.as_view(),
+         name="api-image-tile"),
+    path("images/<int:pk>/thumbnail/", views.ThumbnailView.as_view(), name="api-image-thumbnail"),
+    path("images/<int:pk>/original/", views.OriginalView.as_view(), name="api-image-original"),
+]

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from portal.accounts import api as accounts_api
 from portal.notifications import api as notifications_api
+from portal.reports import api as reports_api
 from portal.teams import api as teams_api
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("notifications/", notifications_api.NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notifications-read-all"),
     path("notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"),
+    path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),
 ]

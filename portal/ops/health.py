@@ -45,12 +45,27 @@ def check_heartbeat(*, prefix: str, interval: float, label: str) -> ComponentHea
     return ComponentHealth(True, f"last heartbeat {age:.1f}s ago")
 
 
+def check_gpu_agent() -> ComponentHealth:
+    """The freshest GPU agent heartbeat, with the backend it reads (nvml, or simulated and why)."""
+    health = check_heartbeat(prefix="agent:", interval=settings.AGENT_INTERVAL, label="GPU agent")
+    beat = freshest_heartbeat(prefix="agent:")
+    if beat is None:
+        return ComponentHealth(False, f"no GPU agent has reported (ATELIER_GPU_BACKEND={settings.GPU_BACKEND})")
+    detail = beat.detail or {}
+    backend = detail.get("backend", "unknown")
+    if detail.get("simulated"):
+        backend = f"simulated fleet ({detail.get('reason') or 'configured'})"
+    return ComponentHealth(health.ok, f"{backend}, {beat.name}: {health.detail}")
+
+
 def health_report() -> tuple[bool, dict]:
     database = check_database()
     components = {"database": database, "broker": check_broker()}
     if database.ok:
         components["worker"] = check_heartbeat(prefix="worker:", interval=settings.WORKER_HEARTBEAT_INTERVAL, label="worker")
         components["beat"] = check_heartbeat(prefix=BEAT_HEARTBEAT, interval=settings.BEAT_TICK_INTERVAL, label="beat")
-    components["gpu_backend"] = ComponentHealth(True, settings.GPU_BACKEND)
+        components["gpu_backend"] = check_gpu_agent()
+    else:
+        components["gpu_backend"] = ComponentHealth(False, "database down: agent heartbeat unknown")
     healthy = all(component.ok for component in components.values())
     return healthy, {name: asdict(component) for name, component in components.items()}

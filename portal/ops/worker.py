@@ -1,6 +1,7 @@
 """Worker liveness: every Celery worker writes `worker:<hostname>` each interval from a daemon thread.
 
-Later, the same tick is where a node's worker checks its process groups against the database.
+Apps add their own per-tick checks with register_worker_tick (the scheduler kills process groups
+of attempts that are not running in this worker); they run at worker start and on every tick.
 """
 import logging
 import threading
@@ -13,6 +14,20 @@ from portal.ops.services import heartbeat_clear, heartbeat_record
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
+_tick_hooks: list = []
+
+
+def register_worker_tick(hook) -> None:
+    """Call `hook()` at worker start and on every heartbeat tick (hooks must be quick and not raise)."""
+    _tick_hooks.append(hook)
+
+
+def _run_hooks() -> None:
+    for hook in _tick_hooks:
+        try:
+            hook()
+        except Exception:
+            log.exception("worker tick hook %s failed", getattr(hook, "__name__", hook))
 
 
 def worker_heartbeat_name(hostname: str) -> str:
@@ -26,6 +41,7 @@ def _beat_forever(hostname: str) -> None:
             heartbeat_record(name=worker_heartbeat_name(hostname), detail={"hostname": hostname})
         except Exception:  # the database may be briefly unreachable; keep trying
             log.warning("worker heartbeat failed", exc_info=True)
+        _run_hooks()
         _stop.wait(settings.WORKER_HEARTBEAT_INTERVAL)
 
 

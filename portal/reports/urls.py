@@ -4,4 +4,5 @@ from portal.reports import views
 
 urlpatterns = [
     path("", views.report_index, name="reports"),
+    path("quotas/", views.quota_report_page, name="report-quotas"),
 ]

@@ -1,4 +1,19 @@
 """Scheduler state, one module per area. Import models from here: `from scheduler.models import Gpu`."""
+from scheduler.models.bookings import CalendarFeed, GpuOccupancy, OccupancyKind, Reservation, ReservationState
 from scheduler.models.fleet import Gpu, GpuState, Node
+from scheduler.models.jobs import (
+    ATTEMPT_LIVE_STATES,
+    JOB_FINAL_STATES,
+    Attempt,
+    AttemptState,
+    Job,
+    JobAllocation,
+    JobState,
+    LogChunk,
+    Priority,
+)
+from scheduler.models.telemetry import GpuRollup, GpuSample, ProcessSnapshot, RollupWidth
 
-__all__ = ["Gpu", "GpuState", "Node"]
+__all__ = ["Gpu", "GpuState", "Node", "CalendarFeed", "GpuOccupancy", "OccupancyKind", "Reservation", "ReservationState"]
+__all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
+__all__ += ["ATTEMPT_LIVE_STATES", "JOB_FINAL_STATES", "Attempt", "AttemptState", "Job", "JobAllocation", "JobState", "LogChunk", "Priority"]

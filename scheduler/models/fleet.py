@@ -14,6 +14,8 @@ class Node(models.Model):
     drained = models.BooleanField(default=False)
     drain_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Why the last reading could not enumerate GPUs (driver gone, say); empty when it could.
+    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +44,22 @@ class Gpu(models.Model):
     mig_mode = models.BooleanField(null=True, blank=True)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # The current reading, written by the agent every tick so the board reads one row per GPU.
+    # None is "n/a" (NVML NotSupported), never zero.
+    reading_at = models.DateTimeField(null=True, blank=True)
+    util_gpu_pct = models.SmallIntegerField(null=True, blank=True)
+    util_memory_pct = models.SmallIntegerField(null=True, blank=True)
+    memory_used_mb = models.IntegerField(null=True, blank=True)
+    temperature_c = models.SmallIntegerField(null=True, blank=True)
+    power_w = models.FloatField(null=True, blank=True)
+    power_limit_w = models.FloatField(null=True, blank=True)
+    fan_speed_pct = models.SmallIntegerField(null=True, blank=True)
+    # [{"pid", "used_memory_mb", "owner", "rogue"}]; null when NVML could not list processes.
+    processes = models.JSONField(null=True, blank=True, default=list)
+    process_count = models.SmallIntegerField(default=0)
+    rogue_count = models.SmallIntegerField(default=0)
+    # Sparkline of the last 10 minutes: {"end": epoch seconds, "step": seconds, "util": [...]}.
+    spark = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["node__name", "index"]

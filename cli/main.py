@@ -1,0 +1,171 @@
+"""`atelier`: GPUs, bookings and jobs from a terminal, through the REST API only.
+
+    atelier login https://atelier.studio.example
+    atelier gpus
+    atelier book --gpus 4 --start "2026-11-24 09:00" --end "2026-11-27 18:00"
+    atelier submit --gpus 2 --time 4h -- python train.py --lr 3e-4
+    atelier jobs
+    atelier logs -f 42
+    atelier cancel 42
+"""
+import shlex
+import sys
+import time
+from datetime import timedelta
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.client import Api, CliError, Config
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`4h`, `90m`, `1d`, `45s`, or an ISO 8601 duration such as `PT4H`."""
+    text = text.strip()
+    if text.upper().startswith("P"):
+        return _iso_duration(text)
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in UNITS or not number.replace(".", "", 1).isdigit():
+        raise typer.BadParameter(f"{text!r}: use a number with s, m, h or d (e.g. 4h, 90m) or ISO 8601 (PT4H).")
+    return timedelta(seconds=float(number) * UNITS[unit])
+
+
+def _iso_duration(text: str) -> timedelta:
+    from django.utils.dateparse import parse_duration as django_parse  # pure function, no settings needed
+
+    value = django_parse(text)
+    if value is None:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 duration.")
+    return value
+
+
+def iso_duration(value: timedelta) -> str:
+    return f"PT{int(value.total_seconds())}S"
+
+
+def api() -> Api:
+    return Api(Config.load())
+
+
+@app.command()
+def login(url: str, token: str = typer.Option(None, help="a personal token from your profile page")):
+    """Save the portal URL and a personal API token (create one on your profile page)."""
+    token = token or typer.prompt("Personal API token (from your profile page)", hide_input=True)
+    config = Config(url=url, token=token.strip())
+    me = Api(config).call("GET", "me/")
+    config.save()
+    out.print(f"Logged in to {url} as {me['username']} ({me['time_zone']}).")
+
+
+@app.command()
+def gpus():
+    """Every GPU, its state and use now."""
+    body = api().call("GET", "gpus/", params={"page_size": 500})
+    table = Table("node", "gpu", "model", "state", "util %", "memory MiB")
+    for gpu in body.get("results", body):
+        table.add_row(
+            str(gpu.get("node")), str(gpu.get("index")), str(gpu.get("model")), str(gpu.get("state")),
+            str(gpu.get("util_gpu_pct", "n/a")), f"{gpu.get('memory_used_mb', 'n/a')}/{gpu.get('memory_total_mb', 'n/a')}",
+        )
+    out.print(table)
+
+
+@app.command()
+def book(
+    gpus: int = typer.Option(..., help="how many GPUs"),
+    start: str = typer.Option(..., help="ISO 8601 with offset, or wall-clock 'YYYY-MM-DD HH:MM' in your time zone"),
+    end: str = typer.Option(..., help="same forms as --start"),
+    note: str = typer.Option("", help="what the booking is for"),
+    model: str = typer.Option("", help="GPU model"),
+    same_node: bool = typer.Option(True, help="all GPUs on one node"),
+):
+    """Book GPUs for a window."""
+    body = {"gpus": gpus, "note": note, "same_node": same_node} | _window("start", start) | _window("end", end)
+    if model:
+        body["model"] = model
+    booking = api().call("POST", "reservations/", json=body)
+    out.print(f"Booking {booking['id']}: {len(booking['gpus'])} GPUs from {booking['start']} to {booking['end']}.")
+
+
+def _window(name: str, value: str) -> dict:
+    has_offset = value.endswith("Z") or "+" in value[10:] or value[10:].count("-") > 0
+    return {name: value} if has_offset else {f"{name}_local": value}
+
+
+@app.command()
+def submit(
+    command: list[str] = typer.Argument(..., help="the command, after --"),
+    gpus: int = typer.Option(1, help="how many GPUs"),
+    time_limit: str = typer.Option("1h", "--time", help="time limit: 4h, 90m, PT4H"),
+    name: str = typer.Option("", help="a name for the job"),
+    workdir: str = typer.Option("", help="working directory under the portal's root"),
+    model: str = typer.Option("", help="GPU model"),
+    priority: str = typer.Option("normal", help="low, normal or high"),
+    preemptible: bool = typer.Option(False, help="may be preempted (requeued) to return borrowed GPUs"),
+    env: list[str] = typer.Option([], help="NAME=value, repeatable"),
+    reservation: int = typer.Option(None, help="run inside this booking of your team"),
+):
+    """Submit a job: everything after -- is the command."""
+    variables = dict(item.split("=", 1) for item in env if "=" in item)
+    body = {
+        "command": shlex.join(command), "gpus": gpus, "time_limit": iso_duration(parse_duration(time_limit)), "name": name,
+        "working_dir": workdir, "gpu_model": model, "priority": priority, "preemptible": preemptible, "env": variables,
+        "reservation": reservation,
+    }
+    job = api().call("POST", "jobs/", json=body)
+    out.print(f"Job {job['id']} submitted ({job['state']}).")
+
+
+@app.command()
+def jobs(all_: bool = typer.Option(False, "--all", help="the team's jobs, not only mine")):
+    """Your jobs (or your teams' with --all)."""
+    params = {} if all_ else {"mine": "true"}
+    body = api().call("GET", "jobs/", params=params)
+    table = Table("id", "name", "owner", "state", "gpus", "submitted", "queue")
+    for job in body["results"]:
+        queue = f"#{job['queue_position']} {job['pending_reason']}" if job["state"] == "pending" and job["queue_position"] else job["pending_reason"]
+        table.add_row(str(job["id"]), job["name"], job["owner"], job["state"], str(job["gpus"]), job["submitted_at"][:19], queue or "")
+    out.print(table)
+
+
+@app.command()
+def logs(job: int, follow: bool = typer.Option(False, "-f", "--follow", help="keep printing until the job ends")):
+    """Print a job's log (of its latest attempt)."""
+    client, offset, attempt = api(), 0, None
+    while True:
+        params = {"offset": offset} | ({"attempt": attempt} if attempt else {})
+        page = client.call("GET", f"jobs/{job}/log/", params=params)
+        attempt = page["attempt"]
+        sys.stdout.write(page["data"])
+        sys.stdout.flush()
+        offset = page["next_offset"]
+        if page["complete"] or (not follow and not page["data"]):
+            return
+        if not page["data"]:
+            time.sleep(1.0)
+
+
+@app.command()
+def cancel(job: int):
+    """Cancel a job (a running one stops within a second or two)."""
+    body = api().call("POST", f"jobs/{job}/cancel/")
+    out.print(f"Job {job}: {body['state']} — {body['state_reason']}")
+
+
+def main():
+    try:
+        app()
+    except CliError as exc:
+        err.print(f"atelier: {exc}", highlight=False, markup=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Creating and changing datasets and series (issue 8)."""
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from labeling.access import MAY_NOT_CREATE, may_change_team_datasets
+from labeling.models import Character, Dataset, Series, default_label_schema
+from portal.teams.access import team_ids_of
+
+NAME_TAKEN = "The team already has a dataset with this name."
+SCHEMA_NEEDS_CLASSES = "The label schema needs a non-empty list of classes, each with a unique name."
+NO_SUCH_TEAM = "No such team."
+SERIES_OF_OTHER_TEAM = "The series belongs to another team."
+
+
+def dataset_create(*, user, team_id: int, name: str, description: str = "", label_schema: dict | None = None,
+                   series_id: int | None = None) -> Dataset:
+    if not (user.is_staff or team_id in team_ids_of(user)):
+        raise ValidationError({"team": [NO_SUCH_TEAM]})  # not a member: the team is not theirs to name
+    if not may_change_team_datasets(user, team_id):
+        raise PermissionDenied(MAY_NOT_CREATE)
+    schema = label_schema if label_schema is not None else default_label_schema()
+    label_schema_check(schema=schema)
+    series = _series_of_team(series_id=series_id, team_id=team_id)
+    try:
+        with transaction.atomic():
+            return Dataset.objects.create(team_id=team_id, name=name, description=description,
+                                          label_schema=schema, series=series, created_by=user)
+    except IntegrityError:
+        raise ValidationError({"name": [NAME_TAKEN]}) from None
+
+
+def dataset_update(*, dataset: Dataset, name: str | None = None, description: str | None = None,
+                   label_schema: dict | None = None) -> Dataset:
+    if label_schema is not None:
+        label_schema_check(schema=label_schema)
+        dataset.label_schema = label_schema
+    if name is not None:
+        dataset.name = name
+    if description is not None:
+        dataset.description = description
+    try:
+        with transaction.atomic():
+            dataset.save(update_fields=["name", "description", "label_schema"])
+    except IntegrityError:
+        raise ValidationError({"name": [NAME_TAKEN]}) from None
+    return dataset
+
+
+def label_schema_check(*, schema: dict) -> None:
+    classes = schema.get("classes") if isinstance(schema, dict) else None
+    if not isinstance(classes, list) or not classes:
+        raise ValidationError({"label_schema": [SCHEMA_NEEDS_CLASSES]})
+    names = [c.get("name") for c in classes if isinstance(c, dict)]
+    if len(names) != len(classes) or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValidationError({"label_schema": [SCHEMA_NEEDS_CLASSES]})
+
+
+def series_create(*, team_id: int, title: str, characters: list[str] = ()) -> Series:
+    with transaction.atomic():
+        series = Series.objects.create(team_id=team_id, title=title)
+        Character.objects.bulk_create([Character(series=series, name=name) for name in characters])
+    return series
+
+
+def _series_of_team(*, series_id: int | None, team_id: int) -> Series | None:
+    if series_id is None:
+        return None
+    series = Series.objects.filter(pk=series_id, team_id=team_id).first()
+    if series is None:
+        raise ValidationError({"series": [SERIES_OF_OTHER_TEAM]})
+    return series

@@ -1,0 +1,10 @@
+"""Celery tasks of labeling: thin wrappers over services (the database records what happened)."""
+from celery import shared_task
+
+from labeling.services.ingest import import_job_run
+from labeling.services.imports import IMPORT_TASK
+
+
+@shared_task(name=IMPORT_TASK, acks_late=True, reject_on_worker_lost=True)
+def import_run(*, import_job_id: int) -> None:
+    import_job_run(import_job_id=import_job_id)

@@ -1,0 +1,88 @@
+"""The one place that decides who sees and changes bookings (CONTRACT 2).
+
+Every signed-in user sees every booking on the timeline (who, team, when); a booking's note only its
+team and site admins; changes: the owner, their team admins, site admins. What a user may not see is
+a 404; what they may see but not change is a 403.
+"""
+from django.http import Http404
+from rest_framework.exceptions import PermissionDenied
+
+from portal.teams.access import may_administer_team, team_ids_of
+from scheduler.models import GpuOccupancy, OccupancyKind, Reservation
+
+NOT_YOURS = "Only the owner, their team admins and site admins change this booking."
+
+
+def reservations_visible_to(user):
+    if not user.is_authenticated:
+        return Reservation.objects.none()
+    return Reservation.objects.all()
+
+
+def access_reservation_for_user(user, reservation_id) -> Reservation:
+    reservation = reservations_visible_to(user).select_related("user", "team").filter(pk=reservation_id).first()
+    if reservation is None:
+        raise Http404("No such booking.")
+    return reservation
+
+
+def access_reservation_to_change(user, reservation_id) -> Reservation:
+    reservation = access_reservation_for_user(user, reservation_id)
+    if not may_change_reservation(user, reservation):
+        raise PermissionDenied(NOT_YOURS)
+    return reservation
+
+
+def may_change_reservation(user, reservation: Reservation) -> bool:
+    return reservation.user_id == user.pk or may_administer_team(user, reservation.team_id)
+
+
+def may_see_note(user, reservation: Reservation, team_ids: set[int] | None = None) -> bool:
+    if user.is_staff:
+        return True
+    return reservation.team_id in (team_ids if team_ids is not None else team_ids_of(user))
+
+
+def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
+    """A conflicting window as the viewer may see it: a booking's owner and team are public on the
+    timeline; a job's owner only to its team and site admins (jobs are team-private)."""
+    view = {"gpu": row.gpu_id, "gpu_name": str(row.gpu), "start": row.start.isoformat(), "end": row.end.isoformat(), "kind": row.kind,
+            "reservation": row.reservation_id, "job": row.job_ref}  # a 409 names the job in the way (CONTRACT 4)
+    visible = row.kind == OccupancyKind.BOOKING or viewer.is_staff or row.team_id in team_ids_of(viewer)
+    if visible:
+        view.update(team=row.team.name, user=row.user.username if row.user else None)
+    return view
+
+
+# --- Jobs: visible to their team and site admins; cancelled by owner, team admins, site admins ------
+
+JOB_NOT_YOURS = "Only the owner, their team admins and site admins cancel this job."
+
+
+def jobs_visible_to(user):
+    from scheduler.models import Job
+
+    if not user.is_authenticated:
+        return Job.objects.none()
+    if user.is_staff:
+        return Job.objects.all()
+    return Job.objects.filter(team_id__in=team_ids_of(user))
+
+
+def access_job_for_user(user, job_id):
+    job = jobs_visible_to(user).select_related("owner", "team", "reservation").filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def access_job_to_cancel(user, job_id):
+    job = access_job_for_user(user, job_id)
+    if job.owner_id != user.pk and not may_administer_team(user, job.team_id):
+        raise PermissionDenied(JOB_NOT_YOURS)
+    return job
+
+
+def may_watch_job(user, job_id: str) -> bool:
+    """Guard of the realtime topic `job.<id>` (live logs and state)."""
+    return job_id.isdigit() and jobs_visible_to(user).filter(pk=int(job_id)).exists()

@@ -1,0 +1,73 @@
+from rest_framework import serializers
+
+from scheduler.models import Attempt, Job, Priority
+
+
+class JobSubmitSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    command = serializers.CharField(allow_blank=True, trim_whitespace=True)
+    working_dir = serializers.CharField(required=False, allow_blank=True, default="")
+    env = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    gpus = serializers.IntegerField(min_value=0, max_value=1024)
+    gpu_model = serializers.CharField(required=False, allow_blank=True, default="")
+    min_memory_mb = serializers.IntegerField(required=False, min_value=0, default=0)
+    multi_node = serializers.BooleanField(required=False, default=False)
+    time_limit = serializers.DurationField(help_text="ISO 8601 duration, e.g. PT4H")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
+    preemptible = serializers.BooleanField(required=False, default=False)
+    team = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reservation = serializers.IntegerField(required=False, allow_null=True, default=None)
+    labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    inputs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="node.name")
+    gpus = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attempt
+        fields = [
+            "number", "state", "reason", "node", "host", "gpus", "queued_at", "started_at", "ended_at", "heartbeat_at",
+            "exit_code", "signal", "gpu_seconds", "peak_memory_mb", "log_size", "log_truncated",
+        ]
+
+    def get_gpus(self, attempt) -> list[str]:
+        return [f"{a.gpu.node.name}/gpu{a.gpu.index}" for a in attempt.allocations.all()]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    team = serializers.CharField(source="team.name")
+    time_limit = serializers.SerializerMethodField()
+    gpu_hours = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "name", "owner", "team", "state", "state_reason", "command", "working_dir", "env", "gpus", "gpu_model",
+            "min_memory_mb", "multi_node", "time_limit", "priority", "preemptible", "reservation", "labels", "inputs",
+            "submitted_at", "started_at", "ended_at", "queue_position", "pending_reason", "estimated_start",
+            "cancel_requested_at", "gpu_hours",
+        ]
+
+    def get_time_limit(self, job) -> str:
+        return f"PT{job.time_limit_s}S"
+
+    def get_gpu_hours(self, job) -> float:
+        return round(sum(a.gpu_seconds for a in job.attempts.all()) / 3600, 4)
+
+
+class LogPageSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    data = serializers.CharField()
+    truncated = serializers.BooleanField()
+    complete = serializers.BooleanField(help_text="True once the attempt ended and every byte was returned")
+
+
+class OutputFileSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()

@@ -1,0 +1,122 @@
+"""Booking endpoints: thin translations between HTTP and scheduler services and selectors."""
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.teams.access import access_team_for_user, team_ids_of
+from scheduler import access
+from scheduler.api import serializers as s
+from scheduler.models import Reservation, ReservationState
+from scheduler.selectors import quotas
+from scheduler.selectors.placement import GpuRequest, availability_find
+from scheduler.services import reservations as services
+
+
+class ReservationFilter(django_filters.FilterSet):
+    user = django_filters.CharFilter(field_name="user__username")
+    state = django_filters.ChoiceFilter(choices=ReservationState.choices)
+    gpu = django_filters.NumberFilter(field_name="gpus")
+    ends_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt")
+    starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    mine = django_filters.BooleanFilter(method="filter_mine")
+
+    class Meta:
+        model = Reservation
+        fields = ["team", "user", "state", "gpu", "ends_after", "starts_before", "mine"]
+
+    def filter_mine(self, queryset, name, value):
+        return queryset.filter(user=self.request.user) if value else queryset
+
+
+def _context(request) -> dict:
+    return {"request": request, "team_ids": team_ids_of(request.user)}
+
+
+def _shown(reservation: Reservation, request) -> dict:
+    """The booking as the caller sees it, read back with its GPUs and nodes in two queries."""
+    fresh = Reservation.objects.select_related("user", "team").prefetch_related("gpus__node").get(pk=reservation.pk)
+    return s.ReservationSerializer(fresh, context=_context(request)).data
+
+
+class ReservationListView(ListAPIView):
+    """Every signed-in user sees every booking (who, team, when); notes only their team's."""
+
+    serializer_class = s.ReservationSerializer
+    filterset_class = ReservationFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Reservation.objects.none()
+        visible = access.reservations_visible_to(self.request.user)
+        return visible.select_related("user", "team").prefetch_related("gpus__node").distinct().order_by("start", "id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **_context(self.request)}
+
+    @extend_schema(request=s.ReservationCreateSerializer, responses={201: s.ReservationSerializer})
+    def post(self, request):
+        payload = s.ReservationCreateSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        reservation = services.reservation_create(
+            user=request.user, start=data["start"], end=data["end"], request=data["request"], team=data.get("team"), note=data["note"]
+        )
+        return Response(_shown(reservation, request), status=status.HTTP_201_CREATED)
+
+
+class ReservationDetailView(GenericAPIView):
+    serializer_class = s.ReservationSerializer
+
+    def get(self, request, pk: int):
+        return Response(_shown(access.access_reservation_for_user(request.user, pk), request))
+
+    @extend_schema(request=s.ReservationUpdateSerializer, responses=s.ReservationSerializer)
+    def patch(self, request, pk: int):
+        reservation = access.access_reservation_to_change(request.user, pk)
+        payload = s.ReservationUpdateSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        change = services.Change(start=data["start"], end=data["end"], note=data.get("note"))
+        updated = services.reservation_update(reservation=reservation, by=request.user, change=change)
+        return Response(_shown(updated, request))
+
+    @extend_schema(request=None, responses=s.ReservationSerializer)
+    def delete(self, request, pk: int):
+        """Cancel: frees the rest of the window at once; the record stays, cancelled (CONTRACT 3)."""
+        reservation = access.access_reservation_to_change(request.user, pk)
+        cancelled = services.reservation_cancel(reservation=reservation, by=request.user)
+        return Response(_shown(cancelled, request))
+
+
+class AvailabilityView(APIView):
+    @extend_schema(parameters=[s.AvailabilityQuerySerializer], responses=s.WindowSerializer(many=True))
+    def get(self, request):
+        query = s.AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        gpu_request = GpuRequest(
+            gpu_ids=q.get("gpu_ids") or (), count=q.get("gpus"), node=q.get("node"), model=q.get("model"),
+            min_memory_mb=q.get("min_memory_mb"), same_node=q["same_node"],
+        )
+        services.request_check(gpu_request)
+        after = max(q.get("after") or timezone.now(), timezone.now())
+        windows = availability_find(request=gpu_request, duration=q["duration"], after=after, limit=q["limit"])
+        return Response(s.WindowSerializer([w.__dict__ for w in windows], many=True).data)
+
+
+class TeamQuotaUsageView(APIView):
+    """The team's usage against its limits for a month (members and site admins)."""
+
+    @extend_schema(parameters=[OpenApiParameter("month", str, description="YYYY-MM; default this month")], responses=s.UsageSerializer)
+    def get(self, request, pk: int):
+        team = access_team_for_user(request.user, pk)
+        try:
+            month = quotas.month_parse(request.query_params.get("month"), default=timezone.now())
+        except ValueError as exc:
+            raise ValidationError({"month": [str(exc)]}) from None
+        return Response(quotas.quota_summary(team=team, month=month))

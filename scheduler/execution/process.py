@@ -1,0 +1,98 @@
+"""Running a job's command in its own process group, and making sure nothing of it survives."""
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class JobProcess:
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def pgid(self) -> int:
+        return self.popen.pid  # start_new_session=True: the leader's pid is the group id
+
+
+def process_start(*, command: str, cwd: str, env: dict, log_path: Path, user: str | None = None) -> JobProcess:
+    """Start `command` through /bin/sh in a new session (so a new process group), output to log_path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=user,
+        )
+    return JobProcess(popen=popen, log_path=log_path)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a group, read from /proc (GPU nodes are Linux).
+
+    A zombie still answers kill(pid, 0), but holds no memory and no GPU: it does not count.
+    """
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ...
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def group_alive(pgid: int) -> bool:
+    return bool(group_members(pgid))
+
+
+def group_terminate(*, pgid: int, grace_seconds: float, popen: subprocess.Popen | None = None) -> None:
+    """SIGTERM the whole group, SIGKILL whatever is left after the grace period, reap the leader.
+
+    Children that ignore SIGTERM, or that the leader's exit orphaned, are still in the group.
+    """
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and group_alive(pgid):
+        _reap(popen)
+        time.sleep(0.05)
+    while group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+        _reap(popen)
+        time.sleep(0.05)
+    _reap(popen)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(popen: subprocess.Popen | None) -> None:
+    if popen is not None:
+        popen.poll()
+
+
+def exit_status(returncode: int) -> tuple[int | None, int | None]:
+    """(exit code, signal number): a negative return code means the leader died of a signal."""
+    if returncode < 0:
+        return None, -returncode
+    return returncode, None

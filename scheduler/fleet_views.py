@@ -1,0 +1,153 @@
+"""Pages of the GPU fleet: the live board, a GPU's charts, and the drain confirmation (site admins)."""
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from scheduler.board_html import card_html
+from scheduler.models import Gpu, Node
+from scheduler.selectors import fleet as fleet_selectors
+from scheduler.selectors.telemetry import CHART_RANGES, gpu_recent_processes
+from scheduler.services import drain
+
+ROGUE_TEXT = {"unowned": "no running job owns this process", "wrong_gpu": "the job's process runs on a GPU not allocated to it"}
+
+
+def _board_filters(request) -> dict:
+    get = request.GET
+    state = get.get("state", "")
+    return {
+        "node": get.get("node", "").strip(),
+        "model": get.get("model", "").strip(),
+        "state": state if state in fleet_selectors.BOARD_STATES else "",
+        "free_now": get.get("free_now") in ("1", "on", "true"),
+    }
+
+
+@login_required
+def gpu_board(request):
+    filters = _board_filters(request)
+    now = timezone.now()
+    rows = fleet_selectors.board_rows(now=now, **filters)
+    prefix, staff = reverse("gpu-board"), request.user.is_staff
+    for row in rows:
+        row.heartbeat_age = (now - row.node.last_heartbeat).total_seconds() if row.node.last_heartbeat else None
+        row.cards = [card_html(_card(gpu, row.node), node_id=row.node.id, prefix=prefix, staff=staff) for gpu in row.gpus]
+    page = {"nodeDownAfter": fleet_selectors.node_down_after().total_seconds(), "rogueText": ROGUE_TEXT, "staff": request.user.is_staff}
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "choices": fleet_selectors.board_filter_choices(),
+        "simulated": fleet_selectors.fleet_simulated(),
+        "page_data": page,
+        "gpu_total": sum(len(row.gpus) for row in rows),
+    }
+    return render(request, "scheduler/gpu_board.html", context)
+
+
+def _na(value, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value}{suffix}"
+
+
+def _card(gpu, node) -> dict:
+    """Display strings of one GPU card (n/a for what the GPU does not report)."""
+    if gpu.board_state == "drained":
+        state_label = f"drained: {gpu.drain_reason or node.drain_reason}"
+    else:
+        state_label = "node down" if gpu.board_state == "node_down" else gpu.board_state
+    return {
+        "id": gpu.id,
+        "index": gpu.index,
+        "model": gpu.model,
+        "state": gpu.board_state,
+        "state_label": state_label,
+        "drainable": gpu.state != "drained",
+        "util": _na(gpu.util_gpu_pct, "%"),
+        "util_value": gpu.util_gpu_pct or 0,
+        "mem": _na(gpu.memory_used_mb),
+        "mem_total": gpu.memory_total_mb,
+        "temp": _na(gpu.temperature_c, " °C"),
+        "power": "n/a" if gpu.power_w is None else f"{gpu.power_w:.0f} W",
+        "spark": json.dumps(gpu.spark or {}),
+        "rogue": gpu.rogue_count > 0,
+        "procs": None if gpu.processes is None else [_process_line(p) for p in gpu.processes],
+        "now": _booking_line(gpu.booking_now, "now", "until", gpu.booking_now and gpu.booking_now.end),
+        "next": _booking_line(gpu.booking_next, "next", "from", gpu.booking_next and gpu.booking_next.start),
+    }
+
+
+def _process_line(process: dict) -> tuple[bool, str]:
+    owner = "unknown owner" if process["owner"] == "unknown" else f"attempt {process['owner']}"
+    memory = "" if process["mem"] is None else f" · {process['mem']} MiB"
+    return bool(process["rogue"]), f"pid {process['pid']} · {owner}{memory}"
+
+
+def _booking_line(brief, label: str, word: str, when) -> str:
+    if brief is None:
+        return ""
+    local = timezone.localtime(when)
+    return f"{label}: {brief.user} ({brief.team}) {word} {local:%a %H:%M}"
+
+
+@login_required
+def gpu_detail(request, pk: int):
+    gpu = get_object_or_404(fleet_selectors.gpus_with_board_state(), pk=pk)
+    page = {
+        "gpuId": gpu.id,
+        "metricsUrl": reverse("api-gpu-metrics", args=[gpu.id]),
+        "ranges": {k: v.total_seconds() for k, v in CHART_RANGES.items()},
+        "memoryTotal": gpu.memory_total_mb,
+        "powerLimit": gpu.power_limit_w,
+    }
+    context = {
+        "gpu": gpu,
+        "page_data": page,
+        "processes": gpu_recent_processes(gpu=gpu),
+        "bookings": gpu.reservations.select_related("user", "team").order_by("-start")[:20],
+        "ranges": list(CHART_RANGES),
+        "rogue_text": ROGUE_TEXT,
+    }
+    return render(request, "scheduler/gpu_detail.html", context)
+
+
+def _staff_only(request) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied(drain.STAFF_ONLY)
+
+
+@login_required
+def gpu_drain_page(request, pk: int):
+    gpu = get_object_or_404(Gpu.objects.select_related("node"), pk=pk)
+    _staff_only(request)
+    if request.method == "POST":
+        return _drain_post(request, target=gpu, drain_fn=drain.gpu_drain, undrain_fn=drain.gpu_undrain, key="gpu")
+    affected = fleet_selectors.bookings_affected_by_drain(gpu_ids=[gpu.id])
+    return render(request, "scheduler/drain.html", {"target": gpu, "kind": "GPU", "drained": gpu.state == "drained" or bool(gpu.drain_reason), "affected": affected})
+
+
+@login_required
+def node_drain_page(request, pk: int):
+    node = get_object_or_404(Node, pk=pk)
+    _staff_only(request)
+    if request.method == "POST":
+        return _drain_post(request, target=node, drain_fn=drain.node_drain, undrain_fn=drain.node_undrain, key="node")
+    affected = fleet_selectors.bookings_affected_by_drain(gpu_ids=node.gpus.values_list("id", flat=True))
+    return render(request, "scheduler/drain.html", {"target": node, "kind": "node", "drained": node.drained, "affected": affected})
+
+
+def _drain_post(request, *, target, drain_fn, undrain_fn, key: str):
+    try:
+        if request.POST.get("action") == "undrain":
+            undrain_fn(by=request.user, **{key: target})
+            messages.success(request, f"{target} is back in service.")
+        else:
+            affected = drain_fn(by=request.user, reason=request.POST.get("reason", ""), **{key: target})
+            messages.success(request, f"{target} drained; {len(affected)} booking owner(s) notified.")
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect(request.path)
+    return redirect("gpu-board")

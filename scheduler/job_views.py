@@ -1,0 +1,109 @@
+"""Pages of jobs: the list (with queue position and reason while pending), the detail with the live
+log, and the submit form. They translate HTTP to the same services and selectors as the API."""
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_duration
+from django.views.decorators.http import require_POST
+
+from portal.teams.models import Membership
+from scheduler import access
+from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority
+from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
+from scheduler.services import jobs as job_services
+
+SCOPES = ("mine", "team", "all")
+
+
+@login_required
+def job_list(request):
+    jobs = access.jobs_visible_to(request.user).select_related("owner", "team")
+    scope = request.GET.get("scope", "team")
+    if scope == "mine":
+        jobs = jobs.filter(owner=request.user)
+    if state := request.GET.get("state"):
+        jobs = jobs.filter(state=state)
+    if user := request.GET.get("user"):
+        jobs = jobs.filter(owner__username=user)
+    if node := request.GET.get("node"):
+        jobs = jobs.filter(attempts__node__name=node).distinct()
+    context = {"jobs": jobs[:300], "scope": scope, "states": JobState.choices, "filters": request.GET}
+    template = "scheduler/job_rows.html" if request.GET.get("fragment") else "scheduler/job_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def job_detail(request, pk: int):
+    job = access.access_job_for_user(request.user, pk)
+    attempts = job.attempts.select_related("node").prefetch_related("allocations__gpu").order_by("number")
+    may_cancel = job.owner_id == request.user.pk or access.may_administer_team(request.user, job.team_id)
+    live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related("gpu__node")
+    context = {"job": job, "attempts": attempts, "may_cancel": may_cancel, "live_allocations": live}
+    return render(request, "scheduler/job_detail.html", context)
+
+
+@login_required
+def job_submit_page(request):
+    memberships = Membership.objects.filter(user=request.user, is_researcher=True).select_related("team", "team__quota")
+    if request.method == "POST":
+        try:
+            job = job_services.job_submit(user=request.user, **_submit_fields(request.POST))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                messages.error(request, f"{field}: {' '.join(errors)}")
+        else:
+            messages.success(request, f"Job {job.pk} submitted.")
+            return redirect("job-detail", pk=job.pk)
+    quotas = [_quota_line(m.team) for m in memberships]
+    return render(request, "scheduler/job_submit.html", {"memberships": memberships, "quotas": quotas, "priorities": Priority.choices, "form": request.POST})
+
+
+def _submit_fields(post) -> dict:
+    errors = {}
+    gpus = post.get("gpus", "1")
+    limit = parse_duration(post.get("time_limit", "")) or _hours(post.get("time_limit", ""))
+    if not gpus.isdigit():
+        errors["gpus"] = ["Give a whole number of GPUs."]
+    if limit is None:
+        errors["time_limit"] = ["Give a duration such as 4:00:00, PT4H or 4h."]
+    if errors:
+        raise ValidationError(errors)
+    env = dict(line.split("=", 1) for line in post.get("env", "").splitlines() if "=" in line)
+    return {
+        "name": post.get("name", ""), "command": post.get("command", ""), "working_dir": post.get("working_dir", ""),
+        "gpus": int(gpus), "time_limit": limit, "gpu_model": post.get("gpu_model", ""), "priority": post.get("priority", Priority.NORMAL),
+        "preemptible": post.get("preemptible") == "on", "multi_node": post.get("multi_node") == "on", "env": env,
+        "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
+    }
+
+
+def _hours(text: str) -> timedelta | None:
+    text = text.strip().lower()
+    units = {"h": 3600, "m": 60, "s": 1}
+    if len(text) > 1 and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    return None
+
+
+def _quota_line(team) -> dict:
+    lo, hi = month_bounds(month_of(timezone.now()))
+    used = team_hours_in(team_id=team.pk, lo=lo, hi=hi)
+    quota = float(team.quota.gpu_hours_per_month)
+    return {"team": team, "used": round(used, 1), "quota": quota, "remaining": round(max(quota - used, 0), 1), "limit_h": team.quota.max_booking_hours}
+
+
+@login_required
+@require_POST
+def job_cancel_page(request, pk: int):
+    """POST from the detail page's cancel button (the page's script uses the API; this is the no-JS path)."""
+    job = access.access_job_to_cancel(request.user, pk)
+    try:
+        job_services.job_cancel(job=job, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("job-detail", pk=pk)
+

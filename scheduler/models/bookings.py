@@ -1,0 +1,92 @@
+"""Bookings and the per-GPU occupancy table (CONTRACT 4).
+
+A Reservation is what a person booked (who, team, note, window, which GPUs). The GPUs are held by
+GpuOccupancy rows, one per GPU and window: the single table that bookings and jobs outside bookings
+both write, so that "no GPU held twice at overlapping times" is one invariant over one table. On
+PostgreSQL an exclusion constraint enforces it (migration 0002, PostgreSQL only); on SQLite the
+IMMEDIATE transaction serialises writers and the service checks inside it.
+"""
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from scheduler.models.fleet import Gpu
+
+
+class ReservationState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Reservation(models.Model):
+    """A booking of one or more GPUs for the half-open window [start, end), stored in UTC."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="reservations")
+    gpus = models.ManyToManyField(Gpu, related_name="reservations")  # kept after cancel: the record stays whole
+    note = models.TextField(blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=ReservationState.choices, default=ReservationState.ACTIVE)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Idle tracking: when the GPUs were last seen busy-or-unknown, and when the booking was flagged idle.
+    idle_since = models.DateTimeField(null=True, blank=True)
+    idle_flagged_at = models.DateTimeField(null=True, blank=True)
+    idle_released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [models.Index(fields=["team", "start"]), models.Index(fields=["user", "start"]), models.Index(fields=["end"])]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"Booking {self.pk} by {self.user} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
+
+
+class OccupancyKind(models.TextChoices):
+    BOOKING = "booking", "Booking"
+    JOB = "job", "Job outside a booking"
+
+
+class GpuOccupancy(models.Model):
+    """One GPU held by a team for [start, end): by a booking, or by a job running outside any booking
+    (its window is [start, start + time limit)). Rows never overlap on one GPU."""
+
+    gpu = models.ForeignKey(Gpu, on_delete=models.PROTECT, related_name="occupancy")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="gpu_occupancy")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="gpu_occupancy")
+    kind = models.CharField(max_length=20, choices=OccupancyKind.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy")
+    # Opaque job reference for the Jobs issue (an attempt id); no foreign key yet, the model does not exist.
+    job_ref = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["gpu", "start"]), models.Index(fields=["gpu", "end"]), models.Index(fields=["team", "start"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="occupancy_end_after_start"),
+            models.CheckConstraint(
+                condition=(Q(kind="booking", reservation__isnull=False) | Q(kind="job", job_ref__isnull=False)),
+                name="occupancy_kind_has_its_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gpu_id} {self.kind} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
+
+
+def _feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar feed URL; regenerating the token revokes the old URL."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=_feed_token)
+    created_at = models.DateTimeField(auto_now_add=True)

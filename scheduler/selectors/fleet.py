@@ -1,0 +1,191 @@
+"""Reads of the GPU fleet: nodes up or down, board rows, what a drain would affect.
+
+A node is up while its agent's heartbeat is younger than the node-down threshold:
+max(NODE_DOWN_INTERVALS x AGENT_INTERVAL, NODE_DOWN_MIN_SECONDS) (CONTRACT 10).
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from scheduler.gpu.backends import SimulatedLoad
+from scheduler.gpu.rogue import RunningAttempt
+from scheduler.models import Attempt, AttemptState, Gpu, GpuState, Node, Reservation, ReservationState
+
+BOARD_STATES = ("available", "drained", "lost", "node_down")
+
+
+def node_down_after() -> timedelta:
+    return timedelta(seconds=max(settings.NODE_DOWN_INTERVALS * settings.AGENT_INTERVAL, settings.NODE_DOWN_MIN_SECONDS))
+
+
+def node_is_up(*, node: Node, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return node.last_heartbeat is not None and now - node.last_heartbeat <= node_down_after()
+
+
+def _up_condition(now: datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}last_heartbeat__gte": now - node_down_after()})
+
+
+def nodes_with_status(*, now: datetime | None = None) -> QuerySet[Node]:
+    now = now or timezone.now()
+    up = Case(When(_up_condition(now), then=Value(True)), default=Value(False))
+    return Node.objects.annotate(up=up, gpu_count=Count("gpus")).order_by("name")
+
+
+def gpus_with_board_state(*, now: datetime | None = None) -> QuerySet[Gpu]:
+    """Every GPU with `board_state`: lost, node_down, drained (GPU or node), or available, in that order."""
+    now = now or timezone.now()
+    board_state = Case(
+        When(state=GpuState.LOST, then=Value("lost")),
+        When(~_up_condition(now, "node__") | Q(node__last_heartbeat__isnull=True), then=Value("node_down")),
+        When(Q(state=GpuState.DRAINED) | Q(node__drained=True), then=Value("drained")),
+        default=Value("available"),
+        output_field=CharField(),
+    )
+    return Gpu.objects.select_related("node").annotate(board_state=board_state).order_by("node__name", "index")
+
+
+def gpus_filter(*, queryset: QuerySet[Gpu], node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None) -> QuerySet[Gpu]:
+    """The board's and the API's filters. `free_now`: available, nothing running, not booked now."""
+    if node:
+        queryset = queryset.filter(node__name=node)
+    if model:
+        queryset = queryset.filter(model__icontains=model)
+    if state:
+        queryset = queryset.filter(board_state=state)
+    if free_now:
+        queryset = queryset.filter(board_state="available", process_count=0).exclude(id__in=_gpu_ids_booked_at(now or timezone.now()))
+    return queryset
+
+
+def _gpu_ids_booked_at(now: datetime) -> QuerySet:
+    through = Reservation.gpus.through
+    return through.objects.filter(
+        reservation__state=ReservationState.ACTIVE, reservation__start__lte=now, reservation__end__gt=now
+    ).values("gpu_id")
+
+
+def gpus_placeable(*, now: datetime | None = None) -> QuerySet[Gpu]:
+    """GPUs the scheduler may book or place on now: not drained, not lost, node not drained and up (CONTRACT 9)."""
+    return gpus_with_board_state(now=now).filter(board_state="available")
+
+
+@dataclass
+class BookingBrief:
+    reservation_id: int
+    user: str
+    team: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class BoardNode:
+    node: Node
+    up: bool
+    gpus: list[Gpu] = field(default_factory=list)
+
+
+def board_rows(*, node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None) -> list[BoardNode]:
+    """GPUs grouped by node for the board, with each GPU's booking now and next (`gpu.booking_now/next`)."""
+    now = now or timezone.now()
+    gpus = list(gpus_filter(queryset=gpus_with_board_state(now=now), node=node, model=model, state=state, free_now=free_now, now=now))
+    bookings = _bookings_now_next(gpu_ids=[gpu.id for gpu in gpus], now=now)
+    grouped: dict[int, BoardNode] = {}
+    for gpu in gpus:
+        gpu.booking_now, gpu.booking_next = bookings.get(gpu.id, (None, None))
+        row = grouped.setdefault(gpu.node_id, BoardNode(node=gpu.node, up=node_is_up(node=gpu.node, now=now)))
+        row.gpus.append(gpu)
+    return list(grouped.values())
+
+
+def _bookings_now_next(*, gpu_ids: list[int], now: datetime) -> dict[int, tuple[BookingBrief | None, BookingBrief | None]]:
+    through = Reservation.gpus.through
+    links = (
+        through.objects.filter(gpu_id__in=gpu_ids, reservation__state=ReservationState.ACTIVE, reservation__end__gt=now)
+        .select_related("reservation__user", "reservation__team")
+        .order_by("reservation__start")
+    )
+    found: dict[int, list] = {}
+    for link in links.iterator(chunk_size=2000):
+        current, upcoming = found.setdefault(link.gpu_id, [None, None])
+        brief = _brief(link.reservation)
+        if link.reservation.start <= now and current is None:
+            found[link.gpu_id][0] = brief
+        elif link.reservation.start > now and upcoming is None:
+            found[link.gpu_id][1] = brief
+    return {gpu_id: (pair[0], pair[1]) for gpu_id, pair in found.items()}
+
+
+def _brief(reservation: Reservation) -> BookingBrief:
+    return BookingBrief(reservation.id, reservation.user.username, reservation.team.name, reservation.start, reservation.end)
+
+
+def board_filter_choices() -> dict[str, list[str]]:
+    return {
+        "nodes": list(Node.objects.order_by("name").values_list("name", flat=True)),
+        "models": list(Gpu.objects.order_by("model").values_list("model", flat=True).distinct()),
+        "states": list(BOARD_STATES),
+    }
+
+
+def fleet_simulated() -> bool:
+    return Node.objects.filter(simulated=True).exists()
+
+
+def bookings_affected_by_drain(*, gpu_ids: Iterable[int], now: datetime | None = None) -> QuerySet[Reservation]:
+    """Active bookings on these GPUs that have not ended: the admin sees them before confirming a drain."""
+    now = now or timezone.now()
+    return (
+        Reservation.objects.filter(state=ReservationState.ACTIVE, end__gt=now, gpus__id__in=list(gpu_ids))
+        .select_related("user", "team")
+        .distinct()
+        .order_by("start", "id")
+    )
+
+
+def running_attempts() -> tuple[RunningAttempt, ...]:
+    """The scheduler's bookkeeping for process attribution: every running job attempt with its host,
+    GPU UUIDs, pid and process group (the agent attributes a GPU process to the attempt whose group
+    it belongs to)."""
+    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).prefetch_related("allocations__gpu")
+    return tuple(
+        RunningAttempt(
+            attempt_id=attempt.pk,
+            host=attempt.host,
+            gpu_uuids=frozenset(allocation.gpu.uuid for allocation in attempt.allocations.all()),
+            pids=frozenset({attempt.pid} if attempt.pid else ()),
+            process_group=attempt.pgid,
+        )
+        for attempt in attempts
+    )
+
+
+def simulated_load(*, attempts: Iterable[RunningAttempt]) -> dict[str, SimulatedLoad]:
+    """What the simulated fleet should show: each running attempt makes its GPUs busy with its pids."""
+    load: dict[str, SimulatedLoad] = {}
+    for attempt in attempts:
+        for uuid in attempt.gpu_uuids:
+            before = load.get(uuid, SimulatedLoad())
+            load[uuid] = SimulatedLoad(pids=before.pids + tuple(sorted(attempt.pids)), jobs=before.jobs + (str(attempt.attempt_id),))
+    return load
+
+
+def queue_length() -> int:
+    """Pending jobs; 0 while the Jobs model does not exist (nothing can be queued then)."""
+    try:
+        job = apps.get_model("scheduler", "Job")
+    except LookupError:
+        return 0
+    return job.objects.filter(state="pending").count()
+
+
+def active_bookings(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return Reservation.objects.filter(state=ReservationState.ACTIVE, start__lte=now, end__gt=now).count()

@@ -1,0 +1,156 @@
+"""Quota usage: computed here, from the occupancy table; the limits live in portal.teams.TeamQuota.
+
+GPU-hours are counted on UTC instants (a Berlin 09:00 -> 09:00 across the spring change is 23 h).
+Every occupancy row counts once: a booking its reserved window, a job outside any booking its row;
+a job inside its team's booking writes no row (CONTRACT 4), so the same GPU-hour never counts twice.
+Months start at midnight in the site zone (settings.TIME_ZONE, CONTRACT 3).
+"""
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+
+from portal.teams.services import quota_of  # limits live in portal (CONTRACT 1)
+
+from scheduler.models import GpuOccupancy, OccupancyKind, Reservation
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    reserved_hours: float = 0.0  # booking rows
+    used_hours: float = 0.0  # job rows (jobs outside bookings)
+    idle_hours: float = 0.0  # reserved hours after a booking was found idle
+
+    @property
+    def counted_hours(self) -> float:
+        return self.reserved_hours + self.used_hours
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """[first midnight of the month, first midnight of the next) in the site zone, as UTC instants."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    first = datetime(month.year, month.month, 1, tzinfo=zone)
+    following = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=zone)
+    return first.astimezone(UTC), following.astimezone(UTC)
+
+
+def month_of(instant: datetime) -> date:
+    local = instant.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    return date(local.year, local.month, 1)
+
+
+def months_touched(start: datetime, end: datetime) -> list[date]:
+    months, current = [], month_of(start)
+    last = month_of(end - timedelta(microseconds=1))
+    while current <= last:
+        months.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+def overlap_hours(start: datetime, end: datetime, lo: datetime, hi: datetime) -> float:
+    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds()) / HOUR
+
+
+def team_hours_in(*, team_id: int, lo: datetime, hi: datetime, exclude_reservation_id: int | None = None) -> float:
+    """GPU-hours the team's occupancy rows hold inside [lo, hi): what the monthly quota counts."""
+    rows = GpuOccupancy.objects.filter(team_id=team_id, start__lt=hi, end__gt=lo)
+    if exclude_reservation_id is not None:
+        rows = rows.exclude(reservation_id=exclude_reservation_id)
+    return sum(overlap_hours(s, e, lo, hi) for s, e in rows.values_list("start", "end"))
+
+
+def team_peak_gpus(*, team_id: int, lo: datetime, hi: datetime, exclude_reservation_id: int | None = None) -> int:
+    """The most GPUs the team holds at any instant of [lo, hi)."""
+    rows = GpuOccupancy.objects.filter(team_id=team_id, start__lt=hi, end__gt=lo)
+    if exclude_reservation_id is not None:
+        rows = rows.exclude(reservation_id=exclude_reservation_id)
+    windows = list(rows.values_list("start", "end"))
+    # Sweep: at equal instants an end sorts before a start, because windows are half-open.
+    edges = sorted([(max(s, lo), 1) for s, _ in windows] + [(min(e, hi), -1) for _, e in windows])
+    peak = held = 0
+    for _, step in edges:
+        held += step
+        peak = max(peak, held)
+    return peak
+
+
+def usage_by_team(*, month: date, team_ids=None) -> dict[int, Usage]:
+    return {key[0]: usage for key, usage in _usage(month=month, team_ids=team_ids, per_user=False).items()}
+
+
+def usage_by_team_and_user(*, month: date, team_ids=None) -> dict[tuple[int, int | None], Usage]:
+    return _usage(month=month, team_ids=team_ids, per_user=True)
+
+
+def team_usage(*, team_id: int, month: date) -> Usage:
+    return usage_by_team(month=month, team_ids=[team_id]).get(team_id, Usage())
+
+
+def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
+    lo, hi = month_bounds(month)
+    rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=team_ids)
+    sums: dict[tuple, dict[str, float]] = defaultdict(lambda: {"reserved": 0.0, "used": 0.0, "idle": 0.0})
+    for team_id, user_id, kind, s, e in rows.values_list("team_id", "user_id", "kind", "start", "end"):
+        key = (team_id, user_id if per_user else None)
+        sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, lo, hi)
+    for key, hours in _idle_hours(lo=lo, hi=hi, team_ids=team_ids, per_user=per_user).items():
+        sums[key]["idle"] += hours
+    return {key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()}
+
+
+def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
+    """Reserved hours from the moment a flagged booking's GPUs went idle to its (possibly released) end."""
+    flagged = Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__lt=hi, end__gt=lo)
+    if team_ids is not None:
+        flagged = flagged.filter(team_id__in=team_ids)
+    hours: dict[tuple, float] = defaultdict(float)
+    for booking in flagged.prefetch_related("occupancy"):
+        for row in booking.occupancy.all():
+            key = (booking.team_id, booking.user_id if per_user else None)
+            hours[key] += overlap_hours(max(row.start, booking.idle_since), row.end, lo, hi)
+    return hours
+
+
+
+BAD_MONTH = "Give a month as YYYY-MM, e.g. 2026-11."
+
+
+def month_parse(raw: str | None, *, default: datetime) -> date:
+    """'2026-11' -> date(2026, 11, 1); no value means the month of `default` in the site zone."""
+    if not raw:
+        return month_of(default)
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise ValueError(BAD_MONTH) from None
+
+
+def quota_summary(*, team, month: date) -> dict:
+    """The team's limits and usage for a month, as the booking dialog and the usage API show them."""
+    quota = quota_of(team=team)
+    usage = team_usage(team_id=team.pk, month=month)
+    limit = float(quota.gpu_hours_per_month)
+    return {
+        "team": team.pk,
+        "team_name": team.name,
+        "month": f"{month:%Y-%m}",
+        "reserved_gpu_hours": round(usage.reserved_hours, 2),
+        "used_gpu_hours": round(usage.used_hours, 2),
+        "idle_gpu_hours": round(usage.idle_hours, 2),
+        "counted_gpu_hours": round(usage.counted_hours, 2),
+        "gpu_hours_per_month": limit,
+        "remaining_gpu_hours": round(limit - usage.counted_hours, 2),
+        "percent_used": round(100 * usage.counted_hours / limit, 1) if limit else 0.0,
+        "max_concurrent_gpus": quota.max_concurrent_gpus,
+        "max_booking_hours": quota.max_booking_hours,
+        "booking_horizon_days": quota.booking_horizon_days,
+        "guaranteed_gpus": quota.guaranteed_gpus,
+    }

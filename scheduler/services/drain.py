@@ -1,0 +1,103 @@
+"""Draining GPUs and nodes for maintenance (CONTRACT 9).
+
+A drained GPU (or any GPU of a drained node) takes no new bookings or placements
+(scheduler.selectors.fleet.gpus_placeable); running jobs end normally. The owners of the bookings
+the drain affects (active, not yet ended) are notified; the admin sees the same list first
+(scheduler.selectors.fleet.bookings_affected_by_drain).
+"""
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from portal.notifications.services import notification_send
+from portal.realtime.services import event_publish
+from scheduler.models import Gpu, GpuState, Node, Reservation
+from scheduler.selectors.fleet import bookings_affected_by_drain
+
+REASON_REQUIRED = "Give a reason: it is shown on the board and sent to the owners of affected bookings."
+REASON_TOO_LONG = "Keep the reason under 500 characters."
+STAFF_ONLY = "Only site admins drain or undrain GPUs and nodes."
+NOTIFICATION_KIND = "booking_drain"
+
+
+def _checked(*, by, reason: str | None) -> str:
+    if not getattr(by, "is_staff", False):
+        raise PermissionDenied(STAFF_ONLY)
+    if reason is None:
+        return ""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [REASON_REQUIRED]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": [REASON_TOO_LONG]})
+    return reason
+
+
+@transaction.atomic
+def gpu_drain(*, gpu: Gpu, by, reason: str, now: datetime | None = None) -> list[Reservation]:
+    """Drain one GPU; returns the affected bookings, whose owners were notified."""
+    reason = _checked(by=by, reason=reason if reason is not None else "")
+    gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
+    gpu.drain_reason = reason
+    if gpu.state != GpuState.LOST:  # a lost GPU stays lost; it comes back drained
+        gpu.state = GpuState.DRAINED
+    gpu.save(update_fields=["state", "drain_reason"])
+    _publish_state(gpus=[gpu])
+    return _notify_owners(gpu_ids=[gpu.id], what=str(gpu), reason=reason, now=now)
+
+
+@transaction.atomic
+def gpu_undrain(*, gpu: Gpu, by) -> Gpu:
+    _checked(by=by, reason=None)
+    gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
+    gpu.drain_reason = ""
+    if gpu.state == GpuState.DRAINED:
+        gpu.state = GpuState.AVAILABLE
+    gpu.save(update_fields=["state", "drain_reason"])
+    _publish_state(gpus=[gpu])
+    return gpu
+
+
+@transaction.atomic
+def node_drain(*, node: Node, by, reason: str, now: datetime | None = None) -> list[Reservation]:
+    """Drain a whole node: its GPUs keep their own state; the node's flag stops placements on all."""
+    reason = _checked(by=by, reason=reason if reason is not None else "")
+    Node.objects.filter(pk=node.pk).update(drained=True, drain_reason=reason)
+    node.refresh_from_db()
+    gpus = list(node.gpus.select_related("node"))
+    _publish_state(gpus=gpus)
+    return _notify_owners(gpu_ids=[gpu.id for gpu in gpus], what=node.name, reason=reason, now=now)
+
+
+@transaction.atomic
+def node_undrain(*, node: Node, by) -> Node:
+    _checked(by=by, reason=None)
+    Node.objects.filter(pk=node.pk).update(drained=False, drain_reason="")
+    node.refresh_from_db()
+    _publish_state(gpus=list(node.gpus.select_related("node")))
+    return node
+
+
+def _notify_owners(*, gpu_ids: Iterable[int], what: str, reason: str, now: datetime | None) -> list[Reservation]:
+    affected = list(bookings_affected_by_drain(gpu_ids=gpu_ids, now=now or timezone.now()))
+    for reservation in affected:
+        notification_send(
+            user=reservation.user,
+            kind=NOTIFICATION_KIND,
+            title=f"Your booking {reservation.id} is affected: {what} was drained",
+            body=f"Reason: {reason}",
+            url="/bookings/",
+        )
+    return affected
+
+
+def _publish_state(*, gpus: list[Gpu]) -> None:
+    """Tell open boards at once; the agent's next tick would not carry drain state."""
+    payload = [
+        {"id": gpu.id, "state": gpu.state, "reason": gpu.drain_reason, "node_drained": gpu.node.drained, "node_reason": gpu.node.drain_reason}
+        for gpu in gpus
+    ]
+    event_publish(topic="public", kind="gpu.state", payload={"gpus": payload})

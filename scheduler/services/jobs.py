@@ -1,0 +1,349 @@
+"""Jobs: submit, cancel, and every state transition of a job and its attempts (CONTRACT 6).
+
+Transitions happen here and nowhere else; each stamps its time and reason, publishes a realtime
+event, and asks for a scheduling pass after commit (GPUs were freed or a job is waiting).
+"""
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from portal.notifications.models import Notification
+from portal.notifications.services import notification_send
+from portal.realtime.services import event_publish
+from portal.teams.models import Membership
+from scheduler.execution.environment import job_variable_errors
+from scheduler.models import (
+    ATTEMPT_LIVE_STATES,
+    JOB_FINAL_STATES,
+    Attempt,
+    AttemptState,
+    Gpu,
+    GpuOccupancy,
+    GpuSample,
+    Job,
+    JobAllocation,
+    JobState,
+    Priority,
+    Reservation,
+    ReservationState,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND_REQUIRED = "Give the command to run, e.g. `python train.py --lr 3e-4`."
+NOT_A_RESEARCHER = "You are not a researcher in any team: ask a team admin to add you."
+TEAM_REQUIRED = "You are a researcher in several teams: say which team this job runs for."
+NOT_IN_TEAM = "You are not a researcher in that team."
+HIGH_NEEDS_ADMIN = "High priority needs a team admin."
+GPUS_RANGE = "Ask for at least 1 GPU."
+GPUS_MORE_THAN_A_NODE = "No node has {gpus} GPUs{constraint}; the largest has {largest}. Allow several nodes or ask for fewer."
+GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
+TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
+OVER_MONTHLY_QUOTA = "This job asks for {asked:.1f} GPU-hours (GPUs × time limit), more than the team's whole monthly quota of {quota} GPU-hours."
+WORKDIR_OUTSIDE_ROOT = "The working directory must lie under {root}."
+WORKDIR_MISSING = "The working directory {path} does not exist."
+RESERVATION_UNKNOWN = "No such booking of your team."
+RESERVATION_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
+RESERVATION_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
+ALREADY_FINISHED = "The job has already ended ({state})."
+
+
+# --- submit --------------------------------------------------------------------------------------
+
+def job_submit(
+    *,
+    user,
+    command: str,
+    gpus: int,
+    time_limit: timedelta,
+    name: str = "",
+    team_id: int | None = None,
+    working_dir: str = "",
+    env: dict | None = None,
+    gpu_model: str = "",
+    min_memory_mb: int = 0,
+    multi_node: bool = False,
+    priority: str = Priority.NORMAL,
+    preemptible: bool = False,
+    reservation_id: int | None = None,
+    labels: dict | None = None,
+    inputs: dict | None = None,
+) -> Job:
+    """Validate everything a person can get wrong, naming the field, then queue the job."""
+    errors: dict[str, list[str]] = {}
+    command = (command or "").strip()
+    if not command:
+        errors["command"] = [COMMAND_REQUIRED]
+    team = _submit_team(user=user, team_id=team_id, errors=errors)
+    if priority == Priority.HIGH and team and not _is_team_admin(user, team.id):
+        errors["priority"] = [HIGH_NEEDS_ADMIN]
+    workdir = _checked_working_dir(working_dir, errors)
+    if env_errors := job_variable_errors(env or {}):
+        errors["env"] = env_errors
+    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
+    if team:
+        _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
+    reservation = _checked_reservation(reservation_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=user, team=team, name=name or command.split()[0][:200], command=command, working_dir=str(workdir),
+            env=env or {}, gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node,
+            time_limit_s=int(time_limit.total_seconds()), priority=priority, preemptible=preemptible,
+            reservation=reservation, labels=labels or {}, inputs=inputs or {},
+            pending_reason="Waiting for the scheduler's next pass.",
+        )
+        _publish(job, "job.submitted")
+        transaction.on_commit(_request_scheduling_pass)
+    return job
+
+
+def _submit_team(*, user, team_id, errors):
+    memberships = Membership.objects.filter(user=user, is_researcher=True).select_related("team")
+    if team_id is not None:
+        membership = memberships.filter(team_id=team_id).first()
+        if membership is None:
+            errors["team"] = [NOT_IN_TEAM]
+            return None
+        return membership.team
+    teams = [m.team for m in memberships]
+    if not teams:
+        errors["team"] = [NOT_A_RESEARCHER]
+        return None
+    if len(teams) > 1:
+        errors["team"] = [TEAM_REQUIRED]
+        return None
+    return teams[0]
+
+
+def _is_team_admin(user, team_id) -> bool:
+    return Membership.objects.filter(user=user, team_id=team_id, is_team_admin=True).exists()
+
+
+def _checked_working_dir(working_dir: str, errors) -> Path | None:
+    root = Path(settings.JOB_WORKDIR_ROOT).resolve()
+    raw = Path(working_dir or str(root))
+    # Resolve before comparing, so `..` and symlinks cannot step outside the root.
+    path = (raw if raw.is_absolute() else root / raw).resolve()
+    if path != root and root not in path.parents:
+        errors["working_dir"] = [WORKDIR_OUTSIDE_ROOT.format(root=root)]
+        return None
+    if not path.is_dir():
+        errors["working_dir"] = [WORKDIR_MISSING.format(path=path)]
+        return None
+    return path
+
+
+def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
+    if gpus < 1:
+        errors["gpus"] = [GPUS_RANGE]
+        return
+    matching = Gpu.objects.exclude(state="lost").filter(memory_total_mb__gte=min_memory_mb)
+    if gpu_model:
+        matching = matching.filter(model=gpu_model)
+    per_node = {}
+    for node_id in matching.values_list("node_id", flat=True):
+        per_node[node_id] = per_node.get(node_id, 0) + 1
+    total, largest = sum(per_node.values()), max(per_node.values(), default=0)
+    constraint = f" of model {gpu_model}" if gpu_model else ""
+    if total < gpus:
+        errors["gpus"] = [GPUS_MORE_THAN_CLUSTER.format(total=total, gpus=gpus)]
+    elif not multi_node and largest < gpus:
+        errors["gpus"] = [GPUS_MORE_THAN_A_NODE.format(gpus=gpus, constraint=constraint, largest=largest)]
+
+
+def _check_time_limit(*, team, gpus, time_limit, errors) -> None:
+    quota = team.quota
+    limit_h = quota.max_booking_hours
+    minimum_s = settings.JOB_MIN_TIME_LIMIT
+    if not timedelta(seconds=minimum_s) <= time_limit <= timedelta(hours=limit_h):
+        errors["time_limit"] = [TIME_LIMIT_RANGE.format(minimum_s=minimum_s, limit_h=limit_h)]
+        return
+    asked = gpus * time_limit.total_seconds() / 3600
+    if asked > float(quota.gpu_hours_per_month):
+        errors["time_limit"] = [OVER_MONTHLY_QUOTA.format(asked=asked, quota=quota.gpu_hours_per_month)]
+
+
+def _checked_reservation(reservation_id, *, team, gpus, time_limit, errors):
+    if reservation_id is None:
+        return None
+    reservation = Reservation.objects.filter(pk=reservation_id, team=team, state=ReservationState.ACTIVE).first()
+    if reservation is None or reservation.end <= timezone.now():
+        errors["reservation"] = [RESERVATION_UNKNOWN]
+        return None
+    held = reservation.gpus.count()
+    if held < gpus:
+        errors["reservation"] = [RESERVATION_TOO_SMALL.format(held=held, gpus=gpus)]
+    elif max(reservation.start, timezone.now()) + time_limit > reservation.end:
+        errors["reservation"] = [RESERVATION_TOO_SHORT]
+    return reservation
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+@transaction.atomic
+def job_cancel(*, job: Job, by) -> Job:
+    """A pending job ends now; a running one is flagged, and its runner stops it within a second."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.state in JOB_FINAL_STATES:
+        raise ValidationError({"state": [ALREADY_FINISHED.format(state=job.state)]})
+    job.cancel_requested_at = job.cancel_requested_at or timezone.now()
+    if not job.attempts.filter(state__in=ATTEMPT_LIVE_STATES).exists():
+        _job_end(job, JobState.CANCELLED, f"Cancelled by {by.username} before it started.")
+    else:
+        job.state_reason = f"Cancel requested by {by.username}."
+        job.save(update_fields=["cancel_requested_at", "state_reason"])
+        _publish(job, "job.cancel_requested")
+    return job
+
+
+# --- attempts ------------------------------------------------------------------------------------
+
+def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
+    """Write an attempt and its GPU holds (called inside the scheduling pass's transaction)."""
+    number = (job.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
+    attempt = Attempt.objects.create(job=job, number=number, node=gpus[0].node, state=AttemptState.QUEUED)
+    end = now + timedelta(seconds=job.time_limit_s)
+    JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
+    if job.reservation_id is None:
+        # Outside a booking the job holds its GPUs in the shared occupancy table (CONTRACT 4).
+        GpuOccupancy.objects.bulk_create(
+            [GpuOccupancy(gpu=gpu, team_id=job.team_id, user_id=job.owner_id, kind="job", start=now, end=end, job_ref=attempt.id) for gpu in gpus]
+        )
+    job.pending_reason = ""
+    job.queue_position = None
+    job.save(update_fields=["pending_reason", "queue_position"])
+    return attempt
+
+
+def attempts_preempt(*, job_ids, now) -> int:
+    """Ask the runners of these jobs' live attempts to stop; their jobs go back to the queue."""
+    return Attempt.objects.filter(job_id__in=list(job_ids), state__in=ATTEMPT_LIVE_STATES, preempt_requested_at__isnull=True).update(
+        preempt_requested_at=now
+    )
+
+
+def attempt_claim(*, attempt_id: int, host: str) -> bool:
+    """Compare-and-set: exactly one delivery of the task gets to run the attempt."""
+    now = timezone.now()
+    claimed = Attempt.objects.filter(pk=attempt_id, state=AttemptState.QUEUED).update(
+        state=AttemptState.RUNNING, host=host, started_at=now, heartbeat_at=now
+    )
+    if claimed:
+        job = Job.objects.get(attempts__pk=attempt_id)
+        Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
+        _publish(Job.objects.get(pk=job.pk), "job.started")
+    return bool(claimed)
+
+
+@transaction.atomic
+def attempt_finish(*, attempt: Attempt, state: str, reason: str = "", exit_code=None, signal_number=None, gpu_seconds=0.0) -> Attempt:
+    """End an attempt, free its GPUs from now on, and move the job on (done, or requeued after a loss)."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.state not in ATTEMPT_LIVE_STATES:
+        return attempt  # already ended by another path (runner vs reaper): the first one wins
+    now = timezone.now()
+    attempt.state, attempt.reason, attempt.ended_at = state, reason, now
+    attempt.exit_code, attempt.signal, attempt.gpu_seconds = exit_code, signal_number, gpu_seconds
+    attempt.peak_memory_mb = _peak_memory_mb(attempt, now)
+    attempt.save()
+    _release_gpus(attempt, now)
+    job = Job.objects.select_for_update().get(pk=attempt.job_id)
+    if state == AttemptState.CANCELLED and attempt.preempt_requested_at and job.cancel_requested_at is None:
+        _job_requeue(job, f"Attempt {attempt.number} was preempted ({reason}); requeued.")
+    elif state == AttemptState.LOST and job.cancel_requested_at is None:
+        # Not requeued yet: its processes may still run on the node (CONTRACT 6, job_requeue_after_loss).
+        job.state_reason = f"Attempt {attempt.number} lost ({reason}); waiting until its node confirms its processes are gone."
+        job.save(update_fields=["state_reason"])
+        _publish(job, "job.attempt_lost")
+    else:
+        _job_end(job, _JOB_STATE_FOR[state], reason)
+    return attempt
+
+
+@transaction.atomic
+def job_requeue_after_loss(*, attempt: Attempt) -> None:
+    """Once a lost attempt's processes are gone (or its node is down past the grace period): requeue,
+    or fail the job when it has been lost too often. Never two live attempts of one job."""
+    job = Job.objects.select_for_update().get(pk=attempt.job_id)
+    if job.state != JobState.RUNNING or job.attempts.filter(state__in=ATTEMPT_LIVE_STATES).exists():
+        return
+    _job_after_loss(job, attempt)
+
+
+_JOB_STATE_FOR = {
+    AttemptState.SUCCEEDED: JobState.SUCCEEDED,
+    AttemptState.FAILED: JobState.FAILED,
+    AttemptState.CANCELLED: JobState.CANCELLED,
+    AttemptState.TIMED_OUT: JobState.TIMED_OUT,
+    AttemptState.LOST: JobState.CANCELLED,  # lost while a cancel was requested: it is cancelled
+}
+
+
+def _peak_memory_mb(attempt: Attempt, now) -> int | None:
+    """Highest memory used on any of the attempt's GPUs while it ran, from the agent's samples.
+
+    GPUs are allocated whole, so a GPU's memory is the job's; None ("n/a") when no sample exists
+    yet (the agent writes samples in batches; a job of a few seconds may end before one lands).
+    """
+    if attempt.started_at is None:
+        return None
+    gpu_ids = attempt.allocations.values_list("gpu_id", flat=True)
+    peak = GpuSample.objects.filter(gpu_id__in=gpu_ids, at__gte=attempt.started_at, at__lte=now).aggregate(m=Max("memory_used_mb"))["m"]
+    return peak
+
+
+def _release_gpus(attempt: Attempt, now) -> None:
+    # Shrink the windows to what was used, so the GPUs are free from now on (and the record stays).
+    JobAllocation.objects.filter(attempt=attempt, end__gt=now).update(end=now)
+    GpuOccupancy.objects.filter(kind="job", job_ref=attempt.id, end__gt=now, start__lt=now).update(end=now)
+    GpuOccupancy.objects.filter(kind="job", job_ref=attempt.id, start__gte=now).delete()
+
+
+def _job_after_loss(job: Job, attempt: Attempt) -> None:
+    losses = job.attempts.filter(state=AttemptState.LOST).count()
+    if losses >= job.max_attempts:
+        _job_end(job, JobState.FAILED, f"Lost {losses} times (limit {job.max_attempts}); last: {attempt.reason}")
+        return
+    _job_requeue(job, f"Attempt {attempt.number} was lost ({attempt.reason}); requeued.")
+
+
+def _job_requeue(job: Job, reason: str) -> None:
+    job.state, job.state_reason, job.pending_reason = JobState.PENDING, reason, "Requeued."
+    job.save(update_fields=["state", "state_reason", "pending_reason"])
+    _publish(job, "job.requeued")
+    transaction.on_commit(_request_scheduling_pass)
+
+
+def _job_end(job: Job, state: str, reason: str) -> None:
+    job.state, job.state_reason, job.ended_at = state, reason, timezone.now()
+    job.queue_position, job.pending_reason, job.estimated_start = None, "", None
+    job.save()
+    _publish(job, "job.ended")
+    failed = state in (JobState.FAILED, JobState.TIMED_OUT)
+    kind = Notification.Kind.JOB_FAILED if failed else Notification.Kind.JOB_ENDED
+    notification_send(user=job.owner, kind=kind, title=f"Job {job.pk} “{job.name}” {job.get_state_display().lower()}", body=reason, url=f"/jobs/{job.pk}/")
+    transaction.on_commit(_request_scheduling_pass)
+
+
+def _publish(job: Job, kind: str) -> None:
+    payload = {"job": job.pk, "state": job.state, "reason": job.state_reason}
+    event_publish(topic=f"team.{job.team_id}", kind=kind, payload=payload)
+    event_publish(topic=f"job.{job.pk}", kind=kind, payload=payload)
+
+
+def _request_scheduling_pass() -> None:
+    """Ask for a pass now; if the broker is unreachable, beat's periodic pass picks the work up."""
+    from scheduler.tasks import run_scheduling_pass
+
+    try:
+        run_scheduling_pass.delay(requested_at=timezone.now().isoformat())
+    except Exception:  # kombu raises several types; the job is safely in the database either way
+        log.warning("could not enqueue a scheduling pass; the periodic pass will run it", exc_info=True)

@@ -1,0 +1,333 @@
+"""Booking GPUs: create, extend or shorten, cancel. Every write is one transaction; nothing is
+half-written on any error.
+
+The invariant "no GPU held twice at overlapping times" lives in the occupancy table (CONTRACT 4): on
+PostgreSQL its exclusion constraint refuses the second writer of a race; on SQLite the IMMEDIATE
+transaction serialises writers and the overlap check below runs inside it. The team's quota row is
+locked first (SELECT ... FOR UPDATE, a no-op on SQLite) so that two bookings of one team cannot both
+pass the quota check on PostgreSQL.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import exceptions
+
+from portal.api.errors import Conflict
+from portal.teams.models import Membership, Team, TeamQuota
+from scheduler import access
+from scheduler.models import Gpu, GpuOccupancy, GpuState, OccupancyKind, Reservation, ReservationState
+from scheduler.selectors import quotas
+from scheduler.selectors.placement import GpuRequest, availability_find, busy_gpu_ids, by_node, gpus_matching, gpus_pick
+
+# Clock skew between a browser and the server: a start this far in the past still counts as "now".
+PAST_TOLERANCE = timedelta(minutes=2)
+# Beyond any team's limits: a typo (year 2062), not a plan. Quota limits apply below this.
+ABSURD_LENGTH = timedelta(days=366)
+SUGGESTIONS = 3
+
+END_NOT_AFTER_START = "The end must be after the start."
+START_IN_PAST = "The start is in the past."
+END_IN_PAST = "The end is in the past: a booking ends now at the earliest."
+ABSURD = "A booking cannot last longer than 366 days."
+NO_GPUS = "Ask for at least one GPU."
+MORE_THAN_EXIST = "Asked for {count} GPUs; only {total} match the request."
+UNKNOWN_GPU = "No GPU with id {id}."
+GPU_NOT_BOOKABLE = "GPU {name} is {state}: it cannot be booked."
+DUPLICATE_GPU = "GPU {id} is listed twice."
+NO_TEAM = "You are in no team that may book GPUs (researchers and team admins book)."
+TEAM_REQUIRED = "You are in several teams: say which one books."
+NOT_A_BOOKER = "Only the team's researchers and team admins book its GPUs."
+TAKEN = "The GPUs are already held for part of that window."
+NO_FIT = "Not enough free GPUs match the request for that window."
+CANCELLED = "The booking is cancelled."
+ENDED = "The booking has ended."
+STARTED_START_FIXED = "The booking has started: its start cannot move."
+STARTED_ONLY_SHORTEN = "The booking has started: it can only be shortened or ended now."
+NOTE_OWNER_ONLY = "Only the owner changes a booking's note."
+QUOTA_LENGTH = "The booking is {requested:g} h long; the team's limit is {limit:g} h (over by {over:g} h)."
+QUOTA_HORIZON = "The booking ends {requested:g} days ahead; the team may book {limit:g} days ahead (over by {over:g} days)."
+QUOTA_CONCURRENT = "The team would hold {requested:g} GPUs at once; its limit is {limit:g} (over by {over:g})."
+QUOTA_HOURS = "The team would use {requested:g} GPU-hours in {month}; its monthly quota is {limit:g} (over by {over:g})."
+
+
+class QuotaExceeded(exceptions.ValidationError):
+    """400 naming the limit, with a `quota` key saying which limit and by how much."""
+
+    def __init__(self, *, limit_name: str, message: str, limit: float, requested: float):
+        super().__init__({limit_name: [message]})
+        self.extra = {"quota": {"limit": limit_name, "value": limit, "requested": requested, "over_by": round(requested - limit, 2)}}
+
+
+class _Taken(Exception):
+    """Raised inside the transaction so it rolls back; turned into a 409 outside it."""
+
+
+def invalid(field: str, message: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({field: [message]})
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def reservation_create(
+    *, user, start: datetime, end: datetime, request: GpuRequest, team: Team | None = None, note: str = "", now: datetime | None = None
+) -> Reservation:
+    now = now or timezone.now()
+    window_check(start=start, end=end, now=now)
+    team = booking_team(user=user, team=team)
+    request_check(request)
+    try:
+        with transaction.atomic():
+            quota = _lock_quota(team)
+            gpus = _gpus_for(request, start=start, end=end)
+            quota_check(quota=quota, gpu_count=len(gpus), start=start, end=end, now=now)
+            return _write(user=user, team=team, gpus=gpus, start=start, end=end, note=note)
+    except (_Taken, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError) and not _is_overlap(exc):
+            raise
+        raise _conflict(viewer=user, request=request, start=start, end=end, now=now, exclude=None) from None
+
+
+def window_check(*, start: datetime, end: datetime, now: datetime) -> None:
+    if end <= start:
+        raise invalid("end", END_NOT_AFTER_START)
+    if start < now - PAST_TOLERANCE:
+        raise invalid("start", START_IN_PAST)
+    if end - start > ABSURD_LENGTH:
+        raise invalid("end", ABSURD)
+
+
+def booking_team(*, user, team: Team | None) -> Team:
+    memberships = Membership.objects.filter(Q(is_researcher=True) | Q(is_team_admin=True), user=user)
+    if team is not None:
+        if user.is_staff or memberships.filter(team=team).exists():
+            return team
+        raise invalid("team", NOT_A_BOOKER)
+    team_ids = sorted(set(memberships.values_list("team_id", flat=True)))
+    if not team_ids:
+        raise invalid("team", NO_TEAM)
+    if len(team_ids) > 1:
+        raise invalid("team", TEAM_REQUIRED)
+    return Team.objects.get(pk=team_ids[0])
+
+
+def request_check(request: GpuRequest) -> None:
+    """What can be judged without the window: counts and named GPUs."""
+    if request.gpu_ids:
+        _named_gpus_check(request.gpu_ids)
+        return
+    if not request.count or request.count < 1:
+        raise invalid("gpus", NO_GPUS)
+    total = gpus_matching(request).count()
+    if request.count > total:
+        raise invalid("gpus", MORE_THAN_EXIST.format(count=request.count, total=total))
+
+
+def _named_gpus_check(gpu_ids) -> None:
+    if len(set(gpu_ids)) != len(gpu_ids):
+        duplicate = next(g for g in gpu_ids if list(gpu_ids).count(g) > 1)
+        raise invalid("gpu_ids", DUPLICATE_GPU.format(id=duplicate))
+    found = {gpu.pk: gpu for gpu in Gpu.objects.filter(pk__in=gpu_ids).select_related("node")}
+    for gpu_id in gpu_ids:
+        gpu = found.get(gpu_id)
+        if gpu is None:
+            raise invalid("gpu_ids", UNKNOWN_GPU.format(id=gpu_id))
+        if gpu.state != GpuState.AVAILABLE or gpu.node.drained:
+            state = gpu.state if gpu.state != GpuState.AVAILABLE else GpuState.DRAINED
+            raise invalid("gpu_ids", GPU_NOT_BOOKABLE.format(name=str(gpu), state=state))
+
+
+def _lock_quota(team: Team) -> TeamQuota:
+    quota = TeamQuota.objects.select_for_update().filter(team=team).first()
+    return quota or TeamQuota.objects.create(team=team)
+
+
+def _gpus_for(request: GpuRequest, *, start, end, exclude: int | None = None) -> list[Gpu]:
+    candidates = list(gpus_matching(request))
+    busy = busy_gpu_ids(gpu_ids=[g.pk for g in candidates], start=start, end=end, exclude_reservation_id=exclude)
+    if request.gpu_ids:
+        if busy:
+            raise _Taken()
+        return candidates
+    chosen = gpus_pick(by_node([g for g in candidates if g.pk not in busy]), count=request.wanted, same_node=request.same_node)
+    if chosen is None:
+        raise _Taken()
+    return chosen
+
+
+def _write(*, user, team, gpus, start, end, note) -> Reservation:
+    reservation = Reservation.objects.create(user=user, team=team, note=note, start=start, end=end)
+    reservation.gpus.set(gpus)
+    # Rows in GPU id order: two writers waiting on each other's rows (PostgreSQL) wait in the same
+    # order, so they queue instead of deadlocking.
+    GpuOccupancy.objects.bulk_create(
+        GpuOccupancy(gpu=gpu, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation)
+        for gpu in sorted(gpus, key=lambda g: g.pk)
+    )
+    return reservation
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    """The PostgreSQL exclusion constraint (SQLSTATE 23P01), as opposed to any other integrity error."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "23P01" or "occupancy_no_overlap_per_gpu" in str(exc)
+
+
+# --- quota --------------------------------------------------------------------------------
+
+
+def quota_check(*, quota: TeamQuota, gpu_count: int, start, end, now, exclude: int | None = None) -> None:
+    """Refuse what would break any of the team's limits, saying which one and by how much."""
+    hours = (end - start).total_seconds() / 3600
+    _limit("max_booking_hours", QUOTA_LENGTH, limit=float(quota.max_booking_hours), requested=round(hours, 2))
+    ahead = (end - now).total_seconds() / 86400
+    _limit("booking_horizon_days", QUOTA_HORIZON, limit=float(quota.booking_horizon_days), requested=round(ahead, 2))
+    peak = quotas.team_peak_gpus(team_id=quota.team_id, lo=start, hi=end, exclude_reservation_id=exclude)
+    _limit("max_concurrent_gpus", QUOTA_CONCURRENT, limit=float(quota.max_concurrent_gpus), requested=float(peak + gpu_count))
+    for month in quotas.months_touched(start, end):
+        lo, hi = quotas.month_bounds(month)
+        used = quotas.team_hours_in(team_id=quota.team_id, lo=lo, hi=hi, exclude_reservation_id=exclude)
+        wanted = used + gpu_count * quotas.overlap_hours(start, end, lo, hi)
+        _limit("gpu_hours_per_month", QUOTA_HOURS, limit=float(quota.gpu_hours_per_month), requested=round(wanted, 2), month=f"{month:%Y-%m}")
+
+
+def _limit(name: str, template: str, *, limit: float, requested: float, **fmt) -> None:
+    if requested > limit + 1e-9:
+        message = template.format(requested=requested, limit=limit, over=round(requested - limit, 2), **fmt)
+        raise QuotaExceeded(limit_name=name, message=message, limit=limit, requested=requested)
+
+
+# --- conflicts ------------------------------------------------------------------------------
+
+
+def _conflict(*, viewer, request: GpuRequest, start, end, now, exclude: int | None) -> Conflict:
+    """409 with what holds the GPUs (owner only where the viewer may see it) and the next free windows."""
+    candidate_ids = [g.pk for g in gpus_matching(request)]
+    rows = GpuOccupancy.objects.filter(gpu_id__in=candidate_ids, start__lt=end, end__gt=start).select_related("gpu__node", "team", "user")
+    if exclude is not None:
+        rows = rows.exclude(reservation_id=exclude)
+    after = max(start, now)
+    windows = availability_find(request=request, duration=end - start, after=after, limit=SUGGESTIONS, exclude_reservation_id=exclude)
+    return Conflict(
+        TAKEN if request.gpu_ids else NO_FIT,
+        conflicts=[access.occupancy_public_view(viewer=viewer, row=row) for row in rows.order_by("start", "gpu_id")[:50]],
+        suggestions=[{"start": w.start.isoformat(), "end": w.end.isoformat(), "gpu_ids": list(w.gpu_ids)} for w in windows],
+    )
+
+
+# --- change ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    start: datetime | None = None
+    end: datetime | None = None
+    note: str | None = None
+
+
+def reservation_update(*, reservation: Reservation, by, change: Change, now: datetime | None = None) -> Reservation:
+    """Extend, shorten or move a booking that has not started; shorten or end now one that has."""
+    now = now or timezone.now()
+    if change.note is not None and by.pk != reservation.user_id:
+        raise exceptions.PermissionDenied(NOTE_OWNER_ONLY)
+    request = GpuRequest(gpu_ids=tuple(reservation.gpus.values_list("pk", flat=True)))
+    try:
+        with transaction.atomic():
+            quota = _lock_quota(reservation.team)
+            current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+            start, end = _new_window(current, change, now=now)
+            if (start, end) != (current.start, current.end):
+                _move(current, quota=quota, start=start, end=end, now=now)
+            if change.note is not None:
+                current.note = change.note
+            current.save()
+            return current
+    except (_Taken, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError) and not _is_overlap(exc):
+            raise
+        start, end = change.start or reservation.start, change.end or reservation.end
+        raise _conflict(viewer=by, request=request, start=start, end=end, now=now, exclude=reservation.pk) from None
+
+
+def _new_window(current: Reservation, change: Change, *, now) -> tuple[datetime, datetime]:
+    if current.state == ReservationState.CANCELLED:
+        raise invalid("state", CANCELLED)
+    if current.end <= now:
+        raise invalid("state", ENDED)
+    start, end = change.start or current.start, change.end or current.end
+    if current.start <= now:
+        return current.start, _started_end(current, change, start=start, end=end, now=now)
+    if end <= start:
+        raise invalid("end", END_NOT_AFTER_START)
+    if start < now - PAST_TOLERANCE:
+        raise invalid("start", START_IN_PAST)
+    if end - start > ABSURD_LENGTH:
+        raise invalid("end", ABSURD)
+    return start, end
+
+
+def _started_end(current: Reservation, change: Change, *, start, end, now) -> datetime:
+    """A running booking keeps its start and may only end earlier, never before now."""
+    if start != current.start:
+        raise invalid("start", STARTED_START_FIXED)
+    if end > current.end:
+        raise invalid("end", STARTED_ONLY_SHORTEN)
+    if end < now - PAST_TOLERANCE:
+        raise invalid("end", END_IN_PAST)
+    end = max(end, now)
+    if end <= current.start:
+        raise invalid("end", END_NOT_AFTER_START)
+    return end
+
+
+def _move(current: Reservation, *, quota, start, end, now) -> None:
+    gpu_ids = list(current.occupancy.values_list("gpu_id", flat=True))
+    if busy_gpu_ids(gpu_ids=gpu_ids, start=start, end=end, exclude_reservation_id=current.pk):
+        raise _Taken()
+    growing = start < current.start or end > current.end
+    if growing:
+        quota_check(quota=quota, gpu_count=len(gpu_ids), start=start, end=end, now=now, exclude=current.pk)
+    for row in current.occupancy.order_by("gpu_id"):  # GPU id order, as in _write
+        row.start, row.end = start, end
+        row.save(update_fields=["start", "end"])
+    current.start, current.end = start, end
+
+
+# --- cancel ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reservation_cancel(*, reservation: Reservation, by, now: datetime | None = None) -> Reservation:
+    """Free what is left of the window at once; the record stays, cancelled. A started booking keeps
+    the hours it already held (they were reserved, and the quota counts them)."""
+    now = now or timezone.now()
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if current.state == ReservationState.CANCELLED:
+        raise invalid("state", CANCELLED)
+    if current.end <= now:
+        raise invalid("state", ENDED)
+    if current.start < now:
+        current.occupancy.update(end=now)
+        current.end = now
+    else:
+        current.occupancy.all().delete()
+    current.state = ReservationState.CANCELLED
+    current.cancelled_at = now
+    current.save()
+    return current
+
+
+def reservation_release_rest(*, reservation: Reservation, now: datetime) -> Reservation:
+    """End a running booking now, keeping it active (used by the idle auto-release)."""
+    with transaction.atomic():
+        current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        if current.state != ReservationState.ACTIVE or current.end <= now or current.start >= now:
+            return current
+        current.occupancy.update(end=now)
+        current.end = now
+        current.idle_released_at = now
+        current.save()
+        return current

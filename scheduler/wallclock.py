@@ -1,0 +1,55 @@
+"""Instants and wall-clock times (CONTRACT 3). Pure functions, no Django.
+
+The API takes instants as ISO 8601 with an offset. The booking form and the CLI give wall-clock
+times, read in the person's zone: a time the clocks skip (a DST gap) is refused, and a time that
+happens twice (the hour after DST ends) needs the caller to choose the earlier or the later one.
+"""
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+NAIVE_INSTANT = "Give an offset (ISO 8601, e.g. 2026-11-24T09:00:00+01:00): a time without one is ambiguous."
+NOT_AN_INSTANT = "Not an ISO 8601 date and time."
+WALL_CLOCK_HAS_OFFSET = "A wall-clock time has no offset: it is read in your time zone."
+IN_DST_GAP = "{value} does not exist in {zone}: the clocks skip it when daylight saving time starts."
+AMBIGUOUS = "{value} happens twice in {zone} when daylight saving time ends: choose 'earlier' or 'later'."
+FOLDS = {"earlier": 0, "later": 1}
+
+
+class InstantError(ValueError):
+    """Bad time input; the message is one of the constants above, ready for the user."""
+
+
+def instant_parse(raw: str) -> datetime:
+    """An ISO 8601 instant with an offset, in UTC."""
+    value = _parse(raw)
+    if value.tzinfo is None:
+        raise InstantError(NAIVE_INSTANT)
+    return value.astimezone(UTC)
+
+
+def wall_clock_parse(raw: str, *, zone: ZoneInfo, choice: str | None = None) -> datetime:
+    """A wall-clock time (no offset) in `zone`, as a UTC instant."""
+    value = _parse(raw)
+    if value.tzinfo is not None:
+        raise InstantError(WALL_CLOCK_HAS_OFFSET)
+    return wall_clock_to_utc(value, zone=zone, choice=choice)
+
+
+def wall_clock_to_utc(value: datetime, *, zone: ZoneInfo, choice: str | None = None) -> datetime:
+    earlier = value.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    later = value.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    # A skipped time does not survive the round trip back to the zone's wall clock.
+    if earlier.astimezone(zone).replace(tzinfo=None) != value:
+        raise InstantError(IN_DST_GAP.format(value=value.isoformat(timespec="minutes"), zone=zone.key))
+    if earlier == later:
+        return earlier
+    if choice not in FOLDS:
+        raise InstantError(AMBIGUOUS.format(value=value.isoformat(timespec="minutes"), zone=zone.key))
+    return later if FOLDS[choice] else earlier
+
+
+def _parse(raw: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InstantError(NOT_AN_INSTANT) from None

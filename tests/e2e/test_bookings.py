@@ -1,0 +1,120 @@
+"""A researcher books a GPU by dragging on the timeline, sees the team's remaining quota first, and
+sees the booking; a second user's overlapping drag is refused with a clear message."""
+from datetime import UTC, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.demo import DEMO_PASSWORD, demo_seed
+from scheduler.models import GpuOccupancy, Reservation
+from tests.e2e.conftest import log_in
+from tests.scheduler.factories import fleet
+
+pytestmark = [pytest.mark.stack, pytest.mark.e2e]
+
+
+def open_tomorrow(page, base_url):
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    page.goto(f"{base_url}/bookings/")
+    page.get_by_role("button", name="Next day").click()  # tomorrow: every slot is in the future
+    page.wait_for_load_state("networkidle")
+
+
+def drag(page, *, node: str, gpu_label: str, day: str, from_hour: int, to_hour: int):
+    """Drag across one GPU's row over the hour slots [from_hour, to_hour)."""
+    heads = page.locator(".ec-body .ec-sidebar .ec-row-head")
+    texts = [text.split("\n")[-1].strip() for text in heads.all_inner_texts()]  # node rows start with a "−" toggle
+    row = texts.index(gpu_label, texts.index(node))
+    box = heads.nth(row).bounding_box()
+    y = box["y"] + box["height"] / 2
+    first = page.locator(f'.ec-header time[datetime="{day}T{from_hour:02d}:00:00"]').bounding_box()
+    last = page.locator(f'.ec-header time[datetime="{day}T{to_hour - 1:02d}:00:00"]').bounding_box()
+    # Right to left: the press lands on a free slot even when the window's start is under a booking.
+    page.mouse.move(last["x"] + last["width"] - 4, y)
+    page.mouse.down()
+    page.mouse.move(last["x"] + 10, y, steps=4)
+    page.mouse.move(first["x"] + 4, y, steps=8)
+    page.mouse.up()
+
+
+def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused(live_stack, page, browser, page_problems):
+    demo_seed()
+    Reservation.objects.all().delete()  # the demo's own bookings: this test starts from an empty timeline
+    fleet(nodes=1, per_node=4, prefix="bk")
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+
+    log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
+    open_tomorrow(page, live_stack.url)
+    drag(page, node="bk-00", gpu_label="gpu1 · A100-80GB", day=tomorrow, from_hour=9, to_hour=13)
+    dialog = page.locator("#book-dialog")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("#book-start").inner_text() == f"{tomorrow} 09:00"
+    assert dialog.locator("#book-end").inner_text() == f"{tomorrow} 13:00"
+    page.wait_for_function("document.getElementById('book-quota').textContent.includes('GPU-hours left')")
+    month = tomorrow[:7]
+    assert dialog.locator("#book-quota").inner_text() == f"2000.0 of 2000.0 GPU-hours left in {month}; 1996.0 after this booking"
+    dialog.locator("#book-note").fill("segmentation sweep")
+    dialog.get_by_role("button", name="Confirm booking").click()
+    page.get_by_role("status").filter(has_text="Booked").wait_for()
+    page.locator(".ec-event", has_text="researcher · Vision").wait_for()
+    booking = Reservation.objects.get()
+    assert (booking.user.username, booking.note, [str(g) for g in booking.gpus.all()]) == ("researcher", "segmentation sweep", ["bk-00/gpu1"])
+    assert (booking.end - booking.start) == timedelta(hours=4)
+
+    other = browser.new_page()
+    log_in(other, live_stack.url, "storyteller", DEMO_PASSWORD)
+    open_tomorrow(other, live_stack.url)
+    other.locator(".ec-event", has_text="researcher · Vision").wait_for()
+    drag(other, node="bk-00", gpu_label="gpu1 · A100-80GB", day=tomorrow, from_hour=11, to_hour=15)
+    other.locator("#book-dialog").get_by_role("button", name="Confirm booking").click()
+    error = other.locator("#book-error")
+    error.filter(has_text="already held").wait_for()
+    assert error.inner_text() == (
+        f"The GPUs are already held for part of that window. Held by researcher (Vision) {tomorrow} 09:00–{tomorrow} 13:00."
+        f" Next free: {tomorrow} 13:00–{tomorrow} 17:00."
+    )
+    assert Reservation.objects.count() == 1
+    assert page_problems.console_errors == []
+    assert page_problems.bad_responses == []
+
+
+def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stack, page, page_problems):
+    from datetime import datetime, time
+
+    from scheduler.selectors.placement import GpuRequest
+    from scheduler.services.reservations import reservation_create
+
+    demo_seed()
+    Reservation.objects.all().delete()
+    gpus = fleet(nodes=1, per_node=2, prefix="bk")
+    researcher = get_user_model().objects.get(username="researcher")
+    day = (timezone.now() + timedelta(days=1)).date()
+    start = datetime.combine(day, time(9), tzinfo=UTC)
+    booking = reservation_create(user=researcher, start=start, end=start + timedelta(hours=3), request=GpuRequest(gpu_ids=(gpus[0].pk,)))
+    GpuOccupancy.objects.create(gpu=gpus[1], team=booking.team, user=researcher, kind="job", job_ref=7, start=start, end=start + timedelta(hours=2))
+
+    log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
+    open_tomorrow(page, live_stack.url)
+    event = page.locator(".ec-event", has_text="researcher · Vision")
+    event.wait_for()
+    page.locator(".ec-event", has_text="job 7 · Vision").wait_for()  # a job outside bookings, shown in its row
+    handle = event.locator(".ec-resizer").last.bounding_box()
+    target = page.locator(f'.ec-header time[datetime="{day.isoformat()}T13:00:00"]').bounding_box()  # into the 13:00 slot: ends 14:00
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 20, handle["y"] + handle["height"] / 2, steps=4)
+    page.mouse.move(target["x"] + target["width"] / 2, handle["y"] + handle["height"] / 2, steps=8)
+    page.mouse.up()
+    page.get_by_role("status").filter(has_text="now ends").wait_for()
+    booking.refresh_from_db()
+    assert booking.end == start + timedelta(hours=5)
+
+    event.click()
+    page.locator("#cancel-dialog").get_by_role("button", name="Cancel this booking").click()
+    page.get_by_role("status").filter(has_text="cancelled").wait_for()
+    booking.refresh_from_db()
+    assert booking.state == "cancelled"
+    expect(page.locator(".ec-event", has_text="researcher · Vision")).to_have_count(0)  # refetched: cancelled ones are not shown
+    assert page_problems.console_errors == [] and page_problems.bad_responses == []

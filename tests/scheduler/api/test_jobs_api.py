@@ -1,0 +1,109 @@
+"""POST /api/v1/jobs/ and friends: bad input is a 400 naming the field; nothing is written."""
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from scheduler.models import Job
+from scheduler.services import jobs as job_services
+from tests.actors import api_client_for
+from tests.scheduler.factories import booking, fleet, hours_from_now, quota_set
+
+
+@pytest.fixture
+def gpus(db):
+    return fleet(nodes=2, per_node=4)
+
+
+def submit(user, **fields):
+    body = {"command": "python train.py", "gpus": 1, "time_limit": "PT1H"} | fields
+    return api_client_for(user).post("/api/v1/jobs/", body, format="json")
+
+
+def test_a_valid_submit_is_created_pending_with_a_location(gpus, researcher):
+    response = submit(researcher, name="t", env={"LR": "3e-4"}, inputs={"dataset": "dataset:1@v2"})
+    assert response.status_code == 201
+    body = response.json()
+    assert response["Location"] == f"/api/v1/jobs/{body['id']}/"
+    assert body["state"] == "pending" and body["owner"] == "researcher" and body["team"] == "Team A"
+    assert body["time_limit"] == "PT3600S"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"command": "   "}, "command", job_services.COMMAND_REQUIRED),
+        ({"gpus": 5}, "gpus", job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4)),
+        ({"gpus": 9, "multi_node": True}, "gpus", job_services.GPUS_MORE_THAN_CLUSTER.format(total=8, gpus=9)),
+        ({"gpus": 0}, "gpus", job_services.GPUS_RANGE),
+        ({"env": {"LD_PRELOAD": "/evil.so"}}, "env", "'LD_PRELOAD' is set by Atelier or would change how the job is started; choose another name."),
+        ({"env": {"1X": "y"}}, "env", "'1X' is not a valid environment variable name (letters, digits and _, not starting with a digit)."),
+        ({"priority": "high"}, "priority", job_services.HIGH_NEEDS_ADMIN),
+        ({"working_dir": "../../etc"}, "working_dir", job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT)),
+        ({"working_dir": "/etc"}, "working_dir", job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT)),
+        ({"reservation": 999999}, "reservation", job_services.RESERVATION_UNKNOWN),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(gpus, researcher, fields, field, message):
+    response = submit(researcher, **fields)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][field] == [message]
+    assert not Job.objects.exists()
+
+
+def test_a_time_limit_over_the_teams_limit_is_refused(gpus, researcher, team_a):
+    quota_set(team_a, max_booking_hours=8)
+    response = submit(researcher, time_limit="PT9H")
+    assert response.status_code == 400
+    assert response.json()["errors"]["time_limit"] == [job_services.TIME_LIMIT_RANGE.format(minimum_s=settings.JOB_MIN_TIME_LIMIT, limit_h=8)]
+
+
+def test_a_request_larger_than_the_whole_monthly_quota_is_refused(gpus, researcher, team_a):
+    quota_set(team_a, gpu_hours_per_month=10)
+    response = submit(researcher, gpus=4, time_limit="PT3H")
+    assert response.status_code == 400
+    assert "12.0 GPU-hours" in response.json()["errors"]["time_limit"][0]
+
+
+def test_a_naive_or_malformed_time_limit_is_refused(gpus, researcher):
+    response = submit(researcher, time_limit="soon")
+    assert response.status_code == 400
+    assert "time_limit" in response.json()["errors"]
+
+
+def test_someone_elses_booking_is_refused(gpus, researcher, outsider):
+    theirs = booking(user=outsider, gpus=gpus[:2], start=hours_from_now(1), end=hours_from_now(5))
+    response = submit(researcher, reservation=theirs.pk)
+    assert response.json()["errors"]["reservation"] == [job_services.RESERVATION_UNKNOWN]
+
+
+def test_a_job_must_fit_inside_its_booking(gpus, researcher):
+    mine = booking(user=researcher, gpus=gpus[:2], start=timezone.now() + timedelta(minutes=1), end=hours_from_now(2))
+    too_long = submit(researcher, reservation=mine.pk, time_limit="PT3H")
+    assert too_long.json()["errors"]["reservation"] == [job_services.RESERVATION_TOO_SHORT]
+    too_big = submit(researcher, reservation=mine.pk, gpus=3)
+    assert too_big.json()["errors"]["reservation"] == [job_services.RESERVATION_TOO_SMALL.format(held=2, gpus=3)]
+    assert submit(researcher, reservation=mine.pk, gpus=2).status_code == 201
+
+
+def test_someone_in_no_team_cannot_submit(gpus, admin):
+    response = submit(admin)
+    assert response.json()["errors"]["team"] == [job_services.NOT_A_RESEARCHER]
+
+
+def test_cancel_of_a_pending_job_ends_it_and_a_second_cancel_is_a_400(gpus, researcher):
+    job_id = submit(researcher).json()["id"]
+    client = api_client_for(researcher)
+    first = client.post(f"/api/v1/jobs/{job_id}/cancel/")
+    assert first.status_code == 200 and first.json()["state"] == "cancelled"
+    again = client.post(f"/api/v1/jobs/{job_id}/cancel/")
+    assert again.status_code == 400
+    assert again.json()["errors"]["state"] == [job_services.ALREADY_FINISHED.format(state="cancelled")]
+
+
+def test_the_log_of_a_job_that_never_started_is_a_404(gpus, researcher):
+    job_id = submit(researcher).json()["id"]
+    response = api_client_for(researcher).get(f"/api/v1/jobs/{job_id}/log/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "This job has not started an attempt yet."

@@ -1,0 +1,69 @@
+"""Scheduler factories: nodes, GPUs, bookings. Tests make their own GPUs; the agent is not needed."""
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from scheduler.models import Gpu, Node
+
+
+class NodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Node
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"node-{n:02d}")
+    hostname = factory.LazyAttribute(lambda node: f"{node.name}.cluster.test")
+    backend = "simulated"
+    simulated = True
+
+
+class GpuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Gpu
+
+    node = factory.SubFactory(NodeFactory)
+    index = factory.Sequence(lambda n: n % 8)
+    uuid = factory.Sequence(lambda n: f"GPU-test-{n:08d}")
+    model = "A100-80GB"
+    memory_total_mb = 81920
+
+
+def fleet(*, nodes: int = 2, per_node: int = 8, model: str = "A100-80GB", memory_mb: int = 81920, prefix: str = "node") -> list[Gpu]:
+    """`nodes` × `per_node` GPUs, in node then index order."""
+    gpus = []
+    for n in range(nodes):
+        node = NodeFactory(name=f"{prefix}-{n:02d}")
+        gpus += [GpuFactory(node=node, index=i, model=model, memory_total_mb=memory_mb) for i in range(per_node)]
+    return gpus
+
+
+def hours_from_now(hours: float, *, base=None):
+    """A whole-minute instant `hours` ahead (tests compare exact windows)."""
+    now = (base or timezone.now()).replace(second=0, microsecond=0)
+    return now + timedelta(hours=hours)
+
+
+def booking(*, user, gpus, start, end, team=None, note=""):
+    from scheduler.selectors.placement import GpuRequest
+    from scheduler.services.reservations import reservation_create
+
+    return reservation_create(user=user, team=team, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus)), note=note)
+
+
+def quota_set(team, **limits):
+    from portal.teams.services import quota_update
+
+    return quota_update(team=team, **limits)
+
+
+def count_request(count: int, **constraints):
+    from scheduler.selectors.placement import GpuRequest
+
+    return GpuRequest(count=count, **constraints)
+
+
+def ids_request(gpus):
+    from scheduler.selectors.placement import GpuRequest
+
+    return GpuRequest(gpu_ids=tuple(g.pk for g in gpus))

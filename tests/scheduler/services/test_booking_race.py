@@ -1,0 +1,61 @@
+"""The race: 100 simultaneous attempts at one slot through the service layer create exactly one
+booking; the other 99 are clean conflicts (no 5xx-worthy error, no "database is locked")."""
+from datetime import timedelta
+
+import pytest
+
+from portal.api.errors import Conflict
+from scheduler.models import GpuOccupancy, Reservation
+from scheduler.services.reservations import reservation_create
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.scheduler.factories import fleet, hours_from_now, ids_request
+from tests.scheduler.race import race
+
+
+@pytest.fixture
+def racers(transactional_db):
+    """100 researchers in 4 teams: same-team racers meet the quota lock, cross-team ones the
+    database's no-overlap guard."""
+    teams = [TeamFactory(name=f"Racers {t}") for t in range(4)]
+    users = [UserFactory(username=f"racer{i}") for i in range(100)]
+    for i, user in enumerate(users):
+        MembershipFactory(team=teams[i % 4], user=user, is_researcher=True)
+    return users
+
+
+def test_one_of_a_hundred_simultaneous_bookings_wins(racers):
+    gpus = fleet(nodes=1, per_node=2)
+    start, end = hours_from_now(2), hours_from_now(4)
+
+    def attempt(i):
+        try:
+            reservation_create(user=racers[i], start=start, end=end, request=ids_request(gpus[:1]))
+            return "created"
+        except Conflict:
+            return "conflict"
+
+    outcomes = race(attempt)
+    assert outcomes == {"created": 1, "conflict": 99}
+    assert Reservation.objects.count() == 1
+    assert list(GpuOccupancy.objects.values_list("gpu_id", "start", "end")) == [(gpus[0].pk, start, end)]
+
+
+def test_a_hundred_overlapping_windows_leave_no_gpu_double_booked(racers):
+    """Staggered windows: many may succeed, but the stored rows never overlap on a GPU."""
+    gpus = fleet(nodes=1, per_node=2)
+    base = hours_from_now(2)
+
+    def attempt(i):
+        start = base + timedelta(minutes=17 * i)
+        try:
+            reservation_create(user=racers[i], start=start, end=start + timedelta(hours=1), request=ids_request(gpus))
+            return "created"
+        except Conflict:
+            return "conflict"
+
+    outcomes = race(attempt)
+    assert set(outcomes) <= {"created", "conflict"}, outcomes
+    rows = sorted(GpuOccupancy.objects.values_list("gpu_id", "start", "end"))
+    for (g1, _, e1), (g2, s2, _) in zip(rows, rows[1:]):
+        assert g1 != g2 or e1 <= s2
+    assert outcomes["created"] == len(rows) // 2 == Reservation.objects.count()
