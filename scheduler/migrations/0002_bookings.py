@@ -99,39 +99,8 @@ class Migration(migrations.Migration):
     ]
 
 
-# --- PostgreSQL only: the no-overlap invariant as a database constraint (CONTRACT 4) -------------
-# Not in Meta.constraints: SQLite has no GiST, and there the IMMEDIATE transaction serialises writers
-# while the service checks overlap inside it. Half-open '[)' so adjacent windows [a,b) + [b,c) coexist.
-EXCLUSION_NAME = "occupancy_no_overlap_per_gpu"
+# PostgreSQL only: no two occupancy rows on one GPU with overlapping windows (CONTRACT 4).
+# scheduler/db_constraints.py says why it is not in Meta.constraints.
+from scheduler.db_constraints import exclusion_operations  # noqa: E402
 
-
-def _exclusion():
-    from django.contrib.postgres.constraints import ExclusionConstraint
-    from django.contrib.postgres.fields import RangeBoundary, RangeOperators
-    from django.db.models import Func
-
-    class TsTzRange(Func):
-        function = "TSTZRANGE"
-        output_field = models.DateTimeField()  # only used inside the constraint expression
-
-    return ExclusionConstraint(
-        name=EXCLUSION_NAME,
-        expressions=[("gpu", RangeOperators.EQUAL), (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS)],
-        index_type="gist",
-    )
-
-
-def exclusion_add(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-    schema_editor.add_constraint(apps.get_model("scheduler", "GpuOccupancy"), _exclusion())
-
-
-def exclusion_remove(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.remove_constraint(apps.get_model("scheduler", "GpuOccupancy"), _exclusion())
-
-
-Migration.operations.append(migrations.RunPython(exclusion_add, exclusion_remove, elidable=False))
+Migration.operations.append(exclusion_operations(model_name="GpuOccupancy", constraint_name="occupancy_no_overlap_per_gpu"))
