@@ -125,8 +125,8 @@ def gpu_drain_page(request, pk: int):
     _staff_only(request)
     if request.method == "POST":
         return _drain_post(request, target=gpu, drain_fn=drain.gpu_drain, undrain_fn=drain.gpu_undrain, key="gpu")
-    affected = fleet_selectors.bookings_affected_by_drain(gpu_ids=[gpu.id])
-    return render(request, "scheduler/drain.html", {"target": gpu, "kind": "GPU", "drained": gpu.state == "drained" or bool(gpu.drain_reason), "affected": affected})
+    drained = gpu.state == "drained" or bool(gpu.drain_reason)
+    return render(request, "scheduler/drain.html", _drain_context(target=gpu, kind="GPU", drained=drained, gpu_ids=[gpu.id]))
 
 
 @login_required
@@ -135,8 +135,18 @@ def node_drain_page(request, pk: int):
     _staff_only(request)
     if request.method == "POST":
         return _drain_post(request, target=node, drain_fn=drain.node_drain, undrain_fn=drain.node_undrain, key="node")
-    affected = fleet_selectors.bookings_affected_by_drain(gpu_ids=node.gpus.values_list("id", flat=True))
-    return render(request, "scheduler/drain.html", {"target": node, "kind": "node", "drained": node.drained, "affected": affected})
+    gpu_ids = list(node.gpus.values_list("id", flat=True))
+    return render(request, "scheduler/drain.html", _drain_context(target=node, kind="node", drained=node.drained, gpu_ids=gpu_ids))
+
+
+def _drain_context(*, target, kind: str, drained: bool, gpu_ids: list[int]) -> dict:
+    return {
+        "target": target,
+        "kind": kind,
+        "drained": drained,
+        "affected": fleet_selectors.bookings_affected_by_drain(gpu_ids=gpu_ids),
+        "running_jobs": list(fleet_selectors.jobs_affected_by_drain(gpu_ids=gpu_ids)),
+    }
 
 
 def _drain_post(request, *, target, drain_fn, undrain_fn, key: str):
@@ -145,8 +155,10 @@ def _drain_post(request, *, target, drain_fn, undrain_fn, key: str):
             undrain_fn(by=request.user, **{key: target})
             messages.success(request, f"{target} is back in service.")
         else:
-            affected = drain_fn(by=request.user, reason=request.POST.get("reason", ""), **{key: target})
-            messages.success(request, f"{target} drained; {len(affected)} booking owner(s) notified.")
+            stop = request.POST.get("stop_running_jobs") in ("1", "on", "true")
+            affected = drain_fn(by=request.user, reason=request.POST.get("reason", ""), stop_running_jobs=stop, **{key: target})
+            stopped = " Its running jobs are being stopped." if stop else ""
+            messages.success(request, f"{target} drained; {len(affected)} booking owner(s) notified.{stopped}")
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
         return redirect(request.path)

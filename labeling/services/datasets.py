@@ -4,10 +4,10 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from labeling.access import MAY_NOT_CREATE, may_change_team_datasets
 from labeling.models import Character, Dataset, Series, default_label_schema
+from labeling.schema import SchemaInvalid, normalized_schema
 from portal.teams.access import team_ids_of
 
 NAME_TAKEN = "The team already has a dataset with this name."
-SCHEMA_NEEDS_CLASSES = "The label schema needs a non-empty list of classes, each with a unique name."
 NO_SUCH_TEAM = "No such team."
 SERIES_OF_OTHER_TEAM = "The series belongs to another team."
 
@@ -18,8 +18,7 @@ def dataset_create(*, user, team_id: int, name: str, description: str = "", labe
         raise ValidationError({"team": [NO_SUCH_TEAM]})  # not a member: the team is not theirs to name
     if not may_change_team_datasets(user, team_id):
         raise PermissionDenied(MAY_NOT_CREATE)
-    schema = label_schema if label_schema is not None else default_label_schema()
-    label_schema_check(schema=schema)
+    schema = label_schema_checked(schema=label_schema if label_schema is not None else default_label_schema())
     series = _series_of_team(series_id=series_id, team_id=team_id)
     try:
         with transaction.atomic():
@@ -32,8 +31,8 @@ def dataset_create(*, user, team_id: int, name: str, description: str = "", labe
 def dataset_update(*, dataset: Dataset, name: str | None = None, description: str | None = None,
                    label_schema: dict | None = None) -> Dataset:
     if label_schema is not None:
-        label_schema_check(schema=label_schema)
-        dataset.label_schema = label_schema
+        # Shapes of a class the new schema drops stay saved and are flagged (labeling/documents.py).
+        dataset.label_schema = label_schema_checked(schema=label_schema)
     if name is not None:
         dataset.name = name
     if description is not None:
@@ -46,13 +45,12 @@ def dataset_update(*, dataset: Dataset, name: str | None = None, description: st
     return dataset
 
 
-def label_schema_check(*, schema: dict) -> None:
-    classes = schema.get("classes") if isinstance(schema, dict) else None
-    if not isinstance(classes, list) or not classes:
-        raise ValidationError({"label_schema": [SCHEMA_NEEDS_CLASSES]})
-    names = [c.get("name") for c in classes if isinstance(c, dict)]
-    if len(names) != len(classes) or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
-        raise ValidationError({"label_schema": [SCHEMA_NEEDS_CLASSES]})
+def label_schema_checked(*, schema: dict) -> dict:
+    """The schema with its optional keys filled, or a 400 saying what to fix."""
+    try:
+        return normalized_schema(schema)
+    except SchemaInvalid as invalid:
+        raise ValidationError({"label_schema": invalid.messages}) from None
 
 
 def series_create(*, team_id: int, title: str, characters: list[str] = ()) -> Series:

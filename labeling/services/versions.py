@@ -4,8 +4,9 @@ Splits are made per item, so an episode's slices are always in one split. Each i
 from a hash of (seed, item id) mapped onto [0, 1) and cut at the ratios: the same seed gives the
 same split, and an item keeps its split in a later version that adds items.
 
-Annotations do not exist yet (issue 9): a version holds items and their image hashes; per-class
-statistics are empty until then.
+Each item's snapshot also freezes its annotation: of the item's tasks, the accepted document
+(lowest overlap index) if any, else the most recently submitted one, else the most recently saved
+draft; `annotation.status` says which. Items nobody has annotated have `annotation: null`.
 """
 import hashlib
 import json
@@ -17,7 +18,7 @@ from django.db.models import Max
 from rest_framework.exceptions import ValidationError
 
 from labeling.ingest.fingerprints import hamming_distance
-from labeling.models import Dataset, DatasetVersion, Item, Slice, Split, VersionItem
+from labeling.models import Annotation, Dataset, DatasetVersion, Item, Slice, Split, TaskStatus, VersionItem
 
 DEFAULT_RATIOS = {"train": 0.8, "val": 0.1, "test": 0.1}
 RATIOS_MUST_SUM_TO_ONE = "Give train, val and test ratios between 0 and 1 that sum to 1."
@@ -31,7 +32,9 @@ def version_create(*, dataset: Dataset, user, seed: int, ratios: dict | None = N
     if not items:
         raise ValidationError({"non_field_errors": [NO_ITEMS]})
     slices = _slices_by_item(dataset)
-    rows = [(item, split_of(seed=seed, item_id=item.pk, ratios=ratios), _snapshot(item, slices[item.pk])) for item in items]
+    annotations = _annotations_by_item(dataset)
+    rows = [(item, split_of(seed=seed, item_id=item.pk, ratios=ratios),
+             _snapshot(item, slices[item.pk], annotations.get(item.pk))) for item in items]
     for attempt in range(3):  # two creations at once may pick the same number: the constraint decides
         try:
             return _version_store(dataset=dataset, user=user, seed=seed, ratios=ratios, note=note, rows=rows)
@@ -52,8 +55,8 @@ def split_of(*, seed: int, item_id: int, ratios: dict) -> str:
 
 
 def content_hash_of(*, rows: list[tuple[int, str, dict]], label_schema: dict) -> str:
-    """sha256 of the canonical JSON of (item, split, slice hashes) in item order, and the schema."""
-    body = {"schema": label_schema, "items": [[item_id, split, [s["sha256"] for s in snap["slices"]]]
+    """sha256 of the canonical JSON of (item, split, slice hashes, annotation) in item order, and the schema."""
+    body = {"schema": label_schema, "items": [[item_id, split, [s["sha256"] for s in snap["slices"]], _frozen(snap)]
                                               for item_id, split, snap in sorted(rows, key=lambda r: r[0])]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -116,8 +119,32 @@ def _slices_by_item(dataset: Dataset) -> dict[int, list[dict]]:
     return slices
 
 
-def _snapshot(item: Item, slices: list[dict]) -> dict:
-    return {"kind": item.kind, "name": item.name, "width": item.width, "height": item.height, "slices": slices}
+def _frozen(snapshot: dict):
+    annotation = snapshot.get("annotation")
+    return None if annotation is None else [annotation["shapes"], annotation["relations"]]
+
+
+# Which of an item's documents a version freezes: reviewed work first, then the newest.
+_STATUS_RANK = {TaskStatus.ACCEPTED: 0, TaskStatus.SUBMITTED: 1}
+
+
+def _annotations_by_item(dataset: Dataset) -> dict[int, dict]:
+    chosen: dict[int, tuple] = {}
+    documents = (Annotation.objects.filter(task__dataset=dataset, version__gt=0)
+                 .values_list("task__item_id", "task_id", "task__status", "task__overlap_index", "version",
+                              "updated_at", "shapes", "relations"))
+    for item_id, task_id, status, overlap_index, version, updated_at, shapes, relations in documents:
+        key = (_STATUS_RANK.get(status, 2), overlap_index if status == TaskStatus.ACCEPTED else 0,
+               -updated_at.timestamp())
+        if item_id not in chosen or key < chosen[item_id][0]:
+            chosen[item_id] = (key, {"task": task_id, "status": status, "version": version,
+                                     "shapes": shapes, "relations": relations})
+    return {item_id: document for item_id, (_, document) in chosen.items()}
+
+
+def _snapshot(item: Item, slices: list[dict], annotation: dict | None) -> dict:
+    return {"kind": item.kind, "name": item.name, "width": item.width, "height": item.height, "slices": slices,
+            "annotation": annotation}
 
 
 def _stats(rows, ratios: dict) -> dict:
@@ -127,7 +154,9 @@ def _stats(rows, ratios: dict) -> dict:
         "episodes": sum(1 for _, _, snap in rows if snap["kind"] == "episode"),
         "pixels": sum(s["width"] * s["height"] for _, _, snap in rows for s in snap["slices"]),
         "splits": {name: splits.get(name, 0) for name in ratios},
-        "classes": {},  # per-class shape counts, once annotations exist (issue 9)
+        "annotated": sum(1 for _, _, snap in rows if snap["annotation"] is not None),
+        "classes": dict(sorted(Counter(shape["class"] for _, _, snap in rows if snap["annotation"]
+                                       for shape in snap["annotation"]["shapes"]).items())),
     }
 
 

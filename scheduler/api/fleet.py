@@ -74,10 +74,21 @@ class GpuMetricsView(APIView):
         return Response(s.SeriesSerializer(body).data)
 
 
-def _drain_input(request) -> tuple[str, bool]:
+def _drain_input(request) -> dict:
     body = s.DrainSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    return body.validated_data["reason"], body.validated_data["dry_run"]
+    return body.validated_data
+
+
+def _drain(request, *, gpu_ids: list[int], drain_fn, **target) -> dict:
+    """Preview or drain; the running jobs are read first, so the answer names the ones it stopped."""
+    asked = _drain_input(request)
+    running = list(fleet_selectors.jobs_affected_by_drain(gpu_ids=gpu_ids))
+    if asked["dry_run"]:
+        affected = list(fleet_selectors.bookings_affected_by_drain(gpu_ids=gpu_ids))
+    else:
+        affected = drain_fn(by=request.user, reason=asked["reason"], stop_running_jobs=asked["stop_running_jobs"], **target)
+    return {"dry_run": asked["dry_run"], "stop_running_jobs": asked["stop_running_jobs"], "affected_bookings": affected, "running_jobs": running}
 
 
 class GpuDrainView(APIView):
@@ -86,12 +97,8 @@ class GpuDrainView(APIView):
     @extend_schema(request=s.DrainSerializer, responses=s.GpuDrainResultSerializer)
     def post(self, request, pk: int):
         gpu = get_object_or_404(Gpu, pk=pk)
-        reason, dry_run = _drain_input(request)
-        if dry_run:
-            affected = list(fleet_selectors.bookings_affected_by_drain(gpu_ids=[gpu.id]))
-        else:
-            affected = drain.gpu_drain(gpu=gpu, by=request.user, reason=reason)
-        return Response(s.GpuDrainResultSerializer({"dry_run": dry_run, "gpu": _gpu(pk), "affected_bookings": affected}).data)
+        result = _drain(request, gpu_ids=[gpu.id], drain_fn=drain.gpu_drain, gpu=gpu)
+        return Response(s.GpuDrainResultSerializer({**result, "gpu": _gpu(pk)}).data)
 
 
 class GpuUndrainView(APIView):
@@ -109,13 +116,8 @@ class NodeDrainView(APIView):
     @extend_schema(request=s.DrainSerializer, responses=s.NodeDrainResultSerializer)
     def post(self, request, pk: int):
         node = get_object_or_404(Node, pk=pk)
-        reason, dry_run = _drain_input(request)
-        gpu_ids = list(node.gpus.values_list("id", flat=True))
-        if dry_run:
-            affected = list(fleet_selectors.bookings_affected_by_drain(gpu_ids=gpu_ids))
-        else:
-            affected = drain.node_drain(node=node, by=request.user, reason=reason)
-        return Response(s.NodeDrainResultSerializer({"dry_run": dry_run, "node": _node(pk), "affected_bookings": affected}).data)
+        result = _drain(request, gpu_ids=list(node.gpus.values_list("id", flat=True)), drain_fn=drain.node_drain, node=node)
+        return Response(s.NodeDrainResultSerializer({**result, "node": _node(pk)}).data)
 
 
 class NodeUndrainView(APIView):

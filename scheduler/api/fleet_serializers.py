@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_duration
 from rest_framework import serializers
 
-from scheduler.models import Gpu, Node, Reservation
+from scheduler.models import Gpu, Job, Node, Reservation
 from scheduler.selectors.fleet import BOARD_STATES
 
 NAIVE_INSTANT = "Give an offset, e.g. 2026-11-23T09:00:00+09:00 or ...Z: a time without one is ambiguous."
@@ -74,7 +74,10 @@ class GpuSerializer(serializers.ModelSerializer):
 
 class DrainSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    dry_run = serializers.BooleanField(default=False, help_text="list the affected bookings without draining")
+    dry_run = serializers.BooleanField(default=False, help_text="list the affected bookings and running jobs without draining")
+    stop_running_jobs = serializers.BooleanField(
+        default=False, help_text='also cancel the jobs running on it (reason "GPU drained by <admin>: <reason>"); by default they end normally'
+    )
 
 
 class AffectedBookingSerializer(serializers.ModelSerializer):
@@ -86,16 +89,29 @@ class AffectedBookingSerializer(serializers.ModelSerializer):
         fields = ["id", "user", "team", "start", "end"]
 
 
+class AffectedJobSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="owner.username")
+    team = serializers.CharField(source="team.name")
+
+    class Meta:
+        model = Job
+        fields = ["id", "name", "user", "team", "state"]
+
+
 class GpuDrainResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
+    stop_running_jobs = serializers.BooleanField()
     gpu = GpuSerializer()
     affected_bookings = AffectedBookingSerializer(many=True)
+    running_jobs = AffectedJobSerializer(many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally")
 
 
 class NodeDrainResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
+    stop_running_jobs = serializers.BooleanField()
     node = NodeSerializer()
     affected_bookings = AffectedBookingSerializer(many=True)
+    running_jobs = AffectedJobSerializer(many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally")
 
 
 class MetricsQuerySerializer(serializers.Serializer):

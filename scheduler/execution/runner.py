@@ -145,12 +145,12 @@ def _supervise(attempt: Attempt, job: Job, process: JobProcess) -> tuple[str, st
 
 def _stop_request(attempt: Attempt) -> str:
     """Why to stop now (a cancel, or a preemption by the scheduler), or "" to go on. One query."""
-    row = Attempt.objects.filter(pk=attempt.pk).values_list("job__cancel_requested_at", "preempt_requested_at").first()
+    row = Attempt.objects.filter(pk=attempt.pk).values_list("job__cancel_requested_at", "job__cancel_reason", "preempt_requested_at").first()
     if row is None:
         raise AttemptVanished(attempt.pk)
-    cancel, preempt = row
+    cancel, cancel_reason, preempt = row
     if cancel:
-        return "Cancelled."
+        return cancel_reason or "Cancelled."
     return "preempted to return GPUs to a team's guaranteed share" if preempt else ""
 
 

@@ -61,6 +61,9 @@ class Job(models.Model):
     state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.PENDING)
     state_reason = models.CharField(max_length=500, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Why the cancel was asked for, when not simply by a person ("GPU drained by admin: PSU swap");
+    # the runner ends the attempt with it. Empty: "Cancelled."
+    cancel_reason = models.CharField(max_length=500, blank=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

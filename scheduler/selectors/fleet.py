@@ -14,7 +14,18 @@ from django.utils import timezone
 
 from scheduler.gpu.backends import SimulatedLoad
 from scheduler.gpu.rogue import RunningAttempt
-from scheduler.models import Attempt, AttemptState, Gpu, GpuState, Node, Reservation, ReservationState
+from scheduler.models import (
+    ATTEMPT_LIVE_STATES,
+    JOB_FINAL_STATES,
+    Attempt,
+    AttemptState,
+    Gpu,
+    GpuState,
+    Job,
+    Node,
+    Reservation,
+    ReservationState,
+)
 
 BOARD_STATES = ("available", "drained", "lost", "node_down")
 
@@ -147,6 +158,18 @@ def bookings_affected_by_drain(*, gpu_ids: Iterable[int], now: datetime | None =
         .select_related("user", "team")
         .distinct()
         .order_by("start", "id")
+    )
+
+
+def jobs_affected_by_drain(*, gpu_ids: Iterable[int]) -> QuerySet[Job]:
+    """Jobs with a live attempt (queued or running) on these GPUs: what a drain that stops running
+    jobs would cancel. The admin sees them before confirming."""
+    return (
+        Job.objects.filter(attempts__state__in=ATTEMPT_LIVE_STATES, attempts__allocations__gpu_id__in=list(gpu_ids))
+        .exclude(state__in=JOB_FINAL_STATES)
+        .select_related("owner", "team")
+        .distinct()
+        .order_by("id")
     )
 
 

@@ -1,9 +1,14 @@
 """Draining GPUs and nodes for maintenance (CONTRACT 9).
 
 A drained GPU (or any GPU of a drained node) takes no new bookings or placements
-(scheduler.selectors.fleet.gpus_placeable); running jobs end normally. The owners of the bookings
-the drain affects (active, not yet ended) are notified; the admin sees the same list first
+(scheduler.selectors.fleet.gpus_placeable). The owners of the bookings the drain affects (active,
+not yet ended) are notified; the admin sees the same list first
 (scheduler.selectors.fleet.bookings_affected_by_drain).
+
+Running jobs end normally unless the admin chooses `stop_running_jobs`: then every job with a live
+attempt on the drained GPUs is cancelled through the ordinary cancel path (a database flag the
+runner checks every second), with the reason "GPU drained by <admin>: <reason>"; its owner hears of
+it through the job-ended notification, which carries that reason.
 """
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,12 +20,14 @@ from django.utils import timezone
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
 from scheduler.models import Gpu, GpuState, Node, Reservation
-from scheduler.selectors.fleet import bookings_affected_by_drain
+from scheduler.selectors.fleet import bookings_affected_by_drain, jobs_affected_by_drain
+from scheduler.services.jobs import job_cancel
 
 REASON_REQUIRED = "Give a reason: it is shown on the board and sent to the owners of affected bookings."
 REASON_TOO_LONG = "Keep the reason under 500 characters."
 STAFF_ONLY = "Only site admins drain or undrain GPUs and nodes."
 NOTIFICATION_KIND = "booking_drain"
+DRAIN_STOP_REASON = "{what} drained by {admin}: {reason}"
 
 
 def _checked(*, by, reason: str | None) -> str:
@@ -37,7 +44,7 @@ def _checked(*, by, reason: str | None) -> str:
 
 
 @transaction.atomic
-def gpu_drain(*, gpu: Gpu, by, reason: str, now: datetime | None = None) -> list[Reservation]:
+def gpu_drain(*, gpu: Gpu, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None) -> list[Reservation]:
     """Drain one GPU; returns the affected bookings, whose owners were notified."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
@@ -46,6 +53,8 @@ def gpu_drain(*, gpu: Gpu, by, reason: str, now: datetime | None = None) -> list
         gpu.state = GpuState.DRAINED
     gpu.save(update_fields=["state", "drain_reason"])
     _publish_state(gpus=[gpu])
+    if stop_running_jobs:
+        _stop_jobs(gpu_ids=[gpu.id], what="GPU", by=by, reason=reason)
     return _notify_owners(gpu_ids=[gpu.id], what=str(gpu), reason=reason, now=now)
 
 
@@ -62,13 +71,15 @@ def gpu_undrain(*, gpu: Gpu, by) -> Gpu:
 
 
 @transaction.atomic
-def node_drain(*, node: Node, by, reason: str, now: datetime | None = None) -> list[Reservation]:
+def node_drain(*, node: Node, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None) -> list[Reservation]:
     """Drain a whole node: its GPUs keep their own state; the node's flag stops placements on all."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     Node.objects.filter(pk=node.pk).update(drained=True, drain_reason=reason)
     node.refresh_from_db()
     gpus = list(node.gpus.select_related("node"))
     _publish_state(gpus=gpus)
+    if stop_running_jobs:
+        _stop_jobs(gpu_ids=[gpu.id for gpu in gpus], what="Node", by=by, reason=reason)
     return _notify_owners(gpu_ids=[gpu.id for gpu in gpus], what=node.name, reason=reason, now=now)
 
 
@@ -79,6 +90,14 @@ def node_undrain(*, node: Node, by) -> Node:
     node.refresh_from_db()
     _publish_state(gpus=list(node.gpus.select_related("node")))
     return node
+
+
+def _stop_jobs(*, gpu_ids: list[int], what: str, by, reason: str) -> list:
+    """Cancel the jobs running on the drained GPUs, as a cancel by the admin would, with the drain's reason."""
+    jobs = list(jobs_affected_by_drain(gpu_ids=gpu_ids))
+    for job in jobs:
+        job_cancel(job=job, by=by, reason=DRAIN_STOP_REASON.format(what=what, admin=by.username, reason=reason))
+    return jobs
 
 
 def _notify_owners(*, gpu_ids: Iterable[int], what: str, reason: str, now: datetime | None) -> list[Reservation]:

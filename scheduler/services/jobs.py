@@ -189,17 +189,22 @@ def _checked_reservation(reservation_id, *, team, gpus, time_limit, errors):
 # --- cancel --------------------------------------------------------------------------------------
 
 @transaction.atomic
-def job_cancel(*, job: Job, by) -> Job:
-    """A pending job ends now; a running one is flagged, and its runner stops it within a second."""
+def job_cancel(*, job: Job, by, reason: str = "") -> Job:
+    """A pending job ends now; a running one is flagged, and its runner stops it within a second.
+
+    `reason` replaces the plain "Cancelled." when the cancel is not simply a person's choice (a drain
+    stops the jobs on its GPUs): it becomes the attempt's and the job's final reason.
+    """
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.state in JOB_FINAL_STATES:
         raise ValidationError({"state": [ALREADY_FINISHED.format(state=job.state)]})
     job.cancel_requested_at = job.cancel_requested_at or timezone.now()
+    job.cancel_reason = job.cancel_reason or reason[:500]
     if not job.attempts.filter(state__in=ATTEMPT_LIVE_STATES).exists():
-        _job_end(job, JobState.CANCELLED, f"Cancelled by {by.username} before it started.")
+        _job_end(job, JobState.CANCELLED, reason or f"Cancelled by {by.username} before it started.")
     else:
-        job.state_reason = f"Cancel requested by {by.username}."
-        job.save(update_fields=["cancel_requested_at", "state_reason"])
+        job.state_reason = reason[:500] or f"Cancel requested by {by.username}."
+        job.save(update_fields=["cancel_requested_at", "cancel_reason", "state_reason"])
         _publish(job, "job.cancel_requested")
     return job
 

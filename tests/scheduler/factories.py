@@ -67,3 +67,17 @@ def ids_request(gpus):
     from scheduler.selectors.placement import GpuRequest
 
     return GpuRequest(gpu_ids=tuple(g.pk for g in gpus))
+
+
+def running_job(user, *, command: str = "sleep 300", gpus: int = 1, host: str = "test-host", **fields):
+    """A job placed by a real scheduling pass and claimed as a worker would, without a worker:
+    (job, attempt), both fresh from the database. Its GPUs must be the only placeable ones."""
+    from scheduler.models import Attempt, Job
+    from scheduler.services.jobs import attempt_claim, job_submit
+    from scheduler.services.scheduling import scheduling_pass
+
+    job = job_submit(user=user, command=command, gpus=gpus, time_limit=timedelta(hours=1), **fields)
+    assert job.pk in scheduling_pass().placements, "no placeable GPU for the job"
+    attempt = Attempt.objects.get(job=job)
+    assert attempt_claim(attempt_id=attempt.pk, host=host)
+    return Job.objects.get(pk=job.pk), Attempt.objects.get(pk=attempt.pk)

@@ -2,7 +2,7 @@
 import pytest
 
 from labeling.models import Dataset
-from labeling.services.datasets import NAME_TAKEN, NO_SUCH_TEAM, SCHEMA_NEEDS_CLASSES
+from labeling.services.datasets import NAME_TAKEN, NO_SUCH_TEAM
 from labeling.services.imports import upload_import_create
 from labeling.services.ingest import import_job_run
 from tests.actors import api_client_for
@@ -16,9 +16,12 @@ def test_a_new_dataset_has_the_webtoon_label_schema(researcher, team_a):
     assert response.status_code == 201
     assert response["Location"] == f"/api/v1/datasets/{response.json()['id']}/"
     classes = {c["name"]: c for c in response.json()["label_schema"]["classes"]}
-    assert list(classes) == ["panel", "speech_bubble", "character", "text", "sfx"]
+    body = response.json()
+    assert list(classes) == ["panel", "speech_bubble", "character", "text", "sfx", "flashback"]
     assert classes["character"]["attributes"] == [{"name": "name", "type": "character"}]
-    assert classes["text"]["attributes"] == [{"name": "transcription", "type": "text"}]
+    assert classes["text"]["attributes"][0] == {"name": "transcription", "type": "text"}
+    assert classes["sfx"]["shapes"][0] == "polygon"
+    assert [c["hotkey"] for c in body["label_schema"]["classes"]][:5] == ["1", "2", "3", "4", "5"]
 
 
 def test_names_are_unique_per_team_and_schemas_need_classes(researcher, team_a, outsider):
@@ -27,7 +30,7 @@ def test_names_are_unique_per_team_and_schemas_need_classes(researcher, team_a, 
     again = client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "S1"}, format="json")
     assert again.status_code == 400 and again.json()["errors"] == {"name": [NAME_TAKEN]}
     bad = client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "S2", "label_schema": {"classes": []}}, format="json")
-    assert bad.status_code == 400 and bad.json()["errors"] == {"label_schema": [SCHEMA_NEEDS_CLASSES]}
+    assert bad.status_code == 400 and bad.json()["errors"] == {"label_schema": ["The label schema needs a non-empty list of classes, each with a unique name."]}
     other = api_client_for(outsider).post("/api/v1/datasets/", {"team": team_a.pk, "name": "S3"}, format="json")
     assert other.status_code == 400 and other.json()["errors"] == {"team": [NO_SUCH_TEAM]}
     assert list(Dataset.objects.values_list("name", flat=True)) == ["S1"]

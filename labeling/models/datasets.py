@@ -11,18 +11,10 @@ from django.db.models import Q
 
 
 def default_label_schema() -> dict:
-    """The classes webtoon annotation starts from; a dataset may change them."""
-    return {
-        "classes": [
-            {"name": "panel", "shapes": ["box", "polygon"], "attributes": []},
-            {"name": "speech_bubble", "shapes": ["box", "polygon"], "attributes": []},
-            {"name": "character", "shapes": ["box", "polygon"],
-             "attributes": [{"name": "name", "type": "character"}]},
-            {"name": "text", "shapes": ["box", "polygon"], "attributes": [{"name": "transcription", "type": "text"}]},
-            {"name": "sfx", "shapes": ["box", "polygon"], "attributes": [{"name": "transcription", "type": "text"}]},
-        ],
-        "tags": [],
-    }
+    """The classes webtoon annotation starts from (labeling/schema.py); a dataset may change them."""
+    from labeling.schema import default_webtoon_schema
+
+    return default_webtoon_schema()
 
 
 class Series(models.Model):
@@ -76,7 +68,12 @@ class ItemKind(models.TextChoices):
 
 
 class ItemStatus(models.TextChoices):
-    NEW = "new", "New"  # annotation (issue 9) moves items on from here
+    """Where an item's labeling stands, derived from its tasks (labeling/services/tasks.py)."""
+
+    NEW = "new", "New"  # no task started
+    IN_PROGRESS = "in_progress", "In progress"  # some task is being drawn or was sent back
+    IN_REVIEW = "in_review", "In review"  # every task submitted, some not reviewed yet
+    DONE = "done", "Done"  # every task accepted
 
 
 class Item(models.Model):
@@ -227,7 +224,7 @@ class Split(models.TextChoices):
 
 
 class DatasetVersion(models.Model):
-    """An immutable snapshot of a dataset's items (annotations join when they exist, issue 9).
+    """An immutable snapshot of a dataset's items and their annotations.
 
     Immutable at the database: a trigger refuses UPDATE on this table and on VersionItem
     (migration 0002), so no code path, admin or shell can change a version after creation.
