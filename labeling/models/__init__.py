@@ -1,6 +1,6 @@
 """The labeling app's models: datasets and their images (datasets.py), annotation (annotation.py)."""
 from labeling.models.annotation import (  # noqa: F401
-    EDITABLE_STATUSES, Annotation, AnnotationRevision, Review, ReviewDecision, Task, TaskStatus,
+    EDITABLE_STATUSES, Annotation, AnnotationRevision, ItemClass, Review, ReviewDecision, Task, TaskStatus,
 )
 from labeling.models.datasets import (  # noqa: F401
     Character, Dataset, DatasetVersion, FileOutcome, IMPORT_FINISHED_STATES, ImportFile, ImportJob, ImportKind,

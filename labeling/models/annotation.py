@@ -107,3 +107,18 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["task_id", "id"]
+
+
+class ItemClass(models.Model):
+    """Which classes and tags an item's documents use: the dataset grid filters on it by index.
+
+    Rewritten for the item whenever one of its documents is saved (labeling/services/annotations.py).
+    """
+
+    dataset = models.ForeignKey("labeling.Dataset", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="classes_used")
+    class_name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "class_name"], name="itemclass_unique")]
+        indexes = [models.Index(fields=["dataset", "class_name", "item"], name="itemclass_dataset_class_item")]
