@@ -4,6 +4,7 @@ Datasets (and their items, slices, import jobs) are visible to their team's memb
 admins; researchers and team admins of the team (and site admins) change them. What a user may
 not see answers 404; what they see but may not change answers 403.
 """
+from django.db.models import Q
 from django.http import Http404
 from django.core.exceptions import PermissionDenied  # a 403 in pages and (via portal.api.errors) the API
 
@@ -80,3 +81,102 @@ def access_version_for_user(user, version_id):
     if version is None:
         raise Http404(NO_SUCH_VERSION)
     return version
+
+
+# Labeling tasks (issue 9; CONTRACT 2): the assignee, the team's reviewers and admins, site admins
+# see a task; the assignee annotates it; reviewers and admins review it, never their own work.
+# The team's researchers see its tasks too: they make and assign them (docs/annotation.md).
+NO_SUCH_TASK = "No such task."
+ONLY_ASSIGNEE_ANNOTATES = "Only the task's annotator changes its annotation."
+MAY_NOT_REVIEW = "Only reviewers and team admins of the dataset's team review its tasks."
+NO_REVIEWING_OWN_WORK = "Nobody reviews their own work; ask another reviewer."
+MAY_NOT_ASSIGN = "Only researchers and team admins of the dataset's team create and assign its tasks."
+
+
+def team_ids_where_user_reviews(user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    rows = Membership.objects.filter(user=user).filter(Q(is_reviewer=True) | Q(is_team_admin=True))
+    return set(rows.values_list("team_id", flat=True))
+
+
+def _team_ids_managing_tasks(user) -> set[int]:
+    return team_ids_where_user_reviews(user) | set(
+        Membership.objects.filter(user=user, is_researcher=True).values_list("team_id", flat=True))
+
+
+def tasks_visible_to(user):
+    from labeling.models import Task
+
+    if not user.is_authenticated:
+        return Task.objects.none()
+    if user.is_staff:
+        return Task.objects.all()
+    managed = list(Dataset.objects.filter(team_id__in=_team_ids_managing_tasks(user)).values_list("pk", flat=True))
+    if not managed:
+        return Task.objects.filter(assignee=user)
+    # An OR of the two would make the database merge both indexes and sort every row: ask for it
+    # only when this person holds work outside the datasets they manage (rare).
+    if Task.objects.filter(assignee=user).exclude(dataset_id__in=managed).exists():
+        return Task.objects.filter(Q(assignee=user) | Q(dataset_id__in=managed))
+    return Task.objects.filter(dataset_id__in=managed)
+
+
+def may_see_task(user, task) -> bool:
+    return user.is_authenticated and (
+        user.is_staff or task.assignee_id == user.pk or task.dataset.team_id in _team_ids_managing_tasks(user))
+
+
+def access_task_for_user(user, task_id):
+    """One task by its primary key, then the rule in Python: an OR across a join defeats the index."""
+    from labeling.models import Task
+
+    task = Task.objects.select_related("dataset", "item", "assignee").filter(pk=task_id).first()
+    if task is None or not may_see_task(user, task):
+        raise Http404(NO_SUCH_TASK)
+    return task
+
+
+def may_review_task(user, task) -> bool:
+    return user.is_staff or task.dataset.team_id in team_ids_where_user_reviews(user)
+
+
+def check_may_annotate(user, task) -> None:
+    if task.assignee_id != user.pk:
+        raise PermissionDenied(ONLY_ASSIGNEE_ANNOTATES)
+
+
+def check_may_review(user, task) -> None:
+    if not may_review_task(user, task):
+        raise PermissionDenied(MAY_NOT_REVIEW)
+    if task.assignee_id == user.pk:
+        raise PermissionDenied(NO_REVIEWING_OWN_WORK)
+
+
+def check_may_assign(user, dataset) -> None:
+    if not may_change_team_datasets(user, dataset.team_id):
+        raise PermissionDenied(MAY_NOT_ASSIGN)
+
+
+def annotator_team_ids(user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user, is_annotator=True).values_list("team_id", flat=True))
+
+
+NO_SUCH_EXPORT = "No such export job."
+
+
+def access_export_job_for_user(user, job_id):
+    from labeling.models import ExportJob
+
+    job = (ExportJob.objects.filter(dataset__in=datasets_visible_to(user), pk=job_id)
+           .select_related("dataset", "version").first())
+    if job is None:
+        raise Http404(NO_SUCH_EXPORT)
+    return job
+
+
+def may_see_team_work(user, dataset) -> bool:
+    """Everyone's history and quality figures of a dataset: its reviewers, researchers and admins."""
+    return dataset.team_id in team_ids_where_user_reviews(user) or may_change_team_datasets(user, dataset.team_id)

@@ -203,6 +203,13 @@ class _Checker:
         return {"id": relation_id, "type": kind, "from": source["id"], "to": target["id"]}
 
 
+def removed_class_flags(shapes: list[dict], schema: dict) -> list[dict]:
+    """Shapes whose class the schema no longer has: kept, and shown to the annotator as flagged."""
+    known = {c["name"] for c in schema["classes"]}
+    return [{"shape": s["id"], "reason": f"Class {s.get('class')!r} is no longer in the label schema."}
+            for s in shapes if s.get("class") not in known]
+
+
 def _numbers(values, count: int) -> bool:
     return (isinstance(values, list) and len(values) == count
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))

@@ -1,8 +1,9 @@
 """Reads for datasets, items and imports: plain functions, no writes."""
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from labeling import access
-from labeling.models import Dataset, DatasetVersion, ImportFile, ImportJob, Item, Slice, VersionItem
+from labeling.documents import document_diff
+from labeling.models import Dataset, DatasetVersion, ImportFile, ImportJob, Item, Slice, Task, VersionItem
 
 
 def datasets_for_user(*, user) -> QuerySet[Dataset]:
@@ -10,24 +11,67 @@ def datasets_for_user(*, user) -> QuerySet[Dataset]:
 
 
 def items_of_dataset(*, dataset: Dataset, status: str | None = None, kind: str | None = None,
-                     near_duplicate: bool | None = None, after_id: int | None = None) -> QuerySet[Item]:
-    """Newest-first keyset pages over the (dataset, id) index: no OFFSET, no COUNT at 100,000 items."""
+                     near_duplicate: bool | None = None, class_name: str | None = None,
+                     annotator_id: int | None = None, after_id: int | None = None,
+                     before_id: int | None = None) -> QuerySet[Item]:
+    """Newest-first keyset pages: no OFFSET, no COUNT at 100,000 items. Ordered by `grid_key`
+    (= the item's id; the cursor API pages on it) taken from the table that drives the query.
+
+    `after_id` / `before_id` bound the page in page order (ids below / above).
+    - No class filter: the (dataset, id) or (dataset, status, id) index of items.
+    - `class_name` (also a tag): a join driven by ItemClass's (dataset, class_name, item) index,
+      read backwards from the bound; each row finds its item by primary key. Ordering by the
+      ItemClass column lets SQLite skip the sort (it does not carry an ORDER BY across a join's
+      equality); a rare or unused class costs only its own rows.
+    - `annotator_id`: `id IN (that person's tasks in the dataset)`, read through the Task
+      (assignee, ...) index; cost grows with that person's tasks, not with the dataset (an EXISTS
+      probe per item would scan every item when the person has few tasks).
+    """
     items = Item.objects.filter(dataset=dataset)
+    bounds = {}
+    if after_id is not None:
+        bounds["lt"] = after_id
+    if before_id is not None:
+        bounds["gt"] = before_id
     if status:
         items = items.filter(status=status)
     if kind:
         items = items.filter(kind=kind)
     if near_duplicate is not None:
         items = items.filter(near_duplicate=near_duplicate)
-    if after_id is not None:
-        items = items.filter(id__lt=after_id)
-    return items.order_by("-id")
+    if annotator_id is not None:
+        tasks = Task.objects.filter(dataset=dataset, assignee_id=annotator_id, **_bounded("item_id", bounds))
+        items = items.filter(id__in=tasks.values("item_id"))
+    if class_name:
+        # One filter() call: one join, whose column the ordering and the bounds then use.
+        items = items.filter(classes_used__dataset=dataset, classes_used__class_name=class_name,
+                             **_bounded("classes_used__item_id", bounds))
+        items = items.annotate(grid_key=F("classes_used__item_id"))
+    else:
+        items = items.annotate(grid_key=F("id"))
+    return items.filter(**_bounded("id", bounds)).order_by("-grid_key")
+
+
+def _bounded(column: str, bounds: dict) -> dict:
+    return {f"{column}__{op}": value for op, value in bounds.items()}
 
 
 def first_slices_of(*, items: list[Item]) -> dict[int, Slice]:
     """The slice each grid cell shows (position 0), for a page of items, in one query."""
     slices = Slice.objects.filter(item__in=items, position=0)
     return {s.item_id: s for s in slices}
+
+
+def members_of_team(*, team_id: int) -> list:
+    """The team's people, for the grid's annotator filter (annotators first)."""
+    from portal.teams.models import Membership
+
+    rows = Membership.objects.filter(team_id=team_id).select_related("user").order_by("-is_annotator", "user__username")
+    return [row.user for row in rows]
+
+
+def item_names(*, ids) -> dict[int, str]:
+    return dict(Item.objects.filter(pk__in=list(ids)).values_list("id", "name"))
 
 
 def slices_of_item(*, item: Item) -> QuerySet[Slice]:
@@ -54,16 +98,43 @@ def items_of_version(*, version: DatasetVersion, split: str | None = None) -> Qu
 def version_diff(*, base: DatasetVersion, other: DatasetVersion) -> dict:
     """Items added, removed and changed going from `base` to `other`, and those whose split moved.
 
-    Changed means the item's snapshot differs (name, kind, size, or its slices' hashes and offsets);
-    shapes join the comparison when annotations exist (issue 9).
+    Changed means the item's snapshot differs: its image (name, kind, size, slices' hashes and
+    offsets; `image_changed`) or its frozen annotation. For each changed item, the shapes and
+    relations added, removed and changed, matched by id (labeling.documents.document_diff), and
+    the frozen document's task status before and after. `shapes` totals them over every item:
+    an added item's shapes count as added, a removed item's as removed.
     """
     before = _version_rows(base)
     after = _version_rows(other)
-    changed = sorted(i for i in before.keys() & after.keys() if before[i][1] != after[i][1])
-    moved = [{"item": i, "from": before[i][0], "to": after[i][0]}
-             for i in sorted(before.keys() & after.keys()) if before[i][0] != after[i][0]]
-    return {"base": base.pk, "other": other.pk, "added": sorted(after.keys() - before.keys()),
-            "removed": sorted(before.keys() - after.keys()), "changed": changed, "split_changed": moved}
+    common = sorted(before.keys() & after.keys())
+    changes = [_item_change(i, before[i][1], after[i][1]) for i in common if before[i][1] != after[i][1]]
+    moved = [{"item": i, "from": before[i][0], "to": after[i][0]} for i in common if before[i][0] != after[i][0]]
+    added, removed = sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+    totals = {
+        "added": sum(len(c["shapes"]["added"]) for c in changes) + sum(_shape_count(after[i][1]) for i in added),
+        "removed": sum(len(c["shapes"]["removed"]) for c in changes) + sum(_shape_count(before[i][1]) for i in removed),
+        "changed": sum(len(c["shapes"]["changed"]) for c in changes),
+    }
+    return {"base": base.pk, "other": other.pk, "added": added, "removed": removed,
+            "changed": [c["item"] for c in changes], "item_changes": changes, "split_changed": moved, "shapes": totals}
+
+
+def _item_change(item_id: int, old: dict, new: dict) -> dict:
+    old_doc, new_doc = old.get("annotation") or {}, new.get("annotation") or {}
+    diff = document_diff(old_doc, new_doc)
+    return {
+        "item": item_id, "name": new["name"],
+        "image_changed": {k: v for k, v in old.items() if k != "annotation"} != {k: v for k, v in new.items() if k != "annotation"},
+        "annotation_status": {"from": old_doc.get("status"), "to": new_doc.get("status")},
+        "shapes": {change: [s["id"] for s in diff["shapes"][change]] for change in ("added", "removed")}
+        | {"changed": [c["id"] for c in diff["shapes"]["changed"]]},
+        "relations": {change: [r["id"] for r in diff["relations"][change]] for change in ("added", "removed")}
+        | {"changed": [c["id"] for c in diff["relations"]["changed"]]},
+    }
+
+
+def _shape_count(snapshot: dict) -> int:
+    return len((snapshot.get("annotation") or {}).get("shapes", []))
 
 
 def _version_rows(version: DatasetVersion) -> dict[int, tuple[str, dict]]:

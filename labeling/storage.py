@@ -4,6 +4,7 @@
     originals/<sha256>.<ext>                the uploaded bytes, served only as a download
     tiles/<sha256>/<sha256>.dzi + _files/   the Deep Zoom pyramid and thumbnail.jpg
     staging/<import job id>/<position>      uploaded bytes waiting for the worker
+    exports/<export job id>.zip             a finished export (exports/<id>.work/ while it is written)
 
 Every name is built here from ids and hashes; a client's file name never becomes a path.
 """
@@ -47,3 +48,11 @@ def ensure_directories(*, dataset_id: int) -> None:
     root = dataset_root(dataset_id=dataset_id)
     for sub in ("images", "originals", "tiles", "staging"):
         (root / sub).mkdir(parents=True, exist_ok=True)
+
+
+def export_path(*, dataset_id: int, job_id: int) -> Path:
+    return dataset_root(dataset_id=dataset_id) / "exports" / f"{int(job_id)}.zip"
+
+
+def export_workdir(*, dataset_id: int, job_id: int) -> Path:
+    return dataset_root(dataset_id=dataset_id) / "exports" / f"{int(job_id)}.work"

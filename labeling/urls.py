@@ -1,11 +1,19 @@
 from django.urls import path
 
-from labeling import views
+from labeling import annotation_views, export_views, quality_views, views
 
 urlpatterns = [
     path("labeling/", views.labeling_home, name="labeling"),
     path("labeling/datasets/<int:pk>/", views.dataset_page, name="dataset"),
     path("labeling/datasets/<int:pk>/upload/", views.upload_page, name="dataset-upload"),
-    path("labeling/datasets/<int:pk>/versions/", views.version_create_page, name="dataset-version-create"),
+    path("labeling/datasets/<int:pk>/versions/", views.versions_page, name="dataset-versions"),
+    path("labeling/datasets/<int:pk>/versions/compare/", views.versions_compare, name="dataset-versions-compare"),
+    path("labeling/versions/<int:pk>/", views.version_page, name="version"),
     path("labeling/items/<int:pk>/", views.item_page, name="item"),
+    path("labeling/items/<int:pk>/history/", quality_views.item_history_page, name="item-history"),
+    path("labeling/datasets/<int:pk>/quality/", quality_views.dataset_quality_page, name="dataset-quality"),
+    path("label/", annotation_views.queue_page, name="label-queue"),
+    path("label/<int:pk>/", annotation_views.workspace_page, name="label-task"),
+    path("review/<int:pk>/", annotation_views.review_page, name="review-task"),
+    path("labeling/versions/<int:pk>/export/", export_views.version_export_page, name="version-export"),
 ]

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
 ]
 
@@ -162,6 +163,29 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("ATELIER_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Content-Security-Policy (django-csp; docs/security.md) -----------------------------------
+# No inline scripts anywhere: page scripts are static files that read their data from json_script.
+# style-src allows inline styles because OpenSeadragon, Annotorious and the calendar position their
+# elements with style attributes; scripts stay locked to this origin. 'self' in connect-src covers
+# the same-origin websocket (/ws/events/) in CSP level 3 browsers.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -357,6 +381,10 @@ DATASET_NEAR_DUPLICATE_BITS = env_int("ATELIER_DATASET_NEAR_DUPLICATE_BITS", 6)
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {"ImportSourceEnum": "labeling.models.ImportSource", "ItemKindEnum": "labeling.models.ItemKind"}
 )
+# Import and export jobs share one state set (queued, running, succeeded, failed).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ImportJobStateEnum": "labeling.models.ImportState",
+                                                     "JobStateEnum": "scheduler.models.jobs.JobState",
+                                                     "TaskStatusEnum": "labeling.models.TaskStatus"})
 
 # --- Live scheduling policy (docs/scheduling.md, "Live defaults") -------------------------------
 # The replay's defaults are tuned for Philly's weeks-long overload; a studio cluster with light queues

@@ -136,10 +136,44 @@ class SplitMoveSerializer(serializers.Serializer):
         return fields
 
 
+class IdChangesSerializer(serializers.Serializer):
+    """Ids of shapes (or relations) added, removed and changed in one item's frozen annotation."""
+
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(child=serializers.CharField())
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    to = serializers.CharField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(allow_null=True)
+        return fields
+
+
+class ItemChangeSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    name = serializers.CharField()
+    image_changed = serializers.BooleanField()
+    annotation_status = StatusChangeSerializer()
+    shapes = IdChangesSerializer()
+    relations = IdChangesSerializer()
+
+
+class ShapeTotalsSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    changed = serializers.IntegerField()
+
+
 class VersionDiffSerializer(serializers.Serializer):
     base = serializers.IntegerField()
     other = serializers.IntegerField()
     added = serializers.ListField(child=serializers.IntegerField())
     removed = serializers.ListField(child=serializers.IntegerField())
     changed = serializers.ListField(child=serializers.IntegerField())
+    item_changes = ItemChangeSerializer(many=True)
     split_changed = SplitMoveSerializer(many=True)
+    shapes = ShapeTotalsSerializer(help_text="Shapes added, removed, changed over all items (an added item's shapes count as added).")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling.api import views
+from labeling.api import annotation, exports, views
 
 urlpatterns: list = [
     path("datasets/", views.DatasetListView.as_view(), name="api-datasets"),
@@ -14,10 +14,26 @@ urlpatterns: list = [
     path("versions/<int:pk>/items/", views.VersionItemListView.as_view(), name="api-version-items"),
     path("items/<int:pk>/", views.ItemDetailView.as_view(), name="api-item-detail"),
     path("import-jobs/<int:pk>/", views.ImportJobDetailView.as_view(), name="api-import-job-detail"),
+    path("versions/<int:pk>/exports/", exports.VersionExportListView.as_view(), name="api-version-exports"),
+    path("export-jobs/<int:pk>/", exports.ExportJobDetailView.as_view(), name="api-export-job-detail"),
+    path("export-jobs/<int:pk>/download/", exports.ExportJobDownloadView.as_view(), name="api-export-job-download"),
+    path("datasets/<int:pk>/annotation-imports/", exports.AnnotationImportView.as_view(),
+         name="api-dataset-annotation-imports"),
     # OpenSeadragon asks for <dzi name>_files/<level>/<col>_<row>.<format> beside the descriptor.
     path("images/<int:pk>/tiles/image.dzi", views.DziView.as_view(), name="api-image-dzi"),
     path("images/<int:pk>/tiles/image_files/<int:level>/<int:column>_<int:row>.jpeg", views.TileView.as_view(),
          name="api-image-tile"),
     path("images/<int:pk>/thumbnail/", views.ThumbnailView.as_view(), name="api-image-thumbnail"),
     path("images/<int:pk>/original/", views.OriginalView.as_view(), name="api-image-original"),
+    # Annotation and review (issue 9; docs/annotation.md).
+    path("tasks/", annotation.TaskListView.as_view(), name="api-tasks"),
+    path("tasks/next/", annotation.NextTaskView.as_view(), name="api-task-next"),
+    path("tasks/<int:pk>/", annotation.TaskDetailView.as_view(), name="api-task-detail"),
+    path("tasks/<int:pk>/annotation/", annotation.AnnotationView.as_view(), name="api-task-annotation"),
+    path("tasks/<int:pk>/annotation/diff/", annotation.AnnotationDiffView.as_view(), name="api-task-annotation-diff"),
+    path("tasks/<int:pk>/submit/", annotation.SubmitView.as_view(), name="api-task-submit"),
+    path("tasks/<int:pk>/review/", annotation.ReviewView.as_view(), name="api-task-review"),
+    path("datasets/<int:pk>/tasks/", annotation.DatasetTasksView.as_view(), name="api-dataset-tasks"),
+    path("datasets/<int:pk>/quality/", annotation.DatasetQualityView.as_view(), name="api-dataset-quality"),
+    path("items/<int:pk>/history/", annotation.ItemHistoryView.as_view(), name="api-item-history"),
 ]

@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,6 +16,7 @@ from labeling.api.serializers import (
     DatasetCreateSerializer, DatasetSerializer, DatasetUpdateSerializer, ImportJobSerializer, ImportRequestSerializer,
     ItemSerializer, UploadSerializer, VersionCreateSerializer, VersionDiffSerializer, VersionItemSerializer, VersionSerializer,
 )
+from labeling.filters import NOT_A_BOOLEAN, item_filters_from  # noqa: F401 (NOT_A_BOOLEAN: re-exported)
 from labeling.models import Dataset, DatasetVersion, Item, ItemKind, ItemStatus, VersionItem
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
@@ -25,11 +26,12 @@ from portal.api.errors import error_response
 # Tiles and thumbnails are named by content hash, so a URL's bytes never change: cache for a year.
 # `private`: they are access-checked per user, so shared caches must not keep them.
 IMMUTABLE_CACHE = "private, max-age=31536000, immutable"
-NOT_A_BOOLEAN = "Use true or false."
 
 
 class ItemCursorPagination(CursorPagination):
-    ordering = "-id"  # walks the (dataset, id) index; no COUNT over the table
+    # grid_key = the item's id, read from the table that drives the query (selectors.items_of_dataset);
+    # no COUNT over the table.
+    ordering = "-grid_key"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -89,6 +91,9 @@ ITEM_FILTERS = [
     OpenApiParameter("status", str, enum=ItemStatus.values),
     OpenApiParameter("kind", str, enum=ItemKind.values),
     OpenApiParameter("near_duplicate", bool),
+    OpenApiParameter("class", str, description="Items whose annotation uses this class (shape or tag)."),
+    OpenApiParameter("tag", str, description="Items tagged with this tag class (a class whose shapes are [\"tag\"])."),
+    OpenApiParameter("annotator", int, description="Items with a task assigned to this user id."),
 ]
 
 
@@ -102,20 +107,21 @@ class ItemListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Item.objects.none()
         dataset = access.access_dataset_for_user(self.request.user, self.kwargs["pk"])
-        params = self.request.query_params
-        items = selectors.items_of_dataset(dataset=dataset, status=params.get("status"), kind=params.get("kind"),
-                                           near_duplicate=_boolean(params.get("near_duplicate")))
+        filters = item_filters_from(dataset=dataset, params=self.request.query_params)
+        items = selectors.items_of_dataset(dataset=dataset, **filters, **self._cursor_bounds())
         return items.prefetch_related("slices")
 
-
-def _boolean(value: str | None) -> bool | None:
-    if value in (None, ""):
-        return None
-    if value.lower() in ("true", "1"):
-        return True
-    if value.lower() in ("false", "0"):
-        return False
-    raise ValidationError({"near_duplicate": [NOT_A_BOOLEAN]})
+    def _cursor_bounds(self) -> dict:
+        """The cursor's position as id bounds, so the selector can bound its subqueries too (the
+        paginator applies the same bound to the items again)."""
+        cursor = self.paginator.decode_cursor(self.request)
+        if cursor is None or cursor.position is None:
+            return {}
+        try:
+            position = int(cursor.position)
+        except ValueError:
+            raise NotFound(self.paginator.invalid_cursor_message) from None
+        return {"before_id": position} if cursor.reverse else {"after_id": position}
 
 
 class ItemDetailView(GenericAPIView):

@@ -1,4 +1,5 @@
-"""The labeling app's models: datasets and their images (datasets.py), annotation (annotation.py)."""
+"""The labeling app's models: datasets and their images (datasets.py), annotation (annotation.py),
+export jobs (exports.py)."""
 from labeling.models.annotation import (  # noqa: F401
     EDITABLE_STATUSES, Annotation, AnnotationRevision, ItemClass, Review, ReviewDecision, Task, TaskStatus,
 )
@@ -7,3 +8,4 @@ from labeling.models.datasets import (  # noqa: F401
     ImportSource, ImportState, Item, ItemKind, ItemStatus, Series, Slice, SliceSource, Split, VersionItem,
     default_label_schema,
 )
+from labeling.models.exports import EXPORT_FINISHED_STATES, ExportFormat, ExportJob, ExportState  # noqa: F401

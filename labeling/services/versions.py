@@ -135,7 +135,7 @@ def _annotations_by_item(dataset: Dataset) -> dict[int, dict]:
                               "updated_at", "shapes", "relations"))
     for item_id, task_id, status, overlap_index, version, updated_at, shapes, relations in documents:
         key = (_STATUS_RANK.get(status, 2), overlap_index if status == TaskStatus.ACCEPTED else 0,
-               -updated_at.timestamp())
+               -(updated_at.timestamp() if updated_at else 0.0))
         if item_id not in chosen or key < chosen[item_id][0]:
             chosen[item_id] = (key, {"task": task_id, "status": status, "version": version,
                                      "shapes": shapes, "relations": relations})

@@ -18,6 +18,20 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
+class PreconditionFailed(Conflict):
+    """412: the If-Match version is stale; `current` carries the server's document and version."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The document changed since you loaded it."
+
+
+class PreconditionRequired(exceptions.APIException):
+    """428: a write that could overwrite someone's work came without If-Match."""
+
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "Send If-Match with the version you edited."
+
+
 def _flatten(errors) -> dict[str, list[str]]:
     if isinstance(errors, dict):
         return {str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}

@@ -18,6 +18,17 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
 
 
+# The site's Content-Security-Policy forbids eval, and Playwright's wait_for_function compiles its
+# predicate with eval in the page: test contexts bypass the CSP (a test that opens its own context
+# passes CONTEXT_ARGS too). test_content_security_policy.py checks the CSP itself, without bypass.
+CONTEXT_ARGS = {"bypass_csp": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, **CONTEXT_ARGS}
+
+
 class PageProblems:
     """Console errors and failed requests seen by a page, so a test can assert there were none."""
 

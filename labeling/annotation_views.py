@@ -1,0 +1,56 @@
+"""Pages of annotation and review (issue 9): the queue, the workspace and the review page.
+
+Thin shells: each page renders its frame and hands its script the task id and the API addresses
+through json_script; the script reads the task, its item's slices, the schema and the document
+from the API (docs/annotation.md), the one door that checks who may see and change what.
+"""
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+
+from labeling import access
+
+
+def _check_task(user, pk: int) -> None:
+    """404 for a task the user may not see, before any page is drawn (CONTRACT 2)."""
+    access.access_task_for_user(user, pk)
+
+
+def _page_data(request, *, mode: str, pk: int | None) -> dict:
+    here = request.get_full_path()
+    return {
+        "mode": mode,
+        "task": pk,
+        "user": {"id": request.user.pk, "username": request.user.get_username()},
+        "api": {
+            "tasks": "/api/v1/tasks/",
+            "next": "/api/v1/tasks/next/",
+        },
+        "pages": {
+            "queue": reverse("label-queue"),
+            "label": reverse("label-queue"),
+            "review": "/review/",
+            "login": f"{reverse('login')}?next={here}",
+        },
+        "prefixUrl": static("vendor/openseadragon-5.0.1/images/"),
+    }
+
+
+@login_required
+def queue_page(request):
+    return render(request, "labeling/queue.html", {"page_data": _page_data(request, mode="queue", pk=None)})
+
+
+@login_required
+def workspace_page(request, pk: int):
+    _check_task(request.user, pk)
+    return render(request, "labeling/workspace.html",
+                  {"task_id": pk, "mode": "annotate", "page_data": _page_data(request, mode="annotate", pk=pk)})
+
+
+@login_required
+def review_page(request, pk: int):
+    _check_task(request.user, pk)
+    return render(request, "labeling/workspace.html",
+                  {"task_id": pk, "mode": "review", "page_data": _page_data(request, mode="review", pk=pk)})

@@ -1,0 +1,128 @@
+"""DRF serializers for tasks, annotation documents, reviews and quality: translation only (issue 9)."""
+from rest_framework import serializers
+
+from labeling.access import may_review_task
+from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+    item_name = serializers.CharField(source="item.name", read_only=True)
+    item_kind = serializers.CharField(source="item.kind", read_only=True)
+    assignee_username = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = ["id", "dataset", "dataset_name", "item", "item_name", "item_kind", "overlap_index", "assignee",
+                  "assignee_username", "status", "active_seconds", "created_at", "assigned_at", "submitted_at",
+                  "reviewed_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, task) -> str:
+        return f"/label/{task.pk}/"
+
+
+class TaskDetailSerializer(TaskSerializer):
+    workspace = serializers.SerializerMethodField()
+    may_annotate = serializers.SerializerMethodField(help_text="The caller may change the document now.")
+    may_review = serializers.SerializerMethodField(help_text="The caller may accept or reject the task now.")
+
+    class Meta(TaskSerializer.Meta):
+        fields = TaskSerializer.Meta.fields + ["workspace", "may_annotate", "may_review"]
+        read_only_fields = fields
+
+    def get_workspace(self, task) -> dict:
+        return self.context["workspace"]
+
+    def get_may_annotate(self, task) -> bool:
+        return task.assignee_id == self.context["user"].pk and task.status in EDITABLE_STATUSES
+
+    def get_may_review(self, task) -> bool:
+        user = self.context["user"]
+        return (task.status == TaskStatus.SUBMITTED and task.assignee_id != user.pk
+                and may_review_task(user, task))
+
+
+class TaskAssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(allow_null=True)
+
+
+class TasksCreateSerializer(serializers.Serializer):
+    overlap = serializers.IntegerField(default=1)
+    items = serializers.ListField(child=serializers.IntegerField(), required=False, allow_null=True, default=None,
+                                  max_length=100_000)
+
+
+class TasksCreatedSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    existing = serializers.IntegerField()
+
+
+class NextTaskSerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AnnotationDocumentSerializer(serializers.Serializer):
+    """The body of a save; the shapes themselves are checked by labeling/documents.py."""
+
+    shapes = serializers.ListField(child=serializers.JSONField())
+    relations = serializers.ListField(child=serializers.JSONField(), required=False, default=list)
+
+
+class AnnotationSerializer(serializers.Serializer):
+    task = serializers.IntegerField(source="task_id")
+    version = serializers.IntegerField()
+    shapes = serializers.ListField(child=serializers.JSONField())
+    relations = serializers.ListField(child=serializers.JSONField())
+    flags = serializers.ListField(child=serializers.JSONField())
+    updated_at = serializers.DateTimeField(allow_null=True)
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
+
+
+class SavedAnnotationSerializer(AnnotationSerializer):
+    clipped = serializers.ListField(child=serializers.CharField(), help_text="Ids of shapes cut back to the image.")
+    task_status = serializers.ChoiceField(choices=TaskStatus.choices, help_text="The task's status after the save.")
+
+
+class SubmitSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                       help_text="The saved version you are handing in (optional).")
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    shape = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+
+
+class ReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.IntegerField(source="task_id")
+    decision = serializers.CharField()
+    comment = serializers.CharField()
+    shape = serializers.CharField(source="shape_id")
+    reviewer = serializers.CharField(source="reviewer.username", allow_null=True, default=None)
+    document_version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class TaskStatusFilterSerializer(serializers.Serializer):
+    mine = serializers.BooleanField(required=False, default=False)
+    review = serializers.BooleanField(required=False, default=False)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, allow_null=True, default=None)
+    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    assignee = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    # "from" is a Python keyword: the field is named from_version and read from ?from=.
+    to = serializers.IntegerField(min_value=0)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        raw = data.get("from")
+        if raw is None or not str(raw).isdigit():
+            raise serializers.ValidationError({"from": ["Give the version to compare from, e.g. ?from=1&to=3."]})
+        values["from_version"] = int(raw)
+        return values

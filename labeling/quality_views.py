@@ -1,0 +1,51 @@
+"""Pages of history and quality (issue 9): an item's saved versions and reviews with a diff between
+two versions, and a dataset's quality figures. Server-rendered from the same selectors as the API."""
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from labeling import access, task_selectors
+from labeling.documents import document_diff
+from labeling.models import AnnotationRevision, Task
+
+
+@login_required
+def item_history_page(request, pk: int):
+    item = access.access_item_for_user(request.user, pk)
+    history = task_selectors.item_history(item=item)
+    tasks = Task.objects.filter(item=item)
+    if not access.may_see_team_work(request.user, item.dataset):  # an annotator sees their own tasks' history only
+        tasks = tasks.filter(assignee=request.user)
+        own = set(tasks.values_list("pk", flat=True))
+        history = {key: [row for row in rows if row["task"] in own] for key, rows in history.items()}
+    diff, chosen = _chosen_diff(request, tasks)
+    return render(request, "labeling/item_history.html", {
+        "item": item, "dataset": item.dataset, "history": history, "tasks": tasks.select_related("assignee"),
+        "diff": diff, "chosen": chosen,
+    })
+
+
+def _chosen_diff(request, tasks):
+    """The diff the form asked for (?task=&from=&to=), or None."""
+    try:
+        task_id, old, new = (int(request.GET[name]) for name in ("task", "from", "to"))
+    except (KeyError, ValueError):
+        return None, {}
+    task = tasks.filter(pk=task_id).first()
+    if task is None:
+        return None, {}
+    documents = {}
+    for version in (old, new):
+        revision = AnnotationRevision.objects.filter(task=task, version=version).first()
+        documents[version] = {"shapes": revision.shapes, "relations": revision.relations} if revision else \
+            {"shapes": [], "relations": []}
+    return document_diff(documents[old], documents[new]), {"task": task_id, "from": old, "to": new}
+
+
+@login_required
+def dataset_quality_page(request, pk: int):
+    dataset = access.access_dataset_for_user(request.user, pk)
+    if not access.may_see_team_work(request.user, dataset):
+        raise PermissionDenied("Quality figures are for the team's reviewers, researchers and admins.")
+    return render(request, "labeling/quality.html", {"dataset": dataset,
+                                                     "quality": task_selectors.dataset_quality(dataset=dataset)})

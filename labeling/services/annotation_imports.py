@@ -1,0 +1,289 @@
+"""Importing COCO, YOLO or Label Studio annotations onto a dataset's existing images (issue 8).
+
+All or nothing: the file is read, every record's image reference is checked and matched, every
+item's document is checked against the label schema, and only when no record has a problem are
+the documents written, in one transaction, through the annotation service (a new version and a
+revision per task, source "import"). Each matched item's document goes to its task with overlap
+index 0 (made, unassigned, when missing).
+
+References are matched by file name, never opened: a stored name (<sha256>.png, item-<id>.png, as
+exports write them), a slice's original name, or an item's name (YOLO: the same without the
+extension). `..`, absolute paths, URLs and files of other datasets are refused.
+"""
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from labeling.documents import DocumentInvalid, ItemFrame, document_check
+from labeling.exports.readers import READERS, ImportRecord, reference_name, reference_path, reference_problem
+from labeling.ingest.archives import ArchiveFile, archive_entries
+from labeling.ingest.refusals import IngestRefused
+from labeling.models import EDITABLE_STATUSES, Annotation, Character, Dataset, Item, Slice, Task
+from labeling.schema import normalized_schema
+
+UNKNOWN_FORMAT = "Choose one of: " + ", ".join(READERS) + "."
+NO_FILE = "Send the annotations as `file` (a JSON file, or a zip for YOLO)."
+FILE_TOO_LARGE = "The file is {size} bytes; the limit is {limit} bytes."
+YOLO_NEEDS_ZIP = "A YOLO import is a zip with data.yaml (or classes.txt) and the label files."
+REFUSED = "Nothing was imported: {count} record(s) have problems."
+NO_MATCH = "no image named {name!r} in this dataset"
+AMBIGUOUS = "{name!r} names {count} images of this dataset; use the stored name (<sha256>.png)"
+OTHER_DATASET = "{name!r} is a file of another dataset"
+NAMED_TWICE = "the same image is named again by {other}"
+SIZE_MISMATCH = "the file says the image is {declared}, but {name!r} is {actual}"
+TASK_FROZEN = "item {item}'s task is {status}: its annotation can no longer change"
+ERRORS_SHOWN = 200
+
+
+class AnnotationImportRefused(ValidationError):
+    """A 400 whose body lists every problem record (`records`), as the contract's extension key."""
+
+    def __init__(self, errors: list[dict], *, field_name: str = "records"):
+        shown = errors[:ERRORS_SHOWN]
+        super().__init__({field_name: [f"{e['record']}: {e['message']}" for e in shown]})
+        self.extra = {"records": shown, "error_count": len(errors)}
+
+
+@dataclass(frozen=True)
+class _Target:
+    item_id: int
+    offset_y: int
+    width: int
+    height: int
+
+
+@dataclass
+class _ItemDocument:
+    records: list[str] = field(default_factory=list)
+    shapes: dict[str, dict] = field(default_factory=dict)
+    relations: dict[tuple, dict] = field(default_factory=dict)
+
+
+def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
+    if format not in READERS:
+        raise ValidationError({"format": [UNKNOWN_FORMAT]})
+    files, errors = _files(upload, format)
+    read = READERS[format](files)
+    errors += read.errors
+    index = _DatasetIndex(dataset)
+    documents: dict[int, _ItemDocument] = defaultdict(_ItemDocument)
+    claimed: dict[_Target, str] = {}
+    for record in read.records:
+        target = _target_of(record, index, errors)
+        if target is None:
+            continue
+        if target in claimed:
+            errors.append({"record": record.record, "message": NAMED_TWICE.format(other=claimed[target])})
+            continue
+        claimed[target] = record.record
+        _merge(documents[target.item_id], record, target)
+    checked = _checked_documents(dataset, documents, errors)
+    if errors:
+        raise AnnotationImportRefused(errors)
+    return _write(dataset=dataset, user=user, checked=checked)
+
+
+# ---------------------------------------------------------------- the uploaded file
+
+
+def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
+    if upload is None:
+        raise ValidationError({"file": [NO_FILE]})
+    limit = settings.INGEST_LIMITS.max_file_bytes
+    if upload.size > limit:
+        refused = ValidationError({"file": [FILE_TOO_LARGE.format(size=upload.size, limit=limit)]})
+        refused.status_code = 413
+        refused.extra = {"limit": limit}
+        raise refused
+    data = upload.read()
+    if data[:4] != b"PK\x03\x04":
+        if format == "yolo":
+            raise ValidationError({"file": [YOLO_NEEDS_ZIP]})
+        return [(upload.name or "upload.json", data)], []
+    files, errors = [], []
+    try:
+        for entry in archive_entries(source=io.BytesIO(data), limits=settings.INGEST_LIMITS):
+            if isinstance(entry, ArchiveFile):
+                if format == "yolo" or entry.display_name.lower().endswith(".json"):
+                    files.append((entry.display_name, entry.data))
+            else:
+                errors.append({"record": entry.display_name, "message": entry.refusal.reason})
+    except IngestRefused as refused:
+        raise ValidationError({"file": [refused.refusal.reason]}) from None
+    return files, errors
+
+
+# ---------------------------------------------------------------- matching
+
+
+class _DatasetIndex:
+    """Every name an import may use for an image of this dataset, loaded once."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+        self.names: dict[str, set[_Target]] = defaultdict(set)
+        items = {}
+        for item_id, name, width, height in Item.objects.filter(dataset=dataset).values_list(
+                "id", "name", "width", "height"):
+            target = _Target(item_id, 0, width, height)
+            items[item_id] = target
+            self._add(target, f"item-{item_id}", f"item-{item_id}.png", name, PurePosixPath(name).stem)
+        for item_id, sha256, offset_y, width, height, original in Slice.objects.filter(dataset=dataset).values_list(
+                "item_id", "sha256", "offset_y", "width", "height", "original_name"):
+            target = _Target(item_id, offset_y, width, height)
+            self._add(target, sha256, f"{sha256}.png", original, PurePosixPath(original).stem)
+
+    def _add(self, target: _Target, *names: str) -> None:
+        for name in names:
+            if name:
+                self.names[name].add(target)
+
+    def foreign(self, path: str, name: str) -> bool:
+        """The reference names a file of another dataset: its stored path or its stored name."""
+        found = re.search(r"(?:^|/)datasets/(\d+)/", path)
+        if found and int(found.group(1)) != self.dataset.pk:
+            return True
+        stem = PurePosixPath(name).stem
+        if re.fullmatch(r"[0-9a-f]{64}", stem):
+            return Slice.objects.filter(sha256=stem).exclude(dataset=self.dataset).exists()
+        item = re.fullmatch(r"item-(\d+)", stem)
+        return bool(item) and Item.objects.filter(pk=int(item.group(1))).exclude(dataset=self.dataset).exists()
+
+
+def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Target | None:
+    problem = reference_problem(record.reference)
+    if problem:
+        errors.append({"record": record.record, "message": problem})
+        return None
+    path, name = reference_path(record.reference), reference_name(record.reference)
+    if index.foreign(path, name):
+        errors.append({"record": record.record, "message": OTHER_DATASET.format(name=name)})
+        return None
+    targets = index.names.get(name, set())
+    if len(targets) != 1:
+        message = NO_MATCH.format(name=name) if not targets else AMBIGUOUS.format(name=name, count=len(targets))
+        errors.append({"record": record.record, "message": message})
+        return None
+    target = next(iter(targets))
+    declared = (record.width, record.height)
+    if all(declared) and declared != (target.width, target.height):
+        errors.append({"record": record.record, "message": SIZE_MISMATCH.format(
+            declared=f"{declared[0]} × {declared[1]}", name=name, actual=f"{target.width} × {target.height}")})
+        return None
+    return target
+
+
+def _merge(document: _ItemDocument, record: ImportRecord, target: _Target) -> None:
+    """Put the record's shapes into item coordinates; parts of one shape (same id) become one again."""
+    document.records.append(record.record)
+    scale_x, scale_y = (target.width, target.height) if record.normalized else (1, 1)
+    for raw in record.shapes:
+        shape = _placed(raw, scale_x, scale_y, target.offset_y)
+        existing = document.shapes.get(shape["id"])
+        if existing is None:
+            document.shapes[shape["id"]] = shape
+        elif existing.get("type") == shape.get("type") == "box":
+            existing["box"] = _union(existing["box"], shape["box"])
+        elif existing.get("type") == shape.get("type") == "tag":
+            continue
+        else:  # a polygon cut across images comes back as its parts, each its own shape
+            number = 1
+            while f"{shape['id']}-{number}" in document.shapes:
+                number += 1
+            shape["id"] = f"{shape['id']}-{number}"
+            document.shapes[shape["id"]] = shape
+    for relation in record.relations:
+        document.relations.setdefault((relation.get("from"), relation.get("to"), relation.get("type")), relation)
+
+
+def _placed(raw: dict, scale_x: float, scale_y: float, offset_y: int) -> dict:
+    shape = {k: v for k, v in raw.items() if k not in ("group", "box", "points")}
+    if raw.get("type") == "box" and isinstance(raw.get("box"), list):
+        x, y, w, h = raw["box"]
+        shape["box"] = [x * scale_x, y * scale_y + offset_y, w * scale_x, h * scale_y]
+    elif raw.get("type") == "polygon" and isinstance(raw.get("points"), list):
+        shape["points"] = [[x * scale_x, y * scale_y + offset_y] for x, y in raw["points"]]
+    return shape
+
+
+def _union(a: list, b: list) -> list:
+    left, top = min(a[0], b[0]), min(a[1], b[1])
+    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return [left, top, right - left, bottom - top]
+
+
+# ---------------------------------------------------------------- checking and writing
+
+
+def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], errors: list) -> dict:
+    schema = normalized_schema(dataset.label_schema)
+    types = {c["name"]: {a["name"]: a["type"] for a in c["attributes"]} for c in schema["classes"]}
+    character_ids = (set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
+                     if dataset.series_id else None)
+    items = Item.objects.in_bulk(list(documents))
+    tasks = {t.item_id: t for t in Task.objects.filter(item_id__in=list(documents), overlap_index=0)}
+    saved = dict(Annotation.objects.filter(task__in=tasks.values()).values_list("task__item_id", "shapes"))
+    checked = {}
+    for item_id, document in documents.items():
+        label = ", ".join(document.records)
+        task = tasks.get(item_id)
+        if task is not None and task.status not in EDITABLE_STATUSES:
+            errors.append({"record": label, "message": TASK_FROZEN.format(item=item_id, status=task.get_status_display().lower())})
+            continue
+        shapes = [_coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()]
+        payload = {"shapes": shapes, "relations": list(document.relations.values())}
+        item = items[item_id]
+        try:
+            document_check(payload, schema=schema, frame=ItemFrame(item.width, item.height), character_ids=character_ids,
+                           saved_classes={s["id"]: s.get("class") for s in saved.get(item_id, []) if isinstance(s, dict)})
+        except DocumentInvalid as invalid:
+            errors += [{"record": label, "message": m} for ms in invalid.errors.values() for m in ms]
+            continue
+        checked[item] = payload
+    return checked
+
+
+def _coerced(shape: dict, types: dict, character_ids) -> dict:
+    """Label Studio's per-region results ({"text": [...]}, {"choices": [...]}) as the schema's values."""
+    attributes = shape.get("attributes")
+    if not isinstance(attributes, dict):
+        return shape
+    clean = {}
+    for name, value in attributes.items():
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("text", "choices", "number"):
+            value = _attribute_value(next(iter(value.values())), types.get(name), character_ids)
+        clean[name] = value
+    return {**shape, "attributes": clean}
+
+
+def _attribute_value(raw, kind: str | None, character_ids):
+    values = raw if isinstance(raw, list) else [raw]
+    if kind == "tags":
+        return [str(v) for v in values]
+    if kind == "choice":
+        return values[0] if values else ""
+    if kind == "character" and character_ids is not None:
+        text = str(values[0]) if values else ""
+        return int(text) if text.isdigit() else text
+    return "\n".join(str(v) for v in values) if values else ""
+
+
+def _write(*, dataset: Dataset, user, checked: dict) -> dict:
+    from labeling.services.annotations import annotation_overwrite
+
+    created = shapes = relations = 0
+    with transaction.atomic():
+        for item, payload in checked.items():
+            task, made = Task.objects.get_or_create(item=item, overlap_index=0, defaults={"dataset": dataset})
+            created += made
+            saved = annotation_overwrite(task=task, user=user, shapes=payload["shapes"],
+                                         relations=payload["relations"], source="import")
+            shapes += len(saved.annotation.shapes)
+            relations += len(saved.annotation.relations)
+    return {"items": len(checked), "shapes": shapes, "relations": relations, "tasks_created": created}

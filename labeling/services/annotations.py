@@ -1,0 +1,157 @@
+"""Saving annotation documents: optimistic versions, revisions, the item's class index (issue 9).
+
+A save names the version it was edited from (If-Match). The write is a compare-and-set UPDATE on
+(task, version), so of two saves from the same version exactly one lands and the other gets 412
+with the server's document: nobody's work is ever overwritten silently.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from labeling.access import check_may_annotate
+from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
+from labeling.models import (
+    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Task, TaskStatus,
+)
+from labeling.schema import normalized_schema
+from labeling.services.tasks import item_status_refresh
+from portal.api.errors import Conflict, PreconditionFailed, PreconditionRequired
+
+# Two saves closer than this count the time between them as time spent annotating.
+ACTIVE_GAP = timedelta(minutes=5)
+IF_MATCH_REQUIRED = 'Send If-Match with the version you edited (e.g. If-Match: "3"; "0" before the first save).'
+IF_MATCH_MALFORMED = 'If-Match must be one version number in quotes, e.g. "3".'
+STALE_VERSION = "Someone saved this task since you loaded it (version {current}, yours was {yours}). Merge or reload."
+FROZEN = "This task is {status}: its annotation can no longer change."
+
+
+@dataclass
+class SavedAnnotation:
+    annotation: Annotation
+    task_status: str
+    clipped: list[str] = field(default_factory=list)
+
+
+def version_from_if_match(header: str | None) -> int:
+    if header is None or not header.strip():
+        raise PreconditionRequired(IF_MATCH_REQUIRED)
+    value = header.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise ValidationError({"If-Match": [IF_MATCH_MALFORMED]})
+    return int(value)
+
+
+def annotation_save(*, task: Task, user, document: dict, if_match: str | None) -> SavedAnnotation:
+    """The annotator's save from the workspace or the API."""
+    check_may_annotate(user, task)
+    base_version = version_from_if_match(if_match)
+    if task.status not in EDITABLE_STATUSES:
+        raise Conflict(FROZEN.format(status=task.get_status_display().lower()))
+    return _write(task=task, user=user, document=document, base_version=base_version, source="editor")
+
+
+def annotation_overwrite(*, task: Task, user, shapes: list, relations: list, source: str = "import") -> SavedAnnotation:
+    """An import's write: a new version on top of whatever is there, kept in history like any save."""
+    current = annotation_of(task=task).version
+    return _write(task=task, user=user, document={"shapes": shapes, "relations": relations},
+                  base_version=current, source=source)
+
+
+def _write(*, task: Task, user, document: dict, base_version: int, source: str) -> SavedAnnotation:
+    current = annotation_of(task=task)
+    if current.version != base_version:
+        raise _stale(task=task, yours=base_version)
+    checked = _checked(task=task, document=document, saved=current)
+    now = timezone.now()
+    with transaction.atomic():
+        landed = Annotation.objects.filter(task=task, version=base_version).update(
+            version=F("version") + 1, shapes=checked.shapes, relations=checked.relations, flags=checked.flags,
+            updated_at=now, updated_by=user)
+        if not landed:
+            raise _stale(task=task, yours=base_version)
+        annotation = Annotation.objects.get(task=task)
+        # The update landed on base_version, so what was read above is exactly what it replaced.
+        before = {"shapes": current.shapes, "relations": current.relations}
+        summary = diff_summary(document_diff(before, {"shapes": checked.shapes, "relations": checked.relations}))
+        AnnotationRevision.objects.create(task=task, item_id=task.item_id, version=annotation.version, author=user,
+                                          source=source, shapes=checked.shapes, relations=checked.relations,
+                                          summary=summary)
+        _task_touch(task=task, now=now, user=user, source=source)
+        item_classes_refresh(item_id=task.item_id, dataset_id=task.dataset_id)
+    return SavedAnnotation(annotation=annotation, task_status=task.status, clipped=checked.clipped)
+
+
+def annotation_of(*, task: Task) -> Annotation:
+    """The task's document; tasks_create makes it, this covers tasks made any other way."""
+    return Annotation.objects.get_or_create(task=task)[0]
+
+
+def _checked(*, task: Task, document: dict, saved: Annotation) -> CheckedDocument:
+    dataset = task.dataset
+    character_ids = (set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
+                     if dataset.series_id else None)
+    try:
+        return document_check(document, schema=normalized_schema(dataset.label_schema),
+                              frame=ItemFrame(width=task.item.width, height=task.item.height),
+                              character_ids=character_ids,
+                              saved_classes={s["id"]: s.get("class") for s in saved.shapes if isinstance(s, dict)})
+    except DocumentInvalid as invalid:
+        raise ValidationError(invalid.errors) from None
+
+
+def _stale(*, task: Task, yours: int) -> PreconditionFailed:
+    annotation = Annotation.objects.get(task=task)
+    return PreconditionFailed(
+        STALE_VERSION.format(current=annotation.version, yours=yours),
+        current={"version": annotation.version, "shapes": annotation.shapes, "relations": annotation.relations,
+                 "flags": annotation.flags,
+                 "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+                 "updated_by": annotation.updated_by.username if annotation.updated_by else None},
+    )
+
+
+def _task_touch(*, task: Task, now, user, source: str) -> None:
+    """The annotator's save moves the task into progress and adds to its active time."""
+    if source != "editor":
+        return
+    updates = {"last_activity_at": now}
+    if task.last_activity_at and now - task.last_activity_at <= ACTIVE_GAP:
+        updates["active_seconds"] = F("active_seconds") + int((now - task.last_activity_at).total_seconds())
+    if task.status in (TaskStatus.NEW, TaskStatus.REJECTED):
+        updates["status"] = TaskStatus.IN_PROGRESS
+    Task.objects.filter(pk=task.pk).update(**updates)
+    task.refresh_from_db(fields=["status", "active_seconds", "last_activity_at"])
+    if "status" in updates:
+        item_status_refresh(item_id=task.item_id)
+
+
+def item_classes_refresh(*, item_id: int, dataset_id: int) -> None:
+    """Rewrite the item's class index from all its tasks' documents."""
+    used = set()
+    for shapes in Annotation.objects.filter(task__item_id=item_id).values_list("shapes", flat=True):
+        used.update(shape["class"] for shape in shapes)
+    indexed = set(ItemClass.objects.filter(item_id=item_id).values_list("class_name", flat=True))
+    if indexed - used:
+        ItemClass.objects.filter(item_id=item_id, class_name__in=indexed - used).delete()
+    ItemClass.objects.bulk_create([ItemClass(dataset_id=dataset_id, item_id=item_id, class_name=name)
+                                   for name in sorted(used - indexed)], ignore_conflicts=True)
+
+
+def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
+    documents = {}
+    for version in (from_version, to_version):
+        if version == 0:
+            documents[version] = {"shapes": [], "relations": []}
+            continue
+        revision = AnnotationRevision.objects.filter(task=task, version=version).first()
+        if revision is None:
+            raise ValidationError({"from" if version == from_version else "to": [f"Task {task.pk} has no version {version}."]})
+        documents[version] = {"shapes": revision.shapes, "relations": revision.relations}
+    return document_diff(documents[from_version], documents[to_version])

@@ -1,0 +1,123 @@
+"""Labeling tasks: making them, assigning them, "next task", and the item status they imply (issue 9).
+
+"Next task" must hand one task to exactly one of many annotators asking at once: the claim is a
+conditional UPDATE (`assignee IS NULL`), so two people racing for a task get one each, never the same.
+"""
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from labeling.access import annotator_team_ids, check_may_assign
+from labeling.models import Annotation, Dataset, Item, ItemStatus, Task, TaskStatus
+from portal.teams.models import Membership
+
+MAX_OVERLAP = 10
+OVERLAP_RANGE = f"Overlap is the number of annotators per item, from 1 to {MAX_OVERLAP}."
+ITEMS_NOT_IN_DATASET = "These items are not in the dataset: {ids}."
+NOT_AN_ANNOTATOR = "The assignee must be an annotator of the dataset's team."
+ALREADY_HOLDS_ITEM = "This person already holds another task of the same item."
+ONLY_OPEN_TASKS_MOVE = "Only tasks not yet submitted can be reassigned; this one is {status}."
+_CLAIM_ATTEMPTS = 5
+
+
+def tasks_create(*, dataset: Dataset, user, overlap: int = 1, item_ids: list[int] | None = None) -> dict:
+    """Make the tasks each item lacks so it has `overlap` of them; existing tasks are kept."""
+    check_may_assign(user, dataset)
+    if not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
+        raise ValidationError({"overlap": [OVERLAP_RANGE]})
+    items = Item.objects.filter(dataset=dataset)
+    if item_ids is not None:
+        found = set(items.filter(pk__in=item_ids).values_list("pk", flat=True))
+        missing = sorted(set(item_ids) - found)
+        if missing:
+            raise ValidationError({"items": [ITEMS_NOT_IN_DATASET.format(ids=", ".join(map(str, missing[:20])))]})
+        items = items.filter(pk__in=item_ids)
+    existing = set(Task.objects.filter(dataset=dataset).values_list("item_id", "overlap_index"))
+    wanted = [Task(dataset=dataset, item_id=item_id, overlap_index=index)
+              for item_id in items.order_by("id").values_list("pk", flat=True)
+              for index in range(overlap) if (item_id, index) not in existing]
+    with transaction.atomic():
+        created = Task.objects.bulk_create(wanted, batch_size=2000, ignore_conflicts=True)
+        # ignore_conflicts leaves pks unset on some databases: read back what now lacks a document.
+        fresh = Task.objects.filter(dataset=dataset, annotation__isnull=True).values_list("pk", flat=True)
+        Annotation.objects.bulk_create([Annotation(task_id=pk) for pk in fresh], batch_size=2000,
+                                       ignore_conflicts=True)
+    return {"created": len(created), "existing": len(existing)}
+
+
+def task_assign(*, task: Task, user, assignee) -> Task:
+    check_may_assign(user, task.dataset)
+    if task.status not in (TaskStatus.NEW, TaskStatus.IN_PROGRESS, TaskStatus.REJECTED):
+        raise ValidationError({"assignee": [ONLY_OPEN_TASKS_MOVE.format(status=task.get_status_display().lower())]})
+    if assignee is not None and not Membership.objects.filter(
+            user=assignee, team_id=task.dataset.team_id, is_annotator=True).exists():
+        raise ValidationError({"assignee": [NOT_AN_ANNOTATOR]})
+    task.assignee = assignee
+    task.assigned_at = timezone.now() if assignee else None
+    try:
+        with transaction.atomic():
+            task.save(update_fields=["assignee", "assigned_at"])
+    except IntegrityError:
+        raise ValidationError({"assignee": [ALREADY_HOLDS_ITEM]}) from None
+    return task
+
+
+def task_next(*, user, dataset_id: int | None = None) -> Task | None:
+    """The user's next task: their rejected work, then work in progress, then new tasks given to them,
+    then an unassigned new task of a dataset they annotate, claimed for them. None when nothing waits."""
+    own = Task.objects.filter(assignee=user)
+    if dataset_id is not None:
+        own = own.filter(dataset_id=dataset_id)
+    for status in (TaskStatus.REJECTED, TaskStatus.IN_PROGRESS, TaskStatus.NEW):
+        task = own.filter(status=status).order_by("id").first()
+        if task is not None:
+            return task
+    return _claim_unassigned(user=user, dataset_id=dataset_id)
+
+
+def _claim_unassigned(*, user, dataset_id: int | None) -> Task | None:
+    teams = annotator_team_ids(user)
+    if not teams:
+        return None
+    open_tasks = Task.objects.filter(assignee__isnull=True, status=TaskStatus.NEW, dataset__team_id__in=teams)
+    if dataset_id is not None:
+        open_tasks = open_tasks.filter(dataset_id=dataset_id)
+    # Overlap measures agreement between people: skip items this person already holds a task of.
+    open_tasks = open_tasks.exclude(item__tasks__assignee=user)
+    for _ in range(_CLAIM_ATTEMPTS):
+        candidates = list(open_tasks.order_by("dataset_id", "id").values_list("pk", flat=True)[:_CLAIM_ATTEMPTS * 4])
+        if not candidates:
+            return None
+        for pk in candidates:
+            if _claim(pk=pk, user=user):
+                return Task.objects.get(pk=pk)
+    return None
+
+
+def _claim(*, pk: int, user) -> bool:
+    """Compare-and-set: the task becomes the user's only if nobody claimed it in between."""
+    try:
+        with transaction.atomic():
+            return Task.objects.filter(pk=pk, assignee__isnull=True, status=TaskStatus.NEW).update(
+                assignee=user, assigned_at=timezone.now()) == 1
+    except IntegrityError:  # they hold another task of this item after all (a race with a manual assign)
+        return False
+
+
+def item_status_refresh(*, item_id: int) -> str:
+    """Set the item's status from its tasks' statuses; call inside the transaction that changed one."""
+    statuses = set(Task.objects.filter(item_id=item_id).values_list("status", flat=True))
+    status = item_status_of(statuses)
+    Item.objects.filter(pk=item_id).exclude(status=status).update(status=status)
+    return status
+
+
+def item_status_of(statuses: set[str]) -> str:
+    if not statuses or statuses == {TaskStatus.NEW}:
+        return ItemStatus.NEW
+    if statuses == {TaskStatus.ACCEPTED}:
+        return ItemStatus.DONE
+    if statuses <= {TaskStatus.SUBMITTED, TaskStatus.ACCEPTED}:
+        return ItemStatus.IN_REVIEW
+    return ItemStatus.IN_PROGRESS
+

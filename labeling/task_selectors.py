@@ -1,0 +1,125 @@
+"""Reading labeling tasks: queues, the workspace's payload, an item's history, quality (issue 9)."""
+from collections import defaultdict
+
+from django.db.models import Count, Q, Sum
+
+from labeling.access import tasks_visible_to, team_ids_where_user_reviews
+from labeling.models import (
+    Annotation, AnnotationRevision, Character, Dataset, Item, Review, ReviewDecision, Slice, Task, TaskStatus,
+)
+from labeling.quality import agreement_of
+from labeling.schema import normalized_schema
+
+REVIEWED = (TaskStatus.ACCEPTED, TaskStatus.REJECTED)
+
+
+def tasks_for_user(*, user, mine: bool = False, review: bool = False, status: str | None = None,
+                   dataset_id: int | None = None, assignee_id: int | None = None):
+    # Each narrowing query is written without the visibility OR, so it walks one index.
+    if mine:
+        tasks = Task.objects.filter(assignee=user)
+    elif review:  # submitted work this person may review: their teams', never their own
+        tasks = Task.objects.filter(status=TaskStatus.SUBMITTED).exclude(assignee=user)
+        if not user.is_staff:
+            reviewed = Dataset.objects.filter(team_id__in=team_ids_where_user_reviews(user)).values_list("pk", flat=True)
+            tasks = tasks.filter(dataset_id__in=list(reviewed))
+    else:
+        tasks = tasks_visible_to(user)
+    if status:
+        tasks = tasks.filter(status=status)
+    if dataset_id is not None:
+        tasks = tasks.filter(dataset_id=dataset_id)
+    if assignee_id is not None:
+        tasks = tasks.filter(assignee_id=assignee_id)
+    # The dataset's schema and description are large and unused by a task list.
+    return tasks.select_related("dataset", "item", "assignee").defer("dataset__label_schema", "dataset__description")
+
+
+def viewer_slices(*, item: Item) -> list[dict]:
+    slices = Slice.objects.filter(item=item).order_by("position").values("id", "position", "offset_y", "width", "height")
+    return [{**s, "dzi": f"/api/v1/images/{s['id']}/tiles/image.dzi"} for s in slices]
+
+
+def task_workspace_payload(*, task: Task) -> dict:
+    """What the workspace and review pages need besides the document: item, slices, schema, registry."""
+    dataset = task.dataset
+    characters = (list(Character.objects.filter(series_id=dataset.series_id).order_by("name").values("id", "name", "aliases"))
+                  if dataset.series_id else None)
+    latest_review = Review.objects.filter(task=task).order_by("-id").first()
+    return {
+        "item": {"id": task.item_id, "name": task.item.name, "kind": task.item.kind, "width": task.item.width,
+                 "height": task.item.height, "slices": viewer_slices(item=task.item)},
+        "dataset": {"id": dataset.pk, "name": dataset.name},
+        "schema": normalized_schema(dataset.label_schema),
+        "characters": characters,
+        "latest_review": review_payload(latest_review) if latest_review else None,
+    }
+
+
+def review_payload(review: Review) -> dict:
+    return {"id": review.pk, "decision": review.decision, "comment": review.comment, "shape": review.shape_id,
+            "reviewer": review.reviewer.username if review.reviewer else None,
+            "document_version": review.document_version, "created_at": review.created_at.isoformat()}
+
+
+def item_history(*, item: Item) -> dict:
+    revisions = (AnnotationRevision.objects.filter(item=item).select_related("author").order_by("-id")
+                 .only("id", "task_id", "version", "author__username", "source", "summary", "created_at"))
+    reviews = Review.objects.filter(task__item=item).select_related("reviewer").order_by("-id")
+    return {
+        "revisions": [{"id": r.pk, "task": r.task_id, "version": r.version, "source": r.source,
+                       "author": r.author.username if r.author else None, "summary": r.summary,
+                       "created_at": r.created_at.isoformat()} for r in revisions],
+        "reviews": [{"task": r.task_id, **review_payload(r)} for r in reviews],
+    }
+
+
+def dataset_quality(*, dataset: Dataset) -> dict:
+    tasks = Task.objects.filter(dataset=dataset)
+    per_annotator = _per_annotator(tasks)
+    reviews = Review.objects.filter(task__dataset=dataset)
+    totals = reviews.aggregate(all=Count("id"), rejected=Count("id", filter=Q(decision=ReviewDecision.REJECT)))
+    agreement = agreement_of(_overlapped_documents(dataset))
+    return {
+        "dataset": {
+            "items": dataset.item_count,
+            "items_done": Item.objects.filter(dataset=dataset, status="done").count(),
+            "tasks": tasks.count(),
+            "tasks_by_status": dict(tasks.values_list("status").annotate(n=Count("id")).order_by()),
+            "active_seconds": tasks.aggregate(s=Sum("active_seconds"))["s"] or 0,
+            "reviews": totals["all"],
+            "rejection_rate": round(totals["rejected"] / totals["all"], 4) if totals["all"] else None,
+        },
+        "annotators": per_annotator,
+        "agreement": agreement.as_dict(),
+    }
+
+
+def _per_annotator(tasks) -> list[dict]:
+    rows = (tasks.filter(assignee__isnull=False).values("assignee_id", "assignee__username")
+            .annotate(tasks=Count("id"), done=Count("id", filter=Q(status=TaskStatus.ACCEPTED)),
+                      submitted=Count("id", filter=Q(status=TaskStatus.SUBMITTED)),
+                      active_seconds=Sum("active_seconds")).order_by("assignee__username"))
+    reviews = defaultdict(lambda: [0, 0])
+    for assignee_id, decision, n in (Review.objects.filter(task__in=tasks).values_list("task__assignee_id", "decision")
+                                     .annotate(n=Count("id")).order_by()):
+        reviews[assignee_id][0] += n
+        reviews[assignee_id][1] += n if decision == ReviewDecision.REJECT else 0
+    result = []
+    for row in rows:
+        reviewed, rejected = reviews[row["assignee_id"]]
+        result.append({"annotator": row["assignee__username"], "tasks": row["tasks"], "items_done": row["done"],
+                       "submitted": row["submitted"], "active_seconds": row["active_seconds"] or 0,
+                       "reviews": reviewed, "rejection_rate": round(rejected / reviewed, 4) if reviewed else None})
+    return result
+
+
+def _overlapped_documents(dataset: Dataset) -> dict[int, list[list[dict]]]:
+    handed_in = Task.objects.filter(dataset=dataset, status__in=(TaskStatus.SUBMITTED, TaskStatus.ACCEPTED))
+    overlapped = handed_in.values("item_id").annotate(n=Count("id")).filter(n__gt=1).values("item_id")
+    documents = (Annotation.objects.filter(task__in=handed_in.filter(item_id__in=overlapped))
+                 .order_by("task__item_id", "task_id").values_list("task__item_id", "shapes"))
+    by_item = defaultdict(list)
+    for item_id, shapes in documents:
+        by_item[item_id].append(shapes)
+    return dict(by_item)
