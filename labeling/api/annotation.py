@@ -39,9 +39,20 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _task_detail(request, task: Task) -> Response:
+def task_detail_data(*, user, task: Task) -> dict:
     workspace = task_selectors.task_workspace_payload(task=task)
-    return Response(TaskDetailSerializer(task, context={"workspace": workspace, "user": request.user}).data)
+    return TaskDetailSerializer(task, context={"workspace": workspace, "user": user}).data
+
+
+def annotation_data(*, task: Task) -> dict:
+    annotation = annotation_services.annotation_of(task=task)
+    # Flags follow the schema as it is now, so a class removed since the last save shows at once.
+    annotation.flags = removed_class_flags(annotation.shapes, normalized_schema(task.dataset.label_schema))
+    return AnnotationSerializer(annotation).data
+
+
+def _task_detail(request, task: Task) -> Response:
+    return Response(task_detail_data(user=request.user, task=task))
 
 
 @extend_schema(parameters=[TaskStatusFilterSerializer])
@@ -118,11 +129,9 @@ class AnnotationView(GenericAPIView):
 
     def get(self, request, pk: int):
         task = access.access_task_for_user(request.user, pk)
-        annotation = annotation_services.annotation_of(task=task)
-        # Flags follow the schema as it is now, so a class removed since the last save shows at once.
-        annotation.flags = removed_class_flags(annotation.shapes, normalized_schema(task.dataset.label_schema))
-        response = Response(AnnotationSerializer(annotation).data)
-        response["ETag"] = _etag(annotation.version)
+        body = annotation_data(task=task)
+        response = Response(body)
+        response["ETag"] = _etag(body["version"])
         return response
 
     @extend_schema(

@@ -15,6 +15,7 @@
     minZoomImageRatio: 0.5,
     maxZoomPixelRatio: 4,
     preserveViewport: true,
+    drawer: "canvas",  // WebGL falls back to software without a GPU and delays the first tile by seconds
     tileSources: data.slices.map(function (slice) {
       return { tileSource: slice.dzi, x: 0, y: slice.offset_y / unit, width: slice.width / unit };
     }),

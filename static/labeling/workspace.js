@@ -1312,6 +1312,9 @@
       navigatorId: "minimap",
       navigatorAutoFade: false,
       showRotationControl: false,
+      // Canvas 2D, not the WebGL default: where WebGL falls back to software (no GPU, remote
+      // desktops, headless) it costs seconds before the first tile; canvas draws tiles at once.
+      drawer: "canvas",
       visibilityRatio: 0.2,
       minZoomImageRatio: 0.5,
       maxZoomPixelRatio: 6,
@@ -1342,6 +1345,12 @@
   }
 
   function load() {
+    if (page.initial) {  // the page came with the task and its document: no round trip before the viewer
+      var initial = page.initial;
+      page.initial = null;  // later loads (reload after a conflict) ask the server
+      start(initial.task, initial.annotation);
+      return;
+    }
     Promise.all([api("GET", taskUrl), api("GET", annotationUrl)]).then(function (results) {
       var taskResult = results[0], docResult = results[1];
       if (sessionLost(taskResult)) { location.href = page.pages.login; return; }
