@@ -80,8 +80,18 @@ def _card(gpu, node) -> dict:
     }
 
 
+def _process_owner(process: dict) -> str:
+    """Mirrors ownerText in static/scheduler/gpu_board.js. Rows written before jobs and users were
+    attributed carry only the attempt."""
+    if process["owner"] == "unknown":
+        return "unknown owner"
+    if process.get("job") is None:
+        return f"attempt {process['owner']}"
+    return f"job {process['job']} · {process.get('user') or 'unknown user'}"
+
+
 def _process_line(process: dict) -> tuple[bool, str]:
-    owner = "unknown owner" if process["owner"] == "unknown" else f"attempt {process['owner']}"
+    owner = _process_owner(process)
     memory = "" if process["mem"] is None else f" · {process['mem']} MiB"
     return bool(process["rogue"]), f"pid {process['pid']} · {owner}{memory}"
 

@@ -39,7 +39,8 @@ def reap() -> None:
 
 
 @shared_task(name="bookings.flag_idle")
-def flag_idle_bookings() -> list[int]:
-    from scheduler.services.idle_bookings import bookings_flag_idle
+def flag_idle_bookings() -> dict:
+    """Clear the flags of bookings busy again, then flag the ones idle now (one beat entry for both)."""
+    from scheduler.services.idle_bookings import bookings_clear_idle, bookings_flag_idle
 
-    return bookings_flag_idle()
+    return {"cleared": bookings_clear_idle(), "flagged": bookings_flag_idle()}

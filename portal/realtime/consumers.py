@@ -1,6 +1,10 @@
 """One websocket per page: /ws/events/. Delivers events from the table to signed-in users.
 
 Resume: the client reconnects with ?after=<last id it saw> and receives everything since, once.
+A topic subscribed after the connection opened (a job's log) first gets its own events from the
+opening cursor up to where the stream already is: the pump may have moved past them while only the
+default topics were on (the agent's board ticks arrive every second), and skipping them would leave
+a gap the client cannot see.
 """
 import asyncio
 import contextlib
@@ -26,6 +30,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         self.topics = await database_sync_to_async(topics.default_topics_for)(user)
         requested = self._requested_cursor()
         self.cursor = requested if requested is not None else await database_sync_to_async(selectors.latest_event_id)()
+        self.opened_at = self.cursor
+        self.sending = asyncio.Lock()  # a subscription's backlog and the pump's batches never interleave
         self.wake = asyncio.Event()
         await self.channel_layer.group_add(WAKE_GROUP, self.channel_name)
         await self.accept()
@@ -43,8 +49,10 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "detail": 'Send {"subscribe": "<topic>"}.'})
             return
         allowed = await database_sync_to_async(topics.may_subscribe)(self.user, topic)
-        if allowed:
-            self.topics.add(topic)
+        if allowed and topic not in self.topics:
+            async with self.sending:
+                await self._send_backlog(topic)
+                self.topics.add(topic)
             self.wake.set()
         # An unknown or forbidden topic looks the same: nothing leaks about what exists.
         await self.send_json({"type": "subscribed" if allowed else "refused", "topic": topic})
@@ -52,14 +60,27 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def events_wake(self, message):
         self.wake.set()
 
+    async def _send_backlog(self, topic: str) -> None:
+        """The topic's events in (opening cursor, current cursor]: never sent on this connection."""
+        after = self.opened_at
+        while after < self.cursor:
+            batch = await database_sync_to_async(selectors.events_after)(after_id=after, topics={topic}, upto_id=self.cursor)
+            for event in batch:
+                await self._send_event(event)
+            if len(batch) < selectors.BATCH_LIMIT:
+                return
+            after = batch[-1].id
+
+    async def _send_event(self, event) -> None:
+        await self.send_json({"type": "event", "id": event.id, "topic": event.topic, "kind": event.kind, "payload": event.payload})
+
     async def _pump(self):
         while True:
-            batch = await database_sync_to_async(selectors.events_after)(after_id=self.cursor, topics=set(self.topics))
-            for event in batch:
-                await self.send_json(
-                    {"type": "event", "id": event.id, "topic": event.topic, "kind": event.kind, "payload": event.payload}
-                )
-                self.cursor = event.id
+            async with self.sending:
+                batch = await database_sync_to_async(selectors.events_after)(after_id=self.cursor, topics=set(self.topics))
+                for event in batch:
+                    await self._send_event(event)
+                    self.cursor = event.id
             if len(batch) == selectors.BATCH_LIMIT:
                 continue
             with contextlib.suppress(TimeoutError):

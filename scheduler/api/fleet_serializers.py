@@ -46,6 +46,8 @@ class ProcessSerializer(serializers.Serializer):
     used_memory_mb = serializers.IntegerField(source="mem", allow_null=True, help_text="null under MIG")
     owner = serializers.CharField(help_text='job attempt id, or "unknown"')
     rogue = serializers.CharField(help_text='"unowned", "wrong_gpu", or empty when the process is accounted for')
+    job = serializers.IntegerField(allow_null=True, default=None, help_text="the owning attempt's job id; null when unknown")
+    user = serializers.CharField(allow_blank=True, default="", help_text="the username of that job's owner; empty when unknown")
 
 
 class GpuSerializer(serializers.ModelSerializer):

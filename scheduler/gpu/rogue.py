@@ -43,6 +43,8 @@ class RunningAttempt:
     gpu_uuids: frozenset[str]
     pids: frozenset[int] = frozenset()
     process_group: int | None = None
+    job_id: int | None = None  # shown on the board with the job's user
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class ProcessAttribution:
     used_memory_mb: int | None
     attempt_id: AttemptId | None
     rogue: RogueReason | None
+    job_id: int | None = None
+    user: str = ""
 
     @property
     def owner(self) -> AttemptId | str:
@@ -115,6 +119,8 @@ def _attribute(
         used_memory_mb=process.used_memory_mb,
         attempt_id=None if owner is None else owner.attempt_id,
         rogue=_rogue_reason(owner, gpu_uuid=gpu.uuid),
+        job_id=None if owner is None else owner.job_id,
+        user="" if owner is None else owner.user,
     )
 
 

@@ -31,7 +31,8 @@ class Reservation(models.Model):
     end = models.DateTimeField()
     state = models.CharField(max_length=20, choices=ReservationState.choices, default=ReservationState.ACTIVE)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # Idle tracking: when the GPUs were last seen busy-or-unknown, and when the booking was flagged idle.
+    # Idle tracking, the flag now: since when the GPUs are idle, and when the booking was flagged; both
+    # cleared when its GPUs are busy again. Every flagged period stays in ReservationIdlePeriod.
     idle_since = models.DateTimeField(null=True, blank=True)
     idle_flagged_at = models.DateTimeField(null=True, blank=True)
     idle_released_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +46,24 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"Booking {self.pk} by {self.user} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
+
+
+class ReservationIdlePeriod(models.Model):
+    """One stretch during which a booking's GPUs sat idle, from the start of the idle period that got
+    it flagged until its GPUs were seen busy again (null while still idle). The quota report counts
+    reserved-but-idle GPU-hours over these; a booking flagged, busy, then flagged again has two."""
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="idle_periods")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["reservation", "start"]
+        indexes = [models.Index(fields=["start"])]
+
+    def __str__(self) -> str:
+        return f"Booking {self.reservation_id} idle from {self.start:%Y-%m-%d %H:%M}"
 
 
 class OccupancyKind(models.TextChoices):

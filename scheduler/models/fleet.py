@@ -54,7 +54,7 @@ class Gpu(models.Model):
     power_w = models.FloatField(null=True, blank=True)
     power_limit_w = models.FloatField(null=True, blank=True)
     fan_speed_pct = models.SmallIntegerField(null=True, blank=True)
-    # [{"pid", "used_memory_mb", "owner", "rogue"}]; null when NVML could not list processes.
+    # [{"pid", "mem", "owner", "rogue", "job", "user"}] (owner: attempt id or "unknown"; job, user: its job); null when NVML could not list processes.
     processes = models.JSONField(null=True, blank=True, default=list)
     process_count = models.SmallIntegerField(default=0)
     rogue_count = models.SmallIntegerField(default=0)

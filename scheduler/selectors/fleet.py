@@ -176,8 +176,8 @@ def jobs_affected_by_drain(*, gpu_ids: Iterable[int]) -> QuerySet[Job]:
 def running_attempts() -> tuple[RunningAttempt, ...]:
     """The scheduler's bookkeeping for process attribution: every running job attempt with its host,
     GPU UUIDs, pid and process group (the agent attributes a GPU process to the attempt whose group
-    it belongs to)."""
-    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).prefetch_related("allocations__gpu")
+    it belongs to), and its job and the job's user, which the board shows beside each process."""
+    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).select_related("job__owner").prefetch_related("allocations__gpu")
     return tuple(
         RunningAttempt(
             attempt_id=attempt.pk,
@@ -185,6 +185,8 @@ def running_attempts() -> tuple[RunningAttempt, ...]:
             gpu_uuids=frozenset(allocation.gpu.uuid for allocation in attempt.allocations.all()),
             pids=frozenset({attempt.pid} if attempt.pid else ()),
             process_group=attempt.pgid,
+            job_id=attempt.job_id,
+            user=attempt.job.owner.username,
         )
         for attempt in attempts
     )

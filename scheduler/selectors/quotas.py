@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 
 from portal.teams.services import quota_of  # limits live in portal (CONTRACT 1)
 
-from scheduler.models import GpuOccupancy, OccupancyKind, Reservation
+from scheduler.models import GpuOccupancy, OccupancyKind, ReservationIdlePeriod
 
 HOUR = 3600.0
 
@@ -106,15 +107,19 @@ def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
 
 
 def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
-    """Reserved hours from the moment a flagged booking's GPUs went idle to its (possibly released) end."""
-    flagged = Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__lt=hi, end__gt=lo)
+    """Reserved hours over each idle period of a flagged booking: from the moment its GPUs went idle
+    until they were busy again, or to the booking's (possibly released) end while still idle."""
+    periods = ReservationIdlePeriod.objects.filter(start__lt=hi, reservation__end__gt=lo).filter(Q(end__isnull=True) | Q(end__gt=lo))
     if team_ids is not None:
-        flagged = flagged.filter(team_id__in=team_ids)
+        periods = periods.filter(reservation__team_id__in=team_ids)
     hours: dict[tuple, float] = defaultdict(float)
-    for booking in flagged.prefetch_related("occupancy"):
+    for period in periods.select_related("reservation").prefetch_related("reservation__occupancy"):
+        booking = period.reservation
         for row in booking.occupancy.all():
             key = (booking.team_id, booking.user_id if per_user else None)
-            hours[key] += overlap_hours(max(row.start, booking.idle_since), row.end, lo, hi)
+            end = row.end if period.end is None else min(row.end, period.end)
+            if end > period.start:
+                hours[key] += overlap_hours(max(row.start, period.start), end, lo, hi)
     return hours
 
 

@@ -314,7 +314,8 @@ def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribu
         attribution = attributions.get((gpu.uuid, process.pid))
         rogue = attribution.rogue.name.lower() if attribution and attribution.rogue else ""
         owner = str(attribution.owner) if attribution else "unknown"
-        found.append({"pid": process.pid, "mem": process.used_memory_mb, "owner": owner, "rogue": rogue})
+        job, user = (attribution.job_id, attribution.user) if attribution else (None, "")
+        found.append({"pid": process.pid, "mem": process.used_memory_mb, "owner": owner, "rogue": rogue, "job": job, "user": user})
     return found
 
 

@@ -3,21 +3,27 @@ whole idle period (default 2 h) is flagged once, and its owner notified. With au
 default) the rest of its window is freed at once.
 
 Samples must cover the period (first within one sample gap of its start, last within one gap of now):
-an agent that stopped reporting is not evidence of an idle GPU. Once flagged, a booking stays flagged;
-its idle hours count from the start of the idle period that flagged it to its end.
+an agent that stopped reporting is not evidence of an idle GPU.
+
+A flagged booking stays flagged while its GPUs stay idle. As soon as they are busy again (a sample at
+or above the threshold on any of its GPUs, or a job running in the booking) the flag is cleared and
+its idle period closed at that moment; it may be flagged again after another idle period. The quota
+report counts its idle hours over those periods (ReservationIdlePeriod), each to its close or to the
+booking's end.
 """
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
-from scheduler.models import Reservation, ReservationState
+from scheduler.models import GpuSample, Job, JobState, Reservation, ReservationIdlePeriod, ReservationState
 from scheduler.selectors.utilization import utilization_over
-from scheduler.services.reservations import reservation_release_rest
+from scheduler.services.reservations import booking_changed_publish, reservation_release_rest
 
 IDLE_TITLE = "Your booking looks idle"
 IDLE_BODY = "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h. Release the booking if you no longer need it."
@@ -40,6 +46,44 @@ def bookings_flag_idle(*, now: datetime | None = None) -> list[int]:
     return flagged
 
 
+def bookings_clear_idle(*, now: datetime | None = None) -> list[int]:
+    """Clear the flag of every flagged booking whose GPUs are busy again; returns the ids cleared."""
+    now = now or timezone.now()
+    flagged = Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False).exclude(
+        state=ReservationState.CANCELLED
+    ).filter(end__gt=now - timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP))
+    cleared = []
+    for booking in flagged.prefetch_related("gpus"):
+        busy_at = booking_busy_at(booking=booking, now=now)
+        if busy_at is not None and _clear(booking=booking, busy_at=busy_at):
+            cleared.append(booking.pk)
+    return cleared
+
+
+def booking_job_started(*, reservation_id: int, at: datetime) -> bool:
+    """A job started in this booking: clear its idle flag at once rather than at the next check."""
+    booking = Reservation.objects.filter(pk=reservation_id, idle_flagged_at__isnull=False).first()
+    return booking is not None and _clear(booking=booking, busy_at=max(at, booking.idle_since or at))
+
+
+def booking_busy_at(*, booking: Reservation, now: datetime) -> datetime | None:
+    """When the flagged booking's GPUs were first seen busy since its idle period began, or None.
+
+    Samples from the whole idle period count, not only those after the flag: the agent writes in
+    batches, so a busy sample may land after the check that flagged the booking.
+    """
+    threshold = settings.BOOKING_IDLE_UTILIZATION_PCT
+    busy_sample = GpuSample.objects.filter(
+        # Up to its end only: after a release (auto or by hand) the GPUs may serve someone else.
+        gpu_id__in=[g.pk for g in booking.gpus.all()], at__gte=booking.idle_since, at__lte=min(now, booking.end), util_gpu_pct__gte=threshold
+    ).aggregate(at=Min("at"))["at"]
+    job_started = Job.objects.filter(reservation=booking, state=JobState.RUNNING).aggregate(at=Min("started_at"))["at"]
+    if job_started is not None:
+        job_started = max(job_started, booking.idle_since)  # a job that ran all along: busy since the flag
+    found = [at for at in (busy_sample, job_started) if at is not None]
+    return min(found) if found else None
+
+
 def booking_is_idle(*, booking: Reservation, start: datetime, now: datetime) -> bool:
     gap = timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP)
     threshold = settings.BOOKING_IDLE_UTILIZATION_PCT
@@ -56,9 +100,22 @@ def _flag(*, booking: Reservation, idle_since: datetime, now: datetime) -> bool:
         claimed = Reservation.objects.filter(pk=booking.pk, idle_flagged_at__isnull=True).update(idle_since=idle_since, idle_flagged_at=now)
         if not claimed:
             return False
+        ReservationIdlePeriod.objects.create(reservation=booking, start=idle_since, flagged_at=now)
         _notify(booking=booking, released=settings.BOOKING_IDLE_AUTO_RELEASE)
+        booking_changed_publish(reservation=booking, action="idle")
     if settings.BOOKING_IDLE_AUTO_RELEASE:
         reservation_release_rest(reservation=booking, now=now)
+    return True
+
+
+def _clear(*, booking: Reservation, busy_at: datetime) -> bool:
+    with transaction.atomic():
+        # Compare-and-set on the flag it was read with: a re-flag in between is left alone.
+        cleared = Reservation.objects.filter(pk=booking.pk, idle_flagged_at=booking.idle_flagged_at).update(idle_since=None, idle_flagged_at=None)
+        if not cleared:
+            return False
+        ReservationIdlePeriod.objects.filter(reservation=booking, end__isnull=True).update(end=busy_at)
+        booking_changed_publish(reservation=booking, action="busy")
     return True
 
 

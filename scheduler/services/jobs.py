@@ -33,6 +33,7 @@ from scheduler.models import (
     Reservation,
     ReservationState,
 )
+from scheduler.services.idle_bookings import booking_job_started
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     """Write an attempt and its GPU holds (called inside the scheduling pass's transaction)."""
     number = (job.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
     attempt = Attempt.objects.create(job=job, number=number, node=gpus[0].node, state=AttemptState.QUEUED)
+    now = _after_last_release(gpus=gpus, now=now)
     end = now + timedelta(seconds=job.time_limit_s)
     JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
     if job.reservation_id is None:
@@ -226,6 +228,18 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     job.queue_position = None
     job.save(update_fields=["pending_reason", "queue_position"])
     return attempt
+
+
+def _after_last_release(*, gpus: list[Gpu], now):
+    """The pass's clock was read before it saw the cluster: an attempt that ended in between released
+    its GPUs at its own, later, instant. Start there, so the windows stay apart ([a, b) + [b, c))
+    and PostgreSQL's no-overlap constraint never fails the whole pass."""
+    released = (
+        JobAllocation.objects.filter(gpu__in=gpus, end__gt=now, start__lte=now)
+        .exclude(attempt__state__in=ATTEMPT_LIVE_STATES)
+        .aggregate(last=Max("end"))["last"]
+    )
+    return max(now, released) if released else now
 
 
 def attempts_preempt(*, job_ids, now) -> int:
@@ -245,6 +259,8 @@ def attempt_claim(*, attempt_id: int, host: str) -> bool:
         job = Job.objects.get(attempts__pk=attempt_id)
         Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
         _publish(Job.objects.get(pk=job.pk), "job.started")
+        if job.reservation_id is not None:
+            booking_job_started(reservation_id=job.reservation_id, at=now)
     return bool(claimed)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from portal.api.errors import Conflict
+from portal.realtime.services import event_publish
 from portal.teams.models import Membership, Team, TeamQuota
 from scheduler import access
 from scheduler.models import Gpu, GpuOccupancy, GpuState, OccupancyKind, Reservation, ReservationState
@@ -61,6 +62,9 @@ class QuotaExceeded(exceptions.ValidationError):
         self.extra = {"quota": {"limit": limit_name, "value": limit, "requested": requested, "over_by": round(requested - limit, 2)}}
 
 
+BOOKING_EVENT = "booking.changed"
+
+
 class _Taken(Exception):
     """Raised inside the transaction so it rolls back; turned into a 409 outside it."""
 
@@ -84,7 +88,9 @@ def reservation_create(
             quota = _lock_quota(team)
             gpus = _gpus_for(request, start=start, end=end)
             quota_check(quota=quota, gpu_count=len(gpus), start=start, end=end, now=now)
-            return _write(user=user, team=team, gpus=gpus, start=start, end=end, note=note)
+            reservation = _write(user=user, team=team, gpus=gpus, start=start, end=end, note=note)
+            booking_changed_publish(reservation=reservation, action="created")
+            return reservation
     except (_Taken, IntegrityError) as exc:
         if isinstance(exc, IntegrityError) and not _is_overlap(exc):
             raise
@@ -244,6 +250,7 @@ def reservation_update(*, reservation: Reservation, by, change: Change, now: dat
             if change.note is not None:
                 current.note = change.note
             current.save()
+            booking_changed_publish(reservation=current, action="updated")
             return current
     except (_Taken, IntegrityError) as exc:
         if isinstance(exc, IntegrityError) and not _is_overlap(exc):
@@ -317,6 +324,7 @@ def reservation_cancel(*, reservation: Reservation, by, now: datetime | None = N
     current.state = ReservationState.CANCELLED
     current.cancelled_at = now
     current.save()
+    booking_changed_publish(reservation=current, action="cancelled")
     return current
 
 
@@ -330,4 +338,18 @@ def reservation_release_rest(*, reservation: Reservation, now: datetime) -> Rese
         current.end = now
         current.idle_released_at = now
         current.save()
+        booking_changed_publish(reservation=current, action="released")
         return current
+
+
+# --- realtime -------------------------------------------------------------------------------
+
+
+def booking_changed_publish(*, reservation: Reservation, action: str) -> None:
+    """Tell open timelines to reread their window (created, updated, cancelled, released, idle, busy).
+
+    Public topic: the timeline shows every booking to every signed-in user (CONTRACT 2). The payload
+    carries no note and no names; pages reread through the API, which applies the visibility rules.
+    Written in the caller's transaction, so a rolled-back change announces nothing.
+    """
+    event_publish(topic="public", kind=BOOKING_EVENT, payload={"reservation": reservation.pk, "action": action})

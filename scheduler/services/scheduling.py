@@ -35,10 +35,10 @@ def scheduling_pass(
 ) -> policy.Decision | None:
     """One pass. A pass requested before the last pass started is skipped: that pass already saw
     everything the request was about (a burst of job ends asks for one pass each)."""
-    now = now or timezone.now()
     placed: list[Attempt] = []
     with transaction.atomic():
         _lock_pass()
+        now = now or timezone.now()  # after the lock: a pass that waited for another must not place in the past
         last = Heartbeat.objects.filter(name=PASS_MARK).values_list("last_seen", flat=True).first()
         if requested_at is not None and last is not None and requested_at < last:
             return None

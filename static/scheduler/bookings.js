@@ -1,5 +1,6 @@
-// The bookings timeline: one row per GPU grouped by node (EventCalendar resource timeline).
-// Every change goes through the REST API, the same services the CLI uses. Times shown and sent are
+// The bookings timeline: one row per GPU grouped by node (EventCalendar resource timeline), live over
+// the page's websocket ("booking.changed" events). Every change goes through the REST API, the same
+// services the CLI uses. Times shown and sent are
 // wall-clock times in the user's zone: the server reads `start_local`/`end_local` in that zone, so
 // the page stays right whatever zone the browser itself is set to.
 (function () {
@@ -201,4 +202,18 @@
     nowIndicator: false,
   });
   window.atelierBookings = ec;  // for the browser tests and the console
+
+  // Live: any booking created, changed, cancelled, released or flagged (by this page, another
+  // browser, the CLI or the idle check) announces itself on the public topic; reread the visible
+  // window through the API, which applies the visibility rules. Bursts collapse into one reread.
+  let refetchTimer = null;
+  document.addEventListener("atelier:event", (e) => {
+    const msg = e.detail;
+    if (msg.topic !== "public" || msg.kind !== "booking.changed") return;
+    clearTimeout(refetchTimer);
+    refetchTimer = setTimeout(() => {
+      ec.refetchEvents();
+      root.dataset.lastBookingEvent = String(msg.id);
+    }, 150);
+  });
 })();

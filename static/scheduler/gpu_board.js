@@ -42,8 +42,16 @@
     drawSpark(id);
   }
 
+  // Mirrors _process_owner in scheduler/fleet_views.py: the job and its user, or the attempt alone
+  // for rows written before jobs were attributed.
+  function ownerOf(p) {
+    if (p.owner === "unknown") return "unknown owner";
+    if (p.job === null || p.job === undefined) return "attempt " + p.owner;
+    return "job " + p.job + " · " + (p.user || "unknown user");
+  }
+
   function ownerText(p) {
-    var owner = p.owner === "unknown" ? "unknown owner" : "attempt " + p.owner;
+    var owner = ownerOf(p);
     return "pid " + p.pid + " · " + owner + (p.mem !== null && p.mem !== undefined ? " · " + p.mem + " MiB" : "");
   }
 

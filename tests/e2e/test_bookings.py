@@ -118,3 +118,38 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     assert booking.state == "cancelled"
     expect(page.locator(".ec-event", has_text="researcher · Vision")).to_have_count(0)  # refetched: cancelled ones are not shown
     assert page_problems.console_errors == [] and page_problems.bad_responses == []
+
+
+def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_reload(live_stack, page, browser, page_problems):
+    demo_seed()
+    Reservation.objects.all().delete()
+    gpus = fleet(nodes=1, per_node=2, prefix="lv")
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+
+    watcher = page  # one browser context: another team's user with the timeline open
+    log_in(watcher, live_stack.url, "storyteller", DEMO_PASSWORD)
+    open_tomorrow(watcher, live_stack.url)
+    watcher.evaluate("window.sameDocument = true")  # gone if the page reloads
+    expect(watcher.locator(".ec-event", has_text="researcher · Vision")).to_have_count(0)
+
+    booker = browser.new_context().new_page()  # a second context: the researcher, through the API
+    log_in(booker, live_stack.url, "researcher", DEMO_PASSWORD)
+    booker.goto(f"{live_stack.url}/bookings/")
+    call_api = """async ([method, url, body]) => {
+        const csrf = document.getElementById("timeline").dataset.csrf;
+        const r = await fetch(url, {method, credentials: "same-origin", body: body && JSON.stringify(body),
+                                    headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}});
+        return [r.status, await r.json()];
+    }"""
+    body = {"gpu_ids": [gpus[0].pk], "start_local": f"{tomorrow}T09:00:00", "end_local": f"{tomorrow}T12:00:00", "note": "secret"}
+    status, created = booker.evaluate(call_api, ["POST", "/api/v1/reservations/", body])
+    assert status == 201, created
+
+    event = watcher.locator(".ec-event", has_text="researcher · Vision")
+    event.wait_for(timeout=10_000)  # arrives over the websocket, no reload
+    assert "secret" not in event.inner_text()  # another team: the note stays hidden
+    status, cancelled = booker.evaluate(call_api, ["DELETE", f"/api/v1/reservations/{created['id']}/", None])
+    assert (status, cancelled["state"]) == (200, "cancelled")
+    expect(event).to_have_count(0, timeout=10_000)
+    assert watcher.evaluate("window.sameDocument") is True
+    assert page_problems.console_errors == [] and page_problems.bad_responses == []

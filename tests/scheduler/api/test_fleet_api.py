@@ -68,7 +68,7 @@ def test_an_unknown_state_is_a_400_naming_the_field(researcher):
 def test_gpu_detail_shows_reading_processes_and_board_state(gpus, researcher):
     body = api_client_for(researcher).get(f"/api/v1/gpus/{gpus['a1'].id}/").json()
     assert body["board_state"] == "available" and body["node"] == "api-a"
-    assert body["processes"] == [{"pid": 5, "used_memory_mb": 9, "owner": "unknown", "rogue": "unowned"}]
+    assert body["processes"] == [{"pid": 5, "used_memory_mb": 9, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
     assert api_client_for(researcher).get("/api/v1/gpus/999999/").status_code == 404
 
 

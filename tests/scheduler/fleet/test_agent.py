@@ -69,7 +69,7 @@ def test_a_tick_stores_inventory_current_reading_samples_heartbeats_and_an_event
     assert (node.backend, node.simulated, node.driver_version, node.last_heartbeat) == ("nvml", False, "550.54.15", T0)
     busy = _gpu(UUIDS[0])
     assert (busy.util_gpu_pct, busy.memory_used_mb, busy.temperature_c, busy.power_w, busy.reading_at) == (91, 40_000, 67, 312.0, T0)
-    assert busy.processes == [{"pid": 4242, "mem": 39_000, "owner": "unknown", "rogue": "unowned"}]
+    assert busy.processes == [{"pid": 4242, "mem": 39_000, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
     assert (busy.process_count, busy.rogue_count) == (1, 1)
     assert GpuSample.objects.filter(gpu__node=node).count() == 3 == result.samples_written
     assert Heartbeat.objects.get(name="agent:gpu-agent-01").detail["backend"] == "nvml"
@@ -101,7 +101,7 @@ def test_mig_processes_have_no_memory(nvml_agent, devices):
 
     gpu = _gpu(UUIDS[1])
     assert gpu.mig_mode is True
-    assert gpu.processes == [{"pid": 77, "mem": None, "owner": "unknown", "rogue": "unowned"}]
+    assert gpu.processes == [{"pid": 77, "mem": None, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
 
 
 def test_a_gpu_lost_mid_run_is_marked_lost_while_the_others_keep_reporting(nvml_agent, devices):
@@ -139,11 +139,11 @@ def test_a_failing_device_count_keeps_the_inventory_and_the_heartbeat(nvml_agent
 
 def test_a_process_owned_by_a_running_attempt_is_attributed_not_flagged(fake):
     backend = NvmlBackend(hostname="gpu-agent-01")
-    attempts = [RunningAttempt(attempt_id=31, host="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), pids=frozenset({4242}))]
+    attempts = [RunningAttempt(attempt_id=31, host="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), pids=frozenset({4242}), job_id=7, user="researcher")]
     Agent(backend=backend, node="gpu-agent-01", attempts_provider=lambda: attempts, flush_interval=0).tick()
 
     gpu = _gpu(UUIDS[0])
-    assert gpu.processes == [{"pid": 4242, "mem": 39_000, "owner": "31", "rogue": ""}]
+    assert gpu.processes == [{"pid": 4242, "mem": 39_000, "owner": "31", "rogue": "", "job": 7, "user": "researcher"}]
     assert gpu.rogue_count == 0
 
 

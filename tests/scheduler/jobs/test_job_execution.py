@@ -86,6 +86,19 @@ def test_cancel_stops_a_running_job_and_leaves_no_process(fleet, researcher):
     assert group_members(pgid) == []
 
 
+def test_a_drain_that_stops_running_jobs_ends_the_attempt(fleet, researcher, admin):
+    job = submit(researcher, command="echo ready; sleep 300")
+    attempt = wait_for(lambda: Attempt.objects.filter(job=job, state="running", pgid__isnull=False).first())
+    wait_for(lambda: "ready" in log_text(researcher, job))
+    gpu = attempt.allocations.get().gpu
+    response = api_client_for(admin).post(f"/api/v1/gpus/{gpu.pk}/drain/", {"reason": "PSU swap", "stop_running_jobs": True}, format="json")
+    assert response.status_code == 200, response.content
+    job = final(job, timeout=15)
+    assert (job.state, job.state_reason) == ("cancelled", "GPU drained by admin: PSU swap")
+    assert Attempt.objects.get(pk=attempt.pk).state == "cancelled"
+    assert group_members(attempt.pgid) == []
+
+
 def test_a_task_delivered_twice_runs_once(fleet, researcher):
     from scheduler.tasks import run_attempt
 

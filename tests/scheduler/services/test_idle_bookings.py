@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.notifications.models import Notification
-from scheduler.models import GpuOccupancy, GpuSample
+from scheduler.models import GpuOccupancy, GpuSample, Job
 from scheduler.selectors.quotas import team_usage
 from scheduler.services import idle_bookings as idle
+from scheduler.services.jobs import job_submit
 from tests.scheduler.factories import fleet, ids_request
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,80 @@ def test_auto_release_frees_the_rest_when_turned_on(running, researcher, setting
 def test_the_beat_schedule_runs_the_idle_check(settings):
     assert settings.CELERY_BEAT_SCHEDULE["bookings-flag-idle"] == {"task": "bookings.flag_idle", "schedule": 300.0}
     assert (settings.BOOKING_IDLE_AFTER, settings.BOOKING_IDLE_UTILIZATION_PCT, settings.BOOKING_IDLE_AUTO_RELEASE) == (7200.0, 5.0, False)
+
+
+# --- clearing the flag when the GPUs are busy again ---------------------------------------------
+
+
+def flagged(running):
+    booking, gpus = running
+    samples(gpus, util=2, start=NOW - 3 * H, end=NOW)
+    assert idle.bookings_flag_idle(now=NOW) == [booking.pk]
+    return booking, gpus
+
+
+def month_idle_hours(team):
+    return team_usage(team_id=team.pk, month=NOW.date().replace(day=1)).idle_hours
+
+
+def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_a):
+    booking, gpus = flagged(running)
+    samples(gpus, util=1, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=29))
+    assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=29)) == []  # still idle: still flagged
+    samples(gpus[1:], util=60, start=NOW + timedelta(minutes=30), end=NOW + H)
+
+    assert idle.bookings_clear_idle(now=NOW + H) == [booking.pk]
+    booking.refresh_from_db()
+    assert (booking.idle_flagged_at, booking.idle_since) == (None, None)
+    assert list(booking.idle_periods.values_list("start", "end")) == [(NOW - 2 * H, NOW + timedelta(minutes=30))]
+    assert month_idle_hours(team_a) == 2 * 2.5  # 2 GPUs from NOW - 2 h to the busy sample, not to the end
+    assert idle.bookings_clear_idle(now=NOW + 2 * H) == []  # cleared once
+
+
+def test_a_job_running_in_the_booking_clears_the_flag(running, researcher, team_a):
+    booking, gpus = flagged(running)
+    job = job_submit(user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk)
+    Job.objects.filter(pk=job.pk).update(state="running", started_at=NOW + timedelta(minutes=10))
+    assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=15)) == [booking.pk]
+    assert list(booking.idle_periods.values_list("end", flat=True)) == [NOW + timedelta(minutes=10)]
+
+
+def test_a_booking_idle_again_is_flagged_again_and_both_periods_count(running, team_a):
+    booking, gpus = flagged(running)
+    samples(gpus, util=80, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=30))
+    assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=30)) == [booking.pk]
+    samples(gpus, util=0, start=NOW + timedelta(minutes=31), end=NOW + 3 * H)
+    assert idle.bookings_flag_idle(now=NOW + 3 * H) == [booking.pk]
+    periods = list(booking.idle_periods.order_by("start").values_list("start", "end"))
+    assert periods == [(NOW - 2 * H, NOW + timedelta(minutes=1)), (NOW + H, None)]
+    # 2 GPUs × (2 h + 1 min) for the first period, 2 GPUs × (NOW + 1 h → end at NOW + 5 h) for the second.
+    assert month_idle_hours(team_a) == pytest.approx(2 * (2 + 1 / 60) + 2 * 4)
+
+
+def test_starting_a_job_in_a_flagged_booking_clears_the_flag_at_once(researcher, admin):
+    from django.utils import timezone
+
+    from scheduler.models import Gpu, Reservation
+    from tests.scheduler.factories import booking as make_booking
+    from tests.scheduler.factories import running_job
+
+    Gpu.objects.update(state="drained")  # a session stack's fleet: keep the scheduler on this test's GPUs
+    gpus = fleet(nodes=1, per_node=1, prefix="idle-claim")
+    gpus[0].node.last_heartbeat = timezone.now()
+    gpus[0].node.save(update_fields=["last_heartbeat"])
+    booking = make_booking(user=researcher, gpus=gpus, start=timezone.now(), end=timezone.now() + 4 * H)
+    Reservation.objects.filter(pk=booking.pk).update(idle_since=timezone.now() - H, idle_flagged_at=timezone.now())
+    booking.idle_periods.create(start=timezone.now() - H, flagged_at=timezone.now())
+
+    running_job(researcher, reservation_id=booking.pk)  # placed in the booking and claimed by a worker
+    booking.refresh_from_db()
+    assert booking.idle_flagged_at is None and booking.idle_periods.get().end is not None
+
+
+def test_the_beat_task_clears_then_flags(running, monkeypatch):
+    from scheduler.tasks import flag_idle_bookings
+
+    booking, gpus = flagged(running)
+    samples(gpus, util=90, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=2))
+    monkeypatch.setattr(idle.timezone, "now", lambda: NOW + timedelta(minutes=3))
+    assert flag_idle_bookings() == {"cleared": [booking.pk], "flagged": []}

@@ -112,3 +112,25 @@ def test_concurrent_passes_never_allocate_a_gpu_twice(researcher, team_a):
             assert not (gpu == other_gpu and start < other_end and other_start < end)
     assert len(rows) == 8
     assert Job.objects.filter(attempts__isnull=False).distinct().count() == 8
+
+
+def test_a_gpu_released_after_the_pass_read_its_clock_is_placed_from_its_release(db, researcher):
+    """bench/jobs.py on PostgreSQL: a pass whose `now` predates an attempt's end (the attempt ended
+    while the pass waited for the lock) placed the next job over the released window, and the
+    exclusion constraint failed the whole pass. The oracle: the stored windows of the GPU."""
+    from scheduler.models import AttemptState
+    from scheduler.services.jobs import attempt_finish
+
+    gpus = up(fleet(nodes=1, per_node=1, prefix="late"))
+    first = submit(researcher)
+    scheduling_pass()
+    attempt = Attempt.objects.get(job=first)
+    before_the_end = timezone.now()
+    attempt_finish(attempt=attempt, state=AttemptState.SUCCEEDED, reason="done")  # releases at its own, later, instant
+    second = submit(researcher)
+    scheduling_pass(now=before_the_end)
+
+    windows = sorted(JobAllocation.objects.filter(gpu=gpus[0]).values_list("start", "end"))
+    assert len(windows) == 2 and Attempt.objects.filter(job=second).exists()
+    assert windows[0][1] <= windows[1][0]  # half-open windows apart: [a, b) then [b, c)
+    assert list(GpuOccupancy.objects.filter(gpu=gpus[0]).order_by("start").values_list("start", flat=True))[1] == windows[1][0]

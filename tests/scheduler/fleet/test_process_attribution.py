@@ -1,0 +1,46 @@
+"""The board's process list names each process's job and the job's user (issue 4): from the running
+attempt, through the agent's tick, to the API and the board card."""
+import pytest
+
+from scheduler.gpu.backends import SimulatedBackend
+from scheduler.models import Attempt, Gpu, Node
+from scheduler.selectors.fleet import running_attempts
+from scheduler.services.agent import Agent
+from tests.actors import api_client_for
+from tests.scheduler.factories import running_job
+
+
+@pytest.fixture
+def agent(db):
+    """One simulated node of 2 GPUs, synced by a first tick; every other GPU kept off the scheduler."""
+    agent = Agent(backend=SimulatedBackend(spec="1x2:H100-80GB"), flush_interval=0)
+    agent.tick()
+    node = Node.objects.get(name="sim-h100-01")
+    Gpu.objects.exclude(node=node).update(state="drained")
+    return agent, node
+
+
+def test_a_jobs_process_shows_its_job_and_user_in_the_api_and_on_the_board(agent, client, researcher, annotator):
+    agent, node = agent
+    job, attempt = running_job(researcher, host=node.hostname)
+    Attempt.objects.filter(pk=attempt.pk).update(pid=4242)
+    assert [(a.job_id, a.user) for a in running_attempts()] == [(job.pk, "researcher")]
+    agent.tick()  # the simulated fleet runs the attempt's pid on its GPU; the agent attributes it
+
+    gpu = attempt.allocations.get().gpu
+    rows = api_client_for(annotator).get(f"/api/v1/gpus/{gpu.pk}/").json()["processes"]
+    assert [(p["pid"], p["owner"], p["job"], p["user"], p["rogue"]) for p in rows] == [(4242, str(attempt.pk), job.pk, "researcher", "")]
+
+    client.force_login(annotator)  # every signed-in user sees which job and user run on a GPU (CONTRACT 2)
+    html = client.get(f"/gpus/?node={node.name}").content.decode()
+    card = html.split(f'data-gpu-id="{gpu.pk}"', 1)[1].split("</article>", 1)[0]
+    assert f"pid 4242 · job {job.pk} · researcher" in card
+
+
+def test_an_unattributed_process_has_no_job_or_user(agent, annotator):
+    agent, node = agent
+    gpu = Gpu.objects.filter(node=node).first()
+    gpu.processes = [{"pid": 7, "mem": 10, "owner": "unknown", "rogue": "unowned"}]  # a row from before attribution
+    gpu.save(update_fields=["processes"])
+    rows = api_client_for(annotator).get(f"/api/v1/gpus/{gpu.pk}/").json()["processes"]
+    assert rows == [{"pid": 7, "used_memory_mb": 10, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
