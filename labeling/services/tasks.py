@@ -83,25 +83,26 @@ def _claim_unassigned(*, user, dataset_id: int | None) -> Task | None:
     if dataset_id is not None:
         open_tasks = open_tasks.filter(dataset_id=dataset_id)
     # Overlap measures agreement between people: skip items this person already holds a task of.
-    open_tasks = open_tasks.exclude(item__tasks__assignee=user)
+    open_tasks = open_tasks.exclude(item__tasks__assignee=user).order_by("dataset_id", "id")
     for _ in range(_CLAIM_ATTEMPTS):
-        candidates = list(open_tasks.order_by("dataset_id", "id").values_list("pk", flat=True)[:_CLAIM_ATTEMPTS * 4])
-        if not candidates:
-            return None
-        for pk in candidates:
-            if _claim(pk=pk, user=user):
-                return Task.objects.get(pk=pk)
+        try:
+            return _claim_first(open_tasks=open_tasks, user=user)
+        except IntegrityError:  # assigned a task of the same item by hand meanwhile: look again
+            continue
     return None
 
 
-def _claim(*, pk: int, user) -> bool:
-    """Compare-and-set: the task becomes the user's only if nobody claimed it in between."""
-    try:
-        with transaction.atomic():
-            return Task.objects.filter(pk=pk, assignee__isnull=True, status=TaskStatus.NEW).update(
-                assignee=user, assigned_at=timezone.now()) == 1
-    except IntegrityError:  # they hold another task of this item after all (a race with a manual assign)
-        return False
+def _claim_first(*, open_tasks, user) -> Task | None:
+    """Pick and take the oldest open task in one transaction. PostgreSQL: rows another claim holds
+    are skipped (FOR UPDATE SKIP LOCKED), so twenty people asking at once take twenty tasks in
+    parallel. SQLite: the IMMEDIATE transaction already runs one writer at a time."""
+    with transaction.atomic():
+        task = open_tasks.select_for_update(skip_locked=True, of=("self",)).first()
+        if task is None:
+            return None
+        task.assignee, task.assigned_at = user, timezone.now()
+        task.save(update_fields=["assignee", "assigned_at"])
+        return task
 
 
 def item_status_refresh(*, item_id: int) -> str:
