@@ -1,5 +1,6 @@
 """Running a job's command in its own process group, and making sure nothing of it survives."""
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -22,8 +23,16 @@ class JobProcess:
 
 
 def process_start(*, command: str, cwd: str, env: dict, log_path: Path, user: str | None = None) -> JobProcess:
-    """Start `command` through /bin/sh in a new session (so a new process group), output to log_path."""
+    """Start `command` through /bin/sh in a new session (so a new process group), output to log_path.
+
+    `user`: run as this account (CONTRACT 6: a root worker runs jobs unprivileged). Its own group
+    and no supplementary groups, or the job would keep root's group (gid 0) and its file access."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    identity = {}
+    if user:
+        account = pwd.getpwnam(user)
+        identity = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        env = {**env, "HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name}
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(
             ["/bin/sh", "-c", command],
@@ -33,7 +42,7 @@ def process_start(*, command: str, cwd: str, env: dict, log_path: Path, user: st
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            user=user,
+            **identity,
         )
     return JobProcess(popen=popen, log_path=log_path)
 

@@ -1,6 +1,9 @@
 """A job's process group ends completely, whatever its children do."""
 import os
+import pwd
 import time
+
+import pytest
 
 from scheduler.execution.environment import job_environment, job_variable_errors
 from scheduler.execution.process import exit_status, group_alive, group_members, group_terminate, process_start
@@ -62,3 +65,15 @@ def test_job_variables_must_be_plain_and_not_reserved():
     errors = job_variable_errors({"GOOD_1": "x", "1BAD": "x", "LD_PRELOAD": "x", "ATELIER_OUTPUT_DIR": "x", "a-b": "x"})
     assert len(errors) == 4
     assert not job_variable_errors({"BATCH_SIZE": "32"})
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs a root worker (CI's containers run as root)")
+def test_a_root_worker_runs_the_job_as_the_configured_user_with_no_root_group(tmp_path):
+    tmp_path.chmod(0o777)  # the job's working directory must be usable by that user
+    job = process_start(command="id -u; id -g; id -G; echo $HOME; touch made-by-job", cwd=str(tmp_path),
+                        env={"PATH": os.environ["PATH"], "HOME": "/root"}, log_path=tmp_path / "log", user="nobody")
+    assert job.popen.wait(10) == 0
+    nobody = pwd.getpwnam("nobody")
+    assert job.log_path.read_text().split("\n")[:4] == [str(nobody.pw_uid), str(nobody.pw_gid), str(nobody.pw_gid),
+                                                        nobody.pw_dir]
+    assert (tmp_path / "made-by-job").stat().st_uid == nobody.pw_uid
