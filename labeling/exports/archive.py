@@ -38,10 +38,6 @@ class ExportArchive:
         self.names.add(name)
         self.zip.writestr(name, text)
 
-    def write_file(self, name: str, source: Path) -> None:
-        self.names.add(name)
-        self.zip.write(source, name)
-
     def write_image(self, name: str, unit: ImageUnit, *, item_id: int) -> None:
         """The unit's pixels as PNG: a whole stored slice is copied; a tile or stitched item is composed."""
         if self.image_path is None or name in self.names:

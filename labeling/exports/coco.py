@@ -35,7 +35,8 @@ def write_coco(records: Records, *, meta: ExportMeta, options, archive: ExportAr
         counts.dropped += pieces.dropped
         tags = [{"id": t["id"], "class": t["class"], "attributes": t.get("attributes", {})} for t in pieces.tags]
         counts.tags += len(tags)
-        parts_of: dict[str, list[int]] = {}
+        relations = document.get("relations")
+        parts_of: dict[str, list[int]] = {}  # shape id -> its annotation ids, only needed for relations
         written = []
         for unit, parts in zip(units, pieces.parts):
             image_id = next(image_ids)
@@ -45,18 +46,19 @@ def write_coco(records: Records, *, meta: ExportMeta, options, archive: ExportAr
                                              "tags": tags}})
             if options.include_images:
                 archive.write_image(f"images/{file_name}", unit, item_id=record.item_id)
-            counts.images += 1
             for part in parts:
                 category = categories.get(part["class"])
                 if category is None:
                     counts.dropped += 1
                     continue
                 annotation_id = next(annotation_ids)
-                parts_of.setdefault(part["id"], []).append(annotation_id)
+                if relations:
+                    parts_of.setdefault(part["id"], []).append(annotation_id)
                 written.append(_annotation(part, annotation_id, image_id, category))
+        counts.images += len(units)
         split.annotations.extend(written)
         counts.annotations += len(written)
-        for relation in document.get("relations", []):
+        for relation in relations or ():
             if relation["from"] in parts_of and relation["to"] in parts_of:
                 split.relations.append({"id": next(relation_ids), "relation": relation["id"], "type": relation["type"],
                                         "item": record.item_id, "from": parts_of[relation["from"]],
@@ -66,15 +68,14 @@ def write_coco(records: Records, *, meta: ExportMeta, options, archive: ExportAr
         progress(counts.items)
     for name in SPLITS:
         if name in splits:
-            _finish(name, splits[name], meta=meta, options=options, categories=categories, archive=archive,
-                    workdir=workdir)
+            _finish(name, splits[name], meta=meta, options=options, categories=categories, archive=archive)
     return counts
 
 
 def _annotation(part: dict, annotation_id: int, image_id: int, category: int) -> dict:
     if part["type"] == "box":
-        x, y, w, h = part["box"]
-        bbox, area, segmentation = [x, y, w, h], round(w * h, 2), []
+        box = part["box"]
+        bbox, area, segmentation = box, round(box[2] * box[3], 2), []  # the part's list: encoded, never changed
     else:
         points = part["points"]
         xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -85,7 +86,7 @@ def _annotation(part: dict, annotation_id: int, image_id: int, category: int) ->
             "atelier": {"shape": part["id"], "group": part.get("group")}}
 
 
-def _finish(name: str, split: _Split, *, meta, options, categories, archive, workdir) -> None:
+def _finish(name: str, split: _Split, *, meta, options, categories, archive) -> None:
     classes = {c["name"]: c for c in meta.classes}
     head = {
         "info": {"description": f"{meta.dataset} v{meta.version} ({name})", "version": str(meta.version),
@@ -98,13 +99,10 @@ def _finish(name: str, split: _Split, *, meta, options, categories, archive, wor
                     "coordinates": "image", "relation_types": meta.relation_types,
                     "tag_classes": [c["name"] for c in meta.classes if c["name"] not in categories]},
     }
-    target = workdir / f"instances_{name}.json"
-    with open(target, "w", encoding="utf-8", buffering=1 << 20) as out:
-        out.write(dumps(head)[:-1])  # leave the object open
+    with archive.open(f"annotations/instances_{name}.json") as out:
+        out.write(dumps(head)[:-1].encode())  # leave the object open
         for key, array in (("images", split.images), ("annotations", split.annotations),
                            ("relations", split.relations)):
-            out.write(f',"{key}":')
+            out.write(f',"{key}":'.encode())
             array.copy_into(out)
-        out.write("}")
-    archive.write_file(f"annotations/instances_{name}.json", target)
-    target.unlink()
+        out.write(b"}")

@@ -63,11 +63,8 @@ def write_label_studio(records: Records, *, meta: ExportMeta, options, archive: 
         counts.tags += len(pieces.tags)
         counts.items += 1
         progress(counts.items)
-    target = workdir / "tasks.json"
-    with open(target, "w", encoding="utf-8", buffering=1 << 20) as out:
+    with archive.open("tasks.json") as out:
         tasks.copy_into(out)
-    archive.write_file("tasks.json", target)
-    target.unlink()
     archive.write_text("label_config.xml", label_config(meta))
     return counts
 

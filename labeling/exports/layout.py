@@ -62,13 +62,14 @@ def cut(shapes: list[dict], units: list[ImageUnit], groups: count) -> Cut:
     """Each box/polygon's parts per image. A shape landing on two or more images gets the next id of
     `groups` on every part (`group`); a shape on one image has group None."""
     result = Cut(parts=[[] for _ in units], tags=[])
-    whole = len(units) == 1 and units[0].top == 0
+    whole = units[0] if len(units) == 1 and units[0].top == 0 else None
     for shape in shapes:
-        if shape.get("type") == "tag":
+        kind = shape.get("type")
+        if kind == "tag":
             result.tags.append(shape)
             continue
-        bounds = shape_bounds(shape)
-        if whole and bounds[1] + bounds[3] <= units[0].height and bounds[0] + bounds[2] <= units[0].width:
+        bounds = shape["box"] if kind == "box" else shape_bounds(shape)  # a box is its own bounds
+        if whole and bounds[1] + bounds[3] <= whole.height and bounds[0] + bounds[2] <= whole.width:
             result.parts[0].append(shape)  # the common case: one image, already inside it
             continue
         pieces = []
