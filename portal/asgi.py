@@ -1,4 +1,5 @@
 """One ASGI app: HTTP (Django + whitenoise) and websockets (Channels, session auth, same-origin only)."""
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -18,3 +19,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded at start-up lives as long as the process: move it out of the collector's reach.
+# Otherwise each full collection walks it again, and on a page that allocates much (the GPU board:
+# 1,024 cards, ~10,000 objects) one request in five paid 150-300 ms for it (docs/benchmarks.md).
+gc.collect()
+gc.freeze()

@@ -42,14 +42,20 @@ def strip_png(width: int, height: int, *, seed: int = 0, marks=()) -> bytes:
     return buffer.getvalue()
 
 
-def imported(dataset, user, files, **options) -> list[Item]:
-    job = upload_import_create(dataset=dataset, user=user, files=[upload(n, d) for n, d in files], **options)
+def finished(job, states):
+    """The job row once the worker has moved it to one of `states` (or as it is at the deadline)."""
     deadline = time.monotonic() + WAIT_IMPORT_SECONDS
     while time.monotonic() < deadline:
         job.refresh_from_db()
-        if job.state in (ImportState.SUCCEEDED, ImportState.FAILED):
+        if job.state in states:
             break
         time.sleep(0.2)
+    return job
+
+
+def imported(dataset, user, files, **options) -> list[Item]:
+    job = upload_import_create(dataset=dataset, user=user, files=[upload(n, d) for n, d in files], **options)
+    job = finished(job, (ImportState.SUCCEEDED, ImportState.FAILED))
     assert job.state == ImportState.SUCCEEDED and job.accepted == len(files), (job.state, job.accepted)
     return list(Item.objects.filter(dataset=dataset).order_by("id"))
 
@@ -65,13 +71,8 @@ def coco_export(dataset, researcher) -> dict:
     from labeling.storage import export_path
 
     version = version_create(dataset=dataset, user=researcher, seed=1, ratios={"train": 1, "val": 0, "test": 0})
-    job = export_create(version=version, user=researcher, format="coco", options={})
-    deadline = time.monotonic() + WAIT_IMPORT_SECONDS
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.state in (ExportState.SUCCEEDED, ExportState.FAILED):
-            break
-        time.sleep(0.2)
+    job = finished(export_create(version=version, user=researcher, format="coco", options={}),
+                   (ExportState.SUCCEEDED, ExportState.FAILED))
     assert job.state == ExportState.SUCCEEDED, (job.state, job.error)
     merged = {"images": [], "annotations": []}
     with zipfile.ZipFile(export_path(dataset_id=dataset.pk, job_id=job.pk)) as archive:
