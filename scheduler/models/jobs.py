@@ -99,6 +99,9 @@ class Attempt(models.Model):
     signal = models.IntegerField(null=True, blank=True)
     gpu_seconds = models.FloatField(default=0)
     peak_memory_mb = models.PositiveIntegerField(null=True, blank=True)
+    # The most GPU memory the attempt's own processes held at once (NVML per-PID, summed per tick by
+    # the agent); peak_memory_mb is taken from it at the end, or from whole-GPU samples without it.
+    process_memory_peak_mb = models.PositiveIntegerField(null=True, blank=True)
     # Set once this attempt's process group is known to be gone from its host (killed by the node's
     # worker, or ended normally). A lost attempt's job is requeued only after this (CONTRACT 6).
     processes_gone_at = models.DateTimeField(null=True, blank=True)

@@ -12,19 +12,20 @@ import math
 import socket
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 
 from portal.ops.services import heartbeat_record
 from portal.realtime.services import event_publish
 from scheduler.gpu.backends import GpuBackend, GpuReading, NodeReading, SimulatedLoad
 from scheduler.gpu.rogue import ProcessAttribution, RunningAttempt, attribute_processes
-from scheduler.models import Gpu, Node, ProcessSnapshot
+from scheduler.models import Attempt, Gpu, Node, ProcessSnapshot
 from scheduler.selectors.fleet import running_attempts, simulated_load
 from scheduler.services.fleet import inventory_sync
 from scheduler.services.telemetry import SampleRow, samples_write
@@ -207,6 +208,7 @@ class Agent:
             self._update_current(rows=current)
             self._update_sparks(sparks)
         ProcessSnapshot.objects.bulk_create(snapshots)
+        _raise_process_memory_peaks(attributions.values())
         self._heartbeat(readings=readings, at=at)
         if not board:
             return None
@@ -304,6 +306,17 @@ class Agent:
             self.flush()
         except Exception:
             log.exception("could not write the last batch of GPU samples")
+
+
+def _raise_process_memory_peaks(attributions) -> None:
+    """Each running attempt's processes' memory summed over its GPUs this tick; kept if a new high."""
+    totals: dict[int, int] = defaultdict(int)
+    for attribution in attributions:
+        if attribution.attempt_id is not None and attribution.used_memory_mb is not None:
+            totals[attribution.attempt_id] += attribution.used_memory_mb
+    for attempt_id, total in totals.items():
+        Attempt.objects.filter(pk=attempt_id).filter(
+            Q(process_memory_peak_mb__isnull=True) | Q(process_memory_peak_mb__lt=total)).update(process_memory_peak_mb=total)
 
 
 def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribution]) -> list[dict] | None:

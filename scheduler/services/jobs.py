@@ -309,11 +309,14 @@ _JOB_STATE_FOR = {
 
 
 def _peak_memory_mb(attempt: Attempt, now) -> int | None:
-    """Highest memory used on any of the attempt's GPUs while it ran, from the agent's samples.
+    """The most GPU memory the attempt's processes held at once (NVML per-PID, from the agent).
 
-    GPUs are allocated whole, so a GPU's memory is the job's; None ("n/a") when no sample exists
-    yet (the agent writes samples in batches; a job of a few seconds may end before one lands).
+    Where NVML gives no per-process memory (MIG), the highest memory used on any of its GPUs while
+    it ran, from the samples: GPUs are allocated whole, so a GPU's memory is the job's. None ("n/a")
+    when neither exists yet (a job of a few seconds may end before the agent's next tick).
     """
+    if attempt.process_memory_peak_mb is not None:
+        return attempt.process_memory_peak_mb
     if attempt.started_at is None:
         return None
     gpu_ids = attempt.allocations.values_list("gpu_id", flat=True)

@@ -44,3 +44,20 @@ def test_an_unattributed_process_has_no_job_or_user(agent, annotator):
     gpu.save(update_fields=["processes"])
     rows = api_client_for(annotator).get(f"/api/v1/gpus/{gpu.pk}/").json()["processes"]
     assert rows == [{"pid": 7, "used_memory_mb": 10, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
+
+
+def test_an_attempts_peak_memory_comes_from_its_own_processes_and_only_rises(agent, researcher):
+    agent, node = agent
+    job, attempt = running_job(researcher, host=node.hostname)
+    Attempt.objects.filter(pk=attempt.pk).update(pid=4242)
+    agent.tick()
+    gpu = attempt.allocations.get().gpu
+    gpu.refresh_from_db()
+    held = sum(p["mem"] for p in gpu.processes if p["owner"] == str(attempt.pk))
+    attempt.refresh_from_db()
+    assert held > 0 and attempt.process_memory_peak_mb == held
+
+    Attempt.objects.filter(pk=attempt.pk).update(process_memory_peak_mb=held + 1000)  # an earlier, higher tick
+    agent.tick()
+    attempt.refresh_from_db()
+    assert attempt.process_memory_peak_mb == held + 1000
