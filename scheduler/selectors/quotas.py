@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Greatest, Least
 
 from portal.teams.services import quota_of  # limits live in portal (CONTRACT 1)
 
@@ -62,7 +63,11 @@ def team_hours_in(*, team_id: int, lo: datetime, hi: datetime, exclude_reservati
     rows = GpuOccupancy.objects.filter(team_id=team_id, start__lt=hi, end__gt=lo)
     if exclude_reservation_id is not None:
         rows = rows.exclude(reservation_id=exclude_reservation_id)
-    return sum(overlap_hours(s, e, lo, hi) for s, e in rows.values_list("start", "end"))
+    # Summed by the database: a month of a busy team is thousands of rows, and reading each one's two
+    # timestamps into Python was most of a booking's time (docs/benchmarks.md, Bookings).
+    held = ExpressionWrapper(Least(F("end"), Value(hi)) - Greatest(F("start"), Value(lo)), output_field=DurationField())
+    total = rows.aggregate(total=Sum(held))["total"]
+    return total.total_seconds() / HOUR if total else 0.0
 
 
 def team_peak_gpus(*, team_id: int, lo: datetime, hi: datetime, exclude_reservation_id: int | None = None) -> int:
