@@ -1,6 +1,8 @@
 """The live log over /ws/events/ (topic job.<id>, kind job.log): a watcher that disconnects and comes
 back with ?after=<last event id> gets every byte the runner stored meanwhile, once, with no gap, even
 when other topics' events (the GPU agent's board ticks) arrive before it has subscribed again."""
+import asyncio
+
 import pytest
 from channels.testing import WebsocketCommunicator
 
@@ -59,12 +61,21 @@ async def logs(communicator, topic: str, count: int) -> list[dict]:
     return found
 
 
-async def nothing_more(communicator, topic: str) -> list[dict]:
+async def nothing_more(communicator, topic: str, quiet: float = 0.7) -> list[dict]:
+    """The topic's events still to come, until it has been quiet for `quiet` seconds. Other topics
+    keep arriving (a session stack's agent ticks on `public` several times a second), so waiting
+    for silence on the whole socket could wait forever; receive_nothing, unlike a receive with a
+    timeout, never cancels the consumer."""
     extra = []
-    while not await communicator.receive_nothing(timeout=0.7):
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    while loop.time() - last < quiet:
+        if await communicator.receive_nothing(timeout=0.1):
+            continue
         message = await communicator.receive_json_from()
         if message.get("topic") == topic:
             extra.append(message)
+            last = loop.time()
     return extra
 
 
