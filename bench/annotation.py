@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PG_DB = "atelier_bench_annotation"
+from bench.harness import fresh_database_env  # noqa: E402
 STATUSES = ("new", "in_progress", "submitted", "accepted", "rejected")
 
 
@@ -58,20 +58,7 @@ def main() -> None:
 
 
 def run_child(database: str, args) -> dict:
-    env = dict(os.environ, ATELIER_VAR_DIR=str(ROOT / "var" / "bench"), ATELIER_FAST_PASSWORD_HASHER="1",
-               LOG_LEVEL="ERROR", ALLOWED_HOSTS="testserver")
-    env.pop("REDIS_URL", None)
-    if database == "sqlite":
-        db_file = ROOT / "var" / "bench" / "annotation.sqlite3"
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        env["DATABASE_URL"] = f"sqlite:///{db_file}"
-    else:
-        base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-        for sql in (f"DROP DATABASE IF EXISTS {PG_DB}", f"CREATE DATABASE {PG_DB}"):
-            subprocess.run(["psql", f"{base}/postgres", "-qc", sql], check=True)
-        env["DATABASE_URL"] = f"{base}/{PG_DB}"
+    env = fresh_database_env(name="annotation", database=database)
     command = [sys.executable, __file__, "--child", "--tasks", str(args.tasks), "--saves", str(args.saves),
                "--lists", str(args.lists)]
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)

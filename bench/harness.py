@@ -1,0 +1,29 @@
+"""What the database benchmarks share: a fresh, empty database for one run, as child-process env."""
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VAR = ROOT / "var" / "bench"
+
+
+def fresh_database_env(*, name: str, database: str) -> dict:
+    """Environment for a child that measures on a new database: a SQLite file var/bench/<name>.sqlite3,
+    or PostgreSQL database atelier_bench_<name> on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432).
+    Embedded Celery and channel layer (no REDIS_URL); the in-process API client's host allowed."""
+    env = dict(os.environ, ATELIER_VAR_DIR=str(BENCH_VAR), ATELIER_FAST_PASSWORD_HASHER="1", LOG_LEVEL="ERROR",
+               ALLOWED_HOSTS="testserver")
+    env.pop("REDIS_URL", None)
+    if database == "sqlite":
+        db_file = BENCH_VAR / f"{name}.sqlite3"
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        env["DATABASE_URL"] = f"sqlite:///{db_file}"
+    else:
+        base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+        pg_db = f"atelier_bench_{name}"
+        for sql in (f"DROP DATABASE IF EXISTS {pg_db}", f"CREATE DATABASE {pg_db}"):
+            subprocess.run(["psql", f"{base}/postgres", "-qc", sql], check=True)
+        env["DATABASE_URL"] = f"{base}/{pg_db}"
+    return env
