@@ -27,6 +27,7 @@ from scheduler.gpu.backends import GpuBackend, GpuReading, NodeReading, Simulate
 from scheduler.gpu.rogue import ProcessAttribution, RunningAttempt, attribute_processes
 from scheduler.models import Attempt, Gpu, Node, ProcessSnapshot
 from scheduler.selectors.fleet import running_attempts, simulated_load
+from scheduler.services.batch_writes import rows_execute
 from scheduler.services.fleet import inventory_sync
 from scheduler.services.telemetry import SampleRow, samples_write
 
@@ -191,7 +192,7 @@ class Agent:
                 if gpu_id is None:
                     continue
                 processes = _processes_json(gpu, attributions)
-                current.append((gpu_id, _current_params(gpu, processes, at)))
+                current.append((gpu_id, *_current_params(gpu, processes)))
                 if not gpu.lost:  # a lost GPU has no values; the chart shows a gap
                     self._pending.append(_sample(gpu_id, gpu, at))
                 spark = self._sparks.setdefault(gpu_id, _Spark())
@@ -205,7 +206,7 @@ class Agent:
         # another order (a TRUNCATE, a migration). Each write stands on its own; the event goes last,
         # so a page never hears of a reading the database does not have yet.
         with transaction.atomic():
-            self._update_current(rows=current)
+            self._update_current(rows=current, at=at)
             self._update_sparks(sparks)
         ProcessSnapshot.objects.bulk_create(snapshots)
         _raise_process_memory_peaks(attributions.values())
@@ -228,28 +229,22 @@ class Agent:
         )
         return before is None or seen != before
 
-    def _update_current(self, *, rows: list[tuple[int, tuple]]) -> None:
+    def _update_current(self, *, rows: list[tuple[int, tuple, bool]], at: datetime) -> None:
         """One UPDATE per GPU in one executemany: far cheaper than bulk_update's CASE per column."""
         if not rows:
             return
         table = connection.ops.quote_name(Gpu._meta.db_table)
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in _CURRENT_COLUMNS)
-        prepared = [_prepared(row) + (gpu_id,) for gpu_id, row in rows]
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments}, last_seen = COALESCE(%s, last_seen) WHERE id = %s", prepared
-            )
+        at_value = _AT.get_db_prep_value(at, connection)  # one instant for the whole tick: converted once
+        prepared = [_prepared(reading, at_value=at_value, seen=seen, gpu_id=gpu_id) for gpu_id, reading, seen in rows]
+        rows_execute(f"UPDATE {table} SET {assignments}, last_seen = COALESCE(%s, last_seen) WHERE id = %s", prepared)
 
     def _update_sparks(self, sparks: list[tuple[dict, int]]) -> None:
         if not sparks:
             return
         field = Gpu._meta.get_field("spark")
         table = connection.ops.quote_name(Gpu._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET spark = %s WHERE id = %s",
-                [(field.get_db_prep_value(spark, connection), gpu_id) for spark, gpu_id in sparks],
-            )
+        rows_execute(f"UPDATE {table} SET spark = %s WHERE id = %s", [(field.get_db_prep_value(spark, connection), gpu_id) for spark, gpu_id in sparks])
 
     def _heartbeat(self, *, readings: tuple[NodeReading, ...], at: datetime) -> None:
         node_ids = sorted(set(self._node_ids.values()))
@@ -332,27 +327,29 @@ def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribu
     return found
 
 
-def _current_params(gpu: GpuReading, processes: list[dict] | None, at: datetime) -> tuple:
+def _current_params(gpu: GpuReading, processes: list[dict] | None) -> tuple:
+    """The GPU's current reading, in _CURRENT_COLUMNS order between reading_at and last_seen (the
+    tick's instant, added when written), and whether the GPU was seen (a lost one keeps last_seen)."""
     if gpu.lost:
-        return (at, None, None, None, None, None, None, None, None, 0, 0, None)
+        return (None, None, None, None, None, None, None, None, 0, 0), False
     rogue = sum(1 for p in processes or () if p["rogue"])
     return (
-        at, gpu.util_gpu_pct, gpu.util_memory_pct, gpu.memory_used_mb, gpu.temperature_c, gpu.power_w,
-        gpu.power_limit_w, gpu.fan_speed_pct, processes, len(processes or ()), rogue, at,
-    )
+        gpu.util_gpu_pct, gpu.util_memory_pct, gpu.memory_used_mb, gpu.temperature_c, gpu.power_w,
+        gpu.power_limit_w, gpu.fan_speed_pct, processes, len(processes or ()), rogue,
+    ), True
 
 
 _AT = Gpu._meta.get_field("reading_at")
 _PROCESSES = Gpu._meta.get_field("processes")
 
 
-def _prepared(row: tuple) -> tuple:
-    at, *middle, processes, count, rogue, last_seen = row
+def _prepared(reading: tuple, *, at_value, seen: bool, gpu_id: int) -> tuple:
+    *middle, processes, count, rogue = reading
     return (
+        at_value, *middle,
         # None goes in as SQL NULL ("could not list"), not as JSON null.
-        _AT.get_db_prep_value(at, connection), *middle,
         None if processes is None else _PROCESSES.get_db_prep_value(processes, connection),
-        count, rogue, None if last_seen is None else _AT.get_db_prep_value(last_seen, connection),
+        count, rogue, at_value if seen else None, gpu_id,
     )
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from scheduler.gpu.rollups import HOUR, MINUTE, Rollup, Sample, bucket_start, rollup_rollups, rollup_samples
 from scheduler.models import GpuRollup, GpuSample, ProcessSnapshot, RollupWidth
+from scheduler.services.batch_writes import rows_append
 
 # Rolling up works through at most this much time per transaction, so one call never holds the
 # SQLite write lock for long nor loads more than an hour of samples into memory.
@@ -37,24 +38,21 @@ class SampleRow:
 
 
 def samples_write(*, rows: Sequence[SampleRow]) -> int:
-    """Insert a batch of raw samples in one statement per batch.
+    """Insert a batch of raw samples at once (COPY on PostgreSQL).
 
-    executemany instead of bulk_create: the agent writes a row per GPU per second, and building a
-    model instance per row costs more CPU than the insert itself (docs/benchmarks.md).
+    Not bulk_create: the agent writes a row per GPU per second, and building a model instance per
+    row costs more CPU than the insert itself (docs/benchmarks.md).
     """
     if not rows:
         return 0
-    table = connection.ops.quote_name(GpuSample._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in SAMPLE_COLUMNS)
-    marks = ", ".join(["%s"] * len(SAMPLE_COLUMNS))
     at_field = GpuSample._meta.get_field("at")
     params = [
         (r.gpu_id, at_field.get_db_prep_value(r.at, connection), r.util_gpu_pct, r.util_memory_pct,
          r.memory_used_mb, r.temperature_c, r.power_w)
         for r in rows
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)
+    with transaction.atomic():
+        rows_append(table=GpuSample._meta.db_table, columns=SAMPLE_COLUMNS, rows=params)
     return len(rows)
 
 
