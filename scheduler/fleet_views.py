@@ -1,14 +1,13 @@
 """Pages of the GPU fleet: the live board, a GPU's charts, and the drain confirmation (site admins)."""
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
-from scheduler.board_html import card_html
+from scheduler.board_html import card_html, node_html
 from scheduler.models import Gpu, Node
 from scheduler.selectors import fleet as fleet_selectors
 from scheduler.selectors.telemetry import CHART_RANGES, gpu_recent_processes
@@ -34,12 +33,15 @@ def gpu_board(request):
     now = timezone.now()
     rows = fleet_selectors.board_rows(now=now, **filters)
     prefix, staff = reverse("gpu-board"), request.user.is_staff
+    sections = []
     for row in rows:
-        row.heartbeat_age = (now - row.node.last_heartbeat).total_seconds() if row.node.last_heartbeat else None
-        row.cards = [card_html(_card(gpu, row.node), node_id=row.node.id, prefix=prefix, staff=staff) for gpu in row.gpus]
+        heartbeat_age = (now - row.node.last_heartbeat).total_seconds() if row.node.last_heartbeat else None
+        cards = "".join(card_html(_card(gpu, row.node), node_id=row.node.id, prefix=prefix, staff=staff) for gpu in row.gpus)
+        drain_url = reverse("node-drain", args=[row.node.id])
+        sections.append(node_html(row, cards=cards, heartbeat_age=heartbeat_age, drain_url=drain_url, staff=staff))
     page = {"nodeDownAfter": fleet_selectors.node_down_after().total_seconds(), "rogueText": ROGUE_TEXT, "staff": request.user.is_staff}
     context = {
-        "rows": rows,
+        "sections": mark_safe("\n".join(sections)),
         "filters": filters,
         "choices": fleet_selectors.board_filter_choices(),
         "simulated": fleet_selectors.fleet_simulated(),
@@ -53,30 +55,33 @@ def _na(value, suffix: str = "") -> str:
     return "n/a" if value is None else f"{value}{suffix}"
 
 
-def _card(gpu, node) -> dict:
-    """Display strings of one GPU card (n/a for what the GPU does not report)."""
-    if gpu.board_state == "drained":
-        state_label = f"drained: {gpu.drain_reason or node.drain_reason}"
+def _card(gpu: dict, node) -> dict:
+    """Display strings of one GPU card (n/a for what the GPU does not report); `gpu` is a board row."""
+    board_state = gpu["board_state"]
+    if board_state == "drained":
+        state_label = f"drained: {gpu['drain_reason'] or node.drain_reason}"
     else:
-        state_label = "node down" if gpu.board_state == "node_down" else gpu.board_state
+        state_label = "node down" if board_state == "node_down" else board_state
+    util, power, processes = gpu["util_gpu_pct"], gpu["power_w"], gpu["processes"]
+    now, upcoming = gpu["bookings"].get("now"), gpu["bookings"].get("next")
     return {
-        "id": gpu.id,
-        "index": gpu.index,
-        "model": gpu.model,
-        "state": gpu.board_state,
+        "id": gpu["id"],
+        "index": gpu["index"],
+        "model": gpu["model"],
+        "state": board_state,
         "state_label": state_label,
-        "drainable": gpu.state != "drained",
-        "util": _na(gpu.util_gpu_pct, "%"),
-        "util_value": gpu.util_gpu_pct or 0,
-        "mem": _na(gpu.memory_used_mb),
-        "mem_total": gpu.memory_total_mb,
-        "temp": _na(gpu.temperature_c, " °C"),
-        "power": "n/a" if gpu.power_w is None else f"{gpu.power_w:.0f} W",
-        "spark": json.dumps(gpu.spark or {}),
-        "rogue": gpu.rogue_count > 0,
-        "procs": None if gpu.processes is None else [_process_line(p) for p in gpu.processes],
-        "now": _booking_line(gpu.booking_now, "now", "until", gpu.booking_now and gpu.booking_now.end),
-        "next": _booking_line(gpu.booking_next, "next", "from", gpu.booking_next and gpu.booking_next.start),
+        "drainable": gpu["state"] != "drained",
+        "util": _na(util, "%"),
+        "util_value": util or 0,
+        "mem": _na(gpu["memory_used_mb"]),
+        "mem_total": gpu["memory_total_mb"],
+        "temp": _na(gpu["temperature_c"], " °C"),
+        "power": "n/a" if power is None else f"{power:.0f} W",
+        "spark": gpu["spark_json"] or "{}",
+        "rogue": gpu["rogue_count"] > 0,
+        "procs": None if processes is None else [_process_line(p) for p in processes],
+        "now": _booking_line(now, "now", "until", "end"),
+        "next": _booking_line(upcoming, "next", "from", "start"),
     }
 
 
@@ -96,11 +101,12 @@ def _process_line(process: dict) -> tuple[bool, str]:
     return bool(process["rogue"]), f"pid {process['pid']} · {owner}{memory}"
 
 
-def _booking_line(brief, label: str, word: str, when) -> str:
-    if brief is None:
+def _booking_line(booking: dict | None, label: str, word: str, edge: str) -> str:
+    if booking is None:
         return ""
-    local = timezone.localtime(when)
-    return f"{label}: {brief.user} ({brief.team}) {word} {local:%a %H:%M}"
+    local = timezone.localtime(booking[edge])
+    idle = " · idle" if booking["idle"] else ""
+    return f"{label}: {booking['user']} ({booking['team']}) {word} {local:%a %H:%M}{idle}"
 
 
 @login_required

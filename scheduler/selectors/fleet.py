@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from scheduler.gpu.backends import SimulatedLoad
 from scheduler.gpu.rogue import RunningAttempt
+from scheduler.selectors.bookings import bookings_now_and_next
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     JOB_FINAL_STATES,
@@ -88,54 +90,36 @@ def gpus_placeable(*, now: datetime | None = None) -> QuerySet[Gpu]:
 
 
 @dataclass
-class BookingBrief:
-    reservation_id: int
-    user: str
-    team: str
-    start: datetime
-    end: datetime
-
-
-@dataclass
 class BoardNode:
     node: Node
     up: bool
-    gpus: list[Gpu] = field(default_factory=list)
+    gpus: list[dict] = field(default_factory=list)
+
+
+# What a board card shows, read as plain rows: the board lists every GPU of the cluster, and building
+# a Gpu and a Node instance per card (with their date conversions) was most of its server time.
+BOARD_GPU_FIELDS = ("id", "node_id", "index", "model", "state", "board_state", "drain_reason", "util_gpu_pct",
+                    "memory_used_mb", "memory_total_mb", "temperature_c", "power_w", "spark_json", "rogue_count", "processes")
 
 
 def board_rows(*, node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None) -> list[BoardNode]:
-    """GPUs grouped by node for the board, with each GPU's booking now and next (`gpu.booking_now/next`)."""
+    """GPUs grouped by node for the board: each GPU a dict of BOARD_GPU_FIELDS (the sparkline as the
+    JSON text the page reads) plus `bookings`, the booking holding it now and the next one
+    (selectors.bookings.bookings_now_and_next)."""
     now = now or timezone.now()
-    gpus = list(gpus_filter(queryset=gpus_with_board_state(now=now), node=node, model=model, state=state, free_now=free_now, now=now))
-    bookings = _bookings_now_next(gpu_ids=[gpu.id for gpu in gpus], now=now)
+    gpus = list(gpus_filter(queryset=gpus_with_board_state(now=now), node=node, model=model, state=state, free_now=free_now, now=now)
+                .annotate(spark_json=Cast("spark", TextField())).values(*BOARD_GPU_FIELDS))
+    bookings = bookings_now_and_next(now=now)
+    nodes = Node.objects.in_bulk()  # every node, not 1,024 ids in an IN list: a fleet has far fewer nodes
     grouped: dict[int, BoardNode] = {}
     for gpu in gpus:
-        gpu.booking_now, gpu.booking_next = bookings.get(gpu.id, (None, None))
-        row = grouped.setdefault(gpu.node_id, BoardNode(node=gpu.node, up=node_is_up(node=gpu.node, now=now)))
+        gpu["bookings"] = bookings.get(gpu["id"], {})
+        row = grouped.get(gpu["node_id"])
+        if row is None:
+            node_row = nodes[gpu["node_id"]]
+            row = grouped[gpu["node_id"]] = BoardNode(node=node_row, up=node_is_up(node=node_row, now=now))
         row.gpus.append(gpu)
     return list(grouped.values())
-
-
-def _bookings_now_next(*, gpu_ids: list[int], now: datetime) -> dict[int, tuple[BookingBrief | None, BookingBrief | None]]:
-    through = Reservation.gpus.through
-    links = (
-        through.objects.filter(gpu_id__in=gpu_ids, reservation__state=ReservationState.ACTIVE, reservation__end__gt=now)
-        .select_related("reservation__user", "reservation__team")
-        .order_by("reservation__start")
-    )
-    found: dict[int, list] = {}
-    for link in links.iterator(chunk_size=2000):
-        current, upcoming = found.setdefault(link.gpu_id, [None, None])
-        brief = _brief(link.reservation)
-        if link.reservation.start <= now and current is None:
-            found[link.gpu_id][0] = brief
-        elif link.reservation.start > now and upcoming is None:
-            found[link.gpu_id][1] = brief
-    return {gpu_id: (pair[0], pair[1]) for gpu_id, pair in found.items()}
-
-
-def _brief(reservation: Reservation) -> BookingBrief:
-    return BookingBrief(reservation.id, reservation.user.username, reservation.team.name, reservation.start, reservation.end)
 
 
 def board_filter_choices() -> dict[str, list[str]]:

@@ -91,3 +91,30 @@ def test_a_drain_reason_is_escaped_on_the_board(signed_in):
     make_gpu(node_name="board-x", heartbeat=timezone.now(), state=GpuState.DRAINED, drain_reason="<b>hot</b>")
     html = _page(signed_in, "/gpus/?node=board-x")
     assert "drained: &lt;b&gt;hot&lt;/b&gt;" in html and "<b>hot</b>" not in html
+
+
+def test_each_card_says_who_holds_the_gpu_now_and_who_is_next(signed_in, outsider):
+    from scheduler.services.reservations import reservation_create
+    from tests.scheduler.factories import fleet, hours_from_now, ids_request
+
+    gpus = fleet(nodes=1, per_node=2, prefix="board-booked")
+    Node.objects.filter(name="board-booked-00").update(last_heartbeat=timezone.now())
+    now = timezone.now()
+    current = reservation_create(user=outsider, start=hours_from_now(-1), end=hours_from_now(2), request=ids_request(gpus[:1]), now=now - timedelta(hours=2))
+    reservation_create(user=outsider, start=hours_from_now(3), end=hours_from_now(4), request=ids_request(gpus), now=now)
+    current.idle_flagged_at = now
+    current.save(update_fields=["idle_flagged_at"])
+
+    cards = {card.split('data-gpu-id="', 1)[1].split('"', 1)[0]: card for card in _page(signed_in, "/gpus/?node=board-booked-00").split("<article")[1:]}
+    team = current.team.name
+    assert re.search(rf"now: outsider \({team}\) until \w+ \d\d:\d\d · idle", cards[str(gpus[0].id)])
+    assert re.search(rf"next: outsider \({team}\) from \w+ \d\d:\d\d<", cards[str(gpus[0].id)])
+    assert "now:" not in cards[str(gpus[1].id)] and "next: outsider" in cards[str(gpus[1].id)]
+
+
+def test_node_and_card_text_is_escaped(signed_in):
+    gpu = make_gpu(node_name="board-x", model="<img src=x onerror=alert(1)>", heartbeat=timezone.now())
+    Node.objects.filter(pk=gpu.node_id).update(drained=True, drain_reason="<script>alert(2)</script>", last_error="<b>nvml</b>")
+    html = _page(signed_in, "/gpus/?node=board-x")
+    assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>nvml</b>" not in html
+    assert "node drained: &lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;b&gt;nvml&lt;/b&gt;" in html
