@@ -1,6 +1,8 @@
 """One websocket per page: /ws/events/. Delivers events from the table to signed-in users.
 
 Resume: the client reconnects with ?after=<last id it saw> and receives everything since, once.
+If some of that was pruned meanwhile (offline longer than the retention), the hello says
+`"missed": true` and the page offers a reload: it cannot be brought up to date event by event.
 A topic subscribed after the connection opened (a job's log) first gets its own events from the
 opening cursor up to where the stream already is: the pump may have moved past them while only the
 default topics were on (the agent's board ticks arrive every second), and skipping them would leave
@@ -30,12 +32,13 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         self.topics = await database_sync_to_async(topics.default_topics_for)(user)
         requested = self._requested_cursor()
         self.cursor = requested if requested is not None else await database_sync_to_async(selectors.latest_event_id)()
+        missed = requested is not None and not await database_sync_to_async(selectors.resume_is_complete)(after_id=requested)
         self.opened_at = self.cursor
         self.sending = asyncio.Lock()  # a subscription's backlog and the pump's batches never interleave
         self.wake = asyncio.Event()
         await self.channel_layer.group_add(WAKE_GROUP, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "hello", "cursor": self.cursor})
+        await self.send_json({"type": "hello", "cursor": self.cursor, "missed": missed})
         self.pump = asyncio.create_task(self._pump())
 
     def _requested_cursor(self) -> int | None:

@@ -1,4 +1,4 @@
-from django.db.models import Max
+from django.db.models import Max, Min
 
 from portal.realtime.models import Event
 
@@ -7,6 +7,15 @@ BATCH_LIMIT = 500
 
 def latest_event_id() -> int:
     return Event.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def resume_is_complete(*, after_id: int) -> bool:
+    """Whether every event after `after_id` is still in the table. Pruning keeps the newest event,
+    so once anything was published the oldest row says how far back the table reaches. (On
+    PostgreSQL an id lost to a rolled-back insert can make this say False needlessly: the page then
+    offers a reload it did not need, which is the safe side.)"""
+    oldest = Event.objects.aggregate(oldest=Min("id"))["oldest"]
+    return oldest is None or after_id >= oldest - 1
 
 
 def events_after(*, after_id: int, topics: set[str], upto_id: int | None = None) -> list[Event]:

@@ -33,7 +33,10 @@ def _wake_consumers() -> None:
 
 
 def events_prune(*, older_than: timedelta | None = None) -> int:
-    """Drop delivered history; a client offline longer than this reloads its page instead."""
-    age = older_than or timedelta(seconds=settings.REALTIME_EVENT_RETENTION)
-    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - age).delete()
+    """Drop delivered history; a client offline longer than this is told it missed events
+    (selectors.resume_is_complete) and offered a reload. The newest event always stays: it marks how
+    far back the table reaches."""
+    age = timedelta(seconds=settings.REALTIME_EVENT_RETENTION) if older_than is None else older_than
+    newest = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - age).exclude(id=newest).delete()
     return deleted

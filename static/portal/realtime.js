@@ -1,6 +1,8 @@
 // One websocket per page to /ws/events/. Events are re-dispatched on `document` as
 // CustomEvent("atelier:event", {detail}) for page scripts; the bell's unread count is kept here.
-// On a drop the page says so and reconnects, resuming after the last event id it saw.
+// On a drop the page says so and reconnects, resuming after the last event id it saw. If the
+// server no longer has all of them (offline longer than its retention), the page says so and
+// offers a reload: it cannot be brought up to date event by event.
 (function () {
   "use strict";
   var lastId = null;
@@ -8,6 +10,7 @@
   var subscriptions = new Set();
   var socket = null;
   var banner = document.getElementById("live-status");
+  var missedNotice = document.getElementById("live-missed");
 
   function url() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -23,6 +26,7 @@
     var data = JSON.parse(message.data);
     if (data.type === "hello") {
       if (lastId === null) lastId = data.cursor;
+      if (data.missed && missedNotice) missedNotice.hidden = false;
       return;
     }
     if (data.type !== "event") return;

@@ -139,3 +139,44 @@ def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, research
         return reply
 
     assert run_coroutine(scenario()) == {"type": "refused", "topic": "job.1"}
+
+
+def _hello(after: int, user) -> dict:
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/events/?after={after}", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator.scope["user"] = user
+        await communicator.connect()
+        hello = await communicator.receive_json_from()
+        await communicator.disconnect()
+        return hello
+
+    return run_coroutine(scenario())
+
+
+def test_pruning_keeps_the_newest_event_to_mark_how_far_back_the_table_reaches(transactional_db, researcher):
+    from datetime import timedelta
+
+    from portal.realtime.models import Event
+    from portal.realtime.services import events_prune
+
+    for n in range(3):
+        notification_send(user=researcher, kind="message", title=str(n))
+    events_prune(older_than=timedelta(0))
+    # One row left: the newest (the session stack's GPU agent may have published after ours).
+    assert Event.objects.count() == 1
+
+
+def test_a_resume_from_before_the_pruned_history_says_events_were_missed(transactional_db, researcher):
+    from datetime import timedelta
+
+    from portal.realtime.models import Event
+    from portal.realtime.services import events_prune
+
+    for title in ("one", "two", "three"):
+        notification_send(user=researcher, kind="message", title=title)
+    first = Event.objects.filter(topic=f"user.{researcher.pk}").order_by("id").values_list("id", flat=True).first()
+    assert _hello(first, researcher)["missed"] is False  # everything after it is still there
+    events_prune(older_than=timedelta(0))  # "two" is gone, and "three" unless something came after it
+    assert _hello(first, researcher)["missed"] is True
+    newest = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    assert _hello(newest, researcher)["missed"] is False
