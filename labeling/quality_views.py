@@ -3,10 +3,11 @@ two versions, and a dataset's quality figures. Server-rendered from the same sel
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from rest_framework.exceptions import ValidationError
 
 from labeling import access, task_selectors
-from labeling.documents import document_diff
-from labeling.models import AnnotationRevision, Task
+from labeling.models import Task
+from labeling.services.annotations import annotation_diff
 
 
 @login_required
@@ -18,28 +19,27 @@ def item_history_page(request, pk: int):
         tasks = tasks.filter(assignee=request.user)
         own = set(tasks.values_list("pk", flat=True))
         history = {key: [row for row in rows if row["task"] in own] for key, rows in history.items()}
-    diff, chosen = _chosen_diff(request, tasks)
+    diff, chosen, diff_error = _chosen_diff(request, tasks)
     return render(request, "labeling/item_history.html", {
         "item": item, "dataset": item.dataset, "history": history, "tasks": tasks.select_related("assignee"),
-        "diff": diff, "chosen": chosen,
+        "diff": diff, "chosen": chosen, "diff_error": diff_error,
     })
 
 
 def _chosen_diff(request, tasks):
-    """The diff the form asked for (?task=&from=&to=), or None."""
+    """The diff the form asked for (?task=&from=&to=): (diff or None, what was chosen, an error to show)."""
     try:
         task_id, old, new = (int(request.GET[name]) for name in ("task", "from", "to"))
     except (KeyError, ValueError):
-        return None, {}
+        return None, {}, ""
+    chosen = {"task": task_id, "from": old, "to": new}
     task = tasks.filter(pk=task_id).first()
     if task is None:
-        return None, {}
-    documents = {}
-    for version in (old, new):
-        revision = AnnotationRevision.objects.filter(task=task, version=version).first()
-        documents[version] = {"shapes": revision.shapes, "relations": revision.relations} if revision else \
-            {"shapes": [], "relations": []}
-    return document_diff(documents[old], documents[new]), {"task": task_id, "from": old, "to": new}
+        return None, chosen, f"Task {task_id} is not one of this item's tasks you can see."
+    try:
+        return annotation_diff(task=task, from_version=old, to_version=new), chosen, ""
+    except ValidationError as invalid:  # a version the task never had
+        return None, chosen, "; ".join(str(message) for messages in invalid.detail.values() for message in messages)
 
 
 @login_required

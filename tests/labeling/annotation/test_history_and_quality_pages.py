@@ -31,3 +31,11 @@ def test_the_quality_page_is_for_the_team_reviewers_researchers_and_admins(clien
     assert client.get(f"/labeling/datasets/{dataset.pk}/quality/").status_code == 404
     assert client.get(f"/labeling/items/{task.item_id}/history/").status_code == 404
     assert Task.objects.count() == 1
+
+
+def test_a_diff_with_a_version_the_task_never_had_says_so(client, task, annotator):
+    client.force_login(annotator)
+    page = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=0&to=7")
+    assert page.status_code == 200
+    assert f"Task {task.pk} has no version 7." in page.content.decode()
+    assert 'id="history-diff"' not in page.content.decode()
