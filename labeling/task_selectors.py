@@ -64,12 +64,12 @@ def review_payload(review: Review) -> dict:
 
 def item_history(*, item: Item) -> dict:
     revisions = (AnnotationRevision.objects.filter(item=item).select_related("author").order_by("-id")
-                 .only("id", "task_id", "version", "author__username", "source", "summary", "created_at"))
+                 .only("id", "task_id", "version", "first_version", "author__username", "source", "summary", "created_at", "saved_at"))
     reviews = Review.objects.filter(task__item=item).select_related("reviewer").order_by("-id")
     return {
-        "revisions": [{"id": r.pk, "task": r.task_id, "version": r.version, "source": r.source,
-                       "author": r.author.username if r.author else None, "summary": r.summary,
-                       "created_at": r.created_at.isoformat()} for r in revisions],
+        "revisions": [{"id": r.pk, "task": r.task_id, "version": r.version, "first_version": r.first_version,
+                       "source": r.source, "author": r.author.username if r.author else None, "summary": r.summary,
+                       "created_at": r.created_at.isoformat(), "saved_at": r.saved_at.isoformat()} for r in revisions],
         "reviews": [{"task": r.task_id, **review_payload(r)} for r in reviews],
     }
 

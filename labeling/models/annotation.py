@@ -74,17 +74,23 @@ class Annotation(models.Model):
 
 
 class AnnotationRevision(models.Model):
-    """One saved version of a task's document, kept whole so any two can be compared."""
+    """A saved version of a task's document, kept whole so any two can be compared.
+
+    The workspace autosaves within a second of every change, so one person's saves in a short burst
+    are kept as one revision (versions first_version..version; services.annotations.REVISION_MERGE):
+    history shows the work in steps a person recognises, without a whole copy per keystroke."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="revisions")
     item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="annotation_revisions")
-    version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()  # the document as it was at this version, the last one merged in
+    first_version = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=10, default="editor")  # editor | import
     shapes = models.JSONField()
     relations = models.JSONField()
-    summary = models.JSONField()  # counts of shapes and relations added, removed, changed
+    summary = models.JSONField()  # counts of shapes and relations added, removed, changed since the revision before
     created_at = models.DateTimeField(auto_now_add=True)
+    saved_at = models.DateTimeField()  # the last save merged in
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "version"], name="revision_unique_version")]

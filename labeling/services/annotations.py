@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from labeling.access import check_may_annotate
 from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
 from labeling.models import (
-    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Task, TaskStatus,
+    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Review, Task, TaskStatus,
 )
 from labeling.schema import normalized_schema
 from labeling.services.tasks import item_status_refresh
@@ -23,6 +23,9 @@ from portal.api.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 # Two saves closer than this count the time between them as time spent annotating.
 ACTIVE_GAP = timedelta(minutes=5)
+# One person's editor saves within this long of a revision's first save are kept as that revision
+# (AnnotationRevision): history in steps, not a whole copy of the document per autosave.
+REVISION_MERGE = timedelta(minutes=2)
 IF_MATCH_REQUIRED = 'Send If-Match with the version you edited (e.g. If-Match: "3"; "0" before the first save).'
 IF_MATCH_MALFORMED = 'If-Match must be one version number in quotes, e.g. "3".'
 STALE_VERSION = "Someone saved this task since you loaded it (version {current}, yours was {yours}). Merge or reload."
@@ -78,14 +81,37 @@ def _write(*, task: Task, user, document: dict, base_version: int, source: str) 
             raise _stale(task=task, yours=base_version)
         annotation = Annotation.objects.get(task=task)
         # The update landed on base_version, so what was read above is exactly what it replaced.
-        before = {"shapes": current.shapes, "relations": current.relations}
-        summary = diff_summary(document_diff(before, {"shapes": checked.shapes, "relations": checked.relations}))
-        AnnotationRevision.objects.create(task=task, item_id=task.item_id, version=annotation.version, author=user,
-                                          source=source, shapes=checked.shapes, relations=checked.relations,
-                                          summary=summary)
+        _revision_record(task=task, annotation=annotation, before=current, user=user, source=source, now=now)
         _task_touch(task=task, now=now, user=user, source=source)
         item_classes_refresh(item_id=task.item_id, dataset_id=task.dataset_id)
     return SavedAnnotation(annotation=annotation, task_status=task.status, clipped=checked.clipped)
+
+
+def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, user, source: str, now) -> None:
+    """Keep the new version in history: merged into the task's latest revision when that is this
+    person's editor work begun within REVISION_MERGE and no review has read it; else a new revision.
+    Its summary counts the changes since the revision before it."""
+    document = {"shapes": annotation.shapes, "relations": annotation.relations}
+    latest = AnnotationRevision.objects.filter(task=task).order_by("-version").first()
+    if latest is not None and _mergeable(latest, task=task, user=user, source=source, now=now):
+        earlier = AnnotationRevision.objects.filter(task=task, version__lt=latest.first_version).order_by("-version").first()
+        base = {"shapes": earlier.shapes, "relations": earlier.relations} if earlier else {"shapes": [], "relations": []}
+        AnnotationRevision.objects.filter(pk=latest.pk).update(
+            version=annotation.version, shapes=annotation.shapes, relations=annotation.relations,
+            summary=diff_summary(document_diff(base, document)), saved_at=now)
+        return
+    summary = diff_summary(document_diff({"shapes": before.shapes, "relations": before.relations}, document))
+    AnnotationRevision.objects.create(task=task, item_id=task.item_id, version=annotation.version, first_version=annotation.version,
+                                      author=user, source=source, shapes=annotation.shapes, relations=annotation.relations,
+                                      summary=summary, saved_at=now)
+
+
+def _mergeable(latest: AnnotationRevision, *, task: Task, user, source: str, now) -> bool:
+    return (
+        source == "editor" and latest.source == "editor" and latest.author_id == user.pk
+        and now - latest.created_at <= REVISION_MERGE
+        and not Review.objects.filter(task=task, document_version=latest.version).exists()
+    )
 
 
 def annotation_of(*, task: Task) -> Annotation:
@@ -152,6 +178,15 @@ def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
             continue
         revision = AnnotationRevision.objects.filter(task=task, version=version).first()
         if revision is None:
-            raise ValidationError({"from" if version == from_version else "to": [f"Task {task.pk} has no version {version}."]})
+            raise ValidationError({"from" if version == from_version else "to": [_no_such_version(task=task, version=version)]})
         documents[version] = {"shapes": revision.shapes, "relations": revision.relations}
     return document_diff(documents[from_version], documents[to_version])
+
+
+def _no_such_version(*, task: Task, version: int) -> str:
+    merged_into = (AnnotationRevision.objects.filter(task=task, first_version__lte=version, version__gt=version)
+                   .values_list("version", flat=True).first())
+    if merged_into is not None:
+        return (f"Version {version} of task {task.pk} is kept only as part of version {merged_into}: "
+                f"saves within {int(REVISION_MERGE.total_seconds() // 60)} minutes are kept as one revision.")
+    return f"Task {task.pk} has no version {version}."
