@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from labeling.access import check_may_annotate
 from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
 from labeling.models import (
-    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Review, Task, TaskStatus,
+    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Task, TaskStatus,
 )
 from labeling.schema import normalized_schema
 from labeling.services.tasks import item_status_refresh
@@ -79,12 +79,19 @@ def _write(*, task: Task, user, document: dict, base_version: int, source: str) 
             updated_at=now, updated_by=user)
         if not landed:
             raise _stale(task=task, yours=base_version)
-        annotation = Annotation.objects.get(task=task)
-        # The update landed on base_version, so what was read above is exactly what it replaced.
+        # The update landed on base_version, so what was read above is exactly what it replaced, and
+        # the row now holds exactly this.
+        annotation = Annotation(task=task, version=base_version + 1, shapes=checked.shapes, relations=checked.relations,
+                                flags=checked.flags, updated_at=now, updated_by=user)
         _revision_record(task=task, annotation=annotation, before=current, user=user, source=source, now=now)
         _task_touch(task=task, now=now, user=user, source=source)
-        item_classes_refresh(item_id=task.item_id, dataset_id=task.dataset_id)
+        if _classes(current.shapes) != _classes(checked.shapes):  # else the item's class index cannot change
+            item_classes_refresh(item_id=task.item_id, dataset_id=task.dataset_id)
     return SavedAnnotation(annotation=annotation, task_status=task.status, clipped=checked.clipped)
+
+
+def _classes(shapes: list) -> set[str]:
+    return {shape["class"] for shape in shapes if isinstance(shape, dict)}
 
 
 def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, user, source: str, now) -> None:
@@ -92,10 +99,11 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
     person's editor work begun within REVISION_MERGE and no review has read it; else a new revision.
     Its summary counts the changes since the revision before it."""
     document = {"shapes": annotation.shapes, "relations": annotation.relations}
-    latest = AnnotationRevision.objects.filter(task=task).order_by("-version").first()
+    latest = (AnnotationRevision.objects.filter(task=task).order_by("-version")
+              .only("pk", "first_version", "author_id", "source", "created_at").first())
     if latest is not None and _mergeable(latest, task=task, user=user, source=source, now=now):
-        earlier = AnnotationRevision.objects.filter(task=task, version__lt=latest.first_version).order_by("-version").first()
-        base = {"shapes": earlier.shapes, "relations": earlier.relations} if earlier else {"shapes": [], "relations": []}
+        base = (AnnotationRevision.objects.filter(task=task, version__lt=latest.first_version).order_by("-version")
+                .values("shapes", "relations").first()) or {"shapes": [], "relations": []}
         AnnotationRevision.objects.filter(pk=latest.pk).update(
             version=annotation.version, shapes=annotation.shapes, relations=annotation.relations,
             summary=diff_summary(document_diff(base, document)), saved_at=now)
@@ -107,10 +115,11 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
 
 
 def _mergeable(latest: AnnotationRevision, *, task: Task, user, source: str, now) -> bool:
+    # A reviewed version is never merged away. A review leaves the task accepted (no more saves) or
+    # rejected, and `task` is as it was before this save: the first save after a rejection sees it.
     return (
         source == "editor" and latest.source == "editor" and latest.author_id == user.pk
-        and now - latest.created_at <= REVISION_MERGE
-        and not Review.objects.filter(task=task, document_version=latest.version).exists()
+        and now - latest.created_at <= REVISION_MERGE and task.status != TaskStatus.REJECTED
     )
 
 
