@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from scheduler.gpu.backends import SimulatedLoad
 from scheduler.gpu.rogue import RunningAttempt
-from scheduler.selectors.bookings import bookings_now_and_next
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     JOB_FINAL_STATES,
@@ -28,6 +27,7 @@ from scheduler.models import (
     Reservation,
     ReservationState,
 )
+from scheduler.selectors.bookings import bookings_now_and_next
 
 BOARD_STATES = ("available", "drained", "lost", "node_down")
 
