@@ -386,6 +386,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ImportJobStateEnum": "label
                                                      "JobStateEnum": "scheduler.models.jobs.JobState",
                                                      "TaskStatusEnum": "labeling.models.TaskStatus"})
 
+# --- Annotation (issue 9, docs/annotation.md) ----------------------------------------------------
+# One person's autosaves begun within this many seconds of a revision's first save are kept as that
+# revision in history (0: every save its own revision).
+ANNOTATION_REVISION_MERGE_SECONDS = env_float("ATELIER_ANNOTATION_REVISION_MERGE_SECONDS", 120.0, minimum=0)
+
 # --- Live scheduling policy (docs/scheduling.md, "Live defaults") -------------------------------
 # The replay's defaults are tuned for Philly's weeks-long overload; a studio cluster with light queues
 # wants big jobs to hold GPUs after hours, not a month: these bound every live wait to about 3 days.

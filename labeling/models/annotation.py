@@ -77,7 +77,7 @@ class AnnotationRevision(models.Model):
     """A saved version of a task's document, kept whole so any two can be compared.
 
     The workspace autosaves within a second of every change, so one person's saves in a short burst
-    are kept as one revision (versions first_version..version; services.annotations.REVISION_MERGE):
+    are kept as one revision (versions first_version..version; ATELIER_ANNOTATION_REVISION_MERGE_SECONDS):
     history shows the work in steps a person recognises, without a whole copy per keystroke."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="revisions")

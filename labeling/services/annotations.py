@@ -7,6 +7,7 @@ with the server's document: nobody's work is ever overwritten silently.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,9 +24,12 @@ from portal.api.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 # Two saves closer than this count the time between them as time spent annotating.
 ACTIVE_GAP = timedelta(minutes=5)
-# One person's editor saves within this long of a revision's first save are kept as that revision
-# (AnnotationRevision): history in steps, not a whole copy of the document per autosave.
-REVISION_MERGE = timedelta(minutes=2)
+
+
+def revision_merge_window() -> timedelta:
+    """One person's editor saves within this long of a revision's first save are kept as that
+    revision (AnnotationRevision): history in steps, not a whole copy of the document per autosave."""
+    return timedelta(seconds=settings.ANNOTATION_REVISION_MERGE_SECONDS)
 IF_MATCH_REQUIRED = 'Send If-Match with the version you edited (e.g. If-Match: "3"; "0" before the first save).'
 IF_MATCH_MALFORMED = 'If-Match must be one version number in quotes, e.g. "3".'
 STALE_VERSION = "Someone saved this task since you loaded it (version {current}, yours was {yours}). Merge or reload."
@@ -96,7 +100,7 @@ def _classes(shapes: list) -> set[str]:
 
 def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, user, source: str, now) -> None:
     """Keep the new version in history: merged into the task's latest revision when that is this
-    person's editor work begun within REVISION_MERGE and no review has read it; else a new revision.
+    person's editor work begun within revision_merge_window() and no review has read it; else a new revision.
     Its summary counts the changes since the revision before it."""
     document = {"shapes": annotation.shapes, "relations": annotation.relations}
     latest = (AnnotationRevision.objects.filter(task=task).order_by("-version")
@@ -119,7 +123,7 @@ def _mergeable(latest: AnnotationRevision, *, task: Task, user, source: str, now
     # rejected, and `task` is as it was before this save: the first save after a rejection sees it.
     return (
         source == "editor" and latest.source == "editor" and latest.author_id == user.pk
-        and now - latest.created_at <= REVISION_MERGE and task.status != TaskStatus.REJECTED
+        and now - latest.created_at <= revision_merge_window() and task.status != TaskStatus.REJECTED
     )
 
 
@@ -197,5 +201,5 @@ def _no_such_version(*, task: Task, version: int) -> str:
                    .values_list("version", flat=True).first())
     if merged_into is not None:
         return (f"Version {version} of task {task.pk} is kept only as part of version {merged_into}: "
-                f"saves within {int(REVISION_MERGE.total_seconds() // 60)} minutes are kept as one revision.")
+                f"saves within {revision_merge_window().total_seconds():g} seconds are kept as one revision.")
     return f"Task {task.pk} has no version {version}."

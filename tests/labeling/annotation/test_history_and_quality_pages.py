@@ -6,7 +6,7 @@ import time_machine
 from django.utils import timezone
 
 from labeling.models import Task
-from labeling.services.annotations import REVISION_MERGE
+from labeling.services.annotations import revision_merge_window
 from tests.actors import api_client_for
 from tests.labeling.annotation.conftest import box
 
@@ -17,7 +17,7 @@ def test_the_history_page_lists_versions_and_shows_a_diff_with_user_text_escaped
     api = api_client_for(annotator)
     payload = '<img src=x onerror="alert(1)">'
     api.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"')
-    with time_machine.travel(timezone.now() + REVISION_MERGE + timedelta(minutes=1)):  # a later sitting: its own revision
+    with time_machine.travel(timezone.now() + revision_merge_window() + timedelta(minutes=1)):  # a later sitting: its own revision
         api.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 9, 9, cls="text", transcription=payload)]},
                 format="json", HTTP_IF_MATCH='"1"')
     client.force_login(researcher)

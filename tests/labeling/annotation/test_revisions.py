@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from labeling.models import AnnotationRevision
-from labeling.services.annotations import REVISION_MERGE
+from labeling.services.annotations import revision_merge_window
 from tests.actors import api_client_for
 from tests.labeling.annotation.conftest import box
 
@@ -42,9 +42,9 @@ def test_a_save_after_the_merge_window_starts_a_new_revision(task, annotator):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         save(client, task, [box("a", 0, 0, 5, 5)], 0)
-    with time_machine.travel(start + REVISION_MERGE - timedelta(seconds=1), tick=False):
+    with time_machine.travel(start + revision_merge_window() - timedelta(seconds=1), tick=False):
         save(client, task, [box("a", 0, 0, 6, 6)], 1)
-    with time_machine.travel(start + REVISION_MERGE + timedelta(seconds=1), tick=False):
+    with time_machine.travel(start + revision_merge_window() + timedelta(seconds=1), tick=False):
         save(client, task, [box("a", 0, 0, 7, 7)], 2)
     assert revisions(task) == [(1, 2), (3, 3)]
     newest = AnnotationRevision.objects.get(task=task, version=3)
@@ -71,3 +71,11 @@ def test_a_diff_to_a_merged_away_version_says_where_it_went(task, annotator):
     assert response.status_code == 400
     assert "Version 1 of task" in str(response.json()) and "part of version 2" in str(response.json())
     assert client.get(f"/api/v1/tasks/{task.pk}/annotation/diff/?from=0&to=2").status_code == 200
+
+
+def test_a_merge_window_of_zero_keeps_every_save(task, annotator, settings):
+    settings.ANNOTATION_REVISION_MERGE_SECONDS = 0
+    client = api_client_for(annotator)
+    for version in range(3):
+        save(client, task, [box("a", 0, 0, 5 + version, 5)], version)
+    assert revisions(task) == [(1, 1), (2, 2), (3, 3)]
