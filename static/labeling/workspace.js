@@ -34,6 +34,7 @@
    "conflict-server", "conflict-mine", "conflict-server-version", "conflict-reload", "conflict-keep",
    "tags-panel", "tag-list", "attr-body", "shape-list", "shape-count", "relation-list", "class-bar",
    "tool-bar", "relation-type", "undo", "redo", "delete-shape", "help-button", "help-dialog", "next-task",
+   "zoom-in", "zoom-out", "zoom-fit",
    "submit-task", "review-comment", "review-pin", "review-pin-name", "review-accept", "review-reject"
   ].forEach(function (id) { els[id] = document.getElementById(id); });
 
@@ -1303,6 +1304,12 @@
 
   // ---------------------------------------------------------------- loading
 
+  function fitWidthAtTop(item, immediately) {
+    var top = new OpenSeadragon.Rect(0, 0, 1, Math.min(item.height / state.unit, els.viewer.clientHeight / els.viewer.clientWidth));
+    viewer.viewport.fitBounds(top, immediately);
+    applyTransform();
+  }
+
   function openViewer(item) {
     state.unit = item.width || 1;
     viewer = OpenSeadragon({
@@ -1311,7 +1318,10 @@
       showNavigator: true,
       navigatorId: "minimap",
       navigatorAutoFade: false,
-      showRotationControl: false,
+      // The page's own zoom buttons instead of OpenSeadragon's: those are 16 images (four states of
+      // four buttons) fetched before the first tile, and on HTTP/1.1 they held the browser's six
+      // connections while the strip's descriptor and first tiles waited (docs/benchmarks.md).
+      showNavigationControl: false,
       // Canvas 2D, not the WebGL default: where WebGL falls back to software (no GPU, remote
       // desktops, headless) it costs seconds before the first tile; canvas draws tiles at once.
       drawer: "canvas",
@@ -1334,11 +1344,12 @@
       if (e.quick && state.tool === "select" && !state.drag) select(null);
     });
     viewer.addHandler("open", function () {
-      var top = new OpenSeadragon.Rect(0, 0, 1, Math.min(item.height / state.unit, els.viewer.clientHeight / els.viewer.clientWidth));
-      viewer.viewport.fitBounds(top, true);
-      applyTransform();
+      fitWidthAtTop(item, true);
       els.viewer.dataset.opened = "true";
     });
+    els["zoom-in"].onclick = function () { viewer.viewport.zoomBy(1.25); };
+    els["zoom-out"].onclick = function () { viewer.viewport.zoomBy(0.8); };
+    els["zoom-fit"].onclick = function () { fitWidthAtTop(item, false); };
     viewer.addHandler("tile-loaded", function () {
       els.viewer.dataset.tilesLoaded = String(Number(els.viewer.dataset.tilesLoaded || 0) + 1);
     });

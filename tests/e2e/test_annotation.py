@@ -354,6 +354,20 @@ def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack
     assert close(parts[0]["bbox"], [100, 500, 200, 100]) and close(parts[1]["bbox"], [100, 0, 200, 100])
     assert parts[0]["atelier"]["group"] is not None and parts[0]["atelier"]["group"] == parts[1]["atelier"]["group"]
 
+    # The page's own zoom buttons (OpenSeadragon's image buttons are off): in, out, and back to the
+    # width of the episode at its top.
+    zoom = "atelierWorkspace.viewer().viewport.getZoom()"
+    fitted = page.evaluate(zoom)
+    page.get_by_role("button", name="Zoom in").click()
+    page.wait_for_function(f"{zoom} > {fitted} * 1.2")
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Zoom out").click()
+    page.wait_for_function(f"{zoom} < {fitted} * 0.9")
+    show(page, 1200)
+    page.get_by_role("button", name="Fit width").click()
+    page.wait_for_function(f"Math.abs({zoom} - {fitted}) < {fitted} * 0.01 && atelierWorkspace.viewer().viewport.getBounds().y < 0.01")
+    assert page.locator(".openseadragon-container img[src*='zoomin']").count() == 0
+
 
 # ------------------------------------------------------------------ never lose work
 
