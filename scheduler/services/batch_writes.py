@@ -27,7 +27,7 @@ def rows_execute(sql: str, params: Sequence[Sequence]) -> None:
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
         return
-    with _server_bound_cursor() as cursor:
+    with connection.wrap_database_errors, _server_bound_cursor() as cursor:  # Django's exception classes, as elsewhere
         cursor.executemany(sql, params)
 
 
@@ -40,6 +40,6 @@ def rows_append(*, table: str, columns: Sequence[str], rows: Sequence[Sequence])
         marks = ", ".join(["%s"] * len(columns))
         rows_execute(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows)
         return
-    with _server_bound_cursor() as cursor, cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+    with connection.wrap_database_errors, _server_bound_cursor() as cursor, cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
