@@ -20,10 +20,21 @@ def item_history_page(request, pk: int):
         own = set(tasks.values_list("pk", flat=True))
         history = {key: [row for row in rows if row["task"] in own] for key, rows in history.items()}
     diff, chosen, diff_error = _chosen_diff(request, tasks)
+    chosen = chosen or _newest_step(history["revisions"])
     return render(request, "labeling/item_history.html", {
         "item": item, "dataset": item.dataset, "history": history, "tasks": tasks.select_related("assignee"),
         "diff": diff, "chosen": chosen, "diff_error": diff_error,
     })
+
+
+def _newest_step(revisions: list[dict]) -> dict:
+    """The form's default: the newest revision against the one before it on the same task (kept
+    versions only, so the comparison always exists)."""
+    if not revisions:
+        return {}
+    newest = revisions[0]
+    before = next((r["version"] for r in revisions[1:] if r["task"] == newest["task"]), 0)
+    return {"task": newest["task"], "from": before, "to": newest["version"]}
 
 
 def _chosen_diff(request, tasks):

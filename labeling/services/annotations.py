@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from labeling.access import check_may_annotate
 from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
 from labeling.models import (
-    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Task, TaskStatus,
+    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Review, Task, TaskStatus,
 )
 from labeling.schema import normalized_schema
 from labeling.services.tasks import item_status_refresh
@@ -119,11 +119,12 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
 
 
 def _mergeable(latest: AnnotationRevision, *, task: Task, user, source: str, now) -> bool:
-    # A reviewed version is never merged away. A review leaves the task accepted (no more saves) or
-    # rejected, and `task` is as it was before this save: the first save after a rejection sees it.
+    # A version a reviewer judged is never merged away: asked of the reviews themselves (in this
+    # save's transaction), not of the task's status as read before it.
     return (
         source == "editor" and latest.source == "editor" and latest.author_id == user.pk
-        and now - latest.created_at <= revision_merge_window() and task.status != TaskStatus.REJECTED
+        and now - latest.created_at <= revision_merge_window()
+        and not Review.objects.filter(task=task, document_version__gte=latest.first_version).exists()
     )
 
 

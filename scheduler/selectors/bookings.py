@@ -54,12 +54,14 @@ def feed_reservations(*, token: str):
     return feed.user, bookings
 
 
-def bookings_now_and_next(*, now, within=timedelta(days=30)) -> dict[int, dict]:
-    """For the GPU board: per GPU, the booking holding it now and the next one (within `within`),
+def bookings_now_and_next(*, now, within: timedelta | None = None) -> dict[int, dict]:
+    """For the GPU board: per GPU, the booking holding it now and the next one (within `within`, if given),
     as {"now": {...}, "next": {...}} with who, team, window and the idle flag. Notes are left out:
     the board is public (CONTRACT 2). Every GPU's: the board shows the whole fleet, and passing its
     1,024 ids as parameters cost more than the rows."""
-    rows = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, end__gt=now, start__lt=now + within)
+    rows = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, end__gt=now)
+    if within is not None:
+        rows = rows.filter(start__lt=now + within)
     board: dict[int, dict] = {}
     for row in rows.select_related("reservation__user", "reservation__team").order_by("gpu_id", "start"):
         slot = board.setdefault(row.gpu_id, {})

@@ -45,3 +45,28 @@ def test_a_diff_with_a_version_the_task_never_had_says_so(client, task, annotato
     assert page.status_code == 200
     assert f"Task {task.pk} has no version 7." in page.content.decode()
     assert 'id="history-diff"' not in page.content.decode()
+
+
+def test_the_history_page_dates_each_review(client, task, annotator, reviewer):
+    import re
+
+    author = api_client_for(annotator)
+    author.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"')
+    author.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
+    api_client_for(reviewer).post(f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject", "comment": "tighter"}, format="json")
+    client.force_login(reviewer)
+    html = client.get(f"/labeling/items/{task.item_id}/history/").content.decode()
+    reviews = html.split('id="reviews"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r"<tr><td>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d</td><td>#" + str(task.pk), reviews)
+
+
+def test_the_compare_form_starts_at_the_newest_revision_against_the_one_before(client, task, annotator):
+    author = api_client_for(annotator)
+    for version in range(3):  # one burst: one revision, versions 1..3
+        author.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5 + version, 5)]}, format="json",
+                   HTTP_IF_MATCH=f'"{version}"')
+    client.force_login(annotator)
+    html = client.get(f"/labeling/items/{task.item_id}/history/").content.decode()
+    assert 'name="from" type="number" min="0" size="4" value="0"' in html and 'name="to" type="number" min="0" size="4" value="3"' in html
+    compared = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=0&to=3").content.decode()
+    assert 'id="history-diff"' in compared and "added a" in compared

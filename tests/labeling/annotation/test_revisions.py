@@ -79,3 +79,15 @@ def test_a_merge_window_of_zero_keeps_every_save(task, annotator, settings):
     for version in range(3):
         save(client, task, [box("a", 0, 0, 5 + version, 5)], version)
     assert revisions(task) == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_reviewed_version_stays_whole_even_if_the_task_was_reopened_by_hand(task, annotator, reviewer):
+    from labeling.models import Task, TaskStatus
+
+    author, checker = api_client_for(annotator), api_client_for(reviewer)
+    save(author, task, [box("a", 0, 0, 5, 5)], 0)
+    author.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
+    assert checker.post(f"/api/v1/tasks/{task.pk}/review/", {"decision": "accept"}, format="json").status_code == 201
+    Task.objects.filter(pk=task.pk).update(status=TaskStatus.IN_PROGRESS)  # an admin reopens it in the admin site
+    save(author, task, [box("a", 0, 0, 4, 4)], 1)
+    assert revisions(task) == [(1, 1), (2, 2)]

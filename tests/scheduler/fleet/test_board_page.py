@@ -118,3 +118,18 @@ def test_node_and_card_text_is_escaped(signed_in):
     html = _page(signed_in, "/gpus/?node=board-x")
     assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>nvml</b>" not in html
     assert "node drained: &lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;b&gt;nvml&lt;/b&gt;" in html
+
+
+def test_a_card_shows_the_next_booking_however_far_ahead_it_is(signed_in, outsider):
+    from portal.teams.models import TeamQuota
+    from scheduler.services.reservations import reservation_create
+    from tests.scheduler.factories import fleet, hours_from_now, ids_request
+
+    gpu, = fleet(nodes=1, per_node=1, prefix="board-far")
+    Node.objects.filter(name="board-far-00").update(last_heartbeat=timezone.now())
+    team = outsider.memberships.get().team
+    TeamQuota.objects.update_or_create(team=team, defaults={"booking_horizon_days": 90})
+    reservation_create(user=outsider, start=hours_from_now(40 * 24), end=hours_from_now(40 * 24 + 2), request=ids_request([gpu]),
+                       now=timezone.now())
+    card = _page(signed_in, "/gpus/?node=board-far-00").split("<article", 1)[1]
+    assert f"next: outsider ({team.name}) from" in card
