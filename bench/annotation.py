@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.harness import fresh_database_env  # noqa: E402
+from bench.harness import django_migrated, measure_in_child  # noqa: E402
 STATUSES = ("new", "in_progress", "submitted", "accepted", "rejected")
 
 
@@ -58,21 +56,12 @@ def main() -> None:
 
 
 def run_child(database: str, args) -> dict:
-    env = fresh_database_env(name="annotation", database=database)
-    command = [sys.executable, __file__, "--child", "--tasks", str(args.tasks), "--saves", str(args.saves),
-               "--lists", str(args.lists)]
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    options = ["--tasks", str(args.tasks), "--saves", str(args.saves), "--lists", str(args.lists)]
+    return measure_in_child(script=__file__, name="annotation", database=database, options=options)
 
 
 def measure(args) -> dict:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_migrated()
     rng = random.Random(9)
     t0 = time.perf_counter()
     world = seed(rng, tasks=args.tasks)

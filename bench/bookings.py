@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.harness import fresh_database_env  # noqa: E402
+from bench.harness import django_migrated, measure_in_child  # noqa: E402
 
 
 def main() -> None:
@@ -51,20 +49,12 @@ def main() -> None:
 
 
 def run_child(database: str, args) -> dict:
-    env = fresh_database_env(name="bookings", database=database)
-    command = [sys.executable, __file__, "--child", "--creates", str(args.creates), "--availability", str(args.availability), "--bookings", str(args.bookings)]
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    options = ["--creates", str(args.creates), "--availability", str(args.availability), "--bookings", str(args.bookings)]
+    return measure_in_child(script=__file__, name="bookings", database=database, options=options)
 
 
 def measure(args) -> dict:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_migrated()
     rng = random.Random(6)
     world = seed(rng, bookings=args.bookings)
     result = {"existing_bookings": world["existing"], "gpus": len(world["gpus"])}

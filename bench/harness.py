@@ -1,6 +1,9 @@
-"""What the database benchmarks share: a fresh, empty database for one run, as child-process env."""
+"""What the database benchmarks share: a fresh, empty database for one run, measured in a child
+process (Django reads its settings once per process), and the child's start-up."""
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,3 +30,22 @@ def fresh_database_env(*, name: str, database: str) -> dict:
             subprocess.run(["psql", f"{base}/postgres", "-qc", sql], check=True)
         env["DATABASE_URL"] = f"{base}/{pg_db}"
     return env
+
+
+def measure_in_child(*, script: str, name: str, database: str, options: list[str]) -> dict:
+    """Run `script --child <options>` on a fresh database; the child prints its result as the last line of JSON."""
+    env = fresh_database_env(name=name, database=database)
+    out = subprocess.run([sys.executable, script, "--child", *options], env=env, check=True, capture_output=True,
+                         text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def django_migrated() -> None:
+    """In the child: start Django on the fresh database and create its tables."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
