@@ -3,9 +3,11 @@
 On PostgreSQL Django's cursor binds parameters on the client: every value is turned into an SQL
 literal in Python, which was most of the agent's CPU at 1,024 GPUs (docs/benchmarks.md). These
 helpers use psycopg's own cursor on the same connection (so Django's transaction still holds):
-its parameters are bound by the server through psycopg's C dumpers, and `executemany` runs as one
-pipeline of a prepared statement. Raw samples, which are only ever appended, go in by COPY.
-SQLite has no such split: Django's cursor is already the driver's.
+its parameters are bound by the server through psycopg's C dumpers, and `executemany` sends all rows
+in one pipeline. No named prepared statements: Django connects with psycopg's `prepare_threshold`
+off, which `executemany` respects, so a PgBouncer in transaction pooling is no problem. Raw samples,
+which are only ever appended, go in by COPY. SQLite has no such split: Django's cursor is already
+the driver's.
 """
 from collections.abc import Sequence
 
