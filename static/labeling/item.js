@@ -11,6 +11,7 @@
     prefixUrl: container.dataset.prefixUrl,
     showNavigator: true,
     navigatorPosition: "TOP_RIGHT",
+    showNavigationControl: false,  // the page's buttons: OpenSeadragon's are 16 images fetched before the first tile
     visibilityRatio: 0.2,
     minZoomImageRatio: 0.5,
     maxZoomPixelRatio: 4,
@@ -20,12 +21,18 @@
       return { tileSource: slice.dzi, x: 0, y: slice.offset_y / unit, width: slice.width / unit };
     }),
   });
-  viewer.addHandler("open", function () {
-    // Start at the top of the strip, fitted to its width: the reading position of a webtoon.
+  function fitWidthAtTop(immediately) {
+    // The top of the strip, fitted to its width: the reading position of a webtoon.
     var top = new OpenSeadragon.Rect(0, 0, 1, Math.min(data.height / unit, container.clientHeight / container.clientWidth));
-    viewer.viewport.fitBounds(top, true);
+    viewer.viewport.fitBounds(top, immediately);
+  }
+  viewer.addHandler("open", function () {
+    fitWidthAtTop(true);
     container.dataset.opened = "true";
   });
+  document.getElementById("zoom-in").addEventListener("click", function () { viewer.viewport.zoomBy(1.25); });
+  document.getElementById("zoom-out").addEventListener("click", function () { viewer.viewport.zoomBy(0.8); });
+  document.getElementById("zoom-fit").addEventListener("click", function () { fitWidthAtTop(false); });
   viewer.addHandler("tile-loaded", function () {
     container.dataset.tilesLoaded = String(Number(container.dataset.tilesLoaded || 0) + 1);
   });

@@ -75,6 +75,14 @@ def test_upload_20_files_see_thumbnails_and_open_a_strip(live_stack, page, page_
     page.wait_for_timeout(500)
     shot(page, "viewer")
     assert tile_responses and set(tile_responses) == {200}
+    # The page's zoom buttons (OpenSeadragon's image buttons are off).
+    zoom = "atelierViewer.viewport.getZoom()"
+    fitted = page.evaluate(zoom)
+    page.get_by_role("button", name="Zoom in").click()
+    page.wait_for_function(f"{zoom} > {fitted} * 1.2")
+    page.get_by_role("button", name="Fit width").click()
+    page.wait_for_function(f"Math.abs({zoom} - {fitted}) < {fitted} * 0.01")
+    assert page.locator("#viewer img[src*='zoomin']").count() == 0
     # Never the whole strip at full size: the top level is tiled, never fetched whole.
     assert not any("/original/" in url for url in page_problems.bad_responses)
     assert page_problems.bad_responses == []
