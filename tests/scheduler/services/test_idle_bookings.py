@@ -3,6 +3,7 @@ is flagged once and its owner notified; missing telemetry is not idleness; auto-
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from portal.notifications.models import Notification
 from scheduler.models import GpuOccupancy, GpuSample, Job
@@ -117,7 +118,8 @@ def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_
 
 def test_a_job_running_in_the_booking_clears_the_flag(running, researcher, team_a):
     booking, gpus = flagged(running)
-    job = job_submit(user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk)
+    with time_machine.travel(NOW, tick=False):  # submitted at the test's NOW, whatever the wall clock says
+        job = job_submit(user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk)
     Job.objects.filter(pk=job.pk).update(state="running", started_at=NOW + timedelta(minutes=10))
     assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=15)) == [booking.pk]
     assert list(booking.idle_periods.values_list("end", flat=True)) == [NOW + timedelta(minutes=10)]
