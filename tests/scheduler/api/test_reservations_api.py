@@ -1,8 +1,9 @@
 """/api/v1/reservations/: create, list with filters, retrieve, PATCH, DELETE; every bad input is a
 400 naming the field, in the portal's error shape."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from scheduler.api import serializers as s
 from scheduler.models import GpuOccupancy, Reservation
@@ -13,6 +14,14 @@ from tests.scheduler.factories import booking, fleet, hours_from_now
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reservations/"
+# The literal dates below (2026-12-01, 2027's DST changes) lie after this instant, whatever today is.
+FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with time_machine.travel(FIXED_NOW, tick=True):
+        yield
 
 
 @pytest.fixture
@@ -21,7 +30,8 @@ def gpus(db):
 
 
 def window(start_h=1, end_h=3) -> dict:
-    return {"start": hours_from_now(start_h).isoformat(), "end": hours_from_now(end_h).isoformat()}
+    # From the fixed clock: BAD_INPUTS is built at import, before the clock is set.
+    return {"start": hours_from_now(start_h, base=FIXED_NOW).isoformat(), "end": hours_from_now(end_h, base=FIXED_NOW).isoformat()}
 
 
 def test_it_creates_a_booking_and_answers_201(researcher, gpus):
