@@ -335,7 +335,23 @@ JOB_RUN_AS_USER = env_str("ATELIER_JOB_RUN_AS_USER", "")  # set when workers run
 JOB_POLL_INTERVAL = env_float("ATELIER_JOB_POLL_INTERVAL", 1.0, minimum=0.05)  # cancel is seen within this
 JOB_HEARTBEAT_INTERVAL = env_float("ATELIER_JOB_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
 JOB_HEARTBEAT_TTL = env_float("ATELIER_JOB_HEARTBEAT_TTL", 60.0, minimum=1.0)
-JOB_NODE_DOWN_GRACE = env_float("ATELIER_JOB_NODE_DOWN_GRACE", 300.0, minimum=0.0)  # then a lost attempt is requeued unconfirmed
+if JOB_HEARTBEAT_TTL < 2 * JOB_HEARTBEAT_INTERVAL:
+    raise ImproperlyConfigured(
+        f"ATELIER_JOB_HEARTBEAT_TTL={JOB_HEARTBEAT_TTL:g} must be at least twice ATELIER_JOB_HEARTBEAT_INTERVAL ({JOB_HEARTBEAT_INTERVAL:g}) seconds."
+    )
+# A runner that cannot reach the database keeps its job running this long, then stops it itself
+# (fencing: by then the reaper may have given the job to another attempt).
+JOB_DB_OUTAGE_GRACE = env_float("ATELIER_JOB_DB_OUTAGE_GRACE", 600.0, minimum=1.0)
+# A lost attempt whose node is silent this long (and whose runner was last heard of this long ago)
+# is requeued without the node confirming its processes are gone.
+JOB_NODE_DOWN_GRACE = env_float("ATELIER_JOB_NODE_DOWN_GRACE", 900.0, minimum=0.0)
+if JOB_NODE_DOWN_GRACE <= JOB_DB_OUTAGE_GRACE + JOB_HEARTBEAT_TTL:
+    # Otherwise a partitioned runner could still be running its job when the job starts elsewhere.
+    raise ImproperlyConfigured(
+        f"ATELIER_JOB_NODE_DOWN_GRACE={JOB_NODE_DOWN_GRACE:g} must be more than ATELIER_JOB_DB_OUTAGE_GRACE "
+        f"({JOB_DB_OUTAGE_GRACE:g}) + ATELIER_JOB_HEARTBEAT_TTL ({JOB_HEARTBEAT_TTL:g}) seconds: a runner cut off "
+        "from the database stops its job only after the outage grace."
+    )
 JOB_CLAIM_TIMEOUT = env_float("ATELIER_JOB_CLAIM_TIMEOUT", 60.0, minimum=1.0)
 JOB_MIN_TIME_LIMIT = env_int("ATELIER_JOB_MIN_TIME_LIMIT", 60, minimum=1)
 JOB_KILL_GRACE_SECONDS = env_float("ATELIER_JOB_KILL_GRACE_SECONDS", 10.0, minimum=0.0)

@@ -20,7 +20,12 @@ def telemetry_retention() -> dict:
     return telemetry_prune()
 
 
-@shared_task(name="jobs.run_attempt", acks_late=True, reject_on_worker_lost=True)
+# Acknowledged when a worker starts it, not when it ends (acks_late off, unlike the other tasks):
+# the attempt's fate is the database's from the claim on (runner heartbeat, reaper, the node's
+# agent), so a broker that redelivers an unacknowledged task after its visibility timeout (Redis: 1 h)
+# must not see a long job as unfinished work. A message lost before its claim is sent again from the
+# database by the claim timeout; a duplicate, from any source, loses the claim and does nothing.
+@shared_task(name="jobs.run_attempt", acks_late=False)
 def run_attempt(*, attempt_id: int) -> None:
     attempt_run(attempt_id=attempt_id)
 
@@ -33,7 +38,8 @@ def run_scheduling_pass(*, requested_at: str | None = None) -> None:
 @shared_task(name="jobs.reap")
 def reap() -> None:
     """Lost attempts are requeued; queued ones nobody claimed are sent again (CONTRACT 6)."""
-    attempts_reap(heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL))
+    # A pause of three reaper intervals (database, beat or workers away) restarts the watch.
+    attempts_reap(heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL))
     lost_attempts_requeue(node_down_grace=timedelta(seconds=settings.JOB_NODE_DOWN_GRACE))
     attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
 

@@ -1,34 +1,34 @@
-"""What a node's worker does at start and on every heartbeat: kill the process groups of attempts on
-this host that no runner of this worker is running (their runner died with a previous worker), and
-record that they are gone, so the reaper may requeue their jobs (CONTRACT 6)."""
+"""Process groups nobody supervises any more, and who stops them (CONTRACT 6).
+
+Two sweeps, each touching only attempts of its own node(s), never by host name:
+
+- The worker's, at start and on every heartbeat (`orphans_kill`): a group is killed only when the
+  database says its attempt is no longer live (lost, ended) *and* no runner of this worker
+  supervises it. A running attempt is never killed here, whoever runs it.
+- The node agent's, every tick (`runnerless_groups_stop`): a group whose runner's worker process is
+  gone (pid and start time from the runner file) is stopped, whatever the database says or whether
+  it can be reached; and a group that is gone is recorded as gone, so the reaper may requeue.
+"""
 import logging
-import socket
-import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from scheduler.execution.ownership import (
+    RunnerFile,
+    runner_alive,
+    runner_files,
+    supervised_attempts,
+    worker_identity,
+)
 from scheduler.execution.process import group_members, group_terminate
-from scheduler.models import Attempt
+from scheduler.models import ATTEMPT_LIVE_STATES, Attempt
 
 log = logging.getLogger(__name__)
 
 ATTEMPT_MARKER = "ATELIER_ATTEMPT_ID"
-
-_running_here: set[int] = set()
-_lock = threading.Lock()
-
-
-def runner_register(attempt_id: int) -> None:
-    with _lock:
-        _running_here.add(attempt_id)
-
-
-def runner_unregister(attempt_id: int) -> None:
-    with _lock:
-        _running_here.discard(attempt_id)
 
 
 def attempt_group_members(*, attempt_id: int, pgid: int) -> list[int]:
@@ -48,18 +48,54 @@ def _marker_of(pid: int) -> str | None:
     return None
 
 
-def orphans_kill(*, host: str | None = None) -> list[int]:
-    """Kill what runs on this host for attempts this worker does not run; return their ids."""
+def processes_gone_record(attempt_id: int) -> None:
+    Attempt.objects.filter(pk=attempt_id, processes_gone_at__isnull=True).update(processes_gone_at=timezone.now())
+
+
+def orphans_kill(*, nodes: frozenset[str] | None = None) -> list[int]:
+    """Kill what runs for attempts of this worker's nodes that are no longer live and that no runner
+    of this worker supervises; record them gone. Return their ids."""
     close_old_connections()
-    host = host or socket.gethostname()
-    with _lock:
-        mine = set(_running_here)
-    candidates = Attempt.objects.filter(host=host, pgid__isnull=False, processes_gone_at__isnull=True).exclude(pk__in=mine)
+    nodes = worker_identity().nodes if nodes is None else nodes
+    if not nodes:
+        return []
+    candidates = (
+        Attempt.objects.filter(node__name__in=nodes, pgid__isnull=False, processes_gone_at__isnull=True)
+        .exclude(state__in=ATTEMPT_LIVE_STATES)
+        .exclude(pk__in=supervised_attempts())
+    )
     cleared = []
-    for attempt in candidates.only("pk", "pgid"):
-        if attempt_group_members(attempt_id=attempt.pk, pgid=attempt.pgid):
-            log.warning("killing orphaned process group %s of attempt %s", attempt.pgid, attempt.pk)
-            group_terminate(pgid=attempt.pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
-        Attempt.objects.filter(pk=attempt.pk).update(processes_gone_at=timezone.now())
-        cleared.append(attempt.pk)
+    for attempt_id, pgid in candidates.values_list("pk", "pgid"):
+        if attempt_group_members(attempt_id=attempt_id, pgid=pgid):
+            log.warning("killing process group %s of attempt %s: the attempt is no longer live and no runner here supervises it", pgid, attempt_id)
+            group_terminate(pgid=pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
+        processes_gone_record(attempt_id)
+        cleared.append(attempt_id)
     return cleared
+
+
+def runnerless_groups_stop(*, nodes: frozenset[str] | None) -> list[int]:
+    """The agent's check: stop the groups whose runner's worker is gone; record gone groups, then
+    forget their files. Returns the attempts whose groups were stopped. Killing needs no database;
+    recording waits for it (the file stays until then)."""
+    stopped = []
+    for entry in runner_files(nodes=nodes):
+        members = attempt_group_members(attempt_id=entry.attempt_id, pgid=entry.pgid)
+        if members and runner_alive(entry):
+            continue
+        if members:
+            log.warning("stopping process group %s of attempt %s: its worker (pid %s) is gone", entry.pgid, entry.attempt_id, entry.worker_pid)
+            group_terminate(pgid=entry.pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
+            stopped.append(entry.attempt_id)
+        _record_and_forget(entry)
+    return stopped
+
+
+def _record_and_forget(entry: RunnerFile) -> None:
+    try:
+        processes_gone_record(entry.attempt_id)
+    except DatabaseError:
+        log.warning("could not record that attempt %s's processes are gone; trying again next tick", entry.attempt_id)
+        connection.close()  # a broken connection reopens on the next try
+        return
+    entry.path.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Attribute GPU processes to job attempts and flag the ones the scheduler cannot account for.
 
 Pure function over plain data: the caller passes NVML readings and the scheduler's own
-bookkeeping (running attempts, their host, GPUs, and known pids or process group). The
+bookkeeping (running attempts, their node, GPUs, and known pids or process group). The
 scheduler trusts its bookkeeping and checks it against NVML, so:
 
 - a process no running attempt owns is ``UNOWNED`` (a stray notebook, a zombie of a finished
@@ -9,8 +9,10 @@ scheduler trusts its bookkeeping and checks it against NVML, so:
 - an attempt's process on a GPU not allocated to it is ``WRONG_GPU`` (it ignored
   ``CUDA_VISIBLE_DEVICES``).
 
-Pids are per host, so attempts only match processes on the node whose hostname equals the
-attempt's ``host``. A GPU whose process list is unknown (``processes is None``) or that is lost
+Pids are per node, so attempts only match processes in the reading of their own node (a
+reading's ``hostname`` is the node's name: the inventory names nodes by it), never by the host
+name the worker runs on: two emulated nodes may share a host, and simulated nodes have none.
+A GPU whose process list is unknown (``processes is None``) or that is lost
 yields no attributions: no information is not evidence of a rogue.
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ class RunningAttempt:
     """
 
     attempt_id: AttemptId
-    host: str
+    node: str
     gpu_uuids: frozenset[str]
     pids: frozenset[int] = frozenset()
     process_group: int | None = None
@@ -76,11 +78,11 @@ def attribute_processes(
     ``process_groups`` maps ``(host, pid)`` to the pid's process group id, read by the agent
     on that host (``os.getpgid``); omit it where the pids themselves are known.
     """
-    by_host = _attempts_by_host(attempts)
+    by_node = _attempts_by_node(attempts)
     groups = process_groups or {}
     found: list[ProcessAttribution] = []
     for node in nodes:
-        owners = by_host.get(node.hostname, ())
+        owners = by_node.get(node.hostname, ())
         for gpu in node.gpus:
             if gpu.lost or gpu.processes is None:
                 continue
@@ -94,11 +96,11 @@ def rogue_processes(attributions: Iterable[ProcessAttribution]) -> tuple[Process
     return tuple(attribution for attribution in attributions if attribution.rogue is not None)
 
 
-def _attempts_by_host(attempts: Iterable[RunningAttempt]) -> dict[str, tuple[RunningAttempt, ...]]:
+def _attempts_by_node(attempts: Iterable[RunningAttempt]) -> dict[str, tuple[RunningAttempt, ...]]:
     grouped: dict[str, list[RunningAttempt]] = {}
     for attempt in attempts:
-        grouped.setdefault(attempt.host, []).append(attempt)
-    return {host: tuple(found) for host, found in grouped.items()}
+        grouped.setdefault(attempt.node, []).append(attempt)
+    return {node: tuple(found) for node, found in grouped.items()}
 
 
 def _attribute(

@@ -88,6 +88,9 @@ class Attempt(models.Model):
     node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="attempts")
     gpus = models.ManyToManyField(Gpu, through="JobAllocation", related_name="attempts")
     host = models.CharField(max_length=255, blank=True)
+    # The worker process that claimed it ("<host>:<pid>:<random>"): a runner goes on only while the
+    # attempt is running *and* still its own (CONTRACT 11: owned per node and worker instance).
+    worker = models.CharField(max_length=255, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     pgid = models.IntegerField(null=True, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)

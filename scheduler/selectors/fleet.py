@@ -158,14 +158,14 @@ def jobs_affected_by_drain(*, gpu_ids: Iterable[int]) -> QuerySet[Job]:
 
 
 def running_attempts() -> tuple[RunningAttempt, ...]:
-    """The scheduler's bookkeeping for process attribution: every running job attempt with its host,
+    """The scheduler's bookkeeping for process attribution: every running job attempt with its node,
     GPU UUIDs, pid and process group (the agent attributes a GPU process to the attempt whose group
     it belongs to), and its job and the job's user, which the board shows beside each process."""
-    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).select_related("job__owner").prefetch_related("allocations__gpu")
+    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).select_related("job__owner", "node").prefetch_related("allocations__gpu")
     return tuple(
         RunningAttempt(
             attempt_id=attempt.pk,
-            host=attempt.host,
+            node=attempt.node.name,
             gpu_uuids=frozenset(allocation.gpu.uuid for allocation in attempt.allocations.all()),
             pids=frozenset({attempt.pid} if attempt.pid else ()),
             process_group=attempt.pgid,

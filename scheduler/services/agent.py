@@ -23,6 +23,7 @@ from django.db.models import Q
 
 from portal.ops.services import heartbeat_record
 from portal.realtime.services import event_publish
+from scheduler.execution.orphans import runnerless_groups_stop
 from scheduler.gpu.backends import GpuBackend, GpuReading, NodeReading, SimulatedLoad
 from scheduler.gpu.rogue import ProcessAttribution, RunningAttempt, attribute_processes
 from scheduler.models import Attempt, Gpu, Node, ProcessSnapshot
@@ -295,6 +296,16 @@ class Agent:
             log.exception("GPU agent tick failed; retrying next interval")
             if isinstance(exc, DatabaseError) and not connection.in_atomic_block:
                 connection.close()  # a broken connection (database restarted) reopens on the next tick
+        self._stop_runnerless_groups()
+
+    def _stop_runnerless_groups(self) -> None:
+        """Jobs whose worker died stop within a tick, even if it never comes back (host-local: no
+        database needed to decide). The fleet agent looks after every simulated node on this host."""
+        nodes = None if self.backend.simulated and not self.node else frozenset({self.name})
+        try:
+            runnerless_groups_stop(nodes=nodes)
+        except Exception:
+            log.exception("could not check for process groups whose runner is gone")
 
     def _flush_safely(self) -> None:
         try:

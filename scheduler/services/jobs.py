@@ -249,11 +249,12 @@ def attempts_preempt(*, job_ids, now) -> int:
     )
 
 
-def attempt_claim(*, attempt_id: int, host: str) -> bool:
-    """Compare-and-set: exactly one delivery of the task gets to run the attempt."""
+def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
+    """Compare-and-set: exactly one delivery of the task gets to run the attempt, and the attempt
+    records which worker process runs it."""
     now = timezone.now()
     claimed = Attempt.objects.filter(pk=attempt_id, state=AttemptState.QUEUED).update(
-        state=AttemptState.RUNNING, host=host, started_at=now, heartbeat_at=now
+        state=AttemptState.RUNNING, host=host, worker=worker, started_at=now, heartbeat_at=now
     )
     if claimed:
         job = Job.objects.get(attempts__pk=attempt_id)

@@ -79,5 +79,5 @@ def running_job(user, *, command: str = "sleep 300", gpus: int = 1, host: str = 
     job = job_submit(user=user, command=command, gpus=gpus, time_limit=timedelta(hours=1), **fields)
     assert job.pk in scheduling_pass().placements, "no placeable GPU for the job"
     attempt = Attempt.objects.get(job=job)
-    assert attempt_claim(attempt_id=attempt.pk, host=host)
+    assert attempt_claim(attempt_id=attempt.pk, host=host, worker=f"{host}:1:test")
     return Job.objects.get(pk=job.pk), Attempt.objects.get(pk=attempt.pk)

@@ -1,6 +1,7 @@
 """Start the Celery worker of this GPU node: one queue `node.<name>`, one thread slot per GPU (CONTRACT 6).
 
-With the simulated fleet, one worker serves every simulated node's queue. It also takes the
+With the simulated fleet, one worker serves every simulated node's queue, or only --node's (two
+workers for two emulated nodes on one host). It also takes the
 `default` queue (scheduling passes, notifications, housekeeping) unless --no-default is given.
 """
 import os
@@ -8,8 +9,9 @@ import socket
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from scheduler.execution.ownership import WORKER_NODES_ENV
 from scheduler.gpu.backends import DEFAULT_SIM_FLEET, backend_for
 from scheduler.services.scheduling import node_queue
 
@@ -20,7 +22,7 @@ class Command(BaseCommand):
     help = "Run the Celery worker for this node's GPUs (or every simulated node)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--node", help="node name (default: this host's name)")
+        parser.add_argument("--node", help="node name (default: this host's name; simulated: every node)")
         parser.add_argument("--hostname", default="", help="Celery worker name (default: atelier@<host>)")
         parser.add_argument("--no-default", action="store_true", help="do not consume the default queue")
         parser.add_argument("--loglevel", default="INFO")
@@ -28,9 +30,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         nodes, gpu_count = self._local_nodes(options["node"])
         queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
+        os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
         argv = [
             sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "threads", "--concurrency", str(gpu_count + EXTRA_SLOTS),
-            "--queues", ",".join(queues), "--hostname", options["hostname"] or f"atelier@{socket.gethostname()}",
+            "--queues", ",".join(queues), "--hostname", options["hostname"] or f"{options['node'] or 'atelier'}@{socket.gethostname()}",
             "--loglevel", options["loglevel"], "--without-mingle", "--without-gossip",
         ]
         self.stdout.write(f"node worker for {', '.join(nodes)}: {gpu_count} GPU slots")
@@ -40,7 +43,9 @@ class Command(BaseCommand):
         backend = backend_for(setting=settings.GPU_BACKEND, sim_fleet_spec=settings.SIM_FLEET or DEFAULT_SIM_FLEET)
         try:
             if backend.simulated:
-                readings = backend.read_fleet()
+                readings = [r for r in backend.read_fleet() if node is None or r.hostname == node]
+                if not readings:
+                    raise CommandError(f"--node {node}: the simulated fleet has no such node.")
                 return [r.hostname for r in readings], sum(len(r.gpus) for r in readings)
             reading = backend.read()
             return [node or reading.hostname], len(reading.gpus)

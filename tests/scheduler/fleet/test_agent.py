@@ -139,7 +139,7 @@ def test_a_failing_device_count_keeps_the_inventory_and_the_heartbeat(nvml_agent
 
 def test_a_process_owned_by_a_running_attempt_is_attributed_not_flagged(fake):
     backend = NvmlBackend(hostname="gpu-agent-01")
-    attempts = [RunningAttempt(attempt_id=31, host="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), pids=frozenset({4242}), job_id=7, user="researcher")]
+    attempts = [RunningAttempt(attempt_id=31, node="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), pids=frozenset({4242}), job_id=7, user="researcher")]
     Agent(backend=backend, node="gpu-agent-01", attempts_provider=lambda: attempts, flush_interval=0).tick()
 
     gpu = _gpu(UUIDS[0])

@@ -24,7 +24,7 @@ def outcome(attributions) -> list[tuple[str, int, object, RogueReason | None]]:
     return [(a.gpu_uuid, a.pid, a.owner, a.rogue) for a in attributions]
 
 
-TRAINING = RunningAttempt(attempt_id=17, host="gpu-01", gpu_uuids=frozenset({"GPU-0", "GPU-1"}), pids=frozenset({500}))
+TRAINING = RunningAttempt(attempt_id=17, node="gpu-01", gpu_uuids=frozenset({"GPU-0", "GPU-1"}), pids=frozenset({500}))
 
 
 def test_a_jobs_process_on_its_own_gpu_is_attributed_and_not_rogue() -> None:
@@ -54,7 +54,7 @@ def test_a_jobs_process_on_a_gpu_not_allocated_to_it_is_rogue_with_its_attempt()
 
 
 def test_children_are_matched_by_process_group() -> None:
-    attempt = RunningAttempt(attempt_id="a-9", host="gpu-01", gpu_uuids=frozenset({"GPU-0"}), process_group=700)
+    attempt = RunningAttempt(attempt_id="a-9", node="gpu-01", gpu_uuids=frozenset({"GPU-0"}), process_group=700)
     groups = {("gpu-01", 701): 700, ("gpu-01", 702): 700, ("gpu-01", 900): 900}
 
     found = attribute_processes(
@@ -88,7 +88,7 @@ def test_unknown_process_lists_and_lost_gpus_flag_nothing() -> None:
 
 
 def test_stale_double_claims_prefer_the_attempt_that_holds_the_gpu() -> None:
-    other = RunningAttempt(attempt_id=18, host="gpu-01", gpu_uuids=frozenset({"GPU-4"}), pids=frozenset({500}))
+    other = RunningAttempt(attempt_id=18, node="gpu-01", gpu_uuids=frozenset({"GPU-4"}), pids=frozenset({500}))
 
     found = attribute_processes(nodes=[node("gpu-01", gpu(4, 500), gpu(0, 500))], attempts=[TRAINING, other])
 
@@ -99,7 +99,7 @@ def test_it_catches_a_rogue_placed_on_the_simulated_fleet() -> None:
     backend = SimulatedBackend(spec="2x2:A100-80GB")
     first, second = backend.read_fleet(now=0)
     job_gpu, idle_booked_gpu = first.gpus[0].uuid, first.gpus[1].uuid
-    attempt = RunningAttempt(attempt_id=3, host=first.hostname, gpu_uuids=frozenset({job_gpu}), pids=frozenset({40}))
+    attempt = RunningAttempt(attempt_id=3, node=first.hostname, gpu_uuids=frozenset({job_gpu}), pids=frozenset({40}))
     load = {
         job_gpu: SimulatedLoad(pids=(40,)),
         idle_booked_gpu: SimulatedLoad(pids=(41,)),  # a notebook someone started by hand

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from portal.notifications.models import Notification
-from scheduler.execution.runner import _stop_request
+from scheduler.execution.runner import attempt_stop_request
 from scheduler.models import AttemptState, Job
 from scheduler.services.drain import gpu_drain, node_drain
 from scheduler.services.jobs import attempt_finish
@@ -37,7 +37,7 @@ def test_a_drain_lets_running_jobs_end_normally_by_default(gpus, admin, research
     gpu_drain(gpu=gpu_of(attempt), by=admin, reason="PSU swap")
     job.refresh_from_db()
     assert (job.state, job.cancel_requested_at) == ("running", None)
-    assert _stop_request(attempt) == ""
+    assert attempt_stop_request(attempt_id=attempt.pk, worker=attempt.worker) == ""
 
 
 def test_a_drain_that_stops_running_jobs_cancels_them_with_the_drain_as_reason(gpus, admin, researcher):
@@ -46,7 +46,7 @@ def test_a_drain_that_stops_running_jobs_cancels_them_with_the_drain_as_reason(g
 
     job.refresh_from_db()
     assert job.cancel_requested_at is not None and job.state == "running"  # the runner stops it
-    reason = _stop_request(attempt)
+    reason = attempt_stop_request(attempt_id=attempt.pk, worker=attempt.worker)
     assert reason == "GPU drained by admin: PSU swap"
 
     # What the runner does next: the same path as any cancel.
