@@ -91,3 +91,13 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"ATELIER_JOB_DB_OUTAGE_GRACE": "600", "ATELIER_JOB_HEARTBEAT_TTL": "60", "ATELIER_JOB_NODE_DOWN_GRACE": "660"}, "ATELIER_JOB_NODE_DOWN_GRACE"),
+    ({"ATELIER_JOB_HEARTBEAT_INTERVAL": "5", "ATELIER_JOB_HEARTBEAT_TTL": "9"}, "ATELIER_JOB_HEARTBEAT_TTL"),
+])
+def test_start_up_refuses_grace_periods_that_could_run_a_job_twice(tmp_path, overrides, named):
+    result = run_settings(tmp_path, **overrides)
+    assert result.returncode != 0
+    assert f"{named}=" in result.stderr.splitlines()[-1]
