@@ -39,7 +39,7 @@ def main() -> None:
         drill = row.pop("drill")
         for name, value in row.items():
             measured[(drill, name)].append(value)
-    print(f"\n| drill | measure | median (s) | runs |\n|---|---|---|---|")
+    print("\n| drill | measure | median (s) | runs |\n|---|---|---|---|")
     for (drill, name), values in sorted(measured.items()):
         print(f"| {drill} | {name.replace('_', ' ')} | {statistics.median(values):.2f} | {len(values)} |")
     Path(path).unlink()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,21 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from portal.ops.models import Heartbeat
-from scheduler.models import Gpu, Job
-from tests.actors import api_client_for
-from tests.stack import BIN, ROOT, Stack
+from scheduler.models import Gpu
+from tests.stack import BIN, ROOT, Stack, wait_for
 
 A100_NODE, L40S_NODE = "sim-a100-01", "sim-l40s-01"  # the test fleet: 1x4:A100-80GB,1x4:L40S-48GB
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached in {timeout} s")
 
 
 def service_mode() -> bool:
@@ -105,22 +93,6 @@ def recovery_record(drill_name: str, **seconds: float) -> None:
 def model_of(node: str) -> str:
     """The GPU model of a node of the test fleet, as the inventory names it (a job asks for it)."""
     return Gpu.objects.filter(node__name=node).values_list("model", flat=True).first()
-
-
-def submit(user, **fields) -> Job:
-    body = {"command": "echo hello", "gpus": 1, "time_limit": "PT10M"} | fields
-    response = api_client_for(user).post("/api/v1/jobs/", body, format="json")
-    assert response.status_code == 201, response.content
-    return Job.objects.get(pk=response.json()["id"])
-
-
-def final(job: Job, timeout: float = 60.0) -> Job:
-    return wait_for(lambda: (j := Job.objects.get(pk=job.pk)).ended_at and j, timeout=timeout, what=f"job {job.pk} ended")
-
-
-def log_text(user, job: Job, attempt: int | None = None) -> str:
-    query = f"?attempt={attempt}" if attempt else ""
-    return api_client_for(user).get(f"/api/v1/jobs/{job.pk}/log/{query}").json()["data"]
 
 
 def ticking(seconds: int, *, label: str = "tick") -> str:

@@ -11,7 +11,9 @@ from scheduler.execution.process import group_members
 from scheduler.models import Attempt, Job
 from scheduler.services.scheduling import node_queue, scheduling_pass
 from scheduler.tasks import run_attempt
-from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, final, log_text, model_of, recovery_record, service_mode, submit, ticking, ticks, wait_for
+from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, model_of, recovery_record, service_mode, ticking, ticks
+from tests.scheduler.jobs.test_job_execution import final, log_text, submit
+from tests.stack import wait_for
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.stack

@@ -9,18 +9,9 @@ from django.utils import timezone
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, Gpu, Job, JobAllocation
 from tests.actors import api_client_for
+from tests.stack import wait_for
 
 pytestmark = pytest.mark.stack
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
