@@ -1,4 +1,6 @@
-"""Celery beat with django-celery-beat's DatabaseScheduler, plus a heartbeat so /healthz sees beat."""
+"""Celery beat with django-celery-beat's DatabaseScheduler, plus a heartbeat so /healthz sees beat,
+and the project's own schedule (CELERY_BEAT_SCHEDULE) always in force."""
+import logging
 import time
 
 from django.conf import settings
@@ -8,10 +10,29 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from portal.ops.services import heartbeat_record
 
 BEAT_HEARTBEAT = "beat"
+log = logging.getLogger(__name__)
 
 
 class HeartbeatDatabaseScheduler(DatabaseScheduler):
     _last_heartbeat = 0.0
+
+    def all_as_schedule(self):
+        """The database's entries, plus the settings' entries whose rows are gone. The scheduler
+        reloads from the database on every change and every 5 minutes; without this, a database that
+        lost those rows (restored from a backup, or flushed between tests) silently stops the reaper,
+        the scheduling pass and the housekeeping. A row an admin disabled stays disabled."""
+        schedule = super().all_as_schedule()
+        for name, fields in self.app.conf.beat_schedule.items():
+            if name in schedule:
+                continue
+            try:
+                entry = self.Entry.from_entry(name, app=self.app, **fields)
+            except Exception:
+                log.exception("could not restore the beat entry %s", name)
+                continue
+            if entry.model.enabled:
+                schedule[name] = entry
+        return schedule
 
     def tick(self, *args, **kwargs):
         delay = super().tick(*args, **kwargs)

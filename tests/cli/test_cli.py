@@ -8,14 +8,16 @@ import pytest
 
 from portal.accounts.services import api_token_create
 from scheduler.models import Job
-from tests.scheduler.jobs.test_job_execution import final, wait_for
+from tests.scheduler.jobs.test_job_execution import final, fleet, wait_for  # noqa: F401 (fleet is a fixture)
 
 pytestmark = pytest.mark.stack
 ATELIER = str(Path(sys.executable).parent / "atelier")
 
 
 @pytest.fixture
-def cli(live_stack, researcher, tmp_path):
+def cli(fleet, researcher, tmp_path):
+    """The CLI logged in as the researcher, once the agent has (re)written the fleet a job needs."""
+    live_stack = fleet
     _, token = api_token_create(user=researcher, name="cli", expires_in_days=1)
     env = os.environ | {"ATELIER_CONFIG": str(tmp_path / "config.json")}
 
