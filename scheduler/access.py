@@ -4,8 +4,8 @@ Every signed-in user sees every booking on the timeline (who, team, when); a boo
 team and site admins; changes: the owner, their team admins, site admins. What a user may not see is
 a 404; what they may see but not change is a 403.
 """
+from django.core.exceptions import PermissionDenied  # a styled 403 on pages, the error shape in the API
 from django.http import Http404
-from rest_framework.exceptions import PermissionDenied
 
 from portal.teams.access import may_administer_team, team_ids_of
 from scheduler.models import GpuOccupancy, OccupancyKind, Reservation

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from rest_framework.exceptions import PermissionDenied
 
 from labeling import storage
 from labeling.ingest.images import check_file_count, check_header

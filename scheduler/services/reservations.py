@@ -10,6 +10,7 @@ pass the quota check on PostgreSQL.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -238,7 +239,7 @@ def reservation_update(*, reservation: Reservation, by, change: Change, now: dat
     """Extend, shorten or move a booking that has not started; shorten or end now one that has."""
     now = now or timezone.now()
     if change.note is not None and by.pk != reservation.user_id:
-        raise exceptions.PermissionDenied(NOTE_OWNER_ONLY)
+        raise PermissionDenied(NOTE_OWNER_ONLY)
     request = GpuRequest(gpu_ids=tuple(reservation.gpus.values_list("pk", flat=True)))
     try:
         with transaction.atomic():

@@ -3,7 +3,8 @@ booking can only be shortened or ended now, never moved into the past."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError
 
 from portal.api.errors import Conflict
 from scheduler.models import GpuOccupancy, ReservationState
