@@ -306,13 +306,16 @@ def certificate_for(name: str, folder):
     """A throwaway CA and a server certificate for `name` only (no IP address in it)."""
     import datetime
 
+    import time_machine
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     def build(subject, issuer, public_key, signing_key, is_ca, san=None):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        # OpenSSL checks validity against the machine's clock, not the test's (time-machine may move it).
+        real_time = time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
+        now = datetime.datetime.fromtimestamp(real_time, datetime.timezone.utc)
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
