@@ -23,6 +23,7 @@ API in process (APIClient: routing, authentication, serializers, JSON):
 Targets (issue 9): save p95 <= 30 ms with 5 shapes; task list p95 <= 100 ms at 100,000 tasks.
 Seeded: every run measures the same inputs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.harness import django_migrated, measure_in_child  # noqa: E402
+
 STATUSES = ("new", "in_progress", "submitted", "accepted", "rejected")
 
 
@@ -51,7 +53,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args)))
         return
-    for database in (["sqlite", "postgres"] if args.database == "both" else [args.database]):
+    for database in ["sqlite", "postgres"] if args.database == "both" else [args.database]:
         print(json.dumps({"database": database, **run_child(database, args)}, indent=1))
 
 
@@ -88,13 +90,34 @@ def seed(rng: random.Random, *, tasks: int) -> dict:
     annotators = [UserFactory(username=f"bench-annotator-{n}") for n in range(50)]
     Membership.objects.bulk_create([Membership(team=team, user=u, is_annotator=True) for u in annotators])
     dataset = Dataset.objects.create(team=team, name="Bench strips", created_by=researcher, item_count=tasks)
-    Item.objects.bulk_create([Item(dataset=dataset, name=f"strip-{n}", width=800, height=20_000, slice_count=1)
-                              for n in range(tasks)], batch_size=5000)
+    Item.objects.bulk_create(
+        [Item(dataset=dataset, name=f"strip-{n}", width=800, height=20_000, slice_count=1) for n in range(tasks)],
+        batch_size=5000,
+    )
     item_ids = list(Item.objects.filter(dataset=dataset).order_by("id").values_list("pk", flat=True))
-    Slice.objects.bulk_create([
-        Slice(dataset=dataset, item_id=pk, position=0, offset_y=0, width=800, height=20_000, sha256=f"{pk:064d}",
-              perceptual_hash="0" * 16, byte_size=1, source="upload", source_format="png", original_name="s.png",
-              original_byte_size=1, thumbnail_width=1, thumbnail_height=1) for pk in item_ids], batch_size=5000)
+    Slice.objects.bulk_create(
+        [
+            Slice(
+                dataset=dataset,
+                item_id=pk,
+                position=0,
+                offset_y=0,
+                width=800,
+                height=20_000,
+                sha256=f"{pk:064d}",
+                perceptual_hash="0" * 16,
+                byte_size=1,
+                source="upload",
+                source_format="png",
+                original_name="s.png",
+                original_byte_size=1,
+                thumbnail_width=1,
+                thumbnail_height=1,
+            )
+            for pk in item_ids
+        ],
+        batch_size=5000,
+    )
     rows = []
     for n, pk in enumerate(item_ids):
         # The last 2,000 items stay unassigned and new: the pool "next task" claims from.
@@ -103,8 +126,9 @@ def seed(rng: random.Random, *, tasks: int) -> dict:
         else:
             rows.append(Task(dataset=dataset, item_id=pk, assignee=annotators[n % 50], status=rng.choice(STATUSES)))
     Task.objects.bulk_create(rows, batch_size=5000)
-    Annotation.objects.bulk_create([Annotation(task_id=pk) for pk in Task.objects.values_list("pk", flat=True)],
-                                   batch_size=5000)
+    Annotation.objects.bulk_create(
+        [Annotation(task_id=pk) for pk in Task.objects.values_list("pk", flat=True)], batch_size=5000
+    )
     return {"dataset": dataset, "annotators": annotators, "reviewer": reviewer}
 
 
@@ -125,11 +149,25 @@ def document(rng: random.Random, shapes: int) -> dict:
         x, y = rng.uniform(0, 700), rng.uniform(0, 19_800)
         if n % 3 == 2:
             points = [[x, y], [x + 60, y + 5], [x + 70, y + 80], [x + 5, y + 90], [x - 10, y + 40]]
-            result.append({"id": f"s{n}", "class": "sfx", "type": "polygon", "points": points,
-                           "attributes": {"transcription": "쾅!"}})
+            result.append(
+                {
+                    "id": f"s{n}",
+                    "class": "sfx",
+                    "type": "polygon",
+                    "points": points,
+                    "attributes": {"transcription": "쾅!"},
+                }
+            )
         else:
-            result.append({"id": f"s{n}", "class": "text" if n % 3 else "panel", "type": "box",
-                           "box": [x, y, 90, 150], "attributes": {"transcription": f"line {n}"} if n % 3 else {}})
+            result.append(
+                {
+                    "id": f"s{n}",
+                    "class": "text" if n % 3 else "panel",
+                    "type": "box",
+                    "box": [x, y, 90, 150],
+                    "attributes": {"transcription": f"line {n}"} if n % 3 else {},
+                }
+            )
     return {"shapes": result, "relations": []}
 
 
@@ -149,8 +187,9 @@ def measure_saves(rng, world, *, n: int) -> dict:
         for _ in range(n if size == 5 else max(n // 4, 20)):
             body = document(rng, size)
             t0 = time.perf_counter()
-            response = client.put(f"/api/v1/tasks/{task.pk}/annotation/", body, format="json",
-                                  HTTP_IF_MATCH=f'"{version}"')
+            response = client.put(
+                f"/api/v1/tasks/{task.pk}/annotation/", body, format="json", HTTP_IF_MATCH=f'"{version}"'
+            )
             timings.append(time.perf_counter() - t0)
             assert response.status_code == 200, response.content[:300]
             version = response.json()["version"]
@@ -172,7 +211,10 @@ def measure_lists(rng, world, *, n: int) -> dict:
     result = {}
     queries = {
         "list_mine": lambda: (rng.choice(world["annotators"]), "/api/v1/tasks/?mine=true"),
-        "list_mine_status": lambda: (rng.choice(world["annotators"]), f"/api/v1/tasks/?mine=true&status={rng.choice(STATUSES)}"),
+        "list_mine_status": lambda: (
+            rng.choice(world["annotators"]),
+            f"/api/v1/tasks/?mine=true&status={rng.choice(STATUSES)}",
+        ),
         "list_review_queue": lambda: (world["reviewer"], "/api/v1/tasks/?review=true"),
         "list_all_as_reviewer": lambda: (world["reviewer"], "/api/v1/tasks/"),
     }
@@ -229,8 +271,8 @@ def measure_next(world, *, people: int = 20, rounds: int = 10) -> dict:
 
     fresh = []
     for n in range(people):
-        from tests.factories import UserFactory
         from portal.teams.models import Membership
+        from tests.factories import UserFactory
 
         user = UserFactory(username=f"bench-next-{n}")
         Membership.objects.create(team=world["dataset"].team, user=user, is_annotator=True)
@@ -263,17 +305,25 @@ def measure_next(world, *, people: int = 20, rounds: int = 10) -> dict:
         thread.join()
     distinct = len(set(got)) == len(got)
     claimed = Task.objects.filter(assignee__in=fresh).count()
-    return {"next_task_20_concurrent": stats(timings), "next_task_calls": len(got), "next_task_distinct": distinct,
-            "next_task_claimed_rows": claimed, "next_task_errors": errors[:10]}
+    return {
+        "next_task_20_concurrent": stats(timings),
+        "next_task_calls": len(got),
+        "next_task_distinct": distinct,
+        "next_task_claimed_rows": claimed,
+        "next_task_errors": errors[:10],
+    }
 
 
 def stats(samples: list[float]) -> dict:
     if not samples:
         return {"n": 0}
     ordered = sorted(samples)
-    return {"n": len(samples), "p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2)}
+    return {
+        "n": len(samples),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
 
 
 if __name__ == "__main__":

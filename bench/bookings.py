@@ -17,6 +17,7 @@ Each run gets a fresh database (a SQLite file under var/bench/, or PostgreSQL da
 
 Seeded: every run measures the same inputs. Target: create p95 <= 50 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,20 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args)))
         return
-    for database in (["sqlite", "postgres"] if args.database == "both" else [args.database]):
+    for database in ["sqlite", "postgres"] if args.database == "both" else [args.database]:
         result = run_child(database, args)
         report(database, result)
 
 
 def run_child(database: str, args) -> dict:
-    options = ["--creates", str(args.creates), "--availability", str(args.availability), "--bookings", str(args.bookings)]
+    options = [
+        "--creates",
+        str(args.creates),
+        "--availability",
+        str(args.availability),
+        "--bookings",
+        str(args.bookings),
+    ]
     return measure_in_child(script=__file__, name="bookings", database=database, options=options)
 
 
@@ -76,13 +84,28 @@ def seed(rng: random.Random, *, bookings: int) -> dict:
     from tests.factories import UserFactory
 
     nodes = [Node.objects.create(name=f"bench-{n:02d}", backend="simulated", simulated=True) for n in range(32)]
-    gpus = Gpu.objects.bulk_create(Gpu(node=node, index=i, uuid=f"GPU-bench-{node.name}-{i}", model="A100-80GB" if n % 2 else "L40S-48GB",
-                                       memory_total_mb=81920 if n % 2 else 49152) for n, node in enumerate(nodes) for i in range(8))
+    gpus = Gpu.objects.bulk_create(
+        Gpu(
+            node=node,
+            index=i,
+            uuid=f"GPU-bench-{node.name}-{i}",
+            model="A100-80GB" if n % 2 else "L40S-48GB",
+            memory_total_mb=81920 if n % 2 else 49152,
+        )
+        for n, node in enumerate(nodes)
+        for i in range(8)
+    )
     gpus = list(Gpu.objects.select_related("node").order_by("node__name", "index"))
     teams, users = [], []
     for t in range(8):
         team = team_create(name=f"Bench team {t}")
-        quota_update(team=team, gpu_hours_per_month=10_000_000, max_concurrent_gpus=256, max_booking_hours=1000, booking_horizon_days=400)
+        quota_update(
+            team=team,
+            gpu_hours_per_month=10_000_000,
+            max_concurrent_gpus=256,
+            max_booking_hours=1000,
+            booking_horizon_days=400,
+        )
         teams.append(team)
         for u in range(4):
             user = UserFactory(username=f"bench{t}-{u}")
@@ -95,13 +118,18 @@ def seed(rng: random.Random, *, bookings: int) -> dict:
         node = rng.randrange(32)
         width = rng.choice((1, 1, 2, 4))
         first = rng.randrange(0, 8 - width + 1)
-        chosen = gpus[node * 8 + first: node * 8 + first + width]
+        chosen = gpus[node * 8 + first : node * 8 + first + width]
         start = max(cursor[g.pk] for g in chosen) + timedelta(minutes=rng.randrange(0, 240, 15))
         end = start + timedelta(hours=rng.randint(2, 24))
         user, team = rng.choice(users)
         reservation = Reservation.objects.create(user=user, team=team, start=start, end=end, note="bench")
         reservation.gpus.set(chosen)
-        GpuOccupancy.objects.bulk_create(GpuOccupancy(gpu=g, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation) for g in chosen)
+        GpuOccupancy.objects.bulk_create(
+            GpuOccupancy(
+                gpu=g, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation
+            )
+            for g in chosen
+        )
         for g in chosen:
             cursor[g.pk] = end
         made += 1
@@ -151,7 +179,11 @@ def measure_api_creates(rng, world, *, n: int) -> dict:
         t0 = time.perf_counter()
         status = clients[user.pk].post("/api/v1/reservations/", body, format="json").status_code
         timings.setdefault(status, []).append(time.perf_counter() - t0)
-    return {"api_create": stats(timings[201]), "api_create_conflict": stats(timings[409]), "api_other_statuses": {str(k): len(v) for k, v in timings.items() if k not in (201, 409)}}
+    return {
+        "api_create": stats(timings[201]),
+        "api_create_conflict": stats(timings[409]),
+        "api_other_statuses": {str(k): len(v) for k, v in timings.items() if k not in (201, 409)},
+    }
 
 
 def measure_availability(rng, *, n: int) -> dict:
@@ -163,9 +195,15 @@ def measure_availability(rng, *, n: int) -> dict:
 
     timings, found = [], 0
     for _ in range(n):
-        request = GpuRequest(count=rng.choice((1, 2, 4, 8)), same_node=rng.random() < 0.5, model=rng.choice((None, "A100-80GB")))
+        request = GpuRequest(
+            count=rng.choice((1, 2, 4, 8)), same_node=rng.random() < 0.5, model=rng.choice((None, "A100-80GB"))
+        )
         t0 = time.perf_counter()
-        windows = availability_find(request=request, duration=timedelta(hours=rng.randint(1, 48)), after=timezone.now() + timedelta(hours=rng.uniform(0, 200)))
+        windows = availability_find(
+            request=request,
+            duration=timedelta(hours=rng.randint(1, 48)),
+            after=timezone.now() + timedelta(hours=rng.uniform(0, 200)),
+        )
         timings.append(time.perf_counter() - t0)
         found += bool(windows)
     return {"availability": stats(timings), "availability_answered": found}
@@ -187,7 +225,9 @@ def measure_race(world) -> dict:
     def attempt(i):
         user, team = users[i % len(users)]
         try:
-            reservation_create(user=user, team=team, start=start, end=start + timedelta(hours=4), request=GpuRequest(gpu_ids=(gpu.pk,)))
+            reservation_create(
+                user=user, team=team, start=start, end=start + timedelta(hours=4), request=GpuRequest(gpu_ids=(gpu.pk,))
+            )
             return "created"
         except Conflict:
             return "conflict"
@@ -201,7 +241,12 @@ def stats(samples: list[float]) -> dict:
     if not samples:
         return {"n": 0}
     ms = sorted(s * 1000 for s in samples)
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(ms[max(0, int(len(ms) * 0.95) - 1)], 1), "max_ms": round(ms[-1], 1)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(ms[max(0, int(len(ms) * 0.95) - 1)], 1),
+        "max_ms": round(ms[-1], 1),
+    }
 
 
 def report(database: str, r: dict) -> None:
@@ -215,8 +260,10 @@ def report(database: str, r: dict) -> None:
     print(row("POST /api/v1/reservations/ in process (201)", r["api_create"]))
     print(row("POST /api/v1/reservations/ in process (409)", r["api_create_conflict"]))
     print(row("availability_find", r["availability"]))
-    print(f"\nrace: 100 attempts at one slot, wall {r['race_wall_s']} s, outcomes {r['race_outcomes']}; "
-          f"availability answered {r['availability_answered']}; other API statuses {r['api_other_statuses']}")
+    print(
+        f"\nrace: 100 attempts at one slot, wall {r['race_wall_s']} s, outcomes {r['race_outcomes']}; "
+        f"availability answered {r['availability_answered']}; other API statuses {r['api_other_statuses']}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Measures, for each transport, in one process with a producer and a consumer conn
 - throughput: publish N messages, then drain them all (messages per second).
 Results go in docs/benchmarks.md.
 """
+
 import argparse
 import statistics
 import tempfile
@@ -69,8 +70,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, (url, options) in transports(Path(tmp)).items():
             result = measure(url, options, args.messages)
-            print(f"{name:<20} latency p50 {result['latency_p50_ms']:7.2f} ms  p95 {result['latency_p95_ms']:7.2f} ms  "
-                  f"throughput {result['throughput_msg_s']:8.0f} msg/s")
+            print(
+                f"{name:<20} latency p50 {result['latency_p50_ms']:7.2f} ms  p95 {result['latency_p95_ms']:7.2f} ms  "
+                f"throughput {result['throughput_msg_s']:8.0f} msg/s"
+            )
 
 
 if __name__ == "__main__":

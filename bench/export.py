@@ -13,6 +13,7 @@ maxrss (so the set-up's memory is not counted); CPU = the child's user + system 
 start-up (Django import) included, the stable figure on a shared machine. The COCO file is then loaded with pycocotools
 to check its counts (not timed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 def setup_environment(var_dir: Path) -> None:
     os.environ.update(
-        ATELIER_VAR_DIR=str(var_dir), DATABASE_URL=f"sqlite:///{var_dir / 'bench.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="portal.settings", ATELIER_FAST_PASSWORD_HASHER="1", ATELIER_GPU_BACKEND="simulated",
+        ATELIER_VAR_DIR=str(var_dir),
+        DATABASE_URL=f"sqlite:///{var_dir / 'bench.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        ATELIER_FAST_PASSWORD_HASHER="1",
+        ATELIER_GPU_BACKEND="simulated",
         ATELIER_MEDIA_ROOT=str(var_dir / "media"),
     )
     for name in ("CELERY_BROKER_URL", "REDIS_URL"):
@@ -55,16 +59,46 @@ def populate(items: int, boxes: int, format_name: str) -> int:
     dataset = Dataset.objects.create(team=team, name="Bench strips", created_by=user)
     classes = ["panel", "speech_bubble", "character", "text", "sfx"]
     with transaction.atomic():
-        Item.objects.bulk_create([Item(dataset=dataset, name=f"strip-{n:06d}.png", width=800, height=4000,
-                                       slice_count=1) for n in range(items)], batch_size=5000)
+        Item.objects.bulk_create(
+            [
+                Item(dataset=dataset, name=f"strip-{n:06d}.png", width=800, height=4000, slice_count=1)
+                for n in range(items)
+            ],
+            batch_size=5000,
+        )
         item_ids = list(Item.objects.filter(dataset=dataset).order_by("id").values_list("id", flat=True))
-        Slice.objects.bulk_create([Slice(dataset=dataset, item_id=i, position=0, offset_y=0, width=800, height=4000,
-                                         sha256=f"{i:064x}", perceptual_hash=f"{i:016x}", byte_size=1, source="upload",
-                                         source_format="PNG", original_name=f"strip-{i}.png", original_byte_size=1,
-                                         thumbnail_width=1, thumbnail_height=1) for i in item_ids], batch_size=5000)
-        version = DatasetVersion.objects.create(dataset=dataset, number=1, seed=0, ratios={"train": 0.8, "val": 0.1,
-                                                "test": 0.1}, content_hash="0" * 64, created_by=user,
-                                                stats={"items": items, "classes": {c: 0 for c in classes}})
+        Slice.objects.bulk_create(
+            [
+                Slice(
+                    dataset=dataset,
+                    item_id=i,
+                    position=0,
+                    offset_y=0,
+                    width=800,
+                    height=4000,
+                    sha256=f"{i:064x}",
+                    perceptual_hash=f"{i:016x}",
+                    byte_size=1,
+                    source="upload",
+                    source_format="PNG",
+                    original_name=f"strip-{i}.png",
+                    original_byte_size=1,
+                    thumbnail_width=1,
+                    thumbnail_height=1,
+                )
+                for i in item_ids
+            ],
+            batch_size=5000,
+        )
+        version = DatasetVersion.objects.create(
+            dataset=dataset,
+            number=1,
+            seed=0,
+            ratios={"train": 0.8, "val": 0.1, "test": 0.1},
+            content_hash="0" * 64,
+            created_by=user,
+            stats={"items": items, "classes": {c: 0 for c in classes}},
+        )
         rows = []
         for item_id in item_ids:
             shapes = []
@@ -72,14 +106,32 @@ def populate(items: int, boxes: int, format_name: str) -> int:
                 x, y = round(rng.uniform(0, 700), 2), round(rng.uniform(0, 3800), 2)
                 klass = classes[n % len(classes)]
                 attributes = {"transcription": "대사"} if klass == "text" else {}
-                shapes.append({"id": f"s{n}", "class": klass, "type": "box",
-                               "box": [x, y, round(rng.uniform(5, 100), 2), round(rng.uniform(5, 200), 2)],
-                               "attributes": attributes})
-            snapshot = {"kind": "image", "name": f"strip-{item_id}.png", "width": 800, "height": 4000,
-                        "slices": [{"position": 0, "offset_y": 0, "width": 800, "height": 4000, "sha256": f"{item_id:064x}",
-                                    "phash": f"{item_id:016x}"}],
-                        "annotation": {"task": item_id, "status": "accepted", "version": 1, "shapes": shapes,
-                                       "relations": []}}
+                shapes.append(
+                    {
+                        "id": f"s{n}",
+                        "class": klass,
+                        "type": "box",
+                        "box": [x, y, round(rng.uniform(5, 100), 2), round(rng.uniform(5, 200), 2)],
+                        "attributes": attributes,
+                    }
+                )
+            snapshot = {
+                "kind": "image",
+                "name": f"strip-{item_id}.png",
+                "width": 800,
+                "height": 4000,
+                "slices": [
+                    {
+                        "position": 0,
+                        "offset_y": 0,
+                        "width": 800,
+                        "height": 4000,
+                        "sha256": f"{item_id:064x}",
+                        "phash": f"{item_id:016x}",
+                    }
+                ],
+                "annotation": {"task": item_id, "status": "accepted", "version": 1, "shapes": shapes, "relations": []},
+            }
             split = "train" if rng.random() < 0.8 else rng.choice(["val", "test"])
             rows.append(VersionItem(version=version, item_id=item_id, split=split, snapshot=snapshot))
             if len(rows) == 5000:
@@ -126,8 +178,13 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
-    child = subprocess.run([sys.executable, __file__, "--child", str(job_id)], env=os.environ.copy(), cwd=ROOT,
-                           capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", str(job_id)],
+        env=os.environ.copy(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if child.returncode:
         sys.exit(child.stderr)
     wall = json.loads(child.stdout.strip().splitlines()[-1])["wall_s"]
@@ -137,8 +194,10 @@ def main() -> None:
     from labeling.models import ExportJob
 
     job = ExportJob.objects.get(pk=job_id)
-    print(f"{args.format} export: state {job.state}, wall {wall:.2f} s, CPU {cpu:.2f} s (the child, start-up included), peak RSS {peak_mb:.0f} MB, "
-          f"zip {job.file_size / 2**20:.1f} MiB, counts {job.counts}")
+    print(
+        f"{args.format} export: state {job.state}, wall {wall:.2f} s, CPU {cpu:.2f} s (the child, start-up included), peak RSS {peak_mb:.0f} MB, "
+        f"zip {job.file_size / 2**20:.1f} MiB, counts {job.counts}"
+    )
     if args.format == "coco" and job.state == "succeeded":
         check_with_pycocotools(storage.export_path(dataset_id=job.dataset_id, job_id=job.pk), var_dir, job.counts)
     if not args.keep:

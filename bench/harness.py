@@ -1,5 +1,6 @@
 """What the database benchmarks share: a fresh, empty database for one run, measured in a child
 process (Django reads its settings once per process), and the child's start-up."""
+
 import json
 import os
 import subprocess
@@ -14,8 +15,13 @@ def fresh_database_env(*, name: str, database: str) -> dict:
     """Environment for a child that measures on a new database: a SQLite file var/bench/<name>.sqlite3,
     or PostgreSQL database atelier_bench_<name> on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432).
     Embedded Celery and channel layer (no REDIS_URL); the in-process API client's host allowed."""
-    env = dict(os.environ, ATELIER_VAR_DIR=str(BENCH_VAR), ATELIER_FAST_PASSWORD_HASHER="1", LOG_LEVEL="ERROR",
-               ALLOWED_HOSTS="testserver")
+    env = dict(
+        os.environ,
+        ATELIER_VAR_DIR=str(BENCH_VAR),
+        ATELIER_FAST_PASSWORD_HASHER="1",
+        LOG_LEVEL="ERROR",
+        ALLOWED_HOSTS="testserver",
+    )
     env.pop("REDIS_URL", None)
     if database == "sqlite":
         db_file = BENCH_VAR / f"{name}.sqlite3"
@@ -35,8 +41,9 @@ def fresh_database_env(*, name: str, database: str) -> dict:
 def measure_in_child(*, script: str, name: str, database: str, options: list[str]) -> dict:
     """Run `script --child <options>` on a fresh database; the child prints its result as the last line of JSON."""
     env = fresh_database_env(name=name, database=database)
-    out = subprocess.run([sys.executable, script, "--child", *options], env=env, check=True, capture_output=True,
-                         text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, script, "--child", *options], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

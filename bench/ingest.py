@@ -13,6 +13,7 @@ job has succeeded. CPU seconds = this process (requests) + the worker (its /proc
 
 The strips are seeded line art (panels, strokes, flat colours, a little noise), each distinct.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,13 +41,18 @@ def strip_png(seed: int, width: int = 800, height: int = 4000) -> bytes:
     while y < height - 200:
         panel = rng.randint(300, 900)
         bottom = min(y + panel, height - 40)
-        draw.rectangle((40, y, width - 40, bottom), fill=tuple(rng.randint(150, 255) for _ in range(3)),
-                       outline=(0, 0, 0), width=4)
+        draw.rectangle(
+            (40, y, width - 40, bottom), fill=tuple(rng.randint(150, 255) for _ in range(3)), outline=(0, 0, 0), width=4
+        )
         for _ in range(25):
             x0, y0 = rng.randint(60, width - 60), rng.randint(y, bottom)
             draw.line((x0, y0, x0 + rng.randint(-200, 200), y0 + rng.randint(-150, 150)), fill=(20, 20, 20), width=3)
-        draw.ellipse((rng.randint(80, 400), y + 30, rng.randint(450, width - 80), y + 150), fill=(255, 255, 255),
-                     outline=(0, 0, 0), width=3)
+        draw.ellipse(
+            (rng.randint(80, 400), y + 30, rng.randint(450, width - 80), y + 150),
+            fill=(255, 255, 255),
+            outline=(0, 0, 0),
+            width=3,
+        )
         y = bottom + rng.randint(60, 200)
     noise = Image.effect_noise((width, height), 6).convert("RGB")
     image = Image.blend(image, noise, 0.04)
@@ -91,9 +97,28 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "threads", "--concurrency", str(args.threads),
-         "--queues", "default", "--loglevel", "WARNING", "--hostname", f"bench-ingest-{os.getpid()}@%h"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=open(var_dir / "worker.log", "wb"),
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(args.threads),
+            "--queues",
+            "default",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"bench-ingest-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=open(var_dir / "worker.log", "wb"),
     )
     try:
         print(json.dumps(run(args, worker), indent=2))
@@ -104,14 +129,13 @@ def main() -> None:
 
 
 def run(args, worker) -> dict:
+    from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.test import APIClient
 
     from labeling.models import ImportJob, ImportState, Slice
     from labeling.services.datasets import dataset_create
     from portal.teams.models import Membership, Team
-
-    from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user("bench", password="bench")
     team = Team.objects.create(name="Bench", slug="bench")
@@ -126,7 +150,10 @@ def run(args, worker) -> dict:
     started = time.perf_counter()
     request_seconds = 0.0
     for first in range(0, args.count, args.batch):
-        files = [SimpleUploadedFile(f"strip_{i:05d}.png", strips[i], "image/png") for i in range(first, min(first + args.batch, args.count))]
+        files = [
+            SimpleUploadedFile(f"strip_{i:05d}.png", strips[i], "image/png")
+            for i in range(first, min(first + args.batch, args.count))
+        ]
         before = time.perf_counter()
         response = client.post(f"/api/v1/datasets/{dataset.pk}/uploads/", {"files": files}, format="multipart")
         request_seconds += time.perf_counter() - before
@@ -140,9 +167,12 @@ def run(args, worker) -> dict:
     accepted = Slice.objects.count()
     assert accepted == args.count, f"{accepted} of {args.count} accepted"
     return {
-        "images": args.count, "batch": args.batch, "worker_threads": args.threads,
+        "images": args.count,
+        "batch": args.batch,
+        "worker_threads": args.threads,
         "mean_png_bytes": round(sum(map(len, strips)) / len(strips)),
-        "wall_seconds": round(wall, 2), "images_per_second": round(args.count / wall, 2),
+        "wall_seconds": round(wall, 2),
+        "images_per_second": round(args.count / wall, 2),
         "cpu_seconds_per_image": round(cpu / args.count, 3),
         "request_seconds_per_image": round(request_seconds / args.count, 4),
     }

@@ -18,6 +18,7 @@ deep page (a cursor 90 % of the way down the ids). Median and p95 of wall time o
 requests after two warm-up requests, and of this process's CPU time (SQLite: all of the work; on a
 shared, loaded box the steadier figure). Target: p95 <= 100 ms. `--explain` prints each query's plan.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,13 +55,19 @@ def main() -> None:
         print(json.dumps(measure(args)))
         return
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
-    for database in (["sqlite", "postgres"] if args.database == "both" else [args.database]):
+    for database in ["sqlite", "postgres"] if args.database == "both" else [args.database]:
         report(database, run_child(database, args))
 
 
 def run_child(database: str, args) -> dict:
-    env = dict(os.environ, ATELIER_VAR_DIR=str(ROOT / "var" / "bench"), ATELIER_FAST_PASSWORD_HASHER="1",
-               LOG_LEVEL="ERROR", ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="portal.settings")
+    env = dict(
+        os.environ,
+        ATELIER_VAR_DIR=str(ROOT / "var" / "bench"),
+        ATELIER_FAST_PASSWORD_HASHER="1",
+        LOG_LEVEL="ERROR",
+        ALLOWED_HOSTS="testserver",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+    )
     for name in ("REDIS_URL", "CELERY_BROKER_URL"):
         env.pop(name, None)
     base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -110,8 +117,12 @@ def measure(args) -> dict:
         seed(random.Random(8), count=args.items)
         print(f"# seeded {args.items:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     dataset = Dataset.objects.get(name="Bench items")
-    return {"items": dataset.item_count, "cases": [measure_case(dataset, name, query, deep, args)
-                                                   for name, query in cases(dataset) for deep in (False, True)]}
+    return {
+        "items": dataset.item_count,
+        "cases": [
+            measure_case(dataset, name, query, deep, args) for name, query in cases(dataset) for deep in (False, True)
+        ],
+    }
 
 
 def cases(dataset) -> list[tuple[str, str]]:
@@ -120,21 +131,25 @@ def cases(dataset) -> list[tuple[str, str]]:
     users = get_user_model().objects
     busy, rare = users.get(username="annotator0").pk, users.get(username="annotator-rare").pk
     return [
-        ("unfiltered", ""), ("status=done", "status=done"), ("status=in_review", "status=in_review"),
-        ("class=panel (57 %)", "class=panel"), ("class=sfx (15 %)", "class=sfx"),
-        ("tag=flashback (1.8 %)", "tag=flashback"), ("class=absent (0 items)", "class=absent"),
-        ("annotator (one of 10, 8 %)", f"annotator={busy}"), ("annotator (30 tasks)", f"annotator={rare}"),
+        ("unfiltered", ""),
+        ("status=done", "status=done"),
+        ("status=in_review", "status=in_review"),
+        ("class=panel (57 %)", "class=panel"),
+        ("class=sfx (15 %)", "class=sfx"),
+        ("tag=flashback (1.8 %)", "tag=flashback"),
+        ("class=absent (0 items)", "class=absent"),
+        ("annotator (one of 10, 8 %)", f"annotator={busy}"),
+        ("annotator (30 tasks)", f"annotator={rare}"),
         ("near_duplicate=true (1 %)", "near_duplicate=true"),
         ("status=done&class=sfx&annotator", f"status=done&class=sfx&annotator={busy}"),
     ]
 
 
 def measure_case(dataset, name: str, query: str, deep: bool, args) -> dict:
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from django.contrib.auth import get_user_model
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="researcher"))
@@ -164,9 +179,15 @@ def measure_case(dataset, name: str, query: str, deep: bool, args) -> dict:
         print(f"## {name} {'deep' if deep else 'first'}\n    {sql}\n{plan}", file=sys.stderr, flush=True)
     times.sort()
     cpu.sort()
-    return {"case": name, "page": "deep" if deep else "first", "results": size,
-            "median_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-            "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(cpu[int(0.95 * (len(cpu) - 1))], 1)}
+    return {
+        "case": name,
+        "page": "deep" if deep else "first",
+        "results": size,
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "cpu_median_ms": round(statistics.median(cpu), 1),
+        "cpu_p95_ms": round(cpu[int(0.95 * (len(cpu) - 1))], 1),
+    }
 
 
 def seed(rng: random.Random, *, count: int) -> None:
@@ -192,20 +213,48 @@ def seed(rng: random.Random, *, count: int) -> None:
             items = []
             for _ in range(start, min(start + 5000, count)):
                 episode = rng.random() < 0.03
-                items.append(Item(dataset=dataset, kind="episode" if episode else "image", name=f"strip-{rng.getrandbits(32):08x}.png",
-                                  status=_pick(rng, STATUSES), width=800, height=12_000 if episode else 4_000,
-                                  slice_count=3 if episode else 1, near_duplicate=rng.random() < 0.01))
+                items.append(
+                    Item(
+                        dataset=dataset,
+                        kind="episode" if episode else "image",
+                        name=f"strip-{rng.getrandbits(32):08x}.png",
+                        status=_pick(rng, STATUSES),
+                        width=800,
+                        height=12_000 if episode else 4_000,
+                        slice_count=3 if episode else 1,
+                        near_duplicate=rng.random() < 0.01,
+                    )
+                )
             items = Item.objects.bulk_create(items)
             slices, classes, tasks = [], [], []
             for item in items:
                 for position in range(item.slice_count):
-                    slices.append(Slice(dataset=dataset, item=item, position=position, offset_y=4000 * position, width=800,
-                                        height=4000, sha256=f"{rng.getrandbits(256):064x}", perceptual_hash=f"{rng.getrandbits(64):016x}",
-                                        byte_size=1_400_000, source="upload", source_format="PNG", original_name=f"{item.name}",
-                                        original_byte_size=1_500_000, uploader=researcher, thumbnail_width=160, thumbnail_height=800))
+                    slices.append(
+                        Slice(
+                            dataset=dataset,
+                            item=item,
+                            position=position,
+                            offset_y=4000 * position,
+                            width=800,
+                            height=4000,
+                            sha256=f"{rng.getrandbits(256):064x}",
+                            perceptual_hash=f"{rng.getrandbits(64):016x}",
+                            byte_size=1_400_000,
+                            source="upload",
+                            source_format="PNG",
+                            original_name=f"{item.name}",
+                            original_byte_size=1_500_000,
+                            uploader=researcher,
+                            thumbnail_width=160,
+                            thumbnail_height=800,
+                        )
+                    )
                 if item.status != "new":
-                    classes += [ItemClass(dataset=dataset, item=item, class_name=name)
-                                for name, share in CLASS_SHARE.items() if rng.random() < share]
+                    classes += [
+                        ItemClass(dataset=dataset, item=item, class_name=name)
+                        for name, share in CLASS_SHARE.items()
+                        if rng.random() < share
+                    ]
                 if item.status != "new" or rng.random() < 0.5:
                     assignee = rng.choice(annotators)
                     if rare_left and rng.random() < 0.001:
@@ -234,8 +283,10 @@ def report(database: str, result: dict) -> None:
     print(f"{'filter':<36} {'page':<6} {'results':>7} {'median':>8} {'p95':>8} {'cpu med':>8} {'cpu p95':>8}")
     for row in result["cases"]:
         flag = "" if row["p95_ms"] <= 100 else "  > 100 ms"
-        print(f"{row['case']:<36} {row['page']:<6} {row['results']:>7} {row['median_ms']:>8} {row['p95_ms']:>8} "
-              f"{row['cpu_median_ms']:>8} {row['cpu_p95_ms']:>8}{flag}")
+        print(
+            f"{row['case']:<36} {row['page']:<6} {row['results']:>7} {row['median_ms']:>8} {row['p95_ms']:>8} "
+            f"{row['cpu_median_ms']:>8} {row['cpu_p95_ms']:>8}{flag}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ the node worker and beat as subprocesses with the default intervals, then
    ended, and the duration of scheduling passes with that queue.
 Results go in docs/benchmarks.md.
 """
+
 import argparse
 import os
 import shutil
@@ -27,12 +28,25 @@ VAR = ROOT / "var" / "bench-jobs"
 
 
 def environment(service: bool, fleet: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))}
-    env |= {"ATELIER_VAR_DIR": str(VAR), "ATELIER_GPU_BACKEND": "simulated", "ATELIER_SIM_FLEET": fleet,
-            "ATELIER_JOB_WORKDIR_ROOT": str(VAR), "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONUNBUFFERED": "1"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
+    }
+    env |= {
+        "ATELIER_VAR_DIR": str(VAR),
+        "ATELIER_GPU_BACKEND": "simulated",
+        "ATELIER_SIM_FLEET": fleet,
+        "ATELIER_JOB_WORKDIR_ROOT": str(VAR),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
     if service:
-        env |= {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/atelier_bench", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
-                "REDIS_URL": "redis://127.0.0.1:6379/3", "CELERY_KEY_PREFIX": "atelier-bench:", "CHANNELS_KEY_PREFIX": "atelier-bench"}
+        env |= {
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/atelier_bench",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "CELERY_KEY_PREFIX": "atelier-bench:",
+            "CHANNELS_KEY_PREFIX": "atelier-bench",
+        }
     return env
 
 
@@ -41,15 +55,26 @@ def reset(service: bool) -> None:
     VAR.mkdir(parents=True)
     if service:
         for sql in ("DROP DATABASE IF EXISTS atelier_bench", "CREATE DATABASE atelier_bench"):
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], check=True, capture_output=True)
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
+                check=True,
+                capture_output=True,
+            )
         subprocess.run(["redis-cli", "-n", "2", "flushdb"], check=True, capture_output=True)
 
 
 def start(env: dict) -> list[subprocess.Popen]:
     python = sys.executable
-    commands = [[python, "manage.py", "gpu_agent"], [python, "manage.py", "node_worker"], [python, "-m", "celery", "-A", "portal", "beat"]]
+    commands = [
+        [python, "manage.py", "gpu_agent"],
+        [python, "manage.py", "node_worker"],
+        [python, "-m", "celery", "-A", "portal", "beat"],
+    ]
     logs = [open(VAR / f"proc{i}.log", "wb") for i in range(len(commands))]
-    return [subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) for c, log in zip(commands, logs)]
+    return [
+        subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for c, log in zip(commands, logs)
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -93,7 +118,9 @@ def run(args) -> None:
     quota_update(team=team, max_concurrent_gpus=4096, gpu_hours_per_month=10_000_000, guaranteed_gpus=4096)
     user = get_user_model().objects.create(username="bench")
     membership_set(team=team, user=user, roles={Role.RESEARCHER})
-    expected = sum(int(g.split(":")[0].split("x")[0]) * int(g.split(":")[0].split("x")[1]) for g in args.fleet.split(","))
+    expected = sum(
+        int(g.split(":")[0].split("x")[0]) * int(g.split(":")[0].split("x")[1]) for g in args.fleet.split(",")
+    )
     while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < expected:
         time.sleep(0.2)
 
@@ -106,7 +133,9 @@ def run(args) -> None:
         latencies.append((attempt.started_at - submitted).total_seconds())
         while not Job.objects.get(pk=job.pk).ended_at:
             time.sleep(0.05)
-    print(f"submit→running: p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s over {len(latencies)} jobs")
+    print(
+        f"submit→running: p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s over {len(latencies)} jobs"
+    )
 
     started = time.monotonic()
     for _ in range(args.jobs):
@@ -120,9 +149,13 @@ def run(args) -> None:
         time.sleep(1.0)
     elapsed = time.monotonic() - started
     done = Job.objects.filter(state="succeeded", command="true").count()
-    print(f"{args.jobs} jobs (`true`) through {expected} GPUs: {done} succeeded in {elapsed:.1f} s "
-          f"(submitting took {submitted:.1f} s) = {done / elapsed * 60:.0f} jobs/min")
-    print(f"scheduling pass while draining the queue: median {statistics.median(pass_times):.0f} ms, p95 {percentile(pass_times, 0.95):.0f} ms, max {max(pass_times):.0f} ms ({len(pass_times)} passes)")
+    print(
+        f"{args.jobs} jobs (`true`) through {expected} GPUs: {done} succeeded in {elapsed:.1f} s "
+        f"(submitting took {submitted:.1f} s) = {done / elapsed * 60:.0f} jobs/min"
+    )
+    print(
+        f"scheduling pass while draining the queue: median {statistics.median(pass_times):.0f} ms, p95 {percentile(pass_times, 0.95):.0f} ms, max {max(pass_times):.0f} ms ({len(pass_times)} passes)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ quotas, about 90 % of GPUs busy; 2x and 4x scale all four. Jobs follow the Phill
 (mostly 1 GPU, some 2 to 16). Seeded, so every run measures the same inputs. Target: <= 50 ms
 median at the base size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from scheduler.policy.policy import schedule  # noqa: E402
 from scheduler.policy.types import (  # noqa: E402
-    HOUR, ClusterState, Gpu, PendingJob, PolicyConfig, Reservation, RunningJob, TeamState,
+    HOUR,
+    ClusterState,
+    Gpu,
+    PendingJob,
+    PolicyConfig,
+    Reservation,
+    RunningJob,
+    TeamState,
 )
 
 SIZES = (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16)
@@ -30,21 +38,41 @@ NOW = 1_700_000_000.0
 def build_state(scale: int, seed: int = 7) -> ClusterState:
     rng = random.Random(seed)
     nodes = 128 * scale
-    gpus = tuple(Gpu(id=n * 8 + i, node=f"node{n:04d}", model="A100" if n % 4 else "V100",
-                     memory_mb=80_000 if n % 2 else 40_000, usable=(n * 8 + i) % 97 != 0)
-                 for n in range(nodes) for i in range(8))
-    teams = tuple(TeamState(name=f"team{t}", share=1.0 + t % 3, usage_gpu_seconds=rng.uniform(0, 1e7),
-                            usage_as_of=NOW - HOUR, max_gpus=None if t % 4 else 200 * scale,
-                            gpu_hours_remaining=None if t % 3 else 5000.0 * scale,
-                            guaranteed_gpus=None if t % 5 else 32 * scale)
-                  for t in range(15))
+    gpus = tuple(
+        Gpu(
+            id=n * 8 + i,
+            node=f"node{n:04d}",
+            model="A100" if n % 4 else "V100",
+            memory_mb=80_000 if n % 2 else 40_000,
+            usable=(n * 8 + i) % 97 != 0,
+        )
+        for n in range(nodes)
+        for i in range(8)
+    )
+    teams = tuple(
+        TeamState(
+            name=f"team{t}",
+            share=1.0 + t % 3,
+            usage_gpu_seconds=rng.uniform(0, 1e7),
+            usage_as_of=NOW - HOUR,
+            max_gpus=None if t % 4 else 200 * scale,
+            gpu_hours_remaining=None if t % 3 else 5000.0 * scale,
+            guaranteed_gpus=None if t % 5 else 32 * scale,
+        )
+        for t in range(15)
+    )
     # Bookings: each on 2 GPUs of its own node (a quarter of that node), some active, most ahead.
     booked_nodes = rng.sample(range(nodes), 100 * scale)
     reservations = tuple(
-        Reservation(id=f"res{i}", team=f"team{i % 15}", gpus=(n * 8, n * 8 + 1),
-                    start=NOW + rng.choice((-2, 1, 4, 12, 24, 48)) * HOUR,
-                    end=NOW + rng.choice((60, 72, 96)) * HOUR)
-        for i, n in enumerate(booked_nodes))
+        Reservation(
+            id=f"res{i}",
+            team=f"team{i % 15}",
+            gpus=(n * 8, n * 8 + 1),
+            start=NOW + rng.choice((-2, 1, 4, 12, 24, 48)) * HOUR,
+            end=NOW + rng.choice((60, 72, 96)) * HOUR,
+        )
+        for i, n in enumerate(booked_nodes)
+    )
     booked = {g for r in reservations for g in r.gpus}
     # Running jobs fill about 90 % of the unbooked GPUs.
     running = []
@@ -55,20 +83,35 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
     while cursor < limit:
         size = min(rng.choice((1, 1, 1, 2, 4)), limit - cursor)
         start = NOW - rng.uniform(0, 48) * HOUR
-        running.append(RunningJob(id=f"run{cursor}", team=f"team{rng.randrange(15)}",
-                                  gpus=tuple(unbooked[cursor:cursor + size]), start=start,
-                                  end_by=start + rng.uniform(1, 96) * HOUR, preemptible=rng.random() < 0.2))
+        running.append(
+            RunningJob(
+                id=f"run{cursor}",
+                team=f"team{rng.randrange(15)}",
+                gpus=tuple(unbooked[cursor : cursor + size]),
+                start=start,
+                end_by=start + rng.uniform(1, 96) * HOUR,
+                preemptible=rng.random() < 0.2,
+            )
+        )
         cursor += size
     pending = tuple(
-        PendingJob(id=f"job{j}", team=f"team{rng.randrange(15)}", gpus=rng.choice(SIZES),
-                   submit=NOW - rng.uniform(0, 72) * HOUR, time_limit=rng.uniform(0.1, 72) * HOUR,
-                   tier=rng.choice((0, 1, 1, 1, 2)), preemptible=rng.random() < 0.2,
-                   model="A100" if rng.random() < 0.1 else None,
-                   min_memory_mb=80_000 if rng.random() < 0.05 else 0,
-                   multi_node=rng.random() < 0.5)
-        for j in range(10_000 * scale))
-    return ClusterState(now=NOW, gpus=gpus, running=tuple(running), pending=pending,
-                        reservations=reservations, teams=teams)
+        PendingJob(
+            id=f"job{j}",
+            team=f"team{rng.randrange(15)}",
+            gpus=rng.choice(SIZES),
+            submit=NOW - rng.uniform(0, 72) * HOUR,
+            time_limit=rng.uniform(0.1, 72) * HOUR,
+            tier=rng.choice((0, 1, 1, 1, 2)),
+            preemptible=rng.random() < 0.2,
+            model="A100" if rng.random() < 0.1 else None,
+            min_memory_mb=80_000 if rng.random() < 0.05 else 0,
+            multi_node=rng.random() < 0.5,
+        )
+        for j in range(10_000 * scale)
+    )
+    return ClusterState(
+        now=NOW, gpus=gpus, running=tuple(running), pending=pending, reservations=reservations, teams=teams
+    )
 
 
 def measure(state: ClusterState, repeats: int) -> tuple:
@@ -95,8 +138,10 @@ def main(argv=None) -> int:
         state = build_state(scale)
         median, low, high, cpu, decision = measure(state, options.repeats)
         base = base or median
-        print(f"{scale},{len(state.gpus)},{len(state.pending)},{len(state.reservations)},{len(state.running)},"
-              f"{len(decision.placements)},{median:.1f},{low:.1f},{high:.1f},{cpu:.1f},{median / base:.2f}")
+        print(
+            f"{scale},{len(state.gpus)},{len(state.pending)},{len(state.reservations)},{len(state.running)},"
+            f"{len(decision.placements)},{median:.1f},{low:.1f},{high:.1f},{cpu:.1f},{median / base:.2f}"
+        )
     return 0
 
 

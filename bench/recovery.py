@@ -6,6 +6,7 @@
 Each run is one pytest session of the drills (real workers, a TCP proxy in front of PostgreSQL that
 the test cuts, SIGKILL); the drills append what they measured to a report file.
 """
+
 import argparse
 import json
 import os
@@ -24,14 +25,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("bench/recovery.py needs service mode: set DATABASE_URL, CELERY_BROKER_URL and REDIS_URL (see its docstring)")
+        sys.exit(
+            "bench/recovery.py needs service mode: set DATABASE_URL, CELERY_BROKER_URL and REDIS_URL (see its docstring)"
+        )
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as report:
         path = report.name
     for run in range(args.runs):
         print(f"run {run + 1}/{args.runs}", flush=True)
         subprocess.run(
             [str(ROOT / ".venv/bin/pytest"), "-q", "-p", "no:cacheprovider", "tests/scheduler/drills"],
-            cwd=ROOT, env={**os.environ, "ATELIER_DRILL_REPORT": path}, check=True,
+            cwd=ROOT,
+            env={**os.environ, "ATELIER_DRILL_REPORT": path},
+            check=True,
         )
     measured: dict[tuple[str, str], list[float]] = defaultdict(list)
     for line in Path(path).read_text().splitlines():

@@ -11,6 +11,7 @@ Parts (default `all` runs them in this order, one process, one core):
   fifo, fjf and atelier, all with topology placement.
 Writes `<part>.csv` and `<part>.md` under --out and prints the markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,9 +51,11 @@ def write(out: str, name: str, rows: list, markdown: list) -> None:
 def part_vcs(jobs: list, limits: dict, reference: dict, out: str) -> None:
     vcs = sorted({vc for (_, vc, _) in reference if vc != "ALL"})
     rows = []
-    md = ["| GPUs | VC | jobs | ref FIFO | our FIFO (count) | diff | ref fjf | our fjf (count) | our fjf (topology) "
-          "| atelier | atelier / ref fjf | FIFO / atelier | FIFO / 2D-LAS | max wait h: fjf count / fjf topo / atelier | queues? |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    md = [
+        "| GPUs | VC | jobs | ref FIFO | our FIFO (count) | diff | ref fjf | our fjf (count) | our fjf (topology) "
+        "| atelier | atelier / ref fjf | FIFO / atelier | FIFO / 2D-LAS | max wait h: fjf count / fjf topo / atelier | queues? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for gpus in (64, 128):
         for vc in vcs:
             selection = select_vc(jobs, vc)
@@ -64,42 +67,72 @@ def part_vcs(jobs: list, limits: dict, reference: dict, out: str) -> None:
             fifo, fjf_c, fjf_t, atelier = (results[r] for r in RUNS)
             queues = ref_queue > 0.10 * ref["fifo"]
             row = {
-                "gpus": gpus, "vc": vc, "jobs": fifo.jobs, "dropped": fifo.dropped,
-                "ref_fifo": ref["fifo"], "fifo": round(fifo.avg_jct_s), "fifo_diff_pct": round(100 * (fifo.avg_jct_s / ref["fifo"] - 1), 3),
-                "ref_fjf": ref["fjf"], "fjf_count": round(fjf_c.avg_jct_s), "fjf_topology": round(fjf_t.avg_jct_s),
-                "atelier": round(atelier.avg_jct_s), "atelier_median": round(atelier.median_jct_s),
-                "atelier_p95": round(atelier.p95_jct_s), "atelier_avg_queue": round(atelier.avg_queueing_s),
-                "ref_dlas": ref["dlas-gpu"], "fifo_over_atelier": round(ref["fifo"] / atelier.avg_jct_s, 2),
+                "gpus": gpus,
+                "vc": vc,
+                "jobs": fifo.jobs,
+                "dropped": fifo.dropped,
+                "ref_fifo": ref["fifo"],
+                "fifo": round(fifo.avg_jct_s),
+                "fifo_diff_pct": round(100 * (fifo.avg_jct_s / ref["fifo"] - 1), 3),
+                "ref_fjf": ref["fjf"],
+                "fjf_count": round(fjf_c.avg_jct_s),
+                "fjf_topology": round(fjf_t.avg_jct_s),
+                "atelier": round(atelier.avg_jct_s),
+                "atelier_median": round(atelier.median_jct_s),
+                "atelier_p95": round(atelier.p95_jct_s),
+                "atelier_avg_queue": round(atelier.avg_queueing_s),
+                "ref_dlas": ref["dlas-gpu"],
+                "fifo_over_atelier": round(ref["fifo"] / atelier.avg_jct_s, 2),
                 "fifo_over_dlas": round(ref["fifo"] / ref["dlas-gpu"], 2),
-                "max_wait_h_fjf_count": round(fjf_c.max_queueing_s / 3600), "max_wait_h_fjf_topology": round(fjf_t.max_queueing_s / 3600),
-                "max_wait_h_atelier": round(atelier.max_queueing_s / 3600), "max_wait_h_fifo": round(fifo.max_queueing_s / 3600),
-                "queues": queues, "atelier_beats_ref_fjf": atelier.avg_jct_s < ref["fjf"],
+                "max_wait_h_fjf_count": round(fjf_c.max_queueing_s / 3600),
+                "max_wait_h_fjf_topology": round(fjf_t.max_queueing_s / 3600),
+                "max_wait_h_atelier": round(atelier.max_queueing_s / 3600),
+                "max_wait_h_fifo": round(fifo.max_queueing_s / 3600),
+                "queues": queues,
+                "atelier_beats_ref_fjf": atelier.avg_jct_s < ref["fjf"],
                 "wall_s": round(sum(r.wall_s for r in results.values()), 1),
             }
             rows.append(row)
-            md.append(f"| {gpus} | {vc} | {fifo.jobs} | {ref['fifo']:,.0f} | {fifo.avg_jct_s:,.0f} | {row['fifo_diff_pct']:+.2f}% "
-                      f"| {ref['fjf']:,.0f} | {fjf_c.avg_jct_s:,.0f} | {fjf_t.avg_jct_s:,.0f} | {atelier.avg_jct_s:,.0f} "
-                      f"| {atelier.avg_jct_s / ref['fjf']:.2f} | {row['fifo_over_atelier']:.2f}x | {row['fifo_over_dlas']:.2f}x "
-                      f"| {row['max_wait_h_fjf_count']} / {row['max_wait_h_fjf_topology']} / {row['max_wait_h_atelier']} "
-                      f"| {'yes' if queues else 'no'} |")
+            md.append(
+                f"| {gpus} | {vc} | {fifo.jobs} | {ref['fifo']:,.0f} | {fifo.avg_jct_s:,.0f} | {row['fifo_diff_pct']:+.2f}% "
+                f"| {ref['fjf']:,.0f} | {fjf_c.avg_jct_s:,.0f} | {fjf_t.avg_jct_s:,.0f} | {atelier.avg_jct_s:,.0f} "
+                f"| {atelier.avg_jct_s / ref['fjf']:.2f} | {row['fifo_over_atelier']:.2f}x | {row['fifo_over_dlas']:.2f}x "
+                f"| {row['max_wait_h_fjf_count']} / {row['max_wait_h_fjf_topology']} / {row['max_wait_h_atelier']} "
+                f"| {'yes' if queues else 'no'} |"
+            )
     write(out, "vcs", rows, md)
 
 
 def part_whole(jobs: list, limits: dict, reference: dict, out: str) -> None:
     selection = select_vc(jobs, None)
     rows = []
-    md = ["| policy | placement | jobs | finished | avg JCT s | ref avg JCT s | median | p95 | avg queue s | wall s |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+    md = [
+        "| policy | placement | jobs | finished | avg JCT s | ref avg JCT s | median | p95 | avg queue s | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for policy, placement in (("fifo", "count"), ("fjf", "count"), ("atelier", "topology")):
         r = simulate(selection, 1024, 8, policy, limits, placement)
         ref = reference.get((1024, "ALL", policy))
         ref_jct = float(ref["avg_jct_s"]) if ref else None
-        rows.append({"policy": policy, "placement": placement, "jobs": r.jobs, "finished": r.finished,
-                     "avg_jct_s": round(r.avg_jct_s), "ref_avg_jct_s": ref_jct, "median": round(r.median_jct_s),
-                     "p95": round(r.p95_jct_s), "avg_queue_s": round(r.avg_queueing_s), "wall_s": round(r.wall_s, 1)})
+        rows.append(
+            {
+                "policy": policy,
+                "placement": placement,
+                "jobs": r.jobs,
+                "finished": r.finished,
+                "avg_jct_s": round(r.avg_jct_s),
+                "ref_avg_jct_s": ref_jct,
+                "median": round(r.median_jct_s),
+                "p95": round(r.p95_jct_s),
+                "avg_queue_s": round(r.avg_queueing_s),
+                "wall_s": round(r.wall_s, 1),
+            }
+        )
         ref_text = f"{ref_jct:,.0f}" if ref else "— (no reference)"
-        md.append(f"| {policy} | {placement} | {r.jobs} | {r.finished} | {r.avg_jct_s:,.0f} | {ref_text} | {r.median_jct_s:,.0f} "
-                  f"| {r.p95_jct_s:,.0f} | {r.avg_queueing_s:,.0f} | {r.wall_s:.1f} |")
+        md.append(
+            f"| {policy} | {placement} | {r.jobs} | {r.finished} | {r.avg_jct_s:,.0f} | {ref_text} | {r.median_jct_s:,.0f} "
+            f"| {r.p95_jct_s:,.0f} | {r.avg_queueing_s:,.0f} | {r.wall_s:.1f} |"
+        )
     write(out, "whole", rows, md)
 
 
@@ -116,15 +149,23 @@ def part_fairness(jobs: list, limits: dict, out: str) -> None:
     for job in selection:
         counts[job.team] = counts.get(job.team, 0) + 1
     for row in rows:
-        md.append(f"| {row['team']} | {counts[row['team']]} | {row['fifo']:.2f} | {row['fjf']:.2f} | {row['atelier']:.2f} |")
+        md.append(
+            f"| {row['team']} | {counts[row['team']]} | {row['fifo']:.2f} | {row['fjf']:.2f} | {row['atelier']:.2f} |"
+        )
     for label, attr in (("spread (max / min)", "slowdown_spread"), ("stdev", "slowdown_stdev")):
-        md.append(f"| **{label}** | | {getattr(results['fifo'], attr):.2f} | {getattr(results['fjf'], attr):.2f} "
-                  f"| {getattr(results['atelier'], attr):.2f} |")
-    md.append(f"| **worst team mean** | | {max(results['fifo'].team_slowdown.values()):.2f} "
-              f"| {max(results['fjf'].team_slowdown.values()):.2f} | {max(results['atelier'].team_slowdown.values()):.2f} |")
+        md.append(
+            f"| **{label}** | | {getattr(results['fifo'], attr):.2f} | {getattr(results['fjf'], attr):.2f} "
+            f"| {getattr(results['atelier'], attr):.2f} |"
+        )
+    md.append(
+        f"| **worst team mean** | | {max(results['fifo'].team_slowdown.values()):.2f} "
+        f"| {max(results['fjf'].team_slowdown.values()):.2f} | {max(results['atelier'].team_slowdown.values()):.2f} |"
+    )
     for key in ("avg_jct_s", "median_jct_s", "p95_jct_s", "avg_queueing_s", "max_queueing_s", "utilization", "wall_s"):
-        md.append(f"| {key} | | {getattr(results['fifo'], key):,.2f} | {getattr(results['fjf'], key):,.2f} "
-                  f"| {getattr(results['atelier'], key):,.2f} |")
+        md.append(
+            f"| {key} | | {getattr(results['fifo'], key):,.2f} | {getattr(results['fjf'], key):,.2f} "
+            f"| {getattr(results['atelier'], key):,.2f} |"
+        )
     write(out, "fairness", rows, md)
 
 

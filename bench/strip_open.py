@@ -11,6 +11,7 @@ navigation start (performance.now()), the moment the viewer reports its first ti
 animation frame has passed (the tile is on the canvas). "Cold" runs use a new browser context each
 time (empty HTTP cache); "warm" runs reload in one context. Target (issue 9): <= 1 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,13 @@ def main() -> None:
     env = _environment()
     task_id = _prepare(env, height=args.height)
     port = _free_port()
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                               "portal.asgi:application"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/accounts/login/")
         result = _measure(f"http://127.0.0.1:{port}", task_id, runs=args.runs)
@@ -69,8 +74,14 @@ def main() -> None:
 def _environment() -> dict:
     shutil.rmtree(VAR, ignore_errors=True)
     VAR.mkdir(parents=True)
-    env = dict(os.environ, ATELIER_VAR_DIR=str(VAR), DATABASE_URL=f"sqlite:///{VAR / 'db.sqlite3'}", LOG_LEVEL="ERROR",
-               DJANGO_SETTINGS_MODULE="portal.settings", ATELIER_FAST_PASSWORD_HASHER="1")
+    env = dict(
+        os.environ,
+        ATELIER_VAR_DIR=str(VAR),
+        DATABASE_URL=f"sqlite:///{VAR / 'db.sqlite3'}",
+        LOG_LEVEL="ERROR",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        ATELIER_FAST_PASSWORD_HASHER="1",
+    )
     for name in ("REDIS_URL", "CELERY_BROKER_URL"):
         env.pop(name, None)
     return env
@@ -112,8 +123,9 @@ def _seed(height: int) -> int:
         draw.rectangle([40, top, 760, top + 860], fill=(200, 210, 240), outline="black", width=4)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)
-    job = upload_import_create(dataset=dataset, user=user,
-                               files=[SimpleUploadedFile("tall.png", buffer.getvalue(), content_type="image/png")])
+    job = upload_import_create(
+        dataset=dataset, user=user, files=[SimpleUploadedFile("tall.png", buffer.getvalue(), content_type="image/png")]
+    )
     import_job_run(import_job_id=job.pk)
     tasks_create(dataset=dataset, user=user)
     task = Task.objects.get(dataset=dataset)
@@ -162,8 +174,12 @@ def _logged_in_state(browser, base_url: str) -> dict:
 def _stats(samples: list[float]) -> dict:
     ordered = sorted(samples)
     nearest_rank = max(math.ceil(0.95 * len(ordered)) - 1, 0)
-    return {"n": len(ordered), "p50": round(statistics.median(ordered)), "p95": round(ordered[nearest_rank]),
-            "max": round(ordered[-1])}
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered)),
+        "p95": round(ordered[nearest_rank]),
+        "max": round(ordered[-1]),
+    }
 
 
 def _free_port() -> int:

@@ -19,6 +19,7 @@ and measures over the window:
 Targets (issue 4): ingest <= 0.2 of one core, push p95 <= 1 s, board <= 300 ms. Results go in
 docs/benchmarks.md.
 """
+
 import argparse
 import json
 import os
@@ -66,7 +67,11 @@ def agent_child(interval: float) -> None:
     from scheduler.services.agent import Agent
 
     backend = SimulatedBackend(spec=settings.SIM_FLEET)
-    busy = {gpu.uuid: SimulatedLoad(pids=(10_000 + n,)) for n, gpu in enumerate(g for node in backend.read_fleet() for g in node.gpus) if n % 2 == 0}
+    busy = {
+        gpu.uuid: SimulatedLoad(pids=(10_000 + n,))
+        for n, gpu in enumerate(g for node in backend.read_fleet() for g in node.gpus)
+        if n % 2 == 0
+    }
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     Agent(backend=backend, load_provider=lambda attempts: busy).run(interval=interval, stop=stop)
@@ -76,9 +81,14 @@ def agent_child(interval: float) -> None:
 def mode_env(mode: str, workdir: Path) -> tuple[dict, str | None]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     env.update(
-        ATELIER_VAR_DIR=str(workdir), ATELIER_GPU_BACKEND="simulated", ATELIER_SIM_FLEET=FLEET,
-        SECRET_KEY="bench-telemetry-secret-key-0123456789-abcdefghijklmnop", ALLOWED_HOSTS="127.0.0.1,testserver",
-        DJANGO_SETTINGS_MODULE="portal.settings", PYTHONUNBUFFERED="1", CHANNELS_KEY_PREFIX=f"bench-{os.getpid()}",
+        ATELIER_VAR_DIR=str(workdir),
+        ATELIER_GPU_BACKEND="simulated",
+        ATELIER_SIM_FLEET=FLEET,
+        SECRET_KEY="bench-telemetry-secret-key-0123456789-abcdefghijklmnop",
+        ALLOWED_HOSTS="127.0.0.1,testserver",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        PYTHONUNBUFFERED="1",
+        CHANNELS_KEY_PREFIX=f"bench-{os.getpid()}",
     )
     if mode == "sqlite":
         return env, None
@@ -116,9 +126,16 @@ def measure(mode: str, env: dict, duration: float) -> dict:
 
     django.setup()
     import portal.asgi  # noqa: F401  the board is timed in this process: start it up as the web process does (gc.freeze)
+
     port = free_port()
-    web = subprocess.Popen([str(Path(python).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    web = subprocess.Popen(
+        [str(Path(python).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     agent = subprocess.Popen([python, __file__, "--agent-child"], cwd=ROOT, env=env, start_new_session=True)
     try:
         return observe(mode, port=port, agent=agent, duration=duration)
@@ -162,8 +179,12 @@ def observe(mode: str, *, port: int, agent: subprocess.Popen, duration: float) -
     key = session_cookie()
     ticks: list[tuple[float, float, int]] = []  # (sample time, receive time, bytes)
     stop = threading.Event()
-    with connect(f"ws://127.0.0.1:{port}/ws/events/", additional_headers={"Cookie": f"sessionid={key}"},
-                 origin=f"http://127.0.0.1:{port}", max_size=None) as ws:
+    with connect(
+        f"ws://127.0.0.1:{port}/ws/events/",
+        additional_headers={"Cookie": f"sessionid={key}"},
+        origin=f"http://127.0.0.1:{port}",
+        max_size=None,
+    ) as ws:
         # A thread of its own stamps every message on arrival: nothing else in this process delays it.
         reader = threading.Thread(target=_read_ticks, args=(ws, ticks, stop), daemon=True)
         reader.start()
@@ -237,7 +258,9 @@ def _board_time() -> float:
     started = time.perf_counter()
     response = client.get("/gpus/")
     elapsed = time.perf_counter() - started
-    assert response.status_code == 200 and response.content.count(b'class="gpu-card') == 1024, "board did not show 1,024 GPUs"
+    assert response.status_code == 200 and response.content.count(b'class="gpu-card') == 1024, (
+        "board did not show 1,024 GPUs"
+    )
     return elapsed
 
 
@@ -252,8 +275,16 @@ def main() -> None:
         return
     for mode in args.modes.split(","):
         # Each mode in its own interpreter: Django's settings are read once per process.
-        out = subprocess.run([sys.executable, __file__, "--duration", str(args.duration), "--modes", f"_{mode}"],
-                             cwd=ROOT, capture_output=True, text=True) if not mode.startswith("_") else None
+        out = (
+            subprocess.run(
+                [sys.executable, __file__, "--duration", str(args.duration), "--modes", f"_{mode}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            if not mode.startswith("_")
+            else None
+        )
         if out is None:
             print(json.dumps(run_mode(mode[1:], args.duration)))
             return

@@ -1,4 +1,5 @@
 """The REST client behind the CLI: a base URL and a personal token kept in the user's config dir."""
+
 import json
 import os
 from dataclasses import dataclass

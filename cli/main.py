@@ -1,13 +1,14 @@
 """`atelier`: GPUs, bookings and jobs from a terminal, through the REST API only.
 
-    atelier login https://atelier.studio.example
-    atelier gpus
-    atelier book --gpus 4 --start "2026-11-24 09:00" --end "2026-11-27 18:00"
-    atelier submit --gpus 2 --time 4h -- python train.py --lr 3e-4
-    atelier jobs
-    atelier logs -f 42
-    atelier cancel 42
+atelier login https://atelier.studio.example
+atelier gpus
+atelier book --gpus 4 --start "2026-11-24 09:00" --end "2026-11-27 18:00"
+atelier submit --gpus 2 --time 4h -- python train.py --lr 3e-4
+atelier jobs
+atelier logs -f 42
+atelier cancel 42
 """
+
 import shlex
 import sys
 import time
@@ -71,8 +72,12 @@ def gpus():
     table = Table("node", "gpu", "model", "state", "util %", "memory MiB")
     for gpu in body.get("results", body):
         table.add_row(
-            str(gpu.get("node")), str(gpu.get("index")), str(gpu.get("model")), str(gpu.get("state")),
-            str(gpu.get("util_gpu_pct", "n/a")), f"{gpu.get('memory_used_mb', 'n/a')}/{gpu.get('memory_total_mb', 'n/a')}",
+            str(gpu.get("node")),
+            str(gpu.get("index")),
+            str(gpu.get("model")),
+            str(gpu.get("state")),
+            str(gpu.get("util_gpu_pct", "n/a")),
+            f"{gpu.get('memory_used_mb', 'n/a')}/{gpu.get('memory_total_mb', 'n/a')}",
         )
     out.print(table)
 
@@ -115,8 +120,15 @@ def submit(
     """Submit a job: everything after -- is the command."""
     variables = dict(item.split("=", 1) for item in env if "=" in item)
     body = {
-        "command": shlex.join(command), "gpus": gpus, "time_limit": iso_duration(parse_duration(time_limit)), "name": name,
-        "working_dir": workdir, "gpu_model": model, "priority": priority, "preemptible": preemptible, "env": variables,
+        "command": shlex.join(command),
+        "gpus": gpus,
+        "time_limit": iso_duration(parse_duration(time_limit)),
+        "name": name,
+        "working_dir": workdir,
+        "gpu_model": model,
+        "priority": priority,
+        "preemptible": preemptible,
+        "env": variables,
         "reservation": reservation,
     }
     job = api().call("POST", "jobs/", json=body)
@@ -130,8 +142,20 @@ def jobs(all_: bool = typer.Option(False, "--all", help="the team's jobs, not on
     body = api().call("GET", "jobs/", params=params)
     table = Table("id", "name", "owner", "state", "gpus", "submitted", "queue")
     for job in body["results"]:
-        queue = f"#{job['queue_position']} {job['pending_reason']}" if job["state"] == "pending" and job["queue_position"] else job["pending_reason"]
-        table.add_row(str(job["id"]), job["name"], job["owner"], job["state"], str(job["gpus"]), job["submitted_at"][:19], queue or "")
+        queue = (
+            f"#{job['queue_position']} {job['pending_reason']}"
+            if job["state"] == "pending" and job["queue_position"]
+            else job["pending_reason"]
+        )
+        table.add_row(
+            str(job["id"]),
+            job["name"],
+            job["owner"],
+            job["state"],
+            str(job["gpus"]),
+            job["submitted_at"][:19],
+            queue or "",
+        )
     out.print(table)
 
 

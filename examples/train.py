@@ -6,6 +6,7 @@ Reads (from the environment Atelier sets):
 Without input data it trains on a seeded synthetic two-moons problem and says so.
 Run it yourself:  ATELIER_OUTPUT_DIR=/tmp/out python examples/train.py --steps 200
 """
+
 import argparse
 import json
 import math
@@ -47,9 +48,14 @@ def main() -> None:
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     features, labels, source = load_data(generator)
-    print(f"device={device} visible={os.environ.get('CUDA_VISIBLE_DEVICES', '')!r} data={source} samples={len(labels)}", flush=True)
+    print(
+        f"device={device} visible={os.environ.get('CUDA_VISIBLE_DEVICES', '')!r} data={source} samples={len(labels)}",
+        flush=True,
+    )
 
-    model = nn.Sequential(nn.Linear(features.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, int(labels.max()) + 1)).to(device)
+    model = nn.Sequential(
+        nn.Linear(features.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, int(labels.max()) + 1)
+    ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     features, labels = features.to(device), labels.to(device)
     started = time.monotonic()
@@ -63,7 +69,13 @@ def main() -> None:
             print(f"step {step:4d}  loss {loss.item():.4f}", flush=True)
     with torch.no_grad():
         accuracy = (model(features).argmax(dim=1) == labels).float().mean().item()
-    metrics = {"steps": args.steps, "final_loss": loss.item(), "accuracy": accuracy, "device": str(device), "seconds": time.monotonic() - started}
+    metrics = {
+        "steps": args.steps,
+        "final_loss": loss.item(),
+        "accuracy": accuracy,
+        "device": str(device),
+        "seconds": time.monotonic() - started,
+    }
     torch.save(model.state_dict(), output_dir / "model.pt")
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"accuracy {accuracy:.3f}; wrote {output_dir / 'model.pt'} and metrics.json", flush=True)

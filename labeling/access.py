@@ -4,14 +4,14 @@ Datasets (and their items, slices, import jobs) are visible to their team's memb
 admins; researchers and team admins of the team (and site admins) change them. What a user may
 not see answers 404; what they see but may not change answers 403.
 """
+
+from django.core.exceptions import PermissionDenied  # a 403 in pages and (via portal.api.errors) the API
 from django.db.models import Q
 from django.http import Http404
-from django.core.exceptions import PermissionDenied  # a 403 in pages and (via portal.api.errors) the API
-
-from portal.teams.access import team_ids_of
-from portal.teams.models import Membership
 
 from labeling.models import Dataset, ImportJob, Item, Slice
+from portal.teams.access import team_ids_of
+from portal.teams.models import Membership
 
 NO_SUCH_DATASET = "No such dataset."
 NO_SUCH_ITEM = "No such item."
@@ -102,7 +102,8 @@ def team_ids_where_user_reviews(user) -> set[int]:
 
 def _team_ids_managing_tasks(user) -> set[int]:
     return team_ids_where_user_reviews(user) | set(
-        Membership.objects.filter(user=user, is_researcher=True).values_list("team_id", flat=True))
+        Membership.objects.filter(user=user, is_researcher=True).values_list("team_id", flat=True)
+    )
 
 
 def tasks_visible_to(user):
@@ -124,7 +125,8 @@ def tasks_visible_to(user):
 
 def may_see_task(user, task) -> bool:
     return user.is_authenticated and (
-        user.is_staff or task.assignee_id == user.pk or task.dataset.team_id in _team_ids_managing_tasks(user))
+        user.is_staff or task.assignee_id == user.pk or task.dataset.team_id in _team_ids_managing_tasks(user)
+    )
 
 
 def access_task_for_user(user, task_id):
@@ -170,8 +172,11 @@ NO_SUCH_EXPORT = "No such export job."
 def access_export_job_for_user(user, job_id):
     from labeling.models import ExportJob
 
-    job = (ExportJob.objects.filter(dataset__in=datasets_visible_to(user), pk=job_id)
-           .select_related("dataset", "version").first())
+    job = (
+        ExportJob.objects.filter(dataset__in=datasets_visible_to(user), pk=job_id)
+        .select_related("dataset", "version")
+        .first()
+    )
     if job is None:
         raise Http404(NO_SUCH_EXPORT)
     return job

@@ -1,4 +1,5 @@
 """Admin: datasets and series are edited here; imports and versions are read-only records."""
+
 from django.contrib import admin
 
 from labeling.models import Character, Dataset, DatasetVersion, ImportJob, Series

@@ -4,6 +4,7 @@ Thin shells: each page renders its frame and hands its script the task id and th
 through json_script; the script reads the task, its item's slices, the schema and the document
 from the API (docs/annotation.md), the one door that checks who may see and change what.
 """
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.templatetags.static import static

@@ -1,6 +1,7 @@
 """Demo data of the labeling side for `make run`: a webtoon series with characters, a dataset of
 generated strips and one 3-slice episode (ingested through the real pipeline, so tiles exist), and
 labeling tasks, one of them already in the annotator's queue. Idempotent."""
+
 import io
 
 from django.contrib.auth import get_user_model
@@ -27,14 +28,21 @@ def demo_labeling_seed(**kwargs) -> None:
     if team is None or researcher is None or Dataset.objects.filter(team=team, name=DEMO_DATASET).exists():
         return
     series = Series.objects.filter(team=team, title=DEMO_SERIES).first() or series_create(
-        team_id=team.pk, title=DEMO_SERIES, characters=list(DEMO_CHARACTERS))
-    dataset = dataset_create(user=researcher, team_id=team.pk, name=DEMO_DATASET, series_id=series.pk,
-                             description="Generated strips to try the workspace on; replace with real art.")
+        team_id=team.pk, title=DEMO_SERIES, characters=list(DEMO_CHARACTERS)
+    )
+    dataset = dataset_create(
+        user=researcher,
+        team_id=team.pk,
+        name=DEMO_DATASET,
+        series_id=series.pk,
+        description="Generated strips to try the workspace on; replace with real art.",
+    )
     strips = [_upload(f"strip-{n + 1}.png", _strip_png(STRIP_SIZE, seed=n)) for n in range(2)]
     import_job_run(import_job_id=upload_import_create(dataset=dataset, user=researcher, files=strips).pk)
     slices = [_upload(f"episode-1-slice-{n + 1}.png", _strip_png(SLICE_SIZE, seed=10 + n)) for n in range(3)]
-    episode = upload_import_create(dataset=dataset, user=researcher, files=slices, as_episode=True,
-                                   episode_name="Episode 1")
+    episode = upload_import_create(
+        dataset=dataset, user=researcher, files=slices, as_episode=True, episode_name="Episode 1"
+    )
     import_job_run(import_job_id=episode.pk)
     tasks_create(dataset=dataset, user=researcher)
     annotator = get_user_model().objects.filter(username="annotator").first()
@@ -58,7 +66,9 @@ def _strip_png(size: tuple[int, int], *, seed: int) -> bytes:
         panel_height = 600 + ((seed * 7 + panel * 131) % 400)
         bottom = min(top + panel_height, height - 40)
         shade = 200 + (seed * 13 + panel * 29) % 50
-        draw.rectangle([40, top, width - 40, bottom], fill=(shade, shade - 20, 255 - shade // 3), outline="black", width=4)
+        draw.rectangle(
+            [40, top, width - 40, bottom], fill=(shade, shade - 20, 255 - shade // 3), outline="black", width=4
+        )
         draw.ellipse([80, top + 40, 380, top + 200], fill="white", outline="black", width=3)  # a speech bubble
         draw.text((130, top + 110), f"panel {panel + 1}", fill="black")
         figure_x = 420 + (panel * 53) % 200

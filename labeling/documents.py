@@ -11,6 +11,7 @@ refused. A class or attribute the schema lacks is refused with its name, except 
 already saved under a class since removed from the schema are kept and flagged, so changing the
 schema never drops saved work.
 """
+
 import math
 from dataclasses import dataclass, field
 
@@ -42,8 +43,9 @@ class ItemFrame:
     height: int
 
 
-def document_check(payload, *, schema: dict, frame: ItemFrame, character_ids: set[int] | None,
-                   saved_classes: dict[str, str]) -> CheckedDocument:
+def document_check(
+    payload, *, schema: dict, frame: ItemFrame, character_ids: set[int] | None, saved_classes: dict[str, str]
+) -> CheckedDocument:
     """Return the clean document or raise DocumentInvalid naming each problem.
 
     `character_ids`: the series' registry (None when the dataset has no series: names are free text).
@@ -55,7 +57,9 @@ def document_check(payload, *, schema: dict, frame: ItemFrame, character_ids: se
     if not isinstance(raw_shapes, list) or not isinstance(raw_relations, list):
         raise DocumentInvalid({"shapes": ["shapes and relations must be lists."]})
     if len(raw_shapes) > MAX_SHAPES:
-        raise DocumentInvalid({"shapes": [f"A document holds at most {MAX_SHAPES} shapes; this one has {len(raw_shapes)}."]})
+        raise DocumentInvalid(
+            {"shapes": [f"A document holds at most {MAX_SHAPES} shapes; this one has {len(raw_shapes)}."]}
+        )
     checker = _Checker(schema, frame, character_ids, saved_classes)
     shapes = [s for s in (checker.shape(raw, n) for n, raw in enumerate(raw_shapes)) if s is not None]
     relations = [r for r in (checker.relation(raw, n, shapes) for n, raw in enumerate(raw_relations)) if r]
@@ -99,7 +103,9 @@ class _Checker:
                 return None
             self.flags.append({"shape": shape_id, "reason": f"Class {class_name!r} is no longer in the label schema."})
         elif kind not in label["shapes"]:
-            self.fail("shapes", f"Shape {shape_id!r}: class {class_name!r} allows {', '.join(label['shapes'])}, not {kind!r}.")
+            self.fail(
+                "shapes", f"Shape {shape_id!r}: class {class_name!r} allows {', '.join(label['shapes'])}, not {kind!r}."
+            )
             return None
         geometry = self.geometry(raw, shape_id, kind)
         if geometry is None:
@@ -115,7 +121,9 @@ class _Checker:
         if kind == "box":
             box = raw.get("box")
             if not _numbers(box, 4) or box[2] <= 0 or box[3] <= 0:
-                self.fail("shapes", f"Shape {shape_id!r}: a box is [x, y, width, height] with width and height above 0.")
+                self.fail(
+                    "shapes", f"Shape {shape_id!r}: a box is [x, y, width, height] with width and height above 0."
+                )
                 return None
             clipped = clip_box(box, self.frame)
             if clipped is None:
@@ -125,9 +133,14 @@ class _Checker:
             return {"box": clipped}
         if kind == "polygon":
             points = raw.get("points")
-            if (not isinstance(points, list) or not 3 <= len(points) <= MAX_POLYGON_POINTS
-                    or not all(_numbers(p, 2) for p in points)):
-                self.fail("shapes", f"Shape {shape_id!r}: a polygon is a list of 3 to {MAX_POLYGON_POINTS} [x, y] points.")
+            if (
+                not isinstance(points, list)
+                or not 3 <= len(points) <= MAX_POLYGON_POINTS
+                or not all(_numbers(p, 2) for p in points)
+            ):
+                self.fail(
+                    "shapes", f"Shape {shape_id!r}: a polygon is a list of 3 to {MAX_POLYGON_POINTS} [x, y] points."
+                )
                 return None
             clipped = clip_polygon(points, self.frame)
             if clipped is None:
@@ -167,14 +180,22 @@ class _Checker:
     def attribute_problem(self, attribute: dict, value) -> str | None:
         kind = attribute["type"]
         if kind == "text":
-            return None if isinstance(value, str) and len(value) <= MAX_TEXT else f"text of at most {MAX_TEXT} characters."
+            return (
+                None if isinstance(value, str) and len(value) <= MAX_TEXT else f"text of at most {MAX_TEXT} characters."
+            )
         if kind == "choice":
             return None if value in attribute["choices"] else f"choose one of {', '.join(attribute['choices'])}."
         if kind == "tags":
-            ok = isinstance(value, list) and len(value) <= MAX_TAGS and all(isinstance(t, str) and 0 < len(t) <= 64 for t in value)
+            ok = (
+                isinstance(value, list)
+                and len(value) <= MAX_TAGS
+                and all(isinstance(t, str) and 0 < len(t) <= 64 for t in value)
+            )
             return None if ok else f"a list of at most {MAX_TAGS} tags of 1 to 64 characters."
         if self.character_ids is None:  # no series: a free name
-            return None if isinstance(value, str) and len(value) <= 200 else "a character name of at most 200 characters."
+            return (
+                None if isinstance(value, str) and len(value) <= 200 else "a character name of at most 200 characters."
+            )
         if isinstance(value, bool) or not isinstance(value, int) or value not in self.character_ids:
             return "choose a character of the series' registry (its id)."
         return None
@@ -206,13 +227,19 @@ class _Checker:
 def removed_class_flags(shapes: list[dict], schema: dict) -> list[dict]:
     """Shapes whose class the schema no longer has: kept, and shown to the annotator as flagged."""
     known = {c["name"] for c in schema["classes"]}
-    return [{"shape": s["id"], "reason": f"Class {s.get('class')!r} is no longer in the label schema."}
-            for s in shapes if s.get("class") not in known]
+    return [
+        {"shape": s["id"], "reason": f"Class {s.get('class')!r} is no longer in the label schema."}
+        for s in shapes
+        if s.get("class") not in known
+    ]
 
 
 def _numbers(values, count: int) -> bool:
-    return (isinstance(values, list) and len(values) == count
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+    return (
+        isinstance(values, list)
+        and len(values) == count
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    )
 
 
 def clip_box(box: list[float], frame: ItemFrame) -> list[float] | None:
@@ -281,9 +308,11 @@ def shape_bounds(shape: dict) -> tuple[float, float, float, float] | None:
 
 def reading_order(shapes: list[dict]) -> list[dict]:
     """Top to bottom, then left to right; tags first (they belong to the whole image)."""
+
     def key(shape):
         bounds = shape_bounds(shape)
         return (-1.0, 0.0) if bounds is None else (bounds[1], bounds[0])
+
     return sorted(shapes, key=key)
 
 
@@ -302,5 +331,8 @@ def document_diff(before: dict, after: dict) -> dict:
 
 
 def diff_summary(diff: dict) -> dict:
-    return {f"{key}_{change}": len(diff[key][change]) for key in ("shapes", "relations")
-            for change in ("added", "removed", "changed")}
+    return {
+        f"{key}_{change}": len(diff[key][change])
+        for key in ("shapes", "relations")
+        for change in ("added", "removed", "changed")
+    }

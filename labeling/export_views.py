@@ -3,6 +3,7 @@
 Thin: access in labeling.access; the form posts to the API (static/labeling/export.js), which makes
 the job; progress arrives as realtime events and by polling the job, the source of truth.
 """
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -19,8 +20,16 @@ def version_export_page(request, pk: int):
     dataset = version.dataset
     may_change = access.may_change_team_datasets(request.user, dataset.team_id)
     page = {"create_url": f"/api/v1/versions/{version.pk}/exports/", "may_change": may_change}
-    return render(request, "labeling/export.html", {
-        "version": version, "dataset": dataset, "may_change": may_change, "page": page,
-        "formats": [(value, ExportFormat(value).label) for value in FORMATS], "min_tile_height": MIN_TILE_HEIGHT,
-        "jobs": ExportJob.objects.filter(version=version).order_by("-id")[:RECENT],
-    })
+    return render(
+        request,
+        "labeling/export.html",
+        {
+            "version": version,
+            "dataset": dataset,
+            "may_change": may_change,
+            "page": page,
+            "formats": [(value, ExportFormat(value).label) for value in FORMATS],
+            "min_tile_height": MIN_TILE_HEIGHT,
+            "jobs": ExportJob.objects.filter(version=version).order_by("-id")[:RECENT],
+        },
+    )

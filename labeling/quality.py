@@ -6,6 +6,7 @@ their bounding boxes. F1 per class is 2·matched / (shapes in A + shapes in B), 
 pair of documents of every overlapped item. Transcriptions of matched shapes give a character
 error rate: edit distance over the length of the first document's text.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -81,9 +82,12 @@ class Agreement:
 
     def as_dict(self) -> dict:
         matched, total = sum(self.matched.values()), sum(self.shapes.values())
-        return {"pairs": self.pairs, "f1_by_class": self.f1_by_class(),
-                "f1": round(2 * matched / total, 4) if total else None,
-                "character_error_rate": self.character_error_rate()}
+        return {
+            "pairs": self.pairs,
+            "f1_by_class": self.f1_by_class(),
+            "f1": round(2 * matched / total, 4) if total else None,
+            "character_error_rate": self.character_error_rate(),
+        }
 
 
 def agreement_of(documents_by_item: dict[int, list[list[dict]]]) -> Agreement:

@@ -1,5 +1,6 @@
 """Pages of history and quality (issue 9): an item's saved versions and reviews with a diff between
 two versions, and a dataset's quality figures. Server-rendered from the same selectors as the API."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -21,10 +22,19 @@ def item_history_page(request, pk: int):
         history = {key: [row for row in rows if row["task"] in own] for key, rows in history.items()}
     diff, chosen, diff_error = _chosen_diff(request, tasks)
     chosen = chosen or _newest_step(history["revisions"])
-    return render(request, "labeling/item_history.html", {
-        "item": item, "dataset": item.dataset, "history": history, "tasks": tasks.select_related("assignee"),
-        "diff": diff, "chosen": chosen, "diff_error": diff_error,
-    })
+    return render(
+        request,
+        "labeling/item_history.html",
+        {
+            "item": item,
+            "dataset": item.dataset,
+            "history": history,
+            "tasks": tasks.select_related("assignee"),
+            "diff": diff,
+            "chosen": chosen,
+            "diff_error": diff_error,
+        },
+    )
 
 
 def _newest_step(revisions: list[dict]) -> dict:
@@ -58,5 +68,8 @@ def dataset_quality_page(request, pk: int):
     dataset = access.access_dataset_for_user(request.user, pk)
     if not access.may_see_team_work(request.user, dataset):
         raise PermissionDenied("Quality figures are for the team's reviewers, researchers and admins.")
-    return render(request, "labeling/quality.html", {"dataset": dataset,
-                                                     "quality": task_selectors.dataset_quality(dataset=dataset)})
+    return render(
+        request,
+        "labeling/quality.html",
+        {"dataset": dataset, "quality": task_selectors.dataset_quality(dataset=dataset)},
+    )

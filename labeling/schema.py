@@ -11,6 +11,7 @@ A schema:
      "relations": [{"name", "from": <class>, "to": <class>}]}
 A class whose shapes are ["tag"] is an image-level tag.
 """
+
 import re
 
 SHAPE_TYPES = ("box", "polygon", "tag")
@@ -33,15 +34,37 @@ def default_webtoon_schema() -> dict:
     return {
         "classes": [
             {"name": "panel", "color": PALETTE[0], "hotkey": "1", "shapes": ["box", "polygon"], "attributes": []},
-            {"name": "speech_bubble", "color": PALETTE[1], "hotkey": "2", "shapes": ["box", "polygon"],
-             "attributes": []},
-            {"name": "character", "color": PALETTE[2], "hotkey": "3", "shapes": ["box", "polygon"],
-             "attributes": [{"name": "name", "type": "character"}]},
-            {"name": "text", "color": PALETTE[3], "hotkey": "4", "shapes": ["box", "polygon"],
-             "attributes": [{"name": "transcription", "type": "text"},
-                            {"name": "language", "type": "choice", "choices": ["ko", "en", "ja", "zh", "other"]}]},
-            {"name": "sfx", "color": PALETTE[4], "hotkey": "5", "shapes": ["polygon", "box"],
-             "attributes": [{"name": "transcription", "type": "text"}]},
+            {
+                "name": "speech_bubble",
+                "color": PALETTE[1],
+                "hotkey": "2",
+                "shapes": ["box", "polygon"],
+                "attributes": [],
+            },
+            {
+                "name": "character",
+                "color": PALETTE[2],
+                "hotkey": "3",
+                "shapes": ["box", "polygon"],
+                "attributes": [{"name": "name", "type": "character"}],
+            },
+            {
+                "name": "text",
+                "color": PALETTE[3],
+                "hotkey": "4",
+                "shapes": ["box", "polygon"],
+                "attributes": [
+                    {"name": "transcription", "type": "text"},
+                    {"name": "language", "type": "choice", "choices": ["ko", "en", "ja", "zh", "other"]},
+                ],
+            },
+            {
+                "name": "sfx",
+                "color": PALETTE[4],
+                "hotkey": "5",
+                "shapes": ["polygon", "box"],
+                "attributes": [{"name": "transcription", "type": "text"}],
+            },
             {"name": "flashback", "color": PALETTE[6], "hotkey": "6", "shapes": ["tag"], "attributes": []},
         ],
         "relations": [
@@ -81,8 +104,13 @@ def _normalized_class(raw, number: int) -> dict:
         raise SchemaInvalid([f"Class {name!r}: hotkey must be one of 1 to 9, or empty."])
     attributes = [_normalized_attribute(a, name) for a in raw.get("attributes") or []]
     _check_unique([a["name"] for a in attributes], f"attribute name in class {name!r}")
-    return {"name": name, "color": color, "hotkey": hotkey, "shapes": list(dict.fromkeys(shapes)),
-            "attributes": attributes}
+    return {
+        "name": name,
+        "color": color,
+        "hotkey": hotkey,
+        "shapes": list(dict.fromkeys(shapes)),
+        "attributes": attributes,
+    }
 
 
 def _normalized_attribute(raw, class_name: str) -> dict:

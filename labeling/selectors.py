@@ -1,4 +1,5 @@
 """Reads for datasets, items and imports: plain functions, no writes."""
+
 from django.db.models import F, QuerySet
 
 from labeling import access
@@ -10,10 +11,17 @@ def datasets_for_user(*, user) -> QuerySet[Dataset]:
     return access.datasets_visible_to(user).select_related("team").order_by("-id")
 
 
-def items_of_dataset(*, dataset: Dataset, status: str | None = None, kind: str | None = None,
-                     near_duplicate: bool | None = None, class_name: str | None = None,
-                     annotator_id: int | None = None, after_id: int | None = None,
-                     before_id: int | None = None) -> QuerySet[Item]:
+def items_of_dataset(
+    *,
+    dataset: Dataset,
+    status: str | None = None,
+    kind: str | None = None,
+    near_duplicate: bool | None = None,
+    class_name: str | None = None,
+    annotator_id: int | None = None,
+    after_id: int | None = None,
+    before_id: int | None = None,
+) -> QuerySet[Item]:
     """Newest-first keyset pages: no OFFSET, no COUNT at 100,000 items. Ordered by `grid_key`
     (= the item's id; the cursor API pages on it) taken from the table that drives the query.
 
@@ -44,8 +52,11 @@ def items_of_dataset(*, dataset: Dataset, status: str | None = None, kind: str |
         items = items.filter(id__in=tasks.values("item_id"))
     if class_name:
         # One filter() call: one join, whose column the ordering and the bounds then use.
-        items = items.filter(classes_used__dataset=dataset, classes_used__class_name=class_name,
-                             **_bounded("classes_used__item_id", bounds))
+        items = items.filter(
+            classes_used__dataset=dataset,
+            classes_used__class_name=class_name,
+            **_bounded("classes_used__item_id", bounds),
+        )
         items = items.annotate(grid_key=F("classes_used__item_id"))
     else:
         items = items.annotate(grid_key=F("id"))
@@ -115,16 +126,26 @@ def version_diff(*, base: DatasetVersion, other: DatasetVersion) -> dict:
         "removed": sum(len(c["shapes"]["removed"]) for c in changes) + sum(_shape_count(before[i][1]) for i in removed),
         "changed": sum(len(c["shapes"]["changed"]) for c in changes),
     }
-    return {"base": base.pk, "other": other.pk, "added": added, "removed": removed,
-            "changed": [c["item"] for c in changes], "item_changes": changes, "split_changed": moved, "shapes": totals}
+    return {
+        "base": base.pk,
+        "other": other.pk,
+        "added": added,
+        "removed": removed,
+        "changed": [c["item"] for c in changes],
+        "item_changes": changes,
+        "split_changed": moved,
+        "shapes": totals,
+    }
 
 
 def _item_change(item_id: int, old: dict, new: dict) -> dict:
     old_doc, new_doc = old.get("annotation") or {}, new.get("annotation") or {}
     diff = document_diff(old_doc, new_doc)
     return {
-        "item": item_id, "name": new["name"],
-        "image_changed": {k: v for k, v in old.items() if k != "annotation"} != {k: v for k, v in new.items() if k != "annotation"},
+        "item": item_id,
+        "name": new["name"],
+        "image_changed": {k: v for k, v in old.items() if k != "annotation"}
+        != {k: v for k, v in new.items() if k != "annotation"},
         "annotation_status": {"from": old_doc.get("status"), "to": new_doc.get("status")},
         "shapes": {change: [s["id"] for s in diff["shapes"][change]] for change in ("added", "removed")}
         | {"changed": [c["id"] for c in diff["shapes"]["changed"]]},

@@ -8,6 +8,7 @@
 
 Every name is built here from ids and hashes; a client's file name never becomes a path.
 """
+
 import shutil
 from pathlib import Path
 

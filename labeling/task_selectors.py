@@ -1,11 +1,21 @@
 """Reading labeling tasks: queues, the workspace's payload, an item's history, quality (issue 9)."""
+
 from collections import defaultdict
 
 from django.db.models import Count, Q, Sum
 
 from labeling.access import tasks_visible_to, team_ids_where_user_reviews
 from labeling.models import (
-    Annotation, AnnotationRevision, Character, Dataset, Item, Review, ReviewDecision, Slice, Task, TaskStatus,
+    Annotation,
+    AnnotationRevision,
+    Character,
+    Dataset,
+    Item,
+    Review,
+    ReviewDecision,
+    Slice,
+    Task,
+    TaskStatus,
 )
 from labeling.quality import agreement_of
 from labeling.schema import normalized_schema
@@ -13,15 +23,24 @@ from labeling.schema import normalized_schema
 REVIEWED = (TaskStatus.ACCEPTED, TaskStatus.REJECTED)
 
 
-def tasks_for_user(*, user, mine: bool = False, review: bool = False, status: str | None = None,
-                   dataset_id: int | None = None, assignee_id: int | None = None):
+def tasks_for_user(
+    *,
+    user,
+    mine: bool = False,
+    review: bool = False,
+    status: str | None = None,
+    dataset_id: int | None = None,
+    assignee_id: int | None = None,
+):
     # Each narrowing query is written without the visibility OR, so it walks one index.
     if mine:
         tasks = Task.objects.filter(assignee=user)
     elif review:  # submitted work this person may review: their teams', never their own
         tasks = Task.objects.filter(status=TaskStatus.SUBMITTED).exclude(assignee=user)
         if not user.is_staff:
-            reviewed = Dataset.objects.filter(team_id__in=team_ids_where_user_reviews(user)).values_list("pk", flat=True)
+            reviewed = Dataset.objects.filter(team_id__in=team_ids_where_user_reviews(user)).values_list(
+                "pk", flat=True
+            )
             tasks = tasks.filter(dataset_id__in=list(reviewed))
     else:
         tasks = tasks_visible_to(user)
@@ -36,19 +55,30 @@ def tasks_for_user(*, user, mine: bool = False, review: bool = False, status: st
 
 
 def viewer_slices(*, item: Item) -> list[dict]:
-    slices = Slice.objects.filter(item=item).order_by("position").values("id", "position", "offset_y", "width", "height")
+    slices = (
+        Slice.objects.filter(item=item).order_by("position").values("id", "position", "offset_y", "width", "height")
+    )
     return [{**s, "dzi": f"/api/v1/images/{s['id']}/tiles/image.dzi"} for s in slices]
 
 
 def task_workspace_payload(*, task: Task) -> dict:
     """What the workspace and review pages need besides the document: item, slices, schema, registry."""
     dataset = task.dataset
-    characters = (list(Character.objects.filter(series_id=dataset.series_id).order_by("name").values("id", "name", "aliases"))
-                  if dataset.series_id else None)
+    characters = (
+        list(Character.objects.filter(series_id=dataset.series_id).order_by("name").values("id", "name", "aliases"))
+        if dataset.series_id
+        else None
+    )
     latest_review = Review.objects.filter(task=task).order_by("-id").first()
     return {
-        "item": {"id": task.item_id, "name": task.item.name, "kind": task.item.kind, "width": task.item.width,
-                 "height": task.item.height, "slices": viewer_slices(item=task.item)},
+        "item": {
+            "id": task.item_id,
+            "name": task.item.name,
+            "kind": task.item.kind,
+            "width": task.item.width,
+            "height": task.item.height,
+            "slices": viewer_slices(item=task.item),
+        },
         "dataset": {"id": dataset.pk, "name": dataset.name},
         "schema": normalized_schema(dataset.label_schema),
         "characters": characters,
@@ -57,19 +87,50 @@ def task_workspace_payload(*, task: Task) -> dict:
 
 
 def review_payload(review: Review) -> dict:
-    return {"id": review.pk, "decision": review.decision, "comment": review.comment, "shape": review.shape_id,
-            "reviewer": review.reviewer.username if review.reviewer else None,
-            "document_version": review.document_version, "created_at": review.created_at.isoformat()}
+    return {
+        "id": review.pk,
+        "decision": review.decision,
+        "comment": review.comment,
+        "shape": review.shape_id,
+        "reviewer": review.reviewer.username if review.reviewer else None,
+        "document_version": review.document_version,
+        "created_at": review.created_at.isoformat(),
+    }
 
 
 def item_history(*, item: Item) -> dict:
-    revisions = (AnnotationRevision.objects.filter(item=item).select_related("author").order_by("-id")
-                 .only("id", "task_id", "version", "first_version", "author__username", "source", "summary", "created_at", "saved_at"))
+    revisions = (
+        AnnotationRevision.objects.filter(item=item)
+        .select_related("author")
+        .order_by("-id")
+        .only(
+            "id",
+            "task_id",
+            "version",
+            "first_version",
+            "author__username",
+            "source",
+            "summary",
+            "created_at",
+            "saved_at",
+        )
+    )
     reviews = Review.objects.filter(task__item=item).select_related("reviewer").order_by("-id")
     return {
-        "revisions": [{"id": r.pk, "task": r.task_id, "version": r.version, "first_version": r.first_version,
-                       "source": r.source, "author": r.author.username if r.author else None, "summary": r.summary,
-                       "created_at": r.created_at.isoformat(), "saved_at": r.saved_at.isoformat()} for r in revisions],
+        "revisions": [
+            {
+                "id": r.pk,
+                "task": r.task_id,
+                "version": r.version,
+                "first_version": r.first_version,
+                "source": r.source,
+                "author": r.author.username if r.author else None,
+                "summary": r.summary,
+                "created_at": r.created_at.isoformat(),
+                "saved_at": r.saved_at.isoformat(),
+            }
+            for r in revisions
+        ],
         "reviews": [{"task": r.task_id, **review_payload(r)} for r in reviews],
     }
 
@@ -96,29 +157,51 @@ def dataset_quality(*, dataset: Dataset) -> dict:
 
 
 def _per_annotator(tasks) -> list[dict]:
-    rows = (tasks.filter(assignee__isnull=False).values("assignee_id", "assignee__username")
-            .annotate(tasks=Count("id"), done=Count("id", filter=Q(status=TaskStatus.ACCEPTED)),
-                      submitted=Count("id", filter=Q(status=TaskStatus.SUBMITTED)),
-                      active_seconds=Sum("active_seconds")).order_by("assignee__username"))
+    rows = (
+        tasks.filter(assignee__isnull=False)
+        .values("assignee_id", "assignee__username")
+        .annotate(
+            tasks=Count("id"),
+            done=Count("id", filter=Q(status=TaskStatus.ACCEPTED)),
+            submitted=Count("id", filter=Q(status=TaskStatus.SUBMITTED)),
+            active_seconds=Sum("active_seconds"),
+        )
+        .order_by("assignee__username")
+    )
     reviews = defaultdict(lambda: [0, 0])
-    for assignee_id, decision, n in (Review.objects.filter(task__in=tasks).values_list("task__assignee_id", "decision")
-                                     .annotate(n=Count("id")).order_by()):
+    for assignee_id, decision, n in (
+        Review.objects.filter(task__in=tasks)
+        .values_list("task__assignee_id", "decision")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         reviews[assignee_id][0] += n
         reviews[assignee_id][1] += n if decision == ReviewDecision.REJECT else 0
     result = []
     for row in rows:
         reviewed, rejected = reviews[row["assignee_id"]]
-        result.append({"annotator": row["assignee__username"], "tasks": row["tasks"], "items_done": row["done"],
-                       "submitted": row["submitted"], "active_seconds": row["active_seconds"] or 0,
-                       "reviews": reviewed, "rejection_rate": round(rejected / reviewed, 4) if reviewed else None})
+        result.append(
+            {
+                "annotator": row["assignee__username"],
+                "tasks": row["tasks"],
+                "items_done": row["done"],
+                "submitted": row["submitted"],
+                "active_seconds": row["active_seconds"] or 0,
+                "reviews": reviewed,
+                "rejection_rate": round(rejected / reviewed, 4) if reviewed else None,
+            }
+        )
     return result
 
 
 def _overlapped_documents(dataset: Dataset) -> dict[int, list[list[dict]]]:
     handed_in = Task.objects.filter(dataset=dataset, status__in=(TaskStatus.SUBMITTED, TaskStatus.ACCEPTED))
     overlapped = handed_in.values("item_id").annotate(n=Count("id")).filter(n__gt=1).values("item_id")
-    documents = (Annotation.objects.filter(task__in=handed_in.filter(item_id__in=overlapped))
-                 .order_by("task__item_id", "task_id").values_list("task__item_id", "shapes"))
+    documents = (
+        Annotation.objects.filter(task__in=handed_in.filter(item_id__in=overlapped))
+        .order_by("task__item_id", "task_id")
+        .values_list("task__item_id", "shapes")
+    )
     by_item = defaultdict(list)
     for item_id, shapes in documents:
         by_item[item_id].append(shapes)

@@ -1,9 +1,10 @@
 """Celery tasks of labeling: thin wrappers over services (the database records what happened)."""
+
 from celery import shared_task
 
 from labeling.services.exports import EXPORT_TASK, export_job_run
-from labeling.services.ingest import import_job_run
 from labeling.services.imports import IMPORT_TASK
+from labeling.services.ingest import import_job_run
 
 
 @shared_task(name=IMPORT_TASK, acks_late=True, reject_on_worker_lost=True)

@@ -4,6 +4,7 @@ with progress, item viewer, the versions list (+ freeze, compare) and one versio
 Thin: access checks in labeling.access, reads in selectors, writes in services. Page scripts live in
 static/labeling/ and read their data from json_script / data attributes (no inline script).
 """
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,15 +37,21 @@ def labeling_home(request):
     if request.method == "POST" and teams:
         form = request.POST
         try:
-            dataset = dataset_create(user=request.user, team_id=int(form.get("team") or 0), name=form.get("name", "").strip(),
-                                     description=form.get("description", ""))
+            dataset = dataset_create(
+                user=request.user,
+                team_id=int(form.get("team") or 0),
+                name=form.get("name", "").strip(),
+                description=form.get("description", ""),
+            )
             return redirect("dataset", pk=dataset.pk)
         except ValidationError as error:
             errors = error.detail
         except APIException as error:
             errors = {"team": [str(error.detail)]}
     datasets = selectors.datasets_for_user(user=request.user)
-    return render(request, "labeling/datasets.html", {"datasets": datasets, "teams": teams, "errors": errors, "form": form})
+    return render(
+        request, "labeling/datasets.html", {"datasets": datasets, "teams": teams, "errors": errors, "form": form}
+    )
 
 
 @login_required
@@ -62,16 +69,25 @@ def dataset_page(request, pk: int):
     covers = selectors.first_slices_of(items=items)
     cells = [{"item": item, "cover": covers.get(item.pk)} for item in items]
     chosen = {name: request.GET.get(name, "") for name in FILTER_PARAMS} if filters else {}
-    return render(request, "labeling/dataset.html", {
-        "dataset": dataset, "cells": cells, "next_before": items[-1].pk if has_more else None,
-        "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
-        "imports": selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
-        "versions": selectors.versions_of_dataset(dataset=dataset)[:3],
-        "chosen": chosen, "filtered": any(chosen.values()),
-        "filter_query": urlencode({k: v for k, v in chosen.items() if v}),
-        "statuses": ItemStatus.choices, "classes": shape_class_names_of(dataset), "tags": tag_names_of(dataset),
-        "annotators": selectors.members_of_team(team_id=dataset.team_id),
-    })
+    return render(
+        request,
+        "labeling/dataset.html",
+        {
+            "dataset": dataset,
+            "cells": cells,
+            "next_before": items[-1].pk if has_more else None,
+            "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
+            "imports": selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
+            "versions": selectors.versions_of_dataset(dataset=dataset)[:3],
+            "chosen": chosen,
+            "filtered": any(chosen.values()),
+            "filter_query": urlencode({k: v for k, v in chosen.items() if v}),
+            "statuses": ItemStatus.choices,
+            "classes": shape_class_names_of(dataset),
+            "tags": tag_names_of(dataset),
+            "annotators": selectors.members_of_team(team_id=dataset.team_id),
+        },
+    )
 
 
 @login_required
@@ -81,16 +97,25 @@ def versions_page(request, pk: int):
         return _version_create(request, access.access_dataset_to_change(request.user, pk))
     dataset = access.access_dataset_for_user(request.user, pk)
     versions = list(selectors.versions_of_dataset(dataset=dataset).select_related("created_by"))
-    return render(request, "labeling/versions.html", {
-        "dataset": dataset, "versions": versions,
-        "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
-    })
+    return render(
+        request,
+        "labeling/versions.html",
+        {
+            "dataset": dataset,
+            "versions": versions,
+            "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
+        },
+    )
 
 
 def _version_create(request, dataset):
     try:
-        version = version_create(dataset=dataset, user=request.user, seed=_int_or_none(request.POST.get("seed")) or 0,
-                                 note=request.POST.get("note", "")[:500])
+        version = version_create(
+            dataset=dataset,
+            user=request.user,
+            seed=_int_or_none(request.POST.get("seed")) or 0,
+            note=request.POST.get("note", "")[:500],
+        )
         messages.success(request, f"Version {version.number} frozen: {version.stats['items']} items.")
     except ValidationError as error:
         messages.error(request, "; ".join(str(m) for ms in error.detail.values() for m in ms))
@@ -120,10 +145,19 @@ def version_page(request, pk: int):
     if against is not None and base is None:
         messages.error(request, COMPARE_TWO)
     diff = _diff_for_page(selectors.version_diff(base=base, other=version)) if base else None
-    return render(request, "labeling/version.html", {
-        "dataset": dataset, "version": version, "others": others, "base": base, "diff": diff,
-        "leaks": version.leaks[:DIFF_ROWS], "diff_rows": DIFF_ROWS,
-    })
+    return render(
+        request,
+        "labeling/version.html",
+        {
+            "dataset": dataset,
+            "version": version,
+            "others": others,
+            "base": base,
+            "diff": diff,
+            "leaks": version.leaks[:DIFF_ROWS],
+            "diff_rows": DIFF_ROWS,
+        },
+    )
 
 
 def _diff_for_page(diff: dict) -> dict:
@@ -132,7 +166,9 @@ def _diff_for_page(diff: dict) -> dict:
     ids = set(shown["added"]) | set(shown["removed"]) | {row["item"] for row in shown["split_changed"]}
     names = selectors.item_names(ids=ids)
     return {
-        **shown, "shapes": diff["shapes"], "api_url": f"/api/v1/versions/{diff['other']}/diff/?against={diff['base']}",
+        **shown,
+        "shapes": diff["shapes"],
+        "api_url": f"/api/v1/versions/{diff['other']}/diff/?against={diff['base']}",
         "counts": {key: len(diff[key]) for key in ("added", "removed", "item_changes", "split_changed")},
         "added": [{"id": i, "name": names.get(i, "")} for i in shown["added"]],
         "removed": [{"id": i, "name": names.get(i, "")} for i in shown["removed"]],
@@ -160,11 +196,22 @@ def item_page(request, pk: int):
     item = access.access_item_for_user(request.user, pk)
     slices = list(selectors.slices_of_item(item=item))
     viewer = {
-        "width": item.width, "height": item.height,
-        "slices": [{"id": s.id, "dzi": f"/api/v1/images/{s.id}/tiles/image.dzi", "offset_y": s.offset_y,
-                    "width": s.width, "height": s.height} for s in slices],
+        "width": item.width,
+        "height": item.height,
+        "slices": [
+            {
+                "id": s.id,
+                "dzi": f"/api/v1/images/{s.id}/tiles/image.dzi",
+                "offset_y": s.offset_y,
+                "width": s.width,
+                "height": s.height,
+            }
+            for s in slices
+        ],
     }
-    return render(request, "labeling/item.html", {"item": item, "dataset": item.dataset, "slices": slices, "viewer": viewer})
+    return render(
+        request, "labeling/item.html", {"item": item, "dataset": item.dataset, "slices": slices, "viewer": viewer}
+    )
 
 
 def _int_or_none(value):

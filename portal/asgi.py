@@ -1,4 +1,5 @@
 """One ASGI app: HTTP (Django + whitenoise) and websockets (Channels, session auth, same-origin only)."""
+
 import gc
 import os
 

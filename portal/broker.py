@@ -5,6 +5,7 @@ moment moves and reads an empty or partial file, and the worker dies on the JSON
 message is written in a staging folder and renamed into the queue folder (rename is atomic on one
 file system), so a consumer only ever sees whole messages.
 """
+
 import os
 import uuid
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Demo data for `make run`: idempotent, so a second run changes and duplicates nothing."""
+
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model

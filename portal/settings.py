@@ -5,6 +5,7 @@ in-process channel layer plus the database event table for cross-process realtim
 Service mode: DATABASE_URL=postgres://…, CELERY_BROKER_URL=redis://…, REDIS_URL=redis://….
 docs/configuration.md lists every variable.
 """
+
 import secrets
 from pathlib import Path
 
@@ -398,9 +399,13 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {"ImportSourceEnum": "labeling.models.ImportSource", "ItemKindEnum": "labeling.models.ItemKind"}
 )
 # Import and export jobs share one state set (queued, running, succeeded, failed).
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ImportJobStateEnum": "labeling.models.ImportState",
-                                                     "JobStateEnum": "scheduler.models.jobs.JobState",
-                                                     "TaskStatusEnum": "labeling.models.TaskStatus"})
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ImportJobStateEnum": "labeling.models.ImportState",
+        "JobStateEnum": "scheduler.models.jobs.JobState",
+        "TaskStatusEnum": "labeling.models.TaskStatus",
+    }
+)
 
 # --- Annotation (issue 9, docs/annotation.md) ----------------------------------------------------
 # One person's autosaves begun within this many seconds of a revision's first save are kept as that

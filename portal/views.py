@@ -1,4 +1,5 @@
 """Pages of portal itself: home, profile with API tokens, teams, notifications, and /healthz."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,7 +20,9 @@ from portal.teams import access as team_access
 @never_cache
 def healthz(request):
     healthy, components = health_report()
-    return JsonResponse({"status": "ok" if healthy else "unhealthy", "components": components}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unhealthy", "components": components}, status=200 if healthy else 503
+    )
 
 
 @login_required

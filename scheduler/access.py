@@ -4,6 +4,7 @@ Every signed-in user sees every booking on the timeline (who, team, when); a boo
 team and site admins; changes: the owner, their team admins, site admins. What a user may not see is
 a 404; what they may see but not change is a 403.
 """
+
 from django.core.exceptions import PermissionDenied  # a styled 403 on pages, the error shape in the API
 from django.http import Http404
 
@@ -46,8 +47,15 @@ def may_see_note(user, reservation: Reservation, team_ids: set[int] | None = Non
 def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
     """A conflicting window as the viewer may see it: a booking's owner and team are public on the
     timeline; a job's owner only to its team and site admins (jobs are team-private)."""
-    view = {"gpu": row.gpu_id, "gpu_name": str(row.gpu), "start": row.start.isoformat(), "end": row.end.isoformat(), "kind": row.kind,
-            "reservation": row.reservation_id, "job": row.job_ref}  # a 409 names the job in the way (CONTRACT 4)
+    view = {
+        "gpu": row.gpu_id,
+        "gpu_name": str(row.gpu),
+        "start": row.start.isoformat(),
+        "end": row.end.isoformat(),
+        "kind": row.kind,
+        "reservation": row.reservation_id,
+        "job": row.job_ref,
+    }  # a 409 names the job in the way (CONTRACT 4)
     visible = row.kind == OccupancyKind.BOOKING or viewer.is_staff or row.team_id in team_ids_of(viewer)
     if visible:
         view.update(team=row.team.name, user=row.user.username if row.user else None)

@@ -6,13 +6,12 @@ class SchedulerConfig(AppConfig):
     verbose_name = "GPUs, bookings and jobs"
 
     def ready(self):
+        from portal.demo import demo_seeded
         from portal.ops.worker import register_worker_tick
         from portal.realtime.topics import register_topic_guard
         from scheduler.access import may_watch_job
-        from scheduler.execution.orphans import orphans_kill
-
-        from portal.demo import demo_seeded
         from scheduler.demo import demo_fleet_and_job_seed
+        from scheduler.execution.orphans import orphans_kill
 
         register_topic_guard("job", may_watch_job)
         demo_seeded.connect(demo_fleet_and_job_seed, dispatch_uid="scheduler-demo")

@@ -6,6 +6,7 @@ headers were still 30 ms). Building them with f-strings and the standard library
 about ten times cheaper (docs/benchmarks.md). The structure mirrors what static/scheduler/gpu_board.js
 updates (data-field names) and what the tests read.
 """
+
 from html import escape  # Django's escape is this plus a lazy-string check that costs ~60k calls a board
 
 from django.utils.safestring import SafeString, mark_safe
@@ -37,7 +38,9 @@ def card_html(card: dict, *, node_id: int, prefix: str, staff: bool) -> SafeStri
     rogue_class = " has-rogue" if card["rogue"] else ""
     admin = ""
     if staff:
-        admin = f'<a class="admin-link" href="{prefix}{gpu_id}/drain/">{"drain" if card["drainable"] else "undrain"}</a>'
+        admin = (
+            f'<a class="admin-link" href="{prefix}{gpu_id}/drain/">{"drain" if card["drainable"] else "undrain"}</a>'
+        )
     return mark_safe(
         f'<article class="gpu-card{rogue_class}" data-gpu-id="{gpu_id}" data-node-id="{node_id}" data-state="{card["state"]}"'
         f' data-memory-total="{card["mem_total"]}" data-spark="{escape(card["spark"])}" data-t="">'
@@ -64,6 +67,6 @@ def _processes(processes: list[tuple[bool, str]] | None) -> str:
 def _bookings(card: dict) -> str:
     if not (card["now"] or card["next"]):
         return ""
-    now = f'<div>{escape(card["now"])}</div>' if card["now"] else ""
+    now = f"<div>{escape(card['now'])}</div>" if card["now"] else ""
     upcoming = f'<div class="muted">{escape(card["next"])}</div>' if card["next"] else ""
     return f'<div class="bookings">{now}{upcoming}</div>'

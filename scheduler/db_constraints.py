@@ -3,6 +3,7 @@
 Not in Meta.constraints: SQLite has no GiST; there the IMMEDIATE transaction serialises writers and
 the services check overlap inside it. Half-open '[)' so adjacent windows [a,b) + [b,c) coexist.
 """
+
 from django.db import models
 
 
@@ -16,7 +17,10 @@ def gpu_window_exclusion(name: str):
 
     return ExclusionConstraint(
         name=name,
-        expressions=[("gpu", RangeOperators.EQUAL), (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS)],
+        expressions=[
+            ("gpu", RangeOperators.EQUAL),
+            (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+        ],
         index_type="gist",
     )
 
@@ -32,6 +36,8 @@ def exclusion_operations(*, model_name: str, constraint_name: str):
 
     def remove(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.remove_constraint(apps.get_model("scheduler", model_name), gpu_window_exclusion(constraint_name))
+            schema_editor.remove_constraint(
+                apps.get_model("scheduler", model_name), gpu_window_exclusion(constraint_name)
+            )
 
     return migrations.RunPython(add, remove, elidable=False)

@@ -1,5 +1,6 @@
 """Demo data of the GPU side for `make run`: the simulated fleet's inventory and one real training
 job (examples/train.py), so a new user sees a finished job with its log and accounting. Idempotent."""
+
 import sys
 from datetime import timedelta
 
@@ -22,9 +23,13 @@ def demo_fleet_and_job_seed(**kwargs) -> None:
         return
     try:
         job_submit(
-            user=researcher, name="example-training", gpus=1, time_limit=timedelta(minutes=30),
+            user=researcher,
+            name="example-training",
+            gpus=1,
+            time_limit=timedelta(minutes=30),
             command=f"{sys.executable} {settings.BASE_DIR / 'examples' / 'train.py'} --steps 300",
-            working_dir=str(settings.BASE_DIR), labels=DEMO_JOB_LABEL,
+            working_dir=str(settings.BASE_DIR),
+            labels=DEMO_JOB_LABEL,
         )
     except ValidationError as exc:  # e.g. a configured work root that excludes the project folder
         print(f"demo job not submitted: {exc.messages}")

@@ -1,5 +1,6 @@
 """Demo bookings for `make run`: only where GPUs exist (the agent or the demo inventory adds them),
 and idempotent: a demo user who already has a demo booking gets no second one."""
+
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,13 @@ def _book(*, user, gpus: int, day: int, hour: int, hours: int) -> int:
     zone = ZoneInfo(user.time_zone)
     start = datetime.combine(timezone.localdate(timezone=zone) + timedelta(days=day), time(hour), tzinfo=zone)
     try:
-        reservation_create(user=user, start=start, end=start + timedelta(hours=hours), request=GpuRequest(count=gpus), note=f"{DEMO_NOTE}: try dragging its end")
+        reservation_create(
+            user=user,
+            start=start,
+            end=start + timedelta(hours=hours),
+            request=GpuRequest(count=gpus),
+            note=f"{DEMO_NOTE}: try dragging its end",
+        )
     except APIException:  # the fleet is busy or too small then: the demo goes on without this booking
         return 0
     return 1

@@ -1,4 +1,5 @@
 """Pages of the GPU fleet: the live board, a GPU's charts, and the drain confirmation (site admins)."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +14,10 @@ from scheduler.selectors import fleet as fleet_selectors
 from scheduler.selectors.telemetry import CHART_RANGES, gpu_recent_processes
 from scheduler.services import drain
 
-ROGUE_TEXT = {"unowned": "no running job owns this process", "wrong_gpu": "the job's process runs on a GPU not allocated to it"}
+ROGUE_TEXT = {
+    "unowned": "no running job owns this process",
+    "wrong_gpu": "the job's process runs on a GPU not allocated to it",
+}
 
 
 def _board_filters(request) -> dict:
@@ -36,10 +40,16 @@ def gpu_board(request):
     sections = []
     for row in rows:
         heartbeat_age = (now - row.node.last_heartbeat).total_seconds() if row.node.last_heartbeat else None
-        cards = "".join(card_html(_card(gpu, row.node), node_id=row.node.id, prefix=prefix, staff=staff) for gpu in row.gpus)
+        cards = "".join(
+            card_html(_card(gpu, row.node), node_id=row.node.id, prefix=prefix, staff=staff) for gpu in row.gpus
+        )
         drain_url = reverse("node-drain", args=[row.node.id])
         sections.append(node_html(row, cards=cards, heartbeat_age=heartbeat_age, drain_url=drain_url, staff=staff))
-    page = {"nodeDownAfter": fleet_selectors.node_down_after().total_seconds(), "rogueText": ROGUE_TEXT, "staff": request.user.is_staff}
+    page = {
+        "nodeDownAfter": fleet_selectors.node_down_after().total_seconds(),
+        "rogueText": ROGUE_TEXT,
+        "staff": request.user.is_staff,
+    }
     context = {
         "sections": mark_safe("\n".join(sections)),
         "filters": filters,
@@ -142,7 +152,9 @@ def gpu_drain_page(request, pk: int):
     if request.method == "POST":
         return _drain_post(request, target=gpu, drain_fn=drain.gpu_drain, undrain_fn=drain.gpu_undrain, key="gpu")
     drained = gpu.state == "drained" or bool(gpu.drain_reason)
-    return render(request, "scheduler/drain.html", _drain_context(target=gpu, kind="GPU", drained=drained, gpu_ids=[gpu.id]))
+    return render(
+        request, "scheduler/drain.html", _drain_context(target=gpu, kind="GPU", drained=drained, gpu_ids=[gpu.id])
+    )
 
 
 @login_required
@@ -152,7 +164,9 @@ def node_drain_page(request, pk: int):
     if request.method == "POST":
         return _drain_post(request, target=node, drain_fn=drain.node_drain, undrain_fn=drain.node_undrain, key="node")
     gpu_ids = list(node.gpus.values_list("id", flat=True))
-    return render(request, "scheduler/drain.html", _drain_context(target=node, kind="node", drained=node.drained, gpu_ids=gpu_ids))
+    return render(
+        request, "scheduler/drain.html", _drain_context(target=node, kind="node", drained=node.drained, gpu_ids=gpu_ids)
+    )
 
 
 def _drain_context(*, target, kind: str, drained: bool, gpu_ids: list[int]) -> dict:
@@ -172,7 +186,9 @@ def _drain_post(request, *, target, drain_fn, undrain_fn, key: str):
             messages.success(request, f"{target} is back in service.")
         else:
             stop = request.POST.get("stop_running_jobs") in ("1", "on", "true")
-            affected = drain_fn(by=request.user, reason=request.POST.get("reason", ""), stop_running_jobs=stop, **{key: target})
+            affected = drain_fn(
+                by=request.user, reason=request.POST.get("reason", ""), stop_running_jobs=stop, **{key: target}
+            )
             stopped = " Its running jobs are being stopped." if stop else ""
             messages.success(request, f"{target} drained; {len(affected)} booking owner(s) notified.{stopped}")
     except ValidationError as exc:

@@ -1,4 +1,5 @@
 """Bookings as an iCalendar document (RFC 5545), for calendar apps subscribing to a user's feed."""
+
 from icalendar import Calendar, Event
 
 PRODID = "-//Atelier//GPU bookings//EN"

@@ -1,5 +1,6 @@
 """Pages of jobs: the list (with queue position and reason while pending), the detail with the live
 log, and the submit form. They translate HTTP to the same services and selectors as the API."""
+
 from datetime import timedelta
 
 from django.contrib import messages
@@ -41,7 +42,9 @@ def job_detail(request, pk: int):
     job = access.access_job_for_user(request.user, pk)
     attempts = job.attempts.select_related("node").prefetch_related("allocations__gpu").order_by("number")
     may_cancel = job.owner_id == request.user.pk or access.may_administer_team(request.user, job.team_id)
-    live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related("gpu__node")
+    live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
+        "gpu__node"
+    )
     context = {"job": job, "attempts": attempts, "may_cancel": may_cancel, "live_allocations": live}
     return render(request, "scheduler/job_detail.html", context)
 
@@ -59,7 +62,11 @@ def job_submit_page(request):
             messages.success(request, f"Job {job.pk} submitted.")
             return redirect("job-detail", pk=job.pk)
     quotas = [_quota_line(m.team) for m in memberships]
-    return render(request, "scheduler/job_submit.html", {"memberships": memberships, "quotas": quotas, "priorities": Priority.choices, "form": request.POST})
+    return render(
+        request,
+        "scheduler/job_submit.html",
+        {"memberships": memberships, "quotas": quotas, "priorities": Priority.choices, "form": request.POST},
+    )
 
 
 def _submit_fields(post) -> dict:
@@ -74,9 +81,16 @@ def _submit_fields(post) -> dict:
         raise ValidationError(errors)
     env = dict(line.split("=", 1) for line in post.get("env", "").splitlines() if "=" in line)
     return {
-        "name": post.get("name", ""), "command": post.get("command", ""), "working_dir": post.get("working_dir", ""),
-        "gpus": int(gpus), "time_limit": limit, "gpu_model": post.get("gpu_model", ""), "priority": post.get("priority", Priority.NORMAL),
-        "preemptible": post.get("preemptible") == "on", "multi_node": post.get("multi_node") == "on", "env": env,
+        "name": post.get("name", ""),
+        "command": post.get("command", ""),
+        "working_dir": post.get("working_dir", ""),
+        "gpus": int(gpus),
+        "time_limit": limit,
+        "gpu_model": post.get("gpu_model", ""),
+        "priority": post.get("priority", Priority.NORMAL),
+        "preemptible": post.get("preemptible") == "on",
+        "multi_node": post.get("multi_node") == "on",
+        "env": env,
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
     }
 
@@ -93,7 +107,13 @@ def _quota_line(team) -> dict:
     lo, hi = month_bounds(month_of(timezone.now()))
     used = team_hours_in(team_id=team.pk, lo=lo, hi=hi)
     quota = float(team.quota.gpu_hours_per_month)
-    return {"team": team, "used": round(used, 1), "quota": quota, "remaining": round(max(quota - used, 0), 1), "limit_h": team.quota.max_booking_hours}
+    return {
+        "team": team,
+        "used": round(used, 1),
+        "quota": quota,
+        "remaining": round(max(quota - used, 0), 1),
+        "limit_h": team.quota.max_booking_hours,
+    }
 
 
 @login_required
@@ -106,4 +126,3 @@ def job_cancel_page(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("job-detail", pk=pk)
-

@@ -4,6 +4,7 @@ Generated from the database at scrape time into a registry of its own (never the
 one), so any web process answers the same. Protected by a bearer token (ATELIER_METRICS_TOKEN) or a
 client address in the allow-list (ATELIER_METRICS_ALLOW, default loopback only).
 """
+
 import hmac
 import ipaddress
 
@@ -51,7 +52,12 @@ def metrics_allowed(request: HttpRequest) -> bool:
 def metrics_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     gauges = {attr: Gauge(name, doc, GPU_LABELS, registry=registry) for name, doc, attr in DCGM_GAUGES}
-    state = Gauge("atelier_gpu_state", "1 for the GPU's board state (available, drained, lost, node_down).", ("node", "gpu", "UUID", "state"), registry=registry)
+    state = Gauge(
+        "atelier_gpu_state",
+        "1 for the GPU's board state (available, drained, lost, node_down).",
+        ("node", "gpu", "UUID", "state"),
+        registry=registry,
+    )
     simulated_gpus = 0
     for gpu in fleet_selectors.gpus_with_board_state():
         labels = (gpu.node.name, str(gpu.index), gpu.uuid, gpu.model, "true" if gpu.node.simulated else "false")
@@ -66,17 +72,26 @@ def metrics_registry() -> CollectorRegistry:
 
 def _set_readings(gauges: dict, gpu, labels: tuple) -> None:
     free = None if gpu.memory_used_mb is None else gpu.memory_total_mb - gpu.memory_used_mb
-    values = {"util_gpu_pct": gpu.util_gpu_pct, "memory_used_mb": gpu.memory_used_mb, "memory_free_mb": free,
-              "temperature_c": gpu.temperature_c, "power_w": gpu.power_w}
+    values = {
+        "util_gpu_pct": gpu.util_gpu_pct,
+        "memory_used_mb": gpu.memory_used_mb,
+        "memory_free_mb": free,
+        "temperature_c": gpu.temperature_c,
+        "power_w": gpu.power_w,
+    }
     for attr, gauge in gauges.items():
         if values[attr] is not None:  # n/a stays absent rather than 0
             gauge.labels(*labels).set(values[attr])
 
 
 def _fleet_gauges(registry: CollectorRegistry, *, simulated_gpus: int) -> None:
-    Gauge("atelier_fleet_simulated", "1 when any GPU reported here is simulated.", registry=registry).set(1 if simulated_gpus else 0)
+    Gauge("atelier_fleet_simulated", "1 when any GPU reported here is simulated.", registry=registry).set(
+        1 if simulated_gpus else 0
+    )
     Gauge("atelier_queue_length", "Jobs waiting to be placed.", registry=registry).set(fleet_selectors.queue_length())
-    Gauge("atelier_active_bookings", "Bookings whose window contains now.", registry=registry).set(fleet_selectors.active_bookings())
+    Gauge("atelier_active_bookings", "Bookings whose window contains now.", registry=registry).set(
+        fleet_selectors.active_bookings()
+    )
     nodes = Gauge("atelier_node_up", "1 while the node's agent heartbeat is fresh.", ("node",), registry=registry)
     for node in fleet_selectors.nodes_with_status():
         nodes.labels(node.name).set(1 if node.up else 0)

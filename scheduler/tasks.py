@@ -1,4 +1,5 @@
 """Celery tasks of the scheduler: thin wrappers over services (the database records what happened)."""
+
 from datetime import datetime, timedelta
 
 from celery import shared_task
@@ -39,7 +40,9 @@ def run_scheduling_pass(*, requested_at: str | None = None) -> None:
 def reap() -> None:
     """Lost attempts are requeued; queued ones nobody claimed are sent again (CONTRACT 6)."""
     # A pause of three reaper intervals (database, beat or workers away) restarts the watch.
-    attempts_reap(heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL))
+    attempts_reap(
+        heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL)
+    )
     lost_attempts_requeue(node_down_grace=timedelta(seconds=settings.JOB_NODE_DOWN_GRACE))
     attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
 

@@ -1,4 +1,5 @@
 """Pages of the GPU side. Each renders what the scheduler's selectors return."""
+
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,9 @@ def booking_timeline(request):
         "user": {"id": request.user.pk, "username": request.user.username, "time_zone": request.user.time_zone},
         "teams": teams,
         "api": {"reservations": reverse("api-reservations"), "usage": "/api/v1/teams/{team}/quota/usage/"},
-        "jobs": selectors.job_windows_for_timeline(viewer=request.user, since=now - timedelta(days=1), until=now + timedelta(days=14)),
+        "jobs": selectors.job_windows_for_timeline(
+            viewer=request.user, since=now - timedelta(days=1), until=now + timedelta(days=14)
+        ),
     }
     return render(request, "scheduler/booking_timeline.html", {"page_data": page, "has_gpus": bool(page["resources"])})
 

@@ -4,6 +4,7 @@ The API takes instants as ISO 8601 with an offset. The booking form and the CLI 
 times, read in the person's zone: a time the clocks skip (a DST gap) is refused, and a time that
 happens twice (the hour after DST ends) needs the caller to choose the earlier or the later one.
 """
+
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 

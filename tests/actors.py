@@ -1,5 +1,6 @@
 """Named actors shared by every test: team A's researcher, annotator, reviewer and team admin, a
 site admin, and an outsider who belongs to team B only."""
+
 import pytest
 
 # Factories import models: they are imported inside the fixtures so that pure tests (the policy, the

@@ -3,6 +3,7 @@
 Playwright's sync API keeps an event loop running in the main thread for the whole session, so
 asyncio.run() there fails; a fresh thread has no loop.
 """
+
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 

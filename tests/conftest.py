@@ -1,4 +1,5 @@
 """Shared test set-up: hypothesis profiles and the named actors; the process stack lives in tests/stack.py."""
+
 import os
 
 from hypothesis import HealthCheck, settings
@@ -19,7 +20,9 @@ pytest_plugins = ["tests.stack", "tests.actors"]
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--clock-ahead-days", type=int, default=0,
+        "--clock-ahead-days",
+        type=int,
+        default=0,
         help="run with the clock this many days ahead (time-machine), so a test with a date in it fails in CI before "
         "that date passes; with -m 'not stack': the stack's processes keep the real clock",
     )

@@ -5,6 +5,7 @@ this test process and by subprocesses started once per session: the ASGI server 
 worker, Celery beat and the GPU agent (simulated fleet). Tests that use the stack ask for
 `live_stack`, which also flushes the tables after each test (`transactional_db`).
 """
+
 import os
 import signal
 import socket

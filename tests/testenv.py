@@ -3,6 +3,7 @@
 The run gets its own var/ (SQLite test file, filesystem broker, media) and its own Redis key prefixes,
 so it never meets a `make run` on the same machine. Intervals are short so the stack reacts fast.
 """
+
 import os
 import uuid
 from pathlib import Path

@@ -3,6 +3,7 @@
 Thin: access, then a service or a selector. The document's version travels as the ETag, and a save
 must send it back as If-Match (412 when stale, 428 when missing).
 """
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,9 +13,20 @@ from rest_framework.response import Response
 
 from labeling import access, task_selectors
 from labeling.api.annotation_serializers import (
-    AnnotationDocumentSerializer, AnnotationSerializer, DiffQuerySerializer, NextTaskSerializer, ReviewRequestSerializer,
-    ReviewSerializer, SavedAnnotationSerializer, SubmitSerializer, TaskAssignSerializer, TaskDetailSerializer,
-    TasksCreatedSerializer, TasksCreateSerializer, TaskSerializer, TaskStatusFilterSerializer,
+    AnnotationDocumentSerializer,
+    AnnotationSerializer,
+    DiffQuerySerializer,
+    NextTaskSerializer,
+    ReviewRequestSerializer,
+    ReviewSerializer,
+    SavedAnnotationSerializer,
+    SubmitSerializer,
+    TaskAssignSerializer,
+    TaskDetailSerializer,
+    TasksCreatedSerializer,
+    TasksCreateSerializer,
+    TaskSerializer,
+    TaskStatusFilterSerializer,
 )
 from labeling.documents import removed_class_flags
 from labeling.models import Task
@@ -68,15 +80,22 @@ class TaskListView(ListAPIView):
         query.is_valid(raise_exception=True)
         filters = query.validated_data
         return task_selectors.tasks_for_user(
-            user=self.request.user, mine=filters["mine"], review=filters["review"], status=filters["status"],
-            dataset_id=filters["dataset"], assignee_id=filters["assignee"])
+            user=self.request.user,
+            mine=filters["mine"],
+            review=filters["review"],
+            status=filters["status"],
+            dataset_id=filters["dataset"],
+            assignee_id=filters["assignee"],
+        )
 
 
 class NextTaskView(GenericAPIView):
     serializer_class = NextTaskSerializer
 
-    @extend_schema(request=NextTaskSerializer, responses={200: TaskDetailSerializer, 204: OpenApiResponse(
-        description="Nothing is waiting for you.")})
+    @extend_schema(
+        request=NextTaskSerializer,
+        responses={200: TaskDetailSerializer, 204: OpenApiResponse(description="Nothing is waiting for you.")},
+    )
     def post(self, request):
         payload = NextTaskSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -118,9 +137,12 @@ class DatasetTasksView(GenericAPIView):
         dataset = access.access_dataset_for_user(request.user, pk)
         payload = TasksCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        counts = task_services.tasks_create(dataset=dataset, user=request.user,
-                                            overlap=payload.validated_data["overlap"],
-                                            item_ids=payload.validated_data["items"])
+        counts = task_services.tasks_create(
+            dataset=dataset,
+            user=request.user,
+            overlap=payload.validated_data["overlap"],
+            item_ids=payload.validated_data["items"],
+        )
         return Response(counts, status=status.HTTP_201_CREATED)
 
 
@@ -136,17 +158,31 @@ class AnnotationView(GenericAPIView):
 
     @extend_schema(
         request=AnnotationDocumentSerializer,
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-                                     description='The version you edited, e.g. "3" ("0" before the first save).')],
-        responses={200: SavedAnnotationSerializer, 412: OpenApiResponse(description="Stale: `current` holds the "
-                   "server's document."), 428: OpenApiResponse(description="If-Match missing.")},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='The version you edited, e.g. "3" ("0" before the first save).',
+            )
+        ],
+        responses={
+            200: SavedAnnotationSerializer,
+            412: OpenApiResponse(description="Stale: `current` holds the server's document."),
+            428: OpenApiResponse(description="If-Match missing."),
+        },
     )
     def put(self, request, pk: int):
         task = access.access_task_for_user(request.user, pk)
         payload = AnnotationDocumentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        saved = annotation_services.annotation_save(task=task, user=request.user, document=dict(payload.validated_data),
-                                                    if_match=request.headers.get("If-Match"))
+        saved = annotation_services.annotation_save(
+            task=task,
+            user=request.user,
+            document=dict(payload.validated_data),
+            if_match=request.headers.get("If-Match"),
+        )
         body = AnnotationSerializer(saved.annotation).data
         response = Response({**body, "clipped": saved.clipped, "task_status": saved.task_status})
         response["ETag"] = _etag(saved.annotation.version)
@@ -156,14 +192,17 @@ class AnnotationView(GenericAPIView):
 class AnnotationDiffView(GenericAPIView):
     serializer_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
-                   responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, pk: int):
         task = access.access_task_for_user(request.user, pk)
         query = DiffQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        diff = annotation_services.annotation_diff(task=task, from_version=query.validated_data["from_version"],
-                                                   to_version=query.validated_data["to"])
+        diff = annotation_services.annotation_diff(
+            task=task, from_version=query.validated_data["from_version"], to_version=query.validated_data["to"]
+        )
         return Response(diff)
 
 
@@ -188,8 +227,9 @@ class ReviewView(GenericAPIView):
         payload = ReviewRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        review = review_services.task_review(task=task, user=request.user, decision=data["decision"],
-                                             comment=data["comment"], shape_id=data["shape"])
+        review = review_services.task_review(
+            task=task, user=request.user, decision=data["decision"], comment=data["comment"], shape_id=data["shape"]
+        )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
 

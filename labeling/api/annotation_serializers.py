@@ -1,4 +1,5 @@
 """DRF serializers for tasks, annotation documents, reviews and quality: translation only (issue 9)."""
+
 from rest_framework import serializers
 
 from labeling.access import may_review_task
@@ -14,9 +15,24 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "dataset", "dataset_name", "item", "item_name", "item_kind", "overlap_index", "assignee",
-                  "assignee_username", "status", "active_seconds", "created_at", "assigned_at", "submitted_at",
-                  "reviewed_at", "url"]
+        fields = [
+            "id",
+            "dataset",
+            "dataset_name",
+            "item",
+            "item_name",
+            "item_kind",
+            "overlap_index",
+            "assignee",
+            "assignee_username",
+            "status",
+            "active_seconds",
+            "created_at",
+            "assigned_at",
+            "submitted_at",
+            "reviewed_at",
+            "url",
+        ]
         read_only_fields = fields
 
     def get_url(self, task) -> str:
@@ -40,8 +56,7 @@ class TaskDetailSerializer(TaskSerializer):
 
     def get_may_review(self, task) -> bool:
         user = self.context["user"]
-        return (task.status == TaskStatus.SUBMITTED and task.assignee_id != user.pk
-                and may_review_task(user, task))
+        return task.status == TaskStatus.SUBMITTED and task.assignee_id != user.pk and may_review_task(user, task)
 
 
 class TaskAssignSerializer(serializers.Serializer):
@@ -50,8 +65,9 @@ class TaskAssignSerializer(serializers.Serializer):
 
 class TasksCreateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(default=1)
-    items = serializers.ListField(child=serializers.IntegerField(), required=False, allow_null=True, default=None,
-                                  max_length=100_000)
+    items = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=100_000
+    )
 
 
 class TasksCreatedSerializer(serializers.Serializer):
@@ -86,8 +102,9 @@ class SavedAnnotationSerializer(AnnotationSerializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                       help_text="The saved version you are handing in (optional).")
+    version = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="The saved version you are handing in (optional)."
+    )
 
 
 class ReviewRequestSerializer(serializers.Serializer):

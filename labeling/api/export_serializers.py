@@ -1,4 +1,5 @@
 """Serializers for export jobs and annotation imports: translation only (checks live in the services)."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,9 +12,25 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportJob
-        fields = ["id", "dataset", "version", "format", "options", "state", "progress", "items_total", "items_done",
-                  "counts", "file_size", "error", "created_by", "created_at", "started_at", "finished_at",
-                  "download_url"]
+        fields = [
+            "id",
+            "dataset",
+            "version",
+            "format",
+            "options",
+            "state",
+            "progress",
+            "items_total",
+            "items_done",
+            "counts",
+            "file_size",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "download_url",
+        ]
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_download_url(self, obj) -> str | None:
@@ -24,9 +41,14 @@ class ExportCreateSerializer(serializers.Serializer):
     """`format` and `options` are checked by labeling.exports.options (errors name `options.<name>`)."""
 
     format = serializers.CharField(help_text="coco, yolo, voc or label_studio")
-    options = serializers.JSONField(required=False, default=dict, help_text=(
-        "include_images (bool), layout (slices | stitched), splits (list of train/val/test); "
-        "YOLO: tile_height (px), task (detect | segment); Label Studio: image_url_prefix"))
+    options = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text=(
+            "include_images (bool), layout (slices | stitched), splits (list of train/val/test); "
+            "YOLO: tile_height (px), task (detect | segment); Label Studio: image_url_prefix"
+        ),
+    )
 
 
 class AnnotationImportSerializer(serializers.Serializer):

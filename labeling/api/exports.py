@@ -1,4 +1,5 @@
 """Export jobs and annotation imports over REST (issue 8; CONTRACT 2, 3). Thin: access, then a service."""
+
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -10,7 +11,10 @@ from rest_framework.views import APIView
 
 from labeling import access, storage
 from labeling.api.export_serializers import (
-    AnnotationImportResultSerializer, AnnotationImportSerializer, ExportCreateSerializer, ExportJobSerializer,
+    AnnotationImportResultSerializer,
+    AnnotationImportSerializer,
+    ExportCreateSerializer,
+    ExportJobSerializer,
 )
 from labeling.models import ExportJob, ExportState
 from labeling.services import annotation_imports
@@ -31,8 +35,11 @@ class VersionExportListView(GenericAPIView):
         jobs = ExportJob.objects.filter(version=version).select_related("dataset", "version").order_by("-id")
         return Response(ExportJobSerializer(jobs[:RECENT_EXPORTS], many=True).data)
 
-    @extend_schema(request=ExportCreateSerializer, responses={202: ExportJobSerializer},
-                   summary="Export the version (a background job; Location is its status)")
+    @extend_schema(
+        request=ExportCreateSerializer,
+        responses={202: ExportJobSerializer},
+        summary="Export the version (a background job; Location is its status)",
+    )
     def post(self, request, pk: int):
         version = access.access_version_for_user(request.user, pk)
         access.access_dataset_to_change(request.user, version.dataset_id)
@@ -60,8 +67,12 @@ class ExportJobDownloadView(APIView):
         path = storage.export_path(dataset_id=job.dataset_id, job_id=job.pk)
         if not path.is_file():
             raise Http404(access.NO_SUCH_EXPORT)
-        response = FileResponse(open(path, "rb"), as_attachment=True, filename=export_services.export_file_name(job),
-                                content_type="application/zip")
+        response = FileResponse(
+            open(path, "rb"),
+            as_attachment=True,
+            filename=export_services.export_file_name(job),
+            content_type="application/zip",
+        )
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-cache"
         return response
@@ -71,12 +82,14 @@ class AnnotationImportView(GenericAPIView):
     serializer_class = AnnotationImportResultSerializer
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": AnnotationImportSerializer},
-                   responses={200: AnnotationImportResultSerializer},
-                   summary="Import COCO, YOLO or Label Studio annotations onto the dataset's images (all or nothing)")
+    @extend_schema(
+        request={"multipart/form-data": AnnotationImportSerializer},
+        responses={200: AnnotationImportResultSerializer},
+        summary="Import COCO, YOLO or Label Studio annotations onto the dataset's images (all or nothing)",
+    )
     def post(self, request, pk: int):
         dataset = access.access_dataset_to_change(request.user, pk)
-        result = annotation_imports.annotation_import(dataset=dataset, user=request.user,
-                                                      format=request.data.get("format", ""),
-                                                      upload=request.FILES.get("file"))
+        result = annotation_imports.annotation_import(
+            dataset=dataset, user=request.user, format=request.data.get("format", ""), upload=request.FILES.get("file")
+        )
         return Response(result)

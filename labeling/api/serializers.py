@@ -1,4 +1,5 @@
 """DRF serializers for datasets, items, slices and import jobs: translation only."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,7 +12,17 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = ["id", "team", "team_name", "name", "description", "series", "label_schema", "item_count", "created_at"]
+        fields = [
+            "id",
+            "team",
+            "team_name",
+            "name",
+            "description",
+            "series",
+            "label_schema",
+            "item_count",
+            "created_at",
+        ]
         read_only_fields = ["item_count", "created_at"]
 
 
@@ -36,9 +47,26 @@ class SliceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Slice
-        fields = ["id", "position", "offset_y", "width", "height", "sha256", "perceptual_hash", "near_duplicate_of",
-                  "source", "source_format", "source_detail", "original_name", "original_byte_size", "uploader",
-                  "created_at", "dzi_url", "thumbnail_url", "original_url"]
+        fields = [
+            "id",
+            "position",
+            "offset_y",
+            "width",
+            "height",
+            "sha256",
+            "perceptual_hash",
+            "near_duplicate_of",
+            "source",
+            "source_format",
+            "source_detail",
+            "original_name",
+            "original_byte_size",
+            "uploader",
+            "created_at",
+            "dzi_url",
+            "thumbnail_url",
+            "original_url",
+        ]
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_dzi_url(self, obj) -> str:
@@ -58,8 +86,20 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
-        fields = ["id", "dataset", "kind", "name", "status", "episode_number", "width", "height", "slice_count",
-                  "near_duplicate", "created_at", "slices"]
+        fields = [
+            "id",
+            "dataset",
+            "kind",
+            "name",
+            "status",
+            "episode_number",
+            "width",
+            "height",
+            "slice_count",
+            "near_duplicate",
+            "created_at",
+            "slices",
+        ]
 
 
 class ImportFileSerializer(serializers.ModelSerializer):
@@ -67,8 +107,17 @@ class ImportFileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportFile
-        fields = ["position", "display_name", "outcome", "code", "reason", "slice", "item", "duplicate_of",
-                  "near_duplicate_of"]
+        fields = [
+            "position",
+            "display_name",
+            "outcome",
+            "code",
+            "reason",
+            "slice",
+            "item",
+            "duplicate_of",
+            "near_duplicate_of",
+        ]
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -76,9 +125,27 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "dataset", "kind", "state", "progress", "total", "accepted", "refused", "duplicates",
-                  "near_duplicates", "detail", "as_episode", "episode_item", "source_detail", "created_by",
-                  "created_at", "started_at", "finished_at", "files"]
+        fields = [
+            "id",
+            "dataset",
+            "kind",
+            "state",
+            "progress",
+            "total",
+            "accepted",
+            "refused",
+            "duplicates",
+            "near_duplicates",
+            "detail",
+            "as_episode",
+            "episode_item",
+            "source_detail",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "files",
+        ]
 
     @extend_schema_field(ImportFileSerializer(many=True))
     def get_files(self, obj):
@@ -105,8 +172,20 @@ class VersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DatasetVersion
-        fields = ["id", "dataset", "number", "note", "seed", "ratios", "content_hash", "stats", "flagged", "leaks",
-                  "created_by", "created_at"]
+        fields = [
+            "id",
+            "dataset",
+            "number",
+            "note",
+            "seed",
+            "ratios",
+            "content_hash",
+            "stats",
+            "flagged",
+            "leaks",
+            "created_by",
+            "created_at",
+        ]
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_flagged(self, obj) -> bool:
@@ -176,4 +255,6 @@ class VersionDiffSerializer(serializers.Serializer):
     changed = serializers.ListField(child=serializers.IntegerField())
     item_changes = ItemChangeSerializer(many=True)
     split_changed = SplitMoveSerializer(many=True)
-    shapes = ShapeTotalsSerializer(help_text="Shapes added, removed, changed over all items (an added item's shapes count as added).")
+    shapes = ShapeTotalsSerializer(
+        help_text="Shapes added, removed, changed over all items (an added item's shapes count as added)."
+    )

@@ -17,12 +17,18 @@ urlpatterns: list = [
     path("versions/<int:pk>/exports/", exports.VersionExportListView.as_view(), name="api-version-exports"),
     path("export-jobs/<int:pk>/", exports.ExportJobDetailView.as_view(), name="api-export-job-detail"),
     path("export-jobs/<int:pk>/download/", exports.ExportJobDownloadView.as_view(), name="api-export-job-download"),
-    path("datasets/<int:pk>/annotation-imports/", exports.AnnotationImportView.as_view(),
-         name="api-dataset-annotation-imports"),
+    path(
+        "datasets/<int:pk>/annotation-imports/",
+        exports.AnnotationImportView.as_view(),
+        name="api-dataset-annotation-imports",
+    ),
     # OpenSeadragon asks for <dzi name>_files/<level>/<col>_<row>.<format> beside the descriptor.
     path("images/<int:pk>/tiles/image.dzi", views.DziView.as_view(), name="api-image-dzi"),
-    path("images/<int:pk>/tiles/image_files/<int:level>/<int:column>_<int:row>.jpeg", views.TileView.as_view(),
-         name="api-image-tile"),
+    path(
+        "images/<int:pk>/tiles/image_files/<int:level>/<int:column>_<int:row>.jpeg",
+        views.TileView.as_view(),
+        name="api-image-tile",
+    ),
     path("images/<int:pk>/thumbnail/", views.ThumbnailView.as_view(), name="api-image-thumbnail"),
     path("images/<int:pk>/original/", views.OriginalView.as_view(), name="api-image-original"),
     # Annotation and review (issue 9; docs/annotation.md).

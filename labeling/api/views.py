@@ -1,5 +1,6 @@
 """Datasets, items, imports and image files over REST (issue 8; CONTRACT 2, 3, 7). Thin: access,
 then a selector or a service."""
+
 from django.http import FileResponse, Http404, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,8 +14,17 @@ from rest_framework.views import APIView
 
 from labeling import access, selectors, storage
 from labeling.api.serializers import (
-    DatasetCreateSerializer, DatasetSerializer, DatasetUpdateSerializer, ImportJobSerializer, ImportRequestSerializer,
-    ItemSerializer, UploadSerializer, VersionCreateSerializer, VersionDiffSerializer, VersionItemSerializer, VersionSerializer,
+    DatasetCreateSerializer,
+    DatasetSerializer,
+    DatasetUpdateSerializer,
+    ImportJobSerializer,
+    ImportRequestSerializer,
+    ItemSerializer,
+    UploadSerializer,
+    VersionCreateSerializer,
+    VersionDiffSerializer,
+    VersionItemSerializer,
+    VersionSerializer,
 )
 from labeling.filters import NOT_A_BOOLEAN, item_filters_from  # noqa: F401 (NOT_A_BOOLEAN: re-exported)
 from labeling.models import Dataset, DatasetVersion, Item, ItemKind, ItemStatus, VersionItem
@@ -64,8 +74,12 @@ class DatasetListView(ListAPIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         dataset = dataset_services.dataset_create(
-            user=request.user, team_id=data["team"], name=data["name"], description=data["description"],
-            label_schema=data["label_schema"], series_id=data["series"],
+            user=request.user,
+            team_id=data["team"],
+            name=data["name"],
+            description=data["description"],
+            label_schema=data["label_schema"],
+            series_id=data["series"],
         )
         response = Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/datasets/{dataset.pk}/"
@@ -92,7 +106,7 @@ ITEM_FILTERS = [
     OpenApiParameter("kind", str, enum=ItemKind.values),
     OpenApiParameter("near_duplicate", bool),
     OpenApiParameter("class", str, description="Items whose annotation uses this class (shape or tag)."),
-    OpenApiParameter("tag", str, description="Items tagged with this tag class (a class whose shapes are [\"tag\"])."),
+    OpenApiParameter("tag", str, description='Items tagged with this tag class (a class whose shapes are ["tag"]).'),
     OpenApiParameter("annotator", int, description="Items with a task assigned to this user id."),
 ]
 
@@ -142,8 +156,11 @@ class UploadView(GenericAPIView):
         options.is_valid(raise_exception=True)
         try:
             job = import_services.upload_import_create(
-                dataset=dataset, user=request.user, files=request.FILES.getlist("files"),
-                as_episode=options.validated_data["as_episode"], episode_name=options.validated_data["episode_name"],
+                dataset=dataset,
+                user=request.user,
+                files=request.FILES.getlist("files"),
+                as_episode=options.validated_data["as_episode"],
+                episode_name=options.validated_data["episode_name"],
             )
         except import_services.ImportRequestRefused as refused:
             return _refused_response(refused)
@@ -154,8 +171,10 @@ class ImportView(GenericAPIView):
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(request={"multipart/form-data": ImportRequestSerializer, "application/json": ImportRequestSerializer},
-                   responses={202: ImportJobSerializer})
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer, "application/json": ImportRequestSerializer},
+        responses={202: ImportJobSerializer},
+    )
     def post(self, request, pk: int):
         dataset = access.access_dataset_to_change(request.user, pk)
         payload = ImportRequestSerializer(data=request.data)
@@ -227,17 +246,22 @@ class ThumbnailView(APIView):
 
 
 class OriginalView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
-                   summary="The uploaded bytes, as a download only")
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        summary="The uploaded bytes, as a download only",
+    )
     def get(self, request, pk: int):
         image = access.access_slice_for_user(request.user, pk)
-        path = storage.original_path(dataset_id=image.dataset_id, sha256=image.sha256, source_format=image.source_format)
+        path = storage.original_path(
+            dataset_id=image.dataset_id, sha256=image.sha256, source_format=image.source_format
+        )
         if not path.is_file():
             raise Http404(access.NO_SUCH_IMAGE)
         # Never inline: the original is whatever the client sent (CONTRACT 7); octet-stream + nosniff
         # keep a browser from rendering it.
-        response = FileResponse(open(path, "rb"), as_attachment=True, filename=image.original_name,
-                                content_type="application/octet-stream")
+        response = FileResponse(
+            open(path, "rb"), as_attachment=True, filename=image.original_name, content_type="application/octet-stream"
+        )
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-cache"
         return response
@@ -301,8 +325,11 @@ DIFF_NEEDS_AGAINST = "Give `against`: the id of another version of the same data
 
 
 class VersionDiffView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("against", int, required=True)], responses={200: VersionDiffSerializer},
-                   summary="Items added, removed, changed and moved between two versions of a dataset")
+    @extend_schema(
+        parameters=[OpenApiParameter("against", int, required=True)],
+        responses={200: VersionDiffSerializer},
+        summary="Items added, removed, changed and moved between two versions of a dataset",
+    )
     def get(self, request, pk: int):
         other = access.access_version_for_user(request.user, pk)
         against = _int_param(request.query_params.get("against"))

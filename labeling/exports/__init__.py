@@ -8,6 +8,7 @@ YOLO or Label Studio file into per-file records that the import service matches 
     records ─► layout.image_units (slices | stitched, YOLO tiles) ─► layout.cut (per-image parts)
             ─► coco | yolo | voc | labelstudio writer ─► one zip (docs/exports.md)
 """
+
 from labeling.exports.base import ExportCounts, ExportMeta, ExportRecord  # noqa: F401
 from labeling.exports.options import FORMATS, ExportOptions, OptionsInvalid, options_parse  # noqa: F401
 from labeling.exports.write import export_write  # noqa: F401

@@ -3,6 +3,7 @@
 Images are stored (PNG is already compressed); text files are deflated at level 1, which keeps a
 500,000-box COCO export inside its time budget (bench/export.py).
 """
+
 import zipfile
 from pathlib import Path
 

@@ -1,7 +1,8 @@
 """What every writer receives: the records, the version's metadata, and the counts it reports."""
+
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 from pathlib import Path
+from typing import Callable, Iterable
 
 SPLITS = ("train", "val", "test")
 

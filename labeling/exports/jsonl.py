@@ -6,6 +6,7 @@ except that floats under 1e-4 are written without an exponent or with a shorter 
 1e-05, 1.5e-7 for 1.5e-07): the same numbers. (orjson refuses non-string keys and integers past
 64 bits, which a parsed snapshot never holds.)
 """
+
 import json
 import shutil
 import tempfile

@@ -8,6 +8,7 @@ the region's id (from_name "attr_<name>"), image-level tags are `choices` ("tags
 split, slice position and offset, the group id of each shape cut across images, and the item's
 relations with their ids (a relation between two images of an episode has no Label Studio form).
 """
+
 from itertools import count
 from xml.sax.saxutils import quoteattr
 
@@ -19,8 +20,9 @@ from labeling.exports.layout import cut, image_units
 BOX, POLYGON, TAGS, IMAGE = "box", "polygon", "tags", "image"
 
 
-def write_label_studio(records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir,
-                       progress) -> ExportCounts:
+def write_label_studio(
+    records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir, progress
+) -> ExportCounts:
     counts = ExportCounts()
     attribute_types = {c["name"]: {a["name"]: a["type"] for a in c.get("attributes", [])} for c in meta.classes}
     tasks = ArrayFile(workdir)
@@ -37,8 +39,13 @@ def write_label_studio(records: Records, *, meta: ExportMeta, options, archive: 
         placed: set[str] = set()
         for number, (unit, parts) in enumerate(zip(units, pieces.parts)):
             path = f"images/{record.split}/{unit.name}.png"
-            data = {IMAGE: options.image_url_prefix + path, "atelier_item": record.item_id,
-                    "atelier_split": record.split, "atelier_position": unit.position, "atelier_offset_y": unit.top}
+            data = {
+                IMAGE: options.image_url_prefix + path,
+                "atelier_item": record.item_id,
+                "atelier_split": record.split,
+                "atelier_position": unit.position,
+                "atelier_offset_y": unit.top,
+            }
             grouped = {p["id"]: p["group"] for p in parts if p.get("group")}
             if grouped:
                 data["atelier_groups"] = grouped
@@ -51,8 +58,15 @@ def write_label_studio(records: Records, *, meta: ExportMeta, options, archive: 
                 for relation in relations:
                     if relation["id"] not in placed and relation["from"] in here and relation["to"] in here:
                         placed.add(relation["id"])
-                        result.append({"from_id": relation["from"], "to_id": relation["to"], "type": "relation",
-                                       "direction": "right", "labels": [relation["type"]]})
+                        result.append(
+                            {
+                                "from_id": relation["from"],
+                                "to_id": relation["to"],
+                                "type": "relation",
+                                "direction": "right",
+                                "labels": [relation["type"]],
+                            }
+                        )
                         counts.relations += 1
                 task["annotations"] = [{"result": result, "ground_truth": False, "was_cancelled": False}]
             tasks.append(task)
@@ -74,10 +88,21 @@ def _results(parts, tags, unit, attribute_types) -> list[dict]:
     for part in parts:
         value = _geometry(part, unit)
         kind = "rectanglelabels" if part["type"] == "box" else "polygonlabels"
-        common = {"id": part["id"], "to_name": IMAGE, "original_width": unit.width, "original_height": unit.height,
-                  "image_rotation": 0}
-        results.append({**common, "from_name": BOX if part["type"] == "box" else POLYGON, "type": kind,
-                        "value": {**value, kind: [part["class"]]}})
+        common = {
+            "id": part["id"],
+            "to_name": IMAGE,
+            "original_width": unit.width,
+            "original_height": unit.height,
+            "image_rotation": 0,
+        }
+        results.append(
+            {
+                **common,
+                "from_name": BOX if part["type"] == "box" else POLYGON,
+                "type": kind,
+                "value": {**value, kind: [part["class"]]},
+            }
+        )
         results += _attribute_results(part, common, value, attribute_types)
     for tag in tags:
         common = {"id": tag["id"], "to_name": IMAGE}
@@ -90,8 +115,13 @@ def _geometry(part: dict, unit) -> dict:
     width, height = unit.width, unit.height
     if part["type"] == "box":
         x, y, w, h = part["box"]
-        return {"x": x * 100 / width, "y": y * 100 / height, "width": w * 100 / width, "height": h * 100 / height,
-                "rotation": 0}
+        return {
+            "x": x * 100 / width,
+            "y": y * 100 / height,
+            "width": w * 100 / width,
+            "height": h * 100 / height,
+            "rotation": 0,
+        }
     return {"points": [[x * 100 / width, y * 100 / height] for x, y in part["points"]], "closed": True}
 
 
@@ -120,12 +150,14 @@ def label_config(meta: ExportMeta) -> str:
         if classes:
             name = BOX if control == "RectangleLabels" else POLYGON
             lines.append(f'  <{control} name="{name}" toName="{IMAGE}">')
-            lines += [f'    <Label value={quoteattr(c["name"])} background={quoteattr(c.get("color", "#4e79a7"))}/>'
-                      for c in classes]
+            lines += [
+                f"    <Label value={quoteattr(c['name'])} background={quoteattr(c.get('color', '#4e79a7'))}/>"
+                for c in classes
+            ]
             lines.append(f"  </{control}>")
     if tags:
         lines.append(f'  <Choices name="{TAGS}" toName="{IMAGE}" choice="multiple">')
-        lines += [f'    <Choice value={quoteattr(c["name"])}/>' for c in tags]
+        lines += [f"    <Choice value={quoteattr(c['name'])}/>" for c in tags]
         lines.append("  </Choices>")
     seen = set()
     for attribute in (a for c in meta.classes for a in c.get("attributes", [])):

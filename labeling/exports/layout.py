@@ -8,6 +8,7 @@ write images of one of two layouts (CONTRACT 7):
               keep item coordinates and are never cut.
 YOLO may cut either into tiles of a given height; shapes are clipped to each tile the same way.
 """
+
 from dataclasses import dataclass
 from itertools import count
 
@@ -29,11 +30,30 @@ def image_units(*, item_id: int, snapshot: dict, layout: str, tile_height: int |
     slices = snapshot["slices"]
     if layout == "stitched":
         sources = tuple((s["sha256"], s["offset_y"], s["height"]) for s in slices)
-        base = [ImageUnit(f"item-{item_id}", 0, snapshot["width"], snapshot["height"], None, sources,
-                          len(slices) == 1 and slices[0]["width"] == snapshot["width"])]
+        base = [
+            ImageUnit(
+                f"item-{item_id}",
+                0,
+                snapshot["width"],
+                snapshot["height"],
+                None,
+                sources,
+                len(slices) == 1 and slices[0]["width"] == snapshot["width"],
+            )
+        ]
     else:
-        base = [ImageUnit(s["sha256"], s["offset_y"], s["width"], s["height"], s["position"],
-                          ((s["sha256"], s["offset_y"], s["height"]),), True) for s in slices]
+        base = [
+            ImageUnit(
+                s["sha256"],
+                s["offset_y"],
+                s["width"],
+                s["height"],
+                s["position"],
+                ((s["sha256"], s["offset_y"], s["height"]),),
+                True,
+            )
+            for s in slices
+        ]
     if not tile_height:
         return base
     return [tile for unit in base for tile in _tiles(unit, tile_height)]
@@ -45,8 +65,11 @@ def _tiles(unit: ImageUnit, tile_height: int) -> list[ImageUnit]:
     tiles = []
     for number, top in enumerate(range(0, unit.height, tile_height)):
         height = min(tile_height, unit.height - top)
-        tiles.append(ImageUnit(f"{unit.name}_t{number:03d}", unit.top + top, unit.width, height, unit.position,
-                               unit.sources, False))
+        tiles.append(
+            ImageUnit(
+                f"{unit.name}_t{number:03d}", unit.top + top, unit.width, height, unit.position, unit.sources, False
+            )
+        )
     return tiles
 
 

@@ -1,4 +1,5 @@
 """Export options: parsed and checked here, so a bad option is a 400 naming it before any job exists."""
+
 from dataclasses import dataclass
 
 from labeling.exports.base import SPLITS
@@ -106,5 +107,11 @@ def _prefix(value):
     return (None, value) if isinstance(value, str) and len(value) <= 500 else (BAD_PREFIX, None)
 
 
-_CHECKS = {"include_images": _boolean, "layout": _layout, "splits": _splits, "tile_height": _tile_height,
-           "task": _task, "image_url_prefix": _prefix}
+_CHECKS = {
+    "include_images": _boolean,
+    "layout": _layout,
+    "splits": _splits,
+    "tile_height": _tile_height,
+    "task": _task,
+    "image_url_prefix": _prefix,
+}

@@ -6,6 +6,7 @@ reference to an image of the dataset and writes nothing unless every record is c
 Coordinates: COCO records are in the image's pixels; YOLO and Label Studio records are fractions
 of the image (`normalized`), turned into pixels once the image, and so its size, is known.
 """
+
 import json
 import re
 from dataclasses import dataclass, field
@@ -90,8 +91,9 @@ def read_coco(files: list[tuple[str, bytes]]) -> ReadResult:
         document = _json(data, name, result)
         if document is None:
             continue
-        if not isinstance(document, dict) or not all(isinstance(document.get(k), list)
-                                                      for k in ("images", "annotations", "categories")):
+        if not isinstance(document, dict) or not all(
+            isinstance(document.get(k), list) for k in ("images", "annotations", "categories")
+        ):
             result.fail(name, NOT_COCO)
             continue
         _coco_document(name, document, result)
@@ -105,13 +107,23 @@ def _coco_document(name: str, document: dict, result: ReadResult) -> None:
         if not isinstance(image, dict) or "id" not in image:
             result.fail(name, "an image without an id")
             continue
-        record = ImportRecord(record=f"image {image['id']}", reference=str(image.get("file_name", "")),
-                              width=_int(image.get("width")), height=_int(image.get("height")))
+        record = ImportRecord(
+            record=f"image {image['id']}",
+            reference=str(image.get("file_name", "")),
+            width=_int(image.get("width")),
+            height=_int(image.get("height")),
+        )
         extra = image.get("atelier") if isinstance(image.get("atelier"), dict) else {}
         for tag in extra.get("tags", []) if isinstance(extra.get("tags"), list) else []:
             if isinstance(tag, dict):
-                record.shapes.append({"id": str(tag.get("id")), "class": tag.get("class"), "type": "tag",
-                                      "attributes": tag.get("attributes") or {}})
+                record.shapes.append(
+                    {
+                        "id": str(tag.get("id")),
+                        "class": tag.get("class"),
+                        "type": "tag",
+                        "attributes": tag.get("attributes") or {},
+                    }
+                )
         images[image["id"]] = record
         result.records.append(record)
     for annotation in document["annotations"]:
@@ -150,8 +162,14 @@ def _coco_shapes(annotation: dict, category: str, label: str, result: ReadResult
             if len(ring) % 2 or len(ring) < 6 or not all(_is_number(v) for v in ring):
                 result.fail(label, "a polygon is a flat list of at least 3 x, y pairs")
                 return []
-            shapes.append({"id": shape_id if number == 0 else f"{shape_id}-{number}", "type": "polygon",
-                           "points": [[ring[i], ring[i + 1]] for i in range(0, len(ring), 2)], **common})
+            shapes.append(
+                {
+                    "id": shape_id if number == 0 else f"{shape_id}-{number}",
+                    "type": "polygon",
+                    "points": [[ring[i], ring[i + 1]] for i in range(0, len(ring), 2)],
+                    **common,
+                }
+            )
         return shapes
     bbox = annotation.get("bbox")
     if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
@@ -173,8 +191,14 @@ def _coco_relation(relation, shape_of: dict, result: ReadResult) -> None:
         result.fail(label, "from and to must name annotations of this file")
         return
     (record, source), (_, target) = ends
-    record.relations.append({"id": str(relation.get("relation") or f"coco-rel-{relation.get('id')}"),
-                             "type": relation.get("type"), "from": source, "to": target})
+    record.relations.append(
+        {
+            "id": str(relation.get("relation") or f"coco-rel-{relation.get('id')}"),
+            "type": relation.get("type"),
+            "from": source,
+            "to": target,
+        }
+    )
 
 
 # ---------------------------------------------------------------- YOLO
@@ -240,11 +264,21 @@ def _yolo_shape(line: str, names: list[str], label: str, result: ReadResult) -> 
     shape_id = "yolo-" + label.rsplit(":", 1)[-1]
     if len(values) == 4:
         cx, cy, w, h = values
-        return {"id": shape_id, "class": names[number], "type": "box", "box": [cx - w / 2, cy - h / 2, w, h],
-                "attributes": {}}
+        return {
+            "id": shape_id,
+            "class": names[number],
+            "type": "box",
+            "box": [cx - w / 2, cy - h / 2, w, h],
+            "attributes": {},
+        }
     if len(values) >= 6 and len(values) % 2 == 0:
-        return {"id": shape_id, "class": names[number], "type": "polygon",
-                "points": [[values[i], values[i + 1]] for i in range(0, len(values), 2)], "attributes": {}}
+        return {
+            "id": shape_id,
+            "class": names[number],
+            "type": "polygon",
+            "points": [[values[i], values[i + 1]] for i in range(0, len(values), 2)],
+            "attributes": {},
+        }
     result.fail(label, "a line has 4 numbers after the class (a box) or 3 or more x, y pairs (a polygon)")
     return None
 
@@ -259,7 +293,9 @@ def read_label_studio(files: list[tuple[str, bytes]]) -> ReadResult:
         if document is None:
             continue
         tasks = [document] if isinstance(document, dict) else document
-        if not isinstance(tasks, list) or not all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks):
+        if not isinstance(tasks, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks
+        ):
             result.fail(name, NOT_LABEL_STUDIO)
             continue
         for number, task in enumerate(tasks):
@@ -303,7 +339,9 @@ def _ls_result(item: dict, regions: dict, groups: dict, record: ImportRecord, la
     size = (_int(item.get("original_width")), _int(item.get("original_height")))
     if size[0] and size[1]:
         record.width, record.height = size
-    if kind in ("rectanglelabels", "rectangle", "polygonlabels", "polygon") or (kind == "choices" and control == "tags"):
+    if kind in ("rectanglelabels", "rectangle", "polygonlabels", "polygon") or (
+        kind == "choices" and control == "tags"
+    ):
         classes = value.get(kind) or value.get("labels") or value.get("choices") or []
         if kind == "choices":
             shape.update({"type": "tag", "class": classes[0] if classes else None})
@@ -322,8 +360,9 @@ def _ls_result(item: dict, regions: dict, groups: dict, record: ImportRecord, la
             shape.update({"type": "box", "box": [v / 100 for v in numbers]})
         else:
             points = value.get("points")
-            if not isinstance(points, list) or not all(isinstance(p, list) and len(p) == 2 and all(map(_is_number, p))
-                                                        for p in points):
+            if not isinstance(points, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(map(_is_number, p)) for p in points
+            ):
                 result.fail(label, f"region {region_id!r} needs points")
                 return
             shape.update({"type": "polygon", "points": [[x / 100, y / 100] for x, y in points]})

@@ -5,6 +5,7 @@ only boxes: a polygon is written as its bounding box, with its points in an extr
 Extras (ignored by VOC readers): <attributes> (as CVAT writes them), <atelier> with the item, the
 shape id and the group id of a shape split across images, and image-level <tags>.
 """
+
 from itertools import count
 from xml.sax.saxutils import escape
 
@@ -13,7 +14,9 @@ from labeling.exports.base import SPLITS, ExportCounts, ExportMeta, Records
 from labeling.exports.layout import bounds_of, cut, image_units
 
 
-def write_voc(records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir, progress) -> ExportCounts:
+def write_voc(
+    records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir, progress
+) -> ExportCounts:
     counts = ExportCounts()
     groups = count(1)
     listed = {split: [] for split in options.splits}  # image names only: small next to the export
@@ -47,30 +50,49 @@ def _number(value: float) -> str:
 
 
 def _xml(meta, record, unit, parts, tags) -> str:
-    out = ["<annotation>", f"<folder>{escape(meta.dataset)}</folder>", f"<filename>{unit.name}.png</filename>",
-           "<source><database>Atelier</database></source>",
-           f"<size><width>{unit.width}</width><height>{unit.height}</height><depth>3</depth></size>",
-           "<segmented>0</segmented>",
-           f"<atelier><item>{record.item_id}</item><position>{'' if unit.position is None else unit.position}</position>"
-           f"<offset_y>{unit.top}</offset_y><split>{record.split}</split></atelier>"]
+    out = [
+        "<annotation>",
+        f"<folder>{escape(meta.dataset)}</folder>",
+        f"<filename>{unit.name}.png</filename>",
+        "<source><database>Atelier</database></source>",
+        f"<size><width>{unit.width}</width><height>{unit.height}</height><depth>3</depth></size>",
+        "<segmented>0</segmented>",
+        f"<atelier><item>{record.item_id}</item><position>{'' if unit.position is None else unit.position}</position>"
+        f"<offset_y>{unit.top}</offset_y><split>{record.split}</split></atelier>",
+    ]
     if tags:
         out.append("<tags>" + "".join(f"<tag>{escape(t['class'])}</tag>" for t in tags) + "</tags>")
     for part in parts:
         x, y, w, h = bounds_of(part)
-        out += ["<object>", f"<name>{escape(part['class'])}</name>", "<pose>Unspecified</pose>",
-                f"<truncated>{1 if part.get('group') else 0}</truncated>", "<difficult>0</difficult>",
-                f"<bndbox><xmin>{_number(x)}</xmin><ymin>{_number(y)}</ymin>"
-                f"<xmax>{_number(x + w)}</xmax><ymax>{_number(y + h)}</ymax></bndbox>"]
+        out += [
+            "<object>",
+            f"<name>{escape(part['class'])}</name>",
+            "<pose>Unspecified</pose>",
+            f"<truncated>{1 if part.get('group') else 0}</truncated>",
+            "<difficult>0</difficult>",
+            f"<bndbox><xmin>{_number(x)}</xmin><ymin>{_number(y)}</ymin>"
+            f"<xmax>{_number(x + w)}</xmax><ymax>{_number(y + h)}</ymax></bndbox>",
+        ]
         if part["type"] == "polygon":
-            out.append("<polygon>" + "".join(f"<pt><x>{_number(px)}</x><y>{_number(py)}</y></pt>"
-                                             for px, py in part["points"]) + "</polygon>")
+            out.append(
+                "<polygon>"
+                + "".join(f"<pt><x>{_number(px)}</x><y>{_number(py)}</y></pt>" for px, py in part["points"])
+                + "</polygon>"
+            )
         attributes = part.get("attributes") or {}
         if attributes:
-            out.append("<attributes>" + "".join(
-                f"<attribute><name>{escape(name)}</name><value>{escape(_text(value))}</value></attribute>"
-                for name, value in attributes.items()) + "</attributes>")
+            out.append(
+                "<attributes>"
+                + "".join(
+                    f"<attribute><name>{escape(name)}</name><value>{escape(_text(value))}</value></attribute>"
+                    for name, value in attributes.items()
+                )
+                + "</attributes>"
+            )
         group = part.get("group")
-        out.append(f"<atelier><shape>{escape(part['id'])}</shape><group>{'' if group is None else group}</group></atelier>")
+        out.append(
+            f"<atelier><shape>{escape(part['id'])}</shape><group>{'' if group is None else group}</group></atelier>"
+        )
         out.append("</object>")
     out.append("</annotation>")
     return "\n".join(out) + "\n"

@@ -6,6 +6,7 @@ With `tile_height`, each image is cut into tiles of that height (the last one sh
 shape is clipped to each tile it crosses; a part with no area left is dropped. Relations, attributes
 and tags have no place in YOLO and are not written.
 """
+
 from itertools import count
 
 from labeling.exports.archive import ExportArchive
@@ -14,15 +15,18 @@ from labeling.exports.jsonl import dumps
 from labeling.exports.layout import bounds_of, cut, image_units, polygon_of
 
 
-def write_yolo(records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir, progress) -> ExportCounts:
+def write_yolo(
+    records: Records, *, meta: ExportMeta, options, archive: ExportArchive, workdir, progress
+) -> ExportCounts:
     counts = ExportCounts()
     classes = {name: number for number, name in enumerate(meta.shape_classes)}
     groups = count(1)
     for record in records:
         if record.split not in options.splits:
             continue
-        units = image_units(item_id=record.item_id, snapshot=record.snapshot, layout=options.layout,
-                            tile_height=options.tile_height)
+        units = image_units(
+            item_id=record.item_id, snapshot=record.snapshot, layout=options.layout, tile_height=options.tile_height
+        )
         document = record.snapshot.get("annotation") or {}
         pieces = cut(document.get("shapes", []), units, groups)
         counts.groups += pieces.groups
@@ -42,8 +46,9 @@ def write_yolo(records: Records, *, meta: ExportMeta, options, archive: ExportAr
             counts.annotations += len(lines)
         counts.items += 1
         progress(counts.items)
-    archive.write_text("data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in options.splits],
-                                              options=options))
+    archive.write_text(
+        "data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in options.splits], options=options)
+    )
     return counts
 
 

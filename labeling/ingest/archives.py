@@ -11,6 +11,7 @@ many times its own size. Only then does it yield, in archive order, one item per
   the other entries still go on, as for a multi-file upload.
 Directories are skipped silently: they carry no data, and their names are only prefixes.
 """
+
 import contextlib
 import io
 import os
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .limits import MiB, IngestLimits
+from .limits import IngestLimits, MiB
 from .names import display_name, safe_file_name
 from .refusals import IngestRefused, Refusal
 
@@ -39,8 +40,7 @@ REASON_ARCHIVE_DAMAGED = "the archive is damaged and cannot be read; re-create i
 REASON_TOO_MANY_ENTRIES = "the archive has more than {limit} entries; the limit is {limit} per archive"
 REASON_EXPANDS_TOO_MUCH = "the archive expands to more than {limit} bytes; the limit is {limit} bytes"
 REASON_COMPRESSION_RATIO = (
-    "the archive expands {ratio} times its own size, which is how zip bombs look; "
-    "the limit is {limit} times"
+    "the archive expands {ratio} times its own size, which is how zip bombs look; the limit is {limit} times"
 )
 REASON_ENTRY_PARENT_PATH = "entry '{name}' points outside the archive with '..'; such entries are refused"
 REASON_ENTRY_ABSOLUTE_PATH = "entry '{name}' has an absolute path; such entries are refused"
@@ -55,7 +55,14 @@ REASON_ENTRY_DAMAGED = "entry '{name}' is damaged and cannot be read; re-create 
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 # What zipfile raises on mangled data: CRC and size checks, unknown methods or versions, short reads.
 _ZIP_READ_ERRORS = (
-    zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError, struct.error
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
 )
 
 

@@ -5,6 +5,7 @@ taken from `imagehash`: that package pulls numpy, scipy and PyWavelets into ever
 worker process for about fifteen lines of arithmetic. dHash finds re-encodes, rescales and
 light edits of the same picture, which is what near-duplicate flagging within a dataset needs.
 """
+
 import hashlib
 
 from PIL import Image

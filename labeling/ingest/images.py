@@ -10,6 +10,7 @@ Three steps, each usable on its own:
 
 Every "no" is a `Refusal` whose reason is built from a REASON_* constant below.
 """
+
 import contextlib
 import io
 import os
@@ -47,13 +48,10 @@ SNIFF_BYTES = 4096  # enough to see past an XML prolog and comments to an <svg> 
 
 REASON_EMPTY = "the file is empty (0 bytes)"
 REASON_NOT_AN_IMAGE = (
-    "the file is not an image; accepted formats are JPEG, PNG, WebP, BMP, "
-    "single-frame GIF and single-page TIFF"
+    "the file is not an image; accepted formats are JPEG, PNG, WebP, BMP, single-frame GIF and single-page TIFF"
 )
 REASON_SVG = "SVG is not accepted (vector files can carry scripts and links); export the image as PNG"
-REASON_POSTSCRIPT = (
-    "EPS/PostScript is not accepted (reading it runs an external program); export the image as PNG"
-)
+REASON_POSTSCRIPT = "EPS/PostScript is not accepted (reading it runs an external program); export the image as PNG"
 REASON_PDF = "PDF is not accepted; export the page as PNG"
 REASON_OTHER_FORMAT = "{format} images are not accepted; export the image as PNG"
 REASON_TOO_MANY_FILES = "the request has {count} files; the limit is {limit} files per request"

@@ -1,4 +1,5 @@
 """The limits every ingestion path enforces (CONTRACT §7); built once from the Django settings."""
+
 from dataclasses import dataclass
 
 MiB = 1024 * 1024

@@ -4,6 +4,7 @@ The name a client sends is display text only. What goes to storage is either the
 when it is already plain (ASCII letters, digits, `.`, `_`, `-`; no leading dot; short), or a
 slug of it plus a short hash of the original, so two different unsafe names never collide.
 """
+
 import hashlib
 import re
 import unicodedata
@@ -41,11 +42,7 @@ def safe_file_name(*, original: str) -> SafeFileName:
 
 def is_plain_name(name: str) -> bool:
     """Already safe to store as is: one path component no file system or shell reads specially."""
-    return (
-        len(name) <= MAX_STORED_NAME_LENGTH
-        and _PLAIN_NAME.fullmatch(name) is not None
-        and ".." not in name
-    )
+    return len(name) <= MAX_STORED_NAME_LENGTH and _PLAIN_NAME.fullmatch(name) is not None and ".." not in name
 
 
 def display_name(*, original: str) -> str:

@@ -1,4 +1,5 @@
 """How every ingestion step says no: a Refusal value, and an exception carrying one."""
+
 from dataclasses import dataclass
 
 

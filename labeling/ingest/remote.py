@@ -15,6 +15,7 @@ back through the same checks, at most limits.max_url_redirects times.
 
 The transport and the resolver are injectable so tests can map names to addresses.
 """
+
 import ipaddress
 import re
 import socket

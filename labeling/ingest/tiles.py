@@ -15,6 +15,7 @@ and each lower level is made from the one above by a 2x2 box reduce, so pixel bu
 1.25 times the decoded image (about 1.7 times in measured RSS, docs/ingest.md); nothing is
 decoded twice. Memory still grows with the image: the pixel limit is what bounds it.
 """
+
 import contextlib
 import dataclasses
 import math
@@ -185,8 +186,12 @@ def _write_level_tiles(
     for column in range(columns):
         for row in range(rows):
             box = tile_box(
-                column=column, row=row, level_width=level_image.width, level_height=level_image.height,
-                tile_size=tile_size, overlap=overlap,
+                column=column,
+                row=row,
+                level_width=level_image.width,
+                level_height=level_image.height,
+                tile_size=tile_size,
+                overlap=overlap,
             )
             save(level_image.crop(box), directory / f"{column}_{row}.{tile_format}")
     return columns * rows

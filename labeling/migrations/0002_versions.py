@@ -6,46 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0001_initial'),
+        ("labeling", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DatasetVersion',
+            name="DatasetVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('seed', models.BigIntegerField()),
-                ('ratios', models.JSONField()),
-                ('content_hash', models.CharField(max_length=64)),
-                ('stats', models.JSONField()),
-                ('leaks', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='labeling.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("note", models.CharField(blank=True, max_length=500)),
+                ("seed", models.BigIntegerField()),
+                ("ratios", models.JSONField()),
+                ("content_hash", models.CharField(max_length=64)),
+                ("stats", models.JSONField()),
+                ("leaks", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="labeling.dataset"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='VersionItem',
+            name="VersionItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('split', models.CharField(choices=[('train', 'Train'), ('val', 'Validation'), ('test', 'Test')], max_length=5)),
-                ('snapshot', models.JSONField()),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='labeling.item')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='version_items', to='labeling.datasetversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "split",
+                    models.CharField(
+                        choices=[("train", "Train"), ("val", "Validation"), ("test", "Test")], max_length=5
+                    ),
+                ),
+                ("snapshot", models.JSONField()),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="labeling.item"
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="version_items",
+                        to="labeling.datasetversion",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='datasetversion',
-            constraint=models.UniqueConstraint(fields=('dataset', 'number'), name='version_unique_number'),
+            model_name="datasetversion",
+            constraint=models.UniqueConstraint(fields=("dataset", "number"), name="version_unique_number"),
         ),
         migrations.AddIndex(
-            model_name='versionitem',
-            index=models.Index(fields=['version', 'id'], name='versionitem_version_id'),
+            model_name="versionitem",
+            index=models.Index(fields=["version", "id"], name="versionitem_version_id"),
         ),
     ]
 

@@ -6,122 +6,235 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0002_versions'),
+        ("labeling", "0002_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='item',
-            name='status',
-            field=models.CharField(choices=[('new', 'New'), ('in_progress', 'In progress'), ('in_review', 'In review'), ('done', 'Done')], default='new', max_length=20),
+            model_name="item",
+            name="status",
+            field=models.CharField(
+                choices=[("new", "New"), ("in_progress", "In progress"), ("in_review", "In review"), ("done", "Done")],
+                default="new",
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('overlap_index', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('new', 'New'), ('in_progress', 'In progress'), ('submitted', 'Submitted'), ('accepted', 'Accepted'), ('rejected', 'Rejected')], default='new', max_length=12)),
-                ('active_seconds', models.PositiveIntegerField(default=0)),
-                ('last_activity_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='labeling_tasks', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='labeling.dataset')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='labeling.item')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("overlap_index", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("in_progress", "In progress"),
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="new",
+                        max_length=12,
+                    ),
+                ),
+                ("active_seconds", models.PositiveIntegerField(default=0)),
+                ("last_activity_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="labeling_tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="labeling.dataset"
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="labeling.item"
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AnnotationRevision',
+            name="AnnotationRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('source', models.CharField(default='editor', max_length=10)),
-                ('shapes', models.JSONField()),
-                ('relations', models.JSONField()),
-                ('summary', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotation_revisions', to='labeling.item')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='labeling.task')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("source", models.CharField(default="editor", max_length=10)),
+                ("shapes", models.JSONField()),
+                ("relations", models.JSONField()),
+                ("summary", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="annotation_revisions",
+                        to="labeling.item",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="labeling.task"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ItemClass',
+            name="ItemClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('class_name', models.CharField(max_length=64)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.dataset')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classes_used', to='labeling.item')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("class_name", models.CharField(max_length=64)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="labeling.dataset"
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="classes_used", to="labeling.item"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('accept', 'Accepted'), ('reject', 'Rejected')], max_length=6)),
-                ('comment', models.TextField(blank=True)),
-                ('shape_id', models.CharField(blank=True, max_length=64)),
-                ('document_version', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reviewer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='labeling.task')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("decision", models.CharField(choices=[("accept", "Accepted"), ("reject", "Rejected")], max_length=6)),
+                ("comment", models.TextField(blank=True)),
+                ("shape_id", models.CharField(blank=True, max_length=64)),
+                ("document_version", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reviews", to="labeling.task"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task_id', 'id'],
+                "ordering": ["task_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('task', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='annotation', serialize=False, to='labeling.task')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('shapes', models.JSONField(default=list)),
-                ('relations', models.JSONField(default=list)),
-                ('flags', models.JSONField(default=list)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "task",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="annotation",
+                        serialize=False,
+                        to="labeling.task",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("shapes", models.JSONField(default=list)),
+                ("relations", models.JSONField(default=list)),
+                ("flags", models.JSONField(default=list)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['assignee', 'status', 'id'], name='task_assignee_status_id'),
+            model_name="task",
+            index=models.Index(fields=["assignee", "status", "id"], name="task_assignee_status_id"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['dataset', 'status', 'id'], name='task_dataset_status_id'),
+            model_name="task",
+            index=models.Index(fields=["dataset", "status", "id"], name="task_dataset_status_id"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(condition=models.Q(('assignee__isnull', True), ('status', 'new')), fields=['dataset', 'id'], name='task_unassigned_new'),
+            model_name="task",
+            index=models.Index(
+                condition=models.Q(("assignee__isnull", True), ("status", "new")),
+                fields=["dataset", "id"],
+                name="task_unassigned_new",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(fields=('item', 'overlap_index'), name='task_unique_overlap_per_item'),
+            model_name="task",
+            constraint=models.UniqueConstraint(fields=("item", "overlap_index"), name="task_unique_overlap_per_item"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(condition=models.Q(('assignee__isnull', False)), fields=('item', 'assignee'), name='task_one_per_annotator_per_item'),
+            model_name="task",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("assignee__isnull", False)),
+                fields=("item", "assignee"),
+                name="task_one_per_annotator_per_item",
+            ),
         ),
         migrations.AddIndex(
-            model_name='annotationrevision',
-            index=models.Index(fields=['item', '-id'], name='revision_item_recent'),
+            model_name="annotationrevision",
+            index=models.Index(fields=["item", "-id"], name="revision_item_recent"),
         ),
         migrations.AddConstraint(
-            model_name='annotationrevision',
-            constraint=models.UniqueConstraint(fields=('task', 'version'), name='revision_unique_version'),
+            model_name="annotationrevision",
+            constraint=models.UniqueConstraint(fields=("task", "version"), name="revision_unique_version"),
         ),
         migrations.AddIndex(
-            model_name='itemclass',
-            index=models.Index(fields=['dataset', 'class_name', 'item'], name='itemclass_dataset_class_item'),
+            model_name="itemclass",
+            index=models.Index(fields=["dataset", "class_name", "item"], name="itemclass_dataset_class_item"),
         ),
         migrations.AddConstraint(
-            model_name='itemclass',
-            constraint=models.UniqueConstraint(fields=('item', 'class_name'), name='itemclass_unique'),
+            model_name="itemclass",
+            constraint=models.UniqueConstraint(fields=("item", "class_name"), name="itemclass_unique"),
         ),
     ]

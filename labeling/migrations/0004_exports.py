@@ -6,36 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0003_annotation'),
+        ("labeling", "0003_annotation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format', models.CharField(choices=[('coco', 'COCO'), ('yolo', 'YOLO'), ('voc', 'Pascal VOC'), ('label_studio', 'Label Studio JSON')], max_length=12)),
-                ('options', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('progress', models.FloatField(default=0.0)),
-                ('items_total', models.PositiveIntegerField(default=0)),
-                ('items_done', models.PositiveIntegerField(default=0)),
-                ('counts', models.JSONField(default=dict)),
-                ('file_path', models.CharField(blank=True, max_length=500)),
-                ('file_size', models.PositiveBigIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=1000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='export_jobs', to='labeling.dataset')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='export_jobs', to='labeling.datasetversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("coco", "COCO"),
+                            ("yolo", "YOLO"),
+                            ("voc", "Pascal VOC"),
+                            ("label_studio", "Label Studio JSON"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("options", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0)),
+                ("items_total", models.PositiveIntegerField(default=0)),
+                ("items_done", models.PositiveIntegerField(default=0)),
+                ("counts", models.JSONField(default=dict)),
+                ("file_path", models.CharField(blank=True, max_length=500)),
+                ("file_size", models.PositiveBigIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=1000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="export_jobs", to="labeling.dataset"
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="export_jobs",
+                        to="labeling.datasetversion",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['version', '-id'], name='exportjob_version_recent')],
+                "indexes": [models.Index(fields=["version", "-id"], name="exportjob_version_recent")],
             },
         ),
     ]

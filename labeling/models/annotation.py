@@ -4,6 +4,7 @@ A task is one item for one annotator; overlap k makes k tasks per item (overlap_
 The document belongs to the task and carries a version that every save must name (If-Match);
 each save also writes a revision, so the item's history shows who changed what and when.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -25,8 +26,9 @@ class Task(models.Model):
     dataset = models.ForeignKey("labeling.Dataset", on_delete=models.CASCADE, related_name="tasks")
     item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="tasks")
     overlap_index = models.PositiveSmallIntegerField(default=0)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="labeling_tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeling_tasks"
+    )
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.NEW)
     # Seconds between saves less than ACTIVE_GAP apart: time spent drawing, measured by the server.
     active_seconds = models.PositiveIntegerField(default=0)
@@ -35,22 +37,25 @@ class Task(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["item", "overlap_index"], name="task_unique_overlap_per_item"),
             # Overlap measures agreement between people: one person never holds two tasks of an item.
-            models.UniqueConstraint(fields=["item", "assignee"], condition=Q(assignee__isnull=False),
-                                    name="task_one_per_annotator_per_item"),
+            models.UniqueConstraint(
+                fields=["item", "assignee"], condition=Q(assignee__isnull=False), name="task_one_per_annotator_per_item"
+            ),
         ]
         indexes = [
             models.Index(fields=["assignee", "status", "id"], name="task_assignee_status_id"),
             models.Index(fields=["dataset", "status", "id"], name="task_dataset_status_id"),
             # "next task" looks for unassigned new work in a dataset, oldest first.
-            models.Index(fields=["dataset", "id"], condition=Q(assignee__isnull=True, status="new"),
-                         name="task_unassigned_new"),
+            models.Index(
+                fields=["dataset", "id"], condition=Q(assignee__isnull=True, status="new"), name="task_unassigned_new"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,8 +71,9 @@ class Annotation(models.Model):
     relations = models.JSONField(default=list)
     flags = models.JSONField(default=list)  # shapes kept though their class left the schema
     updated_at = models.DateTimeField(null=True, blank=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"annotation of task {self.task_id} v{self.version}"

@@ -5,6 +5,7 @@ starts at `offset_y` = the sum of the heights of slices 0..k-1, so the item has 
 space (CONTRACT 7). Stored files live under MEDIA_ROOT/datasets/<dataset id>/ and are named by
 the canonical bytes' sha256, so a re-delivered import writes the same paths again.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -211,7 +212,9 @@ class ImportFile(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "position"], name="importfile_unique_position"),
         ]
-        indexes = [models.Index(fields=["job", "outcome"], name="importfile_job_outcome", condition=Q(outcome="pending"))]
+        indexes = [
+            models.Index(fields=["job", "outcome"], name="importfile_job_outcome", condition=Q(outcome="pending"))
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name}: {self.outcome}"

@@ -3,6 +3,7 @@
 The job records what happened (state, progress, counts, the file or the error); the worker
 (labeling/services/exports.py) writes the archive under MEDIA_ROOT/datasets/<id>/exports/.
 """
+
 from django.conf import settings
 from django.db import models
 

@@ -10,6 +10,7 @@ References are matched by file name, never opened: a stored name (<sha256>.png, 
 exports write them), a slice's original name, or an item's name (YOLO: the same without the
 extension). `..`, absolute paths, URLs and files of other datasets are refused.
 """
+
 import io
 import re
 from collections import defaultdict
@@ -130,12 +131,14 @@ class _DatasetIndex:
         self.names: dict[str, set[_Target]] = defaultdict(set)
         items = {}
         for item_id, name, width, height in Item.objects.filter(dataset=dataset).values_list(
-                "id", "name", "width", "height"):
+            "id", "name", "width", "height"
+        ):
             target = _Target(item_id, 0, width, height)
             items[item_id] = target
             self._add(target, f"item-{item_id}", f"item-{item_id}.png", name, PurePosixPath(name).stem)
         for item_id, sha256, offset_y, width, height, original in Slice.objects.filter(dataset=dataset).values_list(
-                "item_id", "sha256", "offset_y", "width", "height", "original_name"):
+            "item_id", "sha256", "offset_y", "width", "height", "original_name"
+        ):
             target = _Target(item_id, offset_y, width, height)
             self._add(target, sha256, f"{sha256}.png", original, PurePosixPath(original).stem)
 
@@ -173,8 +176,14 @@ def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Tar
     target = next(iter(targets))
     declared = (record.width, record.height)
     if all(declared) and declared != (target.width, target.height):
-        errors.append({"record": record.record, "message": SIZE_MISMATCH.format(
-            declared=f"{declared[0]} × {declared[1]}", name=name, actual=f"{target.width} × {target.height}")})
+        errors.append(
+            {
+                "record": record.record,
+                "message": SIZE_MISMATCH.format(
+                    declared=f"{declared[0]} × {declared[1]}", name=name, actual=f"{target.width} × {target.height}"
+                ),
+            }
+        )
         return None
     return target
 
@@ -224,8 +233,11 @@ def _union(a: list, b: list) -> list:
 def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], errors: list) -> dict:
     schema = normalized_schema(dataset.label_schema)
     types = {c["name"]: {a["name"]: a["type"] for a in c["attributes"]} for c in schema["classes"]}
-    character_ids = (set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
-                     if dataset.series_id else None)
+    character_ids = (
+        set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
+        if dataset.series_id
+        else None
+    )
     items = Item.objects.in_bulk(list(documents))
     tasks = {t.item_id: t for t in Task.objects.filter(item_id__in=list(documents), overlap_index=0)}
     saved = dict(Annotation.objects.filter(task__in=tasks.values()).values_list("task__item_id", "shapes"))
@@ -234,14 +246,23 @@ def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], er
         label = ", ".join(document.records)
         task = tasks.get(item_id)
         if task is not None and task.status not in EDITABLE_STATUSES:
-            errors.append({"record": label, "message": TASK_FROZEN.format(item=item_id, status=task.get_status_display().lower())})
+            errors.append(
+                {"record": label, "message": TASK_FROZEN.format(item=item_id, status=task.get_status_display().lower())}
+            )
             continue
-        shapes = [_coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()]
+        shapes = [
+            _coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()
+        ]
         payload = {"shapes": shapes, "relations": list(document.relations.values())}
         item = items[item_id]
         try:
-            document_check(payload, schema=schema, frame=ItemFrame(item.width, item.height), character_ids=character_ids,
-                           saved_classes={s["id"]: s.get("class") for s in saved.get(item_id, []) if isinstance(s, dict)})
+            document_check(
+                payload,
+                schema=schema,
+                frame=ItemFrame(item.width, item.height),
+                character_ids=character_ids,
+                saved_classes={s["id"]: s.get("class") for s in saved.get(item_id, []) if isinstance(s, dict)},
+            )
         except DocumentInvalid as invalid:
             errors += [{"record": label, "message": m} for ms in invalid.errors.values() for m in ms]
             continue
@@ -282,8 +303,9 @@ def _write(*, dataset: Dataset, user, checked: dict) -> dict:
         for item, payload in checked.items():
             task, made = Task.objects.get_or_create(item=item, overlap_index=0, defaults={"dataset": dataset})
             created += made
-            saved = annotation_overwrite(task=task, user=user, shapes=payload["shapes"],
-                                         relations=payload["relations"], source="import")
+            saved = annotation_overwrite(
+                task=task, user=user, shapes=payload["shapes"], relations=payload["relations"], source="import"
+            )
             shapes += len(saved.annotation.shapes)
             relations += len(saved.annotation.relations)
     return {"items": len(checked), "shapes": shapes, "relations": relations, "tasks_created": created}

@@ -4,6 +4,7 @@ A save names the version it was edited from (If-Match). The write is a compare-a
 (task, version), so of two saves from the same version exactly one lands and the other gets 412
 with the server's document: nobody's work is ever overwritten silently.
 """
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,7 +17,14 @@ from rest_framework.exceptions import ValidationError
 from labeling.access import check_may_annotate
 from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
 from labeling.models import (
-    EDITABLE_STATUSES, Annotation, AnnotationRevision, Character, ItemClass, Review, Task, TaskStatus,
+    EDITABLE_STATUSES,
+    Annotation,
+    AnnotationRevision,
+    Character,
+    ItemClass,
+    Review,
+    Task,
+    TaskStatus,
 )
 from labeling.schema import normalized_schema
 from labeling.services.tasks import item_status_refresh
@@ -30,6 +38,8 @@ def revision_merge_window() -> timedelta:
     """One person's editor saves within this long of a revision's first save are kept as that
     revision (AnnotationRevision): history in steps, not a whole copy of the document per autosave."""
     return timedelta(seconds=settings.ANNOTATION_REVISION_MERGE_SECONDS)
+
+
 IF_MATCH_REQUIRED = 'Send If-Match with the version you edited (e.g. If-Match: "3"; "0" before the first save).'
 IF_MATCH_MALFORMED = 'If-Match must be one version number in quotes, e.g. "3".'
 STALE_VERSION = "Someone saved this task since you loaded it (version {current}, yours was {yours}). Merge or reload."
@@ -67,8 +77,9 @@ def annotation_save(*, task: Task, user, document: dict, if_match: str | None) -
 def annotation_overwrite(*, task: Task, user, shapes: list, relations: list, source: str = "import") -> SavedAnnotation:
     """An import's write: a new version on top of whatever is there, kept in history like any save."""
     current = annotation_of(task=task).version
-    return _write(task=task, user=user, document={"shapes": shapes, "relations": relations},
-                  base_version=current, source=source)
+    return _write(
+        task=task, user=user, document={"shapes": shapes, "relations": relations}, base_version=current, source=source
+    )
 
 
 def _write(*, task: Task, user, document: dict, base_version: int, source: str) -> SavedAnnotation:
@@ -79,14 +90,26 @@ def _write(*, task: Task, user, document: dict, base_version: int, source: str) 
     now = timezone.now()
     with transaction.atomic():
         landed = Annotation.objects.filter(task=task, version=base_version).update(
-            version=F("version") + 1, shapes=checked.shapes, relations=checked.relations, flags=checked.flags,
-            updated_at=now, updated_by=user)
+            version=F("version") + 1,
+            shapes=checked.shapes,
+            relations=checked.relations,
+            flags=checked.flags,
+            updated_at=now,
+            updated_by=user,
+        )
         if not landed:
             raise _stale(task=task, yours=base_version)
         # The update landed on base_version, so what was read above is exactly what it replaced, and
         # the row now holds exactly this.
-        annotation = Annotation(task=task, version=base_version + 1, shapes=checked.shapes, relations=checked.relations,
-                                flags=checked.flags, updated_at=now, updated_by=user)
+        annotation = Annotation(
+            task=task,
+            version=base_version + 1,
+            shapes=checked.shapes,
+            relations=checked.relations,
+            flags=checked.flags,
+            updated_at=now,
+            updated_by=user,
+        )
         _revision_record(task=task, annotation=annotation, before=current, user=user, source=source, now=now)
         _task_touch(task=task, now=now, user=user, source=source)
         if _classes(current.shapes) != _classes(checked.shapes):  # else the item's class index cannot change
@@ -103,26 +126,49 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
     person's editor work begun within revision_merge_window() and no review has read it; else a new revision.
     Its summary counts the changes since the revision before it."""
     document = {"shapes": annotation.shapes, "relations": annotation.relations}
-    latest = (AnnotationRevision.objects.filter(task=task).order_by("-version")
-              .only("pk", "first_version", "author_id", "source", "created_at").first())
+    latest = (
+        AnnotationRevision.objects.filter(task=task)
+        .order_by("-version")
+        .only("pk", "first_version", "author_id", "source", "created_at")
+        .first()
+    )
     if latest is not None and _mergeable(latest, task=task, user=user, source=source, now=now):
-        base = (AnnotationRevision.objects.filter(task=task, version__lt=latest.first_version).order_by("-version")
-                .values("shapes", "relations").first()) or {"shapes": [], "relations": []}
+        base = (
+            AnnotationRevision.objects.filter(task=task, version__lt=latest.first_version)
+            .order_by("-version")
+            .values("shapes", "relations")
+            .first()
+        ) or {"shapes": [], "relations": []}
         AnnotationRevision.objects.filter(pk=latest.pk).update(
-            version=annotation.version, shapes=annotation.shapes, relations=annotation.relations,
-            summary=diff_summary(document_diff(base, document)), saved_at=now)
+            version=annotation.version,
+            shapes=annotation.shapes,
+            relations=annotation.relations,
+            summary=diff_summary(document_diff(base, document)),
+            saved_at=now,
+        )
         return
     summary = diff_summary(document_diff({"shapes": before.shapes, "relations": before.relations}, document))
-    AnnotationRevision.objects.create(task=task, item_id=task.item_id, version=annotation.version, first_version=annotation.version,
-                                      author=user, source=source, shapes=annotation.shapes, relations=annotation.relations,
-                                      summary=summary, saved_at=now)
+    AnnotationRevision.objects.create(
+        task=task,
+        item_id=task.item_id,
+        version=annotation.version,
+        first_version=annotation.version,
+        author=user,
+        source=source,
+        shapes=annotation.shapes,
+        relations=annotation.relations,
+        summary=summary,
+        saved_at=now,
+    )
 
 
 def _mergeable(latest: AnnotationRevision, *, task: Task, user, source: str, now) -> bool:
     # A version a reviewer judged is never merged away: asked of the reviews themselves (in this
     # save's transaction), not of the task's status as read before it.
     return (
-        source == "editor" and latest.source == "editor" and latest.author_id == user.pk
+        source == "editor"
+        and latest.source == "editor"
+        and latest.author_id == user.pk
         and now - latest.created_at <= revision_merge_window()
         and not Review.objects.filter(task=task, document_version__gte=latest.first_version).exists()
     )
@@ -135,13 +181,19 @@ def annotation_of(*, task: Task) -> Annotation:
 
 def _checked(*, task: Task, document: dict, saved: Annotation) -> CheckedDocument:
     dataset = task.dataset
-    character_ids = (set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
-                     if dataset.series_id else None)
+    character_ids = (
+        set(Character.objects.filter(series_id=dataset.series_id).values_list("pk", flat=True))
+        if dataset.series_id
+        else None
+    )
     try:
-        return document_check(document, schema=normalized_schema(dataset.label_schema),
-                              frame=ItemFrame(width=task.item.width, height=task.item.height),
-                              character_ids=character_ids,
-                              saved_classes={s["id"]: s.get("class") for s in saved.shapes if isinstance(s, dict)})
+        return document_check(
+            document,
+            schema=normalized_schema(dataset.label_schema),
+            frame=ItemFrame(width=task.item.width, height=task.item.height),
+            character_ids=character_ids,
+            saved_classes={s["id"]: s.get("class") for s in saved.shapes if isinstance(s, dict)},
+        )
     except DocumentInvalid as invalid:
         raise ValidationError(invalid.errors) from None
 
@@ -150,10 +202,14 @@ def _stale(*, task: Task, yours: int) -> PreconditionFailed:
     annotation = Annotation.objects.get(task=task)
     return PreconditionFailed(
         STALE_VERSION.format(current=annotation.version, yours=yours),
-        current={"version": annotation.version, "shapes": annotation.shapes, "relations": annotation.relations,
-                 "flags": annotation.flags,
-                 "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
-                 "updated_by": annotation.updated_by.username if annotation.updated_by else None},
+        current={
+            "version": annotation.version,
+            "shapes": annotation.shapes,
+            "relations": annotation.relations,
+            "flags": annotation.flags,
+            "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+            "updated_by": annotation.updated_by.username if annotation.updated_by else None,
+        },
     )
 
 
@@ -180,8 +236,10 @@ def item_classes_refresh(*, item_id: int, dataset_id: int) -> None:
     indexed = set(ItemClass.objects.filter(item_id=item_id).values_list("class_name", flat=True))
     if indexed - used:
         ItemClass.objects.filter(item_id=item_id, class_name__in=indexed - used).delete()
-    ItemClass.objects.bulk_create([ItemClass(dataset_id=dataset_id, item_id=item_id, class_name=name)
-                                   for name in sorted(used - indexed)], ignore_conflicts=True)
+    ItemClass.objects.bulk_create(
+        [ItemClass(dataset_id=dataset_id, item_id=item_id, class_name=name) for name in sorted(used - indexed)],
+        ignore_conflicts=True,
+    )
 
 
 def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
@@ -192,15 +250,22 @@ def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
             continue
         revision = AnnotationRevision.objects.filter(task=task, version=version).first()
         if revision is None:
-            raise ValidationError({"from" if version == from_version else "to": [_no_such_version(task=task, version=version)]})
+            raise ValidationError(
+                {"from" if version == from_version else "to": [_no_such_version(task=task, version=version)]}
+            )
         documents[version] = {"shapes": revision.shapes, "relations": revision.relations}
     return document_diff(documents[from_version], documents[to_version])
 
 
 def _no_such_version(*, task: Task, version: int) -> str:
-    merged_into = (AnnotationRevision.objects.filter(task=task, first_version__lte=version, version__gt=version)
-                   .values_list("version", flat=True).first())
+    merged_into = (
+        AnnotationRevision.objects.filter(task=task, first_version__lte=version, version__gt=version)
+        .values_list("version", flat=True)
+        .first()
+    )
     if merged_into is not None:
-        return (f"Version {version} of task {task.pk} is kept only as part of version {merged_into}: "
-                f"saves within {revision_merge_window().total_seconds():g} seconds are kept as one revision.")
+        return (
+            f"Version {version} of task {task.pk} is kept only as part of version {merged_into}: "
+            f"saves within {revision_merge_window().total_seconds():g} seconds are kept as one revision."
+        )
     return f"Task {task.pk} has no version {version}."

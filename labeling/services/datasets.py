@@ -1,4 +1,5 @@
 """Creating and changing datasets and series (issue 8)."""
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
@@ -13,8 +14,15 @@ NO_SUCH_TEAM = "No such team."
 SERIES_OF_OTHER_TEAM = "The series belongs to another team."
 
 
-def dataset_create(*, user, team_id: int, name: str, description: str = "", label_schema: dict | None = None,
-                   series_id: int | None = None) -> Dataset:
+def dataset_create(
+    *,
+    user,
+    team_id: int,
+    name: str,
+    description: str = "",
+    label_schema: dict | None = None,
+    series_id: int | None = None,
+) -> Dataset:
     if not (user.is_staff or team_id in team_ids_of(user)):
         raise ValidationError({"team": [NO_SUCH_TEAM]})  # not a member: the team is not theirs to name
     if not may_change_team_datasets(user, team_id):
@@ -23,14 +31,16 @@ def dataset_create(*, user, team_id: int, name: str, description: str = "", labe
     series = _series_of_team(series_id=series_id, team_id=team_id)
     try:
         with transaction.atomic():
-            return Dataset.objects.create(team_id=team_id, name=name, description=description,
-                                          label_schema=schema, series=series, created_by=user)
+            return Dataset.objects.create(
+                team_id=team_id, name=name, description=description, label_schema=schema, series=series, created_by=user
+            )
     except IntegrityError:
         raise ValidationError({"name": [NAME_TAKEN]}) from None
 
 
-def dataset_update(*, dataset: Dataset, name: str | None = None, description: str | None = None,
-                   label_schema: dict | None = None) -> Dataset:
+def dataset_update(
+    *, dataset: Dataset, name: str | None = None, description: str | None = None, label_schema: dict | None = None
+) -> Dataset:
     if label_schema is not None:
         # Shapes of a class the new schema drops stay saved and are flagged (labeling/documents.py).
         dataset.label_schema = label_schema_checked(schema=label_schema)

@@ -7,6 +7,7 @@ finished zip is moved into place with one rename, so two deliveries at once writ
 and the last rename wins. The pure writers (labeling/exports/) stream: VersionItems are read in
 chunks, annotations spool to temporary files, images are copied one at a time.
 """
+
 import logging
 import os
 import shutil
@@ -42,9 +43,14 @@ def export_create(*, version: DatasetVersion, user, format: str, options: dict |
     except OptionsInvalid as invalid:
         raise ValidationError(invalid.errors) from None
     with transaction.atomic():
-        job = ExportJob.objects.create(dataset_id=version.dataset_id, version=version, format=parsed.format,
-                                       options=parsed.as_dict(), items_total=version.stats.get("items", 0),
-                                       created_by=user)
+        job = ExportJob.objects.create(
+            dataset_id=version.dataset_id,
+            version=version,
+            format=parsed.format,
+            options=parsed.as_dict(),
+            items_total=version.stats.get("items", 0),
+            created_by=user,
+        )
         export_enqueue(job=job)
     return job
 
@@ -65,7 +71,8 @@ def export_job_run(*, export_job_id: int) -> None:
     if job is None or job.state in EXPORT_FINISHED_STATES:
         return  # deleted, or a re-delivery of finished work
     ExportJob.objects.filter(pk=job.pk, state__in=[ExportState.QUEUED, ExportState.RUNNING]).update(
-        state=ExportState.RUNNING, started_at=timezone.now(), progress=0.0, items_done=0)
+        state=ExportState.RUNNING, started_at=timezone.now(), progress=0.0, items_done=0
+    )
     workdir = storage.export_workdir(dataset_id=job.dataset_id, job_id=job.pk)
     try:
         counts = _write(job, workdir)
@@ -90,11 +97,19 @@ def export_meta(version: DatasetVersion) -> ExportMeta:
     classes = list(schema["classes"])
     known = {c["name"] for c in classes}
     # A frozen shape may use a class since removed from the schema: it still gets a category.
-    classes += [{"name": name, "shapes": ["box", "polygon"], "attributes": []}
-                for name in (version.stats.get("classes") or {}) if name not in known]
-    return ExportMeta(dataset=dataset.name, version=version.number, content_hash=version.content_hash,
-                      created=version.created_at.isoformat(), classes=classes,
-                      relation_types=list(schema.get("relations", [])))
+    classes += [
+        {"name": name, "shapes": ["box", "polygon"], "attributes": []}
+        for name in (version.stats.get("classes") or {})
+        if name not in known
+    ]
+    return ExportMeta(
+        dataset=dataset.name,
+        version=version.number,
+        content_hash=version.content_hash,
+        created=version.created_at.isoformat(),
+        classes=classes,
+        relation_types=list(schema.get("relations", [])),
+    )
 
 
 def version_records(version: DatasetVersion):
@@ -102,12 +117,18 @@ def version_records(version: DatasetVersion):
 
     The snapshot is read as text and parsed with orjson: JSONField's per-row json.loads costs about
     as much as the whole COCO writer at 100,000 items, orjson under half of that (bench/export.py)."""
-    rows = (VersionItem.objects.filter(version=version).order_by("id")
-            .annotate(raw=Cast("snapshot", TextField())).values_list("item_id", "split", "raw")
-            .iterator(chunk_size=READ_CHUNK))
+    rows = (
+        VersionItem.objects.filter(version=version)
+        .order_by("id")
+        .annotate(raw=Cast("snapshot", TextField()))
+        .values_list("item_id", "split", "raw")
+        .iterator(chunk_size=READ_CHUNK)
+    )
     loads = orjson.loads
-    return (ExportRecord(item_id=item_id, split=split, snapshot=loads(raw) if isinstance(raw, str) else raw)
-            for item_id, split, raw in rows)
+    return (
+        ExportRecord(item_id=item_id, split=split, snapshot=loads(raw) if isinstance(raw, str) else raw)
+        for item_id, split, raw in rows
+    )
 
 
 def _write(job: ExportJob, workdir) -> dict:
@@ -116,8 +137,12 @@ def _write(job: ExportJob, workdir) -> dict:
     options = options_parse(job.format, job.options)
     partial = workdir / "export.zip"
     counts = export_write(
-        records=version_records(job.version), meta=export_meta(job.version), options=options, path=partial,
-        workdir=workdir, image_path=lambda sha256: storage.image_path(dataset_id=job.dataset_id, sha256=sha256),
+        records=version_records(job.version),
+        meta=export_meta(job.version),
+        options=options,
+        path=partial,
+        workdir=workdir,
+        image_path=lambda sha256: storage.image_path(dataset_id=job.dataset_id, sha256=sha256),
         progress=_ProgressReporter(job),
     )
     target = storage.export_path(dataset_id=job.dataset_id, job_id=job.pk)
@@ -137,8 +162,9 @@ class _ProgressReporter:
             return
         self.last = now
         progress = min(0.99, done / self.job.items_total) if self.job.items_total else 0.0
-        ExportJob.objects.filter(pk=self.job.pk, state=ExportState.RUNNING).update(progress=round(progress, 4),
-                                                                                  items_done=done)
+        ExportJob.objects.filter(pk=self.job.pk, state=ExportState.RUNNING).update(
+            progress=round(progress, 4), items_done=done
+        )
         _event(self.job, ExportState.RUNNING, {"progress": round(progress, 4), "items_done": done})
 
 
@@ -147,8 +173,14 @@ def _finish(job: ExportJob, counts: dict) -> None:
     relative = os.path.relpath(target, storage.dataset_root(dataset_id=job.dataset_id).parent.parent)
     with transaction.atomic():
         finished = ExportJob.objects.filter(pk=job.pk, state=ExportState.RUNNING).update(
-            state=ExportState.SUCCEEDED, progress=1.0, items_done=counts["items"], counts=counts,
-            file_path=relative, file_size=target.stat().st_size, finished_at=timezone.now())
+            state=ExportState.SUCCEEDED,
+            progress=1.0,
+            items_done=counts["items"],
+            counts=counts,
+            file_path=relative,
+            file_size=target.stat().st_size,
+            finished_at=timezone.now(),
+        )
         if finished:
             _event(job, ExportState.SUCCEEDED, {"progress": 1.0, "counts": counts})
 
@@ -156,12 +188,15 @@ def _finish(job: ExportJob, counts: dict) -> None:
 def _fail(job: ExportJob, error: str) -> None:
     with transaction.atomic():
         failed = ExportJob.objects.filter(pk=job.pk, state__in=[ExportState.QUEUED, ExportState.RUNNING]).update(
-            state=ExportState.FAILED, error=error[:1000], finished_at=timezone.now())
+            state=ExportState.FAILED, error=error[:1000], finished_at=timezone.now()
+        )
         if failed:
             _event(job, ExportState.FAILED, {"error": error})
 
 
 def _event(job: ExportJob, state: str, extra: dict) -> None:
-    event_publish(topic=f"team.{job.dataset.team_id}", kind=EVENT_EXPORT,
-                  payload={"export_job": job.pk, "version": job.version_id, "dataset": job.dataset_id,
-                           "state": state, **extra})
+    event_publish(
+        topic=f"team.{job.dataset.team_id}",
+        kind=EVENT_EXPORT,
+        payload={"export_job": job.pk, "version": job.version_id, "dataset": job.dataset_id, "state": state, **extra},
+    )

@@ -5,6 +5,7 @@ whole request (400, or 413 with the limit) when a file fails them; everything el
 normalization, dedup, tiles) runs in the worker (services/ingest.py) and is reported per file on
 the import job.
 """
+
 import contextlib
 import shutil
 from dataclasses import dataclass
@@ -59,29 +60,46 @@ class ImportRequestRefused(Exception):
         return [f"{r.name}: {r.refusal.reason}" if r.name else r.refusal.reason for r in self.refused]
 
 
-def upload_import_create(*, dataset: Dataset, user, files: list, as_episode: bool = False,
-                         episode_name: str = "") -> ImportJob:
+def upload_import_create(
+    *, dataset: Dataset, user, files: list, as_episode: bool = False, episode_name: str = ""
+) -> ImportJob:
     """Many files from the browser or CLI (multipart), one ImportFile each, in the order sent."""
     _refuse_bad_uploads(files)
     with transaction.atomic():
-        job = _job_create(dataset=dataset, user=user, kind=ImportKind.UPLOAD, as_episode=as_episode,
-                          episode_name=episode_name, expanded=True, total=len(files))
+        job = _job_create(
+            dataset=dataset,
+            user=user,
+            kind=ImportKind.UPLOAD,
+            as_episode=as_episode,
+            episode_name=episode_name,
+            expanded=True,
+            total=len(files),
+        )
         with _staging_removed_on_error(job):
             rows = [_file_stage(job=job, position=i, uploaded=f) for i, f in enumerate(files)]
             ImportFile.objects.bulk_create(rows)
     return job
 
 
-def archive_import_create(*, dataset: Dataset, user, archive, as_episode: bool = False,
-                          episode_name: str = "") -> ImportJob:
+def archive_import_create(
+    *, dataset: Dataset, user, archive, as_episode: bool = False, episode_name: str = ""
+) -> ImportJob:
     """A zip or tar; its entries are listed and checked by the worker (labeling.ingest.archives)."""
     limit = settings.INGEST_LIMITS.max_archive_expanded_bytes
     if archive.size > limit:
         reason = REASON_ARCHIVE_TOO_LARGE.format(size=archive.size, limit=limit)
-        raise ImportRequestRefused(field="archive", refused=[RefusedFile(archive.name, Refusal("too_large", reason, limit))])
+        raise ImportRequestRefused(
+            field="archive", refused=[RefusedFile(archive.name, Refusal("too_large", reason, limit))]
+        )
     with transaction.atomic():
-        job = _job_create(dataset=dataset, user=user, kind=ImportKind.ARCHIVE, as_episode=as_episode,
-                          episode_name=episode_name, source_detail=display_name(original=archive.name or "archive"))
+        job = _job_create(
+            dataset=dataset,
+            user=user,
+            kind=ImportKind.ARCHIVE,
+            as_episode=as_episode,
+            episode_name=episode_name,
+            source_detail=display_name(original=archive.name or "archive"),
+        )
         with _staging_removed_on_error(job):
             _bytes_stage(target=_staging(job) / ARCHIVE_STAGING_NAME, uploaded=archive)
     return job
@@ -96,25 +114,36 @@ def url_import_create(*, dataset: Dataset, user, url: str) -> ImportJob:
         return _job_create(dataset=dataset, user=user, kind=ImportKind.URL, source_detail=url)
 
 
-def folder_import_create(*, dataset: Dataset, user, folder: str, as_episode: bool = False,
-                         episode_name: str = "") -> ImportJob:
+def folder_import_create(
+    *, dataset: Dataset, user, folder: str, as_episode: bool = False, episode_name: str = ""
+) -> ImportJob:
     """A folder on the server, under DATASET_IMPORT_ROOT, for site admins only."""
     folder_path = folder_resolve(user=user, folder=folder)
     with transaction.atomic():
-        return _job_create(dataset=dataset, user=user, kind=ImportKind.FOLDER, as_episode=as_episode,
-                           episode_name=episode_name, source_detail=str(folder_path))
+        return _job_create(
+            dataset=dataset,
+            user=user,
+            kind=ImportKind.FOLDER,
+            as_episode=as_episode,
+            episode_name=episode_name,
+            source_detail=str(folder_path),
+        )
 
 
 def folder_resolve(*, user, folder: str) -> Path:
     if not user.is_staff:
         raise PermissionDenied(FOLDER_ADMINS_ONLY)
     if not settings.DATASET_IMPORT_ROOT:
-        raise ImportRequestRefused(field="folder", refused=[RefusedFile("", Refusal("not_configured", FOLDER_IMPORT_OFF))])
+        raise ImportRequestRefused(
+            field="folder", refused=[RefusedFile("", Refusal("not_configured", FOLDER_IMPORT_OFF))]
+        )
     root = Path(settings.DATASET_IMPORT_ROOT).resolve()
     # resolve() follows symlinks and `..`, so the containment check sees the real target.
     candidate = (root / folder).resolve()
     if not candidate.is_dir() or not candidate.is_relative_to(root):
-        raise ImportRequestRefused(field="folder", refused=[RefusedFile("", Refusal("outside_root", FOLDER_OUTSIDE_ROOT))])
+        raise ImportRequestRefused(
+            field="folder", refused=[RefusedFile("", Refusal("outside_root", FOLDER_OUTSIDE_ROOT))]
+        )
     return candidate
 
 
@@ -142,7 +171,9 @@ def _refuse_bad_uploads(files: list) -> None:
 
 
 def _job_create(*, dataset: Dataset, user, kind: str, expanded: bool = False, total: int = 0, **fields) -> ImportJob:
-    job = ImportJob.objects.create(dataset=dataset, kind=kind, created_by=user, expanded=expanded, total=total, **fields)
+    job = ImportJob.objects.create(
+        dataset=dataset, kind=kind, created_by=user, expanded=expanded, total=total, **fields
+    )
     storage.ensure_directories(dataset_id=dataset.pk)
     _staging(job).mkdir(parents=True, exist_ok=True)
     import_enqueue(job=job)
@@ -166,8 +197,9 @@ def _staging_removed_on_error(job: ImportJob):
 def _file_stage(*, job: ImportJob, position: int, uploaded) -> ImportFile:
     staging_name = f"{position:05d}"
     _bytes_stage(target=_staging(job) / staging_name, uploaded=uploaded)
-    return ImportFile(job=job, position=position, staging_name=staging_name,
-                      display_name=display_name(original=uploaded.name or ""))
+    return ImportFile(
+        job=job, position=position, staging_name=staging_name, display_name=display_name(original=uploaded.name or "")
+    )
 
 
 def _bytes_stage(*, target: Path, uploaded) -> None:

@@ -9,6 +9,7 @@ image, the original and the tiles, then one transaction records the slice, the i
 file's outcome, the job's counts and a realtime event. If that transaction fails, the files
 this call created are removed: a file that fails leaves no row and no file; the rest go on.
 """
+
 import logging
 import os
 import shutil
@@ -31,7 +32,16 @@ from labeling.ingest.refusals import IngestRefused, Refusal
 from labeling.ingest.remote import fetch_url
 from labeling.ingest.tiles import write_deep_zoom
 from labeling.models import (
-    IMPORT_FINISHED_STATES, Dataset, FileOutcome, ImportFile, ImportJob, ImportKind, ImportState, Item, ItemKind, Slice,
+    IMPORT_FINISHED_STATES,
+    Dataset,
+    FileOutcome,
+    ImportFile,
+    ImportJob,
+    ImportKind,
+    ImportState,
+    Item,
+    ItemKind,
+    Slice,
     SliceSource,
 )
 from labeling.services.imports import ARCHIVE_STAGING_NAME
@@ -53,8 +63,10 @@ EVENT_JOB = "labeling.import_job"
 _PILLOW_LOCK = threading.Lock()
 
 SOURCE_OF_KIND = {
-    ImportKind.UPLOAD: SliceSource.UPLOAD, ImportKind.ARCHIVE: SliceSource.ARCHIVE,
-    ImportKind.URL: SliceSource.URL, ImportKind.FOLDER: SliceSource.FOLDER,
+    ImportKind.UPLOAD: SliceSource.UPLOAD,
+    ImportKind.ARCHIVE: SliceSource.ARCHIVE,
+    ImportKind.URL: SliceSource.URL,
+    ImportKind.FOLDER: SliceSource.FOLDER,
 }
 
 
@@ -78,7 +90,9 @@ def import_job_run(*, import_job_id: int) -> None:
     job = ImportJob.objects.filter(pk=import_job_id).select_related("dataset").first()
     if job is None or job.state in IMPORT_FINISHED_STATES:
         return  # deleted, or a re-delivery of finished work
-    ImportJob.objects.filter(pk=job.pk, state=ImportState.QUEUED).update(state=ImportState.RUNNING, started_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk, state=ImportState.QUEUED).update(
+        state=ImportState.RUNNING, started_at=timezone.now()
+    )
     if not job.expanded and not _job_expand(job):
         return
     near = _NearIndex(list(Slice.objects.filter(dataset_id=job.dataset_id).values_list("id", "perceptual_hash")))
@@ -145,8 +159,14 @@ def _staged_row(job: ImportJob, staging: Path, position: int, name: str, data: b
 
 
 def _refused_row(job: ImportJob, position: int, name: str, refusal: Refusal) -> ImportFile:
-    return ImportFile(job=job, position=position, display_name=name, outcome=FileOutcome.REFUSED,
-                      code=refusal.code, reason=refusal.reason)
+    return ImportFile(
+        job=job,
+        position=position,
+        display_name=name,
+        outcome=FileOutcome.REFUSED,
+        code=refusal.code,
+        reason=refusal.reason,
+    )
 
 
 # ---------------------------------------------------------------- one file
@@ -155,7 +175,9 @@ def _refused_row(job: ImportJob, position: int, name: str, refusal: Refusal) -> 
 def _file_import(*, job: ImportJob, import_file: ImportFile, near: _NearIndex) -> None:
     staged = storage.staging_directory(dataset_id=job.dataset_id, job_id=job.pk) / import_file.staging_name
     if not import_file.staging_name or not staged.is_file():
-        _outcome_record(job, import_file, outcome=FileOutcome.REFUSED, code="missing", reason=REASON_STAGED_BYTES_MISSING)
+        _outcome_record(
+            job, import_file, outcome=FileOutcome.REFUSED, code="missing", reason=REASON_STAGED_BYTES_MISSING
+        )
         return
     try:
         _file_store(job=job, import_file=import_file, staged=staged, near=near)
@@ -163,7 +185,9 @@ def _file_import(*, job: ImportJob, import_file: ImportFile, near: _NearIndex) -
         pass
     except Exception:
         log.exception("import %s: file %s failed", job.pk, import_file.position)
-        _outcome_record(job, import_file, outcome=FileOutcome.REFUSED, code="processing_failed", reason=REASON_PROCESSING_FAILED)
+        _outcome_record(
+            job, import_file, outcome=FileOutcome.REFUSED, code="processing_failed", reason=REASON_PROCESSING_FAILED
+        )
     staged.unlink(missing_ok=True)
 
 
@@ -175,14 +199,25 @@ def _file_store(*, job: ImportJob, import_file: ImportFile, staged: Path, near: 
         return
     existing = Slice.objects.filter(dataset_id=job.dataset_id, sha256=result.sha256).first()
     if existing is not None:
-        _outcome_record(job, import_file, outcome=FileOutcome.DUPLICATE, code="duplicate", reason=REASON_DUPLICATE,
-                        duplicate_of=existing)
+        _outcome_record(
+            job,
+            import_file,
+            outcome=FileOutcome.DUPLICATE,
+            code="duplicate",
+            reason=REASON_DUPLICATE,
+            duplicate_of=existing,
+        )
         return
     created = _stored_files_write(dataset_id=job.dataset_id, result=result, staged=staged)
     try:
         with transaction.atomic():
-            new_slice = _slice_create(job=job, import_file=import_file, result=result, staged=staged,
-                                      near_id=near.nearest(result.perceptual_hash))
+            new_slice = _slice_create(
+                job=job,
+                import_file=import_file,
+                result=result,
+                staged=staged,
+                near_id=near.nearest(result.perceptual_hash),
+            )
     except BaseException:
         _paths_remove(created)
         raise
@@ -204,7 +239,9 @@ def _stored_files_write(*, dataset_id: int, result: NormalizedImage, staged: Pat
             created.append(original)
         if not tiles.exists():
             with _PILLOW_LOCK:
-                write_deep_zoom(image_path=image, output_dir=tiles.parent, name=result.sha256, limits=settings.INGEST_LIMITS)
+                write_deep_zoom(
+                    image_path=image, output_dir=tiles.parent, name=result.sha256, limits=settings.INGEST_LIMITS
+                )
             created.append(tiles)
     except BaseException:
         _paths_remove(created)
@@ -212,17 +249,30 @@ def _stored_files_write(*, dataset_id: int, result: NormalizedImage, staged: Pat
     return created
 
 
-def _slice_create(*, job: ImportJob, import_file: ImportFile, result: NormalizedImage, staged: Path,
-                  near_id: int | None) -> Slice:
+def _slice_create(
+    *, job: ImportJob, import_file: ImportFile, result: NormalizedImage, staged: Path, near_id: int | None
+) -> Slice:
     item = _item_for_file(job=job, import_file=import_file, result=result)
     thumb_w, thumb_h = _thumbnail_size(job.dataset_id, result.sha256)
     new_slice = Slice.objects.create(
-        dataset_id=job.dataset_id, item=item, position=item.slice_count, offset_y=item.height,
-        width=result.width, height=result.height, sha256=result.sha256, perceptual_hash=result.perceptual_hash,
-        near_duplicate_of_id=near_id, byte_size=result.byte_size, source=SOURCE_OF_KIND[job.kind],
-        source_format=result.source_format, source_detail=_source_detail(job, import_file),
-        original_name=import_file.display_name, original_byte_size=staged.stat().st_size,
-        uploader_id=job.created_by_id, thumbnail_width=thumb_w, thumbnail_height=thumb_h,
+        dataset_id=job.dataset_id,
+        item=item,
+        position=item.slice_count,
+        offset_y=item.height,
+        width=result.width,
+        height=result.height,
+        sha256=result.sha256,
+        perceptual_hash=result.perceptual_hash,
+        near_duplicate_of_id=near_id,
+        byte_size=result.byte_size,
+        source=SOURCE_OF_KIND[job.kind],
+        source_format=result.source_format,
+        source_detail=_source_detail(job, import_file),
+        original_name=import_file.display_name,
+        original_byte_size=staged.stat().st_size,
+        uploader_id=job.created_by_id,
+        thumbnail_width=thumb_w,
+        thumbnail_height=thumb_h,
     )
     Item.objects.filter(pk=item.pk).update(slice_count=F("slice_count") + 1, height=F("height") + result.height)
     Item.objects.filter(pk=item.pk, width__lt=result.width).update(width=result.width)
@@ -266,23 +316,46 @@ def _source_detail(job: ImportJob, import_file: ImportFile) -> str:
 # ---------------------------------------------------------------- outcomes, counts, events
 
 
-def _outcome_record(job: ImportJob, import_file: ImportFile, *, outcome: str, code: str = "", reason: str = "",
-                    new_slice: Slice | None = None, duplicate_of: Slice | None = None,
-                    near_duplicate_of_id: int | None = None) -> None:
+def _outcome_record(
+    job: ImportJob,
+    import_file: ImportFile,
+    *,
+    outcome: str,
+    code: str = "",
+    reason: str = "",
+    new_slice: Slice | None = None,
+    duplicate_of: Slice | None = None,
+    near_duplicate_of_id: int | None = None,
+) -> None:
     with transaction.atomic():
         claimed = ImportFile.objects.filter(pk=import_file.pk, outcome=FileOutcome.PENDING).update(
-            outcome=outcome, code=code, reason=reason, slice=new_slice, duplicate_of=duplicate_of,
+            outcome=outcome,
+            code=code,
+            reason=reason,
+            slice=new_slice,
+            duplicate_of=duplicate_of,
             near_duplicate_of_id=near_duplicate_of_id,
         )
         if not claimed:
             raise _RaceLost()  # rolls back the slice created in the enclosing transaction, if any
         counts = _counts_update(job)
-        event_publish(topic=f"team.{job.dataset.team_id}", kind=EVENT_FILE, payload={
-            "import_job": job.pk, "dataset": job.dataset_id, "position": import_file.position,
-            "name": import_file.display_name, "outcome": outcome, "code": code, "reason": reason,
-            "slice": new_slice.pk if new_slice else None, "item": new_slice.item_id if new_slice else None,
-            "near_duplicate_of": near_duplicate_of_id, **counts,
-        })
+        event_publish(
+            topic=f"team.{job.dataset.team_id}",
+            kind=EVENT_FILE,
+            payload={
+                "import_job": job.pk,
+                "dataset": job.dataset_id,
+                "position": import_file.position,
+                "name": import_file.display_name,
+                "outcome": outcome,
+                "code": code,
+                "reason": reason,
+                "slice": new_slice.pk if new_slice else None,
+                "item": new_slice.item_id if new_slice else None,
+                "near_duplicate_of": near_duplicate_of_id,
+                **counts,
+            },
+        )
 
 
 def _counts_update(job: ImportJob) -> dict:
@@ -305,7 +378,8 @@ def _job_finish(job: ImportJob) -> None:
     with transaction.atomic():
         counts = _counts_update(job)
         finished = ImportJob.objects.filter(pk=job.pk, state=ImportState.RUNNING).update(
-            state=ImportState.SUCCEEDED, finished_at=timezone.now(), progress=1.0)
+            state=ImportState.SUCCEEDED, finished_at=timezone.now(), progress=1.0
+        )
         if finished:
             _job_event(job, ImportState.SUCCEEDED, counts)
     storage.staging_remove(dataset_id=job.dataset_id, job_id=job.pk)
@@ -314,15 +388,19 @@ def _job_finish(job: ImportJob) -> None:
 def _job_fail(job: ImportJob, detail: str) -> None:
     with transaction.atomic():
         failed = ImportJob.objects.filter(pk=job.pk, state__in=[ImportState.QUEUED, ImportState.RUNNING]).update(
-            state=ImportState.FAILED, detail=detail[:1000], finished_at=timezone.now(), progress=1.0)
+            state=ImportState.FAILED, detail=detail[:1000], finished_at=timezone.now(), progress=1.0
+        )
         if failed:
             _job_event(job, ImportState.FAILED, {"detail": detail})
     storage.staging_remove(dataset_id=job.dataset_id, job_id=job.pk)
 
 
 def _job_event(job: ImportJob, state: str, extra: dict) -> None:
-    event_publish(topic=f"team.{job.dataset.team_id}", kind=EVENT_JOB,
-                  payload={"import_job": job.pk, "dataset": job.dataset_id, "state": state, **extra})
+    event_publish(
+        topic=f"team.{job.dataset.team_id}",
+        kind=EVENT_JOB,
+        payload={"import_job": job.pk, "dataset": job.dataset_id, "state": state, **extra},
+    )
 
 
 # ---------------------------------------------------------------- files

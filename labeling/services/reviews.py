@@ -1,4 +1,5 @@
 """Submitting work and reviewing it: accept, or reject with a comment back to the annotator (issue 9)."""
+
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -46,8 +47,14 @@ def task_review(*, task: Task, user, decision: str, comment: str = "", shape_id:
         annotation = annotation_of(task=task)
         if shape_id and shape_id not in {s["id"] for s in annotation.shapes}:
             raise ValidationError({"shape": [UNKNOWN_SHAPE.format(shape=shape_id)]})
-        review = Review.objects.create(task=task, reviewer=user, decision=decision, comment=comment,
-                                       shape_id=shape_id, document_version=annotation.version)
+        review = Review.objects.create(
+            task=task,
+            reviewer=user,
+            decision=decision,
+            comment=comment,
+            shape_id=shape_id,
+            document_version=annotation.version,
+        )
         task.status = TaskStatus.ACCEPTED if decision == ReviewDecision.ACCEPT else TaskStatus.REJECTED
         task.reviewed_at, task.reviewed_by = review.created_at, user
         task.save(update_fields=["status", "reviewed_at", "reviewed_by"])

@@ -3,6 +3,7 @@
 "Next task" must hand one task to exactly one of many annotators asking at once: the claim is a
 conditional UPDATE (`assignee IS NULL`), so two people racing for a task get one each, never the same.
 """
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -33,15 +34,17 @@ def tasks_create(*, dataset: Dataset, user, overlap: int = 1, item_ids: list[int
             raise ValidationError({"items": [ITEMS_NOT_IN_DATASET.format(ids=", ".join(map(str, missing[:20])))]})
         items = items.filter(pk__in=item_ids)
     existing = set(Task.objects.filter(dataset=dataset).values_list("item_id", "overlap_index"))
-    wanted = [Task(dataset=dataset, item_id=item_id, overlap_index=index)
-              for item_id in items.order_by("id").values_list("pk", flat=True)
-              for index in range(overlap) if (item_id, index) not in existing]
+    wanted = [
+        Task(dataset=dataset, item_id=item_id, overlap_index=index)
+        for item_id in items.order_by("id").values_list("pk", flat=True)
+        for index in range(overlap)
+        if (item_id, index) not in existing
+    ]
     with transaction.atomic():
         created = Task.objects.bulk_create(wanted, batch_size=2000, ignore_conflicts=True)
         # ignore_conflicts leaves pks unset on some databases: read back what now lacks a document.
         fresh = Task.objects.filter(dataset=dataset, annotation__isnull=True).values_list("pk", flat=True)
-        Annotation.objects.bulk_create([Annotation(task_id=pk) for pk in fresh], batch_size=2000,
-                                       ignore_conflicts=True)
+        Annotation.objects.bulk_create([Annotation(task_id=pk) for pk in fresh], batch_size=2000, ignore_conflicts=True)
     return {"created": len(created), "existing": len(existing)}
 
 
@@ -49,8 +52,10 @@ def task_assign(*, task: Task, user, assignee) -> Task:
     check_may_assign(user, task.dataset)
     if task.status not in (TaskStatus.NEW, TaskStatus.IN_PROGRESS, TaskStatus.REJECTED):
         raise ValidationError({"assignee": [ONLY_OPEN_TASKS_MOVE.format(status=task.get_status_display().lower())]})
-    if assignee is not None and not Membership.objects.filter(
-            user=assignee, team_id=task.dataset.team_id, is_annotator=True).exists():
+    if (
+        assignee is not None
+        and not Membership.objects.filter(user=assignee, team_id=task.dataset.team_id, is_annotator=True).exists()
+    ):
         raise ValidationError({"assignee": [NOT_AN_ANNOTATOR]})
     task.assignee = assignee
     task.assigned_at = timezone.now() if assignee else None
@@ -121,4 +126,3 @@ def item_status_of(statuses: set[str]) -> str:
     if statuses <= {TaskStatus.SUBMITTED, TaskStatus.ACCEPTED}:
         return ItemStatus.IN_REVIEW
     return ItemStatus.IN_PROGRESS
-

@@ -8,6 +8,7 @@ Each item's snapshot also freezes its annotation: of the item's tasks, the accep
 (lowest overlap index) if any, else the most recently submitted one, else the most recently saved
 draft; `annotation.status` says which. Items nobody has annotated have `annotation: null`.
 """
+
 import hashlib
 import json
 from collections import Counter, defaultdict
@@ -33,8 +34,14 @@ def version_create(*, dataset: Dataset, user, seed: int, ratios: dict | None = N
         raise ValidationError({"non_field_errors": [NO_ITEMS]})
     slices = _slices_by_item(dataset)
     annotations = _annotations_by_item(dataset)
-    rows = [(item, split_of(seed=seed, item_id=item.pk, ratios=ratios),
-             _snapshot(item, slices[item.pk], annotations.get(item.pk))) for item in items]
+    rows = [
+        (
+            item,
+            split_of(seed=seed, item_id=item.pk, ratios=ratios),
+            _snapshot(item, slices[item.pk], annotations.get(item.pk)),
+        )
+        for item in items
+    ]
     for attempt in range(3):  # two creations at once may pick the same number: the constraint decides
         try:
             return _version_store(dataset=dataset, user=user, seed=seed, ratios=ratios, note=note, rows=rows)
@@ -56,8 +63,13 @@ def split_of(*, seed: int, item_id: int, ratios: dict) -> str:
 
 def content_hash_of(*, rows: list[tuple[int, str, dict]], label_schema: dict) -> str:
     """sha256 of the canonical JSON of (item, split, slice hashes, annotation) in item order, and the schema."""
-    body = {"schema": label_schema, "items": [[item_id, split, [s["sha256"] for s in snap["slices"]], _frozen(snap)]
-                                              for item_id, split, snap in sorted(rows, key=lambda r: r[0])]}
+    body = {
+        "schema": label_schema,
+        "items": [
+            [item_id, split, [s["sha256"] for s in snap["slices"]], _frozen(snap)]
+            for item_id, split, snap in sorted(rows, key=lambda r: r[0])
+        ],
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -79,8 +91,12 @@ def leaks_between(*, train: list[dict], test: list[dict], bits: int) -> list[dic
                 distance = hamming_distance(entry["phash"], other["phash"])
                 if distance <= bits:
                     key = (entry["sha256"], other["sha256"])
-                    found[key] = {"train": entry["item"], "test": other["item"], "distance": distance,
-                                  "exact": entry["sha256"] == other["sha256"]}
+                    found[key] = {
+                        "train": entry["item"],
+                        "test": other["item"],
+                        "distance": distance,
+                        "exact": entry["sha256"] == other["sha256"],
+                    }
     return sorted(found.values(), key=lambda leak: (leak["train"], leak["test"]))
 
 
@@ -114,8 +130,16 @@ def _slices_by_item(dataset: Dataset) -> dict[int, list[dict]]:
     fields = ("item_id", "position", "offset_y", "width", "height", "sha256", "perceptual_hash")
     for row in Slice.objects.filter(dataset=dataset).order_by("item_id", "position").values_list(*fields):
         item_id, position, offset_y, width, height, sha256, phash = row
-        slices[item_id].append({"position": position, "offset_y": offset_y, "width": width, "height": height,
-                                "sha256": sha256, "phash": phash})
+        slices[item_id].append(
+            {
+                "position": position,
+                "offset_y": offset_y,
+                "width": width,
+                "height": height,
+                "sha256": sha256,
+                "phash": phash,
+            }
+        )
     return slices
 
 
@@ -130,51 +154,93 @@ _STATUS_RANK = {TaskStatus.ACCEPTED: 0, TaskStatus.SUBMITTED: 1}
 
 def _annotations_by_item(dataset: Dataset) -> dict[int, dict]:
     chosen: dict[int, tuple] = {}
-    documents = (Annotation.objects.filter(task__dataset=dataset, version__gt=0)
-                 .values_list("task__item_id", "task_id", "task__status", "task__overlap_index", "version",
-                              "updated_at", "shapes", "relations"))
+    documents = Annotation.objects.filter(task__dataset=dataset, version__gt=0).values_list(
+        "task__item_id",
+        "task_id",
+        "task__status",
+        "task__overlap_index",
+        "version",
+        "updated_at",
+        "shapes",
+        "relations",
+    )
     for item_id, task_id, status, overlap_index, version, updated_at, shapes, relations in documents:
-        key = (_STATUS_RANK.get(status, 2), overlap_index if status == TaskStatus.ACCEPTED else 0,
-               -(updated_at.timestamp() if updated_at else 0.0))
+        key = (
+            _STATUS_RANK.get(status, 2),
+            overlap_index if status == TaskStatus.ACCEPTED else 0,
+            -(updated_at.timestamp() if updated_at else 0.0),
+        )
         if item_id not in chosen or key < chosen[item_id][0]:
-            chosen[item_id] = (key, {"task": task_id, "status": status, "version": version,
-                                     "shapes": shapes, "relations": relations})
+            chosen[item_id] = (
+                key,
+                {"task": task_id, "status": status, "version": version, "shapes": shapes, "relations": relations},
+            )
     return {item_id: document for item_id, (_, document) in chosen.items()}
 
 
 def _snapshot(item: Item, slices: list[dict], annotation: dict | None) -> dict:
-    return {"kind": item.kind, "name": item.name, "width": item.width, "height": item.height, "slices": slices,
-            "annotation": annotation}
+    return {
+        "kind": item.kind,
+        "name": item.name,
+        "width": item.width,
+        "height": item.height,
+        "slices": slices,
+        "annotation": annotation,
+    }
 
 
 def _stats(rows, ratios: dict) -> dict:
     splits = Counter(split for _, split, _ in rows)
     return {
-        "items": len(rows), "slices": sum(len(snap["slices"]) for _, _, snap in rows),
+        "items": len(rows),
+        "slices": sum(len(snap["slices"]) for _, _, snap in rows),
         "episodes": sum(1 for _, _, snap in rows if snap["kind"] == "episode"),
         "pixels": sum(s["width"] * s["height"] for _, _, snap in rows for s in snap["slices"]),
         "splits": {name: splits.get(name, 0) for name in ratios},
         "annotated": sum(1 for _, _, snap in rows if snap["annotation"] is not None),
-        "classes": dict(sorted(Counter(shape["class"] for _, _, snap in rows if snap["annotation"]
-                                       for shape in snap["annotation"]["shapes"]).items())),
+        "classes": dict(
+            sorted(
+                Counter(
+                    shape["class"]
+                    for _, _, snap in rows
+                    if snap["annotation"]
+                    for shape in snap["annotation"]["shapes"]
+                ).items()
+            )
+        ),
     }
 
 
 def _split_entries(rows, split: str) -> list[dict]:
-    return [{"item": item.pk, "sha256": s["sha256"], "phash": s["phash"]}
-            for item, item_split, snap in rows if item_split == split for s in snap["slices"]]
+    return [
+        {"item": item.pk, "sha256": s["sha256"], "phash": s["phash"]}
+        for item, item_split, snap in rows
+        if item_split == split
+        for s in snap["slices"]
+    ]
 
 
 def _version_store(*, dataset, user, seed, ratios, note, rows) -> DatasetVersion:
-    leaks = leaks_between(train=_split_entries(rows, Split.TRAIN), test=_split_entries(rows, Split.TEST),
-                          bits=settings.DATASET_NEAR_DUPLICATE_BITS)
-    content_hash = content_hash_of(rows=[(item.pk, split, snap) for item, split, snap in rows],
-                                   label_schema=dataset.label_schema)
+    leaks = leaks_between(
+        train=_split_entries(rows, Split.TRAIN),
+        test=_split_entries(rows, Split.TEST),
+        bits=settings.DATASET_NEAR_DUPLICATE_BITS,
+    )
+    content_hash = content_hash_of(
+        rows=[(item.pk, split, snap) for item, split, snap in rows], label_schema=dataset.label_schema
+    )
     with transaction.atomic():
         number = (DatasetVersion.objects.filter(dataset=dataset).aggregate(n=Max("number"))["n"] or 0) + 1
         version = DatasetVersion.objects.create(
-            dataset=dataset, number=number, note=note, seed=seed, ratios=ratios, content_hash=content_hash,
-            stats=_stats(rows, ratios), leaks=leaks, created_by=user,
+            dataset=dataset,
+            number=number,
+            note=note,
+            seed=seed,
+            ratios=ratios,
+            content_hash=content_hash,
+            stats=_stats(rows, ratios),
+            leaks=leaks,
+            created_by=user,
         )
         VersionItem.objects.bulk_create(
             [VersionItem(version=version, item=item, split=split, snapshot=snap) for item, split, snap in rows],

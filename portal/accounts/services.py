@@ -1,4 +1,5 @@
 """Account operations: profile changes and personal API tokens."""
+
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError

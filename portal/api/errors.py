@@ -1,4 +1,5 @@
 """One error shape for the whole API: {"detail": "...", "errors": {"field": ["..."]}} (CONTRACT 3)."""
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -34,14 +35,18 @@ class PreconditionRequired(exceptions.APIException):
 
 def _flatten(errors) -> dict[str, list[str]]:
     if isinstance(errors, dict):
-        return {str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
+        return {
+            str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()
+        }
     if isinstance(errors, list):
         return {"non_field_errors": [str(m) for m in errors]}
     return {"non_field_errors": [str(errors)]}
 
 
 def _summary(errors: dict[str, list[str]]) -> str:
-    parts = [f"{field}: {msgs[0]}" if field != "non_field_errors" else msgs[0] for field, msgs in errors.items() if msgs]
+    parts = [
+        f"{field}: {msgs[0]}" if field != "non_field_errors" else msgs[0] for field, msgs in errors.items() if msgs
+    ]
     return "; ".join(parts) or "Invalid input."
 
 

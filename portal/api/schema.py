@@ -1,4 +1,5 @@
 """OpenAPI description of Atelier's own authentication class (drf-spectacular extension)."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 

@@ -1,4 +1,5 @@
 """Every REST endpoint under /api/v1/: each app contributes its own url list here."""
+
 from django.urls import include, path
 
 from portal.accounts import api as accounts_api
@@ -14,8 +15,14 @@ urlpatterns = [
     path("teams/<int:pk>/", teams_api.TeamDetailView.as_view(), name="api-team-detail"),
     path("teams/<int:pk>/quota/", teams_api.TeamQuotaView.as_view(), name="api-team-quota"),
     path("notifications/", notifications_api.NotificationListView.as_view(), name="api-notifications"),
-    path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notifications-read-all"),
-    path("notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"),
+    path(
+        "notifications/read-all/",
+        notifications_api.NotificationReadAllView.as_view(),
+        name="api-notifications-read-all",
+    ),
+    path(
+        "notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"
+    ),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),

@@ -1,4 +1,5 @@
 """Notifications: other apps call notification_send; the bell updates live through portal.realtime."""
+
 from django.db import transaction
 from django.utils import timezone
 

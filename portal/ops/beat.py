@@ -1,5 +1,6 @@
 """Celery beat with django-celery-beat's DatabaseScheduler, plus a heartbeat so /healthz sees beat,
 and the project's own schedule (CELERY_BEAT_SCHEDULE) always in force."""
+
 import logging
 import time
 

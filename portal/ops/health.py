@@ -1,4 +1,5 @@
 """What /healthz reports: each component's state, and whether all of them are up."""
+
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
@@ -62,7 +63,9 @@ def health_report() -> tuple[bool, dict]:
     database = check_database()
     components = {"database": database, "broker": check_broker()}
     if database.ok:
-        components["worker"] = check_heartbeat(prefix="worker:", interval=settings.WORKER_HEARTBEAT_INTERVAL, label="worker")
+        components["worker"] = check_heartbeat(
+            prefix="worker:", interval=settings.WORKER_HEARTBEAT_INTERVAL, label="worker"
+        )
         components["beat"] = check_heartbeat(prefix=BEAT_HEARTBEAT, interval=settings.BEAT_TICK_INTERVAL, label="beat")
         components["gpu_backend"] = check_gpu_agent()
     else:

@@ -3,6 +3,7 @@
 Apps add their own per-tick checks with register_worker_tick (the scheduler kills process groups
 of attempts that are not running in this worker); they run at worker start and on every tick.
 """
+
 import logging
 import threading
 

@@ -8,6 +8,7 @@ opening cursor up to where the stream already is: the pump may have moved past t
 default topics were on (the agent's board ticks arrive every second), and skipping them would leave
 a gap the client cannot see.
 """
+
 import asyncio
 import contextlib
 from urllib.parse import parse_qs
@@ -32,7 +33,9 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         self.topics = await database_sync_to_async(topics.default_topics_for)(user)
         requested = self._requested_cursor()
         self.cursor = requested if requested is not None else await database_sync_to_async(selectors.latest_event_id)()
-        missed = requested is not None and not await database_sync_to_async(selectors.resume_is_complete)(after_id=requested)
+        missed = requested is not None and not await database_sync_to_async(selectors.resume_is_complete)(
+            after_id=requested
+        )
         self.opened_at = self.cursor
         self.sending = asyncio.Lock()  # a subscription's backlog and the pump's batches never interleave
         self.wake = asyncio.Event()
@@ -67,7 +70,9 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         """The topic's events in (opening cursor, current cursor]: never sent on this connection."""
         after = self.opened_at
         while after < self.cursor:
-            batch = await database_sync_to_async(selectors.events_after)(after_id=after, topics={topic}, upto_id=self.cursor)
+            batch = await database_sync_to_async(selectors.events_after)(
+                after_id=after, topics={topic}, upto_id=self.cursor
+            )
             for event in batch:
                 await self._send_event(event)
             if len(batch) < selectors.BATCH_LIMIT:
@@ -75,12 +80,16 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             after = batch[-1].id
 
     async def _send_event(self, event) -> None:
-        await self.send_json({"type": "event", "id": event.id, "topic": event.topic, "kind": event.kind, "payload": event.payload})
+        await self.send_json(
+            {"type": "event", "id": event.id, "topic": event.topic, "kind": event.kind, "payload": event.payload}
+        )
 
     async def _pump(self):
         while True:
             async with self.sending:
-                batch = await database_sync_to_async(selectors.events_after)(after_id=self.cursor, topics=set(self.topics))
+                batch = await database_sync_to_async(selectors.events_after)(
+                    after_id=self.cursor, topics=set(self.topics)
+                )
                 for event in batch:
                     await self._send_event(event)
                     self.cursor = event.id

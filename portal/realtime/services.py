@@ -1,4 +1,5 @@
 """Publishing realtime events. Other apps call event_publish; they never touch the channel layer."""
+
 import logging
 from datetime import timedelta
 

@@ -3,6 +3,7 @@
 Topics look like `public`, `user.<id>`, `team.<id>`, `staff`, or `<prefix>.<id>` for things with
 their own access rules (a job's log stream, say): the prefix's guard decides.
 """
+
 from collections.abc import Callable
 
 from portal.teams.access import team_ids_of

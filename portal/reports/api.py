@@ -46,7 +46,9 @@ class QuotaReportView(APIView):
     def get(self, request):
         month = month_from(request)
         rows = quota_report(
-            teams=report_teams_for(request.user), month=month,
-            sort=request.query_params.get("sort", "team"), descending=request.query_params.get("order") == "desc",
+            teams=report_teams_for(request.user),
+            month=month,
+            sort=request.query_params.get("sort", "team"),
+            descending=request.query_params.get("order") == "desc",
         )
         return Response({"month": f"{month:%Y-%m}", "rows": [r.as_dict() for r in rows]})

@@ -1,5 +1,6 @@
 """The quota report: per team and per user, for a month, reserved / used / idle GPU-hours against
 the team's monthly quota. Reads scheduler selectors (reports are the one module that may)."""
+
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -24,9 +25,14 @@ class QuotaRow:
 
     def as_dict(self) -> dict:
         return {
-            "team_id": self.team_id, "team": self.team, "user": self.user or None,
-            "reserved_gpu_hours": self.reserved, "used_gpu_hours": self.used, "idle_gpu_hours": self.idle,
-            "quota_gpu_hours": self.quota, "percent_used": self.percent,
+            "team_id": self.team_id,
+            "team": self.team,
+            "user": self.user or None,
+            "reserved_gpu_hours": self.reserved,
+            "used_gpu_hours": self.used,
+            "idle_gpu_hours": self.idle,
+            "quota_gpu_hours": self.quota,
+            "percent_used": self.percent,
         }
 
 
@@ -47,7 +53,10 @@ def quota_report(*, teams, month, sort: str = "team", descending: bool = False) 
         mine = {user_id: u for (team_id, user_id), u in per_user.items() if team_id == team.pk}
         total = [sum(getattr(u, f) for u in mine.values()) for f in ("reserved_hours", "used_hours", "idle_hours")]
         rows.append(_row(team, "", *total, limit=limit))
-        rows += [_row(team, names.get(user_id, "(jobs)"), u.reserved_hours, u.used_hours, u.idle_hours, limit=limit) for user_id, u in mine.items()]
+        rows += [
+            _row(team, names.get(user_id, "(jobs)"), u.reserved_hours, u.used_hours, u.idle_hours, limit=limit)
+            for user_id, u in mine.items()
+        ]
     return _sorted(rows, sort=sort, descending=descending)
 
 
@@ -65,8 +74,20 @@ def _sorted(rows: list[QuotaRow], *, sort: str, descending: bool) -> list[QuotaR
     return sorted(rows, key=lambda r: getattr(r, key), reverse=descending)
 
 
-CSV_HEADER = ["month", "team", "user", "reserved_gpu_hours", "used_gpu_hours", "idle_gpu_hours", "quota_gpu_hours", "percent_used"]
+CSV_HEADER = [
+    "month",
+    "team",
+    "user",
+    "reserved_gpu_hours",
+    "used_gpu_hours",
+    "idle_gpu_hours",
+    "quota_gpu_hours",
+    "percent_used",
+]
 
 
 def csv_rows(rows: list[QuotaRow], *, month) -> list[list]:
-    return [[f"{month:%Y-%m}", r.team, r.user or "(team total)", r.reserved, r.used, r.idle, r.quota, r.percent] for r in rows]
+    return [
+        [f"{month:%Y-%m}", r.team, r.user or "(team total)", r.reserved, r.used, r.idle, r.quota, r.percent]
+        for r in rows
+    ]

@@ -1,4 +1,5 @@
 """Reports read both scheduler and labeling selectors; this is the only module allowed to (CONTRACT 1)."""
+
 import csv
 
 from django.contrib.auth.decorators import login_required
@@ -34,8 +35,15 @@ def quota_report_page(request):
     rows = quota_report(teams=teams, month=month, sort=sort, descending=order == "desc")
     if request.GET.get("format") == "csv":
         return _csv(rows, month=month)
-    columns = [(key, label) for key, label in zip(SORT_KEYS, ("Team", "User", "Reserved GPU-h", "Used GPU-h", "Idle reserved GPU-h", "Quota GPU-h", "% used"))]
-    return render(request, "reports/quotas.html", {"rows": rows, "month": month, "sort": sort, "order": order, "columns": columns})
+    columns = [
+        (key, label)
+        for key, label in zip(
+            SORT_KEYS, ("Team", "User", "Reserved GPU-h", "Used GPU-h", "Idle reserved GPU-h", "Quota GPU-h", "% used")
+        )
+    ]
+    return render(
+        request, "reports/quotas.html", {"rows": rows, "month": month, "sort": sort, "order": order, "columns": columns}
+    )
 
 
 def _csv(rows, *, month) -> HttpResponse:

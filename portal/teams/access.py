@@ -2,6 +2,7 @@
 
 Anything a user may not see is a 404, never a 403, so ids do not leak.
 """
+
 from django.db.models import QuerySet
 from django.http import Http404
 

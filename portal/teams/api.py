@@ -1,5 +1,4 @@
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 

@@ -1,4 +1,5 @@
 """Team operations. Every write to teams, memberships and quota limits goes through here."""
+
 from django.db import transaction
 from django.utils.text import slugify
 

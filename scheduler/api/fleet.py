@@ -2,6 +2,7 @@
 
 Everyone signed in sees nodes and GPUs (CONTRACT 2); draining is for site admins (403 otherwise).
 """
+
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -70,7 +71,13 @@ class GpuMetricsView(APIView):
         query.is_valid(raise_exception=True)
         window = query.validated_data
         series = gpu_series(gpu=gpu, start=window["start"], end=window["end"], step=window.get("step"))
-        body = {"gpu": gpu.id, "simulated": gpu.node.simulated, "start": window["start"], "end": window["end"], **vars(series)}
+        body = {
+            "gpu": gpu.id,
+            "simulated": gpu.node.simulated,
+            "start": window["start"],
+            "end": window["end"],
+            **vars(series),
+        }
         return Response(s.SeriesSerializer(body).data)
 
 
@@ -87,8 +94,15 @@ def _drain(request, *, gpu_ids: list[int], drain_fn, **target) -> dict:
     if asked["dry_run"]:
         affected = list(fleet_selectors.bookings_affected_by_drain(gpu_ids=gpu_ids))
     else:
-        affected = drain_fn(by=request.user, reason=asked["reason"], stop_running_jobs=asked["stop_running_jobs"], **target)
-    return {"dry_run": asked["dry_run"], "stop_running_jobs": asked["stop_running_jobs"], "affected_bookings": affected, "running_jobs": running}
+        affected = drain_fn(
+            by=request.user, reason=asked["reason"], stop_running_jobs=asked["stop_running_jobs"], **target
+        )
+    return {
+        "dry_run": asked["dry_run"],
+        "stop_running_jobs": asked["stop_running_jobs"],
+        "affected_bookings": affected,
+        "running_jobs": running,
+    }
 
 
 class GpuDrainView(APIView):
@@ -116,7 +130,9 @@ class NodeDrainView(APIView):
     @extend_schema(request=s.DrainSerializer, responses=s.NodeDrainResultSerializer)
     def post(self, request, pk: int):
         node = get_object_or_404(Node, pk=pk)
-        result = _drain(request, gpu_ids=list(node.gpus.values_list("id", flat=True)), drain_fn=drain.node_drain, node=node)
+        result = _drain(
+            request, gpu_ids=list(node.gpus.values_list("id", flat=True)), drain_fn=drain.node_drain, node=node
+        )
         return Response(s.NodeDrainResultSerializer({**result, "node": _node(pk)}).data)
 
 
@@ -135,4 +151,3 @@ def _gpu(pk: int) -> Gpu:
 
 def _node(pk: int) -> Node:
     return fleet_selectors.nodes_with_status().get(pk=pk)
-

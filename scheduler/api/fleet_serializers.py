@@ -1,4 +1,5 @@
 """Serializers of the fleet API: nodes, GPUs with their current reading, drain input, chart series."""
+
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_duration
 from rest_framework import serializers
@@ -38,7 +39,20 @@ class NodeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Node
-        fields = ["id", "name", "hostname", "backend", "simulated", "driver_version", "last_heartbeat", "up", "drained", "drain_reason", "last_error", "gpu_count"]
+        fields = [
+            "id",
+            "name",
+            "hostname",
+            "backend",
+            "simulated",
+            "driver_version",
+            "last_heartbeat",
+            "up",
+            "drained",
+            "drain_reason",
+            "last_error",
+            "gpu_count",
+        ]
 
 
 class ProcessSerializer(serializers.Serializer):
@@ -46,26 +60,57 @@ class ProcessSerializer(serializers.Serializer):
     used_memory_mb = serializers.IntegerField(source="mem", allow_null=True, help_text="null under MIG")
     owner = serializers.CharField(help_text='job attempt id, or "unknown"')
     rogue = serializers.CharField(help_text='"unowned", "wrong_gpu", or empty when the process is accounted for')
-    job = serializers.IntegerField(allow_null=True, default=None, help_text="the owning attempt's job id; null when unknown")
-    user = serializers.CharField(allow_blank=True, default="", help_text="the username of that job's owner; empty when unknown")
+    job = serializers.IntegerField(
+        allow_null=True, default=None, help_text="the owning attempt's job id; null when unknown"
+    )
+    user = serializers.CharField(
+        allow_blank=True, default="", help_text="the username of that job's owner; empty when unknown"
+    )
 
 
 class GpuSerializer(serializers.ModelSerializer):
     node = serializers.CharField(source="node.name", read_only=True)
     simulated = serializers.BooleanField(source="node.simulated", read_only=True)
-    board_state = serializers.ChoiceField(choices=BOARD_STATES, read_only=True, help_text="available, drained (GPU or node), lost, or node_down")
+    board_state = serializers.ChoiceField(
+        choices=BOARD_STATES, read_only=True, help_text="available, drained (GPU or node), lost, or node_down"
+    )
     node_drained = serializers.BooleanField(source="node.drained", read_only=True)
     node_drain_reason = serializers.CharField(source="node.drain_reason", read_only=True)
     memory_free_mb = serializers.SerializerMethodField()
-    processes = ProcessSerializer(many=True, read_only=True, allow_null=True, help_text="null when NVML could not list them")
+    processes = ProcessSerializer(
+        many=True, read_only=True, allow_null=True, help_text="null when NVML could not list them"
+    )
 
     class Meta:
         model = Gpu
         fields = [
-            "id", "uuid", "node", "node_id", "index", "model", "simulated", "state", "board_state", "drain_reason",
-            "node_drained", "node_drain_reason", "memory_total_mb", "memory_used_mb", "memory_free_mb", "util_gpu_pct",
-            "util_memory_pct", "temperature_c", "power_w", "power_limit_w", "fan_speed_pct", "mig_mode", "processes",
-            "process_count", "rogue_count", "reading_at", "last_seen",
+            "id",
+            "uuid",
+            "node",
+            "node_id",
+            "index",
+            "model",
+            "simulated",
+            "state",
+            "board_state",
+            "drain_reason",
+            "node_drained",
+            "node_drain_reason",
+            "memory_total_mb",
+            "memory_used_mb",
+            "memory_free_mb",
+            "util_gpu_pct",
+            "util_memory_pct",
+            "temperature_c",
+            "power_w",
+            "power_limit_w",
+            "fan_speed_pct",
+            "mig_mode",
+            "processes",
+            "process_count",
+            "rogue_count",
+            "reading_at",
+            "last_seen",
         ]
 
     def get_memory_free_mb(self, gpu: Gpu) -> int | None:
@@ -76,9 +121,12 @@ class GpuSerializer(serializers.ModelSerializer):
 
 class DrainSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    dry_run = serializers.BooleanField(default=False, help_text="list the affected bookings and running jobs without draining")
+    dry_run = serializers.BooleanField(
+        default=False, help_text="list the affected bookings and running jobs without draining"
+    )
     stop_running_jobs = serializers.BooleanField(
-        default=False, help_text='also cancel the jobs running on it (reason "GPU drained by <admin>: <reason>"); by default they end normally'
+        default=False,
+        help_text='also cancel the jobs running on it (reason "GPU drained by <admin>: <reason>"); by default they end normally',
     )
 
 
@@ -105,7 +153,9 @@ class GpuDrainResultSerializer(serializers.Serializer):
     stop_running_jobs = serializers.BooleanField()
     gpu = GpuSerializer()
     affected_bookings = AffectedBookingSerializer(many=True)
-    running_jobs = AffectedJobSerializer(many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally")
+    running_jobs = AffectedJobSerializer(
+        many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally"
+    )
 
 
 class NodeDrainResultSerializer(serializers.Serializer):
@@ -113,7 +163,9 @@ class NodeDrainResultSerializer(serializers.Serializer):
     stop_running_jobs = serializers.BooleanField()
     node = NodeSerializer()
     affected_bookings = AffectedBookingSerializer(many=True)
-    running_jobs = AffectedJobSerializer(many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally")
+    running_jobs = AffectedJobSerializer(
+        many=True, help_text="jobs running on it: cancelled when stop_running_jobs, else they end normally"
+    )
 
 
 class MetricsQuerySerializer(serializers.Serializer):

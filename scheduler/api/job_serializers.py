@@ -28,8 +28,22 @@ class AttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attempt
         fields = [
-            "number", "state", "reason", "node", "host", "gpus", "queued_at", "started_at", "ended_at", "heartbeat_at",
-            "exit_code", "signal", "gpu_seconds", "peak_memory_mb", "log_size", "log_truncated",
+            "number",
+            "state",
+            "reason",
+            "node",
+            "host",
+            "gpus",
+            "queued_at",
+            "started_at",
+            "ended_at",
+            "heartbeat_at",
+            "exit_code",
+            "signal",
+            "gpu_seconds",
+            "peak_memory_mb",
+            "log_size",
+            "log_truncated",
         ]
 
     def get_gpus(self, attempt) -> list[str]:
@@ -45,10 +59,33 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "name", "owner", "team", "state", "state_reason", "command", "working_dir", "env", "gpus", "gpu_model",
-            "min_memory_mb", "multi_node", "time_limit", "priority", "preemptible", "reservation", "labels", "inputs",
-            "submitted_at", "started_at", "ended_at", "queue_position", "pending_reason", "estimated_start",
-            "cancel_requested_at", "gpu_hours",
+            "id",
+            "name",
+            "owner",
+            "team",
+            "state",
+            "state_reason",
+            "command",
+            "working_dir",
+            "env",
+            "gpus",
+            "gpu_model",
+            "min_memory_mb",
+            "multi_node",
+            "time_limit",
+            "priority",
+            "preemptible",
+            "reservation",
+            "labels",
+            "inputs",
+            "submitted_at",
+            "started_at",
+            "ended_at",
+            "queue_position",
+            "pending_reason",
+            "estimated_start",
+            "cancel_requested_at",
+            "gpu_hours",
         ]
 
     def get_time_limit(self, job) -> str:

@@ -1,4 +1,5 @@
 """Jobs over REST (CONTRACT 3, 6): submit, list, detail, cancel, attempts, log pages, outputs."""
+
 import django_filters
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,7 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduler import access
-from scheduler.api.job_serializers import AttemptSerializer, JobSerializer, JobSubmitSerializer, LogPageSerializer, OutputFileSerializer
+from scheduler.api.job_serializers import (
+    AttemptSerializer,
+    JobSerializer,
+    JobSubmitSerializer,
+    LogPageSerializer,
+    OutputFileSerializer,
+)
 from scheduler.models import ATTEMPT_LIVE_STATES, Job, JobState
 from scheduler.selectors import jobs as job_selectors
 from scheduler.services import jobs as job_services
@@ -63,7 +70,10 @@ class JobCancelView(APIView):
     @extend_schema(request=None, responses=JobSerializer)
     def post(self, request, pk: int):
         job = job_services.job_cancel(job=access.access_job_to_cancel(request.user, pk), by=request.user)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED if job.state == JobState.RUNNING else status.HTTP_200_OK)
+        return Response(
+            JobSerializer(job).data,
+            status=status.HTTP_202_ACCEPTED if job.state == JobState.RUNNING else status.HTTP_200_OK,
+        )
 
 
 class JobAttemptsView(ListAPIView):
@@ -91,8 +101,14 @@ class JobLogView(APIView):
         data, next_offset = job_selectors.log_read(attempt=attempt, offset=offset)
         complete = attempt.state not in ATTEMPT_LIVE_STATES and next_offset >= attempt.log_size
         return Response(
-            {"attempt": attempt.number, "offset": offset, "next_offset": next_offset, "data": data.decode("utf-8", "replace"),
-             "truncated": attempt.log_truncated, "complete": complete}
+            {
+                "attempt": attempt.number,
+                "offset": offset,
+                "next_offset": next_offset,
+                "data": data.decode("utf-8", "replace"),
+                "truncated": attempt.log_truncated,
+                "complete": complete,
+            }
         )
 
 

@@ -1,4 +1,5 @@
 """Translate between JSON and the booking services: instants, wall-clock times, GPU requests."""
+
 from django.utils.dateparse import parse_duration
 from rest_framework import serializers
 
@@ -36,7 +37,9 @@ class WindowFields(serializers.Serializer):
     end = serializers.CharField(required=False, help_text="ISO 8601 instant with an offset.")
     start_local = serializers.CharField(required=False, help_text="Wall-clock time in your time zone, no offset.")
     end_local = serializers.CharField(required=False, help_text="Wall-clock time in your time zone, no offset.")
-    ambiguous = serializers.ChoiceField(choices=list(FOLDS), required=False, help_text="For a wall-clock time that happens twice.")
+    ambiguous = serializers.ChoiceField(
+        choices=list(FOLDS), required=False, help_text="For a wall-clock time that happens twice."
+    )
 
     def window(self, attrs: dict, *, required: bool) -> tuple:
         zone = self.context["request"].user.tz
@@ -96,8 +99,24 @@ class ReservationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Reservation
-        fields = ["id", "user", "team", "team_name", "gpus", "start", "end", "state", "note", "can_change", "idle",
-                  "idle_since", "idle_flagged_at", "cancelled_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user",
+            "team",
+            "team_name",
+            "gpus",
+            "start",
+            "end",
+            "state",
+            "note",
+            "can_change",
+            "idle",
+            "idle_since",
+            "idle_flagged_at",
+            "cancelled_at",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_note(self, obj) -> str | None:
         user = self.context["request"].user

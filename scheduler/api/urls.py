@@ -1,7 +1,7 @@
 from django.urls import path
 
-from scheduler.api import jobs as job_views
 from scheduler.api import fleet as fleet_views  # nodes, GPUs, telemetry, drain (issue 4)
+from scheduler.api import jobs as job_views
 from scheduler.api import views as booking_views  # bookings and quotas (issue 6)
 
 urlpatterns: list = [

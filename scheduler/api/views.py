@@ -1,4 +1,5 @@
 """Booking endpoints: thin translations between HTTP and scheduler services and selectors."""
+
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -64,7 +65,12 @@ class ReservationListView(ListAPIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         reservation = services.reservation_create(
-            user=request.user, start=data["start"], end=data["end"], request=data["request"], team=data.get("team"), note=data["note"]
+            user=request.user,
+            start=data["start"],
+            end=data["end"],
+            request=data["request"],
+            team=data.get("team"),
+            note=data["note"],
         )
         return Response(_shown(reservation, request), status=status.HTTP_201_CREATED)
 
@@ -100,8 +106,12 @@ class AvailabilityView(APIView):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         gpu_request = GpuRequest(
-            gpu_ids=q.get("gpu_ids") or (), count=q.get("gpus"), node=q.get("node"), model=q.get("model"),
-            min_memory_mb=q.get("min_memory_mb"), same_node=q["same_node"],
+            gpu_ids=q.get("gpu_ids") or (),
+            count=q.get("gpus"),
+            node=q.get("node"),
+            model=q.get("model"),
+            min_memory_mb=q.get("min_memory_mb"),
+            same_node=q["same_node"],
         )
         services.request_check(gpu_request)
         after = max(q.get("after") or timezone.now(), timezone.now())
@@ -112,7 +122,10 @@ class AvailabilityView(APIView):
 class TeamQuotaUsageView(APIView):
     """The team's usage against its limits for a month (members and site admins)."""
 
-    @extend_schema(parameters=[OpenApiParameter("month", str, description="YYYY-MM; default this month")], responses=s.UsageSerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM; default this month")],
+        responses=s.UsageSerializer,
+    )
     def get(self, request, pk: int):
         team = access_team_for_user(request.user, pk)
         try:

@@ -1,4 +1,5 @@
 """The environment a job runs with: an allow-list, never the portal's own secrets (CONTRACT 6)."""
+
 import os
 import re
 from collections.abc import Mapping
@@ -8,10 +9,19 @@ ALLOWED_PREFIXES = ("CUDA_", "ATELIER_INPUT_")
 # What a job may set itself: a plain POSIX name, and nothing that would change how the portal or
 # the process loader behaves.
 JOB_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-FORBIDDEN_JOB_VARIABLES = ("LD_PRELOAD", "LD_LIBRARY_PATH", "DATABASE_URL", "SECRET_KEY", "CELERY_BROKER_URL", "REDIS_URL")
+FORBIDDEN_JOB_VARIABLES = (
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+)
 FORBIDDEN_JOB_PREFIXES = ("DJANGO_", "ATELIER_", "CUDA_VISIBLE_DEVICES")
 
-BAD_VARIABLE_NAME = "{name!r} is not a valid environment variable name (letters, digits and _, not starting with a digit)."
+BAD_VARIABLE_NAME = (
+    "{name!r} is not a valid environment variable name (letters, digits and _, not starting with a digit)."
+)
 RESERVED_VARIABLE = "{name!r} is set by Atelier or would change how the job is started; choose another name."
 
 

@@ -9,6 +9,7 @@ Two sweeps, each touching only attempts of its own node(s), never by host name:
   gone (pid and start time from the runner file) is stopped, whatever the database says or whether
   it can be reached; and a group that is gone is recorded as gone, so the reaper may requeue.
 """
+
 import logging
 from pathlib import Path
 
@@ -67,7 +68,11 @@ def orphans_kill(*, nodes: frozenset[str] | None = None) -> list[int]:
     cleared = []
     for attempt_id, pgid in candidates.values_list("pk", "pgid"):
         if attempt_group_members(attempt_id=attempt_id, pgid=pgid):
-            log.warning("killing process group %s of attempt %s: the attempt is no longer live and no runner here supervises it", pgid, attempt_id)
+            log.warning(
+                "killing process group %s of attempt %s: the attempt is no longer live and no runner here supervises it",
+                pgid,
+                attempt_id,
+            )
             group_terminate(pgid=pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
         processes_gone_record(attempt_id)
         cleared.append(attempt_id)
@@ -84,7 +89,12 @@ def runnerless_groups_stop(*, nodes: frozenset[str] | None) -> list[int]:
         if members and runner_alive(entry):
             continue
         if members:
-            log.warning("stopping process group %s of attempt %s: its worker (pid %s) is gone", entry.pgid, entry.attempt_id, entry.worker_pid)
+            log.warning(
+                "stopping process group %s of attempt %s: its worker (pid %s) is gone",
+                entry.pgid,
+                entry.attempt_id,
+                entry.worker_pid,
+            )
             group_terminate(pgid=entry.pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
             stopped.append(entry.attempt_id)
         _record_and_forget(entry)

@@ -10,6 +10,7 @@ worker instance, never per host name).
   agent stops the groups whose worker is gone: a host-local signal that a database outage does not
   stop (the database heartbeat does stop then).
 """
+
 import json
 import os
 import socket
@@ -65,6 +66,7 @@ def supervised_attempts() -> frozenset[int]:
 
 # -- runner files: read by the node's agent --------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RunnerFile:
     path: Path
@@ -82,7 +84,13 @@ def runner_files_dir() -> Path:
 def runner_file_write(*, attempt_id: int, node: str, pgid: int) -> None:
     directory = runner_files_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    body = {"attempt": attempt_id, "node": node, "pgid": pgid, "worker_pid": os.getpid(), "worker_started": process_start_time(os.getpid())}
+    body = {
+        "attempt": attempt_id,
+        "node": node,
+        "pgid": pgid,
+        "worker_pid": os.getpid(),
+        "worker_started": process_start_time(os.getpid()),
+    }
     temporary = directory / f".attempt-{attempt_id}.json.tmp"
     temporary.write_text(json.dumps(body))
     temporary.replace(directory / f"attempt-{attempt_id}.json")  # atomic: the agent never reads half a file
@@ -101,7 +109,14 @@ def runner_files(*, nodes: frozenset[str] | None = None) -> list[RunnerFile]:
     for path in directory.glob("attempt-*.json"):
         try:
             body = json.loads(path.read_text())
-            entry = RunnerFile(path, int(body["attempt"]), str(body["node"]), int(body["pgid"]), int(body["worker_pid"]), str(body["worker_started"]))
+            entry = RunnerFile(
+                path,
+                int(body["attempt"]),
+                str(body["node"]),
+                int(body["pgid"]),
+                int(body["worker_pid"]),
+                str(body["worker_started"]),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             continue  # removed meanwhile, or not ours
         if nodes is None or entry.node in nodes:

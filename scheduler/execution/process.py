@@ -1,4 +1,5 @@
 """Running a job's command in its own process group, and making sure nothing of it survives."""
+
 import os
 import pwd
 import signal

@@ -6,6 +6,7 @@ Heartbeats are judged only after the reaper has watched them for a full TTL with
 database outage (or beat, or every worker, away) no runner could heartbeat, and each needs a moment
 to reach the database again; judging at once would call every running job lost.
 """
+
 from datetime import datetime, timedelta
 
 from django.db.models import Q
@@ -22,7 +23,10 @@ REAPER_WATCH = "reaper"
 
 def reaper_watching_since(*, now: datetime, gap: timedelta) -> datetime:
     """Since when reaper passes have followed each other with no pause longer than `gap`."""
-    last_seen, detail = Heartbeat.objects.filter(name=REAPER_WATCH).values_list("last_seen", "detail").first() or (None, {})
+    last_seen, detail = Heartbeat.objects.filter(name=REAPER_WATCH).values_list("last_seen", "detail").first() or (
+        None,
+        {},
+    )
     since = now
     if last_seen is not None and now - last_seen <= gap and detail.get("since"):
         since = datetime.fromisoformat(detail["since"])
@@ -36,7 +40,9 @@ def attempts_reap(*, heartbeat_ttl: timedelta, gap: timedelta) -> list[int]:
         return []  # not watched long enough since a pause: a silent runner may be reconnecting
     lost = list(Attempt.objects.filter(state=AttemptState.RUNNING, heartbeat_at__lt=now - heartbeat_ttl))
     for attempt in lost:
-        attempt_finish(attempt=attempt, state=AttemptState.LOST, reason=LOST_REASON.format(seconds=heartbeat_ttl.total_seconds()))
+        attempt_finish(
+            attempt=attempt, state=AttemptState.LOST, reason=LOST_REASON.format(seconds=heartbeat_ttl.total_seconds())
+        )
     return [attempt.pk for attempt in lost]
 
 
@@ -48,7 +54,9 @@ def lost_attempts_requeue(*, node_down_grace: timedelta) -> list[int]:
     silent_since = timezone.now() - node_down_grace
     node_silent = Q(node__last_heartbeat__lt=silent_since) | Q(node__last_heartbeat__isnull=True) | Q(pgid__isnull=True)
     unconfirmed = Q(heartbeat_at__lt=silent_since) & node_silent
-    ready = Attempt.objects.filter(state=AttemptState.LOST, job__state=JobState.RUNNING).filter(Q(processes_gone_at__isnull=False) | unconfirmed)
+    ready = Attempt.objects.filter(state=AttemptState.LOST, job__state=JobState.RUNNING).filter(
+        Q(processes_gone_at__isnull=False) | unconfirmed
+    )
     requeued = []
     for attempt in ready:
         job_requeue_after_loss(attempt=attempt)

@@ -12,6 +12,7 @@ database for ATELIER_JOB_DB_OUTAGE_GRACE stops its job itself (fencing): by then
 judged the attempt lost, and the job must never run twice at once. A runner that reconnects and finds
 its attempt no longer its own stops its processes and records nothing about the outcome.
 """
+
 import logging
 import time
 from dataclasses import dataclass, field
@@ -80,7 +81,9 @@ class LogPump:
         try:
             LogChunk.objects.create(attempt=self.attempt, offset=self.offset, data=data)
         except IntegrityError:
-            data = bytes(LogChunk.objects.filter(attempt=self.attempt, offset=self.offset).values_list("data", flat=True).get())
+            data = bytes(
+                LogChunk.objects.filter(attempt=self.attempt, offset=self.offset).values_list("data", flat=True).get()
+            )
         start, self.offset, self.truncated = self.offset, self.offset + len(data), truncated
         Attempt.objects.filter(pk=self.attempt.pk).update(log_size=self.offset, log_truncated=self.truncated)
         event_publish(
@@ -168,7 +171,13 @@ def _start(attempt: Attempt, job: Job) -> JobProcess:
     gpu_uuids = list(attempt.allocations.order_by("gpu__index").values_list("gpu__uuid", flat=True))
     env = job_environment(job_variables=job.env, gpu_uuids=gpu_uuids, output_dir=str(outputs), inputs=job.inputs)
     env[ATTEMPT_MARKER] = str(attempt.pk)  # lets a later worker or the agent tell this attempt's processes apart
-    return process_start(command=job.command, cwd=job.working_dir, env=env, log_path=workdir / "output.log", user=settings.JOB_RUN_AS_USER or None)
+    return process_start(
+        command=job.command,
+        cwd=job.working_dir,
+        env=env,
+        log_path=workdir / "output.log",
+        user=settings.JOB_RUN_AS_USER or None,
+    )
 
 
 @dataclass
@@ -192,13 +201,20 @@ class Runner:
             outcome = self._supervise()
         except AttemptNotOurs:
             self._stop_group()
-            log.warning("attempt %s is no longer this runner's (lost, requeued or deleted): its processes were stopped", self.attempt.pk)
+            log.warning(
+                "attempt %s is no longer this runner's (lost, requeued or deleted): its processes were stopped",
+                self.attempt.pk,
+            )
             if self.link.call(lambda: processes_gone_record(self.attempt.pk)):
                 runner_file_remove(self.attempt.pk)
             return
         except Fenced:
             self._stop_group()  # the runner file stays: the node's agent records the group gone
-            log.error("attempt %s: no database for %.0f s (ATELIER_JOB_DB_OUTAGE_GRACE); its job was stopped", self.attempt.pk, self.link.cut_off_for())
+            log.error(
+                "attempt %s: no database for %.0f s (ATELIER_JOB_DB_OUTAGE_GRACE); its job was stopped",
+                self.attempt.pk,
+                self.link.cut_off_for(),
+            )
             return
         except BaseException:
             self._stop_group()  # nothing runs unsupervised after a runner error
@@ -213,7 +229,11 @@ class Runner:
             returncode = self.process.popen.poll()
             if returncode is not None:
                 self._stop_group()  # whatever the leader left behind in its group
-                return Outcome(AttemptState.SUCCEEDED, "Exited with code 0.") if returncode == 0 else Outcome(AttemptState.FAILED, _exit_reason(returncode))
+                return (
+                    Outcome(AttemptState.SUCCEEDED, "Exited with code 0.")
+                    if returncode == 0
+                    else Outcome(AttemptState.FAILED, _exit_reason(returncode))
+                )
             if time.monotonic() >= deadline:
                 self._stop_group()
                 return Outcome(AttemptState.TIMED_OUT, f"Reached its time limit of {self.job.time_limit_s} s.")
@@ -248,7 +268,9 @@ class Runner:
         return attempt_stop_request(attempt_id=self.attempt.pk, worker=self.worker)
 
     def _heartbeat(self) -> None:
-        beat = Attempt.objects.filter(pk=self.attempt.pk, state=AttemptState.RUNNING, worker=self.worker).update(heartbeat_at=timezone.now())
+        beat = Attempt.objects.filter(pk=self.attempt.pk, state=AttemptState.RUNNING, worker=self.worker).update(
+            heartbeat_at=timezone.now()
+        )
         if not beat:
             raise AttemptNotOurs(self.attempt.pk)
         self.last_heartbeat = time.monotonic()
@@ -268,13 +290,21 @@ class Runner:
             self.pump.drain()
             processes_gone_record(self.attempt.pk)
             attempt_finish(
-                attempt=self.attempt, state=outcome.state, reason=outcome.reason, exit_code=code, signal_number=signal_number,
+                attempt=self.attempt,
+                state=outcome.state,
+                reason=outcome.reason,
+                exit_code=code,
+                signal_number=signal_number,
                 gpu_seconds=runtime * self.job.gpus,
             )
 
         while not self.link.call(record):
             if time.monotonic() - ended > settings.JOB_DB_OUTAGE_GRACE:
-                log.error("attempt %s ended (%s) but the database stayed unreachable; the reaper will judge it", self.attempt.pk, outcome.state)
+                log.error(
+                    "attempt %s ended (%s) but the database stayed unreachable; the reaper will judge it",
+                    self.attempt.pk,
+                    outcome.state,
+                )
                 return  # the runner file stays: the agent records the group gone
             time.sleep(max(0.0, self.link.next_try - time.monotonic()))
         runner_file_remove(self.attempt.pk)

@@ -15,6 +15,7 @@ name the worker runs on: two emulated nodes may share a host, and simulated node
 A GPU whose process list is unknown (``processes is None``) or that is lost
 yields no attributions: no information is not evidence of a rogue.
 """
+
 from __future__ import annotations
 
 import enum

@@ -8,6 +8,7 @@ Each rollup keeps how many values its means were taken over, so 1-minute rollups
 combined into 1-hour ones (``rollup_rollups``) with exactly the result of rolling the raw
 samples up directly; a field that was ``None`` ("n/a") in a sample does not count.
 """
+
 from __future__ import annotations
 
 import enum

@@ -5,49 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('hostname', models.CharField(blank=True, max_length=255)),
-                ('backend', models.CharField(help_text='nvml or simulated', max_length=20)),
-                ('simulated', models.BooleanField(default=False)),
-                ('driver_version', models.CharField(blank=True, max_length=50)),
-                ('last_heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('drained', models.BooleanField(default=False)),
-                ('drain_reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("hostname", models.CharField(blank=True, max_length=255)),
+                ("backend", models.CharField(help_text="nvml or simulated", max_length=20)),
+                ("simulated", models.BooleanField(default=False)),
+                ("driver_version", models.CharField(blank=True, max_length=50)),
+                ("last_heartbeat", models.DateTimeField(blank=True, null=True)),
+                ("drained", models.BooleanField(default=False)),
+                ("drain_reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Gpu',
+            name="Gpu",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveSmallIntegerField()),
-                ('uuid', models.CharField(max_length=100, unique=True)),
-                ('model', models.CharField(max_length=100)),
-                ('memory_total_mb', models.PositiveIntegerField(default=0)),
-                ('state', models.CharField(choices=[('available', 'Available'), ('drained', 'Drained'), ('lost', 'Lost')], default='available', max_length=20)),
-                ('drain_reason', models.CharField(blank=True, max_length=500)),
-                ('mig_mode', models.BooleanField(blank=True, null=True)),
-                ('first_seen', models.DateTimeField(auto_now_add=True)),
-                ('last_seen', models.DateTimeField(blank=True, null=True)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='gpus', to='scheduler.node')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveSmallIntegerField()),
+                ("uuid", models.CharField(max_length=100, unique=True)),
+                ("model", models.CharField(max_length=100)),
+                ("memory_total_mb", models.PositiveIntegerField(default=0)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("available", "Available"), ("drained", "Drained"), ("lost", "Lost")],
+                        default="available",
+                        max_length=20,
+                    ),
+                ),
+                ("drain_reason", models.CharField(blank=True, max_length=500)),
+                ("mig_mode", models.BooleanField(blank=True, null=True)),
+                ("first_seen", models.DateTimeField(auto_now_add=True)),
+                ("last_seen", models.DateTimeField(blank=True, null=True)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="gpus", to="scheduler.node"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['node__name', 'index'],
-                'indexes': [models.Index(fields=['node', 'index'], name='scheduler_g_node_id_63c1b2_idx')],
+                "ordering": ["node__name", "index"],
+                "indexes": [models.Index(fields=["node", "index"], name="scheduler_g_node_id_63c1b2_idx")],
             },
         ),
     ]

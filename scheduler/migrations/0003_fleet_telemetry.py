@@ -5,127 +5,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0002_bookings'),
+        ("scheduler", "0002_bookings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='gpu',
-            name='fan_speed_pct',
+            model_name="gpu",
+            name="fan_speed_pct",
             field=models.SmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='memory_used_mb',
+            model_name="gpu",
+            name="memory_used_mb",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='power_limit_w',
+            model_name="gpu",
+            name="power_limit_w",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='power_w',
+            model_name="gpu",
+            name="power_w",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='process_count',
+            model_name="gpu",
+            name="process_count",
             field=models.SmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='processes',
+            model_name="gpu",
+            name="processes",
             field=models.JSONField(blank=True, default=list, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='reading_at',
+            model_name="gpu",
+            name="reading_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='rogue_count',
+            model_name="gpu",
+            name="rogue_count",
             field=models.SmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='spark',
+            model_name="gpu",
+            name="spark",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='temperature_c',
+            model_name="gpu",
+            name="temperature_c",
             field=models.SmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='util_gpu_pct',
+            model_name="gpu",
+            name="util_gpu_pct",
             field=models.SmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gpu',
-            name='util_memory_pct',
+            model_name="gpu",
+            name="util_memory_pct",
             field=models.SmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='node',
-            name='last_error',
+            model_name="node",
+            name="last_error",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.CreateModel(
-            name='GpuRollup',
+            name="GpuRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('width_s', models.PositiveIntegerField(choices=[(60, '1 minute'), (3600, '1 hour')])),
-                ('start', models.DateTimeField()),
-                ('samples', models.PositiveIntegerField()),
-                ('util_count', models.PositiveIntegerField(default=0)),
-                ('util_mean', models.FloatField(blank=True, null=True)),
-                ('util_max', models.FloatField(blank=True, null=True)),
-                ('memory_max_mb', models.IntegerField(blank=True, null=True)),
-                ('power_count', models.PositiveIntegerField(default=0)),
-                ('power_mean', models.FloatField(blank=True, null=True)),
-                ('temperature_max_c', models.FloatField(blank=True, null=True)),
-                ('gpu', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='scheduler.gpu')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("width_s", models.PositiveIntegerField(choices=[(60, "1 minute"), (3600, "1 hour")])),
+                ("start", models.DateTimeField()),
+                ("samples", models.PositiveIntegerField()),
+                ("util_count", models.PositiveIntegerField(default=0)),
+                ("util_mean", models.FloatField(blank=True, null=True)),
+                ("util_max", models.FloatField(blank=True, null=True)),
+                ("memory_max_mb", models.IntegerField(blank=True, null=True)),
+                ("power_count", models.PositiveIntegerField(default=0)),
+                ("power_mean", models.FloatField(blank=True, null=True)),
+                ("temperature_max_c", models.FloatField(blank=True, null=True)),
+                (
+                    "gpu",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rollups", to="scheduler.gpu"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['width_s', 'start'], name='scheduler_g_width_s_d238db_idx')],
-                'constraints': [models.UniqueConstraint(fields=('gpu', 'width_s', 'start'), name='rollup_one_per_bucket')],
+                "indexes": [models.Index(fields=["width_s", "start"], name="scheduler_g_width_s_d238db_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("gpu", "width_s", "start"), name="rollup_one_per_bucket")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='GpuSample',
+            name="GpuSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('util_gpu_pct', models.SmallIntegerField(blank=True, null=True)),
-                ('util_memory_pct', models.SmallIntegerField(blank=True, null=True)),
-                ('memory_used_mb', models.IntegerField(blank=True, null=True)),
-                ('temperature_c', models.SmallIntegerField(blank=True, null=True)),
-                ('power_w', models.FloatField(blank=True, null=True)),
-                ('gpu', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='samples', to='scheduler.gpu')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("util_gpu_pct", models.SmallIntegerField(blank=True, null=True)),
+                ("util_memory_pct", models.SmallIntegerField(blank=True, null=True)),
+                ("memory_used_mb", models.IntegerField(blank=True, null=True)),
+                ("temperature_c", models.SmallIntegerField(blank=True, null=True)),
+                ("power_w", models.FloatField(blank=True, null=True)),
+                (
+                    "gpu",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="samples", to="scheduler.gpu"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['gpu', 'at'], name='scheduler_g_gpu_id_02d1f7_idx'), models.Index(fields=['at'], name='scheduler_g_at_11490c_idx')],
+                "indexes": [
+                    models.Index(fields=["gpu", "at"], name="scheduler_g_gpu_id_02d1f7_idx"),
+                    models.Index(fields=["at"], name="scheduler_g_at_11490c_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProcessSnapshot',
+            name="ProcessSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('pid', models.IntegerField()),
-                ('used_memory_mb', models.IntegerField(blank=True, null=True)),
-                ('owner', models.CharField(help_text='job attempt id, or "unknown"', max_length=64)),
-                ('rogue_reason', models.CharField(blank=True, help_text='unowned, wrong_gpu, or empty', max_length=20)),
-                ('gpu', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='process_snapshots', to='scheduler.gpu')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("pid", models.IntegerField()),
+                ("used_memory_mb", models.IntegerField(blank=True, null=True)),
+                ("owner", models.CharField(help_text='job attempt id, or "unknown"', max_length=64)),
+                ("rogue_reason", models.CharField(blank=True, help_text="unowned, wrong_gpu, or empty", max_length=20)),
+                (
+                    "gpu",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="process_snapshots",
+                        to="scheduler.gpu",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['gpu', 'at'], name='scheduler_p_gpu_id_3137c8_idx'), models.Index(fields=['at'], name='scheduler_p_at_2c5fd0_idx')],
+                "indexes": [
+                    models.Index(fields=["gpu", "at"], name="scheduler_p_gpu_id_3137c8_idx"),
+                    models.Index(fields=["at"], name="scheduler_p_at_2c5fd0_idx"),
+                ],
             },
         ),
     ]

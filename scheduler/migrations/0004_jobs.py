@@ -6,135 +6,222 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0003_fleet_telemetry'),
-        ('teams', '0001_initial'),
+        ("scheduler", "0003_fleet_telemetry"),
+        ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('command', models.TextField()),
-                ('working_dir', models.CharField(max_length=1000)),
-                ('env', models.JSONField(blank=True, default=dict)),
-                ('gpus', models.PositiveSmallIntegerField()),
-                ('gpu_model', models.CharField(blank=True, max_length=100)),
-                ('min_memory_mb', models.PositiveIntegerField(default=0)),
-                ('multi_node', models.BooleanField(default=False)),
-                ('time_limit_s', models.PositiveIntegerField()),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High')], default='normal', max_length=10)),
-                ('preemptible', models.BooleanField(default=False)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('inputs', models.JSONField(blank=True, default=dict)),
-                ('max_attempts', models.PositiveSmallIntegerField(default=3)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('timed_out', 'Timed out')], default='pending', max_length=20)),
-                ('state_reason', models.CharField(blank=True, max_length=500)),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('queue_position', models.PositiveIntegerField(blank=True, null=True)),
-                ('pending_reason', models.CharField(blank=True, max_length=500)),
-                ('estimated_start', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to=settings.AUTH_USER_MODEL)),
-                ('reservation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='scheduler.reservation')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("command", models.TextField()),
+                ("working_dir", models.CharField(max_length=1000)),
+                ("env", models.JSONField(blank=True, default=dict)),
+                ("gpus", models.PositiveSmallIntegerField()),
+                ("gpu_model", models.CharField(blank=True, max_length=100)),
+                ("min_memory_mb", models.PositiveIntegerField(default=0)),
+                ("multi_node", models.BooleanField(default=False)),
+                ("time_limit_s", models.PositiveIntegerField()),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High")],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                ("preemptible", models.BooleanField(default=False)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("inputs", models.JSONField(blank=True, default=dict)),
+                ("max_attempts", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("timed_out", "Timed out"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("state_reason", models.CharField(blank=True, max_length=500)),
+                ("cancel_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("queue_position", models.PositiveIntegerField(blank=True, null=True)),
+                ("pending_reason", models.CharField(blank=True, max_length=500)),
+                ("estimated_start", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "reservation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="scheduler.reservation",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to="teams.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-submitted_at', '-id'],
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('timed_out', 'Timed out'), ('lost', 'Lost')], default='queued', max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('host', models.CharField(blank=True, max_length=255)),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('pgid', models.IntegerField(blank=True, null=True)),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('signal', models.IntegerField(blank=True, null=True)),
-                ('gpu_seconds', models.FloatField(default=0)),
-                ('peak_memory_mb', models.PositiveIntegerField(blank=True, null=True)),
-                ('log_size', models.BigIntegerField(default=0)),
-                ('log_truncated', models.BooleanField(default=False)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to='scheduler.node')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='scheduler.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("timed_out", "Timed out"),
+                            ("lost", "Lost"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("host", models.CharField(blank=True, max_length=255)),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("pgid", models.IntegerField(blank=True, null=True)),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("signal", models.IntegerField(blank=True, null=True)),
+                ("gpu_seconds", models.FloatField(default=0)),
+                ("peak_memory_mb", models.PositiveIntegerField(blank=True, null=True)),
+                ("log_size", models.BigIntegerField(default=0)),
+                ("log_truncated", models.BooleanField(default=False)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attempts", to="scheduler.node"
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attempts", to="scheduler.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'number'],
+                "ordering": ["job", "number"],
             },
         ),
         migrations.CreateModel(
-            name='JobAllocation',
+            name="JobAllocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('attempt', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='scheduler.attempt')),
-                ('gpu', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='scheduler.gpu')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="allocations", to="scheduler.attempt"
+                    ),
+                ),
+                (
+                    "gpu",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="allocations", to="scheduler.gpu"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='attempt',
-            name='gpus',
-            field=models.ManyToManyField(related_name='attempts', through='scheduler.JobAllocation', to='scheduler.gpu'),
+            model_name="attempt",
+            name="gpus",
+            field=models.ManyToManyField(
+                related_name="attempts", through="scheduler.JobAllocation", to="scheduler.gpu"
+            ),
         ),
         migrations.CreateModel(
-            name='LogChunk',
+            name="LogChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('offset', models.BigIntegerField()),
-                ('data', models.BinaryField()),
-                ('attempt', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='log_chunks', to='scheduler.attempt')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("offset", models.BigIntegerField()),
+                ("data", models.BinaryField()),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="log_chunks", to="scheduler.attempt"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['attempt', 'offset'],
+                "ordering": ["attempt", "offset"],
             },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['state', 'submitted_at'], name='scheduler_j_state_b16d44_idx'),
+            model_name="job",
+            index=models.Index(fields=["state", "submitted_at"], name="scheduler_j_state_b16d44_idx"),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['team', 'state'], name='scheduler_j_team_id_4e1146_idx'),
+            model_name="job",
+            index=models.Index(fields=["team", "state"], name="scheduler_j_team_id_4e1146_idx"),
         ),
         migrations.AddIndex(
-            model_name='joballocation',
-            index=models.Index(fields=['gpu', 'end'], name='scheduler_j_gpu_id_eda3f8_idx'),
+            model_name="joballocation",
+            index=models.Index(fields=["gpu", "end"], name="scheduler_j_gpu_id_eda3f8_idx"),
         ),
         migrations.AddConstraint(
-            model_name='joballocation',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='allocation_end_after_start'),
+            model_name="joballocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="allocation_end_after_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='attempt',
-            index=models.Index(fields=['state', 'heartbeat_at'], name='scheduler_a_state_434e97_idx'),
+            model_name="attempt",
+            index=models.Index(fields=["state", "heartbeat_at"], name="scheduler_a_state_434e97_idx"),
         ),
         migrations.AddConstraint(
-            model_name='attempt',
-            constraint=models.UniqueConstraint(fields=('job', 'number'), name='attempt_number_unique'),
+            model_name="attempt",
+            constraint=models.UniqueConstraint(fields=("job", "number"), name="attempt_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='attempt',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'running'])), fields=('job',), name='one_live_attempt_per_job'),
+            model_name="attempt",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["queued", "running"])),
+                fields=("job",),
+                name="one_live_attempt_per_job",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='logchunk',
-            constraint=models.UniqueConstraint(fields=('attempt', 'offset'), name='log_chunk_offset_unique'),
+            model_name="logchunk",
+            constraint=models.UniqueConstraint(fields=("attempt", "offset"), name="log_chunk_offset_unique"),
         ),
     ]
 
@@ -142,4 +229,6 @@ class Migration(migrations.Migration):
 # PostgreSQL only: a GPU never holds two job allocations at overlapping times (CONTRACT 4).
 from scheduler.db_constraints import exclusion_operations  # noqa: E402
 
-Migration.operations.append(exclusion_operations(model_name="JobAllocation", constraint_name="allocation_no_overlap_per_gpu"))
+Migration.operations.append(
+    exclusion_operations(model_name="JobAllocation", constraint_name="allocation_no_overlap_per_gpu")
+)

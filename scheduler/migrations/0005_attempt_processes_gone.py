@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0004_jobs'),
+        ("scheduler", "0004_jobs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attempt',
-            name='processes_gone_at',
+            model_name="attempt",
+            name="processes_gone_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

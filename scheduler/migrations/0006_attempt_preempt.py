@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0005_attempt_processes_gone'),
+        ("scheduler", "0005_attempt_processes_gone"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attempt',
-            name='preempt_requested_at',
+            model_name="attempt",
+            name="preempt_requested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0006_attempt_preempt'),
+        ("scheduler", "0006_attempt_preempt"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='cancel_reason',
+            model_name="job",
+            name="cancel_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
     ]

@@ -9,28 +9,36 @@ def periods_of_flagged_bookings(apps, schema_editor):
     reservation = apps.get_model("scheduler", "Reservation")
     period = apps.get_model("scheduler", "ReservationIdlePeriod")
     flagged = reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False)
-    period.objects.bulk_create(period(reservation_id=r.pk, start=r.idle_since, flagged_at=r.idle_flagged_at) for r in flagged)
+    period.objects.bulk_create(
+        period(reservation_id=r.pk, start=r.idle_since, flagged_at=r.idle_flagged_at) for r in flagged
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0007_job_cancel_reason'),
+        ("scheduler", "0007_job_cancel_reason"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReservationIdlePeriod',
+            name="ReservationIdlePeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField(blank=True, null=True)),
-                ('flagged_at', models.DateTimeField()),
-                ('reservation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idle_periods', to='scheduler.reservation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField(blank=True, null=True)),
+                ("flagged_at", models.DateTimeField()),
+                (
+                    "reservation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="idle_periods",
+                        to="scheduler.reservation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['reservation', 'start'],
-                'indexes': [models.Index(fields=['start'], name='scheduler_r_start_aeb8dd_idx')],
+                "ordering": ["reservation", "start"],
+                "indexes": [models.Index(fields=["start"], name="scheduler_r_start_aeb8dd_idx")],
             },
         ),
         migrations.RunPython(periods_of_flagged_bookings, migrations.RunPython.noop),

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0008_reservation_idle_period'),
+        ("scheduler", "0008_reservation_idle_period"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attempt',
-            name='process_memory_peak_mb',
+            model_name="attempt",
+            name="process_memory_peak_mb",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduler', '0009_attempt_process_memory_peak'),
+        ("scheduler", "0009_attempt_process_memory_peak"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attempt',
-            name='worker',
+            model_name="attempt",
+            name="worker",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]

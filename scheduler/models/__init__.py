@@ -1,5 +1,13 @@
 """Scheduler state, one module per area. Import models from here: `from scheduler.models import Gpu`."""
-from scheduler.models.bookings import CalendarFeed, GpuOccupancy, OccupancyKind, Reservation, ReservationIdlePeriod, ReservationState
+
+from scheduler.models.bookings import (
+    CalendarFeed,
+    GpuOccupancy,
+    OccupancyKind,
+    Reservation,
+    ReservationIdlePeriod,
+    ReservationState,
+)
 from scheduler.models.fleet import Gpu, GpuState, Node
 from scheduler.models.jobs import (
     ATTEMPT_LIVE_STATES,
@@ -14,6 +22,26 @@ from scheduler.models.jobs import (
 )
 from scheduler.models.telemetry import GpuRollup, GpuSample, ProcessSnapshot, RollupWidth
 
-__all__ = ["Gpu", "GpuState", "Node", "CalendarFeed", "GpuOccupancy", "OccupancyKind", "Reservation", "ReservationIdlePeriod", "ReservationState"]
+__all__ = [
+    "Gpu",
+    "GpuState",
+    "Node",
+    "CalendarFeed",
+    "GpuOccupancy",
+    "OccupancyKind",
+    "Reservation",
+    "ReservationIdlePeriod",
+    "ReservationState",
+]
 __all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
-__all__ += ["ATTEMPT_LIVE_STATES", "JOB_FINAL_STATES", "Attempt", "AttemptState", "Job", "JobAllocation", "JobState", "LogChunk", "Priority"]
+__all__ += [
+    "ATTEMPT_LIVE_STATES",
+    "JOB_FINAL_STATES",
+    "Attempt",
+    "AttemptState",
+    "Job",
+    "JobAllocation",
+    "JobState",
+    "LogChunk",
+    "Priority",
+]

@@ -6,6 +6,7 @@ both write, so that "no GPU held twice at overlapping times" is one invariant ov
 PostgreSQL an exclusion constraint enforces it (migration 0002, PostgreSQL only); on SQLite the
 IMMEDIATE transaction serialises writers and the service checks inside it.
 """
+
 import secrets
 
 from django.conf import settings
@@ -41,7 +42,11 @@ class Reservation(models.Model):
 
     class Meta:
         ordering = ["start", "id"]
-        indexes = [models.Index(fields=["team", "start"]), models.Index(fields=["user", "start"]), models.Index(fields=["end"])]
+        indexes = [
+            models.Index(fields=["team", "start"]),
+            models.Index(fields=["user", "start"]),
+            models.Index(fields=["end"]),
+        ]
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_end_after_start")]
 
     def __str__(self) -> str:
@@ -77,16 +82,24 @@ class GpuOccupancy(models.Model):
 
     gpu = models.ForeignKey(Gpu, on_delete=models.PROTECT, related_name="occupancy")
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="gpu_occupancy")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="gpu_occupancy")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="gpu_occupancy"
+    )
     kind = models.CharField(max_length=20, choices=OccupancyKind.choices)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy")
+    reservation = models.ForeignKey(
+        Reservation, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy"
+    )
     # Opaque job reference for the Jobs issue (an attempt id); no foreign key yet, the model does not exist.
     job_ref = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["gpu", "start"]), models.Index(fields=["gpu", "end"]), models.Index(fields=["team", "start"])]
+        indexes = [
+            models.Index(fields=["gpu", "start"]),
+            models.Index(fields=["gpu", "end"]),
+            models.Index(fields=["team", "start"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="occupancy_end_after_start"),
             models.CheckConstraint(

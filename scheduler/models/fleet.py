@@ -1,4 +1,5 @@
 """The GPU inventory: nodes and their GPUs, as the node agents report them."""
+
 from django.db import models
 
 

@@ -1,4 +1,5 @@
 """Jobs and their attempts (CONTRACT 6). The database is the source of truth for every state."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -119,7 +120,9 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="attempt_number_unique"),
             # Never two live attempts of one job (CONTRACT 6), enforced by a partial unique index.
-            models.UniqueConstraint(fields=["job"], condition=Q(state__in=["queued", "running"]), name="one_live_attempt_per_job"),
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(state__in=["queued", "running"]), name="one_live_attempt_per_job"
+            ),
         ]
         indexes = [models.Index(fields=["state", "heartbeat_at"])]
 

@@ -4,6 +4,7 @@ Retention (settings TELEMETRY_*_RETENTION) is applied by beat tasks: raw 48 h, 1
 1-hour kept, by default. Rollups keep the counts behind their means so hours are built from minutes
 exactly (scheduler.gpu.rollups).
 """
+
 from django.db import models
 
 from scheduler.models.fleet import Gpu

@@ -3,6 +3,7 @@
 Entry point: :func:`scheduler.policy.policy.schedule`. The same function drives the live
 scheduler and the trace-replay simulator (:mod:`scheduler.policy.replay`).
 """
+
 from scheduler.policy.policy import schedule
 from scheduler.policy.types import (
     ClusterState,
@@ -18,6 +19,15 @@ from scheduler.policy.types import (
 )
 
 __all__ = [
-    "ClusterState", "Decision", "Gpu", "HeadPlan", "PendingJob", "PendingStatus",
-    "PolicyConfig", "Reservation", "RunningJob", "TeamState", "schedule",
+    "ClusterState",
+    "Decision",
+    "Gpu",
+    "HeadPlan",
+    "PendingJob",
+    "PendingStatus",
+    "PolicyConfig",
+    "Reservation",
+    "RunningJob",
+    "TeamState",
+    "schedule",
 ]

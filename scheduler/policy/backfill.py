@@ -7,6 +7,7 @@ time limit, before that planned start, or uses none of those GPUs. So backfill n
 head; the head still cannot freeze the cluster because every other job may use what it does not
 need.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -19,9 +20,7 @@ from scheduler.policy.types import HeadPlan, PendingJob, Reservation
 INFINITY = math.inf
 
 
-def start_windows(
-    free_at: float, time_limit: float, windows: list, booking: Optional[Reservation]
-) -> list:
+def start_windows(free_at: float, time_limit: float, windows: list, booking: Optional[Reservation]) -> list:
     """Intervals [a, c] of instants at which a job may start on one GPU that frees at `free_at`."""
     if booking is not None:
         # Inside its own booking the job must start in the window and end before it closes.
@@ -84,13 +83,10 @@ def plan_head(
             li += 1
         if total < job.gpus:
             continue
-        if mode == "topology" and not job.multi_node and not any(
-            len(available[node]) >= job.gpus for node in touched
-        ):
+        if mode == "topology" and not job.multi_node and not any(len(available[node]) >= job.gpus for node in touched):
             continue
         by_node = {
-            node: sorted(gpus.values(), key=lambda g: gpu_order[g.id])
-            for node, gpus in available.items() if gpus
+            node: sorted(gpus.values(), key=lambda g: gpu_order[g.id]) for node, gpus in available.items() if gpus
         }
         chosen = choose_gpus(by_node, job.gpus, job.multi_node, mode, node_rank)
         if chosen is not None:

@@ -5,6 +5,7 @@ eligible free GPUs just fit, so whole nodes stay free for large jobs. Count plac
 GPUs") takes the first free eligible GPUs regardless of node, like the Tiresias simulator's
 `count` scheme that the reference figures use.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -117,9 +118,7 @@ def spread_over_nodes(by_node: dict, count: int, node_rank: dict) -> Optional[tu
         count -= len(taken)
 
 
-def choose_gpus(
-    by_node: dict, count: int, multi_node: bool, mode: str, node_rank: dict
-) -> Optional[tuple]:
+def choose_gpus(by_node: dict, count: int, multi_node: bool, mode: str, node_rank: dict) -> Optional[tuple]:
     """GPUs for a gang of `count` from eligible free GPUs, or None when it cannot be placed now."""
     if count <= 0:
         return None

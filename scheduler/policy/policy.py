@@ -11,6 +11,7 @@ Reads as the rules in order:
    at it instead, first-fit ignores it;
 5. every job left waiting gets a reason, a queue position and an estimated start.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,7 @@ from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible
 from scheduler.policy.preemption import preempt_for, victim_order
 from scheduler.policy.quotas import TeamLedger
 from scheduler.policy.ranking import rank_pending
-from scheduler.policy.reservations import bookings_by_gpu, booked_from, reservation_block
+from scheduler.policy.reservations import booked_from, bookings_by_gpu, reservation_block
 from scheduler.policy.types import (
     ClusterState,
     Decision,
@@ -35,7 +36,9 @@ from scheduler.policy.types import (
 INFINITY = math.inf
 RESOURCE_WAITS = (reasons.WAITING_FOR_GPUS, reasons.RESERVED_WINDOW)
 NO_ESTIMATE = (
-    reasons.NO_ELIGIBLE_GPU, reasons.TEAM_QUOTA, reasons.RESERVATION_TOO_SHORT,
+    reasons.NO_ELIGIBLE_GPU,
+    reasons.TEAM_QUOTA,
+    reasons.RESERVATION_TOO_SHORT,
     reasons.RESERVATION_NOT_USABLE,
 )
 
@@ -84,8 +87,7 @@ class Pass:
             return None
         return lambda g: (not model or g.model == model) and g.memory_mb >= memory
 
-    def accept_now(self, job: PendingJob, honour_bookings: bool = True,
-                   honour_head: bool = True) -> Optional[Callable]:
+    def accept_now(self, job: PendingJob, honour_bookings: bool = True, honour_head: bool = True) -> Optional[Callable]:
         """The predicate on free GPUs for starting now: constraints, bookings ahead, the head's GPUs."""
         return self.make_accept(job, self.booking_cut(job, honour_bookings), self.avoids_head(job, honour_head))
 
@@ -181,7 +183,7 @@ class Pass:
         if self.config.placement == "topology":
             node = view.best_fit_node(job.gpus)
             if node is not None:
-                return tuple(view.by_node[node][:job.gpus])
+                return tuple(view.by_node[node][: job.gpus])
         return choose_gpus(view.by_node, job.gpus, job.multi_node, self.config.placement, self.node_rank)
 
     def commit(self, job: PendingJob, gpus: tuple) -> None:
@@ -199,15 +201,21 @@ class Pass:
         done = {v.id for v in self.preempted}
         index = {r.id: i for i, r in enumerate(self.state.running)}
         # A job inside its own booking frees nothing an outside job may use: never a victim.
-        candidates = [r for r in self.state.running
-                      if r.preemptible and r.id not in done and r.reservation_id is None]
+        candidates = [r for r in self.state.running if r.preemptible and r.id not in done and r.reservation_id is None]
         if not candidates:
             return None
         accept = self.accept_now(job)
         free_by_node = eligible_by_node(self.pool.by_node, accept)
         found = preempt_for(
-            job, victim_order(candidates, index), free_by_node, accept, self.gpu_by_id, self.ledger,
-            self.config.placement, self.node_rank, self.gpu_order,
+            job,
+            victim_order(candidates, index),
+            free_by_node,
+            accept,
+            self.gpu_by_id,
+            self.ledger,
+            self.config.placement,
+            self.node_rank,
+            self.gpu_order,
         )
         if found is None:
             return None
@@ -216,8 +224,11 @@ class Pass:
         for victim in victims:
             self.preempted.append(victim)
             self.ledger.release(victim)
-            spare = [self.gpu_by_id[g] for g in victim.gpus
-                     if g in self.gpu_by_id and self.gpu_by_id[g].usable and g not in chosen_ids]
+            spare = [
+                self.gpu_by_id[g]
+                for g in victim.gpus
+                if g in self.gpu_by_id and self.gpu_by_id[g].usable and g not in chosen_ids
+            ]
             if spare:
                 self.pool.give(spare, self.gpu_order)
                 self.eligible_cache.clear()  # GPUs came back: views are rebuilt on demand
@@ -265,12 +276,17 @@ class Pass:
         for placed in self.placed_jobs:
             for gpu_id in self.placements[placed.id]:
                 free_at[gpu_id] = self.now + placed.time_limit
-        candidates = [g for g in self.state.gpus
-                      if g.usable and g.id in free_at and (base is None or base(g))]
+        candidates = [g for g in self.state.gpus if g.usable and g.id in free_at and (base is None or base(g))]
         booking = self.bookings.get(job.reservation_id) if job.reservation_id is not None else None
         self.head = plan_head(
-            job, candidates, free_at, bookings_by_gpu(self.state.reservations, self.now), booking,
-            self.config.placement, self.node_rank, self.gpu_order,
+            job,
+            candidates,
+            free_at,
+            bookings_by_gpu(self.state.reservations, self.now),
+            booking,
+            self.config.placement,
+            self.node_rank,
+            self.gpu_order,
         )
         self.head_job = job
         if self.head is not None:
@@ -365,9 +381,13 @@ class Pass:
                 busy_end[gpu_id] = self.now + placed.time_limit
         free_times = [busy_end.get(g.id, self.now) for g in self.state.gpus if g.usable]
         head_id = self.head.job_id if self.head is not None else None
-        queue = [job for job in waiting
-                 if job.id != head_id and self.statuses[job.id][0] not in NO_ESTIMATE
-                 and self.statuses[job.id][0] != reasons.RESERVATION_NOT_STARTED]
+        queue = [
+            job
+            for job in waiting
+            if job.id != head_id
+            and self.statuses[job.id][0] not in NO_ESTIMATE
+            and self.statuses[job.id][0] != reasons.RESERVATION_NOT_STARTED
+        ]
         estimates = estimate_starts(queue, free_times, self.now, self.head, self.head_job)
         if self.head is not None:
             estimates[head_id] = self.head.start

@@ -4,6 +4,7 @@ A job may be requeued only when its team holds more GPUs than it is guaranteed (
 and the waiting job's team stays within its own guarantee by starting. Non-preemptible jobs are
 never touched, even when they borrow (CONTRACT section 5).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional

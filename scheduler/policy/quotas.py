@@ -8,6 +8,7 @@
 Jobs submitted into their team's booking are exempt: the booking was checked against the quota
 when it was made and the job counts against the booking's hours, not twice.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -22,8 +23,11 @@ class TeamLedger:
     def __init__(self, teams: tuple, running: tuple):
         self.teams = {team.name: team for team in teams}
         # Most teams of a replay, and many of a site, have no limit at all: skip them quickly.
-        self.limited = {t.name for t in teams if t.max_gpus is not None or t.gpu_hours_remaining is not None
-                        or t.guaranteed_gpus is not None}
+        self.limited = {
+            t.name
+            for t in teams
+            if t.max_gpus is not None or t.gpu_hours_remaining is not None or t.guaranteed_gpus is not None
+        }
         self.gpus_held: dict = {}
         self.hours_left = {t.name: t.gpu_hours_remaining for t in teams}
         for job in running:

@@ -21,6 +21,7 @@ most max(35 days, 30 days) plus the time the jobs ranked above it need to start,
 its time limit. The defaults are long because they serve the overloaded Philly replays (where
 FIFO waits average 20 to 60 days); a site with light queues sets shorter ones.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,8 +106,7 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
         size = 0.0 if size < 0.0 else (1.0 if size > 1.0 else size)
         age = now - job.submit
         score = (
-            w_tier * job.tier + w_fs * factors[job.team] + w_size * size
-            + w_age * (age if age > 0.0 else 0.0) / HOUR
+            w_tier * job.tier + w_fs * factors[job.team] + w_size * size + w_age * (age if age > 0.0 else 0.0) / HOUR
         )
         keys.append((-score, job.submit, i))
     keys.sort()

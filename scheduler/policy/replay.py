@@ -9,6 +9,7 @@ the policy sees only their time limits. No database, no Django.
 Policies: `fifo` (strict, no backfill), `fjf` (non-preemptive first-fit in submit order) and
 `atelier` (the multifactor policy with EASY backfill), all through `schedule()`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,15 @@ def make_cluster(total: int, per_node: int) -> tuple:
     return tuple(Gpu(id=i, node=f"node{i // per_node:04d}") for i in range(total))
 
 
-def simulate(jobs: list, total_gpus: int, per_node: int, policy: str, limits: dict,
-             placement: str = "topology", config: PolicyConfig = PolicyConfig()) -> ReplayResult:
+def simulate(
+    jobs: list,
+    total_gpus: int,
+    per_node: int,
+    policy: str,
+    limits: dict,
+    placement: str = "topology",
+    config: PolicyConfig = PolicyConfig(),
+) -> ReplayResult:
     """Replay `jobs` (relative submits, submit order) on a cluster of `total_gpus`."""
     began = time.perf_counter()
     cfg = policy_config(policy, placement, config)
@@ -103,9 +111,14 @@ def simulate(jobs: list, total_gpus: int, per_node: int, policy: str, limits: di
     dropped = len(jobs) - len(runnable)
     by_index = {job.index: job for job in runnable}
     pending_jobs = {
-        job.index: PendingJob(id=job.index, team=job.team, gpus=job.gpus, submit=job.submit,
-                              time_limit=max(1.0, limits[job.index]),
-                              multi_node=job.gpus > per_node)  # trace jobs larger than a node span nodes
+        job.index: PendingJob(
+            id=job.index,
+            team=job.team,
+            gpus=job.gpus,
+            submit=job.submit,
+            time_limit=max(1.0, limits[job.index]),
+            multi_node=job.gpus > per_node,
+        )  # trace jobs larger than a node span nodes
         for job in runnable
     }
     uses_teams = cfg.ranking == "multifactor"
@@ -132,8 +145,10 @@ def simulate(jobs: list, total_gpus: int, per_node: int, policy: str, limits: di
             released = True
             if uses_teams:
                 team = job.team
-                usage[team] = decayed(usage.get(team, 0.0), usage_as_of.get(team, now), now,
-                                      cfg.half_life_s) + len(job.gpus) * by_index[index].duration
+                usage[team] = (
+                    decayed(usage.get(team, 0.0), usage_as_of.get(team, now), now, cfg.half_life_s)
+                    + len(job.gpus) * by_index[index].duration
+                )
                 usage_as_of[team] = now
                 changed = True
         arrived = False
@@ -147,11 +162,18 @@ def simulate(jobs: list, total_gpus: int, per_node: int, policy: str, limits: di
         if cfg.backfill == "none" and not released and arrived and not all_arrived_now(pending, now):
             continue  # strict FIFO: nothing was released, so the older queue head is still blocked
         if uses_teams and changed:
-            teams = tuple(TeamState(name=n, usage_gpu_seconds=usage.get(n, 0.0),
-                                    usage_as_of=usage_as_of.get(n, 0.0)) for n in team_names)
+            teams = tuple(
+                TeamState(name=n, usage_gpu_seconds=usage.get(n, 0.0), usage_as_of=usage_as_of.get(n, 0.0))
+                for n in team_names
+            )
             changed = False
-        state = ClusterState(now=now, gpus=gpus, running=tuple(running.values()),
-                             pending=tuple(pending), teams=teams if uses_teams else ())
+        state = ClusterState(
+            now=now,
+            gpus=gpus,
+            running=tuple(running.values()),
+            pending=tuple(pending),
+            teams=teams if uses_teams else (),
+        )
         decision = schedule(state, cfg)
         if not decision.placements:
             continue
@@ -159,14 +181,14 @@ def simulate(jobs: list, total_gpus: int, per_node: int, policy: str, limits: di
             chosen = decision.placements[index]
             trace_job = by_index[index]
             pj = pending_jobs[index]
-            running[index] = RunningJob(id=index, team=pj.team, gpus=chosen, start=now,
-                                        end_by=now + pj.time_limit)
+            running[index] = RunningJob(id=index, team=pj.team, gpus=chosen, start=now, end_by=now + pj.time_limit)
             free -= len(chosen)
             sizes_waiting[pj.gpus] -= 1
             end = now + trace_job.duration
             heapq.heappush(ends, (end, index))
-            records[index] = JobRecord(index, trace_job.team, trace_job.gpus, trace_job.submit,
-                                       now, end, trace_job.duration)
+            records[index] = JobRecord(
+                index, trace_job.team, trace_job.gpus, trace_job.submit, now, end, trace_job.duration
+            )
         pending = [job for job in pending if job.id not in decision.placements]
     result = summarise(policy, total_gpus, len(jobs), dropped, records)
     result.wall_s = time.perf_counter() - began
@@ -200,9 +222,14 @@ def summarise(policy: str, total_gpus: int, jobs: int, dropped: int, records: di
     team_slowdown = {team: statistics.fmean(v) for team, v in sorted(per_team.items())}
     values = list(team_slowdown.values())
     return ReplayResult(
-        policy=policy, gpus=total_gpus, jobs=jobs, dropped=dropped, finished=len(done),
+        policy=policy,
+        gpus=total_gpus,
+        jobs=jobs,
+        dropped=dropped,
+        finished=len(done),
         avg_jct_s=statistics.fmean(jcts) if jcts else 0.0,
-        median_jct_s=percentile(jcts, 50), p95_jct_s=percentile(jcts, 95),
+        median_jct_s=percentile(jcts, 50),
+        p95_jct_s=percentile(jcts, 95),
         avg_queueing_s=statistics.fmean(waits) if waits else 0.0,
         max_queueing_s=max(waits, default=0.0),
         makespan_s=makespan,
@@ -223,9 +250,17 @@ def write_jobs_csv(result: ReplayResult, path: str) -> None:
             writer.writerow([r.job_id, r.team, r.num_gpu, f"{r.submit:.0f}", f"{r.start:.0f}", f"{r.end:.0f}"])
 
 
-def replay(trace: str, gpus: int = 128, gpus_per_node: int = 8, vc: str | None = None,
-           policies: tuple = POLICIES, limits: str = "noisy", placement: str = "topology",
-           seed: int = 0, jobs_cache: list | None = None) -> list:
+def replay(
+    trace: str,
+    gpus: int = 128,
+    gpus_per_node: int = 8,
+    vc: str | None = None,
+    policies: tuple = POLICIES,
+    limits: str = "noisy",
+    placement: str = "topology",
+    seed: int = 0,
+    jobs_cache: list | None = None,
+) -> list:
     """Run the chosen policies over one selection of the trace; the library entry point."""
     everything = jobs_cache if jobs_cache is not None else load_trace(trace)
     jobs = select_vc(everything, vc)
@@ -234,11 +269,13 @@ def replay(trace: str, gpus: int = 128, gpus_per_node: int = 8, vc: str | None =
 
 
 def format_row(result: ReplayResult) -> str:
-    return (f"{result.policy:8s} jobs={result.jobs} dropped={result.dropped} finished={result.finished} "
-            f"avg_jct={result.avg_jct_s:.0f} median={result.median_jct_s:.0f} p95={result.p95_jct_s:.0f} "
-            f"avg_queue={result.avg_queueing_s:.0f} max_queue={result.max_queueing_s:.0f} "
-            f"makespan={result.makespan_s:.0f} util={result.utilization:.3f} "
-            f"slowdown_spread={result.slowdown_spread:.2f} wall={result.wall_s:.1f}s")
+    return (
+        f"{result.policy:8s} jobs={result.jobs} dropped={result.dropped} finished={result.finished} "
+        f"avg_jct={result.avg_jct_s:.0f} median={result.median_jct_s:.0f} p95={result.p95_jct_s:.0f} "
+        f"avg_queue={result.avg_queueing_s:.0f} max_queue={result.max_queueing_s:.0f} "
+        f"makespan={result.makespan_s:.0f} util={result.utilization:.3f} "
+        f"slowdown_spread={result.slowdown_spread:.2f} wall={result.wall_s:.1f}s"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,8 +301,16 @@ def run_from_options(options, stdout=None) -> list:
     """Run a replay from parsed options, print one line per policy, write files under --out."""
     stdout = stdout or sys.stdout
     policies = POLICIES if options.policy == "all" else (options.policy,)
-    results = replay(options.trace, options.gpus, options.gpus_per_node, options.vc, policies,
-                     options.limits, options.placement, options.seed)
+    results = replay(
+        options.trace,
+        options.gpus,
+        options.gpus_per_node,
+        options.vc,
+        policies,
+        options.limits,
+        options.placement,
+        options.seed,
+    )
     for result in results:
         stdout.write(format_row(result) + "\n")
     if options.out:

@@ -5,6 +5,7 @@
 - A job submitted into its team's booking runs only on that booking's GPUs, starts inside the
   window and ends, by its time limit, before the window closes.
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ for every row in file order, so a job gets the same limit whichever subset is re
 Attribution: derived from the Microsoft Philly trace (CC BY 4.0, Jeon et al., USENIX ATC'19) via
 petuum/adaptdl (Apache-2.0); see /work/shared/traces/README.md and docs/scheduling.md.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,13 +40,15 @@ def load_trace(path: str) -> list:
     jobs = []
     with open(path, newline="") as handle:
         for index, row in enumerate(csv.DictReader(handle)):
-            jobs.append(TraceJob(
-                index=index,
-                submit=parse_timestamp(row["timestamp"]),
-                duration=float(row["duration"]),
-                gpus=int(row["num_gpus"]),
-                team=row["cluster"],
-            ))
+            jobs.append(
+                TraceJob(
+                    index=index,
+                    submit=parse_timestamp(row["timestamp"]),
+                    duration=float(row["duration"]),
+                    gpus=int(row["num_gpus"]),
+                    team=row["cluster"],
+                )
+            )
     return jobs
 
 
@@ -71,8 +74,6 @@ def select_vc(jobs: list, vc: str | None) -> list:
     if not chosen:
         return []
     first = min(job.submit for job in chosen)
-    relative = [
-        TraceJob(job.index, job.submit - first, job.duration, job.gpus, job.team) for job in chosen
-    ]
+    relative = [TraceJob(job.index, job.submit - first, job.duration, job.gpus, job.team) for job in chosen]
     relative.sort(key=lambda job: (job.submit, job.index))
     return relative

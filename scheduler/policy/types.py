@@ -3,6 +3,7 @@
 Times are seconds since the epoch as floats (the live scheduler converts datetimes); durations
 are seconds. GPU, job, team and reservation ids are opaque hashable values (ints or strings).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -117,20 +118,20 @@ class PolicyConfig:
     See docs/scheduling.md for the factors and the wait bound.
     """
 
-    ranking: str = "multifactor"        # "multifactor" | "submit_order"
-    backfill: str = "easy"              # "easy" | "none" (strict) | "first_fit" (no reservation)
-    placement: str = "topology"         # "topology" (gang, best fit) | "count" (any free GPUs)
-    w_tier: float = 1000.0              # a tier outweighs any size difference and ~6 weeks of age
+    ranking: str = "multifactor"  # "multifactor" | "submit_order"
+    backfill: str = "easy"  # "easy" | "none" (strict) | "first_fit" (no reservation)
+    placement: str = "topology"  # "topology" (gang, best fit) | "count" (any free GPUs)
+    w_tier: float = 1000.0  # a tier outweighs any size difference and ~6 weeks of age
     w_fairshare: float = 120.0
     w_size: float = 720.0
-    w_age: float = 1.0                  # per hour waited, never capped: this bounds every wait
-    size_reference_gpu_seconds: float = 1e6   # S = 0 from about 278 GPU-hours up
+    w_age: float = 1.0  # per hour waited, never capped: this bounds every wait
+    size_reference_gpu_seconds: float = 1e6  # S = 0 from about 278 GPU-hours up
     half_life_s: float = 7 * DAY
     bf_max_job_test: int = 500
     reserve_min_age_s: float = 30 * DAY  # like Slurm's bf_min_age_reserve: younger jobs hold no GPUs
     borrow_limit_s: float = 4 * HOUR
-    allow_preemption: bool = True       # requeue preemptible borrowers for teams under their guarantee
-    explain: bool = True                # reasons, positions, estimates (the replay turns them off)
+    allow_preemption: bool = True  # requeue preemptible borrowers for teams under their guarantee
+    explain: bool = True  # reasons, positions, estimates (the replay turns them off)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Reads for the booking pages, the calendar feed and the GPU board."""
+
 from datetime import timedelta
 
 from django.db.models import Q
@@ -26,7 +27,11 @@ def timeline_resources() -> list[dict]:
 def _gpu_row(gpu: Gpu, *, node_drained: bool) -> dict:
     state = "drained" if node_drained and gpu.state == "available" else gpu.state
     suffix = "" if state == "available" else f" · {state}"
-    return {"id": f"gpu-{gpu.pk}", "title": f"gpu{gpu.index} · {gpu.model}{suffix}", "extendedProps": {"gpu": gpu.pk, "state": state}}
+    return {
+        "id": f"gpu-{gpu.pk}",
+        "title": f"gpu{gpu.index} · {gpu.model}{suffix}",
+        "extendedProps": {"gpu": gpu.pk, "state": state},
+    }
 
 
 def booking_teams_of(user):
@@ -38,7 +43,12 @@ def booking_teams_of(user):
 
 
 def reservations_of(*, user):
-    return Reservation.objects.filter(user=user).select_related("team").prefetch_related("gpus__node").order_by("-start", "-id")
+    return (
+        Reservation.objects.filter(user=user)
+        .select_related("team")
+        .prefetch_related("gpus__node")
+        .order_by("-start", "-id")
+    )
 
 
 def feed_of(*, user) -> CalendarFeed | None:
@@ -68,8 +78,14 @@ def bookings_now_and_next(*, now, within: timedelta | None = None) -> dict[int, 
         key = "now" if row.start <= now else "next"
         if key not in slot:
             booking = row.reservation
-            slot[key] = {"reservation": booking.pk, "user": booking.user.username, "team": booking.team.name,
-                         "start": row.start, "end": row.end, "idle": booking.idle_flagged_at is not None}
+            slot[key] = {
+                "reservation": booking.pk,
+                "user": booking.user.username,
+                "team": booking.team.name,
+                "start": row.start,
+                "end": row.end,
+                "idle": booking.idle_flagged_at is not None,
+            }
     return board
 
 
@@ -93,6 +109,12 @@ def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
 
 def reservations_holding(*, gpu_ids, now):
     """Active bookings that hold any of these GPUs now or later: what a drain would affect (CONTRACT 9)."""
-    held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values("reservation_id")
-    return (Reservation.objects.filter(pk__in=held, state=ReservationState.ACTIVE)
-            .select_related("user", "team").prefetch_related("gpus__node").order_by("start", "id"))
+    held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values(
+        "reservation_id"
+    )
+    return (
+        Reservation.objects.filter(pk__in=held, state=ReservationState.ACTIVE)
+        .select_related("user", "team")
+        .prefetch_related("gpus__node")
+        .order_by("start", "id")
+    )

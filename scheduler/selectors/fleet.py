@@ -3,6 +3,7 @@
 A node is up while its agent's heartbeat is younger than the node-down threshold:
 max(NODE_DOWN_INTERVALS x AGENT_INTERVAL, NODE_DOWN_MIN_SECONDS) (CONTRACT 10).
 """
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +34,9 @@ BOARD_STATES = ("available", "drained", "lost", "node_down")
 
 
 def node_down_after() -> timedelta:
-    return timedelta(seconds=max(settings.NODE_DOWN_INTERVALS * settings.AGENT_INTERVAL, settings.NODE_DOWN_MIN_SECONDS))
+    return timedelta(
+        seconds=max(settings.NODE_DOWN_INTERVALS * settings.AGENT_INTERVAL, settings.NODE_DOWN_MIN_SECONDS)
+    )
 
 
 def node_is_up(*, node: Node, now: datetime | None = None) -> bool:
@@ -64,7 +67,15 @@ def gpus_with_board_state(*, now: datetime | None = None) -> QuerySet[Gpu]:
     return Gpu.objects.select_related("node").annotate(board_state=board_state).order_by("node__name", "index")
 
 
-def gpus_filter(*, queryset: QuerySet[Gpu], node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None) -> QuerySet[Gpu]:
+def gpus_filter(
+    *,
+    queryset: QuerySet[Gpu],
+    node: str = "",
+    model: str = "",
+    state: str = "",
+    free_now: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Gpu]:
     """The board's and the API's filters. `free_now`: available, nothing running, not booked now."""
     if node:
         queryset = queryset.filter(node__name=node)
@@ -73,7 +84,9 @@ def gpus_filter(*, queryset: QuerySet[Gpu], node: str = "", model: str = "", sta
     if state:
         queryset = queryset.filter(board_state=state)
     if free_now:
-        queryset = queryset.filter(board_state="available", process_count=0).exclude(id__in=_gpu_ids_booked_at(now or timezone.now()))
+        queryset = queryset.filter(board_state="available", process_count=0).exclude(
+            id__in=_gpu_ids_booked_at(now or timezone.now())
+        )
     return queryset
 
 
@@ -98,17 +111,39 @@ class BoardNode:
 
 # What a board card shows, read as plain rows: the board lists every GPU of the cluster, and building
 # a Gpu and a Node instance per card (with their date conversions) was most of its server time.
-BOARD_GPU_FIELDS = ("id", "node_id", "index", "model", "state", "board_state", "drain_reason", "util_gpu_pct",
-                    "memory_used_mb", "memory_total_mb", "temperature_c", "power_w", "spark_json", "rogue_count", "processes")
+BOARD_GPU_FIELDS = (
+    "id",
+    "node_id",
+    "index",
+    "model",
+    "state",
+    "board_state",
+    "drain_reason",
+    "util_gpu_pct",
+    "memory_used_mb",
+    "memory_total_mb",
+    "temperature_c",
+    "power_w",
+    "spark_json",
+    "rogue_count",
+    "processes",
+)
 
 
-def board_rows(*, node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None) -> list[BoardNode]:
+def board_rows(
+    *, node: str = "", model: str = "", state: str = "", free_now: bool = False, now: datetime | None = None
+) -> list[BoardNode]:
     """GPUs grouped by node for the board: each GPU a dict of BOARD_GPU_FIELDS (the sparkline as the
     JSON text the page reads) plus `bookings`, the booking holding it now and the next one
     (selectors.bookings.bookings_now_and_next)."""
     now = now or timezone.now()
-    gpus = list(gpus_filter(queryset=gpus_with_board_state(now=now), node=node, model=model, state=state, free_now=free_now, now=now)
-                .annotate(spark_json=Cast("spark", TextField())).values(*BOARD_GPU_FIELDS))
+    gpus = list(
+        gpus_filter(
+            queryset=gpus_with_board_state(now=now), node=node, model=model, state=state, free_now=free_now, now=now
+        )
+        .annotate(spark_json=Cast("spark", TextField()))
+        .values(*BOARD_GPU_FIELDS)
+    )
     bookings = bookings_now_and_next(now=now)
     nodes = Node.objects.in_bulk()  # every node, not 1,024 ids in an IN list: a fleet has far fewer nodes
     grouped: dict[int, BoardNode] = {}
@@ -161,7 +196,11 @@ def running_attempts() -> tuple[RunningAttempt, ...]:
     """The scheduler's bookkeeping for process attribution: every running job attempt with its node,
     GPU UUIDs, pid and process group (the agent attributes a GPU process to the attempt whose group
     it belongs to), and its job and the job's user, which the board shows beside each process."""
-    attempts = Attempt.objects.filter(state=AttemptState.RUNNING).select_related("job__owner", "node").prefetch_related("allocations__gpu")
+    attempts = (
+        Attempt.objects.filter(state=AttemptState.RUNNING)
+        .select_related("job__owner", "node")
+        .prefetch_related("allocations__gpu")
+    )
     return tuple(
         RunningAttempt(
             attempt_id=attempt.pk,
@@ -182,7 +221,9 @@ def simulated_load(*, attempts: Iterable[RunningAttempt]) -> dict[str, Simulated
     for attempt in attempts:
         for uuid in attempt.gpu_uuids:
             before = load.get(uuid, SimulatedLoad())
-            load[uuid] = SimulatedLoad(pids=before.pids + tuple(sorted(attempt.pids)), jobs=before.jobs + (str(attempt.attempt_id),))
+            load[uuid] = SimulatedLoad(
+                pids=before.pids + tuple(sorted(attempt.pids)), jobs=before.jobs + (str(attempt.attempt_id),)
+            )
     return load
 
 

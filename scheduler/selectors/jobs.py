@@ -1,4 +1,5 @@
 """Reads of jobs, attempts and their logs."""
+
 from pathlib import Path
 
 from django.db.models import QuerySet
@@ -30,7 +31,12 @@ def log_read(*, attempt: Attempt, offset: int, limit: int = LOG_PAGE_BYTES) -> t
 
 def _chunk_start(attempt: Attempt, offset: int) -> int:
     """Offset of the chunk that holds byte `offset` (chunks are contiguous)."""
-    chunk = LogChunk.objects.filter(attempt=attempt, offset__lte=offset).order_by("-offset").values_list("offset", flat=True).first()
+    chunk = (
+        LogChunk.objects.filter(attempt=attempt, offset__lte=offset)
+        .order_by("-offset")
+        .values_list("offset", flat=True)
+        .first()
+    )
     return chunk if chunk is not None else 0
 
 

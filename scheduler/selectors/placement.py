@@ -4,6 +4,7 @@
 prefers the node with the fewest free GPUs that still fits (best fit), so whole nodes stay free for
 requests that need them.
 """
+
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -57,17 +58,33 @@ def gpus_pick(free_by_node: dict[str, list], *, count: int, same_node: bool) -> 
     return chosen if len(chosen) == count else None
 
 
-LIVE_READING_FIELDS = ("first_seen", "last_seen", "reading_at", "util_gpu_pct", "util_memory_pct", "memory_used_mb",
-                       "temperature_c", "power_w", "power_limit_w", "fan_speed_pct", "processes", "process_count",
-                       "rogue_count", "spark")
+LIVE_READING_FIELDS = (
+    "first_seen",
+    "last_seen",
+    "reading_at",
+    "util_gpu_pct",
+    "util_memory_pct",
+    "memory_used_mb",
+    "temperature_c",
+    "power_w",
+    "power_limit_w",
+    "fan_speed_pct",
+    "processes",
+    "process_count",
+    "rogue_count",
+    "spark",
+)
 
 
 def gpus_matching(request: GpuRequest):
     """Bookable GPUs that satisfy the request's constraints (not yet its time window)."""
     # Placement reads identity and capacity only: the agent's live reading (timestamps, the process
     # list, the sparkline) is a third of each row and decoding it dominated a booking's time.
-    gpus = (Gpu.objects.filter(state=GpuState.AVAILABLE, node__drained=False).select_related("node")
-            .defer(*LIVE_READING_FIELDS, "node__last_heartbeat", "node__created_at", "node__last_error"))
+    gpus = (
+        Gpu.objects.filter(state=GpuState.AVAILABLE, node__drained=False)
+        .select_related("node")
+        .defer(*LIVE_READING_FIELDS, "node__last_heartbeat", "node__created_at", "node__last_error")
+    )
     if request.gpu_ids:
         return gpus.filter(pk__in=request.gpu_ids)
     if request.node:
@@ -94,7 +111,12 @@ def busy_gpu_ids(*, gpu_ids, start: datetime, end: datetime, exclude_reservation
 
 
 def availability_find(
-    *, request: GpuRequest, duration: timedelta, after: datetime, limit: int = 3, exclude_reservation_id: int | None = None
+    *,
+    request: GpuRequest,
+    duration: timedelta,
+    after: datetime,
+    limit: int = 3,
+    exclude_reservation_id: int | None = None,
 ) -> list[Window]:
     """The earliest windows of `duration` starting at or after `after` that fit the request.
 

@@ -5,6 +5,7 @@ Every occupancy row counts once: a booking its reserved window, a job outside an
 a job inside its team's booking writes no row (CONTRACT 4), so the same GPU-hour never counts twice.
 Months start at midnight in the site zone (settings.TIME_ZONE, CONTRACT 3).
 """
+
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
 
 from portal.teams.services import quota_of  # limits live in portal (CONTRACT 1)
-
 from scheduler.models import GpuOccupancy, OccupancyKind, ReservationIdlePeriod
 
 HOUR = 3600.0
@@ -108,13 +108,17 @@ def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
         sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, lo, hi)
     for key, hours in _idle_hours(lo=lo, hi=hi, team_ids=team_ids, per_user=per_user).items():
         sums[key]["idle"] += hours
-    return {key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()}
+    return {
+        key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()
+    }
 
 
 def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     """Reserved hours over each idle period of a flagged booking: from the moment its GPUs went idle
     until they were busy again, or to the booking's (possibly released) end while still idle."""
-    periods = ReservationIdlePeriod.objects.filter(start__lt=hi, reservation__end__gt=lo).filter(Q(end__isnull=True) | Q(end__gt=lo))
+    periods = ReservationIdlePeriod.objects.filter(start__lt=hi, reservation__end__gt=lo).filter(
+        Q(end__isnull=True) | Q(end__gt=lo)
+    )
     if team_ids is not None:
         periods = periods.filter(reservation__team_id__in=team_ids)
     hours: dict[tuple, float] = defaultdict(float)
@@ -126,7 +130,6 @@ def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
             if end > period.start:
                 hours[key] += overlap_hours(max(row.start, period.start), end, lo, hi)
     return hours
-
 
 
 BAD_MONTH = "Give a month as YYYY-MM, e.g. 2026-11."

@@ -1,4 +1,5 @@
 """Reads of GPU telemetry: a chart's series at the resolution its range calls for."""
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,7 +10,12 @@ from scheduler.gpu.rollups import Resolution, resolution_for_range
 from scheduler.models import Gpu, GpuRollup, GpuSample, ProcessSnapshot
 
 # Chart presets of the GPU page: label -> span.
-CHART_RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+CHART_RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,14 @@ class Series:
     power_w: list[float | None]
 
 
-def gpu_series(*, gpu: Gpu, start: datetime, end: datetime, step: timedelta | None = None, now: datetime | None = None) -> Series:
+def gpu_series(
+    *, gpu: Gpu, start: datetime, end: datetime, step: timedelta | None = None, now: datetime | None = None
+) -> Series:
     resolution = resolution_for_range(
-        start=start, end=end, step=step, now=now or timezone.now(),
+        start=start,
+        end=end,
+        step=step,
+        now=now or timezone.now(),
         raw_retention=_hours(settings.TELEMETRY_RAW_RETENTION_HOURS),
         minute_retention=_hours(settings.TELEMETRY_MINUTE_RETENTION_HOURS),
     )
@@ -41,8 +52,10 @@ def _hours(hours: float) -> timedelta:
 
 
 def _raw_series(*, gpu: Gpu, start: datetime, end: datetime) -> Series:
-    rows = GpuSample.objects.filter(gpu=gpu, at__gte=start, at__lt=end).order_by("at").values_list(
-        "at", "util_gpu_pct", "memory_used_mb", "temperature_c", "power_w"
+    rows = (
+        GpuSample.objects.filter(gpu=gpu, at__gte=start, at__lt=end)
+        .order_by("at")
+        .values_list("at", "util_gpu_pct", "memory_used_mb", "temperature_c", "power_w")
     )
     t, util, memory, temperature, power = [], [], [], [], []
     for at, u, m, temp, p in rows.iterator(chunk_size=5000):
@@ -56,7 +69,9 @@ def _raw_series(*, gpu: Gpu, start: datetime, end: datetime) -> Series:
 
 def _rollup_series(*, gpu: Gpu, start: datetime, end: datetime, resolution: Resolution) -> Series:
     width_s = int(resolution.width.total_seconds())
-    rows = GpuRollup.objects.filter(gpu=gpu, width_s=width_s, start__gte=start - resolution.width, start__lt=end).order_by("start")
+    rows = GpuRollup.objects.filter(
+        gpu=gpu, width_s=width_s, start__gte=start - resolution.width, start__lt=end
+    ).order_by("start")
     rows = list(rows.values_list("start", "util_mean", "util_max", "memory_max_mb", "temperature_max_c", "power_mean"))
     return Series(
         resolution.value,

@@ -1,6 +1,7 @@
 """What the idle-booking check needs from telemetry, and nothing more: for each GPU, over a window,
 how well the raw samples cover it and the highest utilization seen (scheduler.models.GpuSample,
 written by the GPU agent)."""
+
 from dataclasses import dataclass
 from datetime import datetime
 

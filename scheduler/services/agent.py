@@ -7,6 +7,7 @@ compact board event on topic "public", each in its own short transaction. Raw sa
 written in batches (AGENT_FLUSH_INTERVAL). The agent never dies on an NVML error: the backend
 reports per-device and per-field failures in its readings, and `run` logs and survives anything else.
 """
+
 import logging
 import math
 import socket
@@ -41,8 +42,17 @@ SPARK_POINTS = 60  # 10 minutes
 # Raw samples kept in memory while the database cannot take them: ~3 minutes of 1,024 GPUs at 1 Hz.
 MAX_PENDING_SAMPLES = 200_000
 _CURRENT_COLUMNS = (
-    "reading_at", "util_gpu_pct", "util_memory_pct", "memory_used_mb", "temperature_c", "power_w",
-    "power_limit_w", "fan_speed_pct", "processes", "process_count", "rogue_count",
+    "reading_at",
+    "util_gpu_pct",
+    "util_memory_pct",
+    "memory_used_mb",
+    "temperature_c",
+    "power_w",
+    "power_limit_w",
+    "fan_speed_pct",
+    "processes",
+    "process_count",
+    "rogue_count",
 )
 
 
@@ -92,7 +102,11 @@ class _Spark:
             return {}
         last = self.points[-1][0]
         by_bucket = dict(self.points)
-        return {"end": last * SPARK_STEP, "step": SPARK_STEP, "util": [by_bucket.get(b) for b in range(last - SPARK_POINTS + 1, last + 1)]}
+        return {
+            "end": last * SPARK_STEP,
+            "step": SPARK_STEP,
+            "util": [by_bucket.get(b) for b in range(last - SPARK_POINTS + 1, last + 1)],
+        }
 
 
 class Agent:
@@ -116,7 +130,9 @@ class Agent:
         self.load_provider = load_provider or (lambda attempts: simulated_load(attempts=attempts))
         self.clock = clock
         self.flush_interval = settings.AGENT_FLUSH_INTERVAL if flush_interval is None else flush_interval
-        self.inventory_interval = settings.AGENT_INVENTORY_INTERVAL if inventory_interval is None else inventory_interval
+        self.inventory_interval = (
+            settings.AGENT_INVENTORY_INTERVAL if inventory_interval is None else inventory_interval
+        )
         self._pending: list[SampleRow] = []
         self._flushed_at = clock()
         self._sparks: dict[int, _Spark] = {}
@@ -145,7 +161,13 @@ class Agent:
         except Exception:
             self._reset()
             raise
-        return TickResult(at=at, nodes=len(readings), gpus=sum(len(r.gpus) for r in readings), samples_written=written, event_id=event_id)
+        return TickResult(
+            at=at,
+            nodes=len(readings),
+            gpus=sum(len(r.gpus) for r in readings),
+            samples_written=written,
+            event_id=event_id,
+        )
 
     def _attempts(self) -> Iterable[RunningAttempt]:
         try:
@@ -214,7 +236,12 @@ class Agent:
         self._heartbeat(readings=readings, at=at)
         if not board:
             return None
-        payload = {"t": round(now, 3), "sim": self.backend.simulated, "nodes": sorted(self._node_ids.values()), "g": board}
+        payload = {
+            "t": round(now, 3),
+            "sim": self.backend.simulated,
+            "nodes": sorted(self._node_ids.values()),
+            "g": board,
+        }
         if changed_processes:
             payload["p"] = changed_processes
         return event_publish(topic="public", kind=BOARD_EVENT, payload=payload).id
@@ -225,8 +252,11 @@ class Agent:
         self._seen_processes[gpu_id] = seen
         new = seen - (before or frozenset())
         snapshots.extend(
-            ProcessSnapshot(gpu_id=gpu_id, at=at, pid=p["pid"], used_memory_mb=p["mem"], owner=p["owner"], rogue_reason=p["rogue"])
-            for p in processes or () if (p["pid"], p["owner"]) in new
+            ProcessSnapshot(
+                gpu_id=gpu_id, at=at, pid=p["pid"], used_memory_mb=p["mem"], owner=p["owner"], rogue_reason=p["rogue"]
+            )
+            for p in processes or ()
+            if (p["pid"], p["owner"]) in new
         )
         return before is None or seen != before
 
@@ -245,7 +275,10 @@ class Agent:
             return
         field = Gpu._meta.get_field("spark")
         table = connection.ops.quote_name(Gpu._meta.db_table)
-        rows_execute(f"UPDATE {table} SET spark = %s WHERE id = %s", [(field.get_db_prep_value(spark, connection), gpu_id) for spark, gpu_id in sparks])
+        rows_execute(
+            f"UPDATE {table} SET spark = %s WHERE id = %s",
+            [(field.get_db_prep_value(spark, connection), gpu_id) for spark, gpu_id in sparks],
+        )
 
     def _heartbeat(self, *, readings: tuple[NodeReading, ...], at: datetime) -> None:
         node_ids = sorted(set(self._node_ids.values()))
@@ -322,7 +355,8 @@ def _raise_process_memory_peaks(attributions) -> None:
             totals[attribution.attempt_id] += attribution.used_memory_mb
     for attempt_id, total in totals.items():
         Attempt.objects.filter(pk=attempt_id).filter(
-            Q(process_memory_peak_mb__isnull=True) | Q(process_memory_peak_mb__lt=total)).update(process_memory_peak_mb=total)
+            Q(process_memory_peak_mb__isnull=True) | Q(process_memory_peak_mb__lt=total)
+        ).update(process_memory_peak_mb=total)
 
 
 def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribution]) -> list[dict] | None:
@@ -334,7 +368,16 @@ def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribu
         rogue = attribution.rogue.name.lower() if attribution and attribution.rogue else ""
         owner = str(attribution.owner) if attribution else "unknown"
         job, user = (attribution.job_id, attribution.user) if attribution else (None, "")
-        found.append({"pid": process.pid, "mem": process.used_memory_mb, "owner": owner, "rogue": rogue, "job": job, "user": user})
+        found.append(
+            {
+                "pid": process.pid,
+                "mem": process.used_memory_mb,
+                "owner": owner,
+                "rogue": rogue,
+                "job": job,
+                "user": user,
+            }
+        )
     return found
 
 
@@ -345,8 +388,16 @@ def _current_params(gpu: GpuReading, processes: list[dict] | None) -> tuple:
         return (None, None, None, None, None, None, None, None, 0, 0), False
     rogue = sum(1 for p in processes or () if p["rogue"])
     return (
-        gpu.util_gpu_pct, gpu.util_memory_pct, gpu.memory_used_mb, gpu.temperature_c, gpu.power_w,
-        gpu.power_limit_w, gpu.fan_speed_pct, processes, len(processes or ()), rogue,
+        gpu.util_gpu_pct,
+        gpu.util_memory_pct,
+        gpu.memory_used_mb,
+        gpu.temperature_c,
+        gpu.power_w,
+        gpu.power_limit_w,
+        gpu.fan_speed_pct,
+        processes,
+        len(processes or ()),
+        rogue,
     ), True
 
 
@@ -357,19 +408,34 @@ _PROCESSES = Gpu._meta.get_field("processes")
 def _prepared(reading: tuple, *, at_value, seen: bool, gpu_id: int) -> tuple:
     *middle, processes, count, rogue = reading
     return (
-        at_value, *middle,
+        at_value,
+        *middle,
         # None goes in as SQL NULL ("could not list"), not as JSON null.
         None if processes is None else _PROCESSES.get_db_prep_value(processes, connection),
-        count, rogue, at_value if seen else None, gpu_id,
+        count,
+        rogue,
+        at_value if seen else None,
+        gpu_id,
     )
 
 
 def _sample(gpu_id: int, gpu: GpuReading, at: datetime) -> SampleRow:
-    return SampleRow(gpu_id, at, gpu.util_gpu_pct, gpu.util_memory_pct, gpu.memory_used_mb, gpu.temperature_c, gpu.power_w)
+    return SampleRow(
+        gpu_id, at, gpu.util_gpu_pct, gpu.util_memory_pct, gpu.memory_used_mb, gpu.temperature_c, gpu.power_w
+    )
 
 
 def _board_row(gpu_id: int, gpu: GpuReading, processes: list[dict] | None) -> list:
     """Compact per-GPU row of the board event: id, util, memory used, temp, power, processes, rogue, lost."""
     power = None if gpu.power_w is None else round(gpu.power_w)
     rogue = sum(1 for p in processes or () if p["rogue"])
-    return [gpu_id, gpu.util_gpu_pct, gpu.memory_used_mb, gpu.temperature_c, power, len(processes or ()), rogue, int(gpu.lost)]
+    return [
+        gpu_id,
+        gpu.util_gpu_pct,
+        gpu.memory_used_mb,
+        gpu.temperature_c,
+        power,
+        len(processes or ()),
+        rogue,
+        int(gpu.lost),
+    ]

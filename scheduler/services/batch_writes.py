@@ -9,6 +9,7 @@ off, which `executemany` respects, so a PgBouncer in transaction pooling is no p
 which are only ever appended, go in by COPY. SQLite has no such split: Django's cursor is already
 the driver's.
 """
+
 from collections.abc import Sequence
 
 from django.db import connection
@@ -42,6 +43,10 @@ def rows_append(*, table: str, columns: Sequence[str], rows: Sequence[Sequence])
         marks = ", ".join(["%s"] * len(columns))
         rows_execute(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows)
         return
-    with connection.wrap_database_errors, _server_bound_cursor() as cursor, cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+    with (
+        connection.wrap_database_errors,
+        _server_bound_cursor() as cursor,
+        cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)

@@ -1,4 +1,5 @@
 """The per-user iCalendar feed token: created on first use, regenerated to revoke an old URL."""
+
 from django.db import transaction
 
 from scheduler.models import CalendarFeed

@@ -10,6 +10,7 @@ attempt on the drained GPUs is cancelled through the ordinary cancel path (a dat
 runner checks every second), with the reason "GPU drained by <admin>: <reason>"; its owner hears of
 it through the job-ended notification, which carries that reason.
 """
+
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -44,7 +45,9 @@ def _checked(*, by, reason: str | None) -> str:
 
 
 @transaction.atomic
-def gpu_drain(*, gpu: Gpu, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None) -> list[Reservation]:
+def gpu_drain(
+    *, gpu: Gpu, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None
+) -> list[Reservation]:
     """Drain one GPU; returns the affected bookings, whose owners were notified."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
@@ -71,7 +74,9 @@ def gpu_undrain(*, gpu: Gpu, by) -> Gpu:
 
 
 @transaction.atomic
-def node_drain(*, node: Node, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None) -> list[Reservation]:
+def node_drain(
+    *, node: Node, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None
+) -> list[Reservation]:
     """Drain a whole node: its GPUs keep their own state; the node's flag stops placements on all."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     Node.objects.filter(pk=node.pk).update(drained=True, drain_reason=reason)
@@ -116,7 +121,13 @@ def _notify_owners(*, gpu_ids: Iterable[int], what: str, reason: str, now: datet
 def _publish_state(*, gpus: list[Gpu]) -> None:
     """Tell open boards at once; the agent's next tick would not carry drain state."""
     payload = [
-        {"id": gpu.id, "state": gpu.state, "reason": gpu.drain_reason, "node_drained": gpu.node.drained, "node_reason": gpu.node.drain_reason}
+        {
+            "id": gpu.id,
+            "state": gpu.state,
+            "reason": gpu.drain_reason,
+            "node_drained": gpu.node.drained,
+            "node_reason": gpu.node.drain_reason,
+        }
         for gpu in gpus
     ]
     event_publish(topic="public", kind="gpu.state", payload={"gpus": payload})

@@ -4,6 +4,7 @@ A GPU is keyed by its UUID. A new UUID appears as a new GPU; a GPU that vanishes
 reading, or reads GPU_IS_LOST, becomes lost and is never deleted (bookings, jobs and telemetry refer
 to it). A host that comes back under a new name with all of its GPUs is the same node renamed.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +48,9 @@ def _node_for(*, name: str, reading: NodeReading) -> Node:
         renamed.name = name
         renamed.save(update_fields=["name"])
         return renamed
-    return Node.objects.create(name=name, hostname=reading.hostname, backend=reading.backend, simulated=reading.simulated)
+    return Node.objects.create(
+        name=name, hostname=reading.hostname, backend=reading.backend, simulated=reading.simulated
+    )
 
 
 def _renamed_node(*, reading: NodeReading) -> Node | None:

@@ -11,6 +11,7 @@ its idle period closed at that moment; it may be flagged again after another idl
 report counts its idle hours over those periods (ReservationIdlePeriod), each to its close or to the
 booking's end.
 """
+
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,9 +27,13 @@ from scheduler.selectors.utilization import utilization_over
 from scheduler.services.reservations import booking_changed_publish, reservation_release_rest
 
 IDLE_TITLE = "Your booking looks idle"
-IDLE_BODY = "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h. Release the booking if you no longer need it."
+IDLE_BODY = (
+    "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h. Release the booking if you no longer need it."
+)
 RELEASED_TITLE = "Your idle booking was released"
-RELEASED_BODY = "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h, so the rest of the booking was released."
+RELEASED_BODY = (
+    "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h, so the rest of the booking was released."
+)
 
 
 def bookings_flag_idle(*, now: datetime | None = None) -> list[int]:
@@ -49,9 +54,11 @@ def bookings_flag_idle(*, now: datetime | None = None) -> list[int]:
 def bookings_clear_idle(*, now: datetime | None = None) -> list[int]:
     """Clear the flag of every flagged booking whose GPUs are busy again; returns the ids cleared."""
     now = now or timezone.now()
-    flagged = Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False).exclude(
-        state=ReservationState.CANCELLED
-    ).filter(end__gt=now - timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP))
+    flagged = (
+        Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False)
+        .exclude(state=ReservationState.CANCELLED)
+        .filter(end__gt=now - timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP))
+    )
     cleared = []
     for booking in flagged.prefetch_related("gpus"):
         busy_at = booking_busy_at(booking=booking, now=now)
@@ -75,7 +82,10 @@ def booking_busy_at(*, booking: Reservation, now: datetime) -> datetime | None:
     threshold = settings.BOOKING_IDLE_UTILIZATION_PCT
     busy_sample = GpuSample.objects.filter(
         # Up to its end only: after a release (auto or by hand) the GPUs may serve someone else.
-        gpu_id__in=[g.pk for g in booking.gpus.all()], at__gte=booking.idle_since, at__lte=min(now, booking.end), util_gpu_pct__gte=threshold
+        gpu_id__in=[g.pk for g in booking.gpus.all()],
+        at__gte=booking.idle_since,
+        at__lte=min(now, booking.end),
+        util_gpu_pct__gte=threshold,
     ).aggregate(at=Min("at"))["at"]
     job_started = Job.objects.filter(reservation=booking, state=JobState.RUNNING).aggregate(at=Min("started_at"))["at"]
     if job_started is not None:
@@ -97,7 +107,9 @@ def booking_is_idle(*, booking: Reservation, start: datetime, now: datetime) -> 
 def _flag(*, booking: Reservation, idle_since: datetime, now: datetime) -> bool:
     with transaction.atomic():
         # Compare-and-set: two overlapping beat runs flag (and notify) once.
-        claimed = Reservation.objects.filter(pk=booking.pk, idle_flagged_at__isnull=True).update(idle_since=idle_since, idle_flagged_at=now)
+        claimed = Reservation.objects.filter(pk=booking.pk, idle_flagged_at__isnull=True).update(
+            idle_since=idle_since, idle_flagged_at=now
+        )
         if not claimed:
             return False
         ReservationIdlePeriod.objects.create(reservation=booking, start=idle_since, flagged_at=now)
@@ -111,7 +123,9 @@ def _flag(*, booking: Reservation, idle_since: datetime, now: datetime) -> bool:
 def _clear(*, booking: Reservation, busy_at: datetime) -> bool:
     with transaction.atomic():
         # Compare-and-set on the flag it was read with: a re-flag in between is left alone.
-        cleared = Reservation.objects.filter(pk=booking.pk, idle_flagged_at=booking.idle_flagged_at).update(idle_since=None, idle_flagged_at=None)
+        cleared = Reservation.objects.filter(pk=booking.pk, idle_flagged_at=booking.idle_flagged_at).update(
+            idle_since=None, idle_flagged_at=None
+        )
         if not cleared:
             return False
         ReservationIdlePeriod.objects.filter(reservation=booking, end__isnull=True).update(end=busy_at)

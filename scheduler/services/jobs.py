@@ -3,6 +3,7 @@
 Transitions happen here and nowhere else; each stamps its time and reason, publishes a realtime
 event, and asks for a scheduling pass after commit (GPUs were freed or a job is waiting).
 """
+
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +44,9 @@ TEAM_REQUIRED = "You are a researcher in several teams: say which team this job 
 NOT_IN_TEAM = "You are not a researcher in that team."
 HIGH_NEEDS_ADMIN = "High priority needs a team admin."
 GPUS_RANGE = "Ask for at least 1 GPU."
-GPUS_MORE_THAN_A_NODE = "No node has {gpus} GPUs{constraint}; the largest has {largest}. Allow several nodes or ask for fewer."
+GPUS_MORE_THAN_A_NODE = (
+    "No node has {gpus} GPUs{constraint}; the largest has {largest}. Allow several nodes or ask for fewer."
+)
 GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
 TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
 OVER_MONTHLY_QUOTA = "This job asks for {asked:.1f} GPU-hours (GPUs × time limit), more than the team's whole monthly quota of {quota} GPU-hours."
@@ -56,6 +59,7 @@ ALREADY_FINISHED = "The job has already ended ({state})."
 
 
 # --- submit --------------------------------------------------------------------------------------
+
 
 def job_submit(
     *,
@@ -90,15 +94,31 @@ def job_submit(
     _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
     if team:
         _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
-    reservation = _checked_reservation(reservation_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
+    reservation = (
+        _checked_reservation(reservation_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors)
+        if team
+        else None
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         job = Job.objects.create(
-            owner=user, team=team, name=name or command.split()[0][:200], command=command, working_dir=str(workdir),
-            env=env or {}, gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node,
-            time_limit_s=int(time_limit.total_seconds()), priority=priority, preemptible=preemptible,
-            reservation=reservation, labels=labels or {}, inputs=inputs or {},
+            owner=user,
+            team=team,
+            name=name or command.split()[0][:200],
+            command=command,
+            working_dir=str(workdir),
+            env=env or {},
+            gpus=gpus,
+            gpu_model=gpu_model,
+            min_memory_mb=min_memory_mb,
+            multi_node=multi_node,
+            time_limit_s=int(time_limit.total_seconds()),
+            priority=priority,
+            preemptible=preemptible,
+            reservation=reservation,
+            labels=labels or {},
+            inputs=inputs or {},
             pending_reason="Waiting for the scheduler's next pass.",
         )
         _publish(job, "job.submitted")
@@ -189,6 +209,7 @@ def _checked_reservation(reservation_id, *, team, gpus, time_limit, errors):
 
 # --- cancel --------------------------------------------------------------------------------------
 
+
 @transaction.atomic
 def job_cancel(*, job: Job, by, reason: str = "") -> Job:
     """A pending job ends now; a running one is flagged, and its runner stops it within a second.
@@ -212,6 +233,7 @@ def job_cancel(*, job: Job, by, reason: str = "") -> Job:
 
 # --- attempts ------------------------------------------------------------------------------------
 
+
 def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     """Write an attempt and its GPU holds (called inside the scheduling pass's transaction)."""
     number = (job.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -222,7 +244,18 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     if job.reservation_id is None:
         # Outside a booking the job holds its GPUs in the shared occupancy table (CONTRACT 4).
         GpuOccupancy.objects.bulk_create(
-            [GpuOccupancy(gpu=gpu, team_id=job.team_id, user_id=job.owner_id, kind="job", start=now, end=end, job_ref=attempt.id) for gpu in gpus]
+            [
+                GpuOccupancy(
+                    gpu=gpu,
+                    team_id=job.team_id,
+                    user_id=job.owner_id,
+                    kind="job",
+                    start=now,
+                    end=end,
+                    job_ref=attempt.id,
+                )
+                for gpu in gpus
+            ]
         )
     job.pending_reason = ""
     job.queue_position = None
@@ -244,9 +277,9 @@ def _after_last_release(*, gpus: list[Gpu], now):
 
 def attempts_preempt(*, job_ids, now) -> int:
     """Ask the runners of these jobs' live attempts to stop; their jobs go back to the queue."""
-    return Attempt.objects.filter(job_id__in=list(job_ids), state__in=ATTEMPT_LIVE_STATES, preempt_requested_at__isnull=True).update(
-        preempt_requested_at=now
-    )
+    return Attempt.objects.filter(
+        job_id__in=list(job_ids), state__in=ATTEMPT_LIVE_STATES, preempt_requested_at__isnull=True
+    ).update(preempt_requested_at=now)
 
 
 def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
@@ -266,7 +299,9 @@ def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
 
 
 @transaction.atomic
-def attempt_finish(*, attempt: Attempt, state: str, reason: str = "", exit_code=None, signal_number=None, gpu_seconds=0.0) -> Attempt:
+def attempt_finish(
+    *, attempt: Attempt, state: str, reason: str = "", exit_code=None, signal_number=None, gpu_seconds=0.0
+) -> Attempt:
     """End an attempt, free its GPUs from now on, and move the job on (done, or requeued after a loss)."""
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.state not in ATTEMPT_LIVE_STATES:
@@ -282,7 +317,9 @@ def attempt_finish(*, attempt: Attempt, state: str, reason: str = "", exit_code=
         _job_requeue(job, f"Attempt {attempt.number} was preempted ({reason}); requeued.")
     elif state == AttemptState.LOST and job.cancel_requested_at is None:
         # Not requeued yet: its processes may still run on the node (CONTRACT 6, job_requeue_after_loss).
-        job.state_reason = f"Attempt {attempt.number} lost ({reason}); waiting until its node confirms its processes are gone."
+        job.state_reason = (
+            f"Attempt {attempt.number} lost ({reason}); waiting until its node confirms its processes are gone."
+        )
         job.save(update_fields=["state_reason"])
         _publish(job, "job.attempt_lost")
     else:
@@ -321,7 +358,9 @@ def _peak_memory_mb(attempt: Attempt, now) -> int | None:
     if attempt.started_at is None:
         return None
     gpu_ids = attempt.allocations.values_list("gpu_id", flat=True)
-    peak = GpuSample.objects.filter(gpu_id__in=gpu_ids, at__gte=attempt.started_at, at__lte=now).aggregate(m=Max("memory_used_mb"))["m"]
+    peak = GpuSample.objects.filter(gpu_id__in=gpu_ids, at__gte=attempt.started_at, at__lte=now).aggregate(
+        m=Max("memory_used_mb")
+    )["m"]
     return peak
 
 
@@ -354,7 +393,13 @@ def _job_end(job: Job, state: str, reason: str) -> None:
     _publish(job, "job.ended")
     failed = state in (JobState.FAILED, JobState.TIMED_OUT)
     kind = Notification.Kind.JOB_FAILED if failed else Notification.Kind.JOB_ENDED
-    notification_send(user=job.owner, kind=kind, title=f"Job {job.pk} “{job.name}” {job.get_state_display().lower()}", body=reason, url=f"/jobs/{job.pk}/")
+    notification_send(
+        user=job.owner,
+        kind=kind,
+        title=f"Job {job.pk} “{job.name}” {job.get_state_display().lower()}",
+        body=reason,
+        url=f"/jobs/{job.pk}/",
+    )
     transaction.on_commit(_request_scheduling_pass)
 
 

@@ -7,6 +7,7 @@ transaction serialises writers and the overlap check below runs inside it. The t
 locked first (SELECT ... FOR UPDATE, a no-op on SQLite) so that two bookings of one team cannot both
 pass the quota check on PostgreSQL.
 """
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,9 +51,13 @@ STARTED_START_FIXED = "The booking has started: its start cannot move."
 STARTED_ONLY_SHORTEN = "The booking has started: it can only be shortened or ended now."
 NOTE_OWNER_ONLY = "Only the owner changes a booking's note."
 QUOTA_LENGTH = "The booking is {requested:g} h long; the team's limit is {limit:g} h (over by {over:g} h)."
-QUOTA_HORIZON = "The booking ends {requested:g} days ahead; the team may book {limit:g} days ahead (over by {over:g} days)."
+QUOTA_HORIZON = (
+    "The booking ends {requested:g} days ahead; the team may book {limit:g} days ahead (over by {over:g} days)."
+)
 QUOTA_CONCURRENT = "The team would hold {requested:g} GPUs at once; its limit is {limit:g} (over by {over:g})."
-QUOTA_HOURS = "The team would use {requested:g} GPU-hours in {month}; its monthly quota is {limit:g} (over by {over:g})."
+QUOTA_HOURS = (
+    "The team would use {requested:g} GPU-hours in {month}; its monthly quota is {limit:g} (over by {over:g})."
+)
 
 
 class QuotaExceeded(exceptions.ValidationError):
@@ -60,7 +65,14 @@ class QuotaExceeded(exceptions.ValidationError):
 
     def __init__(self, *, limit_name: str, message: str, limit: float, requested: float):
         super().__init__({limit_name: [message]})
-        self.extra = {"quota": {"limit": limit_name, "value": limit, "requested": requested, "over_by": round(requested - limit, 2)}}
+        self.extra = {
+            "quota": {
+                "limit": limit_name,
+                "value": limit,
+                "requested": requested,
+                "over_by": round(requested - limit, 2),
+            }
+        }
 
 
 BOOKING_EVENT = "booking.changed"
@@ -78,7 +90,14 @@ def invalid(field: str, message: str) -> exceptions.ValidationError:
 
 
 def reservation_create(
-    *, user, start: datetime, end: datetime, request: GpuRequest, team: Team | None = None, note: str = "", now: datetime | None = None
+    *,
+    user,
+    start: datetime,
+    end: datetime,
+    request: GpuRequest,
+    team: Team | None = None,
+    note: str = "",
+    now: datetime | None = None,
 ) -> Reservation:
     now = now or timezone.now()
     window_check(start=start, end=end, now=now)
@@ -159,7 +178,9 @@ def _gpus_for(request: GpuRequest, *, start, end, exclude: int | None = None) ->
         if busy:
             raise _Taken()
         return candidates
-    chosen = gpus_pick(by_node([g for g in candidates if g.pk not in busy]), count=request.wanted, same_node=request.same_node)
+    chosen = gpus_pick(
+        by_node([g for g in candidates if g.pk not in busy]), count=request.wanted, same_node=request.same_node
+    )
     if chosen is None:
         raise _Taken()
     return chosen
@@ -171,7 +192,9 @@ def _write(*, user, team, gpus, start, end, note) -> Reservation:
     # Rows in GPU id order: two writers waiting on each other's rows (PostgreSQL) wait in the same
     # order, so they queue instead of deadlocking.
     GpuOccupancy.objects.bulk_create(
-        GpuOccupancy(gpu=gpu, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation)
+        GpuOccupancy(
+            gpu=gpu, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation
+        )
         for gpu in sorted(gpus, key=lambda g: g.pk)
     )
     return reservation
@@ -193,12 +216,23 @@ def quota_check(*, quota: TeamQuota, gpu_count: int, start, end, now, exclude: i
     ahead = (end - now).total_seconds() / 86400
     _limit("booking_horizon_days", QUOTA_HORIZON, limit=float(quota.booking_horizon_days), requested=round(ahead, 2))
     peak = quotas.team_peak_gpus(team_id=quota.team_id, lo=start, hi=end, exclude_reservation_id=exclude)
-    _limit("max_concurrent_gpus", QUOTA_CONCURRENT, limit=float(quota.max_concurrent_gpus), requested=float(peak + gpu_count))
+    _limit(
+        "max_concurrent_gpus",
+        QUOTA_CONCURRENT,
+        limit=float(quota.max_concurrent_gpus),
+        requested=float(peak + gpu_count),
+    )
     for month in quotas.months_touched(start, end):
         lo, hi = quotas.month_bounds(month)
         used = quotas.team_hours_in(team_id=quota.team_id, lo=lo, hi=hi, exclude_reservation_id=exclude)
         wanted = used + gpu_count * quotas.overlap_hours(start, end, lo, hi)
-        _limit("gpu_hours_per_month", QUOTA_HOURS, limit=float(quota.gpu_hours_per_month), requested=round(wanted, 2), month=f"{month:%Y-%m}")
+        _limit(
+            "gpu_hours_per_month",
+            QUOTA_HOURS,
+            limit=float(quota.gpu_hours_per_month),
+            requested=round(wanted, 2),
+            month=f"{month:%Y-%m}",
+        )
 
 
 def _limit(name: str, template: str, *, limit: float, requested: float, **fmt) -> None:
@@ -213,15 +247,23 @@ def _limit(name: str, template: str, *, limit: float, requested: float, **fmt) -
 def _conflict(*, viewer, request: GpuRequest, start, end, now, exclude: int | None) -> Conflict:
     """409 with what holds the GPUs (owner only where the viewer may see it) and the next free windows."""
     candidate_ids = [g.pk for g in gpus_matching(request)]
-    rows = GpuOccupancy.objects.filter(gpu_id__in=candidate_ids, start__lt=end, end__gt=start).select_related("gpu__node", "team", "user")
+    rows = GpuOccupancy.objects.filter(gpu_id__in=candidate_ids, start__lt=end, end__gt=start).select_related(
+        "gpu__node", "team", "user"
+    )
     if exclude is not None:
         rows = rows.exclude(reservation_id=exclude)
     after = max(start, now)
-    windows = availability_find(request=request, duration=end - start, after=after, limit=SUGGESTIONS, exclude_reservation_id=exclude)
+    windows = availability_find(
+        request=request, duration=end - start, after=after, limit=SUGGESTIONS, exclude_reservation_id=exclude
+    )
     return Conflict(
         TAKEN if request.gpu_ids else NO_FIT,
-        conflicts=[access.occupancy_public_view(viewer=viewer, row=row) for row in rows.order_by("start", "gpu_id")[:50]],
-        suggestions=[{"start": w.start.isoformat(), "end": w.end.isoformat(), "gpu_ids": list(w.gpu_ids)} for w in windows],
+        conflicts=[
+            access.occupancy_public_view(viewer=viewer, row=row) for row in rows.order_by("start", "gpu_id")[:50]
+        ],
+        suggestions=[
+            {"start": w.start.isoformat(), "end": w.end.isoformat(), "gpu_ids": list(w.gpu_ids)} for w in windows
+        ],
     )
 
 

@@ -4,6 +4,7 @@ One pass at a time cluster-wide: on PostgreSQL a transaction-level advisory lock
 IMMEDIATE transaction already serialises writers. Everything the pass writes (attempts, GPU holds,
 queue positions) commits together; the runner tasks are enqueued after commit.
 """
+
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,18 @@ from portal.ops.models import Heartbeat
 from portal.ops.services import heartbeat_record
 from portal.teams.models import TeamQuota
 from scheduler import policy
-from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, Gpu, GpuState, Job, JobAllocation, JobState, Priority, Reservation, ReservationState
+from scheduler.models import (
+    ATTEMPT_LIVE_STATES,
+    Attempt,
+    Gpu,
+    GpuState,
+    Job,
+    JobAllocation,
+    JobState,
+    Priority,
+    Reservation,
+    ReservationState,
+)
 from scheduler.selectors.fleet import node_down_after
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services.jobs import attempt_place, attempts_preempt
@@ -24,7 +36,11 @@ from scheduler.services.jobs import attempt_place, attempts_preempt
 log = logging.getLogger(__name__)
 
 PASS_LOCK_ID = 4_711_001  # any constant: names the advisory lock of the scheduling pass
-TIERS = {Priority.LOW: policy.types.TIER_LOW, Priority.NORMAL: policy.types.TIER_NORMAL, Priority.HIGH: policy.types.TIER_HIGH}
+TIERS = {
+    Priority.LOW: policy.types.TIER_LOW,
+    Priority.NORMAL: policy.types.TIER_NORMAL,
+    Priority.HIGH: policy.types.TIER_HIGH,
+}
 
 
 PASS_MARK = "scheduler:pass"
@@ -90,12 +106,18 @@ def _epoch(instant: datetime) -> float:
 def _cluster_state(*, now, pending, gpus) -> policy.ClusterState:
     up_since = now - node_down_after()
     usable = {
-        gpu.pk: gpu.state == GpuState.AVAILABLE and not gpu.node.drained and gpu.node.last_heartbeat is not None and gpu.node.last_heartbeat >= up_since
+        gpu.pk: gpu.state == GpuState.AVAILABLE
+        and not gpu.node.drained
+        and gpu.node.last_heartbeat is not None
+        and gpu.node.last_heartbeat >= up_since
         for gpu in gpus
     }
     return policy.ClusterState(
         now=_epoch(now),
-        gpus=tuple(policy.Gpu(id=g.pk, node=g.node.name, model=g.model, memory_mb=g.memory_total_mb, usable=usable[g.pk]) for g in gpus),
+        gpus=tuple(
+            policy.Gpu(id=g.pk, node=g.node.name, model=g.model, memory_mb=g.memory_total_mb, usable=usable[g.pk])
+            for g in gpus
+        ),
         running=_running_jobs(),
         pending=tuple(_pending_job(job) for job in pending),
         reservations=_reservations(now),
@@ -104,8 +126,10 @@ def _cluster_state(*, now, pending, gpus) -> policy.ClusterState:
 
 
 def _running_jobs() -> tuple:
-    attempts = Attempt.objects.filter(state__in=ATTEMPT_LIVE_STATES).select_related("job").prefetch_related(
-        Prefetch("allocations", queryset=JobAllocation.objects.order_by("gpu_id"))
+    attempts = (
+        Attempt.objects.filter(state__in=ATTEMPT_LIVE_STATES)
+        .select_related("job")
+        .prefetch_related(Prefetch("allocations", queryset=JobAllocation.objects.order_by("gpu_id")))
     )
     running = []
     for attempt in attempts:
@@ -115,9 +139,14 @@ def _running_jobs() -> tuple:
         job = attempt.job
         running.append(
             policy.RunningJob(
-                id=job.pk, team=str(job.team_id), gpus=tuple(a.gpu_id for a in allocations),
-                start=_epoch(allocations[0].start), end_by=_epoch(allocations[0].end),
-                preemptible=job.preemptible, tier=TIERS[job.priority], reservation_id=job.reservation_id,
+                id=job.pk,
+                team=str(job.team_id),
+                gpus=tuple(a.gpu_id for a in allocations),
+                start=_epoch(allocations[0].start),
+                end_by=_epoch(allocations[0].end),
+                preemptible=job.preemptible,
+                tier=TIERS[job.priority],
+                reservation_id=job.reservation_id,
             )
         )
     return tuple(running)
@@ -125,16 +154,31 @@ def _running_jobs() -> tuple:
 
 def _pending_job(job: Job) -> policy.PendingJob:
     return policy.PendingJob(
-        id=job.pk, team=str(job.team_id), gpus=job.gpus, submit=_epoch(job.submitted_at), time_limit=float(job.time_limit_s),
-        user=str(job.owner_id), tier=TIERS[job.priority], preemptible=job.preemptible, model=job.gpu_model or None,
-        min_memory_mb=job.min_memory_mb, multi_node=job.multi_node, reservation_id=job.reservation_id,
+        id=job.pk,
+        team=str(job.team_id),
+        gpus=job.gpus,
+        submit=_epoch(job.submitted_at),
+        time_limit=float(job.time_limit_s),
+        user=str(job.owner_id),
+        tier=TIERS[job.priority],
+        preemptible=job.preemptible,
+        model=job.gpu_model or None,
+        min_memory_mb=job.min_memory_mb,
+        multi_node=job.multi_node,
+        reservation_id=job.reservation_id,
     )
 
 
 def _reservations(now) -> tuple:
     bookings = Reservation.objects.filter(state=ReservationState.ACTIVE, end__gt=now).prefetch_related("gpus")
     return tuple(
-        policy.Reservation(id=b.pk, team=str(b.team_id), gpus=tuple(sorted(g.pk for g in b.gpus.all())), start=_epoch(b.start), end=_epoch(b.end))
+        policy.Reservation(
+            id=b.pk,
+            team=str(b.team_id),
+            gpus=tuple(sorted(g.pk for g in b.gpus.all())),
+            start=_epoch(b.start),
+            end=_epoch(b.end),
+        )
         for b in bookings
     )
 
@@ -146,7 +190,9 @@ def _teams(now, team_ids) -> tuple:
         used = team_hours_in(team_id=quota.team_id, lo=lo, hi=hi)
         teams.append(
             policy.TeamState(
-                name=str(quota.team_id), max_gpus=quota.max_concurrent_gpus, guaranteed_gpus=quota.guaranteed_gpus,
+                name=str(quota.team_id),
+                max_gpus=quota.max_concurrent_gpus,
+                guaranteed_gpus=quota.guaranteed_gpus,
                 gpu_hours_remaining=max(float(quota.gpu_hours_per_month) - used, 0.0),
             )
         )
@@ -158,7 +204,11 @@ def _record_pending(*, decision: policy.Decision, jobs: dict) -> None:
     changed = []
     for status in decision.pending:
         job = jobs[status.job_id]
-        estimate = datetime.fromtimestamp(status.estimated_start, UTC).replace(microsecond=0) if status.estimated_start is not None else None
+        estimate = (
+            datetime.fromtimestamp(status.estimated_start, UTC).replace(microsecond=0)
+            if status.estimated_start is not None
+            else None
+        )
         fields = (status.position, status.reason[:500], estimate)
         if fields != (job.queue_position, job.pending_reason, job.estimated_start):
             job.queue_position, job.pending_reason, job.estimated_start = fields
@@ -167,6 +217,7 @@ def _record_pending(*, decision: policy.Decision, jobs: dict) -> None:
 
 
 # --- handing attempts to node workers -----------------------------------------------------------
+
 
 def node_queue(node_name: str) -> str:
     return f"node.{node_name}"
@@ -193,7 +244,9 @@ def attempt_enqueue(*, attempt_id: int) -> bool:
 def attempts_reenqueue_unclaimed(*, claim_timeout: timedelta, now: datetime | None = None) -> list[int]:
     """Queued attempts nobody claimed in time (a lost message, a broker that was down) go out again."""
     now = now or timezone.now()
-    stale = list(Attempt.objects.filter(state="queued", enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True))
+    stale = list(
+        Attempt.objects.filter(state="queued", enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True)
+    )
     # Never sent (the broker was down at placement): retried on every reaper run.
     stale += list(Attempt.objects.filter(state="queued", enqueued_at__isnull=True).values_list("pk", flat=True))
     for attempt_id in stale:

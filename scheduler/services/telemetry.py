@@ -4,6 +4,7 @@ The rollup arithmetic is scheduler.gpu.rollups (pure); this module feeds it rows
 result. Rolling up is idempotent: a bucket is recomputed from its source rows and replaces what was
 there, so a late batch of samples or a beat task delivered twice changes nothing wrong.
 """
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,8 +48,15 @@ def samples_write(*, rows: Sequence[SampleRow]) -> int:
         return 0
     at_field = GpuSample._meta.get_field("at")
     params = [
-        (r.gpu_id, at_field.get_db_prep_value(r.at, connection), r.util_gpu_pct, r.util_memory_pct,
-         r.memory_used_mb, r.temperature_c, r.power_w)
+        (
+            r.gpu_id,
+            at_field.get_db_prep_value(r.at, connection),
+            r.util_gpu_pct,
+            r.util_memory_pct,
+            r.memory_used_mb,
+            r.temperature_c,
+            r.power_w,
+        )
         for r in rows
     ]
     with transaction.atomic():
@@ -117,7 +125,10 @@ def _minute_rollups(*, start: datetime, end: datetime) -> list[Rollup]:
     rows = GpuSample.objects.filter(at__gte=start, at__lt=end).values_list(
         "gpu_id", "at", "util_gpu_pct", "memory_used_mb", "power_w", "temperature_c"
     )
-    samples = (Sample(gpu, at, util, memory, power, temperature) for gpu, at, util, memory, power, temperature in rows.iterator(chunk_size=20000))
+    samples = (
+        Sample(gpu, at, util, memory, power, temperature)
+        for gpu, at, util, memory, power, temperature in rows.iterator(chunk_size=20000)
+    )
     return rollup_samples(samples=samples, width=MINUTE)
 
 
@@ -125,9 +136,17 @@ def _hour_rollups(*, start: datetime, end: datetime) -> list[Rollup]:
     rows = GpuRollup.objects.filter(width_s=RollupWidth.MINUTE, start__gte=start, start__lt=end)
     minutes = (
         Rollup(
-            gpu=row.gpu_id, start=row.start, width=MINUTE, samples=row.samples, util_count=row.util_count,
-            util_mean=row.util_mean, util_max=row.util_max, memory_max_mb=row.memory_max_mb,
-            power_count=row.power_count, power_mean=row.power_mean, temperature_max_c=row.temperature_max_c,
+            gpu=row.gpu_id,
+            start=row.start,
+            width=MINUTE,
+            samples=row.samples,
+            util_count=row.util_count,
+            util_mean=row.util_mean,
+            util_max=row.util_max,
+            memory_max_mb=row.memory_max_mb,
+            power_count=row.power_count,
+            power_mean=row.power_mean,
+            temperature_max_c=row.temperature_max_c,
         )
         for row in rows.iterator(chunk_size=20000)
     )
@@ -144,9 +163,21 @@ def telemetry_prune(*, now: datetime | None = None) -> dict[str, int]:
     rollups_update(now=now)
     return {
         "raw": _prune(GpuSample.objects.all(), "at", hours=settings.TELEMETRY_RAW_RETENTION_HOURS, now=now),
-        "processes": _prune(ProcessSnapshot.objects.all(), "at", hours=settings.TELEMETRY_MINUTE_RETENTION_HOURS, now=now),
-        "minute": _prune(GpuRollup.objects.filter(width_s=RollupWidth.MINUTE), "start", hours=settings.TELEMETRY_MINUTE_RETENTION_HOURS, now=now),
-        "hour": _prune(GpuRollup.objects.filter(width_s=RollupWidth.HOUR), "start", hours=settings.TELEMETRY_HOUR_RETENTION_HOURS, now=now),
+        "processes": _prune(
+            ProcessSnapshot.objects.all(), "at", hours=settings.TELEMETRY_MINUTE_RETENTION_HOURS, now=now
+        ),
+        "minute": _prune(
+            GpuRollup.objects.filter(width_s=RollupWidth.MINUTE),
+            "start",
+            hours=settings.TELEMETRY_MINUTE_RETENTION_HOURS,
+            now=now,
+        ),
+        "hour": _prune(
+            GpuRollup.objects.filter(width_s=RollupWidth.HOUR),
+            "start",
+            hours=settings.TELEMETRY_HOUR_RETENTION_HOURS,
+            now=now,
+        ),
     }
 
 

@@ -1,4 +1,5 @@
 """The `atelier` CLI against a live server, through the REST API only."""
+
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ ATELIER = str(Path(sys.executable).parent / "atelier")
 
 
 @pytest.fixture
-def cli(fleet, researcher, tmp_path):
+def cli(fleet, researcher, tmp_path):  # noqa: F811 (the fixture of that name)
     """The CLI logged in as the researcher, once the agent has (re)written the fleet a job needs."""
     live_stack = fleet
     _, token = api_token_create(user=researcher, name="cli", expires_in_days=1)
@@ -33,7 +34,9 @@ def cli(fleet, researcher, tmp_path):
 
 def test_login_checks_the_token_and_keeps_it_private(live_stack, researcher, tmp_path):
     env = os.environ | {"ATELIER_CONFIG": str(tmp_path / "config.json")}
-    bad = subprocess.run([ATELIER, "login", live_stack.url, "--token", "atl_wrong"], env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [ATELIER, "login", live_stack.url, "--token", "atl_wrong"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 1
     assert bad.stderr.strip() == "atelier: Invalid token. Run `atelier login URL` with a valid token."
     assert not (tmp_path / "config.json").exists()

@@ -1,4 +1,5 @@
 """Playwright with the system Chromium (never `playwright install`; these machines are offline)."""
+
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"

@@ -4,6 +4,7 @@ Images are generated with Pillow and imported by the real worker, so the viewer 
 tiles. Drawing goes through the mouse and keyboard; `atelierWorkspace.clientPoint(x, y)` turns item
 pixels into screen pixels so a test can aim at a given episode coordinate.
 """
+
 import io
 import os
 import re
@@ -13,7 +14,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from PIL import Image, ImageDraw
 
-from labeling.models import Annotation, ImportJob, ImportState, Item, Review, Task
+from labeling.models import Annotation, ImportState, Item, Review, Task
 from labeling.services.datasets import dataset_create, series_create
 from labeling.services.imports import upload_import_create
 from labeling.services.tasks import task_assign, tasks_create
@@ -71,8 +72,10 @@ def coco_export(dataset, researcher) -> dict:
     from labeling.storage import export_path
 
     version = version_create(dataset=dataset, user=researcher, seed=1, ratios={"train": 1, "val": 0, "test": 0})
-    job = finished(export_create(version=version, user=researcher, format="coco", options={}),
-                   (ExportState.SUCCEEDED, ExportState.FAILED))
+    job = finished(
+        export_create(version=version, user=researcher, format="coco", options={}),
+        (ExportState.SUCCEEDED, ExportState.FAILED),
+    )
     assert job.state == ExportState.SUCCEEDED, (job.state, job.error)
     merged = {"images": [], "annotations": []}
     with zipfile.ZipFile(export_path(dataset_id=dataset.pk, job_id=job.pk)) as archive:
@@ -116,9 +119,12 @@ def at(page, x: float, y: float) -> tuple[float, float]:
 
 def show(page, y: float) -> None:
     """Scroll the viewer so item row y is near the top of the view (no animation)."""
-    page.evaluate("""y => { const v = atelierWorkspace.viewer(), u = atelierWorkspace.state.unit;
+    page.evaluate(
+        """y => { const v = atelierWorkspace.viewer(), u = atelierWorkspace.state.unit;
         const b = v.viewport.getBounds(true);
-        v.viewport.panTo(new OpenSeadragon.Point(b.x + b.width / 2, y / u + b.height / 2 - 40 / u), true); }""", y)
+        v.viewport.panTo(new OpenSeadragon.Point(b.x + b.width / 2, y / u + b.height / 2 - 40 / u), true); }""",
+        y,
+    )
     page.wait_for_timeout(100)
 
 
@@ -156,8 +162,9 @@ def close(a, b, tolerance=2.0) -> bool:
 # ------------------------------------------------------------------ the issue 9 flow
 
 
-def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(live_stack, browser, researcher, annotator,
-                                                                   reviewer, team_a):
+def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(
+    live_stack, browser, researcher, annotator, reviewer, team_a
+):
     dataset = webtoon_dataset(team_a, researcher)
     imported(dataset, researcher, [("tall.png", strip_png(800, 20_000, marks=[(100, 9000, 300, 9200)]))])
     tasks_create(dataset=dataset, user=researcher)
@@ -217,16 +224,18 @@ def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(live_stack, 
 
     saved = server_doc(task)
     assert len(saved.shapes) == 5
-    character, = shape_of(saved, "character")
-    text, = shape_of(saved, "text")
-    panel, = shape_of(saved, "panel")
-    sfx, = shape_of(saved, "sfx")
+    (character,) = shape_of(saved, "character")
+    (text,) = shape_of(saved, "text")
+    (panel,) = shape_of(saved, "panel")
+    (sfx,) = shape_of(saved, "sfx")
     assert close(character["box"], [60, 40, 200, 260]) and close(panel["box"], [100, 9000, 200, 200])
     assert sfx["type"] == "polygon" and close(sfx["points"][2], [420, 480])
     minji = dataset.series.characters.get(name="Minji")
     assert character["attributes"] == {"name": minji.pk}
     assert text["attributes"] == {"transcription": "안녕! <b>hi</b>", "language": "ko"}
-    assert saved.relations == [{"id": saved.relations[0]["id"], "type": "speaker", "from": text["id"], "to": character["id"]}]
+    assert saved.relations == [
+        {"id": saved.relations[0]["id"], "type": "speaker", "from": text["id"], "to": character["id"]}
+    ]
 
     # Reload: everything is there.
     page.reload()
@@ -313,17 +322,20 @@ def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(live_stack, 
     assert set(exported) == {s["id"] for s in final.shapes if s["type"] != "tag"}
     panel_id = shape_of(final, "panel")[0]["id"]
     assert close(exported[panel_id]["bbox"], [100, 9000, 200, 200])
-    assert exported[text["id"]]["attributes"]["transcription"] == shape_of(final, "text")[0]["attributes"]["transcription"]
+    assert (
+        exported[text["id"]]["attributes"]["transcription"] == shape_of(final, "text")[0]["attributes"]["transcription"]
+    )
 
 
-def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack, page, researcher, annotator,
-                                                                     team_a):
+def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack, page, researcher, annotator, team_a):
     dataset = webtoon_dataset(team_a, researcher, name="Episodes")
     # A dark mark split over slices 0 and 1: episode rows 500..700 (slice 0 ends at 600).
-    files = [("ep_00.png", strip_png(800, 600, seed=0, marks=[(100, 500, 300, 600)])),
-             ("ep_01.png", strip_png(800, 600, seed=1, marks=[(100, 0, 300, 100)])),
-             ("ep_02.png", strip_png(800, 600, seed=2))]
-    item, = imported(dataset, researcher, files, as_episode=True, episode_name="Episode 1")
+    files = [
+        ("ep_00.png", strip_png(800, 600, seed=0, marks=[(100, 500, 300, 600)])),
+        ("ep_01.png", strip_png(800, 600, seed=1, marks=[(100, 0, 300, 100)])),
+        ("ep_02.png", strip_png(800, 600, seed=2)),
+    ]
+    (item,) = imported(dataset, researcher, files, as_episode=True, episode_name="Episode 1")
     assert (item.kind, item.height) == ("episode", 1800)
     task = assigned_task(dataset, researcher, annotator)
 
@@ -343,7 +355,7 @@ def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack
     page.keyboard.press("1")
     drag_box(page, 100, 500, 300, 700)
     wait_saved(page)
-    panel, = server_doc(task).shapes
+    (panel,) = server_doc(task).shapes
     assert close(panel["box"], [100, 500, 200, 200])
 
     # Exported per slice (CONTRACT 7): two parts, one per slice, linked by one group id.
@@ -365,15 +377,18 @@ def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack
     page.wait_for_function(f"{zoom} < {fitted} * 0.9")
     show(page, 1200)
     page.get_by_role("button", name="Fit width").click()
-    page.wait_for_function(f"Math.abs({zoom} - {fitted}) < {fitted} * 0.01 && atelierWorkspace.viewer().viewport.getBounds().y < 0.01")
+    page.wait_for_function(
+        f"Math.abs({zoom} - {fitted}) < {fitted} * 0.01 && atelierWorkspace.viewer().viewport.getBounds().y < 0.01"
+    )
     assert page.locator(".openseadragon-container img[src*='zoomin']").count() == 0
 
 
 # ------------------------------------------------------------------ never lose work
 
 
-def test_two_tabs_editing_one_task_get_a_conflict_and_nothing_is_overwritten(live_stack, browser, researcher,
-                                                                            annotator, team_a):
+def test_two_tabs_editing_one_task_get_a_conflict_and_nothing_is_overwritten(
+    live_stack, browser, researcher, annotator, team_a
+):
     dataset = webtoon_dataset(team_a, researcher, name="Conflicts")
     imported(dataset, researcher, [("page.png", strip_png(800, 2000))])
     task = assigned_task(dataset, researcher, annotator)
@@ -418,8 +433,9 @@ def test_two_tabs_editing_one_task_get_a_conflict_and_nothing_is_overwritten(liv
     assert server_doc(task).version == 2
 
 
-def test_a_save_after_the_session_expired_is_kept_and_sent_after_logging_in(live_stack, page, researcher, annotator,
-                                                                          team_a):
+def test_a_save_after_the_session_expired_is_kept_and_sent_after_logging_in(
+    live_stack, page, researcher, annotator, team_a
+):
     dataset = webtoon_dataset(team_a, researcher, name="Expiry")
     imported(dataset, researcher, [("page.png", strip_png(800, 2000))])
     task = assigned_task(dataset, researcher, annotator)
@@ -456,16 +472,25 @@ def test_a_save_after_the_session_expired_is_kept_and_sent_after_logging_in(live
 XSS = '"><img id=xss-{n} src=x onerror=alert({n})><script id=xss-s{n}>alert({n})</script>'
 
 
-def test_user_text_shows_as_literal_text_and_runs_nothing(live_stack, browser, researcher, annotator, reviewer,
-                                                         team_a):
+def test_user_text_shows_as_literal_text_and_runs_nothing(live_stack, browser, researcher, annotator, reviewer, team_a):
     payloads = {n: XSS.format(n=n) for n in range(1, 7)}
-    schema = {"classes": [
-        {"name": payloads[1][:64], "hotkey": "1", "shapes": ["box"],
-         "attributes": [{"name": "transcription", "type": "text"}, {"name": "who", "type": "character"},
-                        {"name": "tags", "type": "tags"}]},
-    ], "relations": []}
+    schema = {
+        "classes": [
+            {
+                "name": payloads[1][:64],
+                "hotkey": "1",
+                "shapes": ["box"],
+                "attributes": [
+                    {"name": "transcription", "type": "text"},
+                    {"name": "who", "type": "character"},
+                    {"name": "tags", "type": "tags"},
+                ],
+            },
+        ],
+        "relations": [],
+    }
     dataset = webtoon_dataset(team_a, researcher, name=payloads[2][:60], characters=[payloads[3][:60]], schema=schema)
-    item, = imported(dataset, researcher, [("page.png", strip_png(800, 1200))])
+    (item,) = imported(dataset, researcher, [("page.png", strip_png(800, 1200))])
     Item.objects.filter(pk=item.pk).update(name=payloads[4])  # a file name as ingestion would keep it
     task = assigned_task(dataset, researcher, annotator)
     class_name = payloads[1][:64]

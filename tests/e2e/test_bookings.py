@@ -1,5 +1,6 @@
 """A researcher books a GPU by dragging on the timeline, sees the team's remaining quota first, and
 sees the booking; a second user's overlapping drag is refused with a clear message."""
+
 from datetime import UTC, timedelta
 
 import pytest
@@ -39,7 +40,9 @@ def drag(page, *, node: str, gpu_label: str, day: str, from_hour: int, to_hour: 
     page.mouse.up()
 
 
-def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused(live_stack, page, browser, page_problems):
+def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused(
+    live_stack, page, browser, page_problems
+):
     demo_seed()
     Reservation.objects.all().delete()  # the demo's own bookings: this test starts from an empty timeline
     fleet(nodes=1, per_node=4, prefix="bk")
@@ -54,13 +57,20 @@ def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused
     assert dialog.locator("#book-end").inner_text() == f"{tomorrow} 13:00"
     page.wait_for_function("document.getElementById('book-quota').textContent.includes('GPU-hours left')")
     month = tomorrow[:7]
-    assert dialog.locator("#book-quota").inner_text() == f"2000.0 of 2000.0 GPU-hours left in {month}; 1996.0 after this booking"
+    assert (
+        dialog.locator("#book-quota").inner_text()
+        == f"2000.0 of 2000.0 GPU-hours left in {month}; 1996.0 after this booking"
+    )
     dialog.locator("#book-note").fill("segmentation sweep")
     dialog.get_by_role("button", name="Confirm booking").click()
     page.get_by_role("status").filter(has_text="Booked").wait_for()
     page.locator(".ec-event", has_text="researcher · Vision").wait_for()
     booking = Reservation.objects.get()
-    assert (booking.user.username, booking.note, [str(g) for g in booking.gpus.all()]) == ("researcher", "segmentation sweep", ["bk-00/gpu1"])
+    assert (booking.user.username, booking.note, [str(g) for g in booking.gpus.all()]) == (
+        "researcher",
+        "segmentation sweep",
+        ["bk-00/gpu1"],
+    )
     assert (booking.end - booking.start) == timedelta(hours=4)
 
     other = browser.new_page()
@@ -92,8 +102,18 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     researcher = get_user_model().objects.get(username="researcher")
     day = (timezone.now() + timedelta(days=1)).date()
     start = datetime.combine(day, time(9), tzinfo=UTC)
-    booking = reservation_create(user=researcher, start=start, end=start + timedelta(hours=3), request=GpuRequest(gpu_ids=(gpus[0].pk,)))
-    GpuOccupancy.objects.create(gpu=gpus[1], team=booking.team, user=researcher, kind="job", job_ref=7, start=start, end=start + timedelta(hours=2))
+    booking = reservation_create(
+        user=researcher, start=start, end=start + timedelta(hours=3), request=GpuRequest(gpu_ids=(gpus[0].pk,))
+    )
+    GpuOccupancy.objects.create(
+        gpu=gpus[1],
+        team=booking.team,
+        user=researcher,
+        kind="job",
+        job_ref=7,
+        start=start,
+        end=start + timedelta(hours=2),
+    )
 
     log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
     open_tomorrow(page, live_stack.url)
@@ -101,7 +121,9 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     event.wait_for()
     page.locator(".ec-event", has_text="job 7 · Vision").wait_for()  # a job outside bookings, shown in its row
     handle = event.locator(".ec-resizer").last.bounding_box()
-    target = page.locator(f'.ec-header time[datetime="{day.isoformat()}T13:00:00"]').bounding_box()  # into the 13:00 slot: ends 14:00
+    target = page.locator(
+        f'.ec-header time[datetime="{day.isoformat()}T13:00:00"]'
+    ).bounding_box()  # into the 13:00 slot: ends 14:00
     page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
     page.mouse.down()
     page.mouse.move(handle["x"] + 20, handle["y"] + handle["height"] / 2, steps=4)
@@ -116,11 +138,15 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     page.get_by_role("status").filter(has_text="cancelled").wait_for()
     booking.refresh_from_db()
     assert booking.state == "cancelled"
-    expect(page.locator(".ec-event", has_text="researcher · Vision")).to_have_count(0)  # refetched: cancelled ones are not shown
+    expect(page.locator(".ec-event", has_text="researcher · Vision")).to_have_count(
+        0
+    )  # refetched: cancelled ones are not shown
     assert page_problems.console_errors == [] and page_problems.bad_responses == []
 
 
-def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_reload(live_stack, page, browser, page_problems):
+def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_reload(
+    live_stack, page, browser, page_problems
+):
     demo_seed()
     Reservation.objects.all().delete()
     gpus = fleet(nodes=1, per_node=2, prefix="lv")
@@ -141,7 +167,12 @@ def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_rel
                                     headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}});
         return [r.status, await r.json()];
     }"""
-    body = {"gpu_ids": [gpus[0].pk], "start_local": f"{tomorrow}T09:00:00", "end_local": f"{tomorrow}T12:00:00", "note": "secret"}
+    body = {
+        "gpu_ids": [gpus[0].pk],
+        "start_local": f"{tomorrow}T09:00:00",
+        "end_local": f"{tomorrow}T12:00:00",
+        "note": "secret",
+    }
     status, created = booker.evaluate(call_api, ["POST", "/api/v1/reservations/", body])
     assert status == 201, created
 

@@ -1,5 +1,6 @@
 """The pages work with the Content-Security-Policy enforced (no bypass here): the browser reports no
 violation and the page scripts run (docs/security.md)."""
+
 import pytest
 
 from labeling.models import Task
@@ -21,8 +22,10 @@ def test_pages_run_under_the_policy_without_violations(live_stack, browser, rese
     context = browser.new_context()  # the policy enforced
     page = context.new_page()
     violations = []
-    page.on("console", lambda m: ("Content Security Policy" in m.text or "Refused to" in m.text)
-            and violations.append(m.text))
+    page.on(
+        "console",
+        lambda m: ("Content Security Policy" in m.text or "Refused to" in m.text) and violations.append(m.text),
+    )
     log_in(page, live_stack.url, "annotator", PASSWORD)
     response = page.goto(f"{live_stack.url}/label/{task.pk}/")
     assert "script-src 'self'" in response.headers["content-security-policy"]

@@ -1,5 +1,6 @@
 """A researcher creates a dataset, drops 20 generated files with progress, sees the thumbnails, and
 opens a strip whose Deep Zoom tiles OpenSeadragon loads (real daphne + Celery worker + Chromium)."""
+
 import io
 import os
 import re
@@ -62,7 +63,8 @@ def test_upload_20_files_see_thumbnails_and_open_a_strip(live_stack, page, page_
     thumbnails = page.locator("#thumb-grid img")
     assert thumbnails.count() == 20
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('#thumb-grid img')).every(img => img.complete && img.naturalWidth > 0)")
+        "Array.from(document.querySelectorAll('#thumb-grid img')).every(img => img.complete && img.naturalWidth > 0)"
+    )
 
     shot(page, "grid")
     tile_responses = []

@@ -1,5 +1,6 @@
 """The GPU board in Chromium: the simulated fleet appears, and the agent's readings update the open page
 live (no reload): a utilization change, a rogue process, a node going down."""
+
 import time
 
 import pytest
@@ -37,7 +38,8 @@ def test_the_board_shows_the_simulated_fleet_and_updates_live(live_stack, page, 
     before = first.get_attribute("data-t")
     page.wait_for_function(
         "(before) => { const c = document.querySelector('.gpu-card'); return c.dataset.t && c.dataset.t !== before; }",
-        arg=before, timeout=15000,
+        arg=before,
+        timeout=15000,
     )
     assert page.evaluate("window.__sameDocument") is True  # updated in place, not reloaded
     assert page.locator(".gpu-card .spark polyline").first.get_attribute("points") != ""
@@ -53,7 +55,9 @@ def test_a_busy_gpu_and_its_rogue_process_appear_without_reload(live_stack, page
         gpu_id = Gpu.objects.get(uuid=target).id
         card = page.locator(f'.gpu-card[data-gpu-id="{gpu_id}"]')
         assert int(card.locator('[data-field="util"]').inner_text().rstrip("%")) <= 2  # idle before
-        agent = Agent(backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(4242,))}, flush_interval=0)
+        agent = Agent(
+            backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(4242,))}, flush_interval=0
+        )
         agent.tick()
         page.wait_for_function(
             f"parseInt(document.querySelector('.gpu-card[data-gpu-id=\"{gpu_id}\"] [data-field=util]').textContent) >= 60",

@@ -1,4 +1,5 @@
 """A researcher submits a job from the browser, watches its log arrive live, and cancels it."""
+
 import pytest
 from django.utils import timezone
 
@@ -12,7 +13,11 @@ pytestmark = [pytest.mark.stack, pytest.mark.e2e]
 
 
 def test_submit_watch_the_log_live_and_cancel(live_stack, page, page_problems, researcher):
-    wait_for(lambda: Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8)
+    wait_for(
+        lambda: (
+            Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
+        )
+    )
     assert Membership.objects.filter(user=researcher, is_researcher=True).exists()
     log_in(page, live_stack.url, "researcher", PASSWORD)
     page.goto(f"{live_stack.url}/jobs/new/")

@@ -1,15 +1,16 @@
 """The page's live connection in Chromium: a page that was offline longer than the server keeps
 events reconnects, is told it missed some, and offers a reload."""
+
 import re
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from portal.accounts.models import User
 from portal.demo import DEMO_PASSWORD, demo_seed
 from portal.notifications.services import notification_send
 from portal.realtime.services import events_prune
-from portal.accounts.models import User
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]

@@ -1,4 +1,5 @@
 """The demo researcher logs in and opens every page of the navigation: no console error, no 4xx/5xx."""
+
 import pytest
 
 from portal.demo import DEMO_PASSWORD, demo_seed
@@ -7,7 +8,13 @@ from tests.e2e.conftest import log_in
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]
 
 # (navigation link, the page's heading)
-NAVIGATION = [("GPU board", "GPU board"), ("Bookings", "Bookings"), ("Jobs", "Jobs"), ("Labeling", "Datasets"), ("Reports", "Reports")]
+NAVIGATION = [
+    ("GPU board", "GPU board"),
+    ("Bookings", "Bookings"),
+    ("Jobs", "Jobs"),
+    ("Labeling", "Datasets"),
+    ("Reports", "Reports"),
+]
 
 
 def test_the_researcher_opens_every_navigation_page(live_stack, page, page_problems):

@@ -1,10 +1,10 @@
 """A researcher opens a dataset's versions page, compares two versions and reads the diff: the
 changed item with its shape ids, the added item (real daphne + Chromium; rows made in the test
 with thumbnails only, so the item viewer itself is not opened)."""
+
 import re
 
 import pytest
-
 from PIL import Image
 
 from labeling import storage

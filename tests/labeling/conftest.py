@@ -1,4 +1,5 @@
 """Shared helpers for the dataset tests: a dataset of team A, uploads, and what lies on disk."""
+
 import io
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The labeling demo data: real ingested strips and an episode, tasks, one in the annotator's queue."""
+
 import pytest
 
 from labeling.models import Dataset, Item, Slice, Task
@@ -11,7 +12,10 @@ def test_the_demo_has_strips_an_episode_and_a_task_waiting_for_the_annotator():
     demo_seed()
     dataset = Dataset.objects.get(name="Demo webtoon strips")
     assert sorted(Item.objects.filter(dataset=dataset).values_list("kind", "slice_count")) == [
-        ("episode", 3), ("image", 1), ("image", 1)]
+        ("episode", 3),
+        ("image", 1),
+        ("image", 1),
+    ]
     episode = Item.objects.get(dataset=dataset, kind="episode")
     assert list(Slice.objects.filter(item=episode).values_list("offset_y", flat=True)) == [0, 1600, 3200]
     assert Task.objects.filter(dataset=dataset).count() == 3

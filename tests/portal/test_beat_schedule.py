@@ -1,6 +1,7 @@
 """Beat's schedule: the project's own entries are in force even when the database lost their rows
 (django-celery-beat reloads from the database every 5 minutes; an emptied table used to stop the
 reaper and the scheduling pass, with beat's heartbeat still green)."""
+
 import pytest
 from django.conf import settings
 from django_celery_beat.models import PeriodicTask

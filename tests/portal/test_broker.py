@@ -1,4 +1,5 @@
 """The embedded broker writes each message whole: a polling consumer never reads a partial file."""
+
 import json
 import threading
 
@@ -11,7 +12,12 @@ def test_messages_appear_in_the_queue_folder_only_when_complete(tmp_path):
     install()
     queue, staging = tmp_path / "queue", tmp_path / "staging"
     queue.mkdir()
-    options = {"data_folder_in": str(queue), "data_folder_out": str(queue), "control_folder": str(tmp_path / "control"), "staging_folder": str(staging)}
+    options = {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "control_folder": str(tmp_path / "control"),
+        "staging_folder": str(staging),
+    }
     seen_partial = []
     stop = threading.Event()
 

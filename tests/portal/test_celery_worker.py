@@ -1,4 +1,5 @@
 """A real Celery worker subprocess runs tasks through this run's broker (filesystem or Redis)."""
+
 import time
 import uuid
 

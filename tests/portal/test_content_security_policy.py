@@ -1,5 +1,6 @@
 """The Content-Security-Policy (docs/security.md): sent on every response, no inline script allowed,
 and no template that would need one."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The committed OpenAPI schema (docs/openapi.yaml) matches the code, and validates without warnings."""
+
 import os
 import subprocess
 import sys
@@ -14,7 +15,11 @@ def generate_schema(tmp_path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"ATELIER_VAR_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "manage.py", "spectacular", "--file", str(out), "--validate", "--fail-on-warn"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out.read_text()

@@ -1,5 +1,6 @@
 """Realtime: an event made in a Celery worker reaches a browser's websocket on the web process, in
 both modes; strangers are refused; a reconnect resumes without gaps or duplicates."""
+
 import asyncio
 import json
 
@@ -70,7 +71,9 @@ def test_a_websocket_from_a_foreign_origin_is_refused(live_stack, researcher):
     cookie = session_cookie_for(researcher)
 
     async def scenario():
-        async with connect(ws_url(live_stack), additional_headers={"Cookie": cookie}, origin="http://evil.example") as socket:
+        async with connect(
+            ws_url(live_stack), additional_headers={"Cookie": cookie}, origin="http://evil.example"
+        ) as socket:
             await socket.recv()
 
     with pytest.raises(InvalidStatus) as refused:
@@ -104,7 +107,9 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
     notification_send(user=researcher, kind="message", title="three")
 
     async def scenario():
-        communicator = WebsocketCommunicator(application, "/ws/events/?after=0", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator = WebsocketCommunicator(
+            application, "/ws/events/?after=0", headers=[(b"origin", b"http://127.0.0.1")]
+        )
         communicator.scope["user"] = researcher
         connected, _ = await communicator.connect()
         assert connected
@@ -112,7 +117,9 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
         topic = f"user.{researcher.pk}"
         events = await _collect(communicator, 3, topic)
         await communicator.disconnect()
-        resumed = WebsocketCommunicator(application, f"/ws/events/?after={events[0]['id']}", headers=[(b"origin", b"http://127.0.0.1")])
+        resumed = WebsocketCommunicator(
+            application, f"/ws/events/?after={events[0]['id']}", headers=[(b"origin", b"http://127.0.0.1")]
+        )
         resumed.scope["user"] = researcher
         await resumed.connect()
         await resumed.receive_json_from()
@@ -143,7 +150,9 @@ def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, research
 
 def _hello(after: int, user) -> dict:
     async def scenario():
-        communicator = WebsocketCommunicator(application, f"/ws/events/?after={after}", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator = WebsocketCommunicator(
+            application, f"/ws/events/?after={after}", headers=[(b"origin", b"http://127.0.0.1")]
+        )
         communicator.scope["user"] = user
         await communicator.connect()
         hello = await communicator.receive_json_from()

@@ -1,4 +1,5 @@
 """Settings in both modes, and clear start-up errors for bad values. Each case runs a fresh interpreter."""
+
 import json
 import os
 import subprocess
@@ -87,16 +88,30 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize(("overrides", "named"), [
-    ({"ATELIER_JOB_DB_OUTAGE_GRACE": "600", "ATELIER_JOB_HEARTBEAT_TTL": "60", "ATELIER_JOB_NODE_DOWN_GRACE": "660"}, "ATELIER_JOB_NODE_DOWN_GRACE"),
-    ({"ATELIER_JOB_HEARTBEAT_INTERVAL": "5", "ATELIER_JOB_HEARTBEAT_TTL": "9"}, "ATELIER_JOB_HEARTBEAT_TTL"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (
+            {
+                "ATELIER_JOB_DB_OUTAGE_GRACE": "600",
+                "ATELIER_JOB_HEARTBEAT_TTL": "60",
+                "ATELIER_JOB_NODE_DOWN_GRACE": "660",
+            },
+            "ATELIER_JOB_NODE_DOWN_GRACE",
+        ),
+        ({"ATELIER_JOB_HEARTBEAT_INTERVAL": "5", "ATELIER_JOB_HEARTBEAT_TTL": "9"}, "ATELIER_JOB_HEARTBEAT_TTL"),
+    ],
+)
 def test_start_up_refuses_grace_periods_that_could_run_a_job_twice(tmp_path, overrides, named):
     result = run_settings(tmp_path, **overrides)
     assert result.returncode != 0

@@ -2,6 +2,7 @@
 
 Pure pytest (no Django): `.venv/bin/pytest -p no:django tests/portal/test_vendored_assets.py`.
 """
+
 import hashlib
 import json
 import re

@@ -1,4 +1,5 @@
 """Scheduler factories: nodes, GPUs, bookings. Tests make their own GPUs; the agent is not needed."""
+
 from datetime import timedelta
 
 import factory
@@ -29,7 +30,9 @@ class GpuFactory(factory.django.DjangoModelFactory):
     memory_total_mb = 81920
 
 
-def fleet(*, nodes: int = 2, per_node: int = 8, model: str = "A100-80GB", memory_mb: int = 81920, prefix: str = "node") -> list[Gpu]:
+def fleet(
+    *, nodes: int = 2, per_node: int = 8, model: str = "A100-80GB", memory_mb: int = 81920, prefix: str = "node"
+) -> list[Gpu]:
     """`nodes` × `per_node` GPUs, in node then index order."""
     gpus = []
     for n in range(nodes):
@@ -48,7 +51,9 @@ def booking(*, user, gpus, start, end, team=None, note=""):
     from scheduler.selectors.placement import GpuRequest
     from scheduler.services.reservations import reservation_create
 
-    return reservation_create(user=user, team=team, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus)), note=note)
+    return reservation_create(
+        user=user, team=team, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus)), note=note
+    )
 
 
 def quota_set(team, **limits):

@@ -1,4 +1,5 @@
 """Run many attempts at once and tally their outcomes (the booking race tests and the benchmark)."""
+
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,5 @@
 """The booking pages: the timeline's data (no inline script), "My bookings", and the secret .ics feed."""
+
 import json
 
 import pytest
@@ -77,7 +78,9 @@ def test_the_timeline_shows_jobs_outside_bookings_naming_them_only_to_their_team
 
     gpu = fleet(nodes=1, per_node=1)[0]
     now = timezone.now()
-    GpuOccupancy.objects.create(gpu=gpu, team=team_a, user=researcher, kind="job", job_ref=77, start=now, end=now + timezone.timedelta(hours=1))
+    GpuOccupancy.objects.create(
+        gpu=gpu, team=team_a, user=researcher, kind="job", job_ref=77, start=now, end=now + timezone.timedelta(hours=1)
+    )
 
     def jobs_seen_by(user):
         client.force_login(user)

@@ -1,4 +1,5 @@
 """Demo bookings appear only when GPUs exist, and seeding again duplicates nothing."""
+
 import pytest
 
 from portal.demo import demo_seed

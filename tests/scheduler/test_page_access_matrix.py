@@ -1,5 +1,6 @@
 """Every POST page of the scheduler, as anonymous, another team, the same team without the role and
 the permitted user: a login redirect, a 404, a styled 403 or the action, never a 500."""
+
 import pytest
 
 from scheduler.models import Gpu, Job
@@ -12,7 +13,9 @@ ACTORS = ["anonymous", "outsider", "annotator", "researcher", "team_admin", "adm
 @pytest.fixture
 def targets(db, researcher, team_admin, outsider, annotator, admin):
     gpus = fleet(nodes=1, per_node=2)
-    response = api_client_for(researcher).post("/api/v1/jobs/", {"command": "true", "gpus": 1, "time_limit": "PT1H"}, format="json")
+    response = api_client_for(researcher).post(
+        "/api/v1/jobs/", {"command": "true", "gpus": 1, "time_limit": "PT1H"}, format="json"
+    )
     return {"job": response.json()["id"], "gpu": gpus[0].pk, "node": gpus[0].node_id}
 
 
@@ -40,7 +43,10 @@ def test_no_post_page_answers_500(request, client, targets, actor, page):
         assert response.status_code == 302 and "/login" in response["Location"]
 
 
-@pytest.mark.parametrize(("actor", "expected"), [("outsider", 404), ("annotator", 403), ("researcher", 302), ("team_admin", 302), ("admin", 302)])
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [("outsider", 404), ("annotator", 403), ("researcher", 302), ("team_admin", 302), ("admin", 302)],
+)
 def test_the_cancel_page_answers_like_the_api(request, client, targets, actor, expected):
     response = post_as(request, client, actor, f"/jobs/{targets['job']}/cancel/", {})
     assert response.status_code == expected

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,46 +14,63 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='TeamQuota',
+            name="TeamQuota",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gpu_hours_per_month', models.DecimalField(decimal_places=1, default=2000, max_digits=10)),
-                ('max_concurrent_gpus', models.PositiveIntegerField(default=16)),
-                ('max_booking_hours', models.PositiveIntegerField(default=168)),
-                ('booking_horizon_days', models.PositiveIntegerField(default=30)),
-                ('guaranteed_gpus', models.PositiveIntegerField(default=4)),
-                ('borrow_limit_hours', models.DecimalField(decimal_places=1, default=4, max_digits=6)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='quota', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("gpu_hours_per_month", models.DecimalField(decimal_places=1, default=2000, max_digits=10)),
+                ("max_concurrent_gpus", models.PositiveIntegerField(default=16)),
+                ("max_booking_hours", models.PositiveIntegerField(default=168)),
+                ("booking_horizon_days", models.PositiveIntegerField(default=30)),
+                ("guaranteed_gpus", models.PositiveIntegerField(default=4)),
+                ("borrow_limit_hours", models.DecimalField(decimal_places=1, default=4, max_digits=6)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="quota", to="teams.team"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_researcher', models.BooleanField(default=False)),
-                ('is_annotator', models.BooleanField(default=False)),
-                ('is_reviewer', models.BooleanField(default=False)),
-                ('is_team_admin', models.BooleanField(default=False)),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("is_researcher", models.BooleanField(default=False)),
+                ("is_annotator", models.BooleanField(default=False)),
+                ("is_reviewer", models.BooleanField(default=False)),
+                ("is_team_admin", models.BooleanField(default=False)),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="teams.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['team__name', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('team', 'user'), name='one_membership_per_team')],
+                "ordering": ["team__name", "user__username"],
+                "constraints": [models.UniqueConstraint(fields=("team", "user"), name="one_membership_per_team")],
             },
         ),
     ]

@@ -7,6 +7,7 @@ Pure Python (no Django). Import from here:
 ``NvmlBackend`` lives in ``scheduler.gpu.backends.nvml`` and imports ``pynvml`` only when opened.
 See docs/gpu-backends.md.
 """
+
 from .base import (
     BackendUnavailable,
     GpuBackend,

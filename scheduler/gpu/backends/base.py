@@ -7,6 +7,7 @@ UI and API), never zero.
 Units: memory in MiB (what nvidia-smi and DCGM's ``FB_USED`` call MiB), power in watts,
 temperature in degrees Celsius, utilization in percent 0..100.
 """
+
 from __future__ import annotations
 
 import abc

@@ -7,6 +7,7 @@ Failure levels, from widest to narrowest:
 - one field answers NOT_SUPPORTED (power on some boards, fans on passive ones): that field
   is ``None``; any other per-field NVML error also gives ``None`` and is listed in ``errors``.
 """
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Choose the GPU backend from the ``ATELIER_GPU_BACKEND`` setting."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

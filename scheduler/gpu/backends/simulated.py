@@ -9,6 +9,7 @@ Spec syntax (``ATELIER_SIM_FLEET``): comma-separated groups ``<nodes>x<gpus>:<mo
 from ``KNOWN_MODELS`` or any ``<NAME>-<N>GB``. Nodes are named ``sim-<model>-<NN>``
 (``sim-a100-01``), numbered per model family across groups.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,14 +27,11 @@ MAX_NODES_PER_GROUP = 4096
 MAX_GPUS_PER_NODE = 16
 
 EMPTY_SPEC = "simulated fleet spec is empty; expected e.g. {example!r}"
-BAD_GROUP = (
-    "simulated fleet spec group {group!r} is not <nodes>x<gpus>:<model>, e.g. {example!r}"
-)
+BAD_GROUP = "simulated fleet spec group {group!r} is not <nodes>x<gpus>:<model>, e.g. {example!r}"
 BAD_NODE_COUNT = "simulated fleet spec group {group!r}: node count must be 1..{limit}"
 BAD_GPU_COUNT = "simulated fleet spec group {group!r}: GPUs per node must be 1..{limit}"
 UNKNOWN_MODEL = (
-    "simulated fleet spec group {group!r}: unknown GPU model {model!r}; use one of {known} "
-    "or any <NAME>-<N>GB"
+    "simulated fleet spec group {group!r}: unknown GPU model {model!r}; use one of {known} or any <NAME>-<N>GB"
 )
 UNKNOWN_NODE = "simulated fleet has no node {node!r}; it has {nodes}"
 
@@ -162,9 +160,7 @@ def _build_fleet(*, spec: str, seed: int) -> tuple[_SimNode, ...]:
 
 
 def _node_gpus(hostname: str, *, group: FleetGroup, seed: int) -> tuple[_SimGpu, ...]:
-    return tuple(
-        _sim_gpu(hostname, index, model=group.model, seed=seed) for index in range(group.gpus_per_node)
-    )
+    return tuple(_sim_gpu(hostname, index, model=group.model, seed=seed) for index in range(group.gpus_per_node))
 
 
 def _sim_gpu(hostname: str, index: int, *, model: GpuModel, seed: int) -> _SimGpu:
@@ -225,9 +221,7 @@ class SimulatedBackend(GpuBackend):
     def gpu_count(self) -> int:
         return sum(len(node.gpus) for node in self._nodes)
 
-    def read(
-        self, load: Mapping[str, SimulatedLoad] | None = None, *, now: float | None = None
-    ) -> NodeReading:
+    def read(self, load: Mapping[str, SimulatedLoad] | None = None, *, now: float | None = None) -> NodeReading:
         """The first (or the chosen) node."""
         return _read_node(self._nodes[0], load=load or {}, now=_now(now))
 
@@ -250,8 +244,10 @@ def _read_node(node: _SimNode, *, load: Mapping[str, SimulatedLoad], now: float)
 
 def _wave(gpu: _SimGpu, now: float) -> float:
     """Smooth noise in [0, 1], deterministic in (seed, GPU, time)."""
-    return 0.5 + 0.3 * math.sin(gpu.slow_rate * now + gpu.slow_phase) + 0.2 * math.sin(
-        gpu.fast_rate * now + gpu.fast_phase
+    return (
+        0.5
+        + 0.3 * math.sin(gpu.slow_rate * now + gpu.slow_phase)
+        + 0.2 * math.sin(gpu.fast_rate * now + gpu.fast_phase)
     )
 
 

@@ -2,6 +2,7 @@
 
 Thin: opens the backend from settings and runs scheduler.services.agent.Agent until SIGTERM/SIGINT.
 """
+
 import logging
 import signal
 import threading
@@ -20,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--node", help="node name (NVML: overrides the hostname; simulated: play only this node)")
-        parser.add_argument("--interval", type=float, default=None, help="seconds between samples (default ATELIER_AGENT_INTERVAL)")
+        parser.add_argument(
+            "--interval", type=float, default=None, help="seconds between samples (default ATELIER_AGENT_INTERVAL)"
+        )
         parser.add_argument("--once", action="store_true", help="take one sample, write it, and exit")
 
     def handle(self, *args, node=None, interval=None, once=False, **options):
@@ -29,7 +32,10 @@ class Command(BaseCommand):
             raise CommandError("--interval must be positive")
         try:
             backend = backend_for(
-                setting=settings.GPU_BACKEND, sim_fleet_spec=settings.SIM_FLEET or DEFAULT_SIM_FLEET, node=node, hostname=node
+                setting=settings.GPU_BACKEND,
+                sim_fleet_spec=settings.SIM_FLEET or DEFAULT_SIM_FLEET,
+                node=node,
+                hostname=node,
             )
         except (BackendUnavailable, ValueError) as exc:
             raise CommandError(str(exc)) from None
@@ -39,4 +45,6 @@ class Command(BaseCommand):
         reason = getattr(backend, "reason", None)
         log.info("GPU agent: backend %s%s, every %.2fs", backend.name, f" ({reason})" if reason else "", interval)
         with backend:
-            Agent(backend=backend, node=node, flush_interval=0 if once else None).run(interval=interval, stop=stop, once=once)
+            Agent(backend=backend, node=node, flush_interval=0 if once else None).run(
+                interval=interval, stop=stop, once=once
+            )

@@ -4,6 +4,7 @@ With the simulated fleet, one worker serves every simulated node's queue, or onl
 workers for two emulated nodes on one host). It also takes the
 `default` queue (scheduling passes, notifications, housekeeping) unless --no-default is given.
 """
+
 import os
 import socket
 import sys
@@ -32,9 +33,24 @@ class Command(BaseCommand):
         queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
         os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
         argv = [
-            sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "threads", "--concurrency", str(gpu_count + EXTRA_SLOTS),
-            "--queues", ",".join(queues), "--hostname", options["hostname"] or f"{options['node'] or 'atelier'}@{socket.gethostname()}",
-            "--loglevel", options["loglevel"], "--without-mingle", "--without-gossip",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(gpu_count + EXTRA_SLOTS),
+            "--queues",
+            ",".join(queues),
+            "--hostname",
+            options["hostname"] or f"{options['node'] or 'atelier'}@{socket.gethostname()}",
+            "--loglevel",
+            options["loglevel"],
+            "--without-mingle",
+            "--without-gossip",
         ]
         self.stdout.write(f"node worker for {', '.join(nodes)}: {gpu_count} GPU slots")
         os.execv(argv[0], argv)

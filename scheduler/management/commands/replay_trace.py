@@ -3,6 +3,7 @@
 Thin wrapper: the options and the simulation live in scheduler.policy.replay, which also runs
 without Django (`python -m scheduler.policy.replay`).
 """
+
 from django.core.management.base import BaseCommand
 
 from scheduler.policy import replay

@@ -1,4 +1,5 @@
 """/api/v1/tasks/...: saving with versions, submitting, reviewing, history, diff and quality."""
+
 import pytest
 
 from labeling.models import AnnotationRevision, Item, ItemClass, Task, TaskStatus
@@ -11,8 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 def save(client, task, shapes, version, relations=()):
-    return client.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": shapes, "relations": list(relations)},
-                      format="json", HTTP_IF_MATCH=f'"{version}"')
+    return client.put(
+        f"/api/v1/tasks/{task.pk}/annotation/",
+        {"shapes": shapes, "relations": list(relations)},
+        format="json",
+        HTTP_IF_MATCH=f'"{version}"',
+    )
 
 
 def test_a_save_needs_if_match_and_bumps_the_version_and_etag(task, annotator):
@@ -70,8 +75,11 @@ def test_the_review_loop_with_notifications_history_and_diff(task, annotator, re
 
     no_comment = checker.post(f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject"}, format="json")
     assert no_comment.status_code == 400 and "comment" in no_comment.json()["errors"]
-    rejected = checker.post(f"/api/v1/tasks/{task.pk}/review/",
-                            {"decision": "reject", "comment": "Panel too tight", "shape": "a"}, format="json")
+    rejected = checker.post(
+        f"/api/v1/tasks/{task.pk}/review/",
+        {"decision": "reject", "comment": "Panel too tight", "shape": "a"},
+        format="json",
+    )
     assert rejected.status_code == 201 and rejected.json()["shape"] == "a"
     notice = Notification.objects.get(user=annotator)
     assert notice.kind == "work_rejected" and notice.body == "Panel too tight" and notice.url == f"/label/{task.pk}/"
@@ -118,7 +126,9 @@ def test_making_tasks_is_idempotent_and_checks_its_input(dataset, researcher, an
     make_item(dataset)
     client = api_client_for(researcher)
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 2}, format="json").json() == {
-        "created": 2, "existing": 0}
+        "created": 2,
+        "existing": 0,
+    }
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 2}, format="json").json()["created"] == 0
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 0}, format="json").status_code == 400
     unknown = client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"items": [999999]}, format="json")
@@ -136,9 +146,15 @@ def test_quality_counts_time_rejections_and_agreement(dataset, researcher, annot
         save(client, task, [box("p", x, 0, 100, 100), box("t", 0, 500, 40, 20, cls="text", transcription="쾅!")], 0)
         client.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
     before_review = api_client_for(researcher).get(f"/api/v1/datasets/{dataset.pk}/quality/").json()
-    assert before_review["agreement"] == {"pairs": 1, "f1_by_class": {"panel": 1.0, "text": 1.0}, "f1": 1.0,
-                                          "character_error_rate": 0.0}
-    api_client_for(team_admin).post(f"/api/v1/tasks/{one.pk}/review/", {"decision": "reject", "comment": "x"}, format="json")
+    assert before_review["agreement"] == {
+        "pairs": 1,
+        "f1_by_class": {"panel": 1.0, "text": 1.0},
+        "f1": 1.0,
+        "character_error_rate": 0.0,
+    }
+    api_client_for(team_admin).post(
+        f"/api/v1/tasks/{one.pk}/review/", {"decision": "reject", "comment": "x"}, format="json"
+    )
     quality = api_client_for(researcher).get(f"/api/v1/datasets/{dataset.pk}/quality/").json()
     assert quality["agreement"]["pairs"] == 0  # sent-back work is not compared
     by_name = {row["annotator"]: row for row in quality["annotators"]}
@@ -152,7 +168,9 @@ def test_removing_a_class_from_the_schema_keeps_its_shapes_flagged(task, annotat
     save(client, task, [box("p", 0, 0, 10, 10), box("t", 0, 20, 10, 10, cls="text", transcription="hi")], 0)
     schema = dataset.label_schema
     schema["classes"] = [c for c in schema["classes"] if c["name"] != "panel"]
-    changed = api_client_for(researcher).patch(f"/api/v1/datasets/{dataset.pk}/", {"label_schema": schema}, format="json")
+    changed = api_client_for(researcher).patch(
+        f"/api/v1/datasets/{dataset.pk}/", {"label_schema": schema}, format="json"
+    )
     assert changed.status_code == 200
     loaded = client.get(f"/api/v1/tasks/{task.pk}/annotation/").json()
     assert [s["id"] for s in loaded["shapes"]] == ["p", "t"]

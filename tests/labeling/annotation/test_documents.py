@@ -1,10 +1,18 @@
 """The annotation document check: what is refused (named), what is clipped, what is kept. Pure."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from labeling.documents import (
-    DocumentInvalid, ItemFrame, clip_box, clip_polygon, document_check, document_diff, polygon_area, reading_order,
+    DocumentInvalid,
+    ItemFrame,
+    clip_box,
+    clip_polygon,
+    document_check,
+    document_diff,
+    polygon_area,
+    reading_order,
 )
 from labeling.schema import SchemaInvalid, default_webtoon_schema, normalized_schema
 
@@ -13,8 +21,13 @@ STRIP = ItemFrame(width=800, height=20_000)
 
 
 def check(shapes, relations=(), *, characters=None, saved=None, schema=SCHEMA):
-    return document_check({"shapes": list(shapes), "relations": list(relations)}, schema=schema, frame=STRIP,
-                          character_ids=characters, saved_classes=saved or {})
+    return document_check(
+        {"shapes": list(shapes), "relations": list(relations)},
+        schema=schema,
+        frame=STRIP,
+        character_ids=characters,
+        saved_classes=saved or {},
+    )
 
 
 def errors_of(*args, **kwargs) -> list[str]:
@@ -25,7 +38,9 @@ def errors_of(*args, **kwargs) -> list[str]:
 
 def test_a_box_inside_the_strip_is_kept_as_sent():
     result = check([{"id": "a", "class": "panel", "type": "box", "box": [10, 19_000, 100, 50]}])
-    assert result.shapes == [{"id": "a", "class": "panel", "type": "box", "box": [10, 19_000, 100, 50], "attributes": {}}]
+    assert result.shapes == [
+        {"id": "a", "class": "panel", "type": "box", "box": [10, 19_000, 100, 50], "attributes": {}}
+    ]
     assert result.clipped == []
 
 
@@ -37,14 +52,17 @@ def test_a_box_past_the_edge_is_clipped_and_reported():
 
 def test_a_shape_wholly_outside_is_refused_with_the_image_size():
     assert errors_of([{"id": "a", "class": "panel", "type": "box", "box": [0, 20_000, 10, 10]}]) == [
-        "Shape 'a' lies outside the image (800 × 20000 px)."]
+        "Shape 'a' lies outside the image (800 × 20000 px)."
+    ]
 
 
 def test_an_unknown_class_and_an_unknown_attribute_are_named():
     assert errors_of([{"id": "a", "class": "dragon", "type": "box", "box": [0, 0, 5, 5]}]) == [
-        "Shape 'a': class 'dragon' is not in the label schema."]
-    assert errors_of([{"id": "a", "class": "panel", "type": "box", "box": [0, 0, 5, 5], "attributes": {"mood": "x"}}]) == [
-        "Shape 'a': class 'panel' has no attribute 'mood'."]
+        "Shape 'a': class 'dragon' is not in the label schema."
+    ]
+    assert errors_of(
+        [{"id": "a", "class": "panel", "type": "box", "box": [0, 0, 5, 5], "attributes": {"mood": "x"}}]
+    ) == ["Shape 'a': class 'panel' has no attribute 'mood'."]
 
 
 def test_a_class_removed_from_the_schema_keeps_its_saved_shapes_flagged():
@@ -53,22 +71,30 @@ def test_a_class_removed_from_the_schema_keeps_its_saved_shapes_flagged():
     assert result.shapes == [saved_shape]
     assert result.flags == [{"shape": "old", "reason": "Class 'dragon' is no longer in the label schema."}]
     # ...but a new shape of that class is still refused.
-    assert "class 'dragon' is not in the label schema" in errors_of(
-        [saved_shape, {**saved_shape, "id": "new"}], saved={"old": "dragon"})[0]
+    assert (
+        "class 'dragon' is not in the label schema"
+        in errors_of([saved_shape, {**saved_shape, "id": "new"}], saved={"old": "dragon"})[0]
+    )
 
 
 def test_a_shape_type_the_class_does_not_allow_is_refused():
     assert errors_of([{"id": "t", "class": "flashback", "type": "box", "box": [0, 0, 5, 5]}]) == [
-        "Shape 't': class 'flashback' allows tag, not 'box'."]
+        "Shape 't': class 'flashback' allows tag, not 'box'."
+    ]
     assert check([{"id": "t", "class": "flashback", "type": "tag"}]).shapes[0] == {
-        "id": "t", "class": "flashback", "type": "tag", "attributes": {}}
+        "id": "t",
+        "class": "flashback",
+        "type": "tag",
+        "attributes": {},
+    }
 
 
 def test_character_attributes_come_from_the_registry_when_the_dataset_has_a_series():
     shape = {"id": "c", "class": "character", "type": "box", "box": [0, 0, 5, 5], "attributes": {"name": 7}}
     assert check([shape], characters={7}).shapes[0]["attributes"] == {"name": 7}
     assert errors_of([shape], characters={8}) == [
-        "Shape 'c', attribute 'name': choose a character of the series' registry (its id)."]
+        "Shape 'c', attribute 'name': choose a character of the series' registry (its id)."
+    ]
     free = {**shape, "attributes": {"name": "Kim Dokja"}}
     assert check([free], characters=None).shapes[0]["attributes"] == {"name": "Kim Dokja"}
 
@@ -76,8 +102,11 @@ def test_character_attributes_come_from_the_registry_when_the_dataset_has_a_seri
 def test_choices_are_checked_and_empty_values_dropped():
     text = {"id": "t", "class": "text", "type": "box", "box": [0, 0, 5, 5]}
     assert errors_of([{**text, "attributes": {"language": "klingon"}}]) == [
-        "Shape 't', attribute 'language': choose one of ko, en, ja, zh, other."]
-    assert check([{**text, "attributes": {"language": "ko", "transcription": ""}}]).shapes[0]["attributes"] == {"language": "ko"}
+        "Shape 't', attribute 'language': choose one of ko, en, ja, zh, other."
+    ]
+    assert check([{**text, "attributes": {"language": "ko", "transcription": ""}}]).shapes[0]["attributes"] == {
+        "language": "ko"
+    }
 
 
 def test_relations_must_follow_their_type_between_shapes_of_the_document():
@@ -86,11 +115,14 @@ def test_relations_must_follow_their_type_between_shapes_of_the_document():
     good = {"id": "r", "type": "speaker", "from": "t", "to": "p"}
     assert check([text, person], [good]).relations == [good]
     assert errors_of([text, person], [{**good, "from": "p", "to": "t"}]) == [
-        "Relation 'r': 'speaker' goes from a text to a character."]
+        "Relation 'r': 'speaker' goes from a text to a character."
+    ]
     assert errors_of([text, person], [{**good, "to": "ghost"}]) == [
-        "Relation 'r': from and to must name shapes of this document."]
+        "Relation 'r': from and to must name shapes of this document."
+    ]
     assert errors_of([text, person], [{**good, "type": "loves"}]) == [
-        "Relation 'r': type 'loves' is not in the label schema."]
+        "Relation 'r': type 'loves' is not in the label schema."
+    ]
 
 
 def test_duplicate_ids_bad_geometry_and_too_many_shapes_are_refused():
@@ -132,8 +164,11 @@ def test_clipping_a_box_is_idempotent_and_stays_inside(x, y, w, h):
 
 
 def test_reading_order_is_top_to_bottom_with_tags_first():
-    shapes = [{"id": "low", "type": "box", "box": [0, 900, 1, 1]}, {"id": "tag", "type": "tag"},
-              {"id": "high", "type": "polygon", "points": [[5, 10], [9, 10], [9, 20]]}]
+    shapes = [
+        {"id": "low", "type": "box", "box": [0, 900, 1, 1]},
+        {"id": "tag", "type": "tag"},
+        {"id": "high", "type": "polygon", "points": [[5, 10], [9, 10], [9, 20]]},
+    ]
     assert [s["id"] for s in reading_order(shapes)] == ["tag", "high", "low"]
 
 
@@ -141,8 +176,11 @@ def test_the_diff_names_what_was_added_removed_and_changed():
     a = {"id": "a", "box": [0, 0, 1, 1]}
     b = {"id": "b", "box": [0, 0, 1, 1]}
     diff = document_diff({"shapes": [a, b]}, {"shapes": [{**a, "box": [0, 0, 2, 2]}, {"id": "c"}]})
-    assert diff["shapes"] == {"added": [{"id": "c"}], "removed": [b],
-                              "changed": [{"id": "a", "before": a, "after": {**a, "box": [0, 0, 2, 2]}}]}
+    assert diff["shapes"] == {
+        "added": [{"id": "c"}],
+        "removed": [b],
+        "changed": [{"id": "a", "before": a, "after": {**a, "box": [0, 0, 2, 2]}}],
+    }
 
 
 def test_schemas_fill_old_defaults_and_refuse_what_cannot_work():

@@ -1,4 +1,5 @@
 """The item history page (with a diff) and the dataset quality page, rendered for the right people."""
+
 from datetime import timedelta
 
 import pytest
@@ -16,10 +17,18 @@ pytestmark = pytest.mark.django_db
 def test_the_history_page_lists_versions_and_shows_a_diff_with_user_text_escaped(client, task, annotator, researcher):
     api = api_client_for(annotator)
     payload = '<img src=x onerror="alert(1)">'
-    api.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"')
-    with time_machine.travel(timezone.now() + revision_merge_window() + timedelta(minutes=1)):  # a later sitting: its own revision
-        api.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 9, 9, cls="text", transcription=payload)]},
-                format="json", HTTP_IF_MATCH='"1"')
+    api.put(
+        f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"'
+    )
+    with time_machine.travel(
+        timezone.now() + revision_merge_window() + timedelta(minutes=1)
+    ):  # a later sitting: its own revision
+        api.put(
+            f"/api/v1/tasks/{task.pk}/annotation/",
+            {"shapes": [box("a", 0, 0, 9, 9, cls="text", transcription=payload)]},
+            format="json",
+            HTTP_IF_MATCH='"1"',
+        )
     client.force_login(researcher)
     page = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=1&to=2")
     html = page.content.decode()
@@ -27,7 +36,9 @@ def test_the_history_page_lists_versions_and_shows_a_diff_with_user_text_escaped
     assert "changed a:" in html and "&lt;img src=x onerror=" in html and payload not in html
 
 
-def test_the_quality_page_is_for_the_team_reviewers_researchers_and_admins(client, dataset, task, researcher, annotator, outsider):
+def test_the_quality_page_is_for_the_team_reviewers_researchers_and_admins(
+    client, dataset, task, researcher, annotator, outsider
+):
     client.force_login(researcher)
     page = client.get(f"/labeling/datasets/{dataset.pk}/quality/")
     assert page.status_code == 200 and "annotator" in page.content.decode()
@@ -51,9 +62,13 @@ def test_the_history_page_dates_each_review(client, task, annotator, reviewer):
     import re
 
     author = api_client_for(annotator)
-    author.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"')
+    author.put(
+        f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5, 5)]}, format="json", HTTP_IF_MATCH='"0"'
+    )
     author.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
-    api_client_for(reviewer).post(f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject", "comment": "tighter"}, format="json")
+    api_client_for(reviewer).post(
+        f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject", "comment": "tighter"}, format="json"
+    )
     client.force_login(reviewer)
     html = client.get(f"/labeling/items/{task.item_id}/history/").content.decode()
     reviews = html.split('id="reviews"', 1)[1].split("</table>", 1)[0]
@@ -63,10 +78,17 @@ def test_the_history_page_dates_each_review(client, task, annotator, reviewer):
 def test_the_compare_form_starts_at_the_newest_revision_against_the_one_before(client, task, annotator):
     author = api_client_for(annotator)
     for version in range(3):  # one burst: one revision, versions 1..3
-        author.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": [box("a", 0, 0, 5 + version, 5)]}, format="json",
-                   HTTP_IF_MATCH=f'"{version}"')
+        author.put(
+            f"/api/v1/tasks/{task.pk}/annotation/",
+            {"shapes": [box("a", 0, 0, 5 + version, 5)]},
+            format="json",
+            HTTP_IF_MATCH=f'"{version}"',
+        )
     client.force_login(annotator)
     html = client.get(f"/labeling/items/{task.item_id}/history/").content.decode()
-    assert 'name="from" type="number" min="0" size="4" value="0"' in html and 'name="to" type="number" min="0" size="4" value="3"' in html
+    assert (
+        'name="from" type="number" min="0" size="4" value="0"' in html
+        and 'name="to" type="number" min="0" size="4" value="3"' in html
+    )
     compared = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=0&to=3").content.decode()
     assert 'id="history-diff"' in compared and "added a" in compared

@@ -1,4 +1,5 @@
 """20 annotators asking for their next task at once each get a different task (both databases)."""
+
 import pytest
 
 from labeling.models import Task

@@ -1,5 +1,6 @@
 """The queue, workspace and review pages: shells that 404 for tasks one may not see and hand their
 script its data through json_script only."""
+
 import json
 import re
 
@@ -9,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def page_data(response, element_id):
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.content.decode(), re.S)
+    match = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
     return json.loads(match.group(1))
 
 

@@ -1,4 +1,5 @@
 """Agreement between annotators: IoU matching, F1 per class, transcription error rate. Pure."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,8 +21,11 @@ def test_matching_is_one_to_one_and_takes_the_best_overlap_first():
 
 
 def test_f1_per_class_and_character_error_rate_over_pairs():
-    first = [box("p1", 0, 0, 100, 100), box("p2", 0, 200, 100, 100),
-             box("t1", 0, 400, 50, 20, cls="text", transcription="hello")]
+    first = [
+        box("p1", 0, 0, 100, 100),
+        box("p2", 0, 200, 100, 100),
+        box("t1", 0, 400, 50, 20, cls="text", transcription="hello"),
+    ]
     second = [box("q1", 2, 2, 100, 100), box("t2", 0, 401, 50, 20, cls="text", transcription="hallo")]
     result = agreement_of({1: [first, second]}).as_dict()
     assert result["pairs"] == 1
@@ -31,11 +35,18 @@ def test_f1_per_class_and_character_error_rate_over_pairs():
 
 def test_items_with_one_document_do_not_count():
     assert agreement_of({1: [[box("a", 0, 0, 5, 5)]]}).as_dict() == {
-        "pairs": 0, "f1_by_class": {}, "f1": None, "character_error_rate": None}
+        "pairs": 0,
+        "f1_by_class": {},
+        "f1": None,
+        "character_error_rate": None,
+    }
 
 
-boxes = st.lists(st.tuples(st.integers(0, 700), st.integers(0, 19_000), st.integers(1, 100), st.integers(1, 100)),
-                 min_size=1, max_size=15)
+boxes = st.lists(
+    st.tuples(st.integers(0, 700), st.integers(0, 19_000), st.integers(1, 100), st.integers(1, 100)),
+    min_size=1,
+    max_size=15,
+)
 
 
 @given(boxes)

@@ -1,5 +1,6 @@
 """History keeps the work in steps: one person's autosaves in a short burst are one revision; a new
 burst, a review in between, or an import starts a new one; a diff to a merged-away version says so."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,13 +16,17 @@ pytestmark = pytest.mark.django_db
 
 
 def save(client, task, shapes, version):
-    response = client.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": shapes}, format="json", HTTP_IF_MATCH=f'"{version}"')
+    response = client.put(
+        f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": shapes}, format="json", HTTP_IF_MATCH=f'"{version}"'
+    )
     assert response.status_code == 200, response.content
     return response
 
 
 def revisions(task):
-    return list(AnnotationRevision.objects.filter(task=task).order_by("version").values_list("first_version", "version"))
+    return list(
+        AnnotationRevision.objects.filter(task=task).order_by("version").values_list("first_version", "version")
+    )
 
 
 def test_saves_in_one_burst_are_one_revision_counted_from_the_revision_before(task, annotator):
@@ -55,8 +60,12 @@ def test_a_version_a_reviewer_has_seen_is_never_merged_away(task, annotator, rev
     author, checker = api_client_for(annotator), api_client_for(reviewer)
     save(author, task, [box("a", 0, 0, 5, 5)], 0)
     assert author.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json").status_code == 200
-    assert checker.post(f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject", "comment": "tighter"},
-                        format="json").status_code == 201
+    assert (
+        checker.post(
+            f"/api/v1/tasks/{task.pk}/review/", {"decision": "reject", "comment": "tighter"}, format="json"
+        ).status_code
+        == 201
+    )
     save(author, task, [box("a", 0, 0, 4, 4)], 1)
     assert revisions(task) == [(1, 1), (2, 2)]
     diff = author.get(f"/api/v1/tasks/{task.pk}/annotation/diff/?from=1&to=2").json()

@@ -1,5 +1,6 @@
 """Role × operation → status over every dataset endpoint (CONTRACT 2): team A sees, its researchers,
 team admins and site admins change; team B's outsider gets 404 everywhere, never 403."""
+
 import pytest
 
 from labeling.services.imports import upload_import_create
@@ -68,14 +69,27 @@ def test_permission_matrix(request, imported, actor_index, actor):
 
 
 def test_the_dataset_list_shows_own_teams_only(imported, researcher, outsider, admin, annotator):
-    assert [d["id"] for d in api_client_for(researcher).get("/api/v1/datasets/").json()["results"]] == [imported["dataset"]]
-    assert [d["id"] for d in api_client_for(annotator).get("/api/v1/datasets/").json()["results"]] == [imported["dataset"]]
+    assert [d["id"] for d in api_client_for(researcher).get("/api/v1/datasets/").json()["results"]] == [
+        imported["dataset"]
+    ]
+    assert [d["id"] for d in api_client_for(annotator).get("/api/v1/datasets/").json()["results"]] == [
+        imported["dataset"]
+    ]
     assert api_client_for(outsider).get("/api/v1/datasets/").json()["results"] == []
     assert [d["id"] for d in api_client_for(admin).get("/api/v1/datasets/").json()["results"]] == [imported["dataset"]]
 
 
-@pytest.mark.parametrize("actor, expected", [("researcher", 201), ("team_admin", 201), ("admin", 201),
-                                             ("annotator", 403), ("reviewer", 403), ("outsider", 400)])
+@pytest.mark.parametrize(
+    "actor, expected",
+    [
+        ("researcher", 201),
+        ("team_admin", 201),
+        ("admin", 201),
+        ("annotator", 403),
+        ("reviewer", 403),
+        ("outsider", 400),
+    ],
+)
 def test_who_creates_datasets_in_team_a(request, team_a, actor, expected):
     client = api_client_for(request.getfixturevalue(actor))
     response = client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "New"}, format="json")

@@ -1,4 +1,5 @@
 """/api/v1/datasets/, /items/ and the image file endpoints: create, change, page, cache headers."""
+
 import pytest
 
 from labeling.models import Dataset
@@ -29,15 +30,21 @@ def test_names_are_unique_per_team_and_schemas_need_classes(researcher, team_a, 
     client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "S1"}, format="json")
     again = client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "S1"}, format="json")
     assert again.status_code == 400 and again.json()["errors"] == {"name": [NAME_TAKEN]}
-    bad = client.post("/api/v1/datasets/", {"team": team_a.pk, "name": "S2", "label_schema": {"classes": []}}, format="json")
-    assert bad.status_code == 400 and bad.json()["errors"] == {"label_schema": ["The label schema needs a non-empty list of classes, each with a unique name."]}
+    bad = client.post(
+        "/api/v1/datasets/", {"team": team_a.pk, "name": "S2", "label_schema": {"classes": []}}, format="json"
+    )
+    assert bad.status_code == 400 and bad.json()["errors"] == {
+        "label_schema": ["The label schema needs a non-empty list of classes, each with a unique name."]
+    }
     other = api_client_for(outsider).post("/api/v1/datasets/", {"team": team_a.pk, "name": "S3"}, format="json")
     assert other.status_code == 400 and other.json()["errors"] == {"team": [NO_SUCH_TEAM]}
     assert list(Dataset.objects.values_list("name", flat=True)) == ["S1"]
 
 
 def test_items_come_in_cursor_pages_newest_first_with_filters(researcher, dataset):
-    job = upload_import_create(dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(5)])
+    job = upload_import_create(
+        dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(5)]
+    )
     import_job_run(import_job_id=job.pk)
     client = api_client_for(researcher)
     first = client.get(f"/api/v1/datasets/{dataset.pk}/items/?page_size=2").json()
@@ -55,7 +62,9 @@ def test_items_come_in_cursor_pages_newest_first_with_filters(researcher, datase
 
 @pytest.fixture
 def image(dataset, researcher):
-    job = upload_import_create(dataset=dataset, user=researcher, files=[upload("strip <1>.png", png_bytes(width=200, height=900))])
+    job = upload_import_create(
+        dataset=dataset, user=researcher, files=[upload("strip <1>.png", png_bytes(width=200, height=900))]
+    )
     import_job_run(import_job_id=job.pk)
     return dataset.slices.get()
 

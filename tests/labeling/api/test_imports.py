@@ -1,6 +1,7 @@
 """POST /api/v1/datasets/{id}/imports/: archives, URLs and server folders, each one import job.
 The jobs run in this process here (services.ingest.import_job_run); the live worker runs uploads in
 test_upload_to_worker.py."""
+
 import http.server
 import io
 import os
@@ -40,8 +41,13 @@ def run(response) -> ImportJob:
 
 
 def test_an_archive_imports_its_images_and_refuses_unsafe_entries(researcher, dataset):
-    archive = zip_of(("ep/001.png", png_bytes()), ("../escape.png", png_bytes(seed=1)), ("/abs.png", png_bytes(seed=2)),
-                     ("ep/notes.txt", b"hello"), ("ep/002.png", png_bytes(seed=3)))
+    archive = zip_of(
+        ("ep/001.png", png_bytes()),
+        ("../escape.png", png_bytes(seed=1)),
+        ("/abs.png", png_bytes(seed=2)),
+        ("ep/notes.txt", b"hello"),
+        ("ep/002.png", png_bytes(seed=3)),
+    )
     job = run(post_import(api_client_for(researcher), dataset, {"archive": SimpleUploadedFile("ep.zip", archive)}))
     assert job.state == ImportState.SUCCEEDED
     files = {f.display_name: (f.outcome, f.code) for f in job.files.all()}
@@ -49,15 +55,22 @@ def test_an_archive_imports_its_images_and_refuses_unsafe_entries(researcher, da
     assert files["ep/notes.txt"] == ("refused", "not_an_image")
     assert files["../escape.png"][0] == "refused" and files["/abs.png"][0] == "refused"
     assert sorted(Slice.objects.values_list("source", "source_detail")) == [
-        ("archive", "ep.zip :: ep/001.png"), ("archive", "ep.zip :: ep/002.png")]
+        ("archive", "ep.zip :: ep/001.png"),
+        ("archive", "ep.zip :: ep/002.png"),
+    ]
     # Nothing outside the dataset's storage, nothing left in staging.
     assert all(p.startswith(("images/", "originals/", "tiles/")) for p in dataset_files(dataset.pk))
 
 
 def test_an_archive_as_an_episode_keeps_its_order(researcher, dataset):
     archive = zip_of(*[(f"{i:03d}.png", png_bytes(height=100 + i, seed=i)) for i in range(3)])
-    job = run(post_import(api_client_for(researcher), dataset, {
-        "archive": SimpleUploadedFile("ep.zip", archive), "as_episode": "true", "episode_name": "Ep 2"}))
+    job = run(
+        post_import(
+            api_client_for(researcher),
+            dataset,
+            {"archive": SimpleUploadedFile("ep.zip", archive), "as_episode": "true", "episode_name": "Ep 2"},
+        )
+    )
     item = job.episode_item
     assert (item.name, item.slice_count, item.height) == ("Ep 2", 3, 303)
     assert list(item.slices.values_list("offset_y", flat=True)) == [0, 100, 201]
@@ -101,15 +114,25 @@ def local_server():
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.1", "2130706433", "[::ffff:127.0.0.1]", "0x7f.1"])
 def test_url_imports_never_reach_the_local_server(researcher, dataset, local_server, host):
-    response = post_import(api_client_for(researcher), dataset, {"url": f"http://{host}:{local_server}/a.png"}, fmt="json")
+    response = post_import(
+        api_client_for(researcher), dataset, {"url": f"http://{host}:{local_server}/a.png"}, fmt="json"
+    )
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["url"][0]  # the reason, from labeling.ingest.remote
     assert ImportJob.objects.count() == 0
     assert RecordingHandler.hits == []
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/", "http://10.0.0.1/x.png",
-                                 "file:///etc/passwd", "ftp://example.com/a.png"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://10.0.0.1/x.png",
+        "file:///etc/passwd",
+        "ftp://example.com/a.png",
+    ],
+)
 def test_url_imports_refuse_private_addresses_and_other_schemes(researcher, dataset, url):
     response = post_import(api_client_for(researcher), dataset, {"url": url}, fmt="json")
     assert response.status_code == 400
@@ -137,7 +160,10 @@ def test_folder_import_reads_a_folder_under_the_root_only(admin, dataset, settin
         assert response.status_code == 400 and response.json()["errors"] == {"folder": [FOLDER_OUTSIDE_ROOT]}
     job = run(post_import(client, dataset, {"folder": "ep1"}, fmt="json"))
     assert [(f.display_name, f.outcome) for f in job.files.all()] == [
-        ("001.png", "accepted"), ("002.png", "accepted"), ("003.png", "refused")]
+        ("001.png", "accepted"),
+        ("002.png", "accepted"),
+        ("003.png", "refused"),
+    ]
     assert job.files.get(position=2).reason == REASON_FOLDER_ENTRY_NOT_FILE
     assert (root / "ep1" / "001.png").exists()  # the source folder is read, never moved
 
@@ -147,8 +173,12 @@ def test_the_worker_refuses_a_url_that_resolves_locally_by_fetch_time(researcher
     # worker resolves again, refuses, and the job fails with the reason. The server never hears of it.
     from labeling.models import ImportKind
 
-    job = ImportJob.objects.create(dataset=dataset, kind=ImportKind.URL, created_by=researcher,
-                                   source_detail=f"http://127.0.0.1:{local_server}/a.png")
+    job = ImportJob.objects.create(
+        dataset=dataset,
+        kind=ImportKind.URL,
+        created_by=researcher,
+        source_detail=f"http://127.0.0.1:{local_server}/a.png",
+    )
     import_job_run(import_job_id=job.pk)
     job.refresh_from_db()
     assert job.state == ImportState.FAILED and job.detail
@@ -168,7 +198,9 @@ def test_a_fetched_url_is_imported_like_an_upload(researcher, dataset, monkeypat
 
     monkeypatch.setattr(ingest, "fetch_url", fake_fetch)
     monkeypatch.setattr("labeling.services.imports.check_url", lambda *, url: None)
-    job = run(post_import(api_client_for(researcher), dataset, {"url": "https://cdn.example.com/cover.png"}, fmt="json"))
+    job = run(
+        post_import(api_client_for(researcher), dataset, {"url": "https://cdn.example.com/cover.png"}, fmt="json")
+    )
     assert fetched == ["https://cdn.example.com/cover.png"]
     assert [(f.display_name, f.outcome) for f in job.files.all()] == [("cover.png", "accepted")]
     assert Slice.objects.get().source_detail == "https://cdn.example.com/cover.png :: cover.png"

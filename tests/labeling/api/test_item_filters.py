@@ -2,6 +2,7 @@
 
 Each filter is checked against an oracle computed from how the rows were made, so a filter that is
 ignored (every item comes back) or leaks another dataset's rows fails."""
+
 import pytest
 from django.db import connection
 
@@ -25,8 +26,14 @@ def world(dataset, team_a, researcher, annotator):
     MembershipFactory(team=team_a, user=second, is_annotator=True)
     items = []
     for n in range(12):
-        item = make_item(dataset, name=f"item-{n}", status=STATUSES[n % 4], near_duplicate=n in (2, 7),
-                         heights=(100, 200) if n == 11 else (400,), kind="episode" if n == 11 else "image")
+        item = make_item(
+            dataset,
+            name=f"item-{n}",
+            status=STATUSES[n % 4],
+            near_duplicate=n in (2, 7),
+            heights=(100, 200) if n == 11 else (400,),
+            kind="episode" if n == 11 else "image",
+        )
         shapes = ([box(f"p{n}", "panel")] if n % 2 == 0 else []) + ([box(f"s{n}", "sfx")] if n % 3 == 0 else [])
         shapes += [tag(f"t{n}", "flashback")] if n in (1, 5) else []
         if n <= 5:
@@ -50,21 +57,24 @@ def listed(user, dataset, query: str) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
 
 
-@pytest.mark.parametrize("query, numbers", [
-    ("", range(12)),
-    ("status=done", [3, 7, 11]),
-    ("status=in_review", [2, 6, 10]),
-    ("class=panel", [0, 2, 4, 6, 8]),
-    ("class=sfx", [0, 3, 6, 9]),
-    ("class=flashback", [1, 5]),
-    ("tag=flashback", [1, 5]),
-    ("class=character", []),
-    ("near_duplicate=true", [2, 7]),
-    ("near_duplicate=false", [0, 1, 3, 4, 5, 6, 8, 9, 10, 11]),
-    ("kind=episode", [11]),
-    ("status=done&class=sfx", [3]),
-    ("class=panel&near_duplicate=true", [2]),
-])
+@pytest.mark.parametrize(
+    "query, numbers",
+    [
+        ("", range(12)),
+        ("status=done", [3, 7, 11]),
+        ("status=in_review", [2, 6, 10]),
+        ("class=panel", [0, 2, 4, 6, 8]),
+        ("class=sfx", [0, 3, 6, 9]),
+        ("class=flashback", [1, 5]),
+        ("tag=flashback", [1, 5]),
+        ("class=character", []),
+        ("near_duplicate=true", [2, 7]),
+        ("near_duplicate=false", [0, 1, 3, 4, 5, 6, 8, 9, 10, 11]),
+        ("kind=episode", [11]),
+        ("status=done&class=sfx", [3]),
+        ("class=panel&near_duplicate=true", [2]),
+    ],
+)
 def test_each_filter_returns_exactly_its_items(world, dataset, researcher, query, numbers):
     assert listed(researcher, dataset, query) == ids(world, numbers)
 
@@ -98,8 +108,12 @@ def test_filtered_pages_follow_the_cursor_both_ways(world, dataset, researcher, 
 def test_bad_filter_values_are_400_naming_the_parameter(world, dataset, researcher):
     client = api_client_for(researcher)
     url = f"/api/v1/datasets/{dataset.pk}/items/"
-    cases = [("status=finished", {"status": [NOT_A_STATUS]}), ("tag=panel", {"tag": [NOT_A_TAG]}),
-             ("annotator=bob", {"annotator": [NOT_A_USER_ID]}), ("class=panel&tag=flashback", {"tag": [CLASS_AND_TAG]})]
+    cases = [
+        ("status=finished", {"status": [NOT_A_STATUS]}),
+        ("tag=panel", {"tag": [NOT_A_TAG]}),
+        ("annotator=bob", {"annotator": [NOT_A_USER_ID]}),
+        ("class=panel&tag=flashback", {"tag": [CLASS_AND_TAG]}),
+    ]
     for query, errors in cases:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 400 and response.json()["errors"] == errors, query

@@ -1,5 +1,6 @@
 """Upload → the real Celery worker (tests/stack.py: node_worker subprocess, thread pool) → items with
 tiles, served over HTTP by the real ASGI server. Never task_always_eager."""
+
 import time
 
 import httpx
@@ -27,16 +28,22 @@ def wait_finished(job_id: int) -> ImportJob:
 def logged_in(stack_url: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=stack_url, timeout=30)
     client.get("/accounts/login/")
-    client.post("/accounts/login/", data={"username": username, "password": PASSWORD,
-                                          "csrfmiddlewaretoken": client.cookies["csrftoken"]},
-                headers={"Referer": f"{stack_url}/accounts/login/"})
+    client.post(
+        "/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+        headers={"Referer": f"{stack_url}/accounts/login/"},
+    )
     assert "sessionid" in client.cookies
     return client
 
 
 def upload(client: httpx.Client, dataset_id: int, files: list[tuple[str, bytes]], **data) -> httpx.Response:
-    return client.post(f"/api/v1/datasets/{dataset_id}/uploads/", files=[("files", f) for f in files], data=data,
-                       headers={"X-CSRFToken": client.cookies["csrftoken"], "Referer": str(client.base_url)})
+    return client.post(
+        f"/api/v1/datasets/{dataset_id}/uploads/",
+        files=[("files", f) for f in files],
+        data=data,
+        headers={"X-CSRFToken": client.cookies["csrftoken"], "Referer": str(client.base_url)},
+    )
 
 
 def test_an_upload_is_imported_by_the_worker_with_tiles(live_stack, researcher, dataset):
@@ -51,7 +58,10 @@ def test_an_upload_is_imported_by_the_worker_with_tiles(live_stack, researcher, 
     status = client.get(location).json()
     assert status["state"] == "succeeded" and status["progress"] == 1.0
     assert [(f["display_name"], f["outcome"]) for f in status["files"]] == [
-        ("a.png", "accepted"), ("bad.png", "refused"), ("c.png", "accepted")]
+        ("a.png", "accepted"),
+        ("bad.png", "refused"),
+        ("c.png", "accepted"),
+    ]
     assert (status["accepted"], status["refused"]) == (2, 1)
     assert Item.objects.filter(dataset=dataset).count() == 2
     assert not any(p.startswith("staging/") for p in dataset_files(dataset.pk))
@@ -67,8 +77,8 @@ def test_an_upload_is_imported_by_the_worker_with_tiles(live_stack, researcher, 
 
 
 def test_a_second_delivery_to_the_worker_adds_nothing(live_stack, researcher, dataset):
-    from portal.celery import app
     from labeling.services.imports import IMPORT_TASK
+    from portal.celery import app
 
     client = logged_in(live_stack.url, "researcher")
     response = upload(client, dataset.pk, [("a.png", png_bytes()), ("b.png", png_bytes(seed=2))])
@@ -82,4 +92,3 @@ def test_a_second_delivery_to_the_worker_adds_nothing(live_stack, researcher, da
     wait_finished(job.pk)
     assert (sorted(Slice.objects.values_list("id", "sha256")), dataset_files(dataset.pk)) == before
     assert Item.objects.filter(dataset=dataset).count() == 2
-

@@ -1,9 +1,15 @@
 """POST /api/v1/datasets/{id}/uploads/: the cheap checks answer at once (CONTRACT 7); the rest is a job."""
+
 import pytest
 
 from labeling.ingest.images import (
-    REASON_EMPTY, REASON_FILE_TOO_LARGE, REASON_NOT_AN_IMAGE, REASON_SIDE_OVER_LIMIT, REASON_SVG,
-    REASON_TOO_MANY_FILES, REASON_ANIMATED,
+    REASON_ANIMATED,
+    REASON_EMPTY,
+    REASON_FILE_TOO_LARGE,
+    REASON_NOT_AN_IMAGE,
+    REASON_SIDE_OVER_LIMIT,
+    REASON_SVG,
+    REASON_TOO_MANY_FILES,
 )
 from labeling.models import ImportFile, ImportJob, Item, Slice
 from labeling.services.imports import NO_FILES
@@ -28,7 +34,9 @@ def assert_nothing_created(dataset):
 
 def test_it_accepts_files_with_202_and_the_job_location(researcher, dataset, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post_files(api_client_for(researcher), dataset, [upload("a.png", png_bytes()), upload("b.png", png_bytes(seed=3))])
+        response = post_files(
+            api_client_for(researcher), dataset, [upload("a.png", png_bytes()), upload("b.png", png_bytes(seed=3))]
+        )
     assert response.status_code == 202, response.content
     job = ImportJob.objects.get()
     assert response["Location"] == f"/api/v1/import-jobs/{job.pk}/"
@@ -53,16 +61,22 @@ def test_a_60_mb_file_is_413_with_the_limit(researcher, dataset):
     assert response.status_code == 413
     limit = 50 * 1024 * 1024
     assert response.json()["limit"] == limit
-    assert response.json()["errors"]["files"] == [f"big.png: {REASON_FILE_TOO_LARGE.format(size=len(data), limit=limit)}"]
+    assert response.json()["errors"]["files"] == [
+        f"big.png: {REASON_FILE_TOO_LARGE.format(size=len(data), limit=limit)}"
+    ]
     assert_nothing_created(dataset)
 
 
-@pytest.mark.parametrize("name, data, reason", [
-    ("empty.png", b"", REASON_EMPTY),
-    ("vector.svg", SVG, REASON_SVG),
-    ("notes.png", b"these are my notes, not a picture\n" * 10, REASON_NOT_AN_IMAGE),
-    ("anim.gif", corpus.animated_gif(), REASON_ANIMATED.format(format="GIF")),
-], ids=["zero-bytes", "svg", "text-named-png", "animated-gif"])
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        ("empty.png", b"", REASON_EMPTY),
+        ("vector.svg", SVG, REASON_SVG),
+        ("notes.png", b"these are my notes, not a picture\n" * 10, REASON_NOT_AN_IMAGE),
+        ("anim.gif", corpus.animated_gif(), REASON_ANIMATED.format(format="GIF")),
+    ],
+    ids=["zero-bytes", "svg", "text-named-png", "animated-gif"],
+)
 def test_files_the_header_refuses_are_400_with_a_clear_reason(researcher, dataset, name, data, reason):
     response = post_files(api_client_for(researcher), dataset, [upload("fine.png", png_bytes()), upload(name, data)])
     assert response.status_code == 400
@@ -73,7 +87,9 @@ def test_files_the_header_refuses_are_400_with_a_clear_reason(researcher, datase
 
 def test_a_bomb_header_is_413_at_the_request(researcher, dataset):
     # 800 x 240,000 declared in a few bytes: the header check sees it without decoding a pixel.
-    response = post_files(api_client_for(researcher), dataset, [upload("bomb.png", corpus.png_header_only(800, 240_000))])
+    response = post_files(
+        api_client_for(researcher), dataset, [upload("bomb.png", corpus.png_header_only(800, 240_000))]
+    )
     assert response.status_code == 413
     assert response.json()["limit"] == 150_000
     reason = REASON_SIDE_OVER_LIMIT.format(width=800, height=240000, limit=150000)

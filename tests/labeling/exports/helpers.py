@@ -1,4 +1,5 @@
 """Building versions with annotations for the export and import tests (rows written directly)."""
+
 import io
 import zipfile
 
@@ -16,8 +17,9 @@ def make_item(dataset, heights, *, name, width=100, kind=None, store=False, seed
     from labeling import storage
 
     kind = kind or ("episode" if len(heights) > 1 else "image")
-    item = Item.objects.create(dataset=dataset, kind=kind, name=name, width=width, height=sum(heights),
-                               slice_count=len(heights))
+    item = Item.objects.create(
+        dataset=dataset, kind=kind, name=name, width=width, height=sum(heights), slice_count=len(heights)
+    )
     offset = 0
     for position, height in enumerate(heights):
         data = png_bytes(width, height, seed=seed * 10 + position)
@@ -26,18 +28,32 @@ def make_item(dataset, heights, *, name, width=100, kind=None, store=False, seed
             path = storage.image_path(dataset_id=dataset.pk, sha256=digest)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        Slice.objects.create(dataset=dataset, item=item, position=position, offset_y=offset, width=width, height=height,
-                             sha256=digest, perceptual_hash=f"{position:016x}", byte_size=len(data), source="upload",
-                             source_format="PNG", original_name=f"{name}-{position}.png" if len(heights) > 1 else f"{name}.png",
-                             original_byte_size=len(data), thumbnail_width=1, thumbnail_height=1)
+        Slice.objects.create(
+            dataset=dataset,
+            item=item,
+            position=position,
+            offset_y=offset,
+            width=width,
+            height=height,
+            sha256=digest,
+            perceptual_hash=f"{position:016x}",
+            byte_size=len(data),
+            source="upload",
+            source_format="PNG",
+            original_name=f"{name}-{position}.png" if len(heights) > 1 else f"{name}.png",
+            original_byte_size=len(data),
+            thumbnail_width=1,
+            thumbnail_height=1,
+        )
         offset += height
     return item
 
 
 def annotate(item, shapes, relations=(), status=TaskStatus.ACCEPTED):
     task = Task.objects.create(dataset=item.dataset, item=item, overlap_index=0, status=status)
-    Annotation.objects.create(task=task, version=1, shapes=list(shapes), relations=list(relations),
-                              updated_at=timezone.now())
+    Annotation.objects.create(
+        task=task, version=1, shapes=list(shapes), relations=list(relations), updated_at=timezone.now()
+    )
     return task
 
 

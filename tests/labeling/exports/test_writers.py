@@ -1,5 +1,6 @@
 """The export writers on frozen versions: COCO through pycocotools, episode parts with one group id,
 YOLO tiles with clipped labels, VOC through xml.etree, Label Studio's shape; run through the job."""
+
 import json
 import xml.etree.ElementTree as ElementTree
 
@@ -20,16 +21,27 @@ def version(dataset, researcher):
     """Two single images and an episode of 3 slices (300 + 200 + 500 px) whose speech bubble crosses
     the first boundary (y 250..350) and whose panel spans all three."""
     first = make_item(dataset, [400], name="strip-a", store=True, seed=1)
-    annotate(first, [box("p1", "panel", 10, 20, 50, 60), polygon("s1", "sfx", [[5, 5], [40, 5], [20, 30]],
-                                                                   transcription="쾅"),
-                     box("t1", "text", 0, 100, 30, 20, transcription="hi", language="en"),
-                     box("c1", "character", 50, 100, 20, 20, name="Mira"),
-                     {"id": "f1", "class": "flashback", "type": "tag", "attributes": {}}],
-             [{"id": "r1", "type": "speaker", "from": "t1", "to": "c1"}])
+    annotate(
+        first,
+        [
+            box("p1", "panel", 10, 20, 50, 60),
+            polygon("s1", "sfx", [[5, 5], [40, 5], [20, 30]], transcription="쾅"),
+            box("t1", "text", 0, 100, 30, 20, transcription="hi", language="en"),
+            box("c1", "character", 50, 100, 20, 20, name="Mira"),
+            {"id": "f1", "class": "flashback", "type": "tag", "attributes": {}},
+        ],
+        [{"id": "r1", "type": "speaker", "from": "t1", "to": "c1"}],
+    )
     make_item(dataset, [200], name="strip-b", store=True, seed=2)  # no annotation
     episode = make_item(dataset, [300, 200, 500], name="Episode 1", store=True, seed=3)
-    annotate(episode, [box("b1", "speech_bubble", 10, 250, 40, 100), box("p9", "panel", 0, 100, 100, 800),
-                       box("b2", "speech_bubble", 10, 600, 20, 20)])
+    annotate(
+        episode,
+        [
+            box("b1", "speech_bubble", 10, 250, 40, 100),
+            box("p9", "panel", 0, 100, 100, 800),
+            box("b2", "speech_bubble", 10, 600, 20, 20),
+        ],
+    )
     return freeze(dataset, researcher)
 
 
@@ -89,35 +101,50 @@ def test_stitched_coco_keeps_item_coordinates(version, researcher):
     episode = next(i for i in document["images"] if i["height"] == 1000)
     bubble = next(a for a in document["annotations"] if a["atelier"]["shape"] == "b1")
     assert bubble["image_id"] == episode["id"] and bubble["bbox"] == [10, 250, 40, 100]
-    from PIL import Image
     import io
+
+    from PIL import Image
+
     stitched = Image.open(io.BytesIO(files[f"images/{episode['file_name']}"]))
     assert stitched.size == (100, 1000)
 
 
 def _yolo_records(height=1000):
     shapes = [box("a", "panel", 10, 90, 20, 40), box("b", "panel", 0, 0, 100, 250), box("c", "panel", 50, 100, 10, 0.5)]
-    snapshot = {"kind": "image", "name": "x", "width": 100, "height": height,
-                "slices": [{"position": 0, "offset_y": 0, "width": 100, "height": height, "sha256": "f" * 64, "phash": "0"}],
-                "annotation": {"task": 1, "status": "accepted", "version": 1, "shapes": shapes, "relations": []}}
+    snapshot = {
+        "kind": "image",
+        "name": "x",
+        "width": 100,
+        "height": height,
+        "slices": [{"position": 0, "offset_y": 0, "width": 100, "height": height, "sha256": "f" * 64, "phash": "0"}],
+        "annotation": {"task": 1, "status": "accepted", "version": 1, "shapes": shapes, "relations": []},
+    }
     return [ExportRecord(item_id=1, split="train", snapshot=snapshot)]
 
 
-META = ExportMeta(dataset="d", version=1, content_hash="h", created="2026-11-23T00:00:00+00:00",
-                  classes=[{"name": "panel", "shapes": ["box"], "attributes": []}])
+META = ExportMeta(
+    dataset="d",
+    version=1,
+    content_hash="h",
+    created="2026-11-23T00:00:00+00:00",
+    classes=[{"name": "panel", "shapes": ["box"], "attributes": []}],
+)
 
 
 def test_yolo_slicing_clips_boxes_to_each_tile(tmp_path):
     options = options_parse("yolo", {"tile_height": 100})
-    counts = export_write(records=_yolo_records(), meta=META, options=options, path=tmp_path / "y.zip",
-                          workdir=tmp_path / "w")
+    counts = export_write(
+        records=_yolo_records(), meta=META, options=options, path=tmp_path / "y.zip", workdir=tmp_path / "w"
+    )
     files = zip_entries(tmp_path / "y.zip")
     labels = {name.rsplit("/", 1)[-1]: data.decode() for name, data in files.items() if name.startswith("labels/")}
     assert len(labels) == 10 and counts.images == 10
     stem = "f" * 64
     # Box a (y 90..130) is cut at 100: 10 px in tile 0, 30 px in tile 1, normalized to a 100 px tile.
-    assert labels[f"{stem}_t000.txt"].splitlines() == ["0 0.200000 0.950000 0.200000 0.100000",
-                                                       "0 0.500000 0.500000 1.000000 1.000000"]
+    assert labels[f"{stem}_t000.txt"].splitlines() == [
+        "0 0.200000 0.950000 0.200000 0.100000",
+        "0 0.500000 0.500000 1.000000 1.000000",
+    ]
     assert labels[f"{stem}_t001.txt"].splitlines()[0] == "0 0.200000 0.150000 0.200000 0.300000"
     # Box b (0..250) covers tiles 0, 1 and half of 2; box c (0.5 px tall at y 100) lands in tile 1 only.
     assert labels[f"{stem}_t002.txt"].splitlines() == ["0 0.500000 0.250000 1.000000 0.500000"]
@@ -141,7 +168,9 @@ def test_voc_parses_with_xml_etree(version, researcher):
     objects = [o for root in xmls.values() for o in root.iter("object")]
     assert len(objects) == 10
     bubble = [o for o in objects if o.find("atelier/shape").text == "b1"]
-    assert {o.find("atelier/group").text for o in bubble} != {""} and len({o.find("atelier/group").text for o in bubble}) == 1
+    assert {o.find("atelier/group").text for o in bubble} != {""} and len(
+        {o.find("atelier/group").text for o in bubble}
+    ) == 1
     sfx = next(o for o in objects if o.find("name").text == "sfx")
     assert [sfx.find(f"bndbox/{k}").text for k in ("xmin", "ymin", "xmax", "ymax")] == ["5", "5", "40", "30"]
     assert len(sfx.findall("polygon/pt")) == 3
@@ -152,7 +181,9 @@ def test_label_studio_tasks_and_config(version, researcher):
     _, files = run(version, researcher, "label_studio", image_url_prefix="/data/local-files/?d=")
     tasks = json.loads(files["tasks.json"])
     assert len(tasks) == 5
-    first = next(t for t in tasks if t.get("annotations") and any(r["id"] == "p1" for r in t["annotations"][0]["result"]))
+    first = next(
+        t for t in tasks if t.get("annotations") and any(r["id"] == "p1" for r in t["annotations"][0]["result"])
+    )
     assert first["data"]["image"].startswith("/data/local-files/?d=images/train/")
     region = next(r for r in first["annotations"][0]["result"] if r["id"] == "p1")
     assert region["type"] == "rectanglelabels" and region["value"]["rectanglelabels"] == ["panel"]

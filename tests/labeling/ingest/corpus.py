@@ -1,4 +1,5 @@
 """The bad and odd files of the ingestion tests, generated in memory (no binary fixtures)."""
+
 import io
 import random
 import struct

@@ -4,6 +4,7 @@ Not a test. Run: .venv/bin/python -m tests.labeling.ingest.measure_tiles 20000 6
 The strips are drawn first; then each one is normalized and tiled in a fresh process, so the
 peak RSS printed belongs to that run alone (drawing the input is not counted).
 """
+
 import resource
 import subprocess
 import sys
@@ -74,7 +75,9 @@ def _baseline_mib() -> float:
 
 
 def _in_fresh_process(statement: str, capture: bool = False) -> str:
-    code = f"from pathlib import Path; from {__spec__.name} import *; from {__spec__.name} import _peak_mib; {statement}"
+    code = (
+        f"from pathlib import Path; from {__spec__.name} import *; from {__spec__.name} import _peak_mib; {statement}"
+    )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=capture, text=True)
     return done.stdout if capture else ""
 

@@ -1,4 +1,5 @@
 """The archive corpus: zip and tar, built in memory, each entry with its exact outcome."""
+
 import io
 import os
 import stat
@@ -27,7 +28,7 @@ from labeling.ingest.archives import (
     EntryRefusal,
     archive_entries,
 )
-from labeling.ingest.limits import MiB, IngestLimits
+from labeling.ingest.limits import IngestLimits, MiB
 from labeling.ingest.names import safe_file_name
 from labeling.ingest.refusals import Refusal
 
@@ -77,16 +78,22 @@ def refusal_of(outcome) -> Refusal:
 def test_it_yields_regular_files_with_safe_names_and_skips_directories():
     found = outcomes(zip_of(("ep01/", b""), ("ep01/001.png", b"one"), ("cover.png", b"two")))
     assert found == [
-        ArchiveFile(stored_name=safe_file_name(original="ep01/001.png").stored, display_name="ep01/001.png", data=b"one"),
+        ArchiveFile(
+            stored_name=safe_file_name(original="ep01/001.png").stored, display_name="ep01/001.png", data=b"one"
+        ),
         ArchiveFile(stored_name="cover.png", display_name="cover.png", data=b"two"),
     ]
     assert "/" not in found[0].stored_name
 
 
 def test_zip_traversal_and_absolute_entries_are_refused_and_the_rest_go_on():
-    found = outcomes(zip_of(("../evil.png", b"x"), ("/etc/cron.d/evil", b"x"), ("ok.png", b"fine"), ("a/../../b.png", b"x")))
+    found = outcomes(
+        zip_of(("../evil.png", b"x"), ("/etc/cron.d/evil", b"x"), ("ok.png", b"fine"), ("a/../../b.png", b"x"))
+    )
     assert refusal_of(found[0]) == Refusal("entry_parent_path", REASON_ENTRY_PARENT_PATH.format(name="../evil.png"))
-    assert refusal_of(found[1]) == Refusal("entry_absolute_path", REASON_ENTRY_ABSOLUTE_PATH.format(name="/etc/cron.d/evil"))
+    assert refusal_of(found[1]) == Refusal(
+        "entry_absolute_path", REASON_ENTRY_ABSOLUTE_PATH.format(name="/etc/cron.d/evil")
+    )
     assert found[2] == ArchiveFile("ok.png", "ok.png", b"fine")
     assert refusal_of(found[3]).code == "entry_parent_path"
 
@@ -136,12 +143,16 @@ def test_the_total_expanded_size_is_limited():
     source = zip_of(("a.bin", os.urandom(600_000)), ("b.bin", os.urandom(600_000)))
     with pytest.raises(ArchiveRefused) as refused:
         outcomes(source, IngestLimits(max_archive_expanded_bytes=1_000_000))
-    assert refused.value.refusal == Refusal("archive_too_large", REASON_EXPANDS_TOO_MUCH.format(limit=1_000_000), 1_000_000)
+    assert refused.value.refusal == Refusal(
+        "archive_too_large", REASON_EXPANDS_TOO_MUCH.format(limit=1_000_000), 1_000_000
+    )
 
 
 def test_entries_over_the_file_limit_are_refused_on_their_own():
     found = outcomes(zip_of(("big.png", os.urandom(5000)), ("small.png", b"ok")), IngestLimits(max_file_bytes=4096))
-    assert refusal_of(found[0]) == Refusal("entry_too_large", REASON_ENTRY_TOO_LARGE.format(name="big.png", size=5000, limit=4096), 4096)
+    assert refusal_of(found[0]) == Refusal(
+        "entry_too_large", REASON_ENTRY_TOO_LARGE.format(name="big.png", size=5000, limit=4096), 4096
+    )
     assert found[1] == ArchiveFile("small.png", "small.png", b"ok")
 
 
@@ -181,7 +192,9 @@ def test_tar_duplicates_and_too_many_entries():
     found = outcomes(tar_of((tar_member("a.png"), b"1"), (tar_member("a.png"), b"2")))
     assert [refusal_of(item).code for item in found] == ["entry_duplicate", "entry_duplicate"]
     with pytest.raises(ArchiveRefused) as refused:
-        outcomes(tar_of(*[(tar_member(f"{index}.png"), b"x") for index in range(4)]), IngestLimits(max_archive_entries=3))
+        outcomes(
+            tar_of(*[(tar_member(f"{index}.png"), b"x") for index in range(4)]), IngestLimits(max_archive_entries=3)
+        )
     assert refused.value.refusal.code == "too_many_entries"
 
 
@@ -194,7 +207,9 @@ def test_a_gzipped_tar_bomb_is_refused_by_its_ratio():
 
 def test_compressed_tars_are_read_in_order(tmp_path):
     path = tmp_path / "episode.tar.xz"
-    path.write_bytes(tar_of(*[(tar_member(f"ep/{index:03}.png"), bytes([index]) * 10) for index in range(5)], mode="w:xz").getvalue())
+    path.write_bytes(
+        tar_of(*[(tar_member(f"ep/{index:03}.png"), bytes([index]) * 10) for index in range(5)], mode="w:xz").getvalue()
+    )
     found = outcomes(path)
     assert [item.display_name for item in found] == [f"ep/{index:03}.png" for index in range(5)]
     assert [item.data for item in found] == [bytes([index]) * 10 for index in range(5)]
@@ -218,7 +233,9 @@ def test_nothing_is_ever_written_to_disk(tmp_path, monkeypatch):
 def test_zip_devices_are_refused():
     device = zipfile.ZipInfo("tty")
     device.external_attr = (stat.S_IFCHR | 0o600) << 16
-    assert refusal_of(outcomes(zip_of((device, b"")))[0]) == Refusal("entry_special", REASON_ENTRY_SPECIAL.format(name="tty"))
+    assert refusal_of(outcomes(zip_of((device, b"")))[0]) == Refusal(
+        "entry_special", REASON_ENTRY_SPECIAL.format(name="tty")
+    )
 
 
 def test_one_bomb_entry_among_incompressible_ones_refuses_the_archive():

@@ -4,6 +4,7 @@ Seeded random damage (truncation, flipped bytes) of valid files of every accepte
 seed is fixed so a failure reproduces. This found an IndexError in Pillow's GIF frame seek and
 zipfile's NotImplementedError on a mangled version field, both now refusals.
 """
+
 import io
 import random
 import zipfile

@@ -1,4 +1,5 @@
 """The image corpus: every bad or odd file with the exact outcome CONTRACT §7 gives it."""
+
 import hashlib
 import io
 import os
@@ -60,8 +61,16 @@ pixels_reason = REASON_PIXELS_OVER_LIMIT.format
 
 REFUSED = [
     ("empty", lambda: b"", Refusal("empty", REASON_EMPTY)),
-    ("truncated_jpeg", lambda: corpus.first_half(corpus.encoded(corpus.noise(64, 64), "JPEG", quality=95)), Refusal("truncated", REASON_TRUNCATED)),
-    ("truncated_png", lambda: corpus.first_half(corpus.encoded(corpus.noise(64, 64), "PNG")), Refusal("truncated", REASON_TRUNCATED)),
+    (
+        "truncated_jpeg",
+        lambda: corpus.first_half(corpus.encoded(corpus.noise(64, 64), "JPEG", quality=95)),
+        Refusal("truncated", REASON_TRUNCATED),
+    ),
+    (
+        "truncated_png",
+        lambda: corpus.first_half(corpus.encoded(corpus.noise(64, 64), "PNG")),
+        Refusal("truncated", REASON_TRUNCATED),
+    ),
     ("animated_gif", corpus.animated_gif, Refusal("animated", REASON_ANIMATED.format(format="GIF"))),
     ("animated_png", corpus.animated_png, Refusal("animated", REASON_ANIMATED.format(format="PNG"))),
     ("animated_webp", corpus.animated_webp, Refusal("animated", REASON_ANIMATED.format(format="WebP"))),
@@ -79,7 +88,11 @@ REFUSED = [
     (
         "pixel_bomb_12000x12000",
         lambda: corpus.png_header_only(12_000, 12_000),
-        Refusal("pixels_over_limit", pixels_reason(width=12000, height=12000, pixels=144_000_000, limit=100_000_000), 100_000_000),
+        Refusal(
+            "pixels_over_limit",
+            pixels_reason(width=12000, height=12000, pixels=144_000_000, limit=100_000_000),
+            100_000_000,
+        ),
     ),
     ("svg", lambda: corpus.SVG, Refusal("svg", REASON_SVG)),
     ("svg_bom_doctype", lambda: corpus.SVG_WITH_BOM_AND_DOCTYPE, Refusal("svg", REASON_SVG)),
@@ -89,7 +102,11 @@ REFUSED = [
     ("dos_eps", lambda: corpus.DOS_EPS, Refusal("postscript", REASON_POSTSCRIPT)),
     ("pdf", lambda: corpus.PDF, Refusal("pdf", REASON_PDF)),
     ("psd", lambda: corpus.PSD, Refusal("format_not_accepted", REASON_OTHER_FORMAT.format(format="Photoshop (PSD)"))),
-    ("jpeg_magic_then_garbage", lambda: corpus.FAKE_JPEG, Refusal("unreadable_header", REASON_UNREADABLE_HEADER.format(format="JPEG"))),
+    (
+        "jpeg_magic_then_garbage",
+        lambda: corpus.FAKE_JPEG,
+        Refusal("unreadable_header", REASON_UNREADABLE_HEADER.format(format="JPEG")),
+    ),
 ]
 # Refusals the header alone decides; the truncated files pass the header and fail at decode.
 DECIDED_BY_HEADER = [case for case in REFUSED if case[2].code != "truncated"]
@@ -129,7 +146,9 @@ def test_it_refuses_files_over_the_byte_limit():
 
 def test_a_request_may_carry_100_files_but_not_101():
     assert check_file_count(count=100, limits=LIMITS) is None
-    assert check_file_count(count=101, limits=LIMITS) == Refusal("too_many_files", REASON_TOO_MANY_FILES.format(count=101, limit=100), 100)
+    assert check_file_count(count=101, limits=LIMITS) == Refusal(
+        "too_many_files", REASON_TOO_MANY_FILES.format(count=101, limit=100), 100
+    )
 
 
 def test_it_uses_the_limits_it_is_given():
@@ -232,7 +251,9 @@ def test_single_frame_gif_is_accepted_with_its_transparency_on_white():
     assert stored.getpixel((7, 5)) == corpus.WHITE
 
 
-@pytest.mark.parametrize("image_format, options", [("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}), ("PNG", {})])
+@pytest.mark.parametrize(
+    "image_format, options", [("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}), ("PNG", {})]
+)
 def test_lossless_formats_are_accepted_pixel_for_pixel(image_format, options):
     picture = corpus.split_colours(30, 12)
     result = normalize(source=corpus.encoded(picture, image_format, **options), limits=LIMITS)

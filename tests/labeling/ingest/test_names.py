@@ -1,4 +1,5 @@
 """Stored names are safe by construction; the client's name survives only as display text."""
+
 import re
 
 import pytest
@@ -37,7 +38,9 @@ def test_unsafe_names_are_replaced_by_a_plain_slug_and_hash(original):
 
 
 def test_plain_names_are_kept():
-    assert safe_file_name(original="ep01_slice-003.png") == SafeFileName("ep01_slice-003.png", "ep01_slice-003.png", False)
+    assert safe_file_name(original="ep01_slice-003.png") == SafeFileName(
+        "ep01_slice-003.png", "ep01_slice-003.png", False
+    )
 
 
 def test_slugs_stay_readable_and_keep_the_extension():

@@ -4,6 +4,7 @@ Public hosts are faked: a resolver maps test names to a documentation-free publi
 a transport answers for that address only, passing anything else to a real HTTP transport, so a
 check that let a private target through would really hit the local server and be seen.
 """
+
 import http.server
 import ipaddress
 import threading
@@ -149,28 +150,39 @@ def test_loopback_and_private_addresses_are_refused_without_contact(template, po
 
 def test_the_reason_names_the_host_and_the_address(port, hits):
     refusal = fetch_url(url=f"http://2130706433:{port}/", limits=LIMITS)
-    assert refusal == Refusal("url_forbidden_address", REASON_URL_FORBIDDEN_ADDRESS.format(host="2130706433", address="127.0.0.1"))
+    assert refusal == Refusal(
+        "url_forbidden_address", REASON_URL_FORBIDDEN_ADDRESS.format(host="2130706433", address="127.0.0.1")
+    )
     assert hits == []
 
 
 def test_a_name_resolving_to_a_private_address_among_public_ones_is_refused(hits):
     resolve = resolver_for({"mixed.test": [PUBLIC_ADDRESS, "127.0.0.1"]})
     transport = FakePublicInternet(a_png_answer)
-    assert fetch_url(url="http://mixed.test/a.png", limits=LIMITS, resolver=resolve, transport=transport).code == "url_forbidden_address"
+    assert (
+        fetch_url(url="http://mixed.test/a.png", limits=LIMITS, resolver=resolve, transport=transport).code
+        == "url_forbidden_address"
+    )
     assert transport.requests == [] and hits == []
 
 
 def test_a_redirect_from_a_public_host_to_loopback_is_refused(port, hits):
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS]})
-    transport = FakePublicInternet(lambda request: httpx.Response(302, headers={"Location": f"http://127.0.0.1:{port}/secret"}))
+    transport = FakePublicInternet(
+        lambda request: httpx.Response(302, headers={"Location": f"http://127.0.0.1:{port}/secret"})
+    )
     refusal = fetch_url(url="http://public.test/a.png", limits=LIMITS, resolver=resolve, transport=transport)
-    assert refusal == Refusal("url_forbidden_address", REASON_URL_FORBIDDEN_ADDRESS.format(host="127.0.0.1", address="127.0.0.1"))
+    assert refusal == Refusal(
+        "url_forbidden_address", REASON_URL_FORBIDDEN_ADDRESS.format(host="127.0.0.1", address="127.0.0.1")
+    )
     assert len(transport.requests) == 1 and hits == []
 
 
 def test_a_redirect_to_a_name_that_resolves_privately_is_refused(hits):
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS], "intranet.test": ["10.1.2.3"]})
-    transport = FakePublicInternet(lambda request: httpx.Response(301, headers={"Location": "http://intranet.test/admin"}))
+    transport = FakePublicInternet(
+        lambda request: httpx.Response(301, headers={"Location": "http://intranet.test/admin"})
+    )
     refusal = fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=transport)
     assert refusal.code == "url_forbidden_address" and "10.1.2.3" in refusal.reason
     assert resolve.calls == ["public.test", "intranet.test"]
@@ -179,8 +191,15 @@ def test_a_redirect_to_a_name_that_resolves_privately_is_refused(hits):
 def test_it_connects_to_the_checked_address_and_sends_the_name_as_host_and_sni():
     resolve = resolver_for({"cdn.public.test": [PUBLIC_ADDRESS]})
     transport = FakePublicInternet(a_png_answer)
-    result = fetch_url(url="https://cdn.public.test/ep01/001.png?v=2", limits=LIMITS, resolver=resolve, transport=transport)
-    assert result == RemoteFile(url="https://cdn.public.test/ep01/001.png?v=2", data=b"\x89PNG fake body", content_type="image/png", name="001.png")
+    result = fetch_url(
+        url="https://cdn.public.test/ep01/001.png?v=2", limits=LIMITS, resolver=resolve, transport=transport
+    )
+    assert result == RemoteFile(
+        url="https://cdn.public.test/ep01/001.png?v=2",
+        data=b"\x89PNG fake body",
+        content_type="image/png",
+        name="001.png",
+    )
     (request,) = transport.requests
     assert (request.url.host, request.url.raw_path) == (PUBLIC_ADDRESS, b"/ep01/001.png?v=2")
     assert request.headers["host"] == "cdn.public.test"
@@ -190,7 +209,9 @@ def test_it_connects_to_the_checked_address_and_sends_the_name_as_host_and_sni()
 def test_dns_rebinding_cannot_swap_the_address_after_the_check(hits):
     answers = iter([[PUBLIC_ADDRESS], ["127.0.0.1"], ["127.0.0.1"]])
     transport = FakePublicInternet(a_png_answer)
-    result = fetch_url(url="http://rebind.test/a.png", limits=LIMITS, resolver=lambda host, port: next(answers), transport=transport)
+    result = fetch_url(
+        url="http://rebind.test/a.png", limits=LIMITS, resolver=lambda host, port: next(answers), transport=transport
+    )
     assert isinstance(result, RemoteFile)
     assert [request.url.host for request in transport.requests] == [PUBLIC_ADDRESS]
     assert hits == []
@@ -206,7 +227,10 @@ def test_redirects_are_followed_up_to_the_limit_and_no_further():
         return a_png_answer(request)
 
     hops = 3
-    assert fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=FakePublicInternet(chain)).url == "http://public.test/3"
+    assert (
+        fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=FakePublicInternet(chain)).url
+        == "http://public.test/3"
+    )
     hops = 4
     refusal = fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=FakePublicInternet(chain))
     assert refusal == Refusal("url_too_many_redirects", REASON_URL_TOO_MANY_REDIRECTS.format(limit=3), 3)
@@ -222,15 +246,22 @@ def test_the_size_limit_is_enforced_while_streaming():
 
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS]})
     transport = FakePublicInternet(lambda request: httpx.Response(200, content=endless_body()))
-    refusal = fetch_url(url="http://public.test/big", limits=IngestLimits(max_file_bytes=10_000), resolver=resolve, transport=transport)
+    refusal = fetch_url(
+        url="http://public.test/big", limits=IngestLimits(max_file_bytes=10_000), resolver=resolve, transport=transport
+    )
     assert refusal == Refusal("url_too_large", REASON_URL_TOO_LARGE.format(limit=10_000), 10_000)
     assert len(sent) <= 12
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading():
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS]})
-    transport = FakePublicInternet(lambda request: httpx.Response(200, headers={"Content-Length": "60000000"}, content=streamed(b"")))
-    assert fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=transport).code == "url_too_large"
+    transport = FakePublicInternet(
+        lambda request: httpx.Response(200, headers={"Content-Length": "60000000"}, content=streamed(b""))
+    )
+    assert (
+        fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=transport).code
+        == "url_too_large"
+    )
 
 
 def test_a_server_that_drips_bytes_hits_the_total_time_limit():
@@ -242,7 +273,9 @@ def test_a_server_that_drips_bytes_hits_the_total_time_limit():
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS]})
     transport = FakePublicInternet(lambda request: httpx.Response(200, content=slow_body()))
     started = time.monotonic()
-    refusal = fetch_url(url="http://public.test/", limits=IngestLimits(url_total_seconds=0.5), resolver=resolve, transport=transport)
+    refusal = fetch_url(
+        url="http://public.test/", limits=IngestLimits(url_total_seconds=0.5), resolver=resolve, transport=transport
+    )
     assert refusal == Refusal("url_timeout", REASON_URL_TIMEOUT.format(limit=0), 0)
     assert time.monotonic() - started < 2
 
@@ -251,12 +284,23 @@ def test_a_server_that_drips_bytes_hits_the_total_time_limit():
     "answer, expected",
     [
         (httpx.Response(404), Refusal("url_http_status", REASON_URL_HTTP_STATUS.format(status=404))),
-        (httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=streamed(b"")), Refusal("url_encoded", REASON_URL_ENCODED.format(encoding="gzip"))),
+        (
+            httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=streamed(b"")),
+            Refusal("url_encoded", REASON_URL_ENCODED.format(encoding="gzip")),
+        ),
     ],
 )
 def test_unusable_answers_are_refused(answer, expected):
     resolve = resolver_for({"public.test": [PUBLIC_ADDRESS]})
-    assert fetch_url(url="http://public.test/", limits=LIMITS, resolver=resolve, transport=FakePublicInternet(lambda request: answer)) == expected
+    assert (
+        fetch_url(
+            url="http://public.test/",
+            limits=LIMITS,
+            resolver=resolve,
+            transport=FakePublicInternet(lambda request: answer),
+        )
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -297,7 +341,9 @@ def test_the_real_transport_connects_to_the_pinned_address_with_the_name_as_host
     monkeypatch.setattr(remote, "is_forbidden_address", lambda address: False)
     resolve = resolver_for({"pinned.test": ["127.0.0.1"]})
     result = fetch_url(url=f"http://pinned.test:{port}/ep/1.png?x=1", limits=LIMITS, resolver=resolve)
-    assert result == RemoteFile(url=f"http://pinned.test:{port}/ep/1.png?x=1", data=b"secret", content_type=None, name="1.png")
+    assert result == RemoteFile(
+        url=f"http://pinned.test:{port}/ep/1.png?x=1", data=b"secret", content_type=None, name="1.png"
+    )
     assert hits == ["/ep/1.png?x=1"]
     assert RecordingHandler.host_headers == [f"pinned.test:{port}"]
 
@@ -366,9 +412,13 @@ def test_tls_is_verified_against_the_name_while_connecting_to_the_pinned_address
     port, ca = tls_server
     trusting_the_test_ca = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(ca)))
     names = resolver_for({"cdn.pinned.test": ["127.0.0.1"], "other.pinned.test": ["127.0.0.1"]})
-    fetched = fetch_url(url=f"https://cdn.pinned.test:{port}/a.png", limits=LIMITS, resolver=names, transport=trusting_the_test_ca)
+    fetched = fetch_url(
+        url=f"https://cdn.pinned.test:{port}/a.png", limits=LIMITS, resolver=names, transport=trusting_the_test_ca
+    )
     assert isinstance(fetched, RemoteFile) and fetched.data == b"secret"
     # Same address, another name: the certificate does not match it, so no download.
-    other = fetch_url(url=f"https://other.pinned.test:{port}/a.png", limits=LIMITS, resolver=names, transport=trusting_the_test_ca)
+    other = fetch_url(
+        url=f"https://other.pinned.test:{port}/a.png", limits=LIMITS, resolver=names, transport=trusting_the_test_ca
+    )
     assert other.code == "url_connection"
     assert hits == ["/a.png"]

@@ -1,4 +1,5 @@
 """DZI output checked against an independent computation of the Deep Zoom layout."""
+
 import math
 import os
 import time
@@ -102,7 +103,9 @@ def corpus_close(actual, expected, tolerance=40):
     assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)), (actual, expected)
 
 
-@pytest.mark.parametrize("width, height, expected", [(1000, 500, (256, 128)), (100, 50, (100, 50)), (256, 2000, (256, 384))])
+@pytest.mark.parametrize(
+    "width, height, expected", [(1000, 500, (256, 128)), (100, 50, (100, 50)), (256, 2000, (256, 384))]
+)
 def test_thumbnails_keep_the_aspect_and_never_upscale(tmp_path, width, height, expected):
     source = normalized_png(tmp_path, Image.new("RGB", (width, height), corpus.RED))
     result = write_deep_zoom(image_path=source, output_dir=tmp_path, name="t", limits=LIMITS)
@@ -142,8 +145,12 @@ def test_a_failure_half_way_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_running_again_replaces_the_earlier_pyramid_whole(tmp_path):
     output = tmp_path / "tiles"
     output.mkdir()
-    first = write_deep_zoom(image_path=normalized_png(tmp_path, banded_strip(800, 3000)), output_dir=output, name="x", limits=LIMITS)
-    second = write_deep_zoom(image_path=normalized_png(tmp_path, banded_strip(100, 100)), output_dir=output, name="x", limits=LIMITS)
+    first = write_deep_zoom(
+        image_path=normalized_png(tmp_path, banded_strip(800, 3000)), output_dir=output, name="x", limits=LIMITS
+    )
+    second = write_deep_zoom(
+        image_path=normalized_png(tmp_path, banded_strip(100, 100)), output_dir=output, name="x", limits=LIMITS
+    )
     assert os.listdir(output) == ["x"]
     assert sorted(os.listdir(output / "x")) == sorted(["x.dzi", "x_files", THUMBNAIL_NAME])
     assert len(os.listdir(second.tiles_directory)) == second.level_count < first.level_count

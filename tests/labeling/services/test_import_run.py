@@ -1,6 +1,7 @@
 """The worker side of an import (services/ingest.py), run in this process: outcomes per file,
 dedup, episodes, no orphan row or file, and idempotent re-delivery. The same code in the real
 Celery worker is tested in tests/labeling/api/test_upload_to_worker.py."""
+
 import io
 
 import pytest
@@ -39,19 +40,34 @@ def expected_files(dataset) -> list[str]:
     ext = {"PNG": "png", "JPEG": "jpg"}
     paths = []
     for s in Slice.objects.filter(dataset=dataset):
-        paths += [f"images/{s.sha256}.png", f"originals/{s.sha256}.{ext[s.source_format]}", f"tiles/{s.sha256}/{s.sha256}.dzi"]
+        paths += [
+            f"images/{s.sha256}.png",
+            f"originals/{s.sha256}.{ext[s.source_format]}",
+            f"tiles/{s.sha256}/{s.sha256}.dzi",
+        ]
     return sorted(paths)
 
 
 def test_a_mixed_upload_accepts_the_good_and_refuses_the_bad_leaving_no_trace(dataset, researcher):
     truncated_jpeg = corpus.first_half(corpus.encoded(corpus.noise(64, 64), "JPEG", quality=95))
     truncated_png = corpus.first_half(corpus.encoded(corpus.noise(64, 64), "PNG"))
-    job = run_upload(dataset, researcher, [
-        ("good.png", png_bytes()), ("cut.jpg", truncated_jpeg), ("cut.png", truncated_png), ("good2.png", png_bytes(seed=5)),
-    ])
+    job = run_upload(
+        dataset,
+        researcher,
+        [
+            ("good.png", png_bytes()),
+            ("cut.jpg", truncated_jpeg),
+            ("cut.png", truncated_png),
+            ("good2.png", png_bytes(seed=5)),
+        ],
+    )
     assert job.state == ImportState.SUCCEEDED and job.progress == 1.0
-    assert outcomes(job) == [("good.png", "accepted", ""), ("cut.jpg", "refused", "truncated"),
-                             ("cut.png", "refused", "truncated"), ("good2.png", "accepted", "")]
+    assert outcomes(job) == [
+        ("good.png", "accepted", ""),
+        ("cut.jpg", "refused", "truncated"),
+        ("cut.png", "refused", "truncated"),
+        ("good2.png", "accepted", ""),
+    ]
     assert job.files.get(position=1).reason == REASON_TRUNCATED
     assert (job.total, job.accepted, job.refused, job.duplicates) == (4, 2, 2, 0)
     assert Item.objects.filter(dataset=dataset).count() == 2
@@ -63,18 +79,26 @@ def test_a_mixed_upload_accepts_the_good_and_refuses_the_bad_leaving_no_trace(da
     events = list(Event.objects.filter(topic=f"team.{dataset.team_id}").order_by("id").values_list("kind", "payload"))
     assert [kind for kind, _ in events] == [ingest.EVENT_FILE] * 4 + [ingest.EVENT_JOB]
     assert [(p["name"], p["outcome"], p["progress"]) for _, p in events[:4]] == [
-        ("good.png", "accepted", 0.25), ("cut.jpg", "refused", 0.5), ("cut.png", "refused", 0.75), ("good2.png", "accepted", 1.0)]
+        ("good.png", "accepted", 0.25),
+        ("cut.jpg", "refused", 0.5),
+        ("cut.png", "refused", 0.75),
+        ("good2.png", "accepted", 1.0),
+    ]
 
 
 def test_odd_but_valid_images_are_stored_as_their_pixels(dataset, researcher):
     html_tail = png_bytes(seed=2) + b"<html><script>alert(1)</script></html>"
-    job = run_upload(dataset, researcher, [
-        ("grey16.png", corpus.grey16_png(32768, size=(40, 40))),
-        ("cmyk.jpg", corpus.cmyk_jpeg()),
-        ("rotated.jpg", corpus.exif_rotated_jpeg(6)),
-        ("tail.png", html_tail),
-        ("rgba.png", corpus.rgba_png()),
-    ])
+    job = run_upload(
+        dataset,
+        researcher,
+        [
+            ("grey16.png", corpus.grey16_png(32768, size=(40, 40))),
+            ("cmyk.jpg", corpus.cmyk_jpeg()),
+            ("rotated.jpg", corpus.exif_rotated_jpeg(6)),
+            ("tail.png", html_tail),
+            ("rgba.png", corpus.rgba_png()),
+        ],
+    )
     assert [o[1] for o in outcomes(job)] == ["accepted"] * 5
     by_name = {s.original_name: s for s in Slice.objects.filter(dataset=dataset)}
     grey = stored_image(dataset, by_name["grey16.png"].sha256)
@@ -122,7 +146,13 @@ def test_an_episode_of_5_slices_has_one_coordinate_space(dataset, researcher):
     slices = [(f"ep1_{i:02d}.png", png_bytes(width=80, height=h, seed=i)) for i, h in enumerate(heights)]
     job = run_upload(dataset, researcher, slices, as_episode=True, episode_name="Episode 1")
     item = Item.objects.get()
-    assert (item.kind, item.name, item.slice_count, item.width, item.height) == ("episode", "Episode 1", 5, 80, sum(heights))
+    assert (item.kind, item.name, item.slice_count, item.width, item.height) == (
+        "episode",
+        "Episode 1",
+        5,
+        80,
+        sum(heights),
+    )
     stored = list(item.slices.order_by("position"))
     assert [s.original_name for s in stored] == [name for name, _ in slices]
     assert [s.offset_y for s in stored] == [0, 300, 420, 920, 1000]
@@ -140,8 +170,9 @@ def test_a_second_delivery_of_a_finished_job_changes_nothing(dataset, researcher
 
 
 def test_a_delivery_that_died_before_its_commit_is_redone_once(dataset, researcher, monkeypatch):
-    job = upload_import_create(dataset=dataset, user=researcher,
-                               files=[upload("a.png", png_bytes()), upload("b.png", png_bytes(seed=4))])
+    job = upload_import_create(
+        dataset=dataset, user=researcher, files=[upload("a.png", png_bytes()), upload("b.png", png_bytes(seed=4))]
+    )
     real_slice_create = ingest._slice_create
     calls = []
 

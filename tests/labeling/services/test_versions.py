@@ -1,4 +1,5 @@
 """Dataset versions: seeded splits that keep episodes whole, content hash, stats, leaks, immutability."""
+
 import random
 
 import pytest
@@ -9,7 +10,11 @@ from hypothesis import strategies as st
 from labeling.ingest.fingerprints import hamming_distance
 from labeling.models import DatasetVersion, Item, Slice, VersionItem
 from labeling.services.versions import (
-    NO_ITEMS, RATIOS_MUST_SUM_TO_ONE, leaks_between, split_of, version_create,
+    NO_ITEMS,
+    RATIOS_MUST_SUM_TO_ONE,
+    leaks_between,
+    split_of,
+    version_create,
 )
 from tests.actors import api_client_for
 
@@ -17,15 +22,35 @@ pytestmark = pytest.mark.django_db
 
 
 def make_item(dataset, heights, phashes=None, kind="image", name=None):
-    item = Item.objects.create(dataset=dataset, kind=kind, name=name or f"item-{Item.objects.count()}",
-                               width=100, height=sum(heights), slice_count=len(heights))
+    item = Item.objects.create(
+        dataset=dataset,
+        kind=kind,
+        name=name or f"item-{Item.objects.count()}",
+        width=100,
+        height=sum(heights),
+        slice_count=len(heights),
+    )
     offset = 0
     for position, height in enumerate(heights):
         sha = f"{random.getrandbits(256):064x}"
         phash = phashes[position] if phashes else f"{random.getrandbits(64):016x}"
-        Slice.objects.create(dataset=dataset, item=item, position=position, offset_y=offset, width=100, height=height,
-                             sha256=sha, perceptual_hash=phash, byte_size=1, source="upload", source_format="PNG",
-                             original_name="x.png", original_byte_size=1, thumbnail_width=1, thumbnail_height=1)
+        Slice.objects.create(
+            dataset=dataset,
+            item=item,
+            position=position,
+            offset_y=offset,
+            width=100,
+            height=height,
+            sha256=sha,
+            perceptual_hash=phash,
+            byte_size=1,
+            source="upload",
+            source_format="PNG",
+            original_name="x.png",
+            original_byte_size=1,
+            thumbnail_width=1,
+            thumbnail_height=1,
+        )
         offset += height
     return item
 
@@ -76,15 +101,21 @@ def test_a_version_never_changes(populated, dataset, researcher):
     assert (version.content_hash, sorted(version.version_items.values_list("item_id", "split"))) == before
     client = api_client_for(researcher)
     for method in ("put", "patch", "delete"):
-        assert getattr(client, method)(f"/api/v1/versions/{version.pk}/", {"note": "x"}, format="json").status_code == 405
+        assert (
+            getattr(client, method)(f"/api/v1/versions/{version.pk}/", {"note": "x"}, format="json").status_code == 405
+        )
 
 
 def test_a_train_test_near_duplicate_flags_the_version(dataset, researcher):
     a = make_item(dataset, [100], phashes=["f0f0f0f0f0f0f0f0"])
     b = make_item(dataset, [100], phashes=["f0f0f0f0f0f0f0f1"])  # 1 bit apart
     ratios = {"train": 0.5, "val": 0.0, "test": 0.5}
-    seed = next(s for s in range(1000) if {split_of(seed=s, item_id=a.pk, ratios=ratios),
-                                            split_of(seed=s, item_id=b.pk, ratios=ratios)} == {"train", "test"})
+    seed = next(
+        s
+        for s in range(1000)
+        if {split_of(seed=s, item_id=a.pk, ratios=ratios), split_of(seed=s, item_id=b.pk, ratios=ratios)}
+        == {"train", "test"}
+    )
     version = version_create(dataset=dataset, user=researcher, seed=seed, ratios=ratios)
     assert len(version.leaks) == 1 and version.leaks[0]["distance"] == 1
     assert {version.leaks[0]["train"], version.leaks[0]["test"]} == {a.pk, b.pk}
@@ -92,15 +123,23 @@ def test_a_train_test_near_duplicate_flags_the_version(dataset, researcher):
     assert response.json()["flagged"] is True
 
 
-@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=25), st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=25),
-       st.integers(0, 12), st.randoms())
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=25),
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=25),
+    st.integers(0, 12),
+    st.randoms(),
+)
 def test_leaks_match_a_brute_force_comparison(train_hashes, test_hashes, bits, rnd):
     # Make some pairs close on purpose: flip a few bits of train hashes into the test set.
     test_hashes = test_hashes + [h ^ (1 << rnd.randrange(64)) ^ (1 << rnd.randrange(64)) for h in train_hashes[:5]]
     train = [{"item": i, "sha256": f"tr{i}", "phash": f"{h:016x}"} for i, h in enumerate(train_hashes)]
     test = [{"item": 1000 + i, "sha256": f"te{i}", "phash": f"{h:016x}"} for i, h in enumerate(test_hashes)]
-    expected = sorted((t["item"], u["item"]) for t in train for u in test if hamming_distance(t["phash"], u["phash"]) <= bits)
-    assert sorted((leak["train"], leak["test"]) for leak in leaks_between(train=train, test=test, bits=bits)) == expected
+    expected = sorted(
+        (t["item"], u["item"]) for t in train for u in test if hamming_distance(t["phash"], u["phash"]) <= bits
+    )
+    assert (
+        sorted((leak["train"], leak["test"]) for leak in leaks_between(train=train, test=test, bits=bits)) == expected
+    )
 
 
 def test_bad_ratios_and_empty_datasets_are_400(dataset, researcher):
@@ -108,7 +147,9 @@ def test_bad_ratios_and_empty_datasets_are_400(dataset, researcher):
     empty = client.post(f"/api/v1/datasets/{dataset.pk}/versions/", {"seed": 1}, format="json")
     assert empty.status_code == 400 and empty.json()["errors"] == {"non_field_errors": [NO_ITEMS]}
     make_item(dataset, [100])
-    bad = client.post(f"/api/v1/datasets/{dataset.pk}/versions/", {"ratios": {"train": 0.9, "val": 0.2, "test": 0}}, format="json")
+    bad = client.post(
+        f"/api/v1/datasets/{dataset.pk}/versions/", {"ratios": {"train": 0.9, "val": 0.2, "test": 0}}, format="json"
+    )
     assert bad.status_code == 400 and bad.json()["errors"] == {"ratios": [RATIOS_MUST_SUM_TO_ONE]}
 
 
@@ -121,8 +162,14 @@ def test_versions_over_the_api(populated, dataset, researcher, annotator, outsid
     page = client.get(f"/api/v1/versions/{version_id}/items/?split=train&page_size=10").json()
     assert len(page["results"]) == 10 and all(r["split"] == "train" for r in page["results"]) and page["next"]
     assert api_client_for(annotator).get(f"/api/v1/versions/{version_id}/").status_code == 200
-    assert api_client_for(annotator).post(f"/api/v1/datasets/{dataset.pk}/versions/", {}, format="json").status_code == 403
-    for url in [f"/api/v1/versions/{version_id}/", f"/api/v1/versions/{version_id}/items/", f"/api/v1/datasets/{dataset.pk}/versions/"]:
+    assert (
+        api_client_for(annotator).post(f"/api/v1/datasets/{dataset.pk}/versions/", {}, format="json").status_code == 403
+    )
+    for url in [
+        f"/api/v1/versions/{version_id}/",
+        f"/api/v1/versions/{version_id}/items/",
+        f"/api/v1/datasets/{dataset.pk}/versions/",
+    ]:
         assert api_client_for(outsider).get(url).status_code == 404, url
 
 

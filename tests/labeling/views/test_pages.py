@@ -1,4 +1,5 @@
 """The dataset pages: list + create, the thumbnail grid's keyset pages, upload and viewer access."""
+
 import json
 
 import pytest
@@ -34,14 +35,20 @@ def test_other_teams_get_404_on_every_page(client, outsider, dataset, researcher
     import_job_run(import_job_id=job.pk)
     client.force_login(outsider)
     item = dataset.items.get()
-    for url in [f"/labeling/datasets/{dataset.pk}/", f"/labeling/datasets/{dataset.pk}/upload/", f"/labeling/items/{item.pk}/"]:
+    for url in [
+        f"/labeling/datasets/{dataset.pk}/",
+        f"/labeling/datasets/{dataset.pk}/upload/",
+        f"/labeling/items/{item.pk}/",
+    ]:
         assert client.get(url).status_code == 404, url
     assert b"Strips" not in client.get("/labeling/").content
 
 
 def test_the_grid_pages_by_keyset_and_shows_thumbnails(client, researcher, dataset, monkeypatch):
     monkeypatch.setattr("labeling.views.GRID_PAGE_SIZE", 2)
-    job = upload_import_create(dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(3)])
+    job = upload_import_create(
+        dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(3)]
+    )
     import_job_run(import_job_id=job.pk)
     client.force_login(researcher)
     first = client.get(f"/labeling/datasets/{dataset.pk}/")
@@ -64,11 +71,15 @@ def test_the_viewer_places_episode_slices_at_their_offsets(client, researcher, d
     assert data["slices"][0]["dzi"].endswith("/tiles/image.dzi")
     assert b'id="viewer-data" type="application/json"' in page.content
     assert b"<script>" not in page.content  # page data via json_script; scripts are files
-    assert json.loads(page.content.split(b'id="viewer-data" type="application/json">')[1].split(b"</script>")[0]) == data
+    assert (
+        json.loads(page.content.split(b'id="viewer-data" type="application/json">')[1].split(b"</script>")[0]) == data
+    )
 
 
 def test_a_version_is_frozen_from_the_dataset_page(client, researcher, annotator, dataset):
-    job = upload_import_create(dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(3)])
+    job = upload_import_create(
+        dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(3)]
+    )
     import_job_run(import_job_id=job.pk)
     client.force_login(annotator)
     assert client.post(f"/labeling/datasets/{dataset.pk}/versions/", {"seed": "9"}).status_code == 403
@@ -86,7 +97,12 @@ def test_the_admin_lists_datasets_imports_and_versions(client, admin, researcher
     import_job_run(import_job_id=job.pk)
     version = version_create(dataset=dataset, user=researcher, seed=1)
     client.force_login(admin)
-    for url in ["/admin/labeling/dataset/", "/admin/labeling/series/", "/admin/labeling/importjob/",
-                f"/admin/labeling/importjob/{job.pk}/change/", f"/admin/labeling/datasetversion/{version.pk}/change/"]:
+    for url in [
+        "/admin/labeling/dataset/",
+        "/admin/labeling/series/",
+        "/admin/labeling/importjob/",
+        f"/admin/labeling/importjob/{job.pk}/change/",
+        f"/admin/labeling/datasetversion/{version.pk}/change/",
+    ]:
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/labeling/importjob/add/").status_code == 403

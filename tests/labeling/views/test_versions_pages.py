@@ -1,5 +1,6 @@
 """The versions pages: the list with stats and the freeze form, one version's page, and its diff;
 and the dataset grid's filters."""
+
 import pytest
 
 from labeling.services.versions import version_create
@@ -44,9 +45,12 @@ def test_annotators_see_versions_but_cannot_freeze_one(client, annotator, outsid
     assert client.post(f"/labeling/datasets/{dataset.pk}/versions/", {"seed": "1"}).status_code == 403
     assert client.get(f"/labeling/versions/{two_versions['v1'].pk}/").status_code == 200
     client.force_login(outsider)
-    for url in [f"/labeling/datasets/{dataset.pk}/versions/", f"/labeling/versions/{two_versions['v1'].pk}/",
-                f"/labeling/versions/{two_versions['v2'].pk}/?against={two_versions['v1'].pk}",
-                f"/labeling/datasets/{dataset.pk}/versions/compare/?base=1&other=2"]:
+    for url in [
+        f"/labeling/datasets/{dataset.pk}/versions/",
+        f"/labeling/versions/{two_versions['v1'].pk}/",
+        f"/labeling/versions/{two_versions['v2'].pk}/?against={two_versions['v1'].pk}",
+        f"/labeling/datasets/{dataset.pk}/versions/compare/?base=1&other=2",
+    ]:
         assert client.get(url).status_code == 404, url
 
 
@@ -90,11 +94,14 @@ def test_comparing_needs_two_versions_of_the_dataset(client, researcher, dataset
 
 
 def test_the_grid_filters_by_class_annotator_and_status_and_keeps_them_across_pages(
-        client, researcher, annotator, dataset, monkeypatch):
+    client, researcher, annotator, dataset, monkeypatch
+):
     monkeypatch.setattr("labeling.views.GRID_PAGE_SIZE", 2)
     items = [make_item(dataset, name=f"i{n}", status="done" if n % 2 else "new") for n in range(6)]
     for n in (0, 1, 2, 3, 5):
-        make_task(items[n], assignee=annotator if n != 5 else researcher, shapes=[box(f"p{n}", "panel")] if n < 4 else [])
+        make_task(
+            items[n], assignee=annotator if n != 5 else researcher, shapes=[box(f"p{n}", "panel")] if n < 4 else []
+        )
     make_task(items[4], assignee=annotator, shapes=[tag("t4", "flashback")], overlap_index=1)
     client.force_login(researcher)
 
@@ -108,12 +115,18 @@ def test_the_grid_filters_by_class_annotator_and_status_and_keeps_them_across_pa
     assert first == ["i3", "i2"]
     link = page.content.decode().split('id="next-page" href="')[1].split('"')[0].replace("&amp;", "&")
     assert "class=panel" in link and f"annotator={annotator.pk}" in link
-    assert [c["item"].name for c in client.get(f"/labeling/datasets/{dataset.pk}/{link}").context["cells"]] == ["i1", "i0"]
+    assert [c["item"].name for c in client.get(f"/labeling/datasets/{dataset.pk}/{link}").context["cells"]] == [
+        "i1",
+        "i0",
+    ]
     assert names("tag=flashback")[0] == ["i4"]
     assert names("status=done&class=panel")[0] == ["i3", "i1"]
     assert names(f"annotator={researcher.pk}")[0] == ["i5"]
     html = page.content.decode()
-    assert '<option value="panel" selected>panel</option>' in html and '<option value="flashback">flashback</option>' in html
+    assert (
+        '<option value="panel" selected>panel</option>' in html
+        and '<option value="flashback">flashback</option>' in html
+    )
     assert f'<option value="{annotator.pk}" selected>annotator</option>' in html
     bad, page = names("tag=panel")
     assert len(bad) == 2 and b"Not a tag of this dataset" in page.content  # the filter is dropped, with a message

@@ -2,6 +2,7 @@
 
 Later issues add their endpoints to CASES.
 """
+
 import pytest
 
 from portal.notifications.services import notification_send

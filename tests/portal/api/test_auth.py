@@ -1,4 +1,5 @@
 """Login, personal tokens (shown once, hashed, revocable) and CSRF on session writes."""
+
 from django.urls import reverse
 from rest_framework.test import APIClient
 

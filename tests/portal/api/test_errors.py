@@ -1,4 +1,5 @@
 """Every error has the shape {"detail": ..., "errors": {...}} (CONTRACT 3)."""
+
 from tests.actors import api_client_for
 
 
@@ -6,7 +7,9 @@ def test_a_validation_error_names_the_field(researcher):
     response = api_client_for(researcher).patch("/api/v1/me/", {"time_zone": "Mars/Olympus"}, format="json")
     assert response.status_code == 400
     body = response.json()
-    assert body["errors"] == {"time_zone": ["'Mars/Olympus' is not a known time zone (use an IANA name such as Europe/Berlin)."]}
+    assert body["errors"] == {
+        "time_zone": ["'Mars/Olympus' is not a known time zone (use an IANA name such as Europe/Berlin)."]
+    }
     assert body["detail"].startswith("time_zone: ")
 
 
@@ -18,4 +21,6 @@ def test_a_missing_thing_is_a_404_with_a_detail(researcher):
 
 def test_me_reports_roles_per_team(researcher, team_admin):
     body = api_client_for(team_admin).get("/api/v1/me/").json()
-    assert body["memberships"] == [{"team_id": body["memberships"][0]["team_id"], "team_name": "Team A", "roles": ["researcher", "team_admin"]}]
+    assert body["memberships"] == [
+        {"team_id": body["memberships"][0]["team_id"], "team_name": "Team A", "roles": ["researcher", "team_admin"]}
+    ]

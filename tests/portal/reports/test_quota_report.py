@@ -1,5 +1,6 @@
 """/reports/quotas/ and GET /api/v1/reports/quotas/: per team and user, reserved / used / idle
 GPU-hours against the monthly quota; sortable; CSV of the same numbers."""
+
 import csv
 import io
 from datetime import UTC, datetime
@@ -22,17 +23,32 @@ def november(researcher, team_admin, outsider, team_a, team_b):
     quota_set(team_a, gpu_hours_per_month=100)
 
     def book(user, gpu_slice, start, end):
-        reservation_create(user=user, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus[gpu_slice])), now=NOW)
+        reservation_create(
+            user=user, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus[gpu_slice])), now=NOW
+        )
 
     book(researcher, slice(0, 2), datetime(2026, 11, 10, 9, tzinfo=UTC), datetime(2026, 11, 10, 19, tzinfo=UTC))  # 20 h
-    book(team_admin, slice(2, 3), datetime(2026, 11, 30, 20, tzinfo=UTC), datetime(2026, 12, 1, 6, tzinfo=UTC))  # 4 h in Nov
+    book(
+        team_admin, slice(2, 3), datetime(2026, 11, 30, 20, tzinfo=UTC), datetime(2026, 12, 1, 6, tzinfo=UTC)
+    )  # 4 h in Nov
     book(outsider, slice(3, 4), datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 11, 4, tzinfo=UTC))  # 4 h
     return gpus
 
 
 def rows_of(user, query="?month=2026-11"):
     body = api_client_for(user).get(f"/api/v1/reports/quotas/{query}").json()
-    return [(r["team"], r["user"], r["reserved_gpu_hours"], r["used_gpu_hours"], r["idle_gpu_hours"], r["quota_gpu_hours"], r["percent_used"]) for r in body["rows"]]
+    return [
+        (
+            r["team"],
+            r["user"],
+            r["reserved_gpu_hours"],
+            r["used_gpu_hours"],
+            r["idle_gpu_hours"],
+            r["quota_gpu_hours"],
+            r["percent_used"],
+        )
+        for r in body["rows"]
+    ]
 
 
 def test_site_admins_see_every_team_and_user(november, admin):
@@ -65,8 +81,20 @@ def test_the_page_and_its_csv_show_the_same_numbers(november, client, admin):
     response = client.get("/reports/quotas/?month=2026-11&format=csv")
     assert response["Content-Disposition"] == 'attachment; filename="quotas-2026-11.csv"'
     table = list(csv.reader(io.StringIO(response.content.decode())))
-    assert table[0] == ["month", "team", "user", "reserved_gpu_hours", "used_gpu_hours", "idle_gpu_hours", "quota_gpu_hours", "percent_used"]
-    assert table[1:3] == [["2026-11", "Team A", "(team total)", "24.0", "0.0", "0.0", "100.0", "24.0"], ["2026-11", "Team A", "lead", "4.0", "0.0", "0.0", "100.0", "4.0"]]
+    assert table[0] == [
+        "month",
+        "team",
+        "user",
+        "reserved_gpu_hours",
+        "used_gpu_hours",
+        "idle_gpu_hours",
+        "quota_gpu_hours",
+        "percent_used",
+    ]
+    assert table[1:3] == [
+        ["2026-11", "Team A", "(team total)", "24.0", "0.0", "0.0", "100.0", "24.0"],
+        ["2026-11", "Team A", "lead", "4.0", "0.0", "0.0", "100.0", "4.0"],
+    ]
 
 
 def test_the_page_is_404_for_people_who_administer_no_team(november, client, researcher):

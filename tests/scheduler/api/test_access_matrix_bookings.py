@@ -1,6 +1,7 @@
 """Who may do what with bookings (CONTRACT 2): every signed-in user sees bookings on the timeline;
 a note only the owner's team and site admins; changes the owner, their team admins and site admins.
 Seen but not changeable is 403; unseen (nothing here: bookings are public) would be 404."""
+
 import pytest
 
 from tests.actors import api_client_for
@@ -14,7 +15,9 @@ def world(team_a, team_b, researcher, annotator, team_admin, outsider, admin):
         "team_a": team_a,
         "team_b": team_b,
         "gpu": gpus[3],
-        "booking": booking(user=researcher, gpus=gpus[:1], start=hours_from_now(2), end=hours_from_now(4), note="team A only"),
+        "booking": booking(
+            user=researcher, gpus=gpus[:1], start=hours_from_now(2), end=hours_from_now(4), note="team A only"
+        ),
         "extend": {"end": hours_from_now(5).isoformat()},
         "new": {"gpu_ids": [gpus[3].pk], "start": hours_from_now(1).isoformat(), "end": hours_from_now(2).isoformat()},
     }
@@ -66,7 +69,10 @@ def test_anonymous_callers_get_401(world, client):
     assert client.get("/api/v1/availability/?gpus=1&duration=PT1H").status_code == 401
 
 
-@pytest.mark.parametrize(("actor", "sees_note"), [("researcher", True), ("annotator", True), ("team_admin", True), ("admin", True), ("outsider", False)])
+@pytest.mark.parametrize(
+    ("actor", "sees_note"),
+    [("researcher", True), ("annotator", True), ("team_admin", True), ("admin", True), ("outsider", False)],
+)
 def test_a_bookings_note_is_seen_by_its_team_and_site_admins_only(world, request, actor, sees_note):
     client = api_client_for(request.getfixturevalue(actor))
     note = client.get("/api/v1/reservations/{booking.id}/".format(**world)).json()["note"]
@@ -76,7 +82,9 @@ def test_a_bookings_note_is_seen_by_its_team_and_site_admins_only(world, request
 def test_team_b_cannot_change_team_as_bookings_note_or_window(world, outsider, team_admin):
     path = "/api/v1/reservations/{booking.id}/".format(**world)
     assert api_client_for(outsider).patch(path, {"note": "hijack"}, format="json").status_code == 403
-    assert api_client_for(team_admin).patch(path, {"note": "edited by lead"}, format="json").status_code == 403  # the note is the owner's
+    assert (
+        api_client_for(team_admin).patch(path, {"note": "edited by lead"}, format="json").status_code == 403
+    )  # the note is the owner's
     world["booking"].refresh_from_db()
     assert (world["booking"].note, world["booking"].state) == ("team A only", "active")
 

@@ -1,5 +1,6 @@
 """Who may do what on the fleet endpoints (CONTRACT 2): everyone signed in sees nodes and GPUs,
 only site admins drain and undrain (403 for the others, who may see the GPU), anonymous is 401."""
+
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -44,7 +45,9 @@ def test_only_site_admins_drain_and_undrain(world, request, actor, path, body):
 @pytest.mark.parametrize("path", READS + [path for path, _ in WRITES])
 def test_anonymous_gets_401(world, path):
     client = APIClient()
-    response = client.get(path.format(**world)) if path in READS else client.post(path.format(**world), {}, format="json")
+    response = (
+        client.get(path.format(**world)) if path in READS else client.post(path.format(**world), {}, format="json")
+    )
     assert response.status_code == 401
 
 

@@ -1,4 +1,5 @@
 """Jobs are team-private (CONTRACT 2): other teams get 404; cancel by owner, team admins, site admins."""
+
 import pytest
 
 from tests.actors import api_client_for
@@ -8,7 +9,9 @@ from tests.scheduler.factories import fleet
 @pytest.fixture
 def job_id(db, researcher, team_admin, outsider, annotator, admin):
     fleet(nodes=1, per_node=4)
-    response = api_client_for(researcher).post("/api/v1/jobs/", {"command": "true", "gpus": 1, "time_limit": "PT1H"}, format="json")
+    response = api_client_for(researcher).post(
+        "/api/v1/jobs/", {"command": "true", "gpus": 1, "time_limit": "PT1H"}, format="json"
+    )
     return response.json()["id"]
 
 
@@ -16,7 +19,10 @@ READS = ["/api/v1/jobs/{id}/", "/api/v1/jobs/{id}/attempts/", "/api/v1/jobs/{id}
 
 
 @pytest.mark.parametrize("path", READS)
-@pytest.mark.parametrize(("actor", "expected"), [("researcher", 200), ("annotator", 200), ("team_admin", 200), ("admin", 200), ("outsider", 404)])
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [("researcher", 200), ("annotator", 200), ("team_admin", 200), ("admin", 200), ("outsider", 404)],
+)
 def test_reading_a_job(request, job_id, path, actor, expected):
     response = api_client_for(request.getfixturevalue(actor)).get(path.format(id=job_id))
     assert response.status_code == expected

@@ -1,5 +1,6 @@
 """The race over HTTP against the live stack (daphne, real database): 100 concurrent POSTs for one
 slot give exactly one 201 and 99 × 409; no 5xx, no "database is locked"."""
+
 import asyncio
 from collections import Counter
 
@@ -21,7 +22,9 @@ async def _post_all(url: str, tokens: list[str], body: dict) -> list[httpx.Respo
     # 100 connections shared with the stack and other test runs, so at most 50 requests are in flight.
     limits = httpx.Limits(max_connections=threads_for(len(tokens)))
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        return await asyncio.gather(*(client.post(url, json=body, headers={"Authorization": f"Token {t}"}) for t in tokens))
+        return await asyncio.gather(
+            *(client.post(url, json=body, headers={"Authorization": f"Token {t}"}) for t in tokens)
+        )
 
 
 def test_a_hundred_concurrent_requests_for_one_slot_create_one_booking(live_stack):

@@ -1,5 +1,6 @@
 """POST /api/v1/gpus/{id}/drain/ and /api/v1/nodes/{id}/drain/ with running jobs: the preview names
 them, and `stop_running_jobs` cancels them (CONTRACT 9); the drain page offers the same choice."""
+
 import pytest
 from django.utils import timezone
 
@@ -26,7 +27,11 @@ def gpu(db):
 
 def test_the_preview_lists_the_running_jobs_and_stops_nothing(gpu, admin, researcher):
     job, _ = running_job(researcher)
-    body = api_client_for(admin).post(f"/api/v1/gpus/{gpu.id}/drain/", {"dry_run": True, "stop_running_jobs": True}, format="json").json()
+    body = (
+        api_client_for(admin)
+        .post(f"/api/v1/gpus/{gpu.id}/drain/", {"dry_run": True, "stop_running_jobs": True}, format="json")
+        .json()
+    )
     assert [(j["id"], j["user"], j["state"]) for j in body["running_jobs"]] == [(job.id, "researcher", "running")]
     assert Job.objects.get(pk=job.pk).cancel_requested_at is None
 
@@ -35,7 +40,9 @@ def test_a_drain_without_the_choice_leaves_running_jobs_alone(gpu, admin, resear
     job, _ = running_job(researcher)
     response = api_client_for(admin).post(f"/api/v1/gpus/{gpu.id}/drain/", {"reason": "PSU swap"}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["stop_running_jobs"] is False and [j["id"] for j in response.json()["running_jobs"]] == [job.id]
+    assert response.json()["stop_running_jobs"] is False and [j["id"] for j in response.json()["running_jobs"]] == [
+        job.id
+    ]
     assert Job.objects.get(pk=job.pk).cancel_requested_at is None
 
 

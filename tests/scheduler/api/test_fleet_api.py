@@ -1,4 +1,5 @@
 """/api/v1/nodes/, /api/v1/gpus/ (filters), metrics series, drain and undrain."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,9 +20,26 @@ pytestmark = pytest.mark.django_db
 def gpus():
     now = timezone.now()
     return {
-        "a0": make_gpu(node_name="api-a", index=0, model="NVIDIA A100-SXM4-80GB", heartbeat=now, util_gpu_pct=0, memory_used_mb=10, process_count=0),
-        "a1": make_gpu(node_name="api-a", index=1, model="NVIDIA A100-SXM4-80GB", heartbeat=now, process_count=1, processes=[{"pid": 5, "mem": 9, "owner": "unknown", "rogue": "unowned"}]),
-        "l0": make_gpu(node_name="api-l", index=0, model="NVIDIA L40S", heartbeat=now, state=GpuState.DRAINED, drain_reason="fan"),
+        "a0": make_gpu(
+            node_name="api-a",
+            index=0,
+            model="NVIDIA A100-SXM4-80GB",
+            heartbeat=now,
+            util_gpu_pct=0,
+            memory_used_mb=10,
+            process_count=0,
+        ),
+        "a1": make_gpu(
+            node_name="api-a",
+            index=1,
+            model="NVIDIA A100-SXM4-80GB",
+            heartbeat=now,
+            process_count=1,
+            processes=[{"pid": 5, "mem": 9, "owner": "unknown", "rogue": "unowned"}],
+        ),
+        "l0": make_gpu(
+            node_name="api-l", index=0, model="NVIDIA L40S", heartbeat=now, state=GpuState.DRAINED, drain_reason="fan"
+        ),
         "d0": make_gpu(node_name="api-down", index=0, model="NVIDIA L40S", heartbeat=now - timedelta(minutes=5)),
     }
 
@@ -54,7 +72,9 @@ def test_gpus_filter_by_node_model_state_and_free_now(gpus, researcher, query, e
 
 def test_free_now_excludes_a_gpu_booked_now(gpus, researcher, team_a):
     now = timezone.now()
-    booking = Reservation.objects.create(user=researcher, team=team_a, start=now - timedelta(hours=1), end=now + timedelta(hours=1))
+    booking = Reservation.objects.create(
+        user=researcher, team=team_a, start=now - timedelta(hours=1), end=now + timedelta(hours=1)
+    )
     booking.gpus.add(gpus["a0"])
     assert gpus["a0"].id not in _ids(api_client_for(researcher).get("/api/v1/gpus/?free_now=true&node=api-a"))
 
@@ -68,7 +88,9 @@ def test_an_unknown_state_is_a_400_naming_the_field(researcher):
 def test_gpu_detail_shows_reading_processes_and_board_state(gpus, researcher):
     body = api_client_for(researcher).get(f"/api/v1/gpus/{gpus['a1'].id}/").json()
     assert body["board_state"] == "available" and body["node"] == "api-a"
-    assert body["processes"] == [{"pid": 5, "used_memory_mb": 9, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
+    assert body["processes"] == [
+        {"pid": 5, "used_memory_mb": 9, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}
+    ]
     assert api_client_for(researcher).get("/api/v1/gpus/999999/").status_code == 404
 
 
@@ -79,11 +101,17 @@ def test_metrics_picks_raw_for_an_hour_and_minutes_for_a_day(gpus, researcher):
     rollups_update(now=now, since=now - timedelta(minutes=5))
     client = api_client_for(researcher)
 
-    hour = client.get(f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}).json()
+    hour = client.get(
+        f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}
+    ).json()
     assert hour["resolution"] == "raw" and len(hour["t"]) == 180 and set(hour["util"]) == {50}
-    day = client.get(f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=24)).isoformat(), "end": now.isoformat()}).json()
+    day = client.get(
+        f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=24)).isoformat(), "end": now.isoformat()}
+    ).json()
     assert day["resolution"] == "1m" and 3 <= len(day["t"]) <= 4 and day["util"][0] == 50
-    stepped = client.get(f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=1)).isoformat(), "step": "PT1M"}).json()
+    stepped = client.get(
+        f"/api/v1/gpus/{gpu.id}/metrics/", {"start": (now - timedelta(hours=1)).isoformat(), "step": "PT1M"}
+    ).json()
     assert stepped["resolution"] == "1m"
 
 
@@ -125,7 +153,11 @@ def test_drain_marks_the_gpu_and_notifies_owners_of_affected_bookings(gpus, admi
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["gpu"]["state"], body["gpu"]["board_state"], body["gpu"]["drain_reason"]) == ("drained", "drained", "PSU swap")
+    assert (body["gpu"]["state"], body["gpu"]["board_state"], body["gpu"]["drain_reason"]) == (
+        "drained",
+        "drained",
+        "PSU swap",
+    )
     assert [b["id"] for b in body["affected_bookings"]] == [booking.id]
     note = Notification.objects.get(user=researcher)
     assert note.kind == "booking_drain" and "PSU swap" in note.body
@@ -146,7 +178,9 @@ def test_node_drain_drains_every_gpu_on_the_board(gpus, admin):
 
 
 def test_a_non_admin_gets_403_on_drain_and_the_gpu_stays(gpus, team_admin):
-    response = api_client_for(team_admin).post(f"/api/v1/gpus/{gpus['a0'].id}/drain/", {"reason": "mine"}, format="json")
+    response = api_client_for(team_admin).post(
+        f"/api/v1/gpus/{gpus['a0'].id}/drain/", {"reason": "mine"}, format="json"
+    )
     assert response.status_code == 403 and response.json()["detail"]
     gpus["a0"].refresh_from_db()
     assert gpus["a0"].state == GpuState.AVAILABLE

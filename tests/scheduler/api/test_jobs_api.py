@@ -1,4 +1,5 @@
 """POST /api/v1/jobs/ and friends: bad input is a 400 naming the field; nothing is written."""
+
 from datetime import timedelta
 
 import pytest
@@ -37,11 +38,27 @@ def test_a_valid_submit_is_created_pending_with_a_location(gpus, researcher):
         ({"gpus": 5}, "gpus", job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4)),
         ({"gpus": 9, "multi_node": True}, "gpus", job_services.GPUS_MORE_THAN_CLUSTER.format(total=8, gpus=9)),
         ({"gpus": 0}, "gpus", job_services.GPUS_RANGE),
-        ({"env": {"LD_PRELOAD": "/evil.so"}}, "env", "'LD_PRELOAD' is set by Atelier or would change how the job is started; choose another name."),
-        ({"env": {"1X": "y"}}, "env", "'1X' is not a valid environment variable name (letters, digits and _, not starting with a digit)."),
+        (
+            {"env": {"LD_PRELOAD": "/evil.so"}},
+            "env",
+            "'LD_PRELOAD' is set by Atelier or would change how the job is started; choose another name.",
+        ),
+        (
+            {"env": {"1X": "y"}},
+            "env",
+            "'1X' is not a valid environment variable name (letters, digits and _, not starting with a digit).",
+        ),
         ({"priority": "high"}, "priority", job_services.HIGH_NEEDS_ADMIN),
-        ({"working_dir": "../../etc"}, "working_dir", job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT)),
-        ({"working_dir": "/etc"}, "working_dir", job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT)),
+        (
+            {"working_dir": "../../etc"},
+            "working_dir",
+            job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT),
+        ),
+        (
+            {"working_dir": "/etc"},
+            "working_dir",
+            job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT),
+        ),
         ({"reservation": 999999}, "reservation", job_services.RESERVATION_UNKNOWN),
     ],
 )
@@ -56,7 +73,9 @@ def test_a_time_limit_over_the_teams_limit_is_refused(gpus, researcher, team_a):
     quota_set(team_a, max_booking_hours=8)
     response = submit(researcher, time_limit="PT9H")
     assert response.status_code == 400
-    assert response.json()["errors"]["time_limit"] == [job_services.TIME_LIMIT_RANGE.format(minimum_s=settings.JOB_MIN_TIME_LIMIT, limit_h=8)]
+    assert response.json()["errors"]["time_limit"] == [
+        job_services.TIME_LIMIT_RANGE.format(minimum_s=settings.JOB_MIN_TIME_LIMIT, limit_h=8)
+    ]
 
 
 def test_a_request_larger_than_the_whole_monthly_quota_is_refused(gpus, researcher, team_a):

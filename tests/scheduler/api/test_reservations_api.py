@@ -1,5 +1,6 @@
 """/api/v1/reservations/: create, list with filters, retrieve, PATCH, DELETE; every bad input is a
 400 naming the field, in the portal's error shape."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,11 +32,16 @@ def gpus(db):
 
 def window(start_h=1, end_h=3) -> dict:
     # From the fixed clock: BAD_INPUTS is built at import, before the clock is set.
-    return {"start": hours_from_now(start_h, base=FIXED_NOW).isoformat(), "end": hours_from_now(end_h, base=FIXED_NOW).isoformat()}
+    return {
+        "start": hours_from_now(start_h, base=FIXED_NOW).isoformat(),
+        "end": hours_from_now(end_h, base=FIXED_NOW).isoformat(),
+    }
 
 
 def test_it_creates_a_booking_and_answers_201(researcher, gpus):
-    response = api_client_for(researcher).post(URL, {"gpu_ids": [gpus[0].pk], "note": "sweep", **window()}, format="json")
+    response = api_client_for(researcher).post(
+        URL, {"gpu_ids": [gpus[0].pk], "note": "sweep", **window()}, format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["user"], body["team_name"], body["note"], body["state"]) == ("researcher", "Team A", "sweep", "active")
@@ -52,7 +58,9 @@ def test_wall_clock_input_is_read_in_the_users_time_zone(researcher, gpus):
     researcher.time_zone = "Europe/Berlin"
     researcher.save()
     response = api_client_for(researcher).post(
-        URL, {"gpu_ids": [gpus[0].pk], "start_local": "2026-12-01T09:00", "end_local": "2026-12-01T18:00"}, format="json"
+        URL,
+        {"gpu_ids": [gpus[0].pk], "start_local": "2026-12-01T09:00", "end_local": "2026-12-01T18:00"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert (response.json()["start"], response.json()["end"]) == ("2026-12-01T08:00:00Z", "2026-12-01T17:00:00Z")
@@ -75,10 +83,27 @@ BAD_INPUTS = [
     ({"gpu_ids": [424242], **window()}, "gpu_ids", svc.UNKNOWN_GPU.format(id=424242)),
     ({"gpu_ids": [], **window()}, "gpu_ids"),
     ({"gpus": 1, "gpu_ids": [1], **window()}, "gpus", s.GPUS_OR_IDS),
-    ({"gpus": 1, "start_local": "2027-03-28T02:30", "end_local": "2027-03-28T05:00"}, "start_local", IN_DST_GAP.format(value="2027-03-28T02:30", zone="Europe/Berlin")),
-    ({"gpus": 1, "start_local": "2027-10-31T01:00", "end_local": "2027-10-31T02:30"}, "end_local", AMBIGUOUS.format(value="2027-10-31T02:30", zone="Europe/Berlin")),
+    (
+        {"gpus": 1, "start_local": "2027-03-28T02:30", "end_local": "2027-03-28T05:00"},
+        "start_local",
+        IN_DST_GAP.format(value="2027-03-28T02:30", zone="Europe/Berlin"),
+    ),
+    (
+        {"gpus": 1, "start_local": "2027-10-31T01:00", "end_local": "2027-10-31T02:30"},
+        "end_local",
+        AMBIGUOUS.format(value="2027-10-31T02:30", zone="Europe/Berlin"),
+    ),
     ({"gpus": 1, "start_local": "2027-01-05T09:00+01:00", "end_local": "2027-01-05T10:00"}, "start_local"),
-    ({"gpus": 1, "start": "2027-01-05T09:00+01:00", "start_local": "2027-01-05T09:00", "end": "2027-01-05T10:00+01:00"}, "start", s.BOTH_FORMS.format(name="start")),
+    (
+        {
+            "gpus": 1,
+            "start": "2027-01-05T09:00+01:00",
+            "start_local": "2027-01-05T09:00",
+            "end": "2027-01-05T10:00+01:00",
+        },
+        "start",
+        s.BOTH_FORMS.format(name="start"),
+    ),
     ({"gpus": 1, "team": 99999, **window()}, "team"),
     ({"gpus": 1, "note": "x" * 2001, **window()}, "note"),
 ]
@@ -131,7 +156,11 @@ def test_a_conflict_is_a_409_with_conflicts_and_suggestions(researcher, outsider
     assert (body["detail"], body["errors"]) == (svc.TAKEN, {})
     assert body["conflicts"][0]["user"] == "researcher" and body["conflicts"][0]["reservation"] == first.pk
     assert "private" not in response.content.decode()
-    assert body["suggestions"][0] == {"start": hours_from_now(3).isoformat(), "end": hours_from_now(5).isoformat(), "gpu_ids": [gpus[0].pk]}
+    assert body["suggestions"][0] == {
+        "start": hours_from_now(3).isoformat(),
+        "end": hours_from_now(5).isoformat(),
+        "gpu_ids": [gpus[0].pk],
+    }
 
 
 def test_the_list_shows_everyones_bookings_but_only_my_teams_notes(researcher, outsider, gpus):
@@ -173,7 +202,11 @@ def test_patch_extends_and_delete_cancels(researcher, gpus):
 def test_patch_refuses_bad_input_naming_the_field(researcher, gpus):
     mine = booking(user=researcher, gpus=gpus[:1], start=hours_from_now(1), end=hours_from_now(3))
     client = api_client_for(researcher)
-    for body, field in [({"end": "2026-12-01T10:00:00"}, "end"), ({"end": hours_from_now(0.5).isoformat()}, "end"), ({"start_local": "tomorrow"}, "start_local")]:
+    for body, field in [
+        ({"end": "2026-12-01T10:00:00"}, "end"),
+        ({"end": hours_from_now(0.5).isoformat()}, "end"),
+        ({"start_local": "tomorrow"}, "start_local"),
+    ]:
         response = client.patch(f"{URL}{mine.pk}/", body, format="json")
         assert (response.status_code, list(response.json()["errors"])) == (400, [field])
 
@@ -182,16 +215,35 @@ def test_availability_returns_the_earliest_windows_that_fit(researcher, outsider
     booking(user=outsider, gpus=gpus[:4], start=hours_from_now(1), end=hours_from_now(3))
     booking(user=outsider, gpus=gpus[4:6], start=hours_from_now(0.5), end=hours_from_now(4))
     after = hours_from_now(1).isoformat().replace("+", "%2B")
-    response = api_client_for(researcher).get(f"/api/v1/availability/?gpus=4&duration=PT2H&after={after}&same_node=true&limit=2")
+    response = api_client_for(researcher).get(
+        f"/api/v1/availability/?gpus=4&duration=PT2H&after={after}&same_node=true&limit=2"
+    )
     assert response.status_code == 200, response.content
     assert response.json() == [
-        {"start": hours_from_now(3).isoformat().replace("+00:00", "Z"), "end": hours_from_now(5).isoformat().replace("+00:00", "Z"), "gpu_ids": [g.pk for g in gpus[:4]]},
-        {"start": hours_from_now(4).isoformat().replace("+00:00", "Z"), "end": hours_from_now(6).isoformat().replace("+00:00", "Z"), "gpu_ids": [g.pk for g in gpus[:4]]},
+        {
+            "start": hours_from_now(3).isoformat().replace("+00:00", "Z"),
+            "end": hours_from_now(5).isoformat().replace("+00:00", "Z"),
+            "gpu_ids": [g.pk for g in gpus[:4]],
+        },
+        {
+            "start": hours_from_now(4).isoformat().replace("+00:00", "Z"),
+            "end": hours_from_now(6).isoformat().replace("+00:00", "Z"),
+            "gpu_ids": [g.pk for g in gpus[:4]],
+        },
     ]
 
 
-@pytest.mark.parametrize(("query", "field"), [("gpus=4&duration=8h", "duration"), ("gpus=4&duration=PT0S", "duration"), ("gpus=0&duration=PT1H", "gpus"),
-                                              ("gpus=99&duration=PT1H", "gpus"), ("gpus=1&duration=PT1H&after=2026-12-01T10:00", "after"), ("gpus=1", "duration")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("gpus=4&duration=8h", "duration"),
+        ("gpus=4&duration=PT0S", "duration"),
+        ("gpus=0&duration=PT1H", "gpus"),
+        ("gpus=99&duration=PT1H", "gpus"),
+        ("gpus=1&duration=PT1H&after=2026-12-01T10:00", "after"),
+        ("gpus=1", "duration"),
+    ],
+)
 def test_availability_refuses_bad_queries_naming_the_field(researcher, gpus, query, field):
     response = api_client_for(researcher).get(f"/api/v1/availability/?{query}")
     assert (response.status_code, list(response.json()["errors"])) == (400, [field])
@@ -200,11 +252,15 @@ def test_availability_refuses_bad_queries_naming_the_field(researcher, gpus, que
 def test_quota_usage_counts_reserved_hours_for_members_only(researcher, outsider, team_a, gpus):
     booking(user=researcher, gpus=gpus[:2], start=hours_from_now(1), end=hours_from_now(4))
     start, end = hours_from_now(1), hours_from_now(4)
-    month_end = (start.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(day=1)  # site zone is UTC in tests
+    month_end = (start.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(
+        day=1
+    )  # site zone is UTC in tests
     expected = 2 * (min(end, month_end) - start).total_seconds() / 3600  # 6, unless the month ends inside the window
     response = api_client_for(researcher).get(f"/api/v1/teams/{team_a.pk}/quota/usage/?month={start:%Y-%m}")
     body = response.json()
     assert (body["reserved_gpu_hours"], body["used_gpu_hours"], body["gpu_hours_per_month"]) == (expected, 0.0, 2000.0)
     assert body["remaining_gpu_hours"] == 2000.0 - expected
     assert api_client_for(outsider).get(f"/api/v1/teams/{team_a.pk}/quota/usage/").status_code == 404
-    assert api_client_for(researcher).get(f"/api/v1/teams/{team_a.pk}/quota/usage/?month=11-2026").json()["errors"] == {"month": ["Give a month as YYYY-MM, e.g. 2026-11."]}
+    assert api_client_for(researcher).get(f"/api/v1/teams/{team_a.pk}/quota/usage/?month=11-2026").json()["errors"] == {
+        "month": ["Give a month as YYYY-MM, e.g. 2026-11."]
+    }

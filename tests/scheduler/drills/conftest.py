@@ -1,6 +1,7 @@
 """Fault drills ("No healthy job killed"): real workers the test starts with settings of its own,
 beside the stack's web, beat and agent. The stack's own worker is stopped for a drill and started
 again by the next test's `live_stack`. Drills restart only what they started (CONTRACT 10)."""
+
 import json
 import os
 import signal
@@ -24,8 +25,6 @@ def service_mode() -> bool:
     return connection.vendor == "postgresql" and settings.CELERY_BROKER_URL.startswith("redis")
 
 
-
-
 @dataclass
 class Drill:
     stack: Stack
@@ -38,8 +37,22 @@ class Drill:
     def housekeeping_worker(self, name: str = "housekeeping", env: dict | None = None) -> None:
         """A worker for the default queue only (scheduling passes, the reaper): it runs no job."""
         argv = [
-            str(BIN / "celery"), "-A", "portal", "worker", "--pool", "threads", "--concurrency", "2", "--queues", "default",
-            "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+            str(BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--queues",
+            "default",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
         ]
         self._start(name, argv, env)
 
@@ -59,15 +72,29 @@ class Drill:
     def _start(self, name: str, argv: list[str], env: dict | None) -> None:
         log = open(self.stack.log_dir / f"drill-{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env={**self.stack.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=ROOT,
+            env={**self.stack.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         started = timezone.now()
-        wait_for(lambda: Heartbeat.objects.filter(name__startswith=f"worker:{name}@", last_seen__gte=started).exists(), timeout=60, what=f"worker {name} up")
+        wait_for(
+            lambda: Heartbeat.objects.filter(name__startswith=f"worker:{name}@", last_seen__gte=started).exists(),
+            timeout=60,
+            what=f"worker {name} up",
+        )
 
 
 @pytest.fixture
 def drill(live_stack):
-    wait_for(lambda: Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8, what="fleet up")
+    wait_for(
+        lambda: (
+            Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
+        ),
+        what="fleet up",
+    )
     live_stack.stop("worker")
     running = Drill(stack=live_stack)
     try:

@@ -1,6 +1,7 @@
 """Fault drills: duplicate deliveries, a database cut, a partitioned runner, two node workers on one
 host, a worker killed for good. Each asserts: no job lost, none running twice at once, no healthy
 job killed, exactly the attempts the failure calls for."""
+
 import time
 
 import pytest
@@ -11,7 +12,15 @@ from scheduler.execution.process import group_members
 from scheduler.models import Attempt, Job
 from scheduler.services.scheduling import node_queue, scheduling_pass
 from scheduler.tasks import run_attempt
-from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, model_of, recovery_record, service_mode, ticking, ticks
+from tests.scheduler.drills.conftest import (
+    A100_NODE,
+    L40S_NODE,
+    model_of,
+    recovery_record,
+    service_mode,
+    ticking,
+    ticks,
+)
 from tests.scheduler.jobs.test_job_execution import final, log_text, submit
 from tests.stack import wait_for
 from tests.tcp_proxy import TcpProxy
@@ -21,7 +30,8 @@ pytestmark = pytest.mark.stack
 
 def running(job: Job, number: int = 1) -> Attempt:
     return wait_for(
-        lambda: Attempt.objects.filter(job=job, number=number, state="running", pgid__isnull=False).first(), what=f"attempt {number} running"
+        lambda: Attempt.objects.filter(job=job, number=number, state="running", pgid__isnull=False).first(),
+        what=f"attempt {number} running",
     )
 
 
@@ -57,9 +67,13 @@ def test_a_database_cut_of_20_s_leaves_running_jobs_running(drill, researcher, s
     waits a TTL after the cut before judging heartbeats, so no attempt is called lost."""
     proxy = TcpProxy(upstream_port=int(settings.DATABASES["default"].get("PORT") or 5432))
     try:
-        url = drill.stack.env["DATABASE_URL"].replace(f":{settings.DATABASES['default'].get('PORT') or 5432}/", f":{proxy.port}/")
+        url = drill.stack.env["DATABASE_URL"].replace(
+            f":{settings.DATABASES['default'].get('PORT') or 5432}/", f":{proxy.port}/"
+        )
         assert f":{proxy.port}/" in url
-        drill.node_worker("cut", env={"DATABASE_URL": url, "ATELIER_JOB_DB_OUTAGE_GRACE": "40", "ATELIER_JOB_NODE_DOWN_GRACE": "50"})
+        drill.node_worker(
+            "cut", env={"DATABASE_URL": url, "ATELIER_JOB_DB_OUTAGE_GRACE": "40", "ATELIER_JOB_NODE_DOWN_GRACE": "50"}
+        )
         jobs = [submit(researcher, command=ticking(35), gpus=2) for _ in range(3)]
         for job in jobs:
             running(job)
@@ -68,7 +82,10 @@ def test_a_database_cut_of_20_s_leaves_running_jobs_running(drill, researcher, s
         time.sleep(20)
         proxy.restore()
         restored_at, restored = time.monotonic(), timezone.now()
-        wait_for(lambda: not Attempt.objects.filter(job__in=jobs, state="running", heartbeat_at__lt=restored).exists(), what="heartbeats again")
+        wait_for(
+            lambda: not Attempt.objects.filter(job__in=jobs, state="running", heartbeat_at__lt=restored).exists(),
+            what="heartbeats again",
+        )
         recovery_record("database cut 20 s", heartbeats_again_after_restore=time.monotonic() - restored_at)
         for job in jobs:
             job = final(job, timeout=60)
@@ -83,7 +100,9 @@ def test_a_database_cut_of_20_s_leaves_running_jobs_running(drill, researcher, s
 TRACE = 'while true; do echo "$ATELIER_ATTEMPT_ID $(date +%s.%N)" >> "$ATELIER_OUTPUT_DIR/trace"; sleep 0.1; done'
 
 
-def test_a_runner_cut_off_past_the_outage_grace_stops_its_job_before_the_requeued_attempt_starts(drill, researcher, service_only):
+def test_a_runner_cut_off_past_the_outage_grace_stops_its_job_before_the_requeued_attempt_starts(
+    drill, researcher, service_only
+):
     """The A100 node's worker loses the database (a proxy cut) while the reaper, in another worker,
     still sees it: the attempt is judged lost, the runner stops its job after its outage grace (6 s),
     the node's agent records the group gone, and only then is the job requeued."""
@@ -92,7 +111,9 @@ def test_a_runner_cut_off_past_the_outage_grace_stops_its_job_before_the_requeue
         port = settings.DATABASES["default"].get("PORT") or 5432
         url = drill.stack.env["DATABASE_URL"].replace(f":{port}/", f":{proxy.port}/")
         assert f":{proxy.port}/" in url
-        drill.node_worker("cutoff", "--node", A100_NODE, "--no-default", env={"DATABASE_URL": url, "ATELIER_JOB_DB_OUTAGE_GRACE": "6"})
+        drill.node_worker(
+            "cutoff", "--node", A100_NODE, "--no-default", env={"DATABASE_URL": url, "ATELIER_JOB_DB_OUTAGE_GRACE": "6"}
+        )
         drill.housekeeping_worker()
         first_then_done = f'if [ -e "$ATELIER_OUTPUT_DIR/first" ]; then {TRACE.replace("while true", "for i in 1 2 3 4 5")}; else touch "$ATELIER_OUTPUT_DIR/first"; {TRACE}; fi'
         job = submit(researcher, command=first_then_done, gpu_model=model_of(A100_NODE))
@@ -112,7 +133,8 @@ def test_a_runner_cut_off_past_the_outage_grace_stops_its_job_before_the_requeue
             attempt_id, at = line.split()
             times.setdefault(int(attempt_id), []).append(float(at))
         recovery_record(
-            "runner cut off, grace 6 s", job_stopped_after_cut=max(times[first.pk]) - cut_at,
+            "runner cut off, grace 6 s",
+            job_stopped_after_cut=max(times[first.pk]) - cut_at,
             requeued_attempt_started_after_cut=min(times[attempts[1].pk]) - cut_at,
         )
         assert max(times[first.pk]) < min(times[attempts[1].pk]), "two attempts of one job ran at once"
@@ -128,11 +150,15 @@ def test_two_node_workers_on_one_host_never_touch_each_others_jobs(drill, resear
     host-name sweep killed the other worker's job on its first heartbeat)."""
     drill.node_worker("a100", "--node", A100_NODE)
     drill.node_worker("l40s", "--node", L40S_NODE, "--no-default")
-    jobs = [submit(researcher, command=ticking(6), gpu_model=model) for model in (model_of(A100_NODE), model_of(L40S_NODE))]
+    jobs = [
+        submit(researcher, command=ticking(6), gpu_model=model) for model in (model_of(A100_NODE), model_of(L40S_NODE))
+    ]
     for job in jobs:
         job = final(job, timeout=40)
         assert job.state == "succeeded", job.state_reason
-        assert list(Attempt.objects.filter(job=job).values_list("state", "node__name")) == [("succeeded", A100_NODE if job.gpu_model == model_of(A100_NODE) else L40S_NODE)]
+        assert list(Attempt.objects.filter(job=job).values_list("state", "node__name")) == [
+            ("succeeded", A100_NODE if job.gpu_model == model_of(A100_NODE) else L40S_NODE)
+        ]
         assert ticks(log_text(researcher, job)) == list(range(1, 7))
 
 
@@ -150,7 +176,16 @@ def test_a_worker_killed_for_good_has_its_jobs_stopped_within_the_ttl_and_requeu
     gone_after = time.monotonic() - killed_at
     assert gone_after <= settings.JOB_HEARTBEAT_TTL
     wait_for(lambda: Attempt.objects.filter(job=job, number=2).exists(), timeout=30, what="the job requeued")
-    recovery_record("worker SIGKILL, no restart", processes_gone_after_kill=gone_after, requeued_after_kill=time.monotonic() - killed_at)
-    time.sleep(3 * settings.REAPER_INTERVAL + settings.JOB_HEARTBEAT_TTL)  # nothing more happens: no node worker runs it
-    assert list(Attempt.objects.filter(job=job).order_by("number").values_list("state", flat=True)) == ["lost", "queued"]
+    recovery_record(
+        "worker SIGKILL, no restart",
+        processes_gone_after_kill=gone_after,
+        requeued_after_kill=time.monotonic() - killed_at,
+    )
+    time.sleep(
+        3 * settings.REAPER_INTERVAL + settings.JOB_HEARTBEAT_TTL
+    )  # nothing more happens: no node worker runs it
+    assert list(Attempt.objects.filter(job=job).order_by("number").values_list("state", flat=True)) == [
+        "lost",
+        "queued",
+    ]
     assert Job.objects.get(pk=job.pk).state == "pending"

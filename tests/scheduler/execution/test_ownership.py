@@ -1,6 +1,7 @@
 """Who may stop a job's processes: only the runner that claimed the attempt, the sweep of a worker of
 the attempt's own node once the attempt is no longer live, or the node's agent once the runner's
 worker is gone. A delivery that claims nothing changes nothing."""
+
 import json
 import os
 import time
@@ -41,7 +42,10 @@ def job_process(tmp_path):
 
     def start(attempt_id: int):
         process = process_start(
-            command="sleep 300", cwd=str(tmp_path), env={"PATH": os.environ["PATH"], ATTEMPT_MARKER: str(attempt_id)}, log_path=tmp_path / f"{attempt_id}.log"
+            command="sleep 300",
+            cwd=str(tmp_path),
+            env={"PATH": os.environ["PATH"], ATTEMPT_MARKER: str(attempt_id)},
+            log_path=tmp_path / f"{attempt_id}.log",
         )
         started.append(process)
         wait_until(lambda: group_members(process.pgid))

@@ -1,6 +1,7 @@
 """The reaper judges heartbeats only after watching them a full TTL without a pause, and requeues a
 lost attempt only once its processes are known gone or its runner and node have been silent past the
 node-down grace (which settings keep above the outage grace + TTL)."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest

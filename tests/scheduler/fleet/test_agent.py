@@ -2,6 +2,7 @@
 
 Assertions are on what it stored and published, not only on "no exception".
 """
+
 import sys
 import threading
 
@@ -35,8 +36,14 @@ class Clock:
 @pytest.fixture
 def devices():
     return [
-        FakeDevice(uuid=UUIDS[0], memory_used=40_000 * MIB, util_gpu=91, temperature=67, power_mw=312_000,
-                   processes=[FakeProcess(pid=4242, usedGpuMemory=39_000 * MIB)]),
+        FakeDevice(
+            uuid=UUIDS[0],
+            memory_used=40_000 * MIB,
+            util_gpu=91,
+            temperature=67,
+            power_mw=312_000,
+            processes=[FakeProcess(pid=4242, usedGpuMemory=39_000 * MIB)],
+        ),
         FakeDevice(uuid=UUIDS[1], util_gpu=3),
         FakeDevice(uuid=UUIDS[2], name="NVIDIA L40S", memory_total=46068 * MIB),
     ]
@@ -68,8 +75,16 @@ def test_a_tick_stores_inventory_current_reading_samples_heartbeats_and_an_event
     node = Node.objects.get(name="gpu-agent-01")
     assert (node.backend, node.simulated, node.driver_version, node.last_heartbeat) == ("nvml", False, "550.54.15", T0)
     busy = _gpu(UUIDS[0])
-    assert (busy.util_gpu_pct, busy.memory_used_mb, busy.temperature_c, busy.power_w, busy.reading_at) == (91, 40_000, 67, 312.0, T0)
-    assert busy.processes == [{"pid": 4242, "mem": 39_000, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
+    assert (busy.util_gpu_pct, busy.memory_used_mb, busy.temperature_c, busy.power_w, busy.reading_at) == (
+        91,
+        40_000,
+        67,
+        312.0,
+        T0,
+    )
+    assert busy.processes == [
+        {"pid": 4242, "mem": 39_000, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}
+    ]
     assert (busy.process_count, busy.rogue_count) == (1, 1)
     assert GpuSample.objects.filter(gpu__node=node).count() == 3 == result.samples_written
     assert Heartbeat.objects.get(name="agent:gpu-agent-01").detail["backend"] == "nvml"
@@ -139,7 +154,16 @@ def test_a_failing_device_count_keeps_the_inventory_and_the_heartbeat(nvml_agent
 
 def test_a_process_owned_by_a_running_attempt_is_attributed_not_flagged(fake):
     backend = NvmlBackend(hostname="gpu-agent-01")
-    attempts = [RunningAttempt(attempt_id=31, node="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), pids=frozenset({4242}), job_id=7, user="researcher")]
+    attempts = [
+        RunningAttempt(
+            attempt_id=31,
+            node="gpu-agent-01",
+            gpu_uuids=frozenset({UUIDS[0]}),
+            pids=frozenset({4242}),
+            job_id=7,
+            user="researcher",
+        )
+    ]
     Agent(backend=backend, node="gpu-agent-01", attempts_provider=lambda: attempts, flush_interval=0).tick()
 
     gpu = _gpu(UUIDS[0])
@@ -170,7 +194,9 @@ def test_the_run_loop_survives_a_backend_that_raises(db):
 def test_the_simulated_fleet_agent_flags_a_rogue_process_on_its_first_tick():
     backend = SimulatedBackend(spec="1x2:H100-80GB")  # not the stack agent's nodes
     target = backend.read_fleet()[0].gpus[1].uuid
-    agent = Agent(backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(999,))}, flush_interval=0)
+    agent = Agent(
+        backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(999,))}, flush_interval=0
+    )
     agent.tick()
 
     gpu = _gpu(target)

@@ -1,4 +1,5 @@
 """The agent as a real process in the stack (`manage.py gpu_agent`), against the test database."""
+
 import time
 
 import pytest
@@ -24,8 +25,12 @@ def test_the_stack_agent_keeps_the_simulated_fleet_current(live_stack):
     def fresh():
         recent = timezone.now() - timezone.timedelta(seconds=3)
         return Gpu.objects.filter(node__simulated=True, reading_at__gte=recent).count() == 8
+
     wait_for(fresh, message="8 simulated GPUs with a fresh reading")
-    assert set(Gpu.objects.filter(node__simulated=True).values_list("node__name", flat=True)) == {"sim-a100-01", "sim-l40s-01"}
+    assert set(Gpu.objects.filter(node__simulated=True).values_list("node__name", flat=True)) == {
+        "sim-a100-01",
+        "sim-l40s-01",
+    }
     wait_for(lambda: GpuSample.objects.filter(gpu__node__simulated=True).count() >= 8, message="a batch of raw samples")
 
 
@@ -34,9 +39,11 @@ def test_health_reports_the_gpu_agent_and_turns_503_when_it_stops(live_stack):
     assert status == 200 and "simulated fleet" in body["components"]["gpu_backend"]["detail"]
     live_stack.stop("agent")
     try:
+
         def down():
             status, body = live_stack.health()
             return status == 503 and body["components"]["gpu_backend"]["ok"] is False
+
         wait_for(down, timeout=15, message="gpu_backend down after the agent stopped")
     finally:
         live_stack.ensure_running()

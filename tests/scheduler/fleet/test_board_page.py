@@ -1,12 +1,13 @@
 """The /gpus/ board and /gpus/<id>/ pages as rendered by the server (the live part is in tests/e2e)."""
+
 import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from scheduler.models import GpuState, Node
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
+from scheduler.models import GpuState, Node
 from scheduler.services.agent import Agent
 
 from .readings import make_gpu
@@ -57,7 +58,9 @@ def test_filters_narrow_the_board(signed_in):
 def test_a_simulated_fleet_is_badged_and_a_rogue_process_is_flagged_after_one_tick(signed_in):
     backend = SimulatedBackend(spec="1x2:H100-80GB")  # not the stack agent's nodes
     rogue_uuid = backend.read_fleet()[0].gpus[0].uuid
-    Agent(backend=backend, load_provider=lambda attempts: {rogue_uuid: SimulatedLoad(pids=(31337,))}, flush_interval=0).tick()
+    Agent(
+        backend=backend, load_provider=lambda attempts: {rogue_uuid: SimulatedLoad(pids=(31337,))}, flush_interval=0
+    ).tick()
 
     html = _page(signed_in, "/gpus/?node=sim-h100-01")
     assert 'id="simulated-badge"' in html and "SIMULATED" in html
@@ -100,12 +103,23 @@ def test_each_card_says_who_holds_the_gpu_now_and_who_is_next(signed_in, outside
     gpus = fleet(nodes=1, per_node=2, prefix="board-booked")
     Node.objects.filter(name="board-booked-00").update(last_heartbeat=timezone.now())
     now = timezone.now()
-    current = reservation_create(user=outsider, start=hours_from_now(-1), end=hours_from_now(2), request=ids_request(gpus[:1]), now=now - timedelta(hours=2))
-    reservation_create(user=outsider, start=hours_from_now(3), end=hours_from_now(4), request=ids_request(gpus), now=now)
+    current = reservation_create(
+        user=outsider,
+        start=hours_from_now(-1),
+        end=hours_from_now(2),
+        request=ids_request(gpus[:1]),
+        now=now - timedelta(hours=2),
+    )
+    reservation_create(
+        user=outsider, start=hours_from_now(3), end=hours_from_now(4), request=ids_request(gpus), now=now
+    )
     current.idle_flagged_at = now
     current.save(update_fields=["idle_flagged_at"])
 
-    cards = {card.split('data-gpu-id="', 1)[1].split('"', 1)[0]: card for card in _page(signed_in, "/gpus/?node=board-booked-00").split("<article")[1:]}
+    cards = {
+        card.split('data-gpu-id="', 1)[1].split('"', 1)[0]: card
+        for card in _page(signed_in, "/gpus/?node=board-booked-00").split("<article")[1:]
+    }
     team = current.team.name
     assert re.search(rf"now: outsider \({team}\) until \w+ \d\d:\d\d · idle", cards[str(gpus[0].id)])
     assert re.search(rf"next: outsider \({team}\) from \w+ \d\d:\d\d<", cards[str(gpus[0].id)])
@@ -114,7 +128,9 @@ def test_each_card_says_who_holds_the_gpu_now_and_who_is_next(signed_in, outside
 
 def test_node_and_card_text_is_escaped(signed_in):
     gpu = make_gpu(node_name="board-x", model="<img src=x onerror=alert(1)>", heartbeat=timezone.now())
-    Node.objects.filter(pk=gpu.node_id).update(drained=True, drain_reason="<script>alert(2)</script>", last_error="<b>nvml</b>")
+    Node.objects.filter(pk=gpu.node_id).update(
+        drained=True, drain_reason="<script>alert(2)</script>", last_error="<b>nvml</b>"
+    )
     html = _page(signed_in, "/gpus/?node=board-x")
     assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>nvml</b>" not in html
     assert "node drained: &lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;b&gt;nvml&lt;/b&gt;" in html
@@ -125,11 +141,16 @@ def test_a_card_shows_the_next_booking_however_far_ahead_it_is(signed_in, outsid
     from scheduler.services.reservations import reservation_create
     from tests.scheduler.factories import fleet, hours_from_now, ids_request
 
-    gpu, = fleet(nodes=1, per_node=1, prefix="board-far")
+    (gpu,) = fleet(nodes=1, per_node=1, prefix="board-far")
     Node.objects.filter(name="board-far-00").update(last_heartbeat=timezone.now())
     team = outsider.memberships.get().team
     TeamQuota.objects.update_or_create(team=team, defaults={"booking_horizon_days": 90})
-    reservation_create(user=outsider, start=hours_from_now(40 * 24), end=hours_from_now(40 * 24 + 2), request=ids_request([gpu]),
-                       now=timezone.now())
+    reservation_create(
+        user=outsider,
+        start=hours_from_now(40 * 24),
+        end=hours_from_now(40 * 24 + 2),
+        request=ids_request([gpu]),
+        now=timezone.now(),
+    )
     card = _page(signed_in, "/gpus/?node=board-far-00").split("<article", 1)[1]
     assert f"next: outsider ({team.name}) from" in card

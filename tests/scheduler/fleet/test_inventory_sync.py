@@ -1,4 +1,5 @@
 """Inventory sync: GPUs appear, vanish (lost, never deleted), fall off the bus and come back; hosts get renamed."""
+
 import pytest
 
 from scheduler.models import Gpu, GpuState, Node
@@ -21,7 +22,13 @@ def test_it_adds_a_new_node_and_its_gpus():
     assert _gpus("gpu-test-01") == {"GPU-test-gpu-test-01-0": "available", "GPU-test-gpu-test-01-1": "available"}
     assert set(synced.gpu_ids) == {"GPU-test-gpu-test-01-0", "GPU-test-gpu-test-01-1"}
     gpu = Gpu.objects.get(uuid="GPU-test-gpu-test-01-1")
-    assert (gpu.index, gpu.model, gpu.memory_total_mb, gpu.mig_mode, gpu.last_seen) == (1, "NVIDIA A100-SXM4-80GB", 81920, False, T0)
+    assert (gpu.index, gpu.model, gpu.memory_total_mb, gpu.mig_mode, gpu.last_seen) == (
+        1,
+        "NVIDIA A100-SXM4-80GB",
+        81920,
+        False,
+        T0,
+    )
 
 
 def test_a_gpu_that_appears_later_is_added():
@@ -35,7 +42,9 @@ def test_a_vanished_gpu_becomes_lost_and_is_kept():
     inventory_sync(reading=node_reading(gpus=[gpu_reading(0), gpu_reading(2)]), now=T0)
 
     assert _gpus("gpu-test-01") == {
-        "GPU-test-gpu-test-01-0": "available", "GPU-test-gpu-test-01-1": "lost", "GPU-test-gpu-test-01-2": "available",
+        "GPU-test-gpu-test-01-0": "available",
+        "GPU-test-gpu-test-01-1": "lost",
+        "GPU-test-gpu-test-01-2": "available",
     }
 
 
@@ -63,7 +72,12 @@ def test_a_renamed_host_keeps_its_node_row_and_gpus():
     node_id = Node.objects.get(name="gpu-old").id
     uuids = [f"GPU-test-gpu-old-{i}" for i in range(2)]
 
-    inventory_sync(reading=node_reading(host="gpu-new", gpus=[gpu_reading(i, host="gpu-new", uuid=u) for i, u in enumerate(uuids)]), now=T0)
+    inventory_sync(
+        reading=node_reading(
+            host="gpu-new", gpus=[gpu_reading(i, host="gpu-new", uuid=u) for i, u in enumerate(uuids)]
+        ),
+        now=T0,
+    )
 
     assert not Node.objects.filter(name="gpu-old").exists()
     assert Node.objects.get(name="gpu-new").id == node_id

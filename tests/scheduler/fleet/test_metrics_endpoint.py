@@ -1,4 +1,5 @@
 """/metrics: Prometheus text with DCGM-named per-GPU gauges, atelier_* gauges, token or allow-list."""
+
 import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,8 +14,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fleet():
     now = timezone.now()
-    busy = make_gpu(node_name="prom-01", index=0, heartbeat=now, util_gpu_pct=87, memory_used_mb=30000, temperature_c=66, power_w=301.5)
-    unsupported = make_gpu(node_name="prom-01", index=1, heartbeat=now, util_gpu_pct=3, memory_used_mb=5, temperature_c=30, power_w=None)
+    busy = make_gpu(
+        node_name="prom-01",
+        index=0,
+        heartbeat=now,
+        util_gpu_pct=87,
+        memory_used_mb=30000,
+        temperature_c=66,
+        power_w=301.5,
+    )
+    unsupported = make_gpu(
+        node_name="prom-01", index=1, heartbeat=now, util_gpu_pct=3, memory_used_mb=5, temperature_c=30, power_w=None
+    )
     make_gpu(node_name="prom-01", index=2, heartbeat=now, state=GpuState.LOST)
     return busy, unsupported
 
@@ -39,7 +50,13 @@ def test_it_exports_dcgm_gauges_with_node_gpu_uuid_and_model_labels(client, flee
 
     [util] = _for(samples, "DCGM_FI_DEV_GPU_UTIL", busy.uuid)
     assert util.value == 87
-    assert util.labels == {"node": "prom-01", "gpu": "0", "UUID": busy.uuid, "modelName": "NVIDIA A100-SXM4-80GB", "simulated": "false"}
+    assert util.labels == {
+        "node": "prom-01",
+        "gpu": "0",
+        "UUID": busy.uuid,
+        "modelName": "NVIDIA A100-SXM4-80GB",
+        "simulated": "false",
+    }
     assert _for(samples, "DCGM_FI_DEV_FB_USED", busy.uuid)[0].value == 30000
     assert _for(samples, "DCGM_FI_DEV_FB_FREE", busy.uuid)[0].value == 81920 - 30000
     assert _for(samples, "DCGM_FI_DEV_GPU_TEMP", busy.uuid)[0].value == 66

@@ -1,4 +1,5 @@
 """A node whose agent heartbeat is older than max(3 intervals, 15 s) is down, and nothing is placed on it."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,5 +1,6 @@
 """The board's process list names each process's job and the job's user (issue 4): from the running
 attempt, through the agent's tick, to the API and the board card."""
+
 import pytest
 
 from scheduler.gpu.backends import SimulatedBackend
@@ -29,7 +30,9 @@ def test_a_jobs_process_shows_its_job_and_user_in_the_api_and_on_the_board(agent
 
     gpu = attempt.allocations.get().gpu
     rows = api_client_for(annotator).get(f"/api/v1/gpus/{gpu.pk}/").json()["processes"]
-    assert [(p["pid"], p["owner"], p["job"], p["user"], p["rogue"]) for p in rows] == [(4242, str(attempt.pk), job.pk, "researcher", "")]
+    assert [(p["pid"], p["owner"], p["job"], p["user"], p["rogue"]) for p in rows] == [
+        (4242, str(attempt.pk), job.pk, "researcher", "")
+    ]
 
     client.force_login(annotator)  # every signed-in user sees which job and user run on a GPU (CONTRACT 2)
     html = client.get(f"/gpus/?node={node.name}").content.decode()

@@ -1,4 +1,5 @@
 """Rollups and retention on a generated hour of samples, checked against a brute-force oracle."""
+
 import random
 from datetime import timedelta
 
@@ -22,7 +23,11 @@ def hour_of_samples():
         for second in range(3600):
             power = None if second % 17 == 0 else round(rng.uniform(50, 400), 1)
             util = None if second % 29 == 0 else rng.randint(0, 100)
-            rows.append(SampleRow(gpu.id, T0 + timedelta(seconds=second), util, 3, rng.randint(0, 80000), rng.randint(30, 80), power))
+            rows.append(
+                SampleRow(
+                    gpu.id, T0 + timedelta(seconds=second), util, 3, rng.randint(0, 80000), rng.randint(30, 80), power
+                )
+            )
     samples_write(rows=rows)
     return gpus, rows
 
@@ -44,7 +49,10 @@ def _oracle(rows, gpu_id, start, end):
 
 def _stored(gpu_id, width_s, start):
     row = GpuRollup.objects.get(gpu_id=gpu_id, width_s=width_s, start=start)
-    return {k: getattr(row, k) for k in ("samples", "util_mean", "util_max", "memory_max_mb", "power_mean", "temperature_max_c")}
+    return {
+        k: getattr(row, k)
+        for k in ("samples", "util_mean", "util_max", "memory_max_mb", "power_mean", "temperature_max_c")
+    }
 
 
 def test_minute_and_hour_rollups_match_the_oracle(hour_of_samples):
@@ -55,7 +63,9 @@ def test_minute_and_hour_rollups_match_the_oracle(hour_of_samples):
         assert GpuRollup.objects.filter(gpu=gpu, width_s=60).count() == 60
         for minute in (0, 7, 59):
             start = T0 + timedelta(minutes=minute)
-            assert _stored(gpu.id, 60, start) == pytest.approx(_oracle(rows, gpu.id, start, start + timedelta(minutes=1)))
+            assert _stored(gpu.id, 60, start) == pytest.approx(
+                _oracle(rows, gpu.id, start, start + timedelta(minutes=1))
+            )
         assert _stored(gpu.id, 3600, T0) == pytest.approx(_oracle(rows, gpu.id, T0, T0 + timedelta(hours=1)))
 
 
@@ -78,7 +88,11 @@ def test_rolling_up_again_changes_nothing_and_late_samples_are_counted(hour_of_s
 
 def test_retention_drops_raw_after_48_hours_and_minutes_after_30_days(hour_of_samples, settings):
     gpus, _ = hour_of_samples
-    settings.TELEMETRY_RAW_RETENTION_HOURS, settings.TELEMETRY_MINUTE_RETENTION_HOURS, settings.TELEMETRY_HOUR_RETENTION_HOURS = 48, 720, 0
+    (
+        settings.TELEMETRY_RAW_RETENTION_HOURS,
+        settings.TELEMETRY_MINUTE_RETENTION_HOURS,
+        settings.TELEMETRY_HOUR_RETENTION_HOURS,
+    ) = 48, 720, 0
 
     rollups_update(since=T0, now=T0 + timedelta(hours=2))
     telemetry_prune(now=T0 + timedelta(hours=48, minutes=30))  # the first half hour is past 48 h

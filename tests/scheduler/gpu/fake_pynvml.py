@@ -4,6 +4,7 @@ It reuses the real package's exception classes (pure Python, importable without 
 so the backend's ``except`` clauses are checked against the hierarchy it will meet for real.
 Devices are plain objects the test mutates between reads (a GPU falling off the bus, say).
 """
+
 from __future__ import annotations
 
 import types

@@ -1,4 +1,5 @@
 """The NVML backend, driven through a fake ``pynvml`` placed in sys.modules."""
+
 from __future__ import annotations
 
 import sys
@@ -144,9 +145,7 @@ def test_gpu_lost_after_its_handle_is_taken_discards_the_partial_reading(
     assert gpu.memory_total_mb is None and gpu.temperature_c is None
 
 
-def test_a_gpu_lost_before_the_first_read_is_reported_without_uuid(
-    fake: FakeNvml, devices: list[FakeDevice]
-) -> None:
+def test_a_gpu_lost_before_the_first_read_is_reported_without_uuid(fake: FakeNvml, devices: list[FakeDevice]) -> None:
     devices[0].lost = True
     with NvmlBackend(hostname="gpu-03") as backend:
         node = backend.read()
@@ -177,9 +176,7 @@ def test_an_older_driver_falls_back_to_the_v2_process_list(devices: list[FakeDev
     assert [(p.pid, p.used_memory_mb) for p in gpu.processes] == [(4242, 39000)] and gpu.errors == ()
 
 
-def test_a_driver_without_any_usable_process_list_loses_only_that_field(
-    devices: list[FakeDevice], monkeypatch
-) -> None:
+def test_a_driver_without_any_usable_process_list_loses_only_that_field(devices: list[FakeDevice], monkeypatch) -> None:
     nvml = FakeNvml(devices)
     nvml.driver_lacks_v3, nvml.has_v2 = True, False
     monkeypatch.setitem(sys.modules, "pynvml", nvml.module())

@@ -1,4 +1,5 @@
 """The GPU reading layer stays plain Python: the agent, bench and policy replay import it bare."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """Attributing GPU processes to attempts and flagging rogue ones."""
+
 from __future__ import annotations
 
 from scheduler.gpu.backends import GpuReading, NodeReading, ProcessReading, SimulatedBackend, SimulatedLoad

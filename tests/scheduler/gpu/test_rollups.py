@@ -1,4 +1,5 @@
 """Rollups checked against a brute-force computation over a generated hour of samples."""
+
 from __future__ import annotations
 
 import random
@@ -118,9 +119,11 @@ def test_hour_rollups_from_samples_and_from_minutes_agree_with_brute_force() -> 
     direct = rollup_samples(samples=samples, width=HOUR)
     from_minutes = rollup_rollups(rollups=rollup_samples(samples=samples, width=MINUTE), width=HOUR)
 
-    assert sorted(start for _, start in expected) == [FIRST.replace(minute=0, second=0, microsecond=0)] * 3 + [
-        FIRST.replace(hour=11, minute=0, second=0, microsecond=0)
-    ] * 3
+    assert (
+        sorted(start for _, start in expected)
+        == [FIRST.replace(minute=0, second=0, microsecond=0)] * 3
+        + [FIRST.replace(hour=11, minute=0, second=0, microsecond=0)] * 3
+    )
     assert_tables_match(as_table(direct), expected)
     assert_tables_match(as_table(from_minutes), expected)
     assert [r.util_count for r in from_minutes] == [r.util_count for r in direct]

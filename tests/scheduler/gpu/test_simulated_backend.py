@@ -1,4 +1,5 @@
 """The simulated fleet: spec parsing, determinism, following the load, size and cost."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """The job path with real processes: API submit → scheduling pass in the worker → runner on the
 node queue → log in the database → final state. Never task_always_eager (CONTRACT 10)."""
+
 import time
 
 import pytest
@@ -17,7 +18,11 @@ pytestmark = pytest.mark.stack
 @pytest.fixture
 def fleet(live_stack):
     """The simulated fleet the stack's agent reports (8 GPUs on 2 nodes), up and usable."""
-    wait_for(lambda: Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8)
+    wait_for(
+        lambda: (
+            Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
+        )
+    )
     return live_stack
 
 
@@ -38,7 +43,9 @@ def log_text(user, job, attempt=None):
 
 
 def test_a_submitted_job_runs_on_its_gpus_and_succeeds(fleet, researcher):
-    job = submit(researcher, gpus=2, command='echo "devices=$CUDA_VISIBLE_DEVICES"; echo done > "$ATELIER_OUTPUT_DIR/result.txt"')
+    job = submit(
+        researcher, gpus=2, command='echo "devices=$CUDA_VISIBLE_DEVICES"; echo done > "$ATELIER_OUTPUT_DIR/result.txt"'
+    )
     job = final(job)
     assert job.state == "succeeded", job.state_reason
     attempt = Attempt.objects.get(job=job)
@@ -82,7 +89,9 @@ def test_a_drain_that_stops_running_jobs_ends_the_attempt(fleet, researcher, adm
     attempt = wait_for(lambda: Attempt.objects.filter(job=job, state="running", pgid__isnull=False).first())
     wait_for(lambda: "ready" in log_text(researcher, job))
     gpu = attempt.allocations.get().gpu
-    response = api_client_for(admin).post(f"/api/v1/gpus/{gpu.pk}/drain/", {"reason": "PSU swap", "stop_running_jobs": True}, format="json")
+    response = api_client_for(admin).post(
+        f"/api/v1/gpus/{gpu.pk}/drain/", {"reason": "PSU swap", "stop_running_jobs": True}, format="json"
+    )
     assert response.status_code == 200, response.content
     job = final(job, timeout=15)
     assert (job.state, job.state_reason) == ("cancelled", "GPU drained by admin: PSU swap")
@@ -106,7 +115,7 @@ def test_a_job_whose_worker_is_killed_is_requeued_and_succeeds(fleet, researcher
 
     marker = settings.JOB_WORKDIR_ROOT / "first-attempt-ran"
     marker.unlink(missing_ok=True)
-    command = f'if [ -e {marker} ]; then echo second; else touch {marker}; echo first; sleep 300; fi'
+    command = f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; sleep 300; fi"
     job = submit(researcher, command=command)
     first = wait_for(lambda: Attempt.objects.filter(job=job, number=1, state="running", pgid__isnull=False).first())
     wait_for(lambda: "first" in log_text(researcher, job, attempt=1))

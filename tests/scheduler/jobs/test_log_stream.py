@@ -1,6 +1,7 @@
 """The live log over /ws/events/ (topic job.<id>, kind job.log): a watcher that disconnects and comes
 back with ?after=<last event id> gets every byte the runner stored meanwhile, once, with no gap, even
 when other topics' events (the GPU agent's board ticks) arrive before it has subscribed again."""
+
 import asyncio
 
 import pytest
@@ -18,7 +19,15 @@ ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 @pytest.fixture
 def pump(transactional_db, researcher, team_a, tmp_path):
-    job = Job.objects.create(owner=researcher, team=team_a, name="train", command="python train.py", working_dir=str(tmp_path), gpus=1, time_limit_s=600)
+    job = Job.objects.create(
+        owner=researcher,
+        team=team_a,
+        name="train",
+        command="python train.py",
+        working_dir=str(tmp_path),
+        gpus=1,
+        time_limit_s=600,
+    )
     attempt = Attempt.objects.create(job=job, number=1, node=NodeFactory(name="log-node"), state="running")
     return LogPump(attempt=attempt, path=tmp_path / "output.log")
 
@@ -109,7 +118,9 @@ def test_a_reconnect_with_the_cursor_resumes_the_log_with_no_gap_and_no_duplicat
     text = "".join(t for _, t in chunks)
     assert text == "".join(f"epoch {n} loss {loss}\n" for n, loss in [(1, 0.9), (2, 0.7), (3, 0.5), (4, 0.4), (5, 0.3)])
     offsets = [o for o, _ in chunks]
-    assert offsets == [sum(len(t.encode()) for _, t in chunks[:i]) for i in range(len(chunks))]  # contiguous: no gap, no overlap
+    assert offsets == [
+        sum(len(t.encode()) for _, t in chunks[:i]) for i in range(len(chunks))
+    ]  # contiguous: no gap, no overlap
     assert len({m["id"] for m in seen + resumed}) == len(chunks)  # no event twice
 
 

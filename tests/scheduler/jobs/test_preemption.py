@@ -1,5 +1,6 @@
 """A team below its guaranteed GPUs gets them back from another team's preemptible borrowers; the
 preempted job is requeued, and the preemption does not count as a lost attempt."""
+
 import pytest
 
 from portal.teams.services import quota_update

@@ -1,5 +1,6 @@
 """The training template runs as a real job: torch trains on the CPU (or CUDA when visible) and the
 checkpoint and metrics come back as downloadable outputs."""
+
 import json
 import sys
 

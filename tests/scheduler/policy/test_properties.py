@@ -1,5 +1,6 @@
 """Invariants of one pass on random clusters, bookings and queues, each checked by an independent
 oracle: a brute-force look at the output, or the policy re-run without a backfilled job."""
+
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -7,7 +8,14 @@ from hypothesis import strategies as st
 
 from scheduler.policy.policy import schedule
 from scheduler.policy.types import (
-    HOUR, ClusterState, Gpu, PendingJob, PolicyConfig, Reservation, RunningJob, TeamState,
+    HOUR,
+    ClusterState,
+    Gpu,
+    PendingJob,
+    PolicyConfig,
+    Reservation,
+    RunningJob,
+    TeamState,
 )
 
 TEAMS = ("vision", "nlp", "audio")
@@ -23,8 +31,15 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
         node_up = draw(st.booleans()) or n == 0
         model = draw(st.sampled_from(MODELS))
         for i in range(per_node):
-            gpus.append(Gpu(id=n * 10 + i, node=f"n{n}", model=model, memory_mb=draw(st.sampled_from((16_000, 80_000))),
-                            usable=node_up and draw(st.integers(0, 9)) > 0))
+            gpus.append(
+                Gpu(
+                    id=n * 10 + i,
+                    node=f"n{n}",
+                    model=model,
+                    memory_mb=draw(st.sampled_from((16_000, 80_000))),
+                    usable=node_up and draw(st.integers(0, 9)) > 0,
+                )
+            )
     now = 100 * HOUR
     ids = [g.id for g in gpus]
     # Bookings: disjoint windows per GPU, some active, some ahead.
@@ -36,8 +51,11 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
             end = start + draw(st.sampled_from((1, 4, 12))) * HOUR
             clash = any(set(chosen) & set(b.gpus) and start < b.end and b.start < end for b in reservations)
             if not clash:
-                reservations.append(Reservation(id=f"b{r}", team=draw(st.sampled_from(TEAMS)),
-                                                gpus=tuple(sorted(chosen)), start=start, end=end))
+                reservations.append(
+                    Reservation(
+                        id=f"b{r}", team=draw(st.sampled_from(TEAMS)), gpus=tuple(sorted(chosen)), start=start, end=end
+                    )
+                )
     # Running jobs on disjoint GPU sets.
     running = []
     free = list(ids)
@@ -47,33 +65,57 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
         take = draw(st.lists(st.sampled_from(free), min_size=1, max_size=min(3, len(free)), unique=True))
         free = [g for g in free if g not in take]
         start = now - draw(st.sampled_from((1, 5, 20))) * HOUR
-        running.append(RunningJob(id=f"r{r}", team=draw(st.sampled_from(TEAMS)), gpus=tuple(take), start=start,
-                                  end_by=start + draw(st.sampled_from((2, 6, 30))) * HOUR,
-                                  preemptible=draw(st.booleans()), tier=draw(st.integers(0, 2))))
+        running.append(
+            RunningJob(
+                id=f"r{r}",
+                team=draw(st.sampled_from(TEAMS)),
+                gpus=tuple(take),
+                start=start,
+                end_by=start + draw(st.sampled_from((2, 6, 30))) * HOUR,
+                preemptible=draw(st.booleans()),
+                tier=draw(st.integers(0, 2)),
+            )
+        )
     pending = []
     for p in range(draw(st.integers(3, 12) if busy else st.integers(0, 8))):
         booking = draw(st.sampled_from([None] + [b.id for b in reservations])) if reservations else None
-        pending.append(PendingJob(
-            id=f"p{p}", team=draw(st.sampled_from(TEAMS)), gpus=draw(st.integers(1, 5)),
-            submit=now - draw(st.sampled_from((0, 1, 10, 100))) * HOUR,
-            time_limit=draw(st.sampled_from((0.5, 1, 3, 6, 24))) * HOUR,
-            tier=draw(st.integers(0, 2)), preemptible=draw(st.booleans()),
-            model=draw(st.sampled_from((None, None, "A100"))),
-            min_memory_mb=draw(st.sampled_from((0, 0, 40_000))),
-            multi_node=draw(st.booleans()), reservation_id=booking,
-        ))
+        pending.append(
+            PendingJob(
+                id=f"p{p}",
+                team=draw(st.sampled_from(TEAMS)),
+                gpus=draw(st.integers(1, 5)),
+                submit=now - draw(st.sampled_from((0, 1, 10, 100))) * HOUR,
+                time_limit=draw(st.sampled_from((0.5, 1, 3, 6, 24))) * HOUR,
+                tier=draw(st.integers(0, 2)),
+                preemptible=draw(st.booleans()),
+                model=draw(st.sampled_from((None, None, "A100"))),
+                min_memory_mb=draw(st.sampled_from((0, 0, 40_000))),
+                multi_node=draw(st.booleans()),
+                reservation_id=booking,
+            )
+        )
     teams = []
     if with_limits:
         for name in TEAMS:
-            teams.append(TeamState(
-                name=name, share=draw(st.sampled_from((1.0, 2.0))),
-                usage_gpu_seconds=draw(st.sampled_from((0.0, 1e4, 1e6))), usage_as_of=now - HOUR,
-                max_gpus=draw(st.sampled_from((None, 2, 4))),
-                gpu_hours_remaining=draw(st.sampled_from((None, 5.0, 50.0))),
-                guaranteed_gpus=draw(st.sampled_from((None, 0, 2))),
-            ))
-    return ClusterState(now=now, gpus=tuple(gpus), running=tuple(running), pending=tuple(pending),
-                        reservations=tuple(reservations), teams=tuple(teams))
+            teams.append(
+                TeamState(
+                    name=name,
+                    share=draw(st.sampled_from((1.0, 2.0))),
+                    usage_gpu_seconds=draw(st.sampled_from((0.0, 1e4, 1e6))),
+                    usage_as_of=now - HOUR,
+                    max_gpus=draw(st.sampled_from((None, 2, 4))),
+                    gpu_hours_remaining=draw(st.sampled_from((None, 5.0, 50.0))),
+                    guaranteed_gpus=draw(st.sampled_from((None, 0, 2))),
+                )
+            )
+    return ClusterState(
+        now=now,
+        gpus=tuple(gpus),
+        running=tuple(running),
+        pending=tuple(pending),
+        reservations=tuple(reservations),
+        teams=tuple(teams),
+    )
 
 
 @st.composite
@@ -89,12 +131,24 @@ def crowded_states(draw):
             break
         take = draw(st.lists(st.sampled_from(free), min_size=1, max_size=min(3, len(free)), unique=True))
         free = [g for g in free if g not in take]
-        running.append(RunningJob(id=f"r{r}", team="vision", gpus=tuple(take), start=now - HOUR,
-                                  end_by=now + draw(st.sampled_from((1, 2, 5, 9))) * HOUR))
+        running.append(
+            RunningJob(
+                id=f"r{r}",
+                team="vision",
+                gpus=tuple(take),
+                start=now - HOUR,
+                end_by=now + draw(st.sampled_from((1, 2, 5, 9))) * HOUR,
+            )
+        )
     pending = tuple(
-        PendingJob(id=f"p{p}", team="vision", gpus=draw(st.integers(1, 6)), submit=now - p,
-                   time_limit=draw(st.sampled_from((0.5, 1, 3, 8, 20))) * HOUR,
-                   multi_node=draw(st.booleans()))
+        PendingJob(
+            id=f"p{p}",
+            team="vision",
+            gpus=draw(st.integers(1, 6)),
+            submit=now - p,
+            time_limit=draw(st.sampled_from((0.5, 1, 3, 8, 20))) * HOUR,
+            multi_node=draw(st.booleans()),
+        )
         for p in range(draw(st.integers(4, 12)))
     )
     return ClusterState(now=now, gpus=gpus, running=tuple(running), pending=pending)
@@ -109,17 +163,31 @@ def booked_states(draw):
     reservations = []
     taken: set = set()
     for r in range(draw(st.integers(1, 4))):
-        chosen = draw(st.lists(st.sampled_from([g.id for g in gpus if g.id not in taken]), min_size=1, max_size=3,
-                               unique=True)) if len(taken) < len(gpus) else []
+        chosen = (
+            draw(
+                st.lists(
+                    st.sampled_from([g.id for g in gpus if g.id not in taken]), min_size=1, max_size=3, unique=True
+                )
+            )
+            if len(taken) < len(gpus)
+            else []
+        )
         if not chosen:
             break
         taken.update(chosen)
         start = now + draw(st.sampled_from((-1, 1, 2, 4))) * HOUR
-        reservations.append(Reservation(id=f"b{r}", team="nlp", gpus=tuple(sorted(chosen)), start=start,
-                                        end=start + 6 * HOUR))
+        reservations.append(
+            Reservation(id=f"b{r}", team="nlp", gpus=tuple(sorted(chosen)), start=start, end=start + 6 * HOUR)
+        )
     pending = tuple(
-        PendingJob(id=f"p{p}", team="vision", gpus=draw(st.integers(1, 4)), submit=now - p,
-                   time_limit=draw(st.sampled_from((0.5, 1, 1.5, 2, 3, 5))) * HOUR, multi_node=draw(st.booleans()))
+        PendingJob(
+            id=f"p{p}",
+            team="vision",
+            gpus=draw(st.integers(1, 4)),
+            submit=now - p,
+            time_limit=draw(st.sampled_from((0.5, 1, 1.5, 2, 3, 5))) * HOUR,
+            multi_node=draw(st.booleans()),
+        )
         for p in range(draw(st.integers(1, 6)))
     )
     return ClusterState(now=now, gpus=gpus, pending=pending, reservations=tuple(reservations))
@@ -239,9 +307,14 @@ def test_every_waiting_job_has_a_reason_position_and_estimate_slot(state, config
 
 @given(cluster_states(), configs)
 def test_same_input_same_output(state, config):
-    rebuilt = ClusterState(now=state.now, gpus=tuple(state.gpus), running=tuple(state.running),
-                           pending=tuple(replace(j) for j in state.pending),
-                           reservations=tuple(state.reservations), teams=tuple(state.teams))
+    rebuilt = ClusterState(
+        now=state.now,
+        gpus=tuple(state.gpus),
+        running=tuple(state.running),
+        pending=tuple(replace(j) for j in state.pending),
+        reservations=tuple(state.reservations),
+        teams=tuple(state.teams),
+    )
     assert schedule(state, config) == schedule(rebuilt, config)
 
 
@@ -262,8 +335,9 @@ def head_gpus_free_by_planned_start(state, decision):
 
 
 @settings(max_examples=150)
-@given(st.one_of(crowded_states(), cluster_states(with_limits=False, busy=True)),
-       st.sampled_from(("topology", "count")))
+@given(
+    st.one_of(crowded_states(), cluster_states(with_limits=False, busy=True)), st.sampled_from(("topology", "count"))
+)
 def test_backfill_never_delays_the_head(state, placement):
     config = PolicyConfig(placement=placement, reserve_min_age_s=0.0)
     decision = schedule(state, config)
@@ -271,7 +345,7 @@ def test_backfill_never_delays_the_head(state, placement):
         return
     head_gpus_free_by_planned_start(state, decision)
     order = list(decision.order)
-    behind = order[order.index(decision.head.job_id) + 1:]
+    behind = order[order.index(decision.head.job_id) + 1 :]
     for job_id in behind:
         if job_id not in decision.placements:
             continue
@@ -283,8 +357,9 @@ def test_backfill_never_delays_the_head(state, placement):
 
 
 @settings(max_examples=150)
-@given(st.one_of(crowded_states(), cluster_states(with_limits=False, busy=True)),
-       st.sampled_from(("topology", "count")))
+@given(
+    st.one_of(crowded_states(), cluster_states(with_limits=False, busy=True)), st.sampled_from(("topology", "count"))
+)
 def test_next_pass_plans_the_head_no_later(state, placement):
     """Oracle: apply the decision (placements become running jobs) and plan again: the head's
     planned start must not move later, so nothing started beside it delayed it."""
@@ -295,8 +370,14 @@ def test_next_pass_plans_the_head_no_later(state, placement):
     jobs = jobs_by_id(state)
     preempted = set(decision.preemptions)
     started = tuple(
-        RunningJob(id=job_id, team=jobs[job_id].team, gpus=gpus, start=state.now,
-                   end_by=state.now + jobs[job_id].time_limit, reservation_id=jobs[job_id].reservation_id)
+        RunningJob(
+            id=job_id,
+            team=jobs[job_id].team,
+            gpus=gpus,
+            start=state.now,
+            end_by=state.now + jobs[job_id].time_limit,
+            reservation_id=jobs[job_id].reservation_id,
+        )
         for job_id, gpus in decision.placements.items()
     )
     after = replace(
@@ -359,5 +440,9 @@ def test_no_eligible_gpu_means_none_exist(state, config):
     for status in decision.pending:
         if status.reason_code == "no_eligible_gpu":
             job = replace(jobs[status.job_id], time_limit=0.0)  # ignore bookings ahead: they pass
-            assert not could_start_on(job, usable, replace(state, reservations=tuple(
-                b for b in state.reservations if b.id == job.reservation_id)), config.placement), status
+            assert not could_start_on(
+                job,
+                usable,
+                replace(state, reservations=tuple(b for b in state.reservations if b.id == job.reservation_id)),
+                config.placement,
+            ), status

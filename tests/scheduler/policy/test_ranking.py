@@ -1,4 +1,5 @@
 """The score's factors, one by one, and the ranking loop checked against the plain formula."""
+
 import math
 
 from hypothesis import given
@@ -19,10 +20,12 @@ def test_usage_halves_every_half_life():
 def test_fair_share_is_one_without_usage_and_falls_with_it():
     state = ClusterState(now=0.0, teams=(TeamState("a"), TeamState("b")))
     assert fair_share_factors(state, CONFIG) == {"a": 1.0, "b": 1.0}
-    state = ClusterState(now=0.0, teams=(TeamState("a", usage_gpu_seconds=300.0), TeamState("b", usage_gpu_seconds=100.0)))
+    state = ClusterState(
+        now=0.0, teams=(TeamState("a", usage_gpu_seconds=300.0), TeamState("b", usage_gpu_seconds=100.0))
+    )
     factors = fair_share_factors(state, CONFIG)
     # a used 3/4 of everything against a share of 1/2: 2 ** (-1.5); b: 2 ** (-0.5).
-    assert math.isclose(factors["a"], 2 ** -1.5) and math.isclose(factors["b"], 2 ** -0.5)
+    assert math.isclose(factors["a"], 2**-1.5) and math.isclose(factors["b"], 2**-0.5)
 
 
 def test_size_factor_is_one_for_tiny_and_zero_from_the_reference_up():
@@ -32,16 +35,26 @@ def test_size_factor_is_one_for_tiny_and_zero_from_the_reference_up():
     assert 0.0 < big < small < 1.0
 
 
-jobs = st.lists(st.builds(
-    PendingJob, id=st.integers(0, 10_000), team=st.sampled_from(("a", "b")), gpus=st.integers(1, 16),
-    submit=st.floats(0, 100 * HOUR), time_limit=st.floats(1, 30 * DAY), tier=st.integers(0, 2),
-), max_size=30, unique_by=lambda j: j.id)
+jobs = st.lists(
+    st.builds(
+        PendingJob,
+        id=st.integers(0, 10_000),
+        team=st.sampled_from(("a", "b")),
+        gpus=st.integers(1, 16),
+        submit=st.floats(0, 100 * HOUR),
+        time_limit=st.floats(1, 30 * DAY),
+        tier=st.integers(0, 2),
+    ),
+    max_size=30,
+    unique_by=lambda j: j.id,
+)
 
 
 @given(jobs)
 def test_ranking_orders_by_the_documented_score(pending):
-    state = ClusterState(now=100 * HOUR, pending=tuple(pending),
-                         teams=(TeamState("a", usage_gpu_seconds=5e5), TeamState("b")))
+    state = ClusterState(
+        now=100 * HOUR, pending=tuple(pending), teams=(TeamState("a", usage_gpu_seconds=5e5), TeamState("b"))
+    )
     factors = fair_share_factors(state, CONFIG)
     scores = [job_score(j, state.now, factors[j.team], CONFIG) for j in rank_pending(state, CONFIG)]
     assert all(a >= b - 1e-9 for a, b in zip(scores, scores[1:]))

@@ -1,4 +1,5 @@
 """Replay correctness: the simulator against the Tiresias reference, and pinned atelier figures."""
+
 import csv
 import os
 
@@ -83,8 +84,24 @@ def test_submit_times_are_relative_to_the_vc_first_submit(trace):
 
 
 def test_cli_writes_summary_and_per_job_csv(tmp_path, capsys):
-    assert replay.main([TRACE, "--gpus", "64", "--vc", "e13805", "--policy", "fifo",
-                        "--placement", "count", "--out", str(tmp_path)]) == 0
+    assert (
+        replay.main(
+            [
+                TRACE,
+                "--gpus",
+                "64",
+                "--vc",
+                "e13805",
+                "--policy",
+                "fifo",
+                "--placement",
+                "count",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "fifo" in capsys.readouterr().out
     with open(tmp_path / "jobs-fifo.csv", newline="") as handle:
         rows = list(csv.reader(handle))

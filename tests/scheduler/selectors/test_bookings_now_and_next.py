@@ -1,4 +1,5 @@
 """What the GPU board shows per GPU: who holds it now, who is next, and whether the booking is idle."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,13 +15,21 @@ H = timedelta(hours=1)
 
 def test_each_gpu_shows_the_current_and_the_next_booking(researcher, outsider):
     gpus = fleet(nodes=1, per_node=3)
-    current = reservation_create(user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus[:1]), now=NOW - 2 * H)
-    following = reservation_create(user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[:2]), now=NOW - 2 * H)
-    reservation_create(user=outsider, start=NOW + 4 * H, end=NOW + 5 * H, request=ids_request(gpus[:1]), now=NOW - 2 * H)
+    current = reservation_create(
+        user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus[:1]), now=NOW - 2 * H
+    )
+    following = reservation_create(
+        user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[:2]), now=NOW - 2 * H
+    )
+    reservation_create(
+        user=outsider, start=NOW + 4 * H, end=NOW + 5 * H, request=ids_request(gpus[:1]), now=NOW - 2 * H
+    )
     current.idle_flagged_at = NOW
     current.save()
     board = bookings_now_and_next(now=NOW)
-    assert {gpu: {k: (v["reservation"], v["user"], v["idle"]) for k, v in slots.items()} for gpu, slots in board.items()} == {
+    assert {
+        gpu: {k: (v["reservation"], v["user"], v["idle"]) for k, v in slots.items()} for gpu, slots in board.items()
+    } == {
         gpus[0].pk: {"now": (current.pk, "researcher", True), "next": (following.pk, "outsider", False)},
         gpus[1].pk: {"next": (following.pk, "outsider", False)},
     }
@@ -31,11 +40,21 @@ def test_a_drain_affects_the_running_and_future_bookings_on_its_gpus(researcher,
     from scheduler.services.reservations import reservation_cancel
 
     gpus = fleet(nodes=1, per_node=3)
-    past = reservation_create(user=researcher, start=NOW - 3 * H, end=NOW - H, request=ids_request(gpus[:1]), now=NOW - 4 * H)
-    running = reservation_create(user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus[:2]), now=NOW - 2 * H)
-    future = reservation_create(user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[1:2]), now=NOW - 2 * H)
-    cancelled = reservation_create(user=outsider, start=NOW + 4 * H, end=NOW + 5 * H, request=ids_request(gpus[:1]), now=NOW - 2 * H)
+    past = reservation_create(
+        user=researcher, start=NOW - 3 * H, end=NOW - H, request=ids_request(gpus[:1]), now=NOW - 4 * H
+    )
+    running = reservation_create(
+        user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus[:2]), now=NOW - 2 * H
+    )
+    future = reservation_create(
+        user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[1:2]), now=NOW - 2 * H
+    )
+    cancelled = reservation_create(
+        user=outsider, start=NOW + 4 * H, end=NOW + 5 * H, request=ids_request(gpus[:1]), now=NOW - 2 * H
+    )
     reservation_cancel(reservation=cancelled, by=outsider, now=NOW - H)
-    elsewhere = reservation_create(user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[2:]), now=NOW - 2 * H)
+    elsewhere = reservation_create(
+        user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[2:]), now=NOW - 2 * H
+    )
     assert list(reservations_holding(gpu_ids=[gpus[0].pk, gpus[1].pk], now=NOW)) == [running, future]
     assert past.pk and elsewhere.pk

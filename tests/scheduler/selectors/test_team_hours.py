@@ -1,4 +1,5 @@
 """GPU-hours a team holds inside a month: each window clipped to the month, summed by the database."""
+
 from datetime import UTC, datetime
 
 import pytest

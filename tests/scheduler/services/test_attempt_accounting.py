@@ -1,5 +1,6 @@
 """An ended attempt's peak GPU memory: its own processes' (NVML per-PID) when the agent saw them,
 else the highest whole-GPU sample while it ran (MIG gives no per-process memory)."""
+
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,9 @@ def only_this_tests_gpus(db):
 
 
 def sample(attempt, memory_mb: int) -> None:
-    GpuSample.objects.create(gpu=attempt.allocations.get().gpu, at=timezone.now() - timedelta(milliseconds=1),
-                             memory_used_mb=memory_mb)
+    GpuSample.objects.create(
+        gpu=attempt.allocations.get().gpu, at=timezone.now() - timedelta(milliseconds=1), memory_used_mb=memory_mb
+    )
 
 
 def test_the_peak_is_the_attempts_own_processes_memory(researcher):

@@ -1,4 +1,5 @@
 """A booking that would break any of the team's limits is refused, naming the limit and by how much."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,7 +75,9 @@ def test_a_booking_across_months_counts_each_month_on_its_own(researcher, team_a
     with pytest.raises(QuotaExceeded) as excinfo:
         book(researcher, gpus[1:2], datetime(2026, 12, 2, tzinfo=UTC), datetime(2026, 12, 2, 7, tzinfo=UTC))
     assert refusal(excinfo)[1]["requested"] == 31.0
-    book(researcher, gpus[1:2], datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 11, 29, 18, tzinfo=UTC))  # November: 30
+    book(
+        researcher, gpus[1:2], datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 11, 29, 18, tzinfo=UTC)
+    )  # November: 30
 
 
 def test_another_teams_usage_does_not_count(researcher, outsider, team_a, gpus):
@@ -86,4 +89,10 @@ def test_another_teams_usage_does_not_count(researcher, outsider, team_a, gpus):
 def test_a_count_request_is_checked_against_quota_too(researcher, team_a, gpus):
     quota_set(team_a, max_concurrent_gpus=2)
     with pytest.raises(QuotaExceeded):
-        reservation_create(user=researcher, start=NOW + timedelta(hours=1), end=NOW + timedelta(hours=2), request=count_request(3), now=NOW)
+        reservation_create(
+            user=researcher,
+            start=NOW + timedelta(hours=1),
+            end=NOW + timedelta(hours=2),
+            request=count_request(3),
+            now=NOW,
+        )

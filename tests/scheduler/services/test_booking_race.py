@@ -1,5 +1,6 @@
 """The race: 100 simultaneous attempts at one slot through the service layer create exactly one
 booking; the other 99 are clean conflicts (no 5xx-worthy error, no "database is locked")."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,11 +1,13 @@
 """Random book / extend / shorten / cancel across 3 teams and 16 GPUs, with the clock moving on.
 After every step an independent brute-force check over the stored rows: no GPU is double-booked,
 no team is over any quota, and every active booking's rows match its window."""
+
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from rest_framework.exceptions import APIException
 
@@ -40,18 +42,32 @@ def test_random_bookings_keep_every_invariant(world):
             Reservation.objects.all().delete()
             self.now = START
 
-        @rule(who=st.integers(0, 2), first=st.integers(0, 15), width=st.integers(1, 4), offset=st.integers(0, 60), hours=st.integers(1, 36))
+        @rule(
+            who=st.integers(0, 2),
+            first=st.integers(0, 15),
+            width=st.integers(1, 4),
+            offset=st.integers(0, 60),
+            hours=st.integers(1, 36),
+        )
         def book_named(self, who, first, width, offset, hours):
-            request = GpuRequest(gpu_ids=tuple(g.pk for g in gpus[first:first + width]))
+            request = GpuRequest(gpu_ids=tuple(g.pk for g in gpus[first : first + width]))
             self._book(users[who], request, offset, hours)
 
-        @rule(who=st.integers(0, 2), count=st.integers(1, 10), same_node=st.booleans(), offset=st.integers(0, 60), hours=st.integers(1, 36))
+        @rule(
+            who=st.integers(0, 2),
+            count=st.integers(1, 10),
+            same_node=st.booleans(),
+            offset=st.integers(0, 60),
+            hours=st.integers(1, 36),
+        )
         def book_count(self, who, count, same_node, offset, hours):
             self._book(users[who], GpuRequest(count=count, same_node=same_node), offset, hours)
 
         def _book(self, user, request, offset, hours):
             start = self.now + offset * H
-            self._try(lambda: reservation_create(user=user, start=start, end=start + hours * H, request=request, now=self.now))
+            self._try(
+                lambda: reservation_create(user=user, start=start, end=start + hours * H, request=request, now=self.now)
+            )
 
         @precondition(lambda self: Reservation.objects.exists())
         @rule(pick=st.integers(0, 10_000), delta=st.integers(-20, 20), move=st.integers(-6, 6))
@@ -93,9 +109,13 @@ def test_random_bookings_keep_every_invariant(world):
                 mine = [(s, e) for t, s, e in rows if t == team_id]
                 for instant in {s for s, _ in mine}:
                     assert sum(1 for s, e in mine if s <= instant < e) <= LIMITS["max_concurrent_gpus"]
-                for month_start, month_end in ((datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
-                                               (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))):
-                    hours = sum(max(0.0, (min(e, month_end) - max(s, month_start)).total_seconds()) for s, e in mine) / 3600
+                for month_start, month_end in (
+                    (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
+                    (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+                ):
+                    hours = (
+                        sum(max(0.0, (min(e, month_end) - max(s, month_start)).total_seconds()) for s, e in mine) / 3600
+                    )
                     assert hours <= LIMITS["gpu_hours_per_month"] + 1e-6
 
         @invariant()

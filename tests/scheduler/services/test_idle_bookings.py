@@ -1,5 +1,6 @@
 """A running booking whose GPUs all stay under 5 % utilization for the idle period (2 h by default)
 is flagged once and its owner notified; missing telemetry is not idleness; auto-release is opt-in."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +24,9 @@ def running(researcher):
     from scheduler.services.reservations import reservation_create
 
     gpus = fleet(nodes=1, per_node=2)
-    booking = reservation_create(user=researcher, start=NOW - 3 * H, end=NOW + 5 * H, request=ids_request(gpus), now=NOW - 4 * H)
+    booking = reservation_create(
+        user=researcher, start=NOW - 3 * H, end=NOW + 5 * H, request=ids_request(gpus), now=NOW - 4 * H
+    )
     return booking, gpus
 
 
@@ -43,7 +46,9 @@ def test_a_booking_idle_for_two_hours_is_flagged_and_its_owner_notified(running,
     note = Notification.objects.get(user=researcher)
     assert (note.kind, note.title) == ("booking_idle", idle.IDLE_TITLE)
     assert note.body == idle.IDLE_BODY.format(gpus="node-00/gpu0, node-00/gpu1", pct=5, hours=2)
-    assert team_usage(team_id=team_a.pk, month=NOW.date().replace(day=1)).idle_hours == 2 * 7  # 2 GPUs, idle_since to end
+    assert (
+        team_usage(team_id=team_a.pk, month=NOW.date().replace(day=1)).idle_hours == 2 * 7
+    )  # 2 GPUs, idle_since to end
     assert idle.bookings_flag_idle(now=NOW + H) == []  # flagged once
     assert Notification.objects.count() == 1
 
@@ -56,7 +61,9 @@ def test_one_busy_gpu_keeps_the_booking_unflagged(running):
     assert idle.bookings_flag_idle(now=NOW) == []
 
 
-@pytest.mark.parametrize(("start", "end"), [(NOW - 1 * H, NOW), (NOW - 3 * H, NOW - H)], ids=["samples-start-late", "samples-stop-early"])
+@pytest.mark.parametrize(
+    ("start", "end"), [(NOW - 1 * H, NOW), (NOW - 3 * H, NOW - H)], ids=["samples-start-late", "samples-stop-early"]
+)
 def test_missing_telemetry_is_not_idleness(running, start, end):
     booking, gpus = running
     samples(gpus, util=0, start=start, end=end)
@@ -85,7 +92,11 @@ def test_auto_release_frees_the_rest_when_turned_on(running, researcher, setting
 
 def test_the_beat_schedule_runs_the_idle_check(settings):
     assert settings.CELERY_BEAT_SCHEDULE["bookings-flag-idle"] == {"task": "bookings.flag_idle", "schedule": 300.0}
-    assert (settings.BOOKING_IDLE_AFTER, settings.BOOKING_IDLE_UTILIZATION_PCT, settings.BOOKING_IDLE_AUTO_RELEASE) == (7200.0, 5.0, False)
+    assert (settings.BOOKING_IDLE_AFTER, settings.BOOKING_IDLE_UTILIZATION_PCT, settings.BOOKING_IDLE_AUTO_RELEASE) == (
+        7200.0,
+        5.0,
+        False,
+    )
 
 
 # --- clearing the flag when the GPUs are busy again ---------------------------------------------
@@ -119,7 +130,9 @@ def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_
 def test_a_job_running_in_the_booking_clears_the_flag(running, researcher, team_a):
     booking, gpus = flagged(running)
     with time_machine.travel(NOW, tick=False):  # submitted at the test's NOW, whatever the wall clock says
-        job = job_submit(user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk)
+        job = job_submit(
+            user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk
+        )
     Job.objects.filter(pk=job.pk).update(state="running", started_at=NOW + timedelta(minutes=10))
     assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=15)) == [booking.pk]
     assert list(booking.idle_periods.values_list("end", flat=True)) == [NOW + timedelta(minutes=10)]

@@ -1,5 +1,6 @@
 """The no-overlap rule is a database invariant on PostgreSQL, not only a check in Python: rows
 written past the service are refused by the exclusion constraint; adjacent windows are allowed."""
+
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,9 @@ def held(researcher):
 
 def raw_row(held, start, end):
     reservation, gpu = held
-    return GpuOccupancy(gpu=gpu, team=reservation.team, user=reservation.user, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end)
+    return GpuOccupancy(
+        gpu=gpu, team=reservation.team, user=reservation.user, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end
+    )
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the exclusion constraint exists on PostgreSQL only")

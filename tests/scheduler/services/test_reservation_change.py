@@ -1,5 +1,6 @@
 """Extend, shorten and cancel: a cancelled or shortened booking frees the rest at once; a started
 booking can only be shortened or ended now, never moved into the past."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,13 @@ from rest_framework.exceptions import ValidationError
 from portal.api.errors import Conflict
 from scheduler.models import GpuOccupancy, ReservationState
 from scheduler.services import reservations as svc
-from scheduler.services.reservations import Change, QuotaExceeded, reservation_cancel, reservation_create, reservation_update
+from scheduler.services.reservations import (
+    Change,
+    QuotaExceeded,
+    reservation_cancel,
+    reservation_create,
+    reservation_update,
+)
 from tests.scheduler.factories import fleet, ids_request, quota_set
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +114,12 @@ def test_only_the_owner_changes_the_note(researcher, team_admin, gpus):
 def test_cancelling_a_future_booking_frees_it_and_keeps_the_record(researcher, gpus):
     booking = book(researcher, gpus[:2], NOW + H, NOW + 3 * H)
     cancelled = reservation_cancel(reservation=booking, by=researcher, now=NOW)
-    assert (cancelled.state, cancelled.start, cancelled.end, cancelled.gpus.count()) == (ReservationState.CANCELLED, NOW + H, NOW + 3 * H, 2)
+    assert (cancelled.state, cancelled.start, cancelled.end, cancelled.gpus.count()) == (
+        ReservationState.CANCELLED,
+        NOW + H,
+        NOW + 3 * H,
+        2,
+    )
     assert windows() == []
 
 

@@ -1,4 +1,5 @@
 """Booking GPUs through the service: windows are half-open, overlaps conflict, GPUs are packed."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,9 @@ def gpus(db):
 
 
 def book(user, gpus, start_h, end_h, **kwargs):
-    return reservation_create(user=user, start=hours_from_now(start_h), end=hours_from_now(end_h), request=ids_request(gpus), **kwargs)
+    return reservation_create(
+        user=user, start=hours_from_now(start_h), end=hours_from_now(end_h), request=ids_request(gpus), **kwargs
+    )
 
 
 def errors_of(excinfo) -> dict:
@@ -42,16 +45,29 @@ def test_adjacent_windows_both_succeed(researcher, outsider, gpus):
     assert GpuOccupancy.objects.count() == 3
 
 
-@pytest.mark.parametrize(("start_h", "end_h"), [(1, 3), (1.5, 2.5), (0.5, 1.5), (2.5, 4), (0.5, 4)], ids=["identical", "contained", "overlapping-start", "overlapping-end", "containing"])
+@pytest.mark.parametrize(
+    ("start_h", "end_h"),
+    [(1, 3), (1.5, 2.5), (0.5, 1.5), (2.5, 4), (0.5, 4)],
+    ids=["identical", "contained", "overlapping-start", "overlapping-end", "containing"],
+)
 def test_it_refuses_overlapping_booking(researcher, outsider, gpus, start_h, end_h):
     first = book(researcher, gpus[:1], 1, 3)
     with pytest.raises(Conflict) as excinfo:
         book(outsider, gpus[:1], start_h, end_h)
     assert str(excinfo.value.detail) == svc.TAKEN
-    assert excinfo.value.extra["conflicts"] == [{
-        "gpu": gpus[0].pk, "gpu_name": "node-00/gpu0", "start": first.start.isoformat(), "end": first.end.isoformat(),
-        "kind": "booking", "reservation": first.pk, "job": None, "team": "Team A", "user": "researcher",
-    }]
+    assert excinfo.value.extra["conflicts"] == [
+        {
+            "gpu": gpus[0].pk,
+            "gpu_name": "node-00/gpu0",
+            "start": first.start.isoformat(),
+            "end": first.end.isoformat(),
+            "kind": "booking",
+            "reservation": first.pk,
+            "job": None,
+            "team": "Team A",
+            "user": "researcher",
+        }
+    ]
     suggestion = excinfo.value.extra["suggestions"][0]
     assert (suggestion["start"], suggestion["gpu_ids"]) == (first.end.isoformat(), [gpus[0].pk])
     assert Reservation.objects.count() == 1
@@ -73,20 +89,26 @@ def test_cancel_then_rebook_succeeds(researcher, outsider, gpus):
 
 def test_a_count_packs_onto_the_fullest_node_that_fits(researcher, gpus):
     book(researcher, gpus[8:13], 1, 3)  # node-01 has 3 free, node-00 has 8
-    booking = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(3))
+    booking = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(3)
+    )
     assert sorted(str(g) for g in booking.gpus.all()) == ["node-01/gpu5", "node-01/gpu6", "node-01/gpu7"]
 
 
 def test_a_count_spans_the_fewest_nodes(researcher, gpus):
     book(researcher, gpus[0:2] + gpus[8:14], 1, 3)  # 6 free on node-00, 2 on node-01
-    booking = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7))
+    booking = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7)
+    )
     assert sorted(str(g) for g in booking.gpus.all()) == [f"node-00/gpu{i}" for i in range(2, 8)] + ["node-01/gpu6"]
 
 
 def test_same_node_refuses_when_no_node_has_enough(researcher, outsider, gpus):
     book(researcher, gpus[0:2] + gpus[8:10], 1, 3)
     with pytest.raises(Conflict) as excinfo:
-        reservation_create(user=outsider, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7, same_node=True))
+        reservation_create(
+            user=outsider, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7, same_node=True)
+        )
     assert str(excinfo.value.detail) == svc.NO_FIT
     assert excinfo.value.extra["suggestions"][0]["start"] == hours_from_now(3).isoformat()
 
@@ -94,9 +116,15 @@ def test_same_node_refuses_when_no_node_has_enough(researcher, outsider, gpus):
 def test_constraints_pick_model_memory_and_node(researcher):
     fleet(nodes=1, per_node=4, model="L40S-48GB", memory_mb=49152, prefix="l40s")
     fleet(nodes=1, per_node=4, prefix="a100")
-    by_model = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, model="L40S-48GB"))
-    by_memory = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, min_memory_mb=80000))
-    by_node = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, node="l40s-00"))
+    by_model = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, model="L40S-48GB")
+    )
+    by_memory = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, min_memory_mb=80000)
+    )
+    by_node = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, node="l40s-00")
+    )
     assert {g.node.name for g in by_model.gpus.all()} == {"l40s-00"}
     assert {g.node.name for g in by_memory.gpus.all()} == {"a100-00"}
     assert {g.node.name for g in by_node.gpus.all()} == {"l40s-00"}
@@ -121,7 +149,9 @@ def test_it_refuses_bad_windows_naming_the_field(researcher, gpus, start_h, end_
 def test_it_refuses_zero_gpus_and_more_than_exist(researcher, gpus):
     for count, message in [(0, svc.NO_GPUS), (17, svc.MORE_THAN_EXIST.format(count=17, total=16))]:
         with pytest.raises(ValidationError) as excinfo:
-            reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(count))
+            reservation_create(
+                user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(count)
+            )
         assert errors_of(excinfo) == {"gpus": [message]}
 
 
@@ -144,7 +174,9 @@ def test_it_refuses_unknown_drained_and_lost_gpus(researcher, gpus):
         from scheduler.selectors.placement import GpuRequest
 
         with pytest.raises(ValidationError) as excinfo:
-            reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=GpuRequest(gpu_ids=gpu_ids))
+            reservation_create(
+                user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=GpuRequest(gpu_ids=gpu_ids)
+            )
         assert errors_of(excinfo) == {"gpu_ids": [message]}
     assert Reservation.objects.count() == 0
 
@@ -154,7 +186,9 @@ def test_a_count_never_picks_drained_or_lost_gpus(researcher):
     for gpu in gpus[:2]:
         gpu.state = GpuState.LOST
         gpu.save()
-    booking = reservation_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2))
+    booking = reservation_create(
+        user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2)
+    )
     assert sorted(g.index for g in booking.gpus.all()) == [2, 3]
 
 
@@ -178,14 +212,30 @@ def test_a_member_of_two_teams_must_say_which(researcher, team_b, gpus):
 def test_windows_are_stored_in_utc(researcher, gpus):
     from zoneinfo import ZoneInfo
 
-    start = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("Asia/Seoul")).replace(minute=0, second=0, microsecond=0)
-    booking = reservation_create(user=researcher, start=start, end=start + timedelta(hours=2), request=ids_request(gpus[:1]))
+    start = (
+        (datetime.now(UTC) + timedelta(days=2))
+        .astimezone(ZoneInfo("Asia/Seoul"))
+        .replace(minute=0, second=0, microsecond=0)
+    )
+    booking = reservation_create(
+        user=researcher, start=start, end=start + timedelta(hours=2), request=ids_request(gpus[:1])
+    )
     booking.refresh_from_db()
     assert booking.start == start and booking.start.utcoffset() == timedelta(0)
 
 
-def test_a_booking_over_another_teams_running_job_conflicts_naming_the_job_not_its_owner(researcher, outsider, team_b, gpus):
-    GpuOccupancy.objects.create(gpu=gpus[0], team=team_b, user=outsider, kind="job", job_ref=4242, start=hours_from_now(-1), end=hours_from_now(2))
+def test_a_booking_over_another_teams_running_job_conflicts_naming_the_job_not_its_owner(
+    researcher, outsider, team_b, gpus
+):
+    GpuOccupancy.objects.create(
+        gpu=gpus[0],
+        team=team_b,
+        user=outsider,
+        kind="job",
+        job_ref=4242,
+        start=hours_from_now(-1),
+        end=hours_from_now(2),
+    )
     with pytest.raises(Conflict) as excinfo:
         book(researcher, gpus[:1], 1, 3)
     (conflict,) = excinfo.value.extra["conflicts"]

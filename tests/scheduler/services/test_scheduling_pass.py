@@ -1,4 +1,5 @@
 """The live scheduler: database in, pure policy, decision applied in one transaction."""
+
 import threading
 from datetime import timedelta
 
@@ -133,4 +134,7 @@ def test_a_gpu_released_after_the_pass_read_its_clock_is_placed_from_its_release
     windows = sorted(JobAllocation.objects.filter(gpu=gpus[0]).values_list("start", "end"))
     assert len(windows) == 2 and Attempt.objects.filter(job=second).exists()
     assert windows[0][1] <= windows[1][0]  # half-open windows apart: [a, b) then [b, c)
-    assert list(GpuOccupancy.objects.filter(gpu=gpus[0]).order_by("start").values_list("start", flat=True))[1] == windows[1][0]
+    assert (
+        list(GpuOccupancy.objects.filter(gpu=gpus[0]).order_by("start").values_list("start", flat=True))[1]
+        == windows[1][0]
+    )
