@@ -6,7 +6,7 @@ ATELIER_HOST ?= 127.0.0.1
 ATELIER_PORT ?= 8000
 export ATELIER_HOST ATELIER_PORT
 
-.PHONY: run test venv migrate demo schema chromium-check
+.PHONY: run test lint venv dev-venv migrate demo schema chromium-check
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,19 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+dev-venv: $(VENV)/.dev-installed
+
+# The code's form (ruff: pyflakes, import order, the formatter at 120 columns) and its architecture
+# (import-linter: the contracts in pyproject.toml, drawn in docs/architecture.md).
+lint: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
@@ -32,7 +45,7 @@ run: demo
 chromium-check:
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium for the browser tests: sudo apt-get install -y chromium"; exit 1; }
 
-test: venv chromium-check
+test: dev-venv chromium-check
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Generated with the embedded settings: integer bounds depend on the database backend.
