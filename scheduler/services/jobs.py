@@ -18,6 +18,7 @@ from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
 from portal.teams.models import Membership
+from scheduler.dispatch import scheduling_pass_send
 from scheduler.execution.environment import job_variable_errors
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
@@ -411,9 +412,7 @@ def _publish(job: Job, kind: str) -> None:
 
 def _request_scheduling_pass() -> None:
     """Ask for a pass now; if the broker is unreachable, beat's periodic pass picks the work up."""
-    from scheduler.tasks import run_scheduling_pass
-
     try:
-        run_scheduling_pass.delay(requested_at=timezone.now().isoformat())
+        scheduling_pass_send(requested_at=timezone.now().isoformat())
     except Exception:  # kombu raises several types; the job is safely in the database either way
         log.warning("could not enqueue a scheduling pass; the periodic pass will run it", exc_info=True)

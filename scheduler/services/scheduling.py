@@ -17,6 +17,7 @@ from portal.ops.models import Heartbeat
 from portal.ops.services import heartbeat_record
 from portal.teams.models import TeamQuota
 from scheduler import policy
+from scheduler.dispatch import attempt_send
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     Attempt,
@@ -219,21 +220,15 @@ def _record_pending(*, decision: policy.Decision, jobs: dict) -> None:
 # --- handing attempts to node workers -----------------------------------------------------------
 
 
-def node_queue(node_name: str) -> str:
-    return f"node.{node_name}"
-
-
 def attempt_enqueue(*, attempt_id: int) -> bool:
     """Send the runner task to the attempt's node queue and note when (the claim timeout counts from it).
 
     With the broker down this returns False and the attempt stays queued in the database: the
     reaper sends it again once the claim timeout has passed.
     """
-    from scheduler.tasks import run_attempt
-
     attempt = Attempt.objects.select_related("node").get(pk=attempt_id)
     try:
-        run_attempt.apply_async(kwargs={"attempt_id": attempt_id}, queue=node_queue(attempt.node.name), retry=False)
+        attempt_send(attempt_id=attempt_id, node_name=attempt.node.name)
     except Exception:  # kombu raises several types for an unreachable broker
         log.warning("could not enqueue attempt %s; it will be sent again", attempt_id, exc_info=True)
         return False

@@ -12,9 +12,9 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from scheduler.dispatch import node_queue
 from scheduler.execution.ownership import WORKER_NODES_ENV
 from scheduler.gpu.backends import DEFAULT_SIM_FLEET, backend_for
-from scheduler.services.scheduling import node_queue
 
 EXTRA_SLOTS = 2  # beside the per-GPU runner slots: scheduling passes and housekeeping never wait on jobs
 

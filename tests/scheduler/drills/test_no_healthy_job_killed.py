@@ -8,9 +8,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from scheduler.dispatch import node_queue
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, Job
-from scheduler.services.scheduling import node_queue, scheduling_pass
+from scheduler.services.scheduling import scheduling_pass
 from scheduler.tasks import run_attempt
 from tests.scheduler.drills.conftest import (
     A100_NODE,
