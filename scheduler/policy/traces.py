@@ -5,7 +5,7 @@ Time limits are what users would have asked for: the true duration (`oracle`) or
 times a seeded random factor in [1, 4] (`noisy`, because users overestimate). The factor is drawn
 for every row in file order, so a job gets the same limit whichever subset is replayed.
 Attribution: derived from the Microsoft Philly trace (CC BY 4.0, Jeon et al., USENIX ATC'19) via
-petuum/adaptdl (Apache-2.0); see /work/shared/traces/README.md and docs/scheduling.md.
+petuum/adaptdl (Apache-2.0); see tests/data/README.md (the committed sample) and docs/scheduling.md.
 """
 
 from __future__ import annotations
@@ -36,13 +36,14 @@ def parse_timestamp(text: str) -> float:
 
 
 def load_trace(path: str) -> list:
-    """Every row of the trace, in file order."""
+    """Every row of the trace, in file order. A sample of a trace may carry each row's position in
+    the full file in a `row` column: its index then stays the full trace's (seeded limits use it)."""
     jobs = []
     with open(path, newline="") as handle:
-        for index, row in enumerate(csv.DictReader(handle)):
+        for position, row in enumerate(csv.DictReader(handle)):
             jobs.append(
                 TraceJob(
-                    index=index,
+                    index=int(row["row"]) if row.get("row") else position,
                     submit=parse_timestamp(row["timestamp"]),
                     duration=float(row["duration"]),
                     gpus=int(row["num_gpus"]),

@@ -8,11 +8,11 @@ import pytest
 from scheduler.policy import replay
 from scheduler.policy.traces import TraceJob, load_trace, select_vc, time_limits
 
-TRACES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "traces")
-TRACE = os.path.normpath(os.path.join(TRACES, "philly_jobs_pollux.csv"))
-REFERENCE = os.path.normpath(os.path.join(TRACES, "reference_tiresias_philly.csv"))
-
-pytestmark = pytest.mark.skipif(not os.path.exists(TRACE), reason="shared traces not present")
+# A committed sample of the Philly trace (tests/data/README.md: rows, attribution, licence): every
+# row of the VCs replayed here and the first 500, with their positions in the full trace.
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data")
+TRACE = os.path.normpath(os.path.join(DATA, "philly_sample.csv"))
+REFERENCE = os.path.normpath(os.path.join(DATA, "reference_tiresias_philly.csv"))
 
 
 @pytest.fixture(scope="module")
