@@ -20,7 +20,7 @@ API in process (APIClient: routing, authentication, serializers, JSON):
   Python work queues on the GIL, so the concurrent figure is about 20 x the single call's CPU; the
   database part (the claim) is what the race test checks for correctness.
 
-Targets (issue 9): save p95 <= 30 ms with 5 shapes; task list p95 <= 100 ms at 100,000 tasks.
+Targets: save p95 <= 30 ms with 5 shapes; task list p95 <= 100 ms at 100,000 tasks.
 Seeded: every run measures the same inputs.
 """
 

@@ -9,7 +9,7 @@ one task on it is assigned to a bench user. daphne serves the portal; Playwright
 Chromium (/usr/bin/chromium). Each run opens /label/<task>/ and records, from the page's own
 navigation start (performance.now()), the moment the viewer reports its first tile loaded and one
 animation frame has passed (the tile is on the canvas). "Cold" runs use a new browser context each
-time (empty HTTP cache); "warm" runs reload in one context. Target (issue 9): <= 1 s.
+time (empty HTTP cache); "warm" runs reload in one context. Target: <= 1 s.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ and measures over the window:
 - board page server time: GET /gpus/ with all 1,024 GPUs through Django's test client in this
   process while the agent runs, p50 / p95 over 50 requests.
 
-Targets (issue 4): ingest <= 0.2 of one core, push p95 <= 1 s, board <= 300 ms. Results go in
+Targets: ingest <= 0.2 of one core, push p95 <= 1 s, board <= 300 ms. Results go in
 docs/benchmarks.md.
 """
 

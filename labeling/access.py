@@ -1,4 +1,4 @@
-"""The one place that decides who sees and changes datasets, items and imports (CONTRACT 2).
+"""The one place that decides who sees and changes datasets, items and imports (docs/decisions.md §2).
 
 Datasets (and their items, slices, import jobs) are visible to their team's members and site
 admins; researchers and team admins of the team (and site admins) change them. What a user may
@@ -83,7 +83,7 @@ def access_version_for_user(user, version_id):
     return version
 
 
-# Labeling tasks (issue 9; CONTRACT 2): the assignee, the team's reviewers and admins, site admins
+# Labeling tasks (docs/decisions.md §2): the assignee, the team's reviewers and admins, site admins
 # see a task; the assignee annotates it; reviewers and admins review it, never their own work.
 # The team's researchers see its tasks too: they make and assign them (docs/annotation.md).
 NO_SUCH_TASK = "No such task."

@@ -1,4 +1,4 @@
-"""Pages of annotation and review (issue 9): the queue, the workspace and the review page.
+"""Pages of annotation and review: the queue, the workspace and the review page.
 
 Thin shells: each page renders its frame and hands its script the task id and the API addresses
 through json_script; the script reads the task, its item's slices, the schema and the document
@@ -15,7 +15,7 @@ from labeling.api.annotation import annotation_data, task_detail_data
 
 
 def _initial(user, pk: int) -> dict:
-    """404 for a task the user may not see, before any page is drawn (CONTRACT 2); otherwise the
+    """404 for a task the user may not see, before any page is drawn (docs/decisions.md §2); otherwise the
     task and its document as the API gives them, in the page, so the viewer starts without a round
     trip (bench/strip_open.py measures time to first tile)."""
     task = access.access_task_for_user(user, pk)

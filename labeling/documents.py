@@ -1,4 +1,4 @@
-"""Checking an annotation document against its label schema and its item (issue 9). Pure Python.
+"""Checking an annotation document against its label schema and its item. Pure Python.
 
 A document: {"shapes": [...], "relations": [...]}, in the item's (episode's) pixel coordinates.
     box:     {"id", "class", "type": "box", "box": [x, y, w, h], "attributes": {...}}

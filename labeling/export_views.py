@@ -1,4 +1,4 @@
-"""The export page of a version: choose a format and options, watch progress, download (issue 8).
+"""The export page of a version: choose a format and options, watch progress, download.
 
 Thin: access in labeling.access; the form posts to the API (static/labeling/export.js), which makes
 the job; progress arrives as realtime events and by polling the job, the source of truth.

@@ -1,4 +1,4 @@
-"""Agreement between annotators of the same item (issue 9). Pure Python.
+"""Agreement between annotators of the same item. Pure Python.
 
 Shapes of one class from two documents are matched one to one, greedily by IoU from the highest
 down, keeping pairs with IoU >= 0.5: the rule COCO's evaluation uses. Polygons are compared by

@@ -1,4 +1,4 @@
-"""Pages of history and quality (issue 9): an item's saved versions and reviews with a diff between
+"""Pages of history and quality: an item's saved versions and reviews with a diff between
 two versions, and a dataset's quality figures. Server-rendered from the same selectors as the API."""
 
 from django.contrib.auth.decorators import login_required

@@ -1,4 +1,4 @@
-"""Label schemas: the classes, attributes and relation types a dataset is annotated with (issue 9).
+"""Label schemas: the classes, attributes and relation types a dataset is annotated with.
 
 Pure Python, no Django: the annotation document check (labeling/documents.py) and the exports
 read schemas through `normalized_schema`, which also fills what schemas written before colours

@@ -1,4 +1,4 @@
-"""Reading labeling tasks: queues, the workspace's payload, an item's history, quality (issue 9)."""
+"""Reading labeling tasks: queues, the workspace's payload, an item's history, quality."""
 
 from collections import defaultdict
 

@@ -12,7 +12,7 @@ from portal.teams.services import membership_set, team_create
 DEMO_PASSWORD = "atelier-demo"
 
 # Sent after the people and teams exist; the scheduler and labeling apps add their own demo data
-# (portal never imports them: dependencies point into portal, CONTRACT 1).
+# (portal never imports them: dependencies point into portal, docs/decisions.md §1).
 demo_seeded = Signal()
 
 

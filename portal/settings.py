@@ -148,7 +148,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-# Months for quotas and reports start at midnight in this zone (CONTRACT 3).
+# Months for quotas and reports start at midnight in this zone (docs/decisions.md §3).
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -240,7 +240,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": env_float("CELERY_FS_POLLING_INTERVAL", 0.1, minimum=0.01),
     }
 else:
-    # Set on purpose (CONTRACT 10): an unacked message returns after this long. Progress never depends
+    # Set on purpose (docs/decisions.md §10): an unacked message returns after this long. Progress never depends
     # on it: the database heartbeat and the reaper requeue lost work.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
@@ -274,7 +274,7 @@ else:
     # Per-process only: cross-process events travel through the database event table (portal.realtime).
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# --- Intervals and TTLs: every one a setting, shortened by the tests (CONTRACT 10) ------------
+# --- Intervals and TTLs: every one a setting, shortened by the tests (docs/decisions.md §10) ------------
 REALTIME_POLL_INTERVAL = env_float("ATELIER_REALTIME_POLL_INTERVAL", 0.5, minimum=0.05)
 REALTIME_EVENT_RETENTION = env_float("ATELIER_REALTIME_EVENT_RETENTION", 3600.0, minimum=10)
 WORKER_HEARTBEAT_INTERVAL = env_float("ATELIER_WORKER_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
@@ -297,14 +297,14 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
-# --- GPU fleet: agent, telemetry retention, node-down, /metrics (issue 4) ---------------------
+# --- GPU fleet: agent, telemetry retention, node-down, /metrics ---------------------
 # Seconds between agent samples; the board and websocket updates follow it.
 AGENT_INTERVAL = env_float("ATELIER_AGENT_INTERVAL", 1.0, minimum=0.05)
 # Raw samples are buffered and written in one batch at most this often (fewer, larger transactions).
 AGENT_FLUSH_INTERVAL = env_float("ATELIER_AGENT_FLUSH_INTERVAL", 5.0, minimum=0.0)
 # A full inventory sync runs at least this often even when the readings show no change.
 AGENT_INVENTORY_INTERVAL = env_float("ATELIER_AGENT_INVENTORY_INTERVAL", 60.0, minimum=0.0)
-# Node down: heartbeat older than max(NODE_DOWN_INTERVALS x agent interval, NODE_DOWN_MIN_SECONDS) (CONTRACT 10).
+# Node down: heartbeat older than max(NODE_DOWN_INTERVALS x agent interval, NODE_DOWN_MIN_SECONDS) (docs/decisions.md §10).
 NODE_DOWN_INTERVALS = env_float("ATELIER_NODE_DOWN_INTERVALS", 3.0, minimum=1.0)
 NODE_DOWN_MIN_SECONDS = env_float("ATELIER_NODE_DOWN_MIN_SECONDS", 15.0, minimum=0.1)
 # Retention in hours; 0 keeps the rows forever.
@@ -328,7 +328,7 @@ try:
 except ValueError as _exc:
     raise ImproperlyConfigured(f"ATELIER_METRICS_ALLOW={METRICS_ALLOW!r}: {_exc}") from None
 
-# --- Jobs (CONTRACT 6) -------------------------------------------------------------------------
+# --- Jobs (docs/decisions.md §6) -------------------------------------------------------------------------
 # Working directories must lie under this root; `..` and symlinks out of it are refused at submit.
 JOB_WORKDIR_ROOT = Path(env_str("ATELIER_JOB_WORKDIR_ROOT", str(BASE_DIR))).resolve()
 JOB_DATA_ROOT = Path(env_str("ATELIER_JOB_DATA_ROOT", str(VAR_DIR / "jobs"))).resolve()
@@ -365,7 +365,7 @@ CELERY_BEAT_SCHEDULE |= {
     "reap-lost-attempts": {"task": "jobs.reap", "schedule": REAPER_INTERVAL},
 }
 
-# --- Bookings (issue 6) --------------------------------------------------------------------------
+# --- Bookings --------------------------------------------------------------------------
 # A running booking whose GPUs all stay under this utilization for BOOKING_IDLE_AFTER seconds is flagged.
 BOOKING_IDLE_UTILIZATION_PCT = env_float("ATELIER_BOOKING_IDLE_UTILIZATION_PCT", 5.0)
 BOOKING_IDLE_AFTER = env_float("ATELIER_BOOKING_IDLE_AFTER", 2 * 3600.0, minimum=1.0)
@@ -376,7 +376,7 @@ BOOKING_IDLE_AUTO_RELEASE = env_bool("ATELIER_BOOKING_IDLE_AUTO_RELEASE", False)
 BOOKING_IDLE_CHECK_INTERVAL = env_float("ATELIER_BOOKING_IDLE_CHECK_INTERVAL", 300.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE["bookings-flag-idle"] = {"task": "bookings.flag_idle", "schedule": BOOKING_IDLE_CHECK_INTERVAL}
 
-# --- Datasets (issue 8, CONTRACT 7) ---------------------------------------------------------------
+# --- Datasets (docs/decisions.md §7) ---------------------------------------------------------------
 from labeling.ingest.limits import IngestLimits as _IngestLimits  # noqa: E402  (pure, no Django)
 
 INGEST_LIMITS = _IngestLimits(
@@ -407,7 +407,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     }
 )
 
-# --- Annotation (issue 9, docs/annotation.md) ----------------------------------------------------
+# --- Annotation (docs/annotation.md) ----------------------------------------------------
 # One person's autosaves begun within this many seconds of a revision's first save are kept as that
 # revision in history (0: every save its own revision).
 ANNOTATION_REVISION_MERGE_SECONDS = env_float("ATELIER_ANNOTATION_REVISION_MERGE_SECONDS", 120.0, minimum=0)

@@ -1,4 +1,4 @@
-"""The one place that decides who sees and changes bookings (CONTRACT 2).
+"""The one place that decides who sees and changes bookings (docs/decisions.md §2).
 
 Every signed-in user sees every booking on the timeline (who, team, when); a booking's note only its
 team and site admins; changes: the owner, their team admins, site admins. What a user may not see is
@@ -55,7 +55,7 @@ def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
         "kind": row.kind,
         "reservation": row.reservation_id,
         "job": row.job_ref,
-    }  # a 409 names the job in the way (CONTRACT 4)
+    }  # a 409 names the job in the way (docs/decisions.md §4)
     visible = row.kind == OccupancyKind.BOOKING or viewer.is_staff or row.team_id in team_ids_of(viewer)
     if visible:
         view.update(team=row.team.name, user=row.user.username if row.user else None)

@@ -38,7 +38,7 @@ def run_scheduling_pass(*, requested_at: str | None = None) -> None:
 
 @shared_task(name="jobs.reap")
 def reap() -> None:
-    """Lost attempts are requeued; queued ones nobody claimed are sent again (CONTRACT 6)."""
+    """Lost attempts are requeued; queued ones nobody claimed are sent again (docs/decisions.md §6)."""
     # A pause of three reaper intervals (database, beat or workers away) restarts the watch.
     attempts_reap(
         heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL)

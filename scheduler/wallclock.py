@@ -1,4 +1,4 @@
-"""Instants and wall-clock times (CONTRACT 3). Pure functions, no Django.
+"""Instants and wall-clock times (docs/decisions.md §3). Pure functions, no Django.
 
 The API takes instants as ISO 8601 with an offset. The booking form and the CLI give wall-clock
 times, read in the person's zone: a time the clocks skip (a DST gap) is refused, and a time that

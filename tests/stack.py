@@ -1,4 +1,4 @@
-"""The session-scoped stack of real processes (CONTRACT 10).
+"""The session-scoped stack of real processes (docs/decisions.md §10).
 
 One test database (a SQLite file with WAL + IMMEDIATE, or PostgreSQL's test database) is shared by
 this test process and by subprocesses started once per session: the ASGI server (daphne), a Celery

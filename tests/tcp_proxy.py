@@ -1,5 +1,5 @@
 """A TCP proxy the test owns, in front of a server it must not restart (the machine's PostgreSQL):
-`cut()` drops every connection through it and refuses new ones until `restore()` (CONTRACT 10:
+`cut()` drops every connection through it and refuses new ones until `restore()` (docs/decisions.md §10:
 fault drills restart only what the test started). Loopback only."""
 
 import socket

@@ -1,4 +1,4 @@
-"""Tasks, annotation documents, review, history and quality over REST (issue 9; docs/annotation.md).
+"""Tasks, annotation documents, review, history and quality over REST (docs/annotation.md).
 
 Thin: access, then a service or a selector. The document's version travels as the ETag, and a save
 must send it back as If-Match (412 when stale, 428 when missing).

@@ -1,4 +1,4 @@
-"""DRF serializers for tasks, annotation documents, reviews and quality: translation only (issue 9)."""
+"""DRF serializers for tasks, annotation documents, reviews and quality: translation only."""
 
 from rest_framework import serializers
 

@@ -1,4 +1,4 @@
-"""Export jobs and annotation imports over REST (issue 8; CONTRACT 2, 3). Thin: access, then a service."""
+"""Export jobs and annotation imports over REST (docs/decisions.md §2, §3). Thin: access, then a service."""
 
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes

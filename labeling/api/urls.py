@@ -31,7 +31,7 @@ urlpatterns: list = [
     ),
     path("images/<int:pk>/thumbnail/", views.ThumbnailView.as_view(), name="api-image-thumbnail"),
     path("images/<int:pk>/original/", views.OriginalView.as_view(), name="api-image-original"),
-    # Annotation and review (issue 9; docs/annotation.md).
+    # Annotation and review (docs/annotation.md).
     path("tasks/", annotation.TaskListView.as_view(), name="api-tasks"),
     path("tasks/next/", annotation.NextTaskView.as_view(), name="api-task-next"),
     path("tasks/<int:pk>/", annotation.TaskDetailView.as_view(), name="api-task-detail"),

@@ -1,4 +1,4 @@
-"""Datasets, items, imports and image files over REST (issue 8; CONTRACT 2, 3, 7). Thin: access,
+"""Datasets, items, imports and image files over REST (docs/decisions.md §2, §3, §7). Thin: access,
 then a selector or a service."""
 
 from django.http import FileResponse, Http404, HttpResponseNotModified
@@ -257,7 +257,7 @@ class OriginalView(APIView):
         )
         if not path.is_file():
             raise Http404(access.NO_SUCH_IMAGE)
-        # Never inline: the original is whatever the client sent (CONTRACT 7); octet-stream + nosniff
+        # Never inline: the original is whatever the client sent (docs/decisions.md §7); octet-stream + nosniff
         # keep a browser from rendering it.
         response = FileResponse(
             open(path, "rb"), as_attachment=True, filename=image.original_name, content_type="application/octet-stream"

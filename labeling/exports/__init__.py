@@ -1,4 +1,4 @@
-"""Interchange formats for frozen versions and annotation imports (issue 8; CONTRACT 7). Pure Python.
+"""Interchange formats for frozen versions and annotation imports (docs/decisions.md §7). Pure Python.
 
 Writers take an iterator of `ExportRecord` (one frozen VersionItem snapshot each) and stream an
 export archive to a path: nothing here imports Django, and no writer holds the whole export in

@@ -1,7 +1,7 @@
 """Which images an item becomes, and which part of each shape lands on each image.
 
 An item's shapes are in its own pixel space (an episode's slice k starts at y = offset_y). Exports
-write images of one of two layouts (CONTRACT 7):
+write images of one of two layouts (docs/decisions.md §7):
     slices    each stored slice is an image, named by its sha256; shapes are cut at the slice
               boundaries into per-slice parts in that slice's pixels, linked by a group id.
     stitched  one image per item (its slices stacked at their offsets), named item-<id>; shapes

@@ -3,7 +3,7 @@
 Called by labeling's services and Celery tasks; every function takes an `IngestLimits` built
 from the settings, and says no with a `Refusal` (code, reason, limit). See docs/ingest.md.
 
-- limits.IngestLimits                        the CONTRACT §7 limits
+- limits.IngestLimits                        the docs/decisions.md §7 limits
 - refusals.Refusal                           why something was refused; `limit` set means 413
 - images.check_file_count / check_header     cheap checks for the upload request
 - images.normalize                           full decode and re-encode, in the worker

@@ -1,4 +1,4 @@
-"""Sniff, check and normalize uploaded raster images (CONTRACT §7), with Pillow only.
+"""Sniff, check and normalize uploaded raster images (docs/decisions.md §7), with Pillow only.
 
 Three steps, each usable on its own:
 - `sniff(head=...)`: the format from magic bytes, never from the file name or the client's type;

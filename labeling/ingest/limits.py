@@ -1,4 +1,4 @@
-"""The limits every ingestion path enforces (CONTRACT §7); built once from the Django settings."""
+"""The limits every ingestion path enforces (docs/decisions.md §7); built once from the Django settings."""
 
 from dataclasses import dataclass
 
@@ -8,7 +8,7 @@ GiB = 1024 * MiB
 
 @dataclass(frozen=True)
 class IngestLimits:
-    """Limits passed in by the caller; the defaults are the ones CONTRACT §7 names.
+    """Limits passed in by the caller; the defaults are the ones docs/decisions.md §7 names.
 
     The last four are not in §7: they bound what §7 implies (an archive that expands 1,000
     times is a bomb even under 2 GiB; a URL import must end) and are documented in docs/ingest.md.

@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
     ]
 
 
-# A version never changes after creation (issue 8): the database itself refuses UPDATE on both tables.
+# A version never changes after creation: the database itself refuses UPDATE on both tables.
 IMMUTABLE_MESSAGE = "dataset versions are immutable"
 TABLES = ("labeling_datasetversion", "labeling_versionitem")
 

@@ -1,4 +1,4 @@
-"""Labeling tasks, their annotation documents, history and reviews (issue 9; CONTRACT 8).
+"""Labeling tasks, their annotation documents, history and reviews (docs/decisions.md §8).
 
 A task is one item for one annotator; overlap k makes k tasks per item (overlap_index 0..k-1).
 The document belongs to the task and carries a version that every save must name (If-Match);

@@ -1,8 +1,8 @@
-"""Datasets, series, items and their slices, and import jobs (issue 8).
+"""Datasets, series, items and their slices, and import jobs.
 
 An item is one image or an episode: an ordered list of slices that read as one strip. Slice k
 starts at `offset_y` = the sum of the heights of slices 0..k-1, so the item has one coordinate
-space (CONTRACT 7). Stored files live under MEDIA_ROOT/datasets/<dataset id>/ and are named by
+space (docs/decisions.md §7). Stored files live under MEDIA_ROOT/datasets/<dataset id>/ and are named by
 the canonical bytes' sha256, so a re-delivered import writes the same paths again.
 """
 

@@ -1,4 +1,4 @@
-"""Export jobs: a frozen version written to COCO, YOLO, Pascal VOC or Label Studio JSON (issue 8).
+"""Export jobs: a frozen version written to COCO, YOLO, Pascal VOC or Label Studio JSON.
 
 The job records what happened (state, progress, counts, the file or the error); the worker
 (labeling/services/exports.py) writes the archive under MEDIA_ROOT/datasets/<id>/exports/.

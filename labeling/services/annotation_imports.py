@@ -1,4 +1,4 @@
-"""Importing COCO, YOLO or Label Studio annotations onto a dataset's existing images (issue 8).
+"""Importing COCO, YOLO or Label Studio annotations onto a dataset's existing images.
 
 All or nothing: the file is read, every record's image reference is checked and matched, every
 item's document is checked against the label schema, and only when no record has a problem are

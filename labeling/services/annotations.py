@@ -1,4 +1,4 @@
-"""Saving annotation documents: optimistic versions, revisions, the item's class index (issue 9).
+"""Saving annotation documents: optimistic versions, revisions, the item's class index.
 
 A save names the version it was edited from (If-Match). The write is a compare-and-set UPDATE on
 (task, version), so of two saves from the same version exactly one lands and the other gets 412

@@ -1,4 +1,4 @@
-"""Creating and changing datasets and series (issue 8)."""
+"""Creating and changing datasets and series."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction

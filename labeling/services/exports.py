@@ -1,4 +1,4 @@
-"""Exports of frozen versions (issue 8; CONTRACT 3, 7): the request makes a job, the worker writes it.
+"""Exports of frozen versions (docs/decisions.md §3, §7): the request makes a job, the worker writes it.
 
 `export_create` checks the options (400 naming the field) and makes a queued job whose task is
 sent after commit. `export_job_run` is idempotent (Celery delivers at least once): a finished job

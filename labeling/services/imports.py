@@ -1,6 +1,6 @@
 """The request side of an import: cheap checks at once, bytes staged, an ImportJob, a task on commit.
 
-CONTRACT 7: the request checks count, size, sniffed format and header dimensions and refuses the
+docs/decisions.md §7: the request checks count, size, sniffed format and header dimensions and refuses the
 whole request (400, or 413 with the limit) when a file fails them; everything else (full decode,
 normalization, dedup, tiles) runs in the worker (services/ingest.py) and is reported per file on
 the import job.

@@ -1,4 +1,4 @@
-"""The worker side of an import: expand the source, then normalize and store each file (issue 8).
+"""The worker side of an import: expand the source, then normalize and store each file.
 
 `import_job_run` is idempotent: Celery delivers at least once (acks_late), so a re-delivery
 skips files that already have an outcome, and stored paths are named by content hash, so a
@@ -58,7 +58,7 @@ EVENT_JOB = "labeling.import_job"
 
 # Pillow keeps its bomb limit in a process-wide global and the ingest core turns its warning into
 # an error with warnings.catch_warnings(), which is not thread-safe. The node worker runs tasks in
-# a thread pool (CONTRACT 6: runner slots), so image work takes this lock: one decode at a time
+# a thread pool (docs/decisions.md §6: runner slots), so image work takes this lock: one decode at a time
 # per worker process. The work is CPU-bound under the GIL anyway, so little is lost.
 _PILLOW_LOCK = threading.Lock()
 

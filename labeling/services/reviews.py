@@ -1,4 +1,4 @@
-"""Submitting work and reviewing it: accept, or reject with a comment back to the annotator (issue 9)."""
+"""Submitting work and reviewing it: accept, or reject with a comment back to the annotator."""
 
 from django.db import transaction
 from django.utils import timezone

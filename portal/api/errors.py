@@ -1,4 +1,4 @@
-"""One error shape for the whole API: {"detail": "...", "errors": {"field": ["..."]}} (CONTRACT 3)."""
+"""One error shape for the whole API: {"detail": "...", "errors": {"field": ["..."]}} (docs/decisions.md §3)."""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError

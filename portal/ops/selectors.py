@@ -6,7 +6,7 @@ from portal.ops.models import Heartbeat
 
 
 def stale_after(interval: float) -> float:
-    """Seconds without a heartbeat after which a component counts as down (CONTRACT 10)."""
+    """Seconds without a heartbeat after which a component counts as down (docs/decisions.md §10)."""
     return max(settings.HEALTH_STALE_AFTER_INTERVALS * interval, settings.HEALTH_MIN_STALE_SECONDS)
 
 

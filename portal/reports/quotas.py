@@ -37,7 +37,7 @@ class QuotaRow:
 
 
 def report_teams_for(user):
-    """Site admins read every team; team admins their own (CONTRACT 2)."""
+    """Site admins read every team; team admins their own (docs/decisions.md §2)."""
     if user.is_staff:
         return Team.objects.all()
     return Team.objects.filter(memberships__user=user, memberships__is_team_admin=True).distinct()

@@ -1,4 +1,4 @@
-"""Reports read both scheduler and labeling selectors; this is the only module allowed to (CONTRACT 1)."""
+"""Reports read both scheduler and labeling selectors; this is the only module allowed to (docs/decisions.md §1)."""
 
 import csv
 
@@ -26,7 +26,7 @@ def report_index(request):
 def quota_report_page(request):
     teams = report_teams_for(request.user)
     if not teams.exists():
-        raise Http404("No report for you here.")  # reports are for site and team admins (CONTRACT 2)
+        raise Http404("No report for you here.")  # reports are for site and team admins (docs/decisions.md §2)
     try:
         month = month_parse(request.GET.get("month"), default=timezone.now())
     except ValueError:

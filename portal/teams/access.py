@@ -1,4 +1,4 @@
-"""The one place that decides what a person may see or change in portal (CONTRACT 2).
+"""The one place that decides what a person may see or change in portal (docs/decisions.md §2).
 
 Anything a user may not see is a 404, never a 403, so ids do not leak.
 """

@@ -26,7 +26,7 @@ class TeamDetailView(RetrieveAPIView):
 
 
 class TeamQuotaView(GenericAPIView):
-    """Read by the team's members; changed by site admins only (CONTRACT 2)."""
+    """Read by the team's members; changed by site admins only (docs/decisions.md §2)."""
 
     serializer_class = TeamQuotaSerializer
 

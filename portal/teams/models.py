@@ -45,7 +45,7 @@ class Membership(models.Model):
 
 
 class TeamQuota(models.Model):
-    """Limits a site admin sets for a team (CONTRACT 5). Usage is computed by the scheduler."""
+    """Limits a site admin sets for a team (docs/decisions.md §5). Usage is computed by the scheduler."""
 
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="quota")
     gpu_hours_per_month = models.DecimalField(max_digits=10, decimal_places=1, default=2000)

@@ -1,6 +1,6 @@
 """The fleet API: nodes, GPUs, chart series, drain and undrain (site admins).
 
-Everyone signed in sees nodes and GPUs (CONTRACT 2); draining is for site admins (403 otherwise).
+Everyone signed in sees nodes and GPUs (docs/decisions.md §2); draining is for site admins (403 otherwise).
 """
 
 import django_filters

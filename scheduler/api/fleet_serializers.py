@@ -14,7 +14,7 @@ END_BEFORE_START = "end must be after start."
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset; a naive datetime is refused rather than guessed (CONTRACT 3)."""
+    """ISO 8601 with an offset; a naive datetime is refused rather than guessed (docs/decisions.md §3)."""
 
     def to_internal_value(self, value):
         parsed = parse_datetime(value) if isinstance(value, str) else None

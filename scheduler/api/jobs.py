@@ -1,4 +1,4 @@
-"""Jobs over REST (CONTRACT 3, 6): submit, list, detail, cancel, attempts, log pages, outputs."""
+"""Jobs over REST (docs/decisions.md §3, §6): submit, list, detail, cancel, attempts, log pages, outputs."""
 
 import django_filters
 from django.http import FileResponse, Http404

@@ -93,7 +93,7 @@ class ReservationDetailView(GenericAPIView):
 
     @extend_schema(request=None, responses=s.ReservationSerializer)
     def delete(self, request, pk: int):
-        """Cancel: frees the rest of the window at once; the record stays, cancelled (CONTRACT 3)."""
+        """Cancel: frees the rest of the window at once; the record stays, cancelled (docs/decisions.md §3)."""
         reservation = access.access_reservation_to_change(request.user, pk)
         cancelled = services.reservation_cancel(reservation=reservation, by=request.user)
         return Response(_shown(cancelled, request))

@@ -1,4 +1,4 @@
-"""The environment a job runs with: an allow-list, never the portal's own secrets (CONTRACT 6)."""
+"""The environment a job runs with: an allow-list, never the portal's own secrets (docs/decisions.md §6)."""
 
 import os
 import re

@@ -1,4 +1,4 @@
-"""Process groups nobody supervises any more, and who stops them (CONTRACT 6).
+"""Process groups nobody supervises any more, and who stops them (docs/decisions.md §6).
 
 Two sweeps, each touching only attempts of its own node(s), never by host name:
 

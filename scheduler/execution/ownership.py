@@ -1,5 +1,5 @@
 """Who runs what on a node: this worker's identity, the attempts its runners supervise, and the
-host-local runner files the node's agent reads (CONTRACT 6 and 11: attempts are owned per node and
+host-local runner files the node's agent reads (docs/decisions.md §6 and §11: attempts are owned per node and
 worker instance, never per host name).
 
 - A worker serves the nodes named in ATELIER_WORKER_NODES (`manage.py node_worker` sets it from the

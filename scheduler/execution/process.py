@@ -26,7 +26,7 @@ class JobProcess:
 def process_start(*, command: str, cwd: str, env: dict, log_path: Path, user: str | None = None) -> JobProcess:
     """Start `command` through /bin/sh in a new session (so a new process group), output to log_path.
 
-    `user`: run as this account (CONTRACT 6: a root worker runs jobs unprivileged). Its own group
+    `user`: run as this account (docs/decisions.md §6: a root worker runs jobs unprivileged). Its own group
     and no supplementary groups, or the job would keep root's group (gid 0) and its file access."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     identity = {}

@@ -1,7 +1,7 @@
 """Run one attempt on this node: claim it, start its process group, stream its log into the
 database, heartbeat, honour cancel and the time limit, and record how it ended.
 
-Delivery-safe (CONTRACT 11): a second delivery of the task (a redelivery, a duplicate message, the
+Delivery-safe (docs/decisions.md §11): a second delivery of the task (a redelivery, a duplicate message, the
 claim timeout's re-enqueue) loses the compare-and-set claim and returns without touching anything;
 only the delivery that claimed registers as this worker's runner. The database, not the broker,
 decides what runs, and the runner goes on only while its attempt is running *and* still its own.

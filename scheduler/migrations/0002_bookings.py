@@ -165,7 +165,7 @@ class Migration(migrations.Migration):
     ]
 
 
-# PostgreSQL only: no two occupancy rows on one GPU with overlapping windows (CONTRACT 4).
+# PostgreSQL only: no two occupancy rows on one GPU with overlapping windows (docs/decisions.md §4).
 # scheduler/db_constraints.py says why it is not in Meta.constraints.
 from scheduler.db_constraints import exclusion_operations  # noqa: E402
 

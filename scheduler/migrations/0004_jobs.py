@@ -226,7 +226,7 @@ class Migration(migrations.Migration):
     ]
 
 
-# PostgreSQL only: a GPU never holds two job allocations at overlapping times (CONTRACT 4).
+# PostgreSQL only: a GPU never holds two job allocations at overlapping times (docs/decisions.md §4).
 from scheduler.db_constraints import exclusion_operations  # noqa: E402
 
 Migration.operations.append(

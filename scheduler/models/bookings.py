@@ -1,4 +1,4 @@
-"""Bookings and the per-GPU occupancy table (CONTRACT 4).
+"""Bookings and the per-GPU occupancy table (docs/decisions.md §4).
 
 A Reservation is what a person booked (who, team, note, window, which GPUs). The GPUs are held by
 GpuOccupancy rows, one per GPU and window: the single table that bookings and jobs outside bookings

@@ -1,4 +1,4 @@
-"""Jobs and their attempts (CONTRACT 6). The database is the source of truth for every state."""
+"""Jobs and their attempts (docs/decisions.md §6). The database is the source of truth for every state."""
 
 from django.conf import settings
 from django.db import models
@@ -55,7 +55,7 @@ class Job(models.Model):
     preemptible = models.BooleanField(default=False)
     reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     labels = models.JSONField(default=dict, blank=True)
-    # Opaque references to what the job reads, e.g. {"dataset": "dataset:12@v3"} (no foreign key: CONTRACT 1).
+    # Opaque references to what the job reads, e.g. {"dataset": "dataset:12@v3"} (no foreign key: docs/decisions.md §1).
     inputs = models.JSONField(default=dict, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=3)
 
@@ -90,7 +90,7 @@ class Attempt(models.Model):
     gpus = models.ManyToManyField(Gpu, through="JobAllocation", related_name="attempts")
     host = models.CharField(max_length=255, blank=True)
     # The worker process that claimed it ("<host>:<pid>:<random>"): a runner goes on only while the
-    # attempt is running *and* still its own (CONTRACT 11: owned per node and worker instance).
+    # attempt is running *and* still its own (docs/decisions.md §11: owned per node and worker instance).
     worker = models.CharField(max_length=255, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     pgid = models.IntegerField(null=True, blank=True)
@@ -107,10 +107,10 @@ class Attempt(models.Model):
     # the agent); peak_memory_mb is taken from it at the end, or from whole-GPU samples without it.
     process_memory_peak_mb = models.PositiveIntegerField(null=True, blank=True)
     # Set once this attempt's process group is known to be gone from its host (killed by the node's
-    # worker, or ended normally). A lost attempt's job is requeued only after this (CONTRACT 6).
+    # worker, or ended normally). A lost attempt's job is requeued only after this (docs/decisions.md §6).
     processes_gone_at = models.DateTimeField(null=True, blank=True)
     # Set by a scheduling pass to take GPUs back for a team's guarantee: the runner stops the attempt
-    # and the job is requeued; preemptions do not count toward the attempt limit (CONTRACT 6).
+    # and the job is requeued; preemptions do not count toward the attempt limit (docs/decisions.md §6).
     preempt_requested_at = models.DateTimeField(null=True, blank=True)
     log_size = models.BigIntegerField(default=0)
     log_truncated = models.BooleanField(default=False)
@@ -119,7 +119,7 @@ class Attempt(models.Model):
         ordering = ["job", "number"]
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="attempt_number_unique"),
-            # Never two live attempts of one job (CONTRACT 6), enforced by a partial unique index.
+            # Never two live attempts of one job (docs/decisions.md §6), enforced by a partial unique index.
             models.UniqueConstraint(
                 fields=["job"], condition=Q(state__in=["queued", "running"]), name="one_live_attempt_per_job"
             ),
@@ -145,7 +145,7 @@ class JobAllocation(models.Model):
 
 
 class LogChunk(models.Model):
-    """Bytes of an attempt's output, keyed by their byte offset in the log (CONTRACT 6)."""
+    """Bytes of an attempt's output, keyed by their byte offset in the log (docs/decisions.md §6)."""
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="log_chunks")
     offset = models.BigIntegerField()

@@ -2,7 +2,7 @@
 
 A job may be requeued only when its team holds more GPUs than it is guaranteed (it is borrowing)
 and the waiting job's team stays within its own guarantee by starting. Non-preemptible jobs are
-never touched, even when they borrow (CONTRACT section 5).
+never touched, even when they borrow (docs/decisions.md §5).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Team limits at admission (CONTRACT section 5).
+"""Team limits at admission (docs/decisions.md §5).
 
 - Maximum concurrent GPUs is a hard cap.
 - GPU-hours: a job is admitted against the remaining GPU-hours by GPUs x time limit.

@@ -1,4 +1,4 @@
-"""Bookings and the jobs around them (CONTRACT section 4).
+"""Bookings and the jobs around them (docs/decisions.md §4).
 
 - A job outside any booking may use a GPU only if it ends, by its time limit, before any booking
   on that GPU begins (and never while a booking on it is active).

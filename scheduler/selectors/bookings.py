@@ -67,7 +67,7 @@ def feed_reservations(*, token: str):
 def bookings_now_and_next(*, now, within: timedelta | None = None) -> dict[int, dict]:
     """For the GPU board: per GPU, the booking holding it now and the next one (within `within`, if given),
     as {"now": {...}, "next": {...}} with who, team, window and the idle flag. Notes are left out:
-    the board is public (CONTRACT 2). Every GPU's: the board shows the whole fleet, and passing its
+    the board is public (docs/decisions.md §2). Every GPU's: the board shows the whole fleet, and passing its
     1,024 ids as parameters cost more than the rows."""
     rows = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, end__gt=now)
     if within is not None:
@@ -91,7 +91,7 @@ def bookings_now_and_next(*, now, within: timedelta | None = None) -> dict[int, 
 
 def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
     """Jobs running outside bookings, as background rows on the timeline. A job is private to its team
-    (CONTRACT 2): others see that the GPU is busy with a job, not whose."""
+    (docs/decisions.md §2): others see that the GPU is busy with a job, not whose."""
     from portal.teams.access import team_ids_of
 
     mine = team_ids_of(viewer)
@@ -108,7 +108,7 @@ def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
 
 
 def reservations_holding(*, gpu_ids, now):
-    """Active bookings that hold any of these GPUs now or later: what a drain would affect (CONTRACT 9)."""
+    """Active bookings that hold any of these GPUs now or later: what a drain would affect (docs/decisions.md §9)."""
     held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values(
         "reservation_id"
     )

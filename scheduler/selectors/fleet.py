@@ -1,7 +1,7 @@
 """Reads of the GPU fleet: nodes up or down, board rows, what a drain would affect.
 
 A node is up while its agent's heartbeat is younger than the node-down threshold:
-max(NODE_DOWN_INTERVALS x AGENT_INTERVAL, NODE_DOWN_MIN_SECONDS) (CONTRACT 10).
+max(NODE_DOWN_INTERVALS x AGENT_INTERVAL, NODE_DOWN_MIN_SECONDS) (docs/decisions.md §10).
 """
 
 from collections.abc import Iterable
@@ -98,7 +98,7 @@ def _gpu_ids_booked_at(now: datetime) -> QuerySet:
 
 
 def gpus_placeable(*, now: datetime | None = None) -> QuerySet[Gpu]:
-    """GPUs the scheduler may book or place on now: not drained, not lost, node not drained and up (CONTRACT 9)."""
+    """GPUs the scheduler may book or place on now: not drained, not lost, node not drained and up (docs/decisions.md §9)."""
     return gpus_with_board_state(now=now).filter(board_state="available")
 
 

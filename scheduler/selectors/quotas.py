@@ -2,8 +2,8 @@
 
 GPU-hours are counted on UTC instants (a Berlin 09:00 -> 09:00 across the spring change is 23 h).
 Every occupancy row counts once: a booking its reserved window, a job outside any booking its row;
-a job inside its team's booking writes no row (CONTRACT 4), so the same GPU-hour never counts twice.
-Months start at midnight in the site zone (settings.TIME_ZONE, CONTRACT 3).
+a job inside its team's booking writes no row (docs/decisions.md §4), so the same GPU-hour never counts twice.
+Months start at midnight in the site zone (settings.TIME_ZONE, docs/decisions.md §3).
 """
 
 import zoneinfo
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
 
-from portal.teams.services import quota_of  # limits live in portal (CONTRACT 1)
+from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
 from scheduler.models import GpuOccupancy, OccupancyKind, ReservationIdlePeriod
 
 HOUR = 3600.0

@@ -1,4 +1,4 @@
-"""Draining GPUs and nodes for maintenance (CONTRACT 9).
+"""Draining GPUs and nodes for maintenance (docs/decisions.md §9).
 
 A drained GPU (or any GPU of a drained node) takes no new bookings or placements
 (scheduler.selectors.fleet.gpus_placeable). The owners of the bookings the drain affects (active,

@@ -1,4 +1,4 @@
-"""Jobs: submit, cancel, and every state transition of a job and its attempts (CONTRACT 6).
+"""Jobs: submit, cancel, and every state transition of a job and its attempts (docs/decisions.md §6).
 
 Transitions happen here and nowhere else; each stamps its time and reason, publishes a realtime
 event, and asks for a scheduling pass after commit (GPUs were freed or a job is waiting).
@@ -243,7 +243,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     end = now + timedelta(seconds=job.time_limit_s)
     JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
     if job.reservation_id is None:
-        # Outside a booking the job holds its GPUs in the shared occupancy table (CONTRACT 4).
+        # Outside a booking the job holds its GPUs in the shared occupancy table (docs/decisions.md §4).
         GpuOccupancy.objects.bulk_create(
             [
                 GpuOccupancy(
@@ -317,7 +317,7 @@ def attempt_finish(
     if state == AttemptState.CANCELLED and attempt.preempt_requested_at and job.cancel_requested_at is None:
         _job_requeue(job, f"Attempt {attempt.number} was preempted ({reason}); requeued.")
     elif state == AttemptState.LOST and job.cancel_requested_at is None:
-        # Not requeued yet: its processes may still run on the node (CONTRACT 6, job_requeue_after_loss).
+        # Not requeued yet: its processes may still run on the node (docs/decisions.md §6, job_requeue_after_loss).
         job.state_reason = (
             f"Attempt {attempt.number} lost ({reason}); waiting until its node confirms its processes are gone."
         )

@@ -1,7 +1,7 @@
 """Booking GPUs: create, extend or shorten, cancel. Every write is one transaction; nothing is
 half-written on any error.
 
-The invariant "no GPU held twice at overlapping times" lives in the occupancy table (CONTRACT 4): on
+The invariant "no GPU held twice at overlapping times" lives in the occupancy table (docs/decisions.md §4): on
 PostgreSQL its exclusion constraint refuses the second writer of a race; on SQLite the IMMEDIATE
 transaction serialises writers and the overlap check below runs inside it. The team's quota row is
 locked first (SELECT ... FOR UPDATE, a no-op on SQLite) so that two bookings of one team cannot both
@@ -391,7 +391,7 @@ def reservation_release_rest(*, reservation: Reservation, now: datetime) -> Rese
 def booking_changed_publish(*, reservation: Reservation, action: str) -> None:
     """Tell open timelines to reread their window (created, updated, cancelled, released, idle, busy).
 
-    Public topic: the timeline shows every booking to every signed-in user (CONTRACT 2). The payload
+    Public topic: the timeline shows every booking to every signed-in user (docs/decisions.md §2). The payload
     carries no note and no names; pages reread through the API, which applies the visibility rules.
     Written in the caller's transaction, so a rolled-back change announces nothing.
     """

@@ -1,4 +1,4 @@
-"""The annotation workspace and review page in Chromium against the live stack (issue 9).
+"""The annotation workspace and review page in Chromium against the live stack.
 
 Images are generated with Pillow and imported by the real worker, so the viewer loads real Deep Zoom
 tiles. Drawing goes through the mouse and keyboard; `atelierWorkspace.clientPoint(x, y)` turns item
@@ -159,7 +159,7 @@ def close(a, b, tolerance=2.0) -> bool:
     return all(abs(p - q) <= tolerance for p, q in zip(a, b))
 
 
-# ------------------------------------------------------------------ the issue 9 flow
+# ------------------------------------------------------------------ the whole review loop
 
 
 def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(
@@ -358,7 +358,7 @@ def test_an_episode_of_3_slices_keeps_a_shape_across_a_slice_boundary(live_stack
     (panel,) = server_doc(task).shapes
     assert close(panel["box"], [100, 500, 200, 200])
 
-    # Exported per slice (CONTRACT 7): two parts, one per slice, linked by one group id.
+    # Exported per slice (docs/decisions.md §7): two parts, one per slice, linked by one group id.
     coco = coco_export(dataset, researcher)
     offsets = {image["id"]: image["atelier"]["offset_y"] for image in coco["images"]}
     parts = sorted(coco["annotations"], key=lambda a: offsets[a["image_id"]])

@@ -1,4 +1,4 @@
-"""Start the Celery worker of this GPU node: one queue `node.<name>`, one thread slot per GPU (CONTRACT 6).
+"""Start the Celery worker of this GPU node: one queue `node.<name>`, one thread slot per GPU (docs/decisions.md §6).
 
 With the simulated fleet, one worker serves every simulated node's queue, or only --node's (two
 workers for two emulated nodes on one host). It also takes the

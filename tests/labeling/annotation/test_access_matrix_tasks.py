@@ -1,4 +1,4 @@
-"""Who reaches which task endpoint (CONTRACT 2): 404 for the invisible, 403 for the visible but not allowed."""
+"""Who reaches which task endpoint (docs/decisions.md §2): 404 for the invisible, 403 for the visible but not allowed."""
 
 from datetime import timedelta
 

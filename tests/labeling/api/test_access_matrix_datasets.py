@@ -1,4 +1,4 @@
-"""Role × operation → status over every dataset endpoint (CONTRACT 2): team A sees, its researchers,
+"""Role × operation → status over every dataset endpoint (docs/decisions.md §2): team A sees, its researchers,
 team admins and site admins change; team B's outsider gets 404 everywhere, never 403."""
 
 import pytest

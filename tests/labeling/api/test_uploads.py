@@ -1,4 +1,4 @@
-"""POST /api/v1/datasets/{id}/uploads/: the cheap checks answer at once (CONTRACT 7); the rest is a job."""
+"""POST /api/v1/datasets/{id}/uploads/: the cheap checks answer at once (docs/decisions.md §7); the rest is a job."""
 
 import pytest
 

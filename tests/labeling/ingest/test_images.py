@@ -1,4 +1,4 @@
-"""The image corpus: every bad or odd file with the exact outcome CONTRACT §7 gives it."""
+"""The image corpus: every bad or odd file with the exact outcome docs/decisions.md §7 gives it."""
 
 import hashlib
 import io

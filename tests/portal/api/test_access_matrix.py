@@ -1,4 +1,4 @@
-"""Who may do what, endpoint by endpoint (CONTRACT 2): what a user may not see answers 404, never 403.
+"""Who may do what, endpoint by endpoint (docs/decisions.md §2): what a user may not see answers 404, never 403.
 
 Later issues add their endpoints to CASES.
 """

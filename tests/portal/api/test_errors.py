@@ -1,4 +1,4 @@
-"""Every error has the shape {"detail": ..., "errors": {...}} (CONTRACT 3)."""
+"""Every error has the shape {"detail": ..., "errors": {...}} (docs/decisions.md §3)."""
 
 from tests.actors import api_client_for
 

@@ -1,4 +1,4 @@
-"""Who may do what with bookings (CONTRACT 2): every signed-in user sees bookings on the timeline;
+"""Who may do what with bookings (docs/decisions.md §2): every signed-in user sees bookings on the timeline;
 a note only the owner's team and site admins; changes the owner, their team admins and site admins.
 Seen but not changeable is 403; unseen (nothing here: bookings are public) would be 404."""
 

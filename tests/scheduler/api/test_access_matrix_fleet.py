@@ -1,4 +1,4 @@
-"""Who may do what on the fleet endpoints (CONTRACT 2): everyone signed in sees nodes and GPUs,
+"""Who may do what on the fleet endpoints (docs/decisions.md §2): everyone signed in sees nodes and GPUs,
 only site admins drain and undrain (403 for the others, who may see the GPU), anonymous is 401."""
 
 import pytest

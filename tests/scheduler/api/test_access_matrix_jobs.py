@@ -1,4 +1,4 @@
-"""Jobs are team-private (CONTRACT 2): other teams get 404; cancel by owner, team admins, site admins."""
+"""Jobs are team-private (docs/decisions.md §2): other teams get 404; cancel by owner, team admins, site admins."""
 
 import pytest
 

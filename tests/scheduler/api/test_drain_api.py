@@ -1,5 +1,5 @@
 """POST /api/v1/gpus/{id}/drain/ and /api/v1/nodes/{id}/drain/ with running jobs: the preview names
-them, and `stop_running_jobs` cancels them (CONTRACT 9); the drain page offers the same choice."""
+them, and `stop_running_jobs` cancels them (docs/decisions.md §9); the drain page offers the same choice."""
 
 import pytest
 from django.utils import timezone

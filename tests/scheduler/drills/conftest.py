@@ -1,6 +1,6 @@
 """Fault drills ("No healthy job killed"): real workers the test starts with settings of its own,
 beside the stack's web, beat and agent. The stack's own worker is stopped for a drill and started
-again by the next test's `live_stack`. Drills restart only what they started (CONTRACT 10)."""
+again by the next test's `live_stack`. Drills restart only what they started (docs/decisions.md §10)."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""The board's process list names each process's job and the job's user (issue 4): from the running
+"""The board's process list names each process's job and the job's user: from the running
 attempt, through the agent's tick, to the API and the board card."""
 
 import pytest
@@ -34,7 +34,7 @@ def test_a_jobs_process_shows_its_job_and_user_in_the_api_and_on_the_board(agent
         (4242, str(attempt.pk), job.pk, "researcher", "")
     ]
 
-    client.force_login(annotator)  # every signed-in user sees which job and user run on a GPU (CONTRACT 2)
+    client.force_login(annotator)  # every signed-in user sees which job and user run on a GPU (docs/decisions.md §2)
     html = client.get(f"/gpus/?node={node.name}").content.decode()
     card = html.split(f'data-gpu-id="{gpu.pk}"', 1)[1].split("</article>", 1)[0]
     assert f"pid 4242 · job {job.pk} · researcher" in card

@@ -1,5 +1,5 @@
 """The job path with real processes: API submit → scheduling pass in the worker → runner on the
-node queue → log in the database → final state. Never task_always_eager (CONTRACT 10)."""
+node queue → log in the database → final state. Never task_always_eager (docs/decisions.md §10)."""
 
 import time
 

@@ -1,5 +1,5 @@
 """Draining a GPU or node with running jobs: they end normally unless the admin chooses to stop them
-(CONTRACT 9); stopping is the cancel path, with the drain as the reason."""
+(docs/decisions.md §9); stopping is the cancel path, with the drain as the reason."""
 
 import pytest
 from django.utils import timezone

@@ -240,5 +240,5 @@ def test_a_booking_over_another_teams_running_job_conflicts_naming_the_job_not_i
         book(researcher, gpus[:1], 1, 3)
     (conflict,) = excinfo.value.extra["conflicts"]
     assert (conflict["kind"], conflict["job"], conflict["reservation"]) == ("job", 4242, None)
-    assert "user" not in conflict and "team" not in conflict  # jobs are private to their team (CONTRACT 2)
+    assert "user" not in conflict and "team" not in conflict  # jobs are private to their team (docs/decisions.md §2)
     assert excinfo.value.extra["suggestions"][0]["start"] == hours_from_now(2).isoformat()
