@@ -1,15 +1,20 @@
 from django.urls import path
 
-from labeling import annotation_views, export_views, quality_views, views
+from labeling.views import annotation as annotation_views
+from labeling.views import datasets as dataset_views
+from labeling.views import exports as export_views
+from labeling.views import quality as quality_views
 
 urlpatterns = [
-    path("labeling/", views.labeling_home, name="labeling"),
-    path("labeling/datasets/<int:pk>/", views.dataset_page, name="dataset"),
-    path("labeling/datasets/<int:pk>/upload/", views.upload_page, name="dataset-upload"),
-    path("labeling/datasets/<int:pk>/versions/", views.versions_page, name="dataset-versions"),
-    path("labeling/datasets/<int:pk>/versions/compare/", views.versions_compare, name="dataset-versions-compare"),
-    path("labeling/versions/<int:pk>/", views.version_page, name="version"),
-    path("labeling/items/<int:pk>/", views.item_page, name="item"),
+    path("labeling/", dataset_views.labeling_home, name="labeling"),
+    path("labeling/datasets/<int:pk>/", dataset_views.dataset_page, name="dataset"),
+    path("labeling/datasets/<int:pk>/upload/", dataset_views.upload_page, name="dataset-upload"),
+    path("labeling/datasets/<int:pk>/versions/", dataset_views.versions_page, name="dataset-versions"),
+    path(
+        "labeling/datasets/<int:pk>/versions/compare/", dataset_views.versions_compare, name="dataset-versions-compare"
+    ),
+    path("labeling/versions/<int:pk>/", dataset_views.version_page, name="version"),
+    path("labeling/items/<int:pk>/", dataset_views.item_page, name="item"),
     path("labeling/items/<int:pk>/history/", quality_views.item_history_page, name="item-history"),
     path("labeling/datasets/<int:pk>/quality/", quality_views.dataset_quality_page, name="dataset-quality"),
     path("label/", annotation_views.queue_page, name="label-queue"),

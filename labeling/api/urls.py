@@ -1,19 +1,20 @@
 from django.urls import path
 
-from labeling.api import annotation, exports, views
+from labeling.api import annotation, exports
+from labeling.api import datasets as dataset_api
 
 urlpatterns: list = [
-    path("datasets/", views.DatasetListView.as_view(), name="api-datasets"),
-    path("datasets/<int:pk>/", views.DatasetDetailView.as_view(), name="api-dataset-detail"),
-    path("datasets/<int:pk>/items/", views.ItemListView.as_view(), name="api-dataset-items"),
-    path("datasets/<int:pk>/uploads/", views.UploadView.as_view(), name="api-dataset-uploads"),
-    path("datasets/<int:pk>/imports/", views.ImportView.as_view(), name="api-dataset-imports"),
-    path("datasets/<int:pk>/versions/", views.VersionListView.as_view(), name="api-dataset-versions"),
-    path("versions/<int:pk>/", views.VersionDetailView.as_view(), name="api-version-detail"),
-    path("versions/<int:pk>/diff/", views.VersionDiffView.as_view(), name="api-version-diff"),
-    path("versions/<int:pk>/items/", views.VersionItemListView.as_view(), name="api-version-items"),
-    path("items/<int:pk>/", views.ItemDetailView.as_view(), name="api-item-detail"),
-    path("import-jobs/<int:pk>/", views.ImportJobDetailView.as_view(), name="api-import-job-detail"),
+    path("datasets/", dataset_api.DatasetListView.as_view(), name="api-datasets"),
+    path("datasets/<int:pk>/", dataset_api.DatasetDetailView.as_view(), name="api-dataset-detail"),
+    path("datasets/<int:pk>/items/", dataset_api.ItemListView.as_view(), name="api-dataset-items"),
+    path("datasets/<int:pk>/uploads/", dataset_api.UploadView.as_view(), name="api-dataset-uploads"),
+    path("datasets/<int:pk>/imports/", dataset_api.ImportView.as_view(), name="api-dataset-imports"),
+    path("datasets/<int:pk>/versions/", dataset_api.VersionListView.as_view(), name="api-dataset-versions"),
+    path("versions/<int:pk>/", dataset_api.VersionDetailView.as_view(), name="api-version-detail"),
+    path("versions/<int:pk>/diff/", dataset_api.VersionDiffView.as_view(), name="api-version-diff"),
+    path("versions/<int:pk>/items/", dataset_api.VersionItemListView.as_view(), name="api-version-items"),
+    path("items/<int:pk>/", dataset_api.ItemDetailView.as_view(), name="api-item-detail"),
+    path("import-jobs/<int:pk>/", dataset_api.ImportJobDetailView.as_view(), name="api-import-job-detail"),
     path("versions/<int:pk>/exports/", exports.VersionExportListView.as_view(), name="api-version-exports"),
     path("export-jobs/<int:pk>/", exports.ExportJobDetailView.as_view(), name="api-export-job-detail"),
     path("export-jobs/<int:pk>/download/", exports.ExportJobDownloadView.as_view(), name="api-export-job-download"),
@@ -23,14 +24,14 @@ urlpatterns: list = [
         name="api-dataset-annotation-imports",
     ),
     # OpenSeadragon asks for <dzi name>_files/<level>/<col>_<row>.<format> beside the descriptor.
-    path("images/<int:pk>/tiles/image.dzi", views.DziView.as_view(), name="api-image-dzi"),
+    path("images/<int:pk>/tiles/image.dzi", dataset_api.DziView.as_view(), name="api-image-dzi"),
     path(
         "images/<int:pk>/tiles/image_files/<int:level>/<int:column>_<int:row>.jpeg",
-        views.TileView.as_view(),
+        dataset_api.TileView.as_view(),
         name="api-image-tile",
     ),
-    path("images/<int:pk>/thumbnail/", views.ThumbnailView.as_view(), name="api-image-thumbnail"),
-    path("images/<int:pk>/original/", views.OriginalView.as_view(), name="api-image-original"),
+    path("images/<int:pk>/thumbnail/", dataset_api.ThumbnailView.as_view(), name="api-image-thumbnail"),
+    path("images/<int:pk>/original/", dataset_api.OriginalView.as_view(), name="api-image-original"),
     # Annotation and review (docs/annotation.md).
     path("tasks/", annotation.TaskListView.as_view(), name="api-tasks"),
     path("tasks/next/", annotation.NextTaskView.as_view(), name="api-task-next"),

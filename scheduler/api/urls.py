@@ -1,8 +1,8 @@
 from django.urls import path
 
+from scheduler.api import bookings as booking_views
 from scheduler.api import fleet as fleet_views  # nodes, GPUs, telemetry, drain
 from scheduler.api import jobs as job_views
-from scheduler.api import views as booking_views  # bookings and quotas
 
 urlpatterns: list = [
     path("jobs/", job_views.JobListView.as_view(), name="api-jobs"),

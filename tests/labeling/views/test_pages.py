@@ -45,7 +45,7 @@ def test_other_teams_get_404_on_every_page(client, outsider, dataset, researcher
 
 
 def test_the_grid_pages_by_keyset_and_shows_thumbnails(client, researcher, dataset, monkeypatch):
-    monkeypatch.setattr("labeling.views.GRID_PAGE_SIZE", 2)
+    monkeypatch.setattr("labeling.views.datasets.GRID_PAGE_SIZE", 2)
     job = upload_import_create(
         dataset=dataset, user=researcher, files=[upload(f"{i}.png", png_bytes(seed=i)) for i in range(3)]
     )

@@ -4,7 +4,7 @@ and the dataset grid's filters."""
 import pytest
 
 from labeling.services.versions import version_create
-from labeling.views import COMPARE_TWO
+from labeling.views.datasets import COMPARE_TWO
 from tests.labeling.builders import box, make_item, make_task, save_document, tag
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,7 @@ def test_comparing_needs_two_versions_of_the_dataset(client, researcher, dataset
 def test_the_grid_filters_by_class_annotator_and_status_and_keeps_them_across_pages(
     client, researcher, annotator, dataset, monkeypatch
 ):
-    monkeypatch.setattr("labeling.views.GRID_PAGE_SIZE", 2)
+    monkeypatch.setattr("labeling.views.datasets.GRID_PAGE_SIZE", 2)
     items = [make_item(dataset, name=f"i{n}", status="done" if n % 2 else "new") for n in range(6)]
     for n in (0, 1, 2, 3, 5):
         make_task(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from scheduler.api import serializers as s
+from scheduler.api import booking_serializers as s
 from scheduler.models import GpuOccupancy, Reservation
 from scheduler.services import reservations as svc
 from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, NAIVE_INSTANT, NOT_AN_INSTANT

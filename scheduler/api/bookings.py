@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from portal.teams.access import access_team_for_user, team_ids_of
 from scheduler import access
-from scheduler.api import serializers as s
+from scheduler.api import booking_serializers as s
 from scheduler.models import Reservation, ReservationState
 from scheduler.selectors import quotas
 from scheduler.selectors.placement import GpuRequest, availability_find

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling import access, selectors, storage
-from labeling.api.serializers import (
+from labeling.api.dataset_serializers import (
     DatasetCreateSerializer,
     DatasetSerializer,
     DatasetUpdateSerializer,

@@ -1,0 +1,1 @@
+"""Pages (HTML) of labeling, one module per feature: datasets, annotation, quality, exports."""

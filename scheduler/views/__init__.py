@@ -1,0 +1,1 @@
+"""Pages (HTML) of the scheduler, one module per feature: bookings, jobs, fleet."""
