@@ -1,10 +1,14 @@
 """Pages of portal itself: home, profile with API tokens, teams, notifications, and /healthz."""
 
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -95,3 +99,28 @@ def notification_list(request):
         return redirect("notifications")
     notifications = notification_selectors.notifications_of(user=request.user)[:200]
     return render(request, "portal/notification_list.html", {"notifications": notifications})
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+DATABASE_UNAVAILABLE = "The database is unreachable for a moment; nothing was changed. Try again shortly."
+SERVER_ERROR = "The portal could not answer this request; nothing was changed by it."
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request):
+    """handler500: an outage of the database is a 503 (Retry-After), anything else a 500; in the
+    API's error shape under /api/, a page in the site's frame elsewhere. Django calls it inside its
+    `except` block, so the exception is at hand."""
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, (OperationalError, InterfaceError))
+    status = 503 if unavailable else 500
+    detail = DATABASE_UNAVAILABLE if unavailable else SERVER_ERROR
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": detail, "errors": {}}, status=status)
+    else:
+        # No request context: rendering it may need the very database that is gone.
+        response = HttpResponse(loader.get_template("503.html" if unavailable else "500.html").render(), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -1,11 +1,12 @@
 """Celery beat with django-celery-beat's DatabaseScheduler, plus a heartbeat so /healthz sees beat,
-and the project's own schedule (CELERY_BEAT_SCHEDULE) always in force."""
+the project's own schedule (CELERY_BEAT_SCHEDULE) always in force, and ticks that outlive a
+database outage."""
 
 import logging
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from portal.ops.services import heartbeat_record
@@ -36,11 +37,32 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
         return schedule
 
     def tick(self, *args, **kwargs):
-        delay = super().tick(*args, **kwargs)
-        now = time.monotonic()
-        if now - self._last_heartbeat >= settings.BEAT_TICK_INTERVAL:
-            close_old_connections()
-            heartbeat_record(name=BEAT_HEARTBEAT)
-            self._last_heartbeat = now
+        """One beat tick that survives the database going away: a tick that fails is logged and tried
+        again after an interval, in the same process (beat used to exit, and nothing was reaped)."""
+        try:
+            delay = super().tick(*args, **kwargs)
+        except DatabaseError as exc:
+            self._database_lost(exc)
+            return settings.BEAT_TICK_INTERVAL
+        self._heartbeat()
         # Wake at least once per interval, so the heartbeat keeps coming when no task is due.
         return min(delay, settings.BEAT_TICK_INTERVAL)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_heartbeat < settings.BEAT_TICK_INTERVAL:
+            return
+        try:
+            close_old_connections()
+            heartbeat_record(name=BEAT_HEARTBEAT)
+        except DatabaseError as exc:
+            self._database_lost(exc)
+            return
+        self._last_heartbeat = now
+
+    def _database_lost(self, exc: Exception) -> None:
+        log.warning("beat: the database is unreachable (%s); trying again in %.1f s", exc, settings.BEAT_TICK_INTERVAL)
+        try:
+            connection.close()  # opened anew on the next try
+        except Exception:
+            pass
