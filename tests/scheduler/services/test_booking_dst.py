@@ -13,6 +13,9 @@ from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, InstantError, wall_clock_
 from tests.scheduler.factories import fleet, ids_request, quota_set
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+# The 2027 dates below are parsed (no clock involved) or booked as seen from this fixed instant, so they
+# never "pass"; the year-ahead CI run checks that.
+FIXED_NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 CHANGES = [
     # zone, day before the change, hours from 09:00 to 09:00 the next day
@@ -33,9 +36,7 @@ def test_a_local_day_across_a_dst_change_counts_its_real_hours(researcher, team_
     start = wall_clock_parse(f"{day}T09:00", zone=zone)
     next_day = datetime.fromisoformat(day).replace(day=int(day[-2:]) + 1).date().isoformat()
     end = wall_clock_parse(f"{next_day}T09:00", zone=zone)
-    booking = reservation_create(
-        user=researcher, start=start, end=end, request=ids_request(gpus), now=datetime(2026, 11, 23, tzinfo=UTC)
-    )
+    booking = reservation_create(user=researcher, start=start, end=end, request=ids_request(gpus), now=FIXED_NOW)
     assert booking.end - booking.start == (end - start)
     month = datetime.fromisoformat(day).date().replace(day=1)
     assert team_usage(team_id=team_a.pk, month=month).reserved_hours == 2 * hours
