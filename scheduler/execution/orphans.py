@@ -24,7 +24,7 @@ from scheduler.execution.ownership import (
     supervised_attempts,
     worker_identity,
 )
-from scheduler.execution.process import group_members, group_terminate
+from scheduler.execution.process import group_members, group_terminate, process_groups
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,11 @@ log = logging.getLogger(__name__)
 ATTEMPT_MARKER = "ATELIER_ATTEMPT_ID"
 
 
-def attempt_group_members(*, attempt_id: int, pgid: int) -> list[int]:
-    """Members of `pgid` that carry this attempt's marker: a recycled group id is never killed."""
-    return [pid for pid in group_members(pgid) if _marker_of(pid) == str(attempt_id)]
+def attempt_group_members(*, attempt_id: int, pgid: int, groups: dict[int, list[int]] | None = None) -> list[int]:
+    """Members of `pgid` that carry this attempt's marker: a recycled group id is never killed.
+    `groups`: one reading of process_groups() shared by several calls."""
+    members = group_members(pgid) if groups is None else groups.get(pgid, [])
+    return [pid for pid in members if _marker_of(pid) == str(attempt_id)]
 
 
 def _marker_of(pid: int) -> str | None:
@@ -84,10 +86,12 @@ def runnerless_groups_stop(*, nodes: frozenset[str] | None) -> list[int]:
     forget their files. Returns the attempts whose groups were stopped. Killing needs no database;
     recording waits for it (the file stays until then)."""
     stopped = []
-    for entry in runner_files(nodes=nodes):
-        members = attempt_group_members(attempt_id=entry.attempt_id, pgid=entry.pgid)
-        if members and runner_alive(entry):
-            continue
+    entries = runner_files(nodes=nodes)
+    groups = process_groups() if entries else {}
+    for entry in entries:
+        if groups.get(entry.pgid) and runner_alive(entry):
+            continue  # the usual case, every tick: its runner supervises it
+        members = attempt_group_members(attempt_id=entry.attempt_id, pgid=entry.pgid, groups=groups)
         if members:
             log.warning(
                 "stopping process group %s of attempt %s: its worker (pid %s) is gone",

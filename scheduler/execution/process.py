@@ -49,11 +49,17 @@ def process_start(*, command: str, cwd: str, env: dict, log_path: Path, user: st
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a group, read from /proc (GPU nodes are Linux).
+    """Live (non-zombie) processes of a group, read from /proc (GPU nodes are Linux)."""
+    return process_groups().get(pgid, [])
+
+
+def process_groups() -> dict[int, list[int]]:
+    """Every live (non-zombie) process by its group, in one pass over /proc: callers that look at
+    several groups (the agent, every tick) read /proc once, not once a group.
 
     A zombie still answers kill(pid, 0), but holds no memory and no GPU: it does not count.
     """
-    members = []
+    groups: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -63,9 +69,9 @@ def group_members(pgid: int) -> list[int]:
             continue
         # Fields after the parenthesised command name: state, ppid, pgrp, ...
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+        if fields[0] != "Z":
+            groups.setdefault(int(fields[2]), []).append(int(entry.name))
+    return groups
 
 
 def group_alive(pgid: int) -> bool:
