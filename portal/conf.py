@@ -62,3 +62,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
     return value
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
+
+
+def env_bytes(name: str, default: int, *, minimum: int = 0) -> int:
+    """A size in bytes, written as a whole number with an optional binary unit: 1048576, 512M, 1G."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    text = raw.strip().upper()
+    digits = text.rstrip("KMGB")
+    unit = text[len(digits) :]
+    if not digits.isdigit() or unit not in _SIZE_UNITS:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a size: write bytes, or a number with K, M or G (512M, 1G).")
+    value = int(digits) * _SIZE_UNITS[unit]
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum} bytes.")
+    return value

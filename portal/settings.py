@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.conf import env_bool, env_choice, env_float, env_int, env_list, env_str
+from portal.conf import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ATELIER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -358,6 +358,15 @@ JOB_MIN_TIME_LIMIT = env_int("ATELIER_JOB_MIN_TIME_LIMIT", 60, minimum=1)
 JOB_KILL_GRACE_SECONDS = env_float("ATELIER_JOB_KILL_GRACE_SECONDS", 10.0, minimum=0.0)
 JOB_LOG_CAP_BYTES = env_int("ATELIER_JOB_LOG_CAP_BYTES", 50 * 1024 * 1024, minimum=1024)
 JOB_LOG_CHUNK_BYTES = env_int("ATELIER_JOB_LOG_CHUNK_BYTES", 256 * 1024, minimum=1024)
+# A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
+# In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
+# copy (up to the cap) and the failure record, so it is at least twice the log cap.
+JOB_DISK_RESERVE = env_bytes("ATELIER_JOB_DISK_RESERVE", 1024**3, minimum=0)
+if JOB_DISK_RESERVE < 2 * JOB_LOG_CAP_BYTES:
+    raise ImproperlyConfigured(
+        f"ATELIER_JOB_DISK_RESERVE={JOB_DISK_RESERVE} bytes must be at least twice ATELIER_JOB_LOG_CAP_BYTES "
+        f"({JOB_LOG_CAP_BYTES}): a stopped job's log copy and its failure record need that room."
+    )
 SCHEDULER_PASS_INTERVAL = env_float("ATELIER_SCHEDULER_PASS_INTERVAL", 5.0, minimum=0.1)
 REAPER_INTERVAL = env_float("ATELIER_REAPER_INTERVAL", 15.0, minimum=0.1)
 CELERY_BEAT_SCHEDULE |= {

@@ -36,6 +36,7 @@ TEST_ENV = {
     "ATELIER_JOB_DB_OUTAGE_GRACE": "10",
     "ATELIER_JOB_NODE_DOWN_GRACE": "15",  # more than the outage grace + TTL (settings refuse less)
     "ATELIER_JOB_KILL_GRACE_SECONDS": "1",
+    "ATELIER_JOB_DISK_RESERVE": "100M",  # twice the log cap: a CI disk with little room still runs jobs
     "ATELIER_SCHEDULER_PASS_INTERVAL": "1",
     "ATELIER_REAPER_INTERVAL": "1",
 }

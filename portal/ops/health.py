@@ -1,6 +1,8 @@
 """What /healthz reports: each component's state, and whether all of them are up."""
 
+import shutil
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -9,6 +11,10 @@ from django.utils import timezone
 from portal.celery import app as celery_app
 from portal.ops.beat import BEAT_HEARTBEAT
 from portal.ops.selectors import freshest_heartbeat, seconds_since, stale_after
+from portal.ops.services import heartbeat_record
+
+HEALTH_PROBE = "healthz"  # the row /healthz writes to prove the database takes writes
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -18,12 +24,35 @@ class ComponentHealth:
 
 
 def check_database() -> ComponentHealth:
+    """The database takes a write, not only a read: on a full disk SQLite still answers SELECT 1 while
+    every write fails."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return ComponentHealth(True, connection.vendor)
+        heartbeat_record(name=HEALTH_PROBE)
+        return ComponentHealth(True, f"{connection.vendor}, writable")
     except Exception as exc:
         return ComponentHealth(False, f"{type(exc).__name__}: {exc}")
+
+
+def check_disk() -> ComponentHealth:
+    """Free space where jobs write (and, embedded, where the database lives) against the reserve below
+    which a job is stopped as "disk full" (ATELIER_JOB_DISK_RESERVE, docs/jobs.md "Disks")."""
+    folders = [Path(settings.JOB_DATA_ROOT)]
+    if connection.vendor == "sqlite":
+        folders.append(Path(settings.DATABASES["default"]["NAME"]).parent)
+    try:
+        free, folder = min((shutil.disk_usage(_existing(folder)).free, folder) for folder in folders)
+    except OSError as exc:
+        return ComponentHealth(False, f"{type(exc).__name__}: {exc}")
+    reserve = settings.JOB_DISK_RESERVE
+    detail = f"{free / GIB:.1f} GiB free under {folder} (reserve {reserve / GIB:.1f} GiB)"
+    return ComponentHealth(free >= reserve, detail if free >= reserve else f"below the reserve: {detail}")
+
+
+def _existing(folder: Path) -> Path:
+    """The folder, or its nearest existing parent (the job data folder appears with the first job)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def check_broker() -> ComponentHealth:
@@ -61,7 +90,7 @@ def check_gpu_agent() -> ComponentHealth:
 
 def health_report() -> tuple[bool, dict]:
     database = check_database()
-    components = {"database": database, "broker": check_broker()}
+    components = {"database": database, "broker": check_broker(), "disk": check_disk()}
     if database.ok:
         components["worker"] = check_heartbeat(
             prefix="worker:", interval=settings.WORKER_HEARTBEAT_INTERVAL, label="worker"

@@ -23,6 +23,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, close_ol
 from django.utils import timezone
 
 from portal.realtime.services import event_publish
+from scheduler.execution.disk import TRUNCATION_MARKER, disk_full_reason, log_file_cap
 from scheduler.execution.environment import job_environment
 from scheduler.execution.orphans import ATTEMPT_MARKER, processes_gone_record
 from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
@@ -32,7 +33,6 @@ from scheduler.services.jobs import attempt_claim, attempt_finish
 
 log = logging.getLogger(__name__)
 
-TRUNCATION_MARKER = b"\n[atelier] log truncated: this attempt wrote more than the per-attempt limit.\n"
 # What a lost connection raises (server restarted, connection cut, "database is locked" on SQLite).
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
@@ -155,13 +155,21 @@ def _run_claimed(attempt_id: int, *, worker: str) -> None:
     attempt = Attempt.objects.select_related("job", "node").get(pk=attempt_id)
     job = attempt.job
     try:
-        process = _start(attempt, job)
+        refusal = _disk_full_reason()
+        process = None if refusal else _start(attempt, job)
     except OSError as exc:
+        refusal = f"Could not start the command: {exc}"
+    if refusal:
         Attempt.objects.filter(pk=attempt.pk).update(processes_gone_at=timezone.now())
-        attempt_finish(attempt=attempt, state=AttemptState.FAILED, reason=f"Could not start the command: {exc}")
+        attempt_finish(attempt=attempt, state=AttemptState.FAILED, reason=refusal)
         return
     runner_file_write(attempt_id=attempt.pk, node=attempt.node.name, pgid=process.pgid)
     Runner(attempt=attempt, job=job, process=process, worker=worker).run()
+
+
+def _disk_full_reason() -> str:
+    Path(settings.JOB_DATA_ROOT).mkdir(parents=True, exist_ok=True)
+    return disk_full_reason(Path(settings.JOB_DATA_ROOT))
 
 
 def _start(attempt: Attempt, job: Job) -> JobProcess:
@@ -227,16 +235,20 @@ class Runner:
         deadline = time.monotonic() + self.job.time_limit_s
         while True:
             returncode = self.process.popen.poll()
+            log_file_cap(self.process.log_path)  # after poll(): a job that just ended is capped too
             if returncode is not None:
                 self._stop_group()  # whatever the leader left behind in its group
-                return (
-                    Outcome(AttemptState.SUCCEEDED, "Exited with code 0.")
-                    if returncode == 0
-                    else Outcome(AttemptState.FAILED, _exit_reason(returncode))
-                )
+                if returncode == 0:
+                    return Outcome(AttemptState.SUCCEEDED, "Exited with code 0.")
+                # A job that died of a full disk (its write failed first) is told so, not only its exit code.
+                disk_full = disk_full_reason(Path(settings.JOB_DATA_ROOT))
+                return Outcome(AttemptState.FAILED, " ".join(filter(None, [_exit_reason(returncode), disk_full])))
             if time.monotonic() >= deadline:
                 self._stop_group()
                 return Outcome(AttemptState.TIMED_OUT, f"Reached its time limit of {self.job.time_limit_s} s.")
+            if disk_full := disk_full_reason(Path(settings.JOB_DATA_ROOT)):
+                self._stop_group()
+                return Outcome(AttemptState.FAILED, disk_full)
             if self.link.due():
                 stop = self._sync()
                 if stop:

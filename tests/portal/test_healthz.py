@@ -7,7 +7,7 @@ def test_it_is_healthy_with_every_process_up(live_stack):
     status, body = live_stack.health()
     assert status == 200
     assert body["status"] == "ok"
-    assert set(body["components"]) == {"database", "broker", "worker", "beat", "gpu_backend"}
+    assert set(body["components"]) == {"database", "broker", "disk", "worker", "beat", "gpu_backend"}
     assert all(component["ok"] for component in body["components"].values())
 
 

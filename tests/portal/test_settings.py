@@ -110,6 +110,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
             "ATELIER_JOB_NODE_DOWN_GRACE",
         ),
         ({"ATELIER_JOB_HEARTBEAT_INTERVAL": "5", "ATELIER_JOB_HEARTBEAT_TTL": "9"}, "ATELIER_JOB_HEARTBEAT_TTL"),
+        ({"ATELIER_JOB_LOG_CAP_BYTES": "104857600", "ATELIER_JOB_DISK_RESERVE": "150M"}, "ATELIER_JOB_DISK_RESERVE"),
     ],
 )
 def test_start_up_refuses_grace_periods_that_could_run_a_job_twice(tmp_path, overrides, named):
