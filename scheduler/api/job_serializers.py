@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from scheduler.models import Attempt, Job, Priority
+from scheduler.models.jobs import PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU
 
 
 class JobSubmitSerializer(serializers.Serializer):
@@ -24,6 +25,13 @@ class JobSubmitSerializer(serializers.Serializer):
 class AttemptSerializer(serializers.ModelSerializer):
     node = serializers.CharField(source="node.name")
     gpus = serializers.SerializerMethodField()
+    peak_memory_source = serializers.ChoiceField(
+        choices=[PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU],
+        read_only=True,
+        allow_null=True,
+        help_text="Where peak_memory_mb came from: the attempt's own processes, or the whole GPU (no per-process "
+        "figure, as under MIG).",
+    )
 
     class Meta:
         model = Attempt
@@ -42,6 +50,7 @@ class AttemptSerializer(serializers.ModelSerializer):
             "signal",
             "gpu_seconds",
             "peak_memory_mb",
+            "peak_memory_source",
             "log_size",
             "log_truncated",
         ]

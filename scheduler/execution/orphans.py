@@ -36,10 +36,11 @@ def attempt_group_members(*, attempt_id: int, pgid: int, groups: dict[int, list[
     """Members of `pgid` that carry this attempt's marker: a recycled group id is never killed.
     `groups`: one reading of process_groups() shared by several calls."""
     members = group_members(pgid) if groups is None else groups.get(pgid, [])
-    return [pid for pid in members if _marker_of(pid) == str(attempt_id)]
+    return [pid for pid in members if attempt_marker_of(pid) == str(attempt_id)]
 
 
-def _marker_of(pid: int) -> str | None:
+def attempt_marker_of(pid: int) -> str | None:
+    """The attempt id in the process's environment; None if it has none or may not be read."""
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:

@@ -1,13 +1,21 @@
 """Attribute GPU processes to job attempts and flag the ones the scheduler cannot account for.
 
-Pure function over plain data: the caller passes NVML readings and the scheduler's own
-bookkeeping (running attempts, their node, GPUs, and known pids or process group). The
-scheduler trusts its bookkeeping and checks it against NVML, so:
+Pure function over plain data: the caller passes NVML readings, the scheduler's own
+bookkeeping (running attempts, their node, GPUs, and known pids or process group) and, for each
+listed pid, where it comes from (its session and process group, read by the agent from
+``/proc/<pid>/stat``). The scheduler trusts its bookkeeping and checks it against NVML, so:
 
 - a process no running attempt owns is ``UNOWNED`` (a stray notebook, a zombie of a finished
   job still holding memory, someone else's process on a booked GPU);
 - an attempt's process on a GPU not allocated to it is ``WRONG_GPU`` (it ignored
-  ``CUDA_VISIBLE_DEVICES``).
+  ``CUDA_VISIBLE_DEVICES``);
+- a pid the agent cannot see (NVML lists the host's pids; an agent in another pid namespace does
+  not have them in its ``/proc``) is *unmatched*: said so, not flagged, as nothing is known of it.
+
+A job runs in a session of its own (its runner starts it with ``setsid``), so every process it
+starts (children, grandchildren, torchrun workers, data loaders) shares its session, and its group
+unless it made one of its own. The attempt's environment marker, where readable, guards against a
+recycled session id.
 
 Pids are per node, so attempts only match processes in the reading of their own node (a
 reading's ``hostname`` is the node's name: the inventory names nodes by it), never by the host
@@ -26,6 +34,7 @@ from .backends.base import GpuReading, NodeReading, ProcessReading
 
 AttemptId = int | str
 UNKNOWN = "unknown"
+UNMATCHED = "unmatched"  # the owner stored for a pid the agent cannot see
 
 
 class RogueReason(enum.Enum):
@@ -51,6 +60,17 @@ class RunningAttempt:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessOrigin:
+    """Where a pid comes from on its node: its session and process group (``/proc/<pid>/stat``,
+    which any user may read) and its attempt marker (``ATELIER_ATTEMPT_ID`` in ``/proc/<pid>/environ``),
+    or None where the environment is not readable (another user's process)."""
+
+    session: int
+    group: int
+    marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessAttribution:
     host: str
     gpu_uuid: str | None
@@ -61,6 +81,7 @@ class ProcessAttribution:
     rogue: RogueReason | None
     job_id: int | None = None
     user: str = ""
+    unmatched: bool = False  # the agent cannot see this pid: neither owned nor flagged
 
     @property
     def owner(self) -> AttemptId | str:
@@ -72,15 +93,15 @@ def attribute_processes(
     *,
     nodes: Iterable[NodeReading],
     attempts: Iterable[RunningAttempt],
-    process_groups: Mapping[tuple[str, int], int] | None = None,
+    origins: Mapping[tuple[str, int], ProcessOrigin | None] | None = None,
 ) -> tuple[ProcessAttribution, ...]:
     """One attribution per process seen on a readable GPU, rogue ones flagged.
 
-    ``process_groups`` maps ``(host, pid)`` to the pid's process group id, read by the agent
-    on that host (``os.getpgid``); omit it where the pids themselves are known.
+    ``origins`` maps ``(node, pid)`` to where the pid comes from, read by the agent on that node;
+    a pid missing from it, or mapped to None, is not visible to the agent. Omit it (None) where
+    only the attempts' own pids are to be matched.
     """
     by_node = _attempts_by_node(attempts)
-    groups = process_groups or {}
     found: list[ProcessAttribution] = []
     for node in nodes:
         owners = by_node.get(node.hostname, ())
@@ -88,7 +109,7 @@ def attribute_processes(
             if gpu.lost or gpu.processes is None:
                 continue
             found.extend(
-                _attribute(node.hostname, gpu, process, owners=owners, groups=groups) for process in gpu.processes
+                _attribute(node.hostname, gpu, process, owners=owners, origins=origins) for process in gpu.processes
             )
     return tuple(found)
 
@@ -110,10 +131,12 @@ def _attribute(
     process: ProcessReading,
     *,
     owners: tuple[RunningAttempt, ...],
-    groups: Mapping[tuple[str, int], int],
+    origins: Mapping[tuple[str, int], ProcessOrigin | None] | None,
 ) -> ProcessAttribution:
     pid = process.pid
-    owner = _owner_of(pid, gpu_uuid=gpu.uuid, group=groups.get((host, pid)), candidates=owners)
+    origin = None if origins is None else origins.get((host, pid))
+    owner = _owner_of(pid, gpu_uuid=gpu.uuid, origin=origin, candidates=owners)
+    unmatched = owner is None and origins is not None and origin is None
     return ProcessAttribution(
         host=host,
         gpu_uuid=gpu.uuid,
@@ -121,25 +144,30 @@ def _attribute(
         pid=pid,
         used_memory_mb=process.used_memory_mb,
         attempt_id=None if owner is None else owner.attempt_id,
-        rogue=_rogue_reason(owner, gpu_uuid=gpu.uuid),
+        rogue=None if unmatched else _rogue_reason(owner, gpu_uuid=gpu.uuid),
         job_id=None if owner is None else owner.job_id,
         user="" if owner is None else owner.user,
+        unmatched=unmatched,
     )
 
 
 def _owner_of(
-    pid: int, *, gpu_uuid: str | None, group: int | None, candidates: tuple[RunningAttempt, ...]
+    pid: int, *, gpu_uuid: str | None, origin: ProcessOrigin | None, candidates: tuple[RunningAttempt, ...]
 ) -> RunningAttempt | None:
-    matches = [attempt for attempt in candidates if _owns(attempt, pid=pid, group=group)]
+    matches = [attempt for attempt in candidates if _owns(attempt, pid=pid, origin=origin)]
     # Two claimants means stale bookkeeping; prefer the one this GPU is allocated to.
     matches.sort(key=lambda attempt: gpu_uuid not in attempt.gpu_uuids)
     return matches[0] if matches else None
 
 
-def _owns(attempt: RunningAttempt, *, pid: int, group: int | None) -> bool:
+def _owns(attempt: RunningAttempt, *, pid: int, origin: ProcessOrigin | None) -> bool:
     if pid in attempt.pids:
         return True
-    return group is not None and group == attempt.process_group
+    if origin is None or attempt.process_group is None:
+        return False
+    if attempt.process_group not in (origin.session, origin.group):
+        return False
+    return origin.marker is None or origin.marker == str(attempt.attempt_id)
 
 
 def _rogue_reason(owner: RunningAttempt | None, *, gpu_uuid: str | None) -> RogueReason | None:
@@ -152,7 +180,9 @@ def _rogue_reason(owner: RunningAttempt | None, *, gpu_uuid: str | None) -> Rogu
 
 __all__ = [
     "UNKNOWN",
+    "UNMATCHED",
     "ProcessAttribution",
+    "ProcessOrigin",
     "RogueReason",
     "RunningAttempt",
     "attribute_processes",

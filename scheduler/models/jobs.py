@@ -81,6 +81,10 @@ class Job(models.Model):
         return f"Job {self.pk} {self.name}"
 
 
+PEAK_FROM_PROCESSES = "processes"
+PEAK_FROM_WHOLE_GPU = "whole_gpu"
+
+
 class Attempt(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()
@@ -114,6 +118,14 @@ class Attempt(models.Model):
     preempt_requested_at = models.DateTimeField(null=True, blank=True)
     log_size = models.BigIntegerField(default=0)
     log_truncated = models.BooleanField(default=False)
+
+    @property
+    def peak_memory_source(self) -> str | None:
+        """Where peak_memory_mb came from: the attempt's own processes (NVML per-PID), or the whole
+        GPU's memory from the samples where NVML gives no per-process figure (MIG); None when n/a."""
+        if self.peak_memory_mb is None:
+            return None
+        return PEAK_FROM_PROCESSES if self.process_memory_peak_mb is not None else PEAK_FROM_WHOLE_GPU
 
     class Meta:
         ordering = ["job", "number"]

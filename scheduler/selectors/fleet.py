@@ -14,6 +14,7 @@ from django.db.models import Case, CharField, Count, Q, QuerySet, TextField, Val
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from scheduler.execution.process import process_groups
 from scheduler.gpu.backends import SimulatedLoad
 from scheduler.gpu.rogue import RunningAttempt
 from scheduler.models import (
@@ -216,15 +217,23 @@ def running_attempts() -> tuple[RunningAttempt, ...]:
 
 
 def simulated_load(*, attempts: Iterable[RunningAttempt]) -> dict[str, SimulatedLoad]:
-    """What the simulated fleet should show: each running attempt makes its GPUs busy with its pids."""
+    """What the simulated fleet should show: each running attempt makes its GPUs busy with the
+    processes it really started (its group's members but the `/bin/sh -c` leader, or the leader if
+    it is alone), as NVML would list the CUDA processes, so the agent attributes them by the same path."""
     load: dict[str, SimulatedLoad] = {}
+    groups = process_groups()
     for attempt in attempts:
+        pids = _started_pids(attempt, groups)
         for uuid in attempt.gpu_uuids:
             before = load.get(uuid, SimulatedLoad())
-            load[uuid] = SimulatedLoad(
-                pids=before.pids + tuple(sorted(attempt.pids)), jobs=before.jobs + (str(attempt.attempt_id),)
-            )
+            load[uuid] = SimulatedLoad(pids=before.pids + pids, jobs=before.jobs + (str(attempt.attempt_id),))
     return load
+
+
+def _started_pids(attempt: RunningAttempt, groups: dict[int, list[int]]) -> tuple[int, ...]:
+    members = set(groups.get(attempt.process_group, ())) if attempt.process_group else set()
+    started = members - {attempt.process_group} or members or set(attempt.pids)
+    return tuple(sorted(started))
 
 
 def queue_length() -> int:

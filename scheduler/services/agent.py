@@ -26,7 +26,8 @@ from portal.ops.services import heartbeat_record
 from portal.realtime.services import event_publish
 from scheduler.execution.orphans import runnerless_groups_stop
 from scheduler.gpu.backends import GpuBackend, GpuReading, NodeReading, SimulatedLoad
-from scheduler.gpu.rogue import ProcessAttribution, RunningAttempt, attribute_processes
+from scheduler.gpu.origins import origins_of
+from scheduler.gpu.rogue import UNMATCHED, ProcessAttribution, RunningAttempt, attribute_processes
 from scheduler.models import Attempt, Gpu, Node, ProcessSnapshot
 from scheduler.selectors.fleet import running_attempts, simulated_load
 from scheduler.services.batch_writes import rows_execute
@@ -152,7 +153,10 @@ class Agent:
         at = datetime.fromtimestamp(now, tz=UTC)
         attempts = tuple(self._attempts())
         readings = self._read(attempts=attempts, now=now)
-        attributions = {(a.gpu_uuid, a.pid): a for a in attribute_processes(nodes=readings, attempts=attempts)}
+        attributions = {
+            (a.gpu_uuid, a.pid): a
+            for a in attribute_processes(nodes=readings, attempts=attempts, origins=origins_of(readings))
+        }
         try:
             if self._inventory_due(readings=readings, now=now):
                 self._sync(readings=readings, at=at, now=now)
@@ -367,6 +371,8 @@ def _processes_json(gpu: GpuReading, attributions: Mapping[tuple, ProcessAttribu
         attribution = attributions.get((gpu.uuid, process.pid))
         rogue = attribution.rogue.name.lower() if attribution and attribution.rogue else ""
         owner = str(attribution.owner) if attribution else "unknown"
+        if attribution and attribution.unmatched:
+            owner = UNMATCHED  # not in the agent's /proc (another pid namespace): not flagged
         job, user = (attribution.job_id, attribution.user) if attribution else (None, "")
         found.append(
             {

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from scheduler.board_html import card_html, node_html
+from scheduler.gpu.rogue import UNMATCHED
 from scheduler.models import Gpu, Node
 from scheduler.selectors import fleet as fleet_selectors
 from scheduler.selectors.telemetry import CHART_RANGES, gpu_recent_processes
@@ -95,11 +96,16 @@ def _card(gpu: dict, node) -> dict:
     }
 
 
+NOT_VISIBLE = "not visible to the agent (another pid namespace)"
+
+
 def _process_owner(process: dict) -> str:
     """Mirrors ownerText in static/scheduler/gpu_board.js. Rows written before jobs and users were
     attributed carry only the attempt."""
     if process["owner"] == "unknown":
         return "unknown owner"
+    if process["owner"] == UNMATCHED:
+        return NOT_VISIBLE
     if process.get("job") is None:
         return f"attempt {process['owner']}"
     return f"job {process['job']} · {process.get('user') or 'unknown user'}"

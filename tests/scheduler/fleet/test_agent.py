@@ -3,8 +3,11 @@
 Assertions are on what it stored and published, not only on "no exception".
 """
 
+import os
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pynvml as real
 import pytest
@@ -12,17 +15,23 @@ from django.core.management import CommandError, call_command
 
 from portal.ops.models import Heartbeat
 from portal.realtime.models import Event
+from scheduler.execution.orphans import ATTEMPT_MARKER
+from scheduler.execution.process import group_terminate, process_groups
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 from scheduler.gpu.backends.nvml import NvmlBackend
 from scheduler.gpu.rogue import RunningAttempt
 from scheduler.models import Gpu, GpuSample, GpuState, Node, ProcessSnapshot
 from scheduler.services.agent import BOARD_EVENT, Agent
 from tests.scheduler.gpu.fake_pynvml import MIB, FakeDevice, FakeNvml, FakeProcess
+from tests.stack import wait_for
 
 from .readings import T0
 
 pytestmark = pytest.mark.django_db
 UUIDS = [f"GPU-agent-{i}-aaaa-bbbb-cccc-dddddddddddd" for i in range(3)]
+# A real process of this host that no attempt owns (the test itself): the agent sees it in /proc.
+STRANGER = os.getpid()
+NOT_VISIBLE = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # no such pid in this namespace
 
 
 class Clock:
@@ -42,7 +51,7 @@ def devices():
             util_gpu=91,
             temperature=67,
             power_mw=312_000,
-            processes=[FakeProcess(pid=4242, usedGpuMemory=39_000 * MIB)],
+            processes=[FakeProcess(pid=STRANGER, usedGpuMemory=39_000 * MIB)],
         ),
         FakeDevice(uuid=UUIDS[1], util_gpu=3),
         FakeDevice(uuid=UUIDS[2], name="NVIDIA L40S", memory_total=46068 * MIB),
@@ -83,7 +92,7 @@ def test_a_tick_stores_inventory_current_reading_samples_heartbeats_and_an_event
         T0,
     )
     assert busy.processes == [
-        {"pid": 4242, "mem": 39_000, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}
+        {"pid": STRANGER, "mem": 39_000, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}
     ]
     assert (busy.process_count, busy.rogue_count) == (1, 1)
     assert GpuSample.objects.filter(gpu__node=node).count() == 3 == result.samples_written
@@ -111,12 +120,14 @@ def test_not_supported_fields_are_stored_as_null(nvml_agent, devices):
 def test_mig_processes_have_no_memory(nvml_agent, devices):
     agent, _ = nvml_agent
     devices[1].mig = (real.NVML_DEVICE_MIG_ENABLE, real.NVML_DEVICE_MIG_ENABLE)
-    devices[1].processes = [FakeProcess(pid=77, usedGpuMemory=None)]
+    devices[1].processes = [FakeProcess(pid=STRANGER, usedGpuMemory=None)]
     agent.tick()
 
     gpu = _gpu(UUIDS[1])
     assert gpu.mig_mode is True
-    assert gpu.processes == [{"pid": 77, "mem": None, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}]
+    assert gpu.processes == [
+        {"pid": STRANGER, "mem": None, "owner": "unknown", "rogue": "unowned", "job": None, "user": ""}
+    ]
 
 
 def test_a_gpu_lost_mid_run_is_marked_lost_while_the_others_keep_reporting(nvml_agent, devices):
@@ -159,7 +170,7 @@ def test_a_process_owned_by_a_running_attempt_is_attributed_not_flagged(fake):
             attempt_id=31,
             node="gpu-agent-01",
             gpu_uuids=frozenset({UUIDS[0]}),
-            pids=frozenset({4242}),
+            pids=frozenset({STRANGER}),
             job_id=7,
             user="researcher",
         )
@@ -167,7 +178,9 @@ def test_a_process_owned_by_a_running_attempt_is_attributed_not_flagged(fake):
     Agent(backend=backend, node="gpu-agent-01", attempts_provider=lambda: attempts, flush_interval=0).tick()
 
     gpu = _gpu(UUIDS[0])
-    assert gpu.processes == [{"pid": 4242, "mem": 39_000, "owner": "31", "rogue": "", "job": 7, "user": "researcher"}]
+    assert gpu.processes == [
+        {"pid": STRANGER, "mem": 39_000, "owner": "31", "rogue": "", "job": 7, "user": "researcher"}
+    ]
     assert gpu.rogue_count == 0
 
 
@@ -195,13 +208,13 @@ def test_the_simulated_fleet_agent_flags_a_rogue_process_on_its_first_tick():
     backend = SimulatedBackend(spec="1x2:H100-80GB")  # not the stack agent's nodes
     target = backend.read_fleet()[0].gpus[1].uuid
     agent = Agent(
-        backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(999,))}, flush_interval=0
+        backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(STRANGER,))}, flush_interval=0
     )
     agent.tick()
 
     gpu = _gpu(target)
     assert gpu.util_gpu_pct >= 60
-    assert gpu.processes[0]["pid"] == 999 and gpu.processes[0]["rogue"] == "unowned"
+    assert gpu.processes[0]["pid"] == STRANGER and gpu.processes[0]["rogue"] == "unowned"
     assert Heartbeat.objects.get(name="agent:sim-fleet").detail["simulated"] is True
     assert Node.objects.get(name="sim-h100-01").simulated is True
 
@@ -226,3 +239,51 @@ def test_auto_falls_back_to_the_simulated_fleet_without_a_driver(settings, monke
     call_command("gpu_agent", "--once")
     beat = Heartbeat.objects.get(name="agent:sim-fleet")
     assert beat.detail["simulated"] is True and "Library Not Found" in beat.detail["reason"]
+
+
+@pytest.fixture
+def job_tree():
+    """A real job-like process tree in a session of its own: /bin/sh, a subshell, and a grandchild
+    `sleep` (as torchrun's workers or a data loader sit below the command), marked as attempt 31."""
+    leader = subprocess.Popen(
+        ["/bin/sh", "-c", "(sleep 61 & wait) & wait"],
+        start_new_session=True,
+        env={**os.environ, ATTEMPT_MARKER: "31"},
+    )
+    try:
+        yield leader.pid, wait_for(lambda: _grandchild_of(leader.pid), what="grandchild started")
+    finally:
+        group_terminate(pgid=leader.pid, grace_seconds=1, popen=leader)
+
+
+def _grandchild_of(leader: int) -> int | None:
+    for pid in process_groups().get(leader, []):
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        if pid != leader and parent != leader:
+            return pid
+    return None
+
+
+def test_a_grandchild_of_a_running_attempt_is_its_process_and_a_stray_child_on_another_gpu_is_wrong_gpu(
+    fake, devices, job_tree
+):
+    leader, grandchild = job_tree
+    devices[0].processes = [FakeProcess(pid=grandchild, usedGpuMemory=20_000 * MIB)]
+    devices[1].processes = [
+        FakeProcess(pid=leader, usedGpuMemory=500 * MIB),
+        FakeProcess(pid=STRANGER, usedGpuMemory=0),
+    ]
+    devices[2].processes = [FakeProcess(pid=NOT_VISIBLE, usedGpuMemory=100 * MIB)]
+    attempt = RunningAttempt(
+        attempt_id=31, node="gpu-agent-01", gpu_uuids=frozenset({UUIDS[0]}), process_group=leader, job_id=7, user="r"
+    )
+    backend = NvmlBackend(hostname="gpu-agent-01")
+    Agent(backend=backend, node="gpu-agent-01", attempts_provider=lambda: [attempt], flush_interval=0).tick()
+    backend.close()
+
+    owned = [(p["pid"], p["owner"], p["rogue"], p["job"]) for p in _gpu(UUIDS[0]).processes]
+    assert owned == [(grandchild, "31", "", 7)]
+    others = [(p["pid"], p["owner"], p["rogue"]) for p in _gpu(UUIDS[1]).processes]
+    assert others == [(leader, "31", "wrong_gpu"), (STRANGER, "unknown", "unowned")]
+    unseen = _gpu(UUIDS[2])
+    assert [(p["owner"], p["rogue"]) for p in unseen.processes] == [("unmatched", "")] and unseen.rogue_count == 0

@@ -1,5 +1,6 @@
 """The /gpus/ board and /gpus/<id>/ pages as rendered by the server (the live part is in tests/e2e)."""
 
+import os
 import re
 from datetime import timedelta
 
@@ -59,13 +60,15 @@ def test_a_simulated_fleet_is_badged_and_a_rogue_process_is_flagged_after_one_ti
     backend = SimulatedBackend(spec="1x2:H100-80GB")  # not the stack agent's nodes
     rogue_uuid = backend.read_fleet()[0].gpus[0].uuid
     Agent(
-        backend=backend, load_provider=lambda attempts: {rogue_uuid: SimulatedLoad(pids=(31337,))}, flush_interval=0
+        backend=backend,
+        load_provider=lambda attempts: {rogue_uuid: SimulatedLoad(pids=(os.getpid(),))},
+        flush_interval=0,
     ).tick()
 
     html = _page(signed_in, "/gpus/?node=sim-h100-01")
     assert 'id="simulated-badge"' in html and "SIMULATED" in html
     card = html.split('class="gpu-card has-rogue"', 1)[1].split("</article>", 1)[0]
-    assert "pid 31337" in card and "unknown owner" in card and "rogue" in card
+    assert f"pid {os.getpid()}" in card and "unknown owner" in card and "rogue" in card
 
 
 def test_the_gpu_page_has_chart_containers_and_the_metrics_url(signed_in):

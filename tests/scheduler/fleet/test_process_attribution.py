@@ -7,8 +7,11 @@ from scheduler.gpu.backends import SimulatedBackend
 from scheduler.models import Attempt, Gpu, Node
 from scheduler.selectors.fleet import running_attempts
 from scheduler.services.agent import Agent
+from scheduler.services.jobs import attempt_finish
 from tests.actors import api_client_for
 from tests.scheduler.factories import running_job
+from tests.scheduler.jobs.test_job_execution import fleet, submit  # noqa: F401 (fleet: a fixture)
+from tests.stack import wait_for
 
 
 @pytest.fixture
@@ -64,3 +67,40 @@ def test_an_attempts_peak_memory_comes_from_its_own_processes_and_only_rises(age
     agent.tick()
     attempt.refresh_from_db()
     assert attempt.process_memory_peak_mb == held + 1000
+
+    attempt_finish(attempt=attempt, state="succeeded", reason="Exited with code 0.")
+    [shown] = api_client_for(researcher).get(f"/api/v1/jobs/{job.pk}/attempts/").json()
+    assert (shown["peak_memory_mb"], shown["peak_memory_source"]) == (held + 1000, "processes")
+
+
+def test_without_per_process_figures_the_peak_is_the_whole_gpus_and_says_so(agent, researcher, client):
+    agent, node = agent
+    job, attempt = running_job(researcher, host=node.hostname)
+    agent.tick()  # no pid recorded yet: no process of the attempt is listed, the GPU's samples are
+    agent.flush()
+    attempt_finish(attempt=attempt, state="succeeded", reason="Exited with code 0.")
+    attempt.refresh_from_db()
+    assert attempt.process_memory_peak_mb is None and attempt.peak_memory_source == "whole_gpu"
+    client.force_login(researcher)
+    assert "(whole GPU)" in client.get(f"/jobs/{job.pk}/").content.decode()
+
+
+@pytest.mark.stack
+@pytest.mark.usefixtures("fleet")
+def test_a_running_jobs_own_processes_show_its_job_and_user_and_none_is_rogue(researcher, annotator):
+    """The stack's simulated fleet lists the processes the job really started (two `sleep`s below
+    its shell), and the agent attributes them through their session, as it does NVML's pids."""
+    job = submit(researcher, command="sleep 30 & sleep 30 & wait")
+    attempt = wait_for(lambda: Attempt.objects.filter(job=job, pgid__isnull=False).first(), what="job running")
+    gpu = attempt.allocations.get().gpu
+    shown = wait_for(
+        lambda: (rows := Gpu.objects.get(pk=gpu.pk).processes) and len(rows) == 2 and rows, what="two processes"
+    )
+    assert {(p["owner"], p["job"], p["user"], p["rogue"]) for p in shown} == {
+        (str(attempt.pk), job.pk, "researcher", "")
+    }
+    assert attempt.pgid not in {p["pid"] for p in shown}  # the shell is not a GPU process
+    rows = api_client_for(annotator).get(f"/api/v1/gpus/{gpu.pk}/").json()["processes"]
+    assert {(r["job"], r["user"], r["rogue"]) for r in rows} == {(job.pk, "researcher", "")}
+    assert not Gpu.objects.filter(rogue_count__gt=0).exists()
+    api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/")

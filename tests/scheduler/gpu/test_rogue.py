@@ -5,6 +5,7 @@ from __future__ import annotations
 from scheduler.gpu.backends import GpuReading, NodeReading, ProcessReading, SimulatedBackend, SimulatedLoad
 from scheduler.gpu.rogue import (
     UNKNOWN,
+    ProcessOrigin,
     RogueReason,
     RunningAttempt,
     attribute_processes,
@@ -54,19 +55,43 @@ def test_a_jobs_process_on_a_gpu_not_allocated_to_it_is_rogue_with_its_attempt()
     assert outcome(found) == [("GPU-5", 500, 17, RogueReason.WRONG_GPU)]
 
 
-def test_children_are_matched_by_process_group() -> None:
+def test_children_and_grandchildren_are_matched_by_session_or_group() -> None:
     attempt = RunningAttempt(attempt_id="a-9", node="gpu-01", gpu_uuids=frozenset({"GPU-0"}), process_group=700)
-    groups = {("gpu-01", 701): 700, ("gpu-01", 702): 700, ("gpu-01", 900): 900}
+    origins = {
+        ("gpu-01", 701): ProcessOrigin(session=700, group=700),  # a child
+        ("gpu-01", 703): ProcessOrigin(session=700, group=703),  # a grandchild that made a group of its own
+        ("gpu-01", 702): ProcessOrigin(session=700, group=700),
+        ("gpu-01", 900): ProcessOrigin(session=900, group=900),
+    }
 
     found = attribute_processes(
-        nodes=[node("gpu-01", gpu(0, 701, 900), gpu(3, 702))], attempts=[attempt], process_groups=groups
+        nodes=[node("gpu-01", gpu(0, 701, 703, 900), gpu(3, 702))], attempts=[attempt], origins=origins
     )
 
     assert outcome(found) == [
         ("GPU-0", 701, "a-9", None),
+        ("GPU-0", 703, "a-9", None),
         ("GPU-0", 900, UNKNOWN, RogueReason.UNOWNED),
         ("GPU-3", 702, "a-9", RogueReason.WRONG_GPU),
     ]
+
+
+def test_a_recycled_session_id_with_another_attempts_marker_is_not_the_attempts() -> None:
+    attempt = RunningAttempt(attempt_id=9, node="gpu-01", gpu_uuids=frozenset({"GPU-0"}), process_group=700)
+    origins = {("gpu-01", 701): ProcessOrigin(session=700, group=700, marker="8")}
+
+    found = attribute_processes(nodes=[node("gpu-01", gpu(0, 701))], attempts=[attempt], origins=origins)
+
+    assert outcome(found) == [("GPU-0", 701, UNKNOWN, RogueReason.UNOWNED)]
+
+
+def test_a_pid_the_agent_cannot_see_is_unmatched_not_rogue() -> None:
+    attempt = RunningAttempt(attempt_id=9, node="gpu-01", gpu_uuids=frozenset({"GPU-0"}), process_group=700)
+
+    [found] = attribute_processes(nodes=[node("gpu-01", gpu(0, 4321))], attempts=[attempt], origins={})
+
+    assert (found.owner, found.rogue, found.unmatched) == (UNKNOWN, None, True)
+    assert rogue_processes([found]) == ()
 
 
 def test_pids_only_match_on_the_attempts_own_host() -> None:
