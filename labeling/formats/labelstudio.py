@@ -12,10 +12,10 @@ relations with their ids (a relation between two images of an episode has no Lab
 from itertools import count
 from xml.sax.saxutils import quoteattr
 
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import ExportCounts, ExportMeta, Records
-from labeling.exports.jsonl import ArrayFile
-from labeling.exports.layout import cut, image_units
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import ExportCounts, ExportMeta, Records
+from labeling.formats.json_array import ArrayFile
+from labeling.formats.layout import cut, image_units
 
 BOX, POLYGON, TAGS, IMAGE = "box", "polygon", "tags", "image"
 

@@ -9,10 +9,10 @@ do not know them: `atelier` on images (item, slice position, offset_y, tags) and
 from itertools import count
 
 from labeling.documents import polygon_area
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import SPLITS, ExportCounts, ExportMeta, Records
-from labeling.exports.jsonl import ArrayFile, dumps
-from labeling.exports.layout import cut, image_units
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import SPLITS, ExportCounts, ExportMeta, Records
+from labeling.formats.json_array import ArrayFile, dumps
+from labeling.formats.layout import cut, image_units
 
 
 class _Split:

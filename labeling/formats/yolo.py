@@ -9,10 +9,10 @@ and tags have no place in YOLO and are not written.
 
 from itertools import count
 
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import SPLITS, ExportCounts, ExportMeta, Records
-from labeling.exports.jsonl import dumps
-from labeling.exports.layout import bounds_of, cut, image_units, polygon_of
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import SPLITS, ExportCounts, ExportMeta, Records
+from labeling.formats.json_array import dumps
+from labeling.formats.layout import bounds_of, cut, image_units, polygon_of
 
 
 def write_yolo(

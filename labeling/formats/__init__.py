@@ -9,6 +9,6 @@ YOLO or Label Studio file into per-file records that the import service matches 
             ─► coco | yolo | voc | labelstudio writer ─► one zip (docs/exports.md)
 """
 
-from labeling.exports.base import ExportCounts, ExportMeta, ExportRecord  # noqa: F401
-from labeling.exports.options import FORMATS, ExportOptions, OptionsInvalid, options_parse  # noqa: F401
-from labeling.exports.write import export_write  # noqa: F401
+from labeling.formats.base import ExportCounts, ExportMeta, ExportRecord  # noqa: F401
+from labeling.formats.options import FORMATS, ExportOptions, OptionsInvalid, options_parse  # noqa: F401
+from labeling.formats.write import export_write  # noqa: F401
