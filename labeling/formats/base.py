@@ -1,10 +1,14 @@
-"""What every writer receives: the records, the version's metadata, and the counts it reports."""
+"""What every writer receives (the records, the version's metadata) and reports (its counts), what every
+reader returns (`ImportRecord`s and per-record errors), and the small checks the readers share."""
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 SPLITS = ("train", "val", "test")
+
+NOT_JSON = "the file is not JSON (UTF-8)"
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,43 @@ class ExportCounts:
 ImagePath = Callable[[str], Path]
 Progress = Callable[[int], None]
 Records = Iterable[ExportRecord]
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportRecord:
+    record: str  # how errors name it: "image 12", "task 3", "labels/train/a.txt"
+    reference: str  # the image it names, as written in the file
+    shapes: list[dict] = field(default_factory=list)
+    relations: list[dict] = field(default_factory=list)
+    normalized: bool = False  # coordinates are fractions of the image's width and height
+    width: int | None = None  # the size the file declares for the image, when it does
+    height: int | None = None
+
+
+@dataclass
+class ReadResult:
+    records: list[ImportRecord] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)  # {"record", "message"}
+
+    def fail(self, record: str, message: str) -> None:
+        self.errors.append({"record": record, "message": message})
+
+
+def parse_json(data: bytes, name: str, result: ReadResult):
+    """The file's JSON document, or None with NOT_JSON recorded against the file."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        result.fail(name, NOT_JSON)
+        return None
+
+
+def int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

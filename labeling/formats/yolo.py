@@ -5,14 +5,20 @@ image it belongs to; so labels are always local to their image (a slice, a tile 
 With `tile_height`, each image is cut into tiles of that height (the last one shorter) and every
 shape is clipped to each tile it crosses; a part with no area left is dropped. Relations, attributes
 and tags have no place in YOLO and are not written.
+
+Import (`read_yolo`): label files named after their image, with class names from data.yaml or
+classes.txt; shapes stay fractions of the image until the import service knows its size.
 """
 
 from itertools import count
 
 from labeling.formats.archive import ExportArchive
-from labeling.formats.base import SPLITS, ExportCounts, ExportMeta, Records
+from labeling.formats.base import SPLITS, ExportCounts, ExportMeta, ImportRecord, ReadResult, Records
 from labeling.formats.json_array import dumps
 from labeling.formats.layout import bounds_of, cut, image_units, polygon_of
+
+NO_YOLO_NAMES = "a YOLO import needs data.yaml (with `names`) or classes.txt beside the labels"
+NO_YOLO_LABELS = "the archive has no label files (labels/**/*.txt)"
 
 
 def write_yolo(
@@ -69,3 +75,85 @@ def data_yaml(*, meta: ExportMeta, splits: list[str], options) -> str:
     lines += [f"  {number}: {dumps(name)}" for number, name in enumerate(meta.shape_classes)]
     lines.append(f"# atelier: layout={options.layout} tile_height={options.tile_height or 'none'} task={options.task}")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- import
+
+
+def read_yolo(files: list[tuple[str, bytes]]) -> ReadResult:
+    result = ReadResult()
+    names = _yolo_names(files, result)
+    labels = [(n, d) for n, d in files if n.lower().endswith(".txt") and n.rsplit("/", 1)[-1] != "classes.txt"]
+    if names is None:
+        result.fail("data.yaml", NO_YOLO_NAMES)
+        return result
+    if not labels:
+        result.fail("archive", NO_YOLO_LABELS)
+        return result
+    for name, data in labels:
+        stem = name.rsplit("/", 1)[-1][:-4]
+        record = ImportRecord(record=name, reference=stem, normalized=True)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            result.fail(name, "not UTF-8 text")
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                shape = _yolo_shape(line, names, f"{name}:{number}", result)
+                if shape is not None:
+                    record.shapes.append(shape)
+        result.records.append(record)
+    return result
+
+
+def _yolo_names(files, result: ReadResult) -> list[str] | None:
+    import yaml
+
+    for name, data in files:
+        base = name.rsplit("/", 1)[-1]
+        if base in ("data.yaml", "data.yml", "dataset.yaml"):
+            try:
+                names = (yaml.safe_load(data.decode("utf-8")) or {}).get("names")
+            except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+                result.fail(name, "not a YAML mapping")
+                return None
+            if isinstance(names, dict):
+                return [str(names[k]) for k in sorted(names, key=int)]
+            if isinstance(names, list):
+                return [str(n) for n in names]
+        if base == "classes.txt":
+            return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return None
+
+
+def _yolo_shape(line: str, names: list[str], label: str, result: ReadResult) -> dict | None:
+    tokens = line.split()
+    try:
+        number, values = int(tokens[0]), [float(v) for v in tokens[1:]]
+    except ValueError:
+        result.fail(label, "a label line is a class number and fractions of the image")
+        return None
+    if not 0 <= number < len(names):
+        result.fail(label, f"class {number} is not in names (0 to {len(names) - 1})")
+        return None
+    shape_id = "yolo-" + label.rsplit(":", 1)[-1]
+    if len(values) == 4:
+        cx, cy, w, h = values
+        return {
+            "id": shape_id,
+            "class": names[number],
+            "type": "box",
+            "box": [cx - w / 2, cy - h / 2, w, h],
+            "attributes": {},
+        }
+    if len(values) >= 6 and len(values) % 2 == 0:
+        return {
+            "id": shape_id,
+            "class": names[number],
+            "type": "polygon",
+            "points": [[values[i], values[i + 1]] for i in range(0, len(values), 2)],
+            "attributes": {},
+        }
+    result.fail(label, "a line has 4 numbers after the class (a box) or 3 or more x, y pairs (a polygon)")
+    return None
