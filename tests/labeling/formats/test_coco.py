@@ -11,7 +11,7 @@ from labeling import storage
 from labeling.formats import ExportMeta, ExportRecord, export_write, options_parse
 from labeling.models import ExportState
 from labeling.services.exports import export_create, export_job_run, export_meta, version_records
-from tests.labeling.exports.helpers import annotate, box, freeze, make_item, polygon, zip_entries
+from tests.labeling.formats.helpers import annotate, box, freeze, make_item, polygon, zip_entries
 
 pytestmark = pytest.mark.django_db
 

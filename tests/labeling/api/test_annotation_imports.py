@@ -11,7 +11,7 @@ from labeling.services.datasets import dataset_create
 from labeling.services.exports import export_create, export_job_run
 from tests.actors import api_client_for
 from tests.labeling.conftest import upload
-from tests.labeling.exports.helpers import annotate, box, freeze, make_item, polygon, zip_bytes, zip_entries
+from tests.labeling.formats.helpers import annotate, box, freeze, make_item, polygon, zip_bytes, zip_entries
 
 pytestmark = pytest.mark.django_db
 
