@@ -38,7 +38,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
 
 class ExportCreateSerializer(serializers.Serializer):
-    """`format` and `options` are checked by labeling.exports.options (errors name `options.<name>`)."""
+    """`format` and `options` are checked by labeling.formats.options (errors name `options.<name>`)."""
 
     format = serializers.CharField(help_text="coco, yolo, voc or label_studio")
     options = serializers.JSONField(

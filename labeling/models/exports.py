@@ -29,7 +29,7 @@ class ExportJob(models.Model):
     dataset = models.ForeignKey("labeling.Dataset", on_delete=models.CASCADE, related_name="export_jobs")
     version = models.ForeignKey("labeling.DatasetVersion", on_delete=models.CASCADE, related_name="export_jobs")
     format = models.CharField(max_length=12, choices=ExportFormat.choices)
-    options = models.JSONField(default=dict)  # as parsed (labeling/exports/options.py), every default filled
+    options = models.JSONField(default=dict)  # as parsed (labeling/formats/options.py), every default filled
     state = models.CharField(max_length=10, choices=ExportState.choices, default=ExportState.QUEUED)
     progress = models.FloatField(default=0.0)
     items_total = models.PositiveIntegerField(default=0)

@@ -22,7 +22,8 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from labeling.documents import DocumentInvalid, ItemFrame, document_check
-from labeling.exports.readers import READERS, ImportRecord, reference_name, reference_path, reference_problem
+from labeling.formats.base import ImportRecord
+from labeling.formats.read import READERS, reference_name, reference_path, reference_problem
 from labeling.ingest.archives import ArchiveFile, archive_entries
 from labeling.ingest.refusals import IngestRefused
 from labeling.models import EDITABLE_STATUSES, Annotation, Character, Dataset, Item, Slice, Task

@@ -22,8 +22,8 @@ from django.utils.text import slugify
 from rest_framework.exceptions import ValidationError
 
 from labeling import storage
-from labeling.exports import ExportMeta, ExportRecord, OptionsInvalid, export_write, options_parse
-from labeling.exports.archive import ExportFailed
+from labeling.formats import ExportMeta, ExportRecord, OptionsInvalid, export_write, options_parse
+from labeling.formats.archive import ExportFailed
 from labeling.models import EXPORT_FINISHED_STATES, DatasetVersion, ExportJob, ExportState, VersionItem
 from labeling.schema import SchemaInvalid, normalized_schema
 from portal.realtime.services import event_publish

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from labeling import access
-from labeling.exports.options import FORMATS, MIN_TILE_HEIGHT
+from labeling.formats.options import FORMATS, MIN_TILE_HEIGHT
 from labeling.models import ExportFormat, ExportJob
 
 RECENT = 20

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import ExportCounts, ExportMeta, ImagePath, Progress, Records
-from labeling.exports.coco import write_coco
-from labeling.exports.labelstudio import write_label_studio
-from labeling.exports.options import ExportOptions
-from labeling.exports.voc import write_voc
-from labeling.exports.yolo import write_yolo
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import ExportCounts, ExportMeta, ImagePath, Progress, Records
+from labeling.formats.coco import write_coco
+from labeling.formats.labelstudio import write_label_studio
+from labeling.formats.options import ExportOptions
+from labeling.formats.voc import write_voc
+from labeling.formats.yolo import write_yolo
 
 WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc, "label_studio": write_label_studio}
 

@@ -1,13 +1,17 @@
-"""Building versions with annotations for the export and import tests (rows written directly)."""
+"""Building versions with annotations, exporting them and posting annotation imports, for the format,
+export and import tests (rows written directly)."""
 
 import io
 import zipfile
 
 from django.utils import timezone
 
-from labeling.models import Annotation, Item, Slice, Task, TaskStatus
+from labeling import storage
+from labeling.models import Annotation, ExportState, Item, Slice, Task, TaskStatus
+from labeling.services.exports import export_create, export_job_run
 from labeling.services.versions import version_create
-from tests.labeling.conftest import png_bytes
+from tests.actors import api_client_for
+from tests.labeling.conftest import png_bytes, upload
 
 
 def make_item(dataset, heights, *, name, width=100, kind=None, store=False, seed=0):
@@ -81,3 +85,47 @@ def zip_bytes(entries: dict[str, bytes | str]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def annotated_version(dataset, user):
+    """Two single images and an episode of 3 slices (300 + 200 + 500 px) whose speech bubble crosses
+    the first boundary (y 250..350) and whose panel spans all three."""
+    first = make_item(dataset, [400], name="strip-a", store=True, seed=1)
+    annotate(
+        first,
+        [
+            box("p1", "panel", 10, 20, 50, 60),
+            polygon("s1", "sfx", [[5, 5], [40, 5], [20, 30]], transcription="쾅"),
+            box("t1", "text", 0, 100, 30, 20, transcription="hi", language="en"),
+            box("c1", "character", 50, 100, 20, 20, name="Mira"),
+            {"id": "f1", "class": "flashback", "type": "tag", "attributes": {}},
+        ],
+        [{"id": "r1", "type": "speaker", "from": "t1", "to": "c1"}],
+    )
+    make_item(dataset, [200], name="strip-b", store=True, seed=2)  # no annotation
+    episode = make_item(dataset, [300, 200, 500], name="Episode 1", store=True, seed=3)
+    annotate(
+        episode,
+        [
+            box("b1", "speech_bubble", 10, 250, 40, 100),
+            box("p9", "panel", 0, 100, 100, 800),
+            box("b2", "speech_bubble", 10, 600, 20, 20),
+        ],
+    )
+    return freeze(dataset, user)
+
+
+def run_export(version, user, format_name, **options):
+    job = export_create(version=version, user=user, format=format_name, options=options)
+    export_job_run(export_job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportState.SUCCEEDED, job.error
+    return job, zip_entries(storage.export_path(dataset_id=job.dataset_id, job_id=job.pk))
+
+
+def post_annotation_import(user, dataset, format_name, name, data):
+    return api_client_for(user).post(
+        f"/api/v1/datasets/{dataset.pk}/annotation-imports/",
+        {"format": format_name, "file": upload(name, data, "application/octet-stream")},
+        format="multipart",
+    )

@@ -4,15 +4,30 @@ Standard keys are what pycocotools reads; Atelier's extras are documented and ig
 do not know them: `atelier` on images (item, slice position, offset_y, tags) and on annotations
 (shape id, group id), `attributes` on annotations (as CVAT writes them), and a top-level
 `relations` list whose `from`/`to` are the annotation ids of every part of each shape.
+
+Import (`read_coco`): any COCO instances file; boxes and polygons in the image's pixels, Atelier's
+extras read back when present (shape ids, groups, tags, relations). RLE masks are refused.
 """
 
 from itertools import count
 
 from labeling.documents import polygon_area
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import SPLITS, ExportCounts, ExportMeta, Records
-from labeling.exports.jsonl import ArrayFile, dumps
-from labeling.exports.layout import cut, image_units
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import (
+    SPLITS,
+    ExportCounts,
+    ExportMeta,
+    ImportRecord,
+    ReadResult,
+    Records,
+    int_or_none,
+    is_number,
+    parse_json,
+)
+from labeling.formats.json_array import ArrayFile, dumps
+from labeling.formats.layout import cut, image_units
+
+NOT_COCO = "not a COCO file: it needs `images`, `annotations` and `categories` lists"
 
 
 class _Split:
@@ -150,3 +165,122 @@ def _finish(name: str, split: _Split, *, meta, options, categories, archive) -> 
             out.write(f',"{key}":'.encode())
             array.copy_into(out)
         out.write(b"}")
+
+
+# ---------------------------------------------------------------- import
+
+
+def read_coco(files: list[tuple[str, bytes]]) -> ReadResult:
+    result = ReadResult()
+    for name, data in files:
+        document = parse_json(data, name, result)
+        if document is None:
+            continue
+        if not isinstance(document, dict) or not all(
+            isinstance(document.get(k), list) for k in ("images", "annotations", "categories")
+        ):
+            result.fail(name, NOT_COCO)
+            continue
+        _coco_document(name, document, result)
+    return result
+
+
+def _coco_document(name: str, document: dict, result: ReadResult) -> None:
+    categories = {c.get("id"): c.get("name") for c in document["categories"] if isinstance(c, dict)}
+    images, shape_of = {}, {}
+    for image in document["images"]:
+        if not isinstance(image, dict) or "id" not in image:
+            result.fail(name, "an image without an id")
+            continue
+        record = ImportRecord(
+            record=f"image {image['id']}",
+            reference=str(image.get("file_name", "")),
+            width=int_or_none(image.get("width")),
+            height=int_or_none(image.get("height")),
+        )
+        extra = image.get("atelier") if isinstance(image.get("atelier"), dict) else {}
+        for tag in extra.get("tags", []) if isinstance(extra.get("tags"), list) else []:
+            if isinstance(tag, dict):
+                record.shapes.append(
+                    {
+                        "id": str(tag.get("id")),
+                        "class": tag.get("class"),
+                        "type": "tag",
+                        "attributes": tag.get("attributes") or {},
+                    }
+                )
+        images[image["id"]] = record
+        result.records.append(record)
+    for annotation in document["annotations"]:
+        label = f"annotation {annotation.get('id') if isinstance(annotation, dict) else '?'}"
+        if not isinstance(annotation, dict):
+            result.fail(label, "not an object")
+            continue
+        record = images.get(annotation.get("image_id"))
+        if record is None:
+            result.fail(label, f"image_id {annotation.get('image_id')!r} is not in the file's images")
+            continue
+        category = categories.get(annotation.get("category_id"))
+        if category is None:
+            result.fail(label, f"category_id {annotation.get('category_id')!r} is not in the file's categories")
+            continue
+        shapes = _coco_shapes(annotation, category, label, result)
+        record.shapes += shapes
+        if shapes:
+            shape_of[annotation.get("id")] = (record, shapes[0]["id"])
+    for relation in document.get("relations") or []:
+        _coco_relation(relation, shape_of, result)
+
+
+def _coco_shapes(annotation: dict, category: str, label: str, result: ReadResult) -> list[dict]:
+    extra = annotation.get("atelier") if isinstance(annotation.get("atelier"), dict) else {}
+    shape_id = str(extra.get("shape") or f"coco-{annotation.get('id')}")
+    common = {"class": category, "attributes": annotation.get("attributes") or {}, "group": extra.get("group")}
+    segmentation = annotation.get("segmentation")
+    if isinstance(segmentation, dict):
+        result.fail(label, "RLE masks are not imported; give polygons or a bbox")
+        return []
+    rings = [r for r in segmentation or [] if isinstance(r, list) and r]
+    if rings:
+        shapes = []
+        for number, ring in enumerate(rings):
+            if len(ring) % 2 or len(ring) < 6 or not all(is_number(v) for v in ring):
+                result.fail(label, "a polygon is a flat list of at least 3 x, y pairs")
+                return []
+            shapes.append(
+                {
+                    "id": shape_id if number == 0 else f"{shape_id}-{number}",
+                    "type": "polygon",
+                    "points": [[ring[i], ring[i + 1]] for i in range(0, len(ring), 2)],
+                    **common,
+                }
+            )
+        return shapes
+    bbox = annotation.get("bbox")
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
+        result.fail(label, "needs a bbox [x, y, width, height] or a polygon segmentation")
+        return []
+    return [{"id": shape_id, "type": "box", "box": list(bbox), **common}]
+
+
+def _coco_relation(relation, shape_of: dict, result: ReadResult) -> None:
+    if not isinstance(relation, dict):
+        return
+    label = f"relation {relation.get('id')}"
+    ends = []
+    for key in ("from", "to"):
+        value = relation.get(key)
+        first = value[0] if isinstance(value, list) and value else value
+        ends.append(shape_of.get(first))
+    if None in ends:
+        result.fail(label, "from and to must name annotations of this file")
+        return
+    (record, source), (_, target) = ends
+    record.relations.append(
+        {
+            "id": str(relation.get("relation") or f"coco-rel-{relation.get('id')}"),
+            "type": relation.get("type"),
+            "from": source,
+            "to": target,
+        }
+    )

@@ -9,9 +9,9 @@ shape id and the group id of a shape split across images, and image-level <tags>
 from itertools import count
 from xml.sax.saxutils import escape
 
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import SPLITS, ExportCounts, ExportMeta, Records
-from labeling.exports.layout import bounds_of, cut, image_units
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import SPLITS, ExportCounts, ExportMeta, Records
+from labeling.formats.layout import bounds_of, cut, image_units
 
 
 def write_voc(

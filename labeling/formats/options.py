@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from labeling.exports.base import SPLITS
+from labeling.formats.base import SPLITS
 
 FORMATS = ("coco", "yolo", "voc", "label_studio")
 LAYOUTS = ("slices", "stitched")

@@ -7,8 +7,8 @@ Images are stored (PNG is already compressed); text files are deflated at level 
 import zipfile
 from pathlib import Path
 
-from labeling.exports.base import ImagePath
-from labeling.exports.layout import ImageUnit
+from labeling.formats.base import ImagePath
+from labeling.formats.layout import ImageUnit
 
 IMAGE_MISSING = "the stored image {sha256} of item {item} is missing on the server"
 

@@ -5,7 +5,7 @@ import pytest
 
 from labeling.services.exports import export_job_run
 from tests.actors import api_client_for
-from tests.labeling.exports.helpers import annotate, box, freeze, make_item
+from tests.labeling.formats.helpers import annotate, box, freeze, make_item
 
 pytestmark = pytest.mark.django_db
 

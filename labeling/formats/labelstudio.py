@@ -7,17 +7,31 @@ the region's id (from_name "attr_<name>"), image-level tags are `choices` ("tags
 `relation` results. Atelier's extras sit in the task's `data` (free-form in Label Studio): the item,
 split, slice position and offset, the group id of each shape cut across images, and the item's
 relations with their ids (a relation between two images of an episode has no Label Studio form).
+
+Import (`read_label_studio`): a tasks file as Label Studio exports it (or as written here, which
+re-imports unchanged); the first non-cancelled annotation of each task, in percent of the image.
 """
 
 from itertools import count
 from xml.sax.saxutils import quoteattr
 
-from labeling.exports.archive import ExportArchive
-from labeling.exports.base import ExportCounts, ExportMeta, Records
-from labeling.exports.jsonl import ArrayFile
-from labeling.exports.layout import cut, image_units
+from labeling.formats.archive import ExportArchive
+from labeling.formats.base import (
+    ExportCounts,
+    ExportMeta,
+    ImportRecord,
+    ReadResult,
+    Records,
+    int_or_none,
+    is_number,
+    parse_json,
+)
+from labeling.formats.json_array import ArrayFile
+from labeling.formats.layout import cut, image_units
 
 BOX, POLYGON, TAGS, IMAGE = "box", "polygon", "tags", "image"
+
+NOT_LABEL_STUDIO = "not a Label Studio export: it needs a list of tasks, each with `data`"
 
 
 def write_label_studio(
@@ -177,3 +191,116 @@ def label_config(meta: ExportMeta) -> str:
         lines.append("  </Relations>")
     lines.append("</View>")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- import
+
+
+def read_label_studio(files: list[tuple[str, bytes]]) -> ReadResult:
+    result = ReadResult()
+    for name, data in files:
+        document = parse_json(data, name, result)
+        if document is None:
+            continue
+        tasks = [document] if isinstance(document, dict) else document
+        if not isinstance(tasks, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks
+        ):
+            result.fail(name, NOT_LABEL_STUDIO)
+            continue
+        for number, task in enumerate(tasks):
+            _ls_task(task, number, result)
+    return result
+
+
+def _ls_task(task: dict, number: int, result: ReadResult) -> None:
+    label = f"task {task.get('id', number + 1)}"
+    data = task["data"]
+    reference = data.get("image")
+    if reference is None:
+        reference = next((v for v in data.values() if isinstance(v, str)), "")
+    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if not annotations:
+        return  # nothing to import for this image: its document is left as it is
+    record = ImportRecord(record=label, reference=str(reference), normalized=True)
+    groups = data.get("atelier_groups") if isinstance(data.get("atelier_groups"), dict) else {}
+    regions: dict[str, dict] = {}
+    relations = []
+    for item in annotations[0].get("result") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "relation":
+            relations.append(item)
+            continue
+        _ls_result(item, regions, groups, record, label, result)
+    record.shapes = [shape for shape in regions.values() if "type" in shape]
+    for shape in regions.values():
+        if "type" not in shape:
+            result.fail(label, f"region {shape['id']!r} has attributes but no shape")
+    record.relations = _ls_relations(relations, data.get("atelier_relations"))
+    result.records.append(record)
+
+
+def _ls_result(item: dict, regions: dict, groups: dict, record: ImportRecord, label: str, result: ReadResult) -> None:
+    region_id = str(item.get("id") or f"ls-{len(regions) + 1}")
+    shape = regions.setdefault(region_id, {"id": region_id, "attributes": {}})
+    value = item.get("value") if isinstance(item.get("value"), dict) else {}
+    kind, control = item.get("type"), str(item.get("from_name", ""))
+    size = (int_or_none(item.get("original_width")), int_or_none(item.get("original_height")))
+    if size[0] and size[1]:
+        record.width, record.height = size
+    if kind in ("rectanglelabels", "rectangle", "polygonlabels", "polygon") or (
+        kind == "choices" and control == "tags"
+    ):
+        classes = value.get(kind) or value.get("labels") or value.get("choices") or []
+        if kind == "choices":
+            shape.update({"type": "tag", "class": classes[0] if classes else None})
+            return
+        shape["class"] = classes[0] if classes else None
+        if shape["id"] in groups:
+            shape["group"] = groups[shape["id"]]
+        if kind.startswith("rectangle"):
+            if value.get("rotation"):
+                result.fail(label, f"region {region_id!r} is rotated; rotated boxes are not imported")
+                return
+            numbers = [value.get(k) for k in ("x", "y", "width", "height")]
+            if not all(is_number(v) for v in numbers):
+                result.fail(label, f"region {region_id!r} needs x, y, width and height")
+                return
+            shape.update({"type": "box", "box": [v / 100 for v in numbers]})
+        else:
+            points = value.get("points")
+            if not isinstance(points, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(map(is_number, p)) for p in points
+            ):
+                result.fail(label, f"region {region_id!r} needs points")
+                return
+            shape.update({"type": "polygon", "points": [[x / 100, y / 100] for x, y in points]})
+        return
+    name = control[5:] if control.startswith("attr_") else control
+    if kind == "textarea":
+        shape["attributes"][name] = {"text": value.get("text") or []}
+    elif kind in ("choices", "taxonomy"):
+        shape["attributes"][name] = {"choices": value.get(kind) or []}
+    elif kind == "number":
+        shape["attributes"][name] = {"number": value.get("number")}
+    else:
+        result.fail(label, f"region {region_id!r}: results of type {kind!r} are not imported")
+
+
+def _ls_relations(items: list[dict], known) -> list[dict]:
+    ids = {}
+    relations = []
+    for entry in known if isinstance(known, list) else []:
+        if isinstance(entry, list) and len(entry) == 4:
+            relation_id, source, target, kind = (str(v) for v in entry)
+            ids[(source, target, kind)] = relation_id
+            relations.append({"id": relation_id, "type": kind, "from": source, "to": target})
+    seen = {(r["from"], r["to"], r["type"]) for r in relations}
+    for number, item in enumerate(items, start=1):
+        for kind in item.get("labels") or [None]:
+            key = (str(item.get("from_id")), str(item.get("to_id")), kind)
+            if key not in seen:
+                seen.add(key)
+                relations.append({"id": ids.get(key, f"ls-rel-{number}"), "type": kind, "from": key[0], "to": key[1]})
+    return relations
