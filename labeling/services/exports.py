@@ -4,7 +4,7 @@
 sent after commit. `export_job_run` is idempotent (Celery delivers at least once): a finished job
 is left alone; an unfinished one is written again from the start into its work folder, and the
 finished zip is moved into place with one rename, so two deliveries at once write the same bytes
-and the last rename wins. The pure writers (labeling/exports/) stream: VersionItems are read in
+and the last rename wins. The pure writers (labeling/formats/) stream: VersionItems are read in
 chunks, annotations spool to temporary files, images are copied one at a time.
 """
 
