@@ -11,7 +11,6 @@ Two sweeps, each touching only attempts of its own node(s), never by host name:
 """
 
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -24,12 +23,10 @@ from scheduler.execution.ownership import (
     supervised_attempts,
     worker_identity,
 )
-from scheduler.execution.process import group_members, group_terminate, process_groups
+from scheduler.execution.process import attempt_marker_of, group_members, group_terminate, process_groups
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt
 
 log = logging.getLogger(__name__)
-
-ATTEMPT_MARKER = "ATELIER_ATTEMPT_ID"
 
 
 def attempt_group_members(*, attempt_id: int, pgid: int, groups: dict[int, list[int]] | None = None) -> list[int]:
@@ -37,19 +34,6 @@ def attempt_group_members(*, attempt_id: int, pgid: int, groups: dict[int, list[
     `groups`: one reading of process_groups() shared by several calls."""
     members = group_members(pgid) if groups is None else groups.get(pgid, [])
     return [pid for pid in members if attempt_marker_of(pid) == str(attempt_id)]
-
-
-def attempt_marker_of(pid: int) -> str | None:
-    """The attempt id in the process's environment; None if it has none or may not be read."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    for entry in environ.split(b"\0"):
-        name, _, value = entry.partition(b"=")
-        if name == ATTEMPT_MARKER.encode():
-            return value.decode()
-    return None
 
 
 def processes_gone_record(attempt_id: int) -> None:

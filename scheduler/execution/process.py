@@ -8,6 +8,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# Set in every job's environment: tells an attempt's processes apart from a recycled pid or group id.
+ATTEMPT_MARKER = "ATELIER_ATTEMPT_ID"
+
 
 @dataclass
 class JobProcess:
@@ -112,3 +115,16 @@ def exit_status(returncode: int) -> tuple[int | None, int | None]:
     if returncode < 0:
         return None, -returncode
     return returncode, None
+
+
+def attempt_marker_of(pid: int) -> str | None:
+    """The attempt id in the process's environment; None if it has none or may not be read."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for entry in environ.split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == ATTEMPT_MARKER.encode():
+            return value.decode()
+    return None

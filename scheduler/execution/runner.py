@@ -25,9 +25,9 @@ from django.utils import timezone
 from portal.realtime.services import event_publish
 from scheduler.execution.disk import TRUNCATION_MARKER, disk_full_reason, log_file_cap
 from scheduler.execution.environment import job_environment
-from scheduler.execution.orphans import ATTEMPT_MARKER, processes_gone_record
+from scheduler.execution.orphans import processes_gone_record
 from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
-from scheduler.execution.process import JobProcess, exit_status, group_terminate, process_start
+from scheduler.execution.process import ATTEMPT_MARKER, JobProcess, exit_status, group_terminate, process_start
 from scheduler.models import Attempt, AttemptState, Job, LogChunk
 from scheduler.services.jobs import attempt_claim, attempt_finish
 

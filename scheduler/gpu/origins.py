@@ -5,7 +5,7 @@ and the attempt marker from /proc/<pid>/environ where this agent may read it."""
 from collections.abc import Iterable
 from pathlib import Path
 
-from scheduler.execution.orphans import attempt_marker_of
+from scheduler.execution.process import attempt_marker_of
 from scheduler.gpu.backends.base import NodeReading
 from scheduler.gpu.rogue import ProcessOrigin
 

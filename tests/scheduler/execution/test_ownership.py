@@ -9,7 +9,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from scheduler.execution.orphans import ATTEMPT_MARKER, orphans_kill, runnerless_groups_stop
+from scheduler.execution.orphans import orphans_kill, runnerless_groups_stop
 from scheduler.execution.ownership import (
     process_start_time,
     runner_file_write,
@@ -18,7 +18,7 @@ from scheduler.execution.ownership import (
     supervised_attempts,
     supervising,
 )
-from scheduler.execution.process import group_members, group_terminate, process_start
+from scheduler.execution.process import ATTEMPT_MARKER, group_members, group_terminate, process_start
 from scheduler.execution.runner import AttemptNotOurs, attempt_run, attempt_stop_request
 from scheduler.models import Attempt, AttemptState
 from scheduler.services.jobs import attempt_finish

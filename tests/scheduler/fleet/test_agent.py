@@ -15,8 +15,7 @@ from django.core.management import CommandError, call_command
 
 from portal.ops.models import Heartbeat
 from portal.realtime.models import Event
-from scheduler.execution.orphans import ATTEMPT_MARKER
-from scheduler.execution.process import group_terminate, process_groups
+from scheduler.execution.process import ATTEMPT_MARKER, group_terminate, process_groups
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 from scheduler.gpu.backends.nvml import NvmlBackend
 from scheduler.gpu.rogue import RunningAttempt
