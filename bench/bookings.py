@@ -8,7 +8,7 @@ Each run gets a fresh database (a SQLite file under var/bench/, or PostgreSQL da
 256 GPUs (32 nodes x 8) and 10,000 existing bookings of 1-4 GPUs and 2-24 h spread over the next
 30 days across 8 teams. Then it measures, through the real service and API code:
 
-- create: `reservation_create` for random requests (count 1-8, 1-12 h, random start in the next
+- create: `booking_create` for random requests (count 1-8, 1-12 h, random start in the next
   30 days), successes and 409 refusals timed separately; the same through the REST API in process
   (APIClient: URL routing, authentication, serializer, JSON);
 - the race: 100 attempts at one GPU slot from threads released by one barrier (PostgreSQL: 50
@@ -80,7 +80,7 @@ def seed(rng: random.Random, *, bookings: int) -> dict:
 
     from portal.teams.models import Membership
     from portal.teams.services import quota_update, team_create
-    from scheduler.models import Gpu, GpuOccupancy, Node, OccupancyKind, Reservation
+    from scheduler.models import Booking, Gpu, GpuOccupancy, Node, OccupancyKind
     from tests.factories import UserFactory
 
     nodes = [Node.objects.create(name=f"bench-{n:02d}", backend="simulated", simulated=True) for n in range(32)]
@@ -122,12 +122,10 @@ def seed(rng: random.Random, *, bookings: int) -> dict:
         start = max(cursor[g.pk] for g in chosen) + timedelta(minutes=rng.randrange(0, 240, 15))
         end = start + timedelta(hours=rng.randint(2, 24))
         user, team = rng.choice(users)
-        reservation = Reservation.objects.create(user=user, team=team, start=start, end=end, note="bench")
-        reservation.gpus.set(chosen)
+        booking = Booking.objects.create(user=user, team=team, start=start, end=end, note="bench")
+        booking.gpus.set(chosen)
         GpuOccupancy.objects.bulk_create(
-            GpuOccupancy(
-                gpu=g, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation
-            )
+            GpuOccupancy(gpu=g, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, booking=booking)
             for g in chosen
         )
         for g in chosen:
@@ -148,7 +146,7 @@ def _random_window(rng, world):
 def measure_creates(rng, world, *, n: int) -> dict:
     from portal.api.errors import Conflict
     from scheduler.selectors.placement import GpuRequest
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
 
     created, refused = [], []
     for _ in range(n):
@@ -157,7 +155,7 @@ def measure_creates(rng, world, *, n: int) -> dict:
         request = GpuRequest(count=rng.choice((1, 1, 2, 4, 8)), same_node=rng.random() < 0.5)
         t0 = time.perf_counter()
         try:
-            reservation_create(user=user, team=team, start=start, end=end, request=request)
+            booking_create(user=user, team=team, start=start, end=end, request=request)
             created.append(time.perf_counter() - t0)
         except Conflict:
             refused.append(time.perf_counter() - t0)
@@ -177,7 +175,7 @@ def measure_api_creates(rng, world, *, n: int) -> dict:
         start, end = _random_window(rng, world)
         body = {"gpus": rng.choice((1, 2, 4)), "start": start.isoformat(), "end": end.isoformat()}
         t0 = time.perf_counter()
-        status = clients[user.pk].post("/api/v1/reservations/", body, format="json").status_code
+        status = clients[user.pk].post("/api/v1/bookings/", body, format="json").status_code
         timings.setdefault(status, []).append(time.perf_counter() - t0)
     return {
         "api_create": stats(timings[201]),
@@ -214,7 +212,7 @@ def measure_race(world) -> dict:
 
     from portal.api.errors import Conflict
     from scheduler.selectors.placement import GpuRequest
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
     from tests.scheduler.race import race
 
     # A slot past every existing booking: the race is for free capacity, as in real life.
@@ -225,7 +223,7 @@ def measure_race(world) -> dict:
     def attempt(i):
         user, team = users[i % len(users)]
         try:
-            reservation_create(
+            booking_create(
                 user=user, team=team, start=start, end=start + timedelta(hours=4), request=GpuRequest(gpu_ids=(gpu.pk,))
             )
             return "created"
@@ -255,10 +253,10 @@ def report(database: str, r: dict) -> None:
 
     print(f"\n### {database}: {r['existing_bookings']:,} existing bookings on {r['gpus']} GPUs\n")
     print("| operation | n | p50 | p95 | max |\n|---|---|---|---|---|")
-    print(row("reservation_create (created)", r["create"]))
-    print(row("reservation_create (409)", r["create_conflict"]))
-    print(row("POST /api/v1/reservations/ in process (201)", r["api_create"]))
-    print(row("POST /api/v1/reservations/ in process (409)", r["api_create_conflict"]))
+    print(row("booking_create (created)", r["create"]))
+    print(row("booking_create (409)", r["create_conflict"]))
+    print(row("POST /api/v1/bookings/ in process (201)", r["api_create"]))
+    print(row("POST /api/v1/bookings/ in process (409)", r["api_create_conflict"]))
     print(row("availability_find", r["availability"]))
     print(
         f"\nrace: 100 attempts at one slot, wall {r['race_wall_s']} s, outcomes {r['race_outcomes']}; "

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/policy.py [--repeats 15] [--scales 1,2,4]
 
-Base size: 1,024 GPUs (128 nodes x 8), 10,000 pending jobs, 100 reservations, 15 teams with
+Base size: 1,024 GPUs (128 nodes x 8), 10,000 pending jobs, 100 bookings, 15 teams with
 quotas, about 90 % of GPUs busy; 2x and 4x scale all four. Jobs follow the Philly trace's mix
 (mostly 1 GPU, some 2 to 16). Seeded, so every run measures the same inputs. Target: <= 50 ms
 median at the base size.
@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scheduler.policy.policy import schedule  # noqa: E402
 from scheduler.policy.types import (  # noqa: E402
     HOUR,
+    Booking,
     ClusterState,
     Gpu,
     PendingJob,
     PolicyConfig,
-    Reservation,
     RunningJob,
     TeamState,
 )
@@ -63,8 +63,8 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
     )
     # Bookings: each on 2 GPUs of its own node (a quarter of that node), some active, most ahead.
     booked_nodes = rng.sample(range(nodes), 100 * scale)
-    reservations = tuple(
-        Reservation(
+    bookings = tuple(
+        Booking(
             id=f"res{i}",
             team=f"team{i % 15}",
             gpus=(n * 8, n * 8 + 1),
@@ -73,7 +73,7 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
         )
         for i, n in enumerate(booked_nodes)
     )
-    booked = {g for r in reservations for g in r.gpus}
+    booked = {g for r in bookings for g in r.gpus}
     # Running jobs fill about 90 % of the unbooked GPUs.
     running = []
     unbooked = [g.id for g in gpus if g.id not in booked and g.usable]
@@ -109,9 +109,7 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
         )
         for j in range(10_000 * scale)
     )
-    return ClusterState(
-        now=NOW, gpus=gpus, running=tuple(running), pending=pending, reservations=reservations, teams=teams
-    )
+    return ClusterState(now=NOW, gpus=gpus, running=tuple(running), pending=pending, bookings=bookings, teams=teams)
 
 
 def measure(state: ClusterState, repeats: int) -> tuple:
@@ -133,13 +131,13 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     base = None
     print(f"# load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print("scale,gpus,pending,reservations,running,placed,median_ms,min_ms,max_ms,cpu_median_ms,ratio_to_base")
+    print("scale,gpus,pending,bookings,running,placed,median_ms,min_ms,max_ms,cpu_median_ms,ratio_to_base")
     for scale in [int(s) for s in options.scales.split(",")]:
         state = build_state(scale)
         median, low, high, cpu, decision = measure(state, options.repeats)
         base = base or median
         print(
-            f"{scale},{len(state.gpus)},{len(state.pending)},{len(state.reservations)},{len(state.running)},"
+            f"{scale},{len(state.gpus)},{len(state.pending)},{len(state.bookings)},{len(state.running)},"
             f"{len(decision.placements)},{median:.1f},{low:.1f},{high:.1f},{cpu:.1f},{median / base:.2f}"
         )
     return 0

@@ -95,7 +95,7 @@ def book(
     body = {"gpus": gpus, "note": note, "same_node": same_node} | _window("start", start) | _window("end", end)
     if model:
         body["model"] = model
-    booking = api().call("POST", "reservations/", json=body)
+    booking = api().call("POST", "bookings/", json=body)
     out.print(f"Booking {booking['id']}: {len(booking['gpus'])} GPUs from {booking['start']} to {booking['end']}.")
 
 
@@ -115,7 +115,8 @@ def submit(
     priority: str = typer.Option("normal", help="low, normal or high"),
     preemptible: bool = typer.Option(False, help="may be preempted (requeued) to return borrowed GPUs"),
     env: list[str] = typer.Option([], help="NAME=value, repeatable"),
-    reservation: int = typer.Option(None, help="run inside this booking of your team"),
+    booking: int = typer.Option(None, help="run inside this booking of your team"),
+    reservation: int = typer.Option(None, hidden=True, help="the old name of --booking"),
 ):
     """Submit a job: everything after -- is the command."""
     variables = dict(item.split("=", 1) for item in env if "=" in item)
@@ -129,7 +130,7 @@ def submit(
         "priority": priority,
         "preemptible": preemptible,
         "env": variables,
-        "reservation": reservation,
+        "booking": booking if booking is not None else reservation,
     }
     job = api().call("POST", "jobs/", json=body)
     out.print(f"Job {job['id']} submitted ({job['state']}).")

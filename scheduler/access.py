@@ -9,39 +9,39 @@ from django.core.exceptions import PermissionDenied  # a styled 403 on pages, th
 from django.http import Http404
 
 from portal.teams.access import may_administer_team, team_ids_of
-from scheduler.models import GpuOccupancy, OccupancyKind, Reservation
+from scheduler.models import Booking, GpuOccupancy, OccupancyKind
 
 NOT_YOURS = "Only the owner, their team admins and site admins change this booking."
 
 
-def reservations_visible_to(user):
+def bookings_visible_to(user):
     if not user.is_authenticated:
-        return Reservation.objects.none()
-    return Reservation.objects.all()
+        return Booking.objects.none()
+    return Booking.objects.all()
 
 
-def access_reservation_for_user(user, reservation_id) -> Reservation:
-    reservation = reservations_visible_to(user).select_related("user", "team").filter(pk=reservation_id).first()
-    if reservation is None:
+def access_booking_for_user(user, booking_id) -> Booking:
+    booking = bookings_visible_to(user).select_related("user", "team").filter(pk=booking_id).first()
+    if booking is None:
         raise Http404("No such booking.")
-    return reservation
+    return booking
 
 
-def access_reservation_to_change(user, reservation_id) -> Reservation:
-    reservation = access_reservation_for_user(user, reservation_id)
-    if not may_change_reservation(user, reservation):
+def access_booking_to_change(user, booking_id) -> Booking:
+    booking = access_booking_for_user(user, booking_id)
+    if not may_change_booking(user, booking):
         raise PermissionDenied(NOT_YOURS)
-    return reservation
+    return booking
 
 
-def may_change_reservation(user, reservation: Reservation) -> bool:
-    return reservation.user_id == user.pk or may_administer_team(user, reservation.team_id)
+def may_change_booking(user, booking: Booking) -> bool:
+    return booking.user_id == user.pk or may_administer_team(user, booking.team_id)
 
 
-def may_see_note(user, reservation: Reservation, team_ids: set[int] | None = None) -> bool:
+def may_see_note(user, booking: Booking, team_ids: set[int] | None = None) -> bool:
     if user.is_staff:
         return True
-    return reservation.team_id in (team_ids if team_ids is not None else team_ids_of(user))
+    return booking.team_id in (team_ids if team_ids is not None else team_ids_of(user))
 
 
 def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
@@ -53,7 +53,8 @@ def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
         "start": row.start.isoformat(),
         "end": row.end.isoformat(),
         "kind": row.kind,
-        "reservation": row.reservation_id,
+        "booking": row.booking_id,
+        "reservation": row.booking_id,  # the old name of `booking`, kept for API clients
         "job": row.job_ref,
     }  # a 409 names the job in the way (docs/decisions.md §4)
     visible = row.kind == OccupancyKind.BOOKING or viewer.is_staff or row.team_id in team_ids_of(viewer)
@@ -78,7 +79,7 @@ def jobs_visible_to(user):
 
 
 def access_job_for_user(user, job_id):
-    job = jobs_visible_to(user).select_related("owner", "team", "reservation").filter(pk=job_id).first()
+    job = jobs_visible_to(user).select_related("owner", "team", "booking").filter(pk=job_id).first()
     if job is None:
         raise Http404("No such job.")
     return job

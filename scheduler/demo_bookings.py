@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
-from scheduler.models import Gpu, GpuState, Reservation
+from scheduler.models import Booking, Gpu, GpuState
 from scheduler.selectors.placement import GpuRequest
-from scheduler.services.reservations import reservation_create
+from scheduler.services.bookings import booking_create
 
 DEMO_NOTE = "Demo booking"
 # (user, GPUs, day offset, local start hour, hours)
@@ -23,7 +23,7 @@ def demo_bookings_seed(**kwargs) -> int:
     made = 0
     for username, gpus, day, hour, hours in DEMO_BOOKINGS:
         user = get_user_model().objects.filter(username=username).first()
-        if user is None or Reservation.objects.filter(user=user, note__startswith=DEMO_NOTE).exists():
+        if user is None or Booking.objects.filter(user=user, note__startswith=DEMO_NOTE).exists():
             continue
         made += _book(user=user, gpus=gpus, day=day, hour=hour, hours=hours)
     return made
@@ -33,7 +33,7 @@ def _book(*, user, gpus: int, day: int, hour: int, hours: int) -> int:
     zone = ZoneInfo(user.time_zone)
     start = datetime.combine(timezone.localdate(timezone=zone) + timedelta(days=day), time(hour), tzinfo=zone)
     try:
-        reservation_create(
+        booking_create(
             user=user,
             start=start,
             end=start + timedelta(hours=hours),

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from portal.teams.models import Team
 from scheduler import access
-from scheduler.models import Reservation
+from scheduler.models import Booking
 from scheduler.selectors.placement import GpuRequest
 from scheduler.wallclock import FOLDS, InstantError, instant_parse, wall_clock_parse
 
@@ -48,7 +48,7 @@ class WindowFields(serializers.Serializer):
         return start, end
 
 
-class ReservationCreateSerializer(WindowFields):
+class BookingCreateSerializer(WindowFields):
     gpus = serializers.IntegerField(required=False, min_value=0, help_text="How many GPUs; the service picks them.")
     gpu_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
     node = serializers.CharField(required=False)
@@ -73,7 +73,7 @@ class ReservationCreateSerializer(WindowFields):
         return attrs
 
 
-class ReservationUpdateSerializer(WindowFields):
+class BookingUpdateSerializer(WindowFields):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
     def validate(self, attrs):
@@ -88,7 +88,7 @@ class GpuBriefSerializer(serializers.Serializer):
     model = serializers.CharField()
 
 
-class ReservationSerializer(serializers.ModelSerializer):
+class BookingSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username")
     team = serializers.IntegerField(source="team_id")
     team_name = serializers.CharField(source="team.name")
@@ -98,7 +98,7 @@ class ReservationSerializer(serializers.ModelSerializer):
     idle = serializers.SerializerMethodField()
 
     class Meta:
-        model = Reservation
+        model = Booking
         fields = [
             "id",
             "user",
@@ -123,7 +123,7 @@ class ReservationSerializer(serializers.ModelSerializer):
         return obj.note if access.may_see_note(user, obj, self.context.get("team_ids")) else None
 
     def get_can_change(self, obj) -> bool:
-        return access.may_change_reservation(self.context["request"].user, obj)
+        return access.may_change_booking(self.context["request"].user, obj)
 
     def get_idle(self, obj) -> bool:
         return obj.idle_flagged_at is not None

@@ -12,22 +12,22 @@ from rest_framework.views import APIView
 from portal.teams.access import access_team_for_user, team_ids_of
 from scheduler import access
 from scheduler.api import booking_serializers as s
-from scheduler.models import Reservation, ReservationState
+from scheduler.models import Booking, BookingState
 from scheduler.selectors import quotas
 from scheduler.selectors.placement import GpuRequest, availability_find
-from scheduler.services import reservations as services
+from scheduler.services import bookings as services
 
 
-class ReservationFilter(django_filters.FilterSet):
+class BookingFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="user__username")
-    state = django_filters.ChoiceFilter(choices=ReservationState.choices)
+    state = django_filters.ChoiceFilter(choices=BookingState.choices)
     gpu = django_filters.NumberFilter(field_name="gpus")
     ends_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt")
     starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     mine = django_filters.BooleanFilter(method="filter_mine")
 
     class Meta:
-        model = Reservation
+        model = Booking
         fields = ["team", "user", "state", "gpu", "ends_after", "starts_before", "mine"]
 
     def filter_mine(self, queryset, name, value):
@@ -38,33 +38,33 @@ def _context(request) -> dict:
     return {"request": request, "team_ids": team_ids_of(request.user)}
 
 
-def _shown(reservation: Reservation, request) -> dict:
+def _shown(booking: Booking, request) -> dict:
     """The booking as the caller sees it, read back with its GPUs and nodes in two queries."""
-    fresh = Reservation.objects.select_related("user", "team").prefetch_related("gpus__node").get(pk=reservation.pk)
-    return s.ReservationSerializer(fresh, context=_context(request)).data
+    fresh = Booking.objects.select_related("user", "team").prefetch_related("gpus__node").get(pk=booking.pk)
+    return s.BookingSerializer(fresh, context=_context(request)).data
 
 
-class ReservationListView(ListAPIView):
+class BookingListView(ListAPIView):
     """Every signed-in user sees every booking (who, team, when); notes only their team's."""
 
-    serializer_class = s.ReservationSerializer
-    filterset_class = ReservationFilter
+    serializer_class = s.BookingSerializer
+    filterset_class = BookingFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return Reservation.objects.none()
-        visible = access.reservations_visible_to(self.request.user)
+            return Booking.objects.none()
+        visible = access.bookings_visible_to(self.request.user)
         return visible.select_related("user", "team").prefetch_related("gpus__node").distinct().order_by("start", "id")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), **_context(self.request)}
 
-    @extend_schema(request=s.ReservationCreateSerializer, responses={201: s.ReservationSerializer})
+    @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
     def post(self, request):
-        payload = s.ReservationCreateSerializer(data=request.data, context={"request": request})
+        payload = s.BookingCreateSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        reservation = services.reservation_create(
+        booking = services.booking_create(
             user=request.user,
             start=data["start"],
             end=data["end"],
@@ -72,31 +72,41 @@ class ReservationListView(ListAPIView):
             team=data.get("team"),
             note=data["note"],
         )
-        return Response(_shown(reservation, request), status=status.HTTP_201_CREATED)
+        return Response(_shown(booking, request), status=status.HTTP_201_CREATED)
 
 
-class ReservationDetailView(GenericAPIView):
-    serializer_class = s.ReservationSerializer
+class BookingDetailView(GenericAPIView):
+    serializer_class = s.BookingSerializer
 
     def get(self, request, pk: int):
-        return Response(_shown(access.access_reservation_for_user(request.user, pk), request))
+        return Response(_shown(access.access_booking_for_user(request.user, pk), request))
 
-    @extend_schema(request=s.ReservationUpdateSerializer, responses=s.ReservationSerializer)
+    @extend_schema(request=s.BookingUpdateSerializer, responses=s.BookingSerializer)
     def patch(self, request, pk: int):
-        reservation = access.access_reservation_to_change(request.user, pk)
-        payload = s.ReservationUpdateSerializer(data=request.data, context={"request": request})
+        booking = access.access_booking_to_change(request.user, pk)
+        payload = s.BookingUpdateSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         change = services.Change(start=data["start"], end=data["end"], note=data.get("note"))
-        updated = services.reservation_update(reservation=reservation, by=request.user, change=change)
+        updated = services.booking_update(booking=booking, by=request.user, change=change)
         return Response(_shown(updated, request))
 
-    @extend_schema(request=None, responses=s.ReservationSerializer)
+    @extend_schema(request=None, responses=s.BookingSerializer)
     def delete(self, request, pk: int):
         """Cancel: frees the rest of the window at once; the record stays, cancelled (docs/decisions.md §3)."""
-        reservation = access.access_reservation_to_change(request.user, pk)
-        cancelled = services.reservation_cancel(reservation=reservation, by=request.user)
+        booking = access.access_booking_to_change(request.user, pk)
+        cancelled = services.booking_cancel(booking=booking, by=request.user)
         return Response(_shown(cancelled, request))
+
+
+@extend_schema(deprecated=True)
+class BookingListOldPathView(BookingListView):
+    """`/api/v1/reservations/`, the old path of `/api/v1/bookings/`: the same view, kept for older clients."""
+
+
+@extend_schema(deprecated=True)
+class BookingDetailOldPathView(BookingDetailView):
+    """`/api/v1/reservations/{id}/`, the old path of `/api/v1/bookings/{id}/`: the same view."""
 
 
 class AvailabilityView(APIView):

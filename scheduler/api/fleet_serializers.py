@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_duration
 from rest_framework import serializers
 
-from scheduler.models import Gpu, Job, Node, Reservation
+from scheduler.models import Booking, Gpu, Job, Node
 from scheduler.selectors.fleet import BOARD_STATES
 
 NAIVE_INSTANT = "Give an offset, e.g. 2026-11-23T09:00:00+09:00 or ...Z: a time without one is ambiguous."
@@ -135,7 +135,7 @@ class AffectedBookingSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name")
 
     class Meta:
-        model = Reservation
+        model = Booking
         fields = ["id", "user", "team", "start", "end"]
 
 

@@ -3,6 +3,9 @@ from rest_framework import serializers
 from scheduler.models import Attempt, Job, Priority
 from scheduler.models.jobs import PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU
 
+BOOKING_NAMED_TWICE = "Give the booking once: `reservation` is the old name of `booking`."
+OLD_BOOKING_NAME = "Deprecated: the old name of `booking`."
+
 
 class JobSubmitSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -17,9 +20,26 @@ class JobSubmitSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     preemptible = serializers.BooleanField(required=False, default=False)
     team = serializers.IntegerField(required=False, allow_null=True, default=None)
-    reservation = serializers.IntegerField(required=False, allow_null=True, default=None)
+    booking = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="run inside this booking of your team"
+    )
+    reservation = serializers.IntegerField(required=False, allow_null=True, default=None, help_text=OLD_BOOKING_NAME)
     labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
     inputs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+
+    def validate(self, attrs):
+        old = attrs.pop("reservation")
+        if old is not None and attrs["booking"] not in (None, old):
+            raise serializers.ValidationError({"booking": [BOOKING_NAMED_TWICE]})
+        if attrs["booking"] is None:
+            attrs["booking"] = old
+        return attrs
+
+    @property
+    def booking_field(self) -> str:
+        """The name the client gave the booking by: errors about it answer under that name."""
+        sent = self.initial_data
+        return "reservation" if sent.get("booking") is None and sent.get("reservation") is not None else "booking"
 
 
 class AttemptSerializer(serializers.ModelSerializer):
@@ -64,6 +84,9 @@ class JobSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name")
     time_limit = serializers.SerializerMethodField()
     gpu_hours = serializers.SerializerMethodField()
+    reservation = serializers.IntegerField(
+        source="booking_id", read_only=True, allow_null=True, help_text=OLD_BOOKING_NAME
+    )
 
     class Meta:
         model = Job
@@ -84,6 +107,7 @@ class JobSerializer(serializers.ModelSerializer):
             "time_limit",
             "priority",
             "preemptible",
+            "booking",
             "reservation",
             "labels",
             "inputs",

@@ -1,6 +1,7 @@
 """Jobs over REST (docs/decisions.md §3, §6): submit, list, detail, cancel, attempts, log pages, outputs."""
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -51,9 +52,15 @@ class JobListView(ListAPIView):
         payload = JobSubmitSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        job = job_services.job_submit(
-            user=request.user, team_id=data.pop("team"), reservation_id=data.pop("reservation"), **data
-        )
+        try:
+            job = job_services.job_submit(
+                user=request.user, team_id=data.pop("team"), booking_id=data.pop("booking"), **data
+            )
+        except DjangoValidationError as exc:
+            errors = getattr(exc, "error_dict", {})
+            if payload.booking_field != "booking" and "booking" in errors:
+                errors[payload.booking_field] = errors.pop("booking")
+            raise
         response = Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/jobs/{job.pk}/"
         return response

@@ -1,12 +1,12 @@
 """Scheduler state, one module per area. Import models from here: `from scheduler.models import Gpu`."""
 
 from scheduler.models.bookings import (
+    Booking,
+    BookingIdlePeriod,
+    BookingState,
     CalendarFeed,
     GpuOccupancy,
     OccupancyKind,
-    Reservation,
-    ReservationIdlePeriod,
-    ReservationState,
 )
 from scheduler.models.fleet import Gpu, GpuState, Node
 from scheduler.models.jobs import (
@@ -29,9 +29,9 @@ __all__ = [
     "CalendarFeed",
     "GpuOccupancy",
     "OccupancyKind",
-    "Reservation",
-    "ReservationIdlePeriod",
-    "ReservationState",
+    "Booking",
+    "BookingIdlePeriod",
+    "BookingState",
 ]
 __all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
 __all__ += [

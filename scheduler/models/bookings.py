@@ -1,6 +1,6 @@
 """Bookings and the per-GPU occupancy table (docs/decisions.md §4).
 
-A Reservation is what a person booked (who, team, note, window, which GPUs). The GPUs are held by
+A Booking is what a person booked (who, team, note, window, which GPUs). The GPUs are held by
 GpuOccupancy rows, one per GPU and window: the single table that bookings and jobs outside bookings
 both write, so that "no GPU held twice at overlapping times" is one invariant over one table. On
 PostgreSQL an exclusion constraint enforces it (migration 0002, PostgreSQL only); on SQLite the
@@ -16,24 +16,24 @@ from django.db.models import F, Q
 from scheduler.models.fleet import Gpu
 
 
-class ReservationState(models.TextChoices):
+class BookingState(models.TextChoices):
     ACTIVE = "active", "Active"
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Reservation(models.Model):
+class Booking(models.Model):
     """A booking of one or more GPUs for the half-open window [start, end), stored in UTC."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations")
-    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="reservations")
-    gpus = models.ManyToManyField(Gpu, related_name="reservations")  # kept after cancel: the record stays whole
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="bookings")
+    gpus = models.ManyToManyField(Gpu, related_name="bookings")  # kept after cancel: the record stays whole
     note = models.TextField(blank=True)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    state = models.CharField(max_length=20, choices=ReservationState.choices, default=ReservationState.ACTIVE)
+    state = models.CharField(max_length=20, choices=BookingState.choices, default=BookingState.ACTIVE)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # Idle tracking, the flag now: since when the GPUs are idle, and when the booking was flagged; both
-    # cleared when its GPUs are busy again. Every flagged period stays in ReservationIdlePeriod.
+    # cleared when its GPUs are busy again. Every flagged period stays in BookingIdlePeriod.
     idle_since = models.DateTimeField(null=True, blank=True)
     idle_flagged_at = models.DateTimeField(null=True, blank=True)
     idle_released_at = models.DateTimeField(null=True, blank=True)
@@ -47,28 +47,28 @@ class Reservation(models.Model):
             models.Index(fields=["user", "start"]),
             models.Index(fields=["end"]),
         ]
-        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_end_after_start")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_end_after_start")]
 
     def __str__(self) -> str:
         return f"Booking {self.pk} by {self.user} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
 
 
-class ReservationIdlePeriod(models.Model):
+class BookingIdlePeriod(models.Model):
     """One stretch during which a booking's GPUs sat idle, from the start of the idle period that got
     it flagged until its GPUs were seen busy again (null while still idle). The quota report counts
     reserved-but-idle GPU-hours over these; a booking flagged, busy, then flagged again has two."""
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="idle_periods")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="idle_periods")
     start = models.DateTimeField()
     end = models.DateTimeField(null=True, blank=True)
     flagged_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["reservation", "start"]
+        ordering = ["booking", "start"]
         indexes = [models.Index(fields=["start"])]
 
     def __str__(self) -> str:
-        return f"Booking {self.reservation_id} idle from {self.start:%Y-%m-%d %H:%M}"
+        return f"Booking {self.booking_id} idle from {self.start:%Y-%m-%d %H:%M}"
 
 
 class OccupancyKind(models.TextChoices):
@@ -88,9 +88,7 @@ class GpuOccupancy(models.Model):
     kind = models.CharField(max_length=20, choices=OccupancyKind.choices)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    reservation = models.ForeignKey(
-        Reservation, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy"
-    )
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy")
     # Opaque job reference for the Jobs issue (an attempt id); no foreign key yet, the model does not exist.
     job_ref = models.BigIntegerField(null=True, blank=True)
 
@@ -103,7 +101,7 @@ class GpuOccupancy(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="occupancy_end_after_start"),
             models.CheckConstraint(
-                condition=(Q(kind="booking", reservation__isnull=False) | Q(kind="job", job_ref__isnull=False)),
+                condition=(Q(kind="booking", booking__isnull=False) | Q(kind="job", job_ref__isnull=False)),
                 name="occupancy_kind_has_its_reference",
             ),
         ]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from scheduler.models.bookings import Reservation
+from scheduler.models.bookings import Booking
 from scheduler.models.fleet import Gpu, Node
 
 
@@ -53,7 +53,7 @@ class Job(models.Model):
     time_limit_s = models.PositiveIntegerField()
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     preemptible = models.BooleanField(default=False)
-    reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     labels = models.JSONField(default=dict, blank=True)
     # Opaque references to what the job reads, e.g. {"dataset": "dataset:12@v3"} (no foreign key: docs/decisions.md §1).
     inputs = models.JSONField(default=dict, blank=True)

@@ -6,6 +6,7 @@ scheduler and the trace-replay simulator (:mod:`scheduler.policy.replay`).
 
 from scheduler.policy.policy import schedule
 from scheduler.policy.types import (
+    Booking,
     ClusterState,
     Decision,
     Gpu,
@@ -13,7 +14,6 @@ from scheduler.policy.types import (
     PendingJob,
     PendingStatus,
     PolicyConfig,
-    Reservation,
     RunningJob,
     TeamState,
 )
@@ -26,7 +26,7 @@ __all__ = [
     "PendingJob",
     "PendingStatus",
     "PolicyConfig",
-    "Reservation",
+    "Booking",
     "RunningJob",
     "TeamState",
     "schedule",

@@ -1,4 +1,4 @@
-"""EASY backfill with reservation-aware shadow time.
+"""EASY backfill with booking-aware shadow time.
 
 The highest-ranked job that cannot start now (the head) gets a planned start: the earliest
 instant its gang fits on GPUs freed by running jobs' time limits, also respecting bookings. The
@@ -15,12 +15,12 @@ import math
 from typing import Optional
 
 from scheduler.policy.placement import choose_gpus
-from scheduler.policy.types import HeadPlan, PendingJob, Reservation
+from scheduler.policy.types import Booking, HeadPlan, PendingJob
 
 INFINITY = math.inf
 
 
-def start_windows(free_at: float, time_limit: float, windows: list, booking: Optional[Reservation]) -> list:
+def start_windows(free_at: float, time_limit: float, windows: list, booking: Optional[Booking]) -> list:
     """Intervals [a, c] of instants at which a job may start on one GPU that frees at `free_at`."""
     if booking is not None:
         # Inside its own booking the job must start in the window and end before it closes.
@@ -43,7 +43,7 @@ def plan_head(
     candidates: list,
     free_at: dict,
     windows_by_gpu: dict,
-    booking: Optional[Reservation],
+    booking: Optional[Booking],
     mode: str,
     node_rank: dict,
     gpu_order: dict,

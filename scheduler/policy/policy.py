@@ -2,7 +2,7 @@
 
 Reads as the rules in order:
 1. rank the pending jobs (ranking.py);
-2. walk them best first; each must pass its booking rule (reservations.py) and its team limits
+2. walk them best first; each must pass its booking rule (bookings.py) and its team limits
    (quotas.py), then gets GPUs by gang best fit (placement.py) on GPUs it may use;
 3. a job that does not fit may take back GPUs its team is guaranteed from preemptible borrowers
    (preemption.py);
@@ -20,11 +20,11 @@ from typing import Callable, Optional
 
 from scheduler.policy import reasons
 from scheduler.policy.backfill import estimate_starts, may_start_beside_head, plan_head
+from scheduler.policy.bookings import booked_from, booking_block, bookings_by_gpu
 from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible_by_node
 from scheduler.policy.preemption import preempt_for, victim_order
 from scheduler.policy.quotas import TeamLedger
 from scheduler.policy.ranking import rank_pending
-from scheduler.policy.reservations import booked_from, bookings_by_gpu, reservation_block
 from scheduler.policy.types import (
     ClusterState,
     Decision,
@@ -34,12 +34,12 @@ from scheduler.policy.types import (
 )
 
 INFINITY = math.inf
-RESOURCE_WAITS = (reasons.WAITING_FOR_GPUS, reasons.RESERVED_WINDOW)
+RESOURCE_WAITS = (reasons.WAITING_FOR_GPUS, reasons.BOOKED_WINDOW)
 NO_ESTIMATE = (
     reasons.NO_ELIGIBLE_GPU,
     reasons.TEAM_QUOTA,
-    reasons.RESERVATION_TOO_SHORT,
-    reasons.RESERVATION_NOT_USABLE,
+    reasons.BOOKING_TOO_SHORT,
+    reasons.BOOKING_NOT_USABLE,
 )
 
 
@@ -59,8 +59,8 @@ class Pass:
         for job in state.running:
             busy.update(job.gpus)
         self.pool = FreePool([g for g in state.gpus if g.usable and g.id not in busy], self.node_rank)
-        self.bookings = {b.id: b for b in state.reservations}
-        self.horizon = booked_from(state.reservations, self.now)
+        self.bookings = {b.id: b for b in state.bookings}
+        self.horizon = booked_from(state.bookings, self.now)
         self.earliest_booking = min(self.horizon.values(), default=INFINITY)
         self.booking_starts = sorted(set(self.horizon.values()))
         self.ledger = TeamLedger(state.teams, state.running)
@@ -80,8 +80,8 @@ class Pass:
     def constraint(self, job: PendingJob) -> Optional[Callable]:
         """Model and minimum memory, and for a job in a booking, that booking's GPUs."""
         model, memory = job.model, job.min_memory_mb
-        if job.reservation_id is not None:
-            booked = frozenset(self.bookings[job.reservation_id].gpus)
+        if job.booking_id is not None:
+            booked = frozenset(self.bookings[job.booking_id].gpus)
             return lambda g: g.id in booked and (not model or g.model == model) and g.memory_mb >= memory
         if not model and memory <= 0:
             return None
@@ -94,7 +94,7 @@ class Pass:
     def booking_cut(self, job: PendingJob, honour_bookings: bool) -> int:
         """How many distinct booking starts fall before the job would end (0: bookings do not matter)."""
         end = self.now + job.time_limit
-        if end <= self.earliest_booking or not honour_bookings or job.reservation_id is not None:
+        if end <= self.earliest_booking or not honour_bookings or job.booking_id is not None:
             return 0
         return bisect_left(self.booking_starts, end)
 
@@ -127,7 +127,7 @@ class Pass:
         """
         cut = self.booking_cut(job, honour_bookings)
         avoid_head = self.avoids_head(job, honour_head)
-        key = (job.model, job.min_memory_mb, job.reservation_id, cut, avoid_head)
+        key = (job.model, job.min_memory_mb, job.booking_id, cut, avoid_head)
         view = self.eligible_cache.get(key)
         if view is None:
             accept = self.make_accept(job, cut, avoid_head)
@@ -149,7 +149,7 @@ class Pass:
 
     def fits_somewhere(self, job: PendingJob) -> bool:
         """Could the gang ever fit on usable GPUs meeting its constraints (busy or not)?"""
-        key = (job.model, job.min_memory_mb, job.reservation_id)
+        key = (job.model, job.min_memory_mb, job.booking_id)
         counts = self.usable_per_class.get(key)
         if counts is None:
             base = self.constraint(job)
@@ -194,14 +194,14 @@ class Pass:
 
     def try_preemption(self, job: PendingJob) -> Optional[tuple]:
         """Take GPUs back from preemptible borrowers for a job within its team's guarantee."""
-        if not self.config.allow_preemption or job.reservation_id is not None or self.head is not None:
+        if not self.config.allow_preemption or job.booking_id is not None or self.head is not None:
             return None
         if not self.ledger.within_guarantee(job):
             return None
         done = {v.id for v in self.preempted}
         index = {r.id: i for i, r in enumerate(self.state.running)}
         # A job inside its own booking frees nothing an outside job may use: never a victim.
-        candidates = [r for r in self.state.running if r.preemptible and r.id not in done and r.reservation_id is None]
+        candidates = [r for r in self.state.running if r.preemptible and r.id not in done and r.booking_id is None]
         if not candidates:
             return None
         accept = self.accept_now(job)
@@ -246,9 +246,9 @@ class Pass:
         """Classify a job that did not fit: never fits, blocked by bookings, or waiting for GPUs."""
         if not self.fits_somewhere(job):
             return reasons.NO_ELIGIBLE_GPU
-        if job.reservation_id is None and self.now + job.time_limit > self.earliest_booking:
+        if job.booking_id is None and self.now + job.time_limit > self.earliest_booking:
             if self.fits_now(job, honour_bookings=False):
-                return reasons.RESERVED_WINDOW
+                return reasons.BOOKED_WINDOW
         return reasons.WAITING_FOR_GPUS
 
     def set_status(self, job: PendingJob, code: str, text: Optional[str] = None) -> None:
@@ -277,12 +277,12 @@ class Pass:
             for gpu_id in self.placements[placed.id]:
                 free_at[gpu_id] = self.now + placed.time_limit
         candidates = [g for g in self.state.gpus if g.usable and g.id in free_at and (base is None or base(g))]
-        booking = self.bookings.get(job.reservation_id) if job.reservation_id is not None else None
+        booking = self.bookings.get(job.booking_id) if job.booking_id is not None else None
         self.head = plan_head(
             job,
             candidates,
             free_at,
-            bookings_by_gpu(self.state.reservations, self.now),
+            bookings_by_gpu(self.state.bookings, self.now),
             booking,
             self.config.placement,
             self.node_rank,
@@ -309,8 +309,8 @@ class Pass:
                 continue
             if self.pool.total == 0 and not config.explain and not config.allow_preemption:
                 break  # no free GPU and no preemption: nothing more can start this pass
-            if job.reservation_id is not None:
-                code = reservation_block(job, self.bookings.get(job.reservation_id), self.now)
+            if job.booking_id is not None:
+                code = booking_block(job, self.bookings.get(job.booking_id), self.now)
                 if code is not None:
                     self.set_status(job, code)
                     continue
@@ -386,7 +386,7 @@ class Pass:
             for job in waiting
             if job.id != head_id
             and self.statuses[job.id][0] not in NO_ESTIMATE
-            and self.statuses[job.id][0] != reasons.RESERVATION_NOT_STARTED
+            and self.statuses[job.id][0] != reasons.BOOKING_NOT_STARTED
         ]
         estimates = estimate_starts(queue, free_times, self.now, self.head, self.head_job)
         if self.head is not None:
@@ -395,8 +395,8 @@ class Pass:
         for position, job in enumerate(waiting, start=1):
             code, text = self.statuses[job.id]
             estimate = estimates.get(job.id)
-            if code == reasons.RESERVATION_NOT_STARTED:
-                estimate = self.bookings[job.reservation_id].start
+            if code == reasons.BOOKING_NOT_STARTED:
+                estimate = self.bookings[job.booking_id].start
             result.append(PendingStatus(job.id, code, text, position, estimate))
         return tuple(result)
 

@@ -31,7 +31,7 @@ class TeamLedger:
         self.gpus_held: dict = {}
         self.hours_left = {t.name: t.gpu_hours_remaining for t in teams}
         for job in running:
-            if job.reservation_id is None:
+            if job.booking_id is None:
                 self.gpus_held[job.team] = self.gpus_held.get(job.team, 0) + len(job.gpus)
 
     def team(self, name: str) -> TeamState:
@@ -42,7 +42,7 @@ class TeamLedger:
 
     def admission_block(self, job: PendingJob, config: PolicyConfig) -> Optional[tuple]:
         """(reason code, message) when a team limit keeps the job waiting, else None."""
-        if job.reservation_id is not None or job.team not in self.limited:
+        if job.booking_id is not None or job.team not in self.limited:
             return None
         team = self.team(job.team)
         held = self.held(job.team)
@@ -59,14 +59,14 @@ class TeamLedger:
         return self.held(name) > (self.team(name).guaranteed_gpus or 0)
 
     def charge(self, job: PendingJob) -> None:
-        if job.reservation_id is not None:
+        if job.booking_id is not None:
             return
         self.gpus_held[job.team] = self.held(job.team) + job.gpus
         if self.hours_left.get(job.team) is not None:
             self.hours_left[job.team] -= job.gpus * job.time_limit / HOUR
 
     def release(self, job: RunningJob) -> None:
-        if job.reservation_id is None:
+        if job.booking_id is None:
             self.gpus_held[job.team] = self.held(job.team) - len(job.gpus)
 
 

@@ -5,11 +5,11 @@ BEHIND_HIGHER_PRIORITY = "behind_higher_priority"
 TEAM_GPU_CAP = "team_gpu_cap"
 TEAM_QUOTA = "team_quota"
 BORROW_LIMIT = "borrow_limit"
-RESERVED_WINDOW = "reserved_window"
+BOOKED_WINDOW = "booked_window"
 NO_ELIGIBLE_GPU = "no_eligible_gpu"
-RESERVATION_NOT_STARTED = "reservation_not_started"
-RESERVATION_TOO_SHORT = "reservation_too_short"
-RESERVATION_NOT_USABLE = "reservation_not_usable"
+BOOKING_NOT_STARTED = "booking_not_started"
+BOOKING_TOO_SHORT = "booking_too_short"
+BOOKING_NOT_USABLE = "booking_not_usable"
 
 MESSAGES = {
     WAITING_FOR_GPUS: "Waiting for {gpus} GPUs to become free",
@@ -20,11 +20,11 @@ MESSAGES = {
         "Beyond the team's {guaranteed} guaranteed GPUs only preemptible jobs or jobs with a "
         "time limit of at most {borrow_hours:g} h may borrow idle GPUs"
     ),
-    RESERVED_WINDOW: "Free GPUs are booked before this job's time limit would end",
+    BOOKED_WINDOW: "Free GPUs are booked before this job's time limit would end",
     NO_ELIGIBLE_GPU: "No usable GPU matches the request (node down, drained, model or memory)",
-    RESERVATION_NOT_STARTED: "Waiting for its reservation window to begin",
-    RESERVATION_TOO_SHORT: "Time limit does not fit inside the reservation window",
-    RESERVATION_NOT_USABLE: "The reservation does not exist or belongs to another team",
+    BOOKING_NOT_STARTED: "Waiting for its booking window to begin",
+    BOOKING_TOO_SHORT: "Time limit does not fit inside the booking window",
+    BOOKING_NOT_USABLE: "The booking does not exist or belongs to another team",
 }
 
 

@@ -1,7 +1,7 @@
 """Plain frozen dataclasses: what the policy reads and what it decides.
 
 Times are seconds since the epoch as floats (the live scheduler converts datetimes); durations
-are seconds. GPU, job, team and reservation ids are opaque hashable values (ints or strings).
+are seconds. GPU, job, team and booking ids are opaque hashable values (ints or strings).
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ class RunningJob:
     end_by: float
     preemptible: bool = False
     tier: int = TIER_NORMAL
-    reservation_id: Optional[Hashable] = None
+    booking_id: Optional[Hashable] = None
 
 
 @dataclass(frozen=True)
-class Reservation:
+class Booking:
     """A booking: GPUs held for one team over the half-open window [start, end)."""
 
     id: Hashable
@@ -60,7 +60,7 @@ class Reservation:
 class PendingJob:
     """A job waiting for GPUs.
 
-    `multi_node` allows the gang to span nodes; `reservation_id` says the job was submitted into
+    `multi_node` allows the gang to span nodes; `booking_id` says the job was submitted into
     its team's booking (then it runs only there, inside the window).
     """
 
@@ -75,7 +75,7 @@ class PendingJob:
     model: Optional[str] = None
     min_memory_mb: int = 0
     multi_node: bool = False
-    reservation_id: Optional[Hashable] = None
+    booking_id: Optional[Hashable] = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class ClusterState:
     gpus: tuple = ()
     running: tuple = ()
     pending: tuple = ()
-    reservations: tuple = ()
+    bookings: tuple = ()
     teams: tuple = ()
 
 
@@ -119,7 +119,7 @@ class PolicyConfig:
     """
 
     ranking: str = "multifactor"  # "multifactor" | "submit_order"
-    backfill: str = "easy"  # "easy" | "none" (strict) | "first_fit" (no reservation)
+    backfill: str = "easy"  # "easy" | "none" (strict) | "first_fit" (nothing held for the head)
     placement: str = "topology"  # "topology" (gang, best fit) | "count" (any free GPUs)
     w_tier: float = 1000.0  # a tier outweighs any size difference and ~6 weeks of age
     w_fairshare: float = 120.0
@@ -136,7 +136,7 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class HeadPlan:
-    """The reservation EASY backfill keeps for the highest-ranked job that cannot start now."""
+    """What EASY backfill holds for the highest-ranked job that cannot start now: its planned start and GPUs."""
 
     job_id: JobId
     start: float

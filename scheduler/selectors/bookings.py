@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Q
 
 from portal.teams.models import Membership, Team
-from scheduler.models import CalendarFeed, Gpu, GpuOccupancy, Node, OccupancyKind, Reservation, ReservationState
+from scheduler.models import Booking, BookingState, CalendarFeed, Gpu, GpuOccupancy, Node, OccupancyKind
 
 
 def timeline_resources() -> list[dict]:
@@ -42,9 +42,9 @@ def booking_teams_of(user):
     return Team.objects.filter(pk__in=member)
 
 
-def reservations_of(*, user):
+def bookings_of(*, user):
     return (
-        Reservation.objects.filter(user=user)
+        Booking.objects.filter(user=user)
         .select_related("team")
         .prefetch_related("gpus__node")
         .order_by("-start", "-id")
@@ -55,12 +55,12 @@ def feed_of(*, user) -> CalendarFeed | None:
     return CalendarFeed.objects.filter(user=user).first()
 
 
-def feed_reservations(*, token: str):
+def feed_bookings(*, token: str):
     """The active bookings of the feed's owner, or None for an unknown token."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None:
         return None, None
-    bookings = reservations_of(user=feed.user).filter(state=ReservationState.ACTIVE)
+    bookings = bookings_of(user=feed.user).filter(state=BookingState.ACTIVE)
     return feed.user, bookings
 
 
@@ -73,13 +73,13 @@ def bookings_now_and_next(*, now, within: timedelta | None = None) -> dict[int, 
     if within is not None:
         rows = rows.filter(start__lt=now + within)
     board: dict[int, dict] = {}
-    for row in rows.select_related("reservation__user", "reservation__team").order_by("gpu_id", "start"):
+    for row in rows.select_related("booking__user", "booking__team").order_by("gpu_id", "start"):
         slot = board.setdefault(row.gpu_id, {})
         key = "now" if row.start <= now else "next"
         if key not in slot:
-            booking = row.reservation
+            booking = row.booking
             slot[key] = {
-                "reservation": booking.pk,
+                "booking": booking.pk,
                 "user": booking.user.username,
                 "team": booking.team.name,
                 "start": row.start,
@@ -107,13 +107,11 @@ def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
     ]
 
 
-def reservations_holding(*, gpu_ids, now):
+def bookings_holding(*, gpu_ids, now):
     """Active bookings that hold any of these GPUs now or later: what a drain would affect (docs/decisions.md §9)."""
-    held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values(
-        "reservation_id"
-    )
+    held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values("booking_id")
     return (
-        Reservation.objects.filter(pk__in=held, state=ReservationState.ACTIVE)
+        Booking.objects.filter(pk__in=held, state=BookingState.ACTIVE)
         .select_related("user", "team")
         .prefetch_related("gpus__node")
         .order_by("start", "id")

@@ -22,12 +22,12 @@ from scheduler.models import (
     JOB_FINAL_STATES,
     Attempt,
     AttemptState,
+    Booking,
+    BookingState,
     Gpu,
     GpuState,
     Job,
     Node,
-    Reservation,
-    ReservationState,
 )
 from scheduler.selectors.bookings import bookings_now_and_next
 
@@ -92,9 +92,9 @@ def gpus_filter(
 
 
 def _gpu_ids_booked_at(now: datetime) -> QuerySet:
-    through = Reservation.gpus.through
+    through = Booking.gpus.through
     return through.objects.filter(
-        reservation__state=ReservationState.ACTIVE, reservation__start__lte=now, reservation__end__gt=now
+        booking__state=BookingState.ACTIVE, booking__start__lte=now, booking__end__gt=now
     ).values("gpu_id")
 
 
@@ -170,11 +170,11 @@ def fleet_simulated() -> bool:
     return Node.objects.filter(simulated=True).exists()
 
 
-def bookings_affected_by_drain(*, gpu_ids: Iterable[int], now: datetime | None = None) -> QuerySet[Reservation]:
+def bookings_affected_by_drain(*, gpu_ids: Iterable[int], now: datetime | None = None) -> QuerySet[Booking]:
     """Active bookings on these GPUs that have not ended: the admin sees them before confirming a drain."""
     now = now or timezone.now()
     return (
-        Reservation.objects.filter(state=ReservationState.ACTIVE, end__gt=now, gpus__id__in=list(gpu_ids))
+        Booking.objects.filter(state=BookingState.ACTIVE, end__gt=now, gpus__id__in=list(gpu_ids))
         .select_related("user", "team")
         .distinct()
         .order_by("start", "id")
@@ -247,4 +247,4 @@ def queue_length() -> int:
 
 def active_bookings(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    return Reservation.objects.filter(state=ReservationState.ACTIVE, start__lte=now, end__gt=now).count()
+    return Booking.objects.filter(state=BookingState.ACTIVE, start__lte=now, end__gt=now).count()

@@ -103,10 +103,10 @@ def by_node(gpus) -> dict[str, list]:
     return grouped
 
 
-def busy_gpu_ids(*, gpu_ids, start: datetime, end: datetime, exclude_reservation_id: int | None = None) -> set[int]:
+def busy_gpu_ids(*, gpu_ids, start: datetime, end: datetime, exclude_booking_id: int | None = None) -> set[int]:
     rows = GpuOccupancy.objects.filter(gpu_id__in=gpu_ids, start__lt=end, end__gt=start)
-    if exclude_reservation_id is not None:
-        rows = rows.exclude(reservation_id=exclude_reservation_id)
+    if exclude_booking_id is not None:
+        rows = rows.exclude(booking_id=exclude_booking_id)
     return set(rows.values_list("gpu_id", flat=True))
 
 
@@ -116,7 +116,7 @@ def availability_find(
     duration: timedelta,
     after: datetime,
     limit: int = 3,
-    exclude_reservation_id: int | None = None,
+    exclude_booking_id: int | None = None,
 ) -> list[Window]:
     """The earliest windows of `duration` starting at or after `after` that fit the request.
 
@@ -130,7 +130,7 @@ def availability_find(
     found: list[Window] = []
     for stretch in SEARCH_STRETCHES:
         until = after + stretch
-        timeline = _occupancy_by_gpu(candidates, after=after, until=until + duration, exclude=exclude_reservation_id)
+        timeline = _occupancy_by_gpu(candidates, after=after, until=until + duration, exclude=exclude_booking_id)
         found = _search(candidates, timeline, request, after=after, until=until, duration=duration, limit=limit)
         if len(found) == limit:
             break
@@ -199,7 +199,7 @@ def _window_from(free, request: GpuRequest, *, start, end) -> Window | None:
 def _occupancy_by_gpu(gpus, *, after, until, exclude) -> dict[int, list[tuple[datetime, datetime]]]:
     rows = GpuOccupancy.objects.filter(gpu_id__in=[g.pk for g in gpus], end__gt=after, start__lt=until)
     if exclude is not None:
-        rows = rows.exclude(reservation_id=exclude)
+        rows = rows.exclude(booking_id=exclude)
     timeline: dict[int, list] = {gpu.pk: [] for gpu in gpus}
     for gpu_id, start, end in rows.values_list("gpu_id", "start", "end"):
         timeline[gpu_id].append((start, end))

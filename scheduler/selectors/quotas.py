@@ -16,7 +16,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
 
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
-from scheduler.models import GpuOccupancy, OccupancyKind, ReservationIdlePeriod
+from scheduler.models import BookingIdlePeriod, GpuOccupancy, OccupancyKind
 
 HOUR = 3600.0
 
@@ -58,11 +58,11 @@ def overlap_hours(start: datetime, end: datetime, lo: datetime, hi: datetime) ->
     return max(0.0, (min(end, hi) - max(start, lo)).total_seconds()) / HOUR
 
 
-def team_hours_in(*, team_id: int, lo: datetime, hi: datetime, exclude_reservation_id: int | None = None) -> float:
+def team_hours_in(*, team_id: int, lo: datetime, hi: datetime, exclude_booking_id: int | None = None) -> float:
     """GPU-hours the team's occupancy rows hold inside [lo, hi): what the monthly quota counts."""
     rows = GpuOccupancy.objects.filter(team_id=team_id, start__lt=hi, end__gt=lo)
-    if exclude_reservation_id is not None:
-        rows = rows.exclude(reservation_id=exclude_reservation_id)
+    if exclude_booking_id is not None:
+        rows = rows.exclude(booking_id=exclude_booking_id)
     # Summed by the database: a month of a busy team is thousands of rows, and reading each one's two
     # timestamps into Python was most of a booking's time (docs/benchmarks.md, Bookings).
     held = ExpressionWrapper(Least(F("end"), Value(hi)) - Greatest(F("start"), Value(lo)), output_field=DurationField())
@@ -70,11 +70,11 @@ def team_hours_in(*, team_id: int, lo: datetime, hi: datetime, exclude_reservati
     return total.total_seconds() / HOUR if total else 0.0
 
 
-def team_peak_gpus(*, team_id: int, lo: datetime, hi: datetime, exclude_reservation_id: int | None = None) -> int:
+def team_peak_gpus(*, team_id: int, lo: datetime, hi: datetime, exclude_booking_id: int | None = None) -> int:
     """The most GPUs the team holds at any instant of [lo, hi)."""
     rows = GpuOccupancy.objects.filter(team_id=team_id, start__lt=hi, end__gt=lo)
-    if exclude_reservation_id is not None:
-        rows = rows.exclude(reservation_id=exclude_reservation_id)
+    if exclude_booking_id is not None:
+        rows = rows.exclude(booking_id=exclude_booking_id)
     windows = list(rows.values_list("start", "end"))
     # Sweep: at equal instants an end sorts before a start, because windows are half-open.
     edges = sorted([(max(s, lo), 1) for s, _ in windows] + [(min(e, hi), -1) for _, e in windows])
@@ -116,14 +116,14 @@ def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
 def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     """Reserved hours over each idle period of a flagged booking: from the moment its GPUs went idle
     until they were busy again, or to the booking's (possibly released) end while still idle."""
-    periods = ReservationIdlePeriod.objects.filter(start__lt=hi, reservation__end__gt=lo).filter(
+    periods = BookingIdlePeriod.objects.filter(start__lt=hi, booking__end__gt=lo).filter(
         Q(end__isnull=True) | Q(end__gt=lo)
     )
     if team_ids is not None:
-        periods = periods.filter(reservation__team_id__in=team_ids)
+        periods = periods.filter(booking__team_id__in=team_ids)
     hours: dict[tuple, float] = defaultdict(float)
-    for period in periods.select_related("reservation").prefetch_related("reservation__occupancy"):
-        booking = period.reservation
+    for period in periods.select_related("booking").prefetch_related("booking__occupancy"):
+        booking = period.booking
         for row in booking.occupancy.all():
             key = (booking.team_id, booking.user_id if per_user else None)
             end = row.end if period.end is None else min(row.end, period.end)

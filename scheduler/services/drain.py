@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
-from scheduler.models import Gpu, GpuState, Node, Reservation
+from scheduler.models import Booking, Gpu, GpuState, Node
 from scheduler.selectors.fleet import bookings_affected_by_drain, jobs_affected_by_drain
 from scheduler.services.jobs import job_cancel
 
@@ -47,7 +47,7 @@ def _checked(*, by, reason: str | None) -> str:
 @transaction.atomic
 def gpu_drain(
     *, gpu: Gpu, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None
-) -> list[Reservation]:
+) -> list[Booking]:
     """Drain one GPU; returns the affected bookings, whose owners were notified."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
@@ -76,7 +76,7 @@ def gpu_undrain(*, gpu: Gpu, by) -> Gpu:
 @transaction.atomic
 def node_drain(
     *, node: Node, by, reason: str, stop_running_jobs: bool = False, now: datetime | None = None
-) -> list[Reservation]:
+) -> list[Booking]:
     """Drain a whole node: its GPUs keep their own state; the node's flag stops placements on all."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     Node.objects.filter(pk=node.pk).update(drained=True, drain_reason=reason)
@@ -105,13 +105,13 @@ def _stop_jobs(*, gpu_ids: list[int], what: str, by, reason: str) -> list:
     return jobs
 
 
-def _notify_owners(*, gpu_ids: Iterable[int], what: str, reason: str, now: datetime | None) -> list[Reservation]:
+def _notify_owners(*, gpu_ids: Iterable[int], what: str, reason: str, now: datetime | None) -> list[Booking]:
     affected = list(bookings_affected_by_drain(gpu_ids=gpu_ids, now=now or timezone.now()))
-    for reservation in affected:
+    for booking in affected:
         notification_send(
-            user=reservation.user,
+            user=booking.user,
             kind=NOTIFICATION_KIND,
-            title=f"Your booking {reservation.id} is affected: {what} was drained",
+            title=f"Your booking {booking.id} is affected: {what} was drained",
             body=f"Reason: {reason}",
             url="/bookings/",
         )

@@ -8,7 +8,7 @@ an agent that stopped reporting is not evidence of an idle GPU.
 A flagged booking stays flagged while its GPUs stay idle. As soon as they are busy again (a sample at
 or above the threshold on any of its GPUs, or a job running in the booking) the flag is cleared and
 its idle period closed at that moment; it may be flagged again after another idle period. The quota
-report counts its idle hours over those periods (ReservationIdlePeriod), each to its close or to the
+report counts its idle hours over those periods (BookingIdlePeriod), each to its close or to the
 booking's end.
 """
 
@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
-from scheduler.models import GpuSample, Job, JobState, Reservation, ReservationIdlePeriod, ReservationState
+from scheduler.models import Booking, BookingIdlePeriod, BookingState, GpuSample, Job, JobState
 from scheduler.selectors.utilization import utilization_over
-from scheduler.services.reservations import booking_changed_publish, reservation_release_rest
+from scheduler.services.bookings import booking_changed_publish, booking_release_rest
 
 IDLE_TITLE = "Your booking looks idle"
 IDLE_BODY = (
@@ -40,8 +40,8 @@ def bookings_flag_idle(*, now: datetime | None = None) -> list[int]:
     """Flag every running booking that is idle now; returns the ids flagged by this call."""
     now = now or timezone.now()
     idle_for = timedelta(seconds=settings.BOOKING_IDLE_AFTER)
-    running = Reservation.objects.filter(
-        state=ReservationState.ACTIVE, idle_flagged_at__isnull=True, start__lte=now - idle_for, end__gt=now
+    running = Booking.objects.filter(
+        state=BookingState.ACTIVE, idle_flagged_at__isnull=True, start__lte=now - idle_for, end__gt=now
     )
     flagged = []
     for booking in running.prefetch_related("gpus"):
@@ -55,8 +55,8 @@ def bookings_clear_idle(*, now: datetime | None = None) -> list[int]:
     """Clear the flag of every flagged booking whose GPUs are busy again; returns the ids cleared."""
     now = now or timezone.now()
     flagged = (
-        Reservation.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False)
-        .exclude(state=ReservationState.CANCELLED)
+        Booking.objects.filter(idle_flagged_at__isnull=False, idle_since__isnull=False)
+        .exclude(state=BookingState.CANCELLED)
         .filter(end__gt=now - timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP))
     )
     cleared = []
@@ -67,13 +67,13 @@ def bookings_clear_idle(*, now: datetime | None = None) -> list[int]:
     return cleared
 
 
-def booking_job_started(*, reservation_id: int, at: datetime) -> bool:
+def booking_job_started(*, booking_id: int, at: datetime) -> bool:
     """A job started in this booking: clear its idle flag at once rather than at the next check."""
-    booking = Reservation.objects.filter(pk=reservation_id, idle_flagged_at__isnull=False).first()
+    booking = Booking.objects.filter(pk=booking_id, idle_flagged_at__isnull=False).first()
     return booking is not None and _clear(booking=booking, busy_at=max(at, booking.idle_since or at))
 
 
-def booking_busy_at(*, booking: Reservation, now: datetime) -> datetime | None:
+def booking_busy_at(*, booking: Booking, now: datetime) -> datetime | None:
     """When the flagged booking's GPUs were first seen busy since its idle period began, or None.
 
     Samples from the whole idle period count, not only those after the flag: the agent writes in
@@ -87,14 +87,14 @@ def booking_busy_at(*, booking: Reservation, now: datetime) -> datetime | None:
         at__lte=min(now, booking.end),
         util_gpu_pct__gte=threshold,
     ).aggregate(at=Min("at"))["at"]
-    job_started = Job.objects.filter(reservation=booking, state=JobState.RUNNING).aggregate(at=Min("started_at"))["at"]
+    job_started = Job.objects.filter(booking=booking, state=JobState.RUNNING).aggregate(at=Min("started_at"))["at"]
     if job_started is not None:
         job_started = max(job_started, booking.idle_since)  # a job that ran all along: busy since the flag
     found = [at for at in (busy_sample, job_started) if at is not None]
     return min(found) if found else None
 
 
-def booking_is_idle(*, booking: Reservation, start: datetime, now: datetime) -> bool:
+def booking_is_idle(*, booking: Booking, start: datetime, now: datetime) -> bool:
     gap = timedelta(seconds=settings.BOOKING_IDLE_SAMPLE_GAP)
     threshold = settings.BOOKING_IDLE_UTILIZATION_PCT
     coverage = utilization_over(gpu_ids=[g.pk for g in booking.gpus.all()], start=start, end=now)
@@ -104,36 +104,36 @@ def booking_is_idle(*, booking: Reservation, start: datetime, now: datetime) -> 
     )
 
 
-def _flag(*, booking: Reservation, idle_since: datetime, now: datetime) -> bool:
+def _flag(*, booking: Booking, idle_since: datetime, now: datetime) -> bool:
     with transaction.atomic():
         # Compare-and-set: two overlapping beat runs flag (and notify) once.
-        claimed = Reservation.objects.filter(pk=booking.pk, idle_flagged_at__isnull=True).update(
+        claimed = Booking.objects.filter(pk=booking.pk, idle_flagged_at__isnull=True).update(
             idle_since=idle_since, idle_flagged_at=now
         )
         if not claimed:
             return False
-        ReservationIdlePeriod.objects.create(reservation=booking, start=idle_since, flagged_at=now)
+        BookingIdlePeriod.objects.create(booking=booking, start=idle_since, flagged_at=now)
         _notify(booking=booking, released=settings.BOOKING_IDLE_AUTO_RELEASE)
-        booking_changed_publish(reservation=booking, action="idle")
+        booking_changed_publish(booking=booking, action="idle")
     if settings.BOOKING_IDLE_AUTO_RELEASE:
-        reservation_release_rest(reservation=booking, now=now)
+        booking_release_rest(booking=booking, now=now)
     return True
 
 
-def _clear(*, booking: Reservation, busy_at: datetime) -> bool:
+def _clear(*, booking: Booking, busy_at: datetime) -> bool:
     with transaction.atomic():
         # Compare-and-set on the flag it was read with: a re-flag in between is left alone.
-        cleared = Reservation.objects.filter(pk=booking.pk, idle_flagged_at=booking.idle_flagged_at).update(
+        cleared = Booking.objects.filter(pk=booking.pk, idle_flagged_at=booking.idle_flagged_at).update(
             idle_since=None, idle_flagged_at=None
         )
         if not cleared:
             return False
-        ReservationIdlePeriod.objects.filter(reservation=booking, end__isnull=True).update(end=busy_at)
-        booking_changed_publish(reservation=booking, action="busy")
+        BookingIdlePeriod.objects.filter(booking=booking, end__isnull=True).update(end=busy_at)
+        booking_changed_publish(booking=booking, action="busy")
     return True
 
 
-def _notify(*, booking: Reservation, released: bool) -> None:
+def _notify(*, booking: Booking, released: bool) -> None:
     gpus = ", ".join(str(g) for g in booking.gpus.all())
     facts = {"gpus": gpus, "pct": settings.BOOKING_IDLE_UTILIZATION_PCT, "hours": settings.BOOKING_IDLE_AFTER / 3600}
     notification_send(

@@ -25,6 +25,8 @@ from scheduler.models import (
     JOB_FINAL_STATES,
     Attempt,
     AttemptState,
+    Booking,
+    BookingState,
     Gpu,
     GpuOccupancy,
     GpuSample,
@@ -32,8 +34,6 @@ from scheduler.models import (
     JobAllocation,
     JobState,
     Priority,
-    Reservation,
-    ReservationState,
 )
 from scheduler.services.idle_bookings import booking_job_started
 
@@ -53,9 +53,9 @@ TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's 
 OVER_MONTHLY_QUOTA = "This job asks for {asked:.1f} GPU-hours (GPUs × time limit), more than the team's whole monthly quota of {quota} GPU-hours."
 WORKDIR_OUTSIDE_ROOT = "The working directory must lie under {root}."
 WORKDIR_MISSING = "The working directory {path} does not exist."
-RESERVATION_UNKNOWN = "No such booking of your team."
-RESERVATION_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
-RESERVATION_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
+BOOKING_UNKNOWN = "No such booking of your team."
+BOOKING_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
+BOOKING_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
 ALREADY_FINISHED = "The job has already ended ({state})."
 
 
@@ -77,7 +77,7 @@ def job_submit(
     multi_node: bool = False,
     priority: str = Priority.NORMAL,
     preemptible: bool = False,
-    reservation_id: int | None = None,
+    booking_id: int | None = None,
     labels: dict | None = None,
     inputs: dict | None = None,
 ) -> Job:
@@ -95,11 +95,7 @@ def job_submit(
     _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
     if team:
         _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
-    reservation = (
-        _checked_reservation(reservation_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors)
-        if team
-        else None
-    )
+    booking = _checked_booking(booking_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -117,7 +113,7 @@ def job_submit(
             time_limit_s=int(time_limit.total_seconds()),
             priority=priority,
             preemptible=preemptible,
-            reservation=reservation,
+            booking=booking,
             labels=labels or {},
             inputs=inputs or {},
             pending_reason="Waiting for the scheduler's next pass.",
@@ -193,19 +189,19 @@ def _check_time_limit(*, team, gpus, time_limit, errors) -> None:
         errors["time_limit"] = [OVER_MONTHLY_QUOTA.format(asked=asked, quota=quota.gpu_hours_per_month)]
 
 
-def _checked_reservation(reservation_id, *, team, gpus, time_limit, errors):
-    if reservation_id is None:
+def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
+    if booking_id is None:
         return None
-    reservation = Reservation.objects.filter(pk=reservation_id, team=team, state=ReservationState.ACTIVE).first()
-    if reservation is None or reservation.end <= timezone.now():
-        errors["reservation"] = [RESERVATION_UNKNOWN]
+    booking = Booking.objects.filter(pk=booking_id, team=team, state=BookingState.ACTIVE).first()
+    if booking is None or booking.end <= timezone.now():
+        errors["booking"] = [BOOKING_UNKNOWN]
         return None
-    held = reservation.gpus.count()
+    held = booking.gpus.count()
     if held < gpus:
-        errors["reservation"] = [RESERVATION_TOO_SMALL.format(held=held, gpus=gpus)]
-    elif max(reservation.start, timezone.now()) + time_limit > reservation.end:
-        errors["reservation"] = [RESERVATION_TOO_SHORT]
-    return reservation
+        errors["booking"] = [BOOKING_TOO_SMALL.format(held=held, gpus=gpus)]
+    elif max(booking.start, timezone.now()) + time_limit > booking.end:
+        errors["booking"] = [BOOKING_TOO_SHORT]
+    return booking
 
 
 # --- cancel --------------------------------------------------------------------------------------
@@ -242,7 +238,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     now = _after_last_release(gpus=gpus, now=now)
     end = now + timedelta(seconds=job.time_limit_s)
     JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
-    if job.reservation_id is None:
+    if job.booking_id is None:
         # Outside a booking the job holds its GPUs in the shared occupancy table (docs/decisions.md §4).
         GpuOccupancy.objects.bulk_create(
             [
@@ -294,8 +290,8 @@ def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
         job = Job.objects.get(attempts__pk=attempt_id)
         Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
         _publish(Job.objects.get(pk=job.pk), "job.started")
-        if job.reservation_id is not None:
-            booking_job_started(reservation_id=job.reservation_id, at=now)
+        if job.booking_id is not None:
+            booking_job_started(booking_id=job.booking_id, at=now)
     return bool(claimed)
 
 

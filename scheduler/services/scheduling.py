@@ -21,14 +21,14 @@ from scheduler.dispatch import attempt_send
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     Attempt,
+    Booking,
+    BookingState,
     Gpu,
     GpuState,
     Job,
     JobAllocation,
     JobState,
     Priority,
-    Reservation,
-    ReservationState,
 )
 from scheduler.selectors.fleet import node_down_after
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
@@ -121,7 +121,7 @@ def _cluster_state(*, now, pending, gpus) -> policy.ClusterState:
         ),
         running=_running_jobs(),
         pending=tuple(_pending_job(job) for job in pending),
-        reservations=_reservations(now),
+        bookings=_bookings(now),
         teams=_teams(now, {job.team_id for job in pending}),
     )
 
@@ -147,7 +147,7 @@ def _running_jobs() -> tuple:
                 end_by=_epoch(allocations[0].end),
                 preemptible=job.preemptible,
                 tier=TIERS[job.priority],
-                reservation_id=job.reservation_id,
+                booking_id=job.booking_id,
             )
         )
     return tuple(running)
@@ -166,14 +166,14 @@ def _pending_job(job: Job) -> policy.PendingJob:
         model=job.gpu_model or None,
         min_memory_mb=job.min_memory_mb,
         multi_node=job.multi_node,
-        reservation_id=job.reservation_id,
+        booking_id=job.booking_id,
     )
 
 
-def _reservations(now) -> tuple:
-    bookings = Reservation.objects.filter(state=ReservationState.ACTIVE, end__gt=now).prefetch_related("gpus")
+def _bookings(now) -> tuple:
+    bookings = Booking.objects.filter(state=BookingState.ACTIVE, end__gt=now).prefetch_related("gpus")
     return tuple(
-        policy.Reservation(
+        policy.Booking(
             id=b.pk,
             team=str(b.team_id),
             gpus=tuple(sorted(g.pk for g in b.gpus.all())),

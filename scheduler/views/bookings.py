@@ -22,7 +22,12 @@ def booking_timeline(request):
         "resources": selectors.timeline_resources(),
         "user": {"id": request.user.pk, "username": request.user.username, "time_zone": request.user.time_zone},
         "teams": teams,
-        "api": {"reservations": reverse("api-reservations"), "usage": "/api/v1/teams/{team}/quota/usage/"},
+        # `reservations`: the key static/scheduler/bookings.js reads until it switches to `bookings`.
+        "api": {
+            "bookings": reverse("api-bookings"),
+            "reservations": reverse("api-bookings"),
+            "usage": "/api/v1/teams/{team}/quota/usage/",
+        },
         "jobs": selectors.job_windows_for_timeline(
             viewer=request.user, since=now - timedelta(days=1), until=now + timedelta(days=14)
         ),
@@ -34,7 +39,7 @@ def booking_timeline(request):
 def my_bookings(request):
     feed = calendar_feed.feed_ensure(user=request.user)
     feed_url = request.build_absolute_uri(reverse("booking-feed", args=[feed.token]))
-    bookings = selectors.reservations_of(user=request.user)
+    bookings = selectors.bookings_of(user=request.user)
     return render(request, "scheduler/my_bookings.html", {"bookings": bookings, "feed_url": feed_url})
 
 
@@ -47,7 +52,7 @@ def feed_regenerate(request):
 
 def booking_feed(request, token: str):
     """No login: calendar apps cannot sign in. The secret token in the URL is the credential."""
-    user, bookings = selectors.feed_reservations(token=token)
+    user, bookings = selectors.feed_bookings(token=token)
     if user is None:
         raise Http404("No such feed.")
     body = bookings_to_ical(bookings=bookings, host=request.get_host())

@@ -139,7 +139,7 @@ def gpu_detail(request, pk: int):
         "gpu": gpu,
         "page_data": page,
         "processes": gpu_recent_processes(gpu=gpu),
-        "bookings": gpu.reservations.select_related("user", "team").order_by("-start")[:20],
+        "bookings": gpu.bookings.select_related("user", "team").order_by("-start")[:20],
         "ranges": list(CHART_RANGES),
         "rogue_text": ROGUE_TEXT,
     }

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from portal.demo import DEMO_PASSWORD, demo_seed
-from scheduler.models import GpuOccupancy, Reservation
+from scheduler.models import Booking, GpuOccupancy
 from tests.e2e.conftest import log_in
 from tests.scheduler.factories import fleet
 
@@ -44,7 +44,7 @@ def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused
     live_stack, page, browser, page_problems
 ):
     demo_seed()
-    Reservation.objects.all().delete()  # the demo's own bookings: this test starts from an empty timeline
+    Booking.objects.all().delete()  # the demo's own bookings: this test starts from an empty timeline
     fleet(nodes=1, per_node=4, prefix="bk")
     tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
 
@@ -65,7 +65,7 @@ def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused
     dialog.get_by_role("button", name="Confirm booking").click()
     page.get_by_role("status").filter(has_text="Booked").wait_for()
     page.locator(".ec-event", has_text="researcher · Vision").wait_for()
-    booking = Reservation.objects.get()
+    booking = Booking.objects.get()
     assert (booking.user.username, booking.note, [str(g) for g in booking.gpus.all()]) == (
         "researcher",
         "segmentation sweep",
@@ -85,7 +85,7 @@ def test_a_researcher_books_by_dragging_and_a_second_overlapping_drag_is_refused
         f"The GPUs are already held for part of that window. Held by researcher (Vision) {tomorrow} 09:00–{tomorrow} 13:00."
         f" Next free: {tomorrow} 13:00–{tomorrow} 17:00."
     )
-    assert Reservation.objects.count() == 1
+    assert Booking.objects.count() == 1
     assert page_problems.console_errors == []
     assert page_problems.bad_responses == []
 
@@ -94,15 +94,15 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     from datetime import datetime, time
 
     from scheduler.selectors.placement import GpuRequest
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
 
     demo_seed()
-    Reservation.objects.all().delete()
+    Booking.objects.all().delete()
     gpus = fleet(nodes=1, per_node=2, prefix="bk")
     researcher = get_user_model().objects.get(username="researcher")
     day = (timezone.now() + timedelta(days=1)).date()
     start = datetime.combine(day, time(9), tzinfo=UTC)
-    booking = reservation_create(
+    booking = booking_create(
         user=researcher, start=start, end=start + timedelta(hours=3), request=GpuRequest(gpu_ids=(gpus[0].pk,))
     )
     GpuOccupancy.objects.create(
@@ -148,7 +148,7 @@ def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_rel
     live_stack, page, browser, page_problems
 ):
     demo_seed()
-    Reservation.objects.all().delete()
+    Booking.objects.all().delete()
     gpus = fleet(nodes=1, per_node=2, prefix="lv")
     tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
 
@@ -173,13 +173,13 @@ def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_rel
         "end_local": f"{tomorrow}T12:00:00",
         "note": "secret",
     }
-    status, created = booker.evaluate(call_api, ["POST", "/api/v1/reservations/", body])
+    status, created = booker.evaluate(call_api, ["POST", "/api/v1/bookings/", body])
     assert status == 201, created
 
     event = watcher.locator(".ec-event", has_text="researcher · Vision")
     event.wait_for(timeout=10_000)  # arrives over the websocket, no reload
     assert "secret" not in event.inner_text()  # another team: the note stays hidden
-    status, cancelled = booker.evaluate(call_api, ["DELETE", f"/api/v1/reservations/{created['id']}/", None])
+    status, cancelled = booker.evaluate(call_api, ["DELETE", f"/api/v1/bookings/{created['id']}/", None])
     assert (status, cancelled["state"]) == (200, "cancelled")
     expect(event).to_have_count(0, timeout=10_000)
     assert watcher.evaluate("window.sameDocument") is True

@@ -49,9 +49,9 @@ def hours_from_now(hours: float, *, base=None):
 
 def booking(*, user, gpus, start, end, team=None, note=""):
     from scheduler.selectors.placement import GpuRequest
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
 
-    return reservation_create(
+    return booking_create(
         user=user, team=team, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus)), note=note
     )
 

@@ -4,7 +4,7 @@ import pytest
 
 from portal.demo import demo_seed
 from scheduler.demo_bookings import DEMO_BOOKINGS, demo_bookings_seed
-from scheduler.models import Gpu, Reservation
+from scheduler.models import Booking, Gpu
 from tests.scheduler.factories import fleet
 
 pytestmark = pytest.mark.django_db
@@ -12,17 +12,17 @@ pytestmark = pytest.mark.django_db
 
 def test_no_gpus_no_demo_bookings():
     demo_seed()
-    Reservation.objects.all().delete()
+    Booking.objects.all().delete()
     Gpu.objects.all().update(state="lost")
     assert demo_bookings_seed() == 0
-    assert Reservation.objects.count() == 0
+    assert Booking.objects.count() == 0
 
 
 def test_demo_bookings_are_made_once():
     fleet(nodes=1, per_node=8, prefix="demo")
     demo_seed()
-    count = Reservation.objects.count()
+    count = Booking.objects.count()
     assert count == len(DEMO_BOOKINGS)
     demo_seed()
     assert demo_bookings_seed() == 0
-    assert Reservation.objects.count() == count
+    assert Booking.objects.count() == count

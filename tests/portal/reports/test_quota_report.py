@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from scheduler.selectors.placement import GpuRequest
-from scheduler.services.reservations import reservation_create
+from scheduler.services.bookings import booking_create
 from tests.actors import api_client_for
 from tests.scheduler.factories import fleet, quota_set
 
@@ -23,7 +23,7 @@ def november(researcher, team_admin, outsider, team_a, team_b):
     quota_set(team_a, gpu_hours_per_month=100)
 
     def book(user, gpu_slice, start, end):
-        reservation_create(
+        booking_create(
             user=user, start=start, end=end, request=GpuRequest(gpu_ids=tuple(g.pk for g in gpus[gpu_slice])), now=NOW
         )
 

@@ -25,25 +25,25 @@ def world(team_a, team_b, researcher, annotator, team_admin, outsider, admin):
 
 # (actor, method, path, body key, expected status)
 CASES = [
-    ("researcher", "get", "/api/v1/reservations/", None, 200),
-    ("outsider", "get", "/api/v1/reservations/", None, 200),
-    ("annotator", "get", "/api/v1/reservations/{booking.id}/", None, 200),
-    ("outsider", "get", "/api/v1/reservations/{booking.id}/", None, 200),
-    ("outsider", "get", "/api/v1/reservations/999999/", None, 404),
-    ("researcher", "patch", "/api/v1/reservations/{booking.id}/", "extend", 200),
-    ("team_admin", "patch", "/api/v1/reservations/{booking.id}/", "extend", 200),
-    ("admin", "patch", "/api/v1/reservations/{booking.id}/", "extend", 200),
-    ("annotator", "patch", "/api/v1/reservations/{booking.id}/", "extend", 403),
-    ("outsider", "patch", "/api/v1/reservations/{booking.id}/", "extend", 403),
-    ("outsider", "patch", "/api/v1/reservations/999999/", "extend", 404),
-    ("outsider", "delete", "/api/v1/reservations/{booking.id}/", None, 403),
-    ("annotator", "delete", "/api/v1/reservations/{booking.id}/", None, 403),
-    ("team_admin", "delete", "/api/v1/reservations/{booking.id}/", None, 200),
-    ("admin", "delete", "/api/v1/reservations/{booking.id}/", None, 200),
-    ("researcher", "delete", "/api/v1/reservations/{booking.id}/", None, 200),
-    ("researcher", "post", "/api/v1/reservations/", "new", 201),
-    ("outsider", "post", "/api/v1/reservations/", "new", 201),
-    ("annotator", "post", "/api/v1/reservations/", "new", 400),
+    ("researcher", "get", "/api/v1/bookings/", None, 200),
+    ("outsider", "get", "/api/v1/bookings/", None, 200),
+    ("annotator", "get", "/api/v1/bookings/{booking.id}/", None, 200),
+    ("outsider", "get", "/api/v1/bookings/{booking.id}/", None, 200),
+    ("outsider", "get", "/api/v1/bookings/999999/", None, 404),
+    ("researcher", "patch", "/api/v1/bookings/{booking.id}/", "extend", 200),
+    ("team_admin", "patch", "/api/v1/bookings/{booking.id}/", "extend", 200),
+    ("admin", "patch", "/api/v1/bookings/{booking.id}/", "extend", 200),
+    ("annotator", "patch", "/api/v1/bookings/{booking.id}/", "extend", 403),
+    ("outsider", "patch", "/api/v1/bookings/{booking.id}/", "extend", 403),
+    ("outsider", "patch", "/api/v1/bookings/999999/", "extend", 404),
+    ("outsider", "delete", "/api/v1/bookings/{booking.id}/", None, 403),
+    ("annotator", "delete", "/api/v1/bookings/{booking.id}/", None, 403),
+    ("team_admin", "delete", "/api/v1/bookings/{booking.id}/", None, 200),
+    ("admin", "delete", "/api/v1/bookings/{booking.id}/", None, 200),
+    ("researcher", "delete", "/api/v1/bookings/{booking.id}/", None, 200),
+    ("researcher", "post", "/api/v1/bookings/", "new", 201),
+    ("outsider", "post", "/api/v1/bookings/", "new", 201),
+    ("annotator", "post", "/api/v1/bookings/", "new", 400),
     ("researcher", "get", "/api/v1/availability/?gpus=1&duration=PT1H", None, 200),
     ("researcher", "get", "/api/v1/teams/{team_a.id}/quota/usage/", None, 200),
     ("annotator", "get", "/api/v1/teams/{team_a.id}/quota/usage/", None, 200),
@@ -65,7 +65,7 @@ def test_permission_matrix(world, request, actor, method, path, body, expected):
 
 
 def test_anonymous_callers_get_401(world, client):
-    assert client.get("/api/v1/reservations/").status_code == 401
+    assert client.get("/api/v1/bookings/").status_code == 401
     assert client.get("/api/v1/availability/?gpus=1&duration=PT1H").status_code == 401
 
 
@@ -75,12 +75,12 @@ def test_anonymous_callers_get_401(world, client):
 )
 def test_a_bookings_note_is_seen_by_its_team_and_site_admins_only(world, request, actor, sees_note):
     client = api_client_for(request.getfixturevalue(actor))
-    note = client.get("/api/v1/reservations/{booking.id}/".format(**world)).json()["note"]
+    note = client.get("/api/v1/bookings/{booking.id}/".format(**world)).json()["note"]
     assert note == ("team A only" if sees_note else None)
 
 
 def test_team_b_cannot_change_team_as_bookings_note_or_window(world, outsider, team_admin):
-    path = "/api/v1/reservations/{booking.id}/".format(**world)
+    path = "/api/v1/bookings/{booking.id}/".format(**world)
     assert api_client_for(outsider).patch(path, {"note": "hijack"}, format="json").status_code == 403
     assert (
         api_client_for(team_admin).patch(path, {"note": "edited by lead"}, format="json").status_code == 403

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from portal.accounts.services import api_token_create
-from scheduler.models import GpuOccupancy, Reservation
+from scheduler.models import Booking, GpuOccupancy
 from tests.asyncio_thread import run_coroutine
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.scheduler.factories import fleet, hours_from_now
@@ -37,9 +37,9 @@ def test_a_hundred_concurrent_requests_for_one_slot_create_one_booking(live_stac
     gpu = fleet(nodes=1, per_node=1, prefix="race")[0]
     body = {"gpu_ids": [gpu.pk], "start": hours_from_now(2).isoformat(), "end": hours_from_now(3).isoformat()}
 
-    responses = run_coroutine(_post_all(f"{live_stack.url}/api/v1/reservations/", tokens, body))
+    responses = run_coroutine(_post_all(f"{live_stack.url}/api/v1/bookings/", tokens, body))
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: 99}, statuses
     assert not [r for r in responses if "locked" in r.text]
-    assert Reservation.objects.count() == GpuOccupancy.objects.count() == 1
+    assert Booking.objects.count() == GpuOccupancy.objects.count() == 1

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal.notifications.models import Notification
 from scheduler.api.fleet_serializers import BAD_STEP, END_BEFORE_START, NAIVE_INSTANT
-from scheduler.models import GpuState, Node, Reservation
+from scheduler.models import Booking, GpuState, Node
 from scheduler.services.drain import REASON_REQUIRED
 from scheduler.services.telemetry import SampleRow, rollups_update, samples_write
 from tests.actors import api_client_for
@@ -72,7 +72,7 @@ def test_gpus_filter_by_node_model_state_and_free_now(gpus, researcher, query, e
 
 def test_free_now_excludes_a_gpu_booked_now(gpus, researcher, team_a):
     now = timezone.now()
-    booking = Reservation.objects.create(
+    booking = Booking.objects.create(
         user=researcher, team=team_a, start=now - timedelta(hours=1), end=now + timedelta(hours=1)
     )
     booking.gpus.add(gpus["a0"])
@@ -186,8 +186,8 @@ def test_a_non_admin_gets_403_on_drain_and_the_gpu_stays(gpus, team_admin):
     assert gpus["a0"].state == GpuState.AVAILABLE
 
 
-def _booking(user, team, gpu, *, hours_from_now: float) -> Reservation:
+def _booking(user, team, gpu, *, hours_from_now: float) -> Booking:
     start = datetime.now(UTC) + timedelta(hours=hours_from_now)
-    booking = Reservation.objects.create(user=user, team=team, start=start, end=start + timedelta(hours=2))
+    booking = Booking.objects.create(user=user, team=team, start=start, end=start + timedelta(hours=2))
     booking.gpus.add(gpu)
     return booking

@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from scheduler.api import job_serializers
 from scheduler.models import Job
 from scheduler.services import jobs as job_services
 from tests.actors import api_client_for
@@ -59,7 +60,9 @@ def test_a_valid_submit_is_created_pending_with_a_location(gpus, researcher):
             "working_dir",
             job_services.WORKDIR_OUTSIDE_ROOT.format(root=settings.JOB_WORKDIR_ROOT),
         ),
-        ({"reservation": 999999}, "reservation", job_services.RESERVATION_UNKNOWN),
+        ({"booking": 999999}, "booking", job_services.BOOKING_UNKNOWN),
+        ({"reservation": 999999}, "reservation", job_services.BOOKING_UNKNOWN),  # the old name answers by it
+        ({"booking": 1, "reservation": 2}, "booking", job_serializers.BOOKING_NAMED_TWICE),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(gpus, researcher, fields, field, message):
@@ -93,17 +96,27 @@ def test_a_naive_or_malformed_time_limit_is_refused(gpus, researcher):
 
 def test_someone_elses_booking_is_refused(gpus, researcher, outsider):
     theirs = booking(user=outsider, gpus=gpus[:2], start=hours_from_now(1), end=hours_from_now(5))
-    response = submit(researcher, reservation=theirs.pk)
-    assert response.json()["errors"]["reservation"] == [job_services.RESERVATION_UNKNOWN]
+    response = submit(researcher, booking=theirs.pk)
+    assert response.json()["errors"]["booking"] == [job_services.BOOKING_UNKNOWN]
 
 
 def test_a_job_must_fit_inside_its_booking(gpus, researcher):
     mine = booking(user=researcher, gpus=gpus[:2], start=timezone.now() + timedelta(minutes=1), end=hours_from_now(2))
-    too_long = submit(researcher, reservation=mine.pk, time_limit="PT3H")
-    assert too_long.json()["errors"]["reservation"] == [job_services.RESERVATION_TOO_SHORT]
-    too_big = submit(researcher, reservation=mine.pk, gpus=3)
-    assert too_big.json()["errors"]["reservation"] == [job_services.RESERVATION_TOO_SMALL.format(held=2, gpus=3)]
-    assert submit(researcher, reservation=mine.pk, gpus=2).status_code == 201
+    too_long = submit(researcher, booking=mine.pk, time_limit="PT3H")
+    assert too_long.json()["errors"]["booking"] == [job_services.BOOKING_TOO_SHORT]
+    too_big = submit(researcher, booking=mine.pk, gpus=3)
+    assert too_big.json()["errors"]["booking"] == [job_services.BOOKING_TOO_SMALL.format(held=2, gpus=3)]
+    assert submit(researcher, booking=mine.pk, gpus=2).status_code == 201
+
+
+def test_a_job_names_its_booking_by_the_new_field_and_the_old_one(gpus, researcher):
+    mine = booking(user=researcher, gpus=gpus[:2], start=timezone.now() + timedelta(minutes=1), end=hours_from_now(2))
+    for field in ("booking", "reservation"):
+        body = submit(researcher, **{field: mine.pk}).json()
+        assert (body["booking"], body["reservation"]) == (mine.pk, mine.pk)
+        assert Job.objects.get(pk=body["id"]).booking_id == mine.pk
+    outside = submit(researcher).json()
+    assert (outside["booking"], outside["reservation"]) == (None, None)
 
 
 def test_someone_in_no_team_cannot_submit(gpus, admin):

@@ -100,22 +100,20 @@ def test_a_drain_reason_is_escaped_on_the_board(signed_in):
 
 
 def test_each_card_says_who_holds_the_gpu_now_and_who_is_next(signed_in, outsider):
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
     from tests.scheduler.factories import fleet, hours_from_now, ids_request
 
     gpus = fleet(nodes=1, per_node=2, prefix="board-booked")
     Node.objects.filter(name="board-booked-00").update(last_heartbeat=timezone.now())
     now = timezone.now()
-    current = reservation_create(
+    current = booking_create(
         user=outsider,
         start=hours_from_now(-1),
         end=hours_from_now(2),
         request=ids_request(gpus[:1]),
         now=now - timedelta(hours=2),
     )
-    reservation_create(
-        user=outsider, start=hours_from_now(3), end=hours_from_now(4), request=ids_request(gpus), now=now
-    )
+    booking_create(user=outsider, start=hours_from_now(3), end=hours_from_now(4), request=ids_request(gpus), now=now)
     current.idle_flagged_at = now
     current.save(update_fields=["idle_flagged_at"])
 
@@ -141,14 +139,14 @@ def test_node_and_card_text_is_escaped(signed_in):
 
 def test_a_card_shows_the_next_booking_however_far_ahead_it_is(signed_in, outsider):
     from portal.teams.models import TeamQuota
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
     from tests.scheduler.factories import fleet, hours_from_now, ids_request
 
     (gpu,) = fleet(nodes=1, per_node=1, prefix="board-far")
     Node.objects.filter(name="board-far-00").update(last_heartbeat=timezone.now())
     team = outsider.memberships.get().team
     TeamQuota.objects.update_or_create(team=team, defaults={"booking_horizon_days": 90})
-    reservation_create(
+    booking_create(
         user=outsider,
         start=hours_from_now(40 * 24),
         end=hours_from_now(40 * 24 + 2),

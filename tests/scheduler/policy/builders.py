@@ -1,6 +1,6 @@
 """Small builders shared by the policy tests: clusters, jobs and bookings in a line each."""
 
-from scheduler.policy.types import Gpu, PendingJob, Reservation, RunningJob
+from scheduler.policy.types import Booking, Gpu, PendingJob, RunningJob
 
 HOUR = 3600.0
 
@@ -24,5 +24,5 @@ def running(
     return RunningJob(id=job_id, team=team, gpus=tuple(gpu_ids), start=start, end_by=start + hours * HOUR, **extra)
 
 
-def booking(booking_id, gpu_ids: tuple, team: str = "nlp", start_h: float = 0.0, end_h: float = 1.0) -> Reservation:
-    return Reservation(id=booking_id, team=team, gpus=tuple(gpu_ids), start=start_h * HOUR, end=end_h * HOUR)
+def booking(booking_id, gpu_ids: tuple, team: str = "nlp", start_h: float = 0.0, end_h: float = 1.0) -> Booking:
+    return Booking(id=booking_id, team=team, gpus=tuple(gpu_ids), start=start_h * HOUR, end=end_h * HOUR)

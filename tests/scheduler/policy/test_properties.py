@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from scheduler.policy.policy import schedule
 from scheduler.policy.types import (
     HOUR,
+    Booking,
     ClusterState,
     Gpu,
     PendingJob,
     PolicyConfig,
-    Reservation,
     RunningJob,
     TeamState,
 )
@@ -43,16 +43,16 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
     now = 100 * HOUR
     ids = [g.id for g in gpus]
     # Bookings: disjoint windows per GPU, some active, some ahead.
-    reservations = []
+    bookings = []
     if with_bookings:
         for r in range(draw(st.integers(0, 3))):
             chosen = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True))
             start = now + draw(st.sampled_from((-2, 0, 1, 3, 8))) * HOUR
             end = start + draw(st.sampled_from((1, 4, 12))) * HOUR
-            clash = any(set(chosen) & set(b.gpus) and start < b.end and b.start < end for b in reservations)
+            clash = any(set(chosen) & set(b.gpus) and start < b.end and b.start < end for b in bookings)
             if not clash:
-                reservations.append(
-                    Reservation(
+                bookings.append(
+                    Booking(
                         id=f"b{r}", team=draw(st.sampled_from(TEAMS)), gpus=tuple(sorted(chosen)), start=start, end=end
                     )
                 )
@@ -78,7 +78,7 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
         )
     pending = []
     for p in range(draw(st.integers(3, 12) if busy else st.integers(0, 8))):
-        booking = draw(st.sampled_from([None] + [b.id for b in reservations])) if reservations else None
+        booking = draw(st.sampled_from([None] + [b.id for b in bookings])) if bookings else None
         pending.append(
             PendingJob(
                 id=f"p{p}",
@@ -91,7 +91,7 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
                 model=draw(st.sampled_from((None, None, "A100"))),
                 min_memory_mb=draw(st.sampled_from((0, 0, 40_000))),
                 multi_node=draw(st.booleans()),
-                reservation_id=booking,
+                booking_id=booking,
             )
         )
     teams = []
@@ -113,7 +113,7 @@ def cluster_states(draw, with_bookings=True, with_limits=True, busy=False):
         gpus=tuple(gpus),
         running=tuple(running),
         pending=tuple(pending),
-        reservations=tuple(reservations),
+        bookings=tuple(bookings),
         teams=tuple(teams),
     )
 
@@ -160,7 +160,7 @@ def booked_states(draw):
     states where 'ends before the booking begins' decides placements."""
     gpus = tuple(Gpu(id=n * 10 + i, node=f"n{n}") for n in range(2) for i in range(4))
     now = 100 * HOUR
-    reservations = []
+    bookings = []
     taken: set = set()
     for r in range(draw(st.integers(1, 4))):
         chosen = (
@@ -176,9 +176,7 @@ def booked_states(draw):
             break
         taken.update(chosen)
         start = now + draw(st.sampled_from((-1, 1, 2, 4))) * HOUR
-        reservations.append(
-            Reservation(id=f"b{r}", team="nlp", gpus=tuple(sorted(chosen)), start=start, end=start + 6 * HOUR)
-        )
+        bookings.append(Booking(id=f"b{r}", team="nlp", gpus=tuple(sorted(chosen)), start=start, end=start + 6 * HOUR))
     pending = tuple(
         PendingJob(
             id=f"p{p}",
@@ -190,7 +188,7 @@ def booked_states(draw):
         )
         for p in range(draw(st.integers(1, 6)))
     )
-    return ClusterState(now=now, gpus=gpus, pending=pending, reservations=tuple(reservations))
+    return ClusterState(now=now, gpus=gpus, pending=pending, bookings=tuple(bookings))
 
 
 configs = st.builds(
@@ -244,12 +242,12 @@ def test_no_booking_is_violated(state, config):
     for job_id, gpus in schedule(state, config).placements.items():
         job = jobs[job_id]
         end = now + job.time_limit
-        if job.reservation_id is None:
-            for b in state.reservations:
+        if job.booking_id is None:
+            for b in state.bookings:
                 if b.end > now and set(gpus) & set(b.gpus):
                     assert end <= b.start, (job, b)
         else:
-            b = next(b for b in state.reservations if b.id == job.reservation_id)
+            b = next(b for b in state.bookings if b.id == job.booking_id)
             assert b.team == job.team and set(gpus) <= set(b.gpus) and b.start <= now and end <= b.end
 
 
@@ -261,11 +259,11 @@ def test_team_caps_quota_and_borrowing_are_kept(state, config):
     preempted = set(decision.preemptions)
     held = {}
     for r in state.running:
-        if r.reservation_id is None and r.id not in preempted:
+        if r.booking_id is None and r.id not in preempted:
             held[r.team] = held.get(r.team, 0) + len(r.gpus)
     hours = {}
     for job_id in decision.order:
-        if job_id not in decision.placements or jobs[job_id].reservation_id is not None:
+        if job_id not in decision.placements or jobs[job_id].booking_id is not None:
             continue
         job = jobs[job_id]
         team = teams.get(job.team, TeamState(job.team))
@@ -290,7 +288,7 @@ def test_preemption_only_of_preemptible_borrowers_of_other_teams(state, config):
         victim = running[victim_id]
         assert victim.preemptible
         guaranteed = teams.get(victim.team, TeamState(victim.team)).guaranteed_gpus or 0
-        held = sum(len(r.gpus) for r in state.running if r.team == victim.team and r.reservation_id is None)
+        held = sum(len(r.gpus) for r in state.running if r.team == victim.team and r.booking_id is None)
         assert held > guaranteed
         assert winners - {victim.team}
 
@@ -312,7 +310,7 @@ def test_same_input_same_output(state, config):
         gpus=tuple(state.gpus),
         running=tuple(state.running),
         pending=tuple(replace(j) for j in state.pending),
-        reservations=tuple(state.reservations),
+        bookings=tuple(state.bookings),
         teams=tuple(state.teams),
     )
     assert schedule(state, config) == schedule(rebuilt, config)
@@ -376,7 +374,7 @@ def test_next_pass_plans_the_head_no_later(state, placement):
             gpus=gpus,
             start=state.now,
             end_by=state.now + jobs[job_id].time_limit,
-            reservation_id=jobs[job_id].reservation_id,
+            booking_id=jobs[job_id].booking_id,
         )
         for job_id, gpus in decision.placements.items()
     )
@@ -401,7 +399,7 @@ def free_after(state, decision):
 def could_start_on(job, gpus, state, placement):
     """Brute force: is there a gang for the job among `gpus`, honouring constraints and bookings?"""
     end = state.now + job.time_limit
-    booking = next((b for b in state.reservations if b.id == job.reservation_id), None)
+    booking = next((b for b in state.bookings if b.id == job.booking_id), None)
     ok = []
     for g in gpus:
         if job.model and g.model != job.model or g.memory_mb < job.min_memory_mb:
@@ -410,7 +408,7 @@ def could_start_on(job, gpus, state, placement):
             if g.id in booking.gpus:
                 ok.append(g)
             continue
-        if all(not (g.id in b.gpus and b.end > state.now and b.start < end) for b in state.reservations):
+        if all(not (g.id in b.gpus and b.end > state.now and b.start < end) for b in state.bookings):
             ok.append(g)
     if placement == "count" or job.multi_node:
         return len(ok) >= job.gpus
@@ -427,7 +425,7 @@ def test_first_fit_leaves_no_job_waiting_for_gpus_that_it_fits(state, placement)
     free = free_after(state, decision)
     jobs = jobs_by_id(state)
     for status in decision.pending:
-        if status.reason_code in ("waiting_for_gpus", "reserved_window"):
+        if status.reason_code in ("waiting_for_gpus", "booked_window"):
             assert not could_start_on(jobs[status.job_id], free, state, placement), status
 
 
@@ -443,6 +441,6 @@ def test_no_eligible_gpu_means_none_exist(state, config):
             assert not could_start_on(
                 job,
                 usable,
-                replace(state, reservations=tuple(b for b in state.reservations if b.id == job.reservation_id)),
+                replace(state, bookings=tuple(b for b in state.bookings if b.id == job.booking_id)),
                 config.placement,
             ), status

@@ -87,7 +87,7 @@ def minimum_memory_is_kept():
 def outside_job_ends_before_booking():
     """A 3-hour job may not start on GPUs booked from hour 2; it goes to the other node."""
     s = state(
-        reservations=(booking("b", ("n0g0", "n0g1", "n0g2", "n0g3"), start_h=2, end_h=6),),
+        bookings=(booking("b", ("n0g0", "n0g1", "n0g2", "n0g3"), start_h=2, end_h=6),),
         pending=(job("a", 4, hours=3),),
     )
     return schedule(s), lambda d: placed_nodes(d, "a") == {"n1"}
@@ -97,27 +97,27 @@ def short_job_uses_gpus_before_booking():
     """A 1-hour job may use GPUs booked from hour 2: it ends before the booking begins."""
     s = state(
         gpus=cluster(nodes=1),
-        reservations=(booking("b", ("n0g0", "n0g1"), start_h=2, end_h=6),),
+        bookings=(booking("b", ("n0g0", "n0g1"), start_h=2, end_h=6),),
         pending=(job("a", 4, hours=1),),
     )
     return schedule(s), lambda d: len(d.placements["a"]) == 4
 
 
-def blocked_by_booking_says_reserved_window():
-    """When only booked GPUs are free, a long job waits with 'reserved window'."""
+def blocked_by_booking_says_booked_window():
+    """When only booked GPUs are free, a long job waits with 'booked window'."""
     s = state(
         gpus=cluster(nodes=1),
-        reservations=(booking("b", ("n0g0", "n0g1"), start_h=2, end_h=6),),
+        bookings=(booking("b", ("n0g0", "n0g1"), start_h=2, end_h=6),),
         pending=(job("a", 4, hours=3),),
     )
-    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.RESERVED_WINDOW
+    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.BOOKED_WINDOW
 
 
 def job_in_booking_runs_only_there():
     """A job submitted into its team's active booking runs on that booking's GPUs only."""
     s = state(
-        reservations=(booking("b", ("n1g2", "n1g3"), team="vision", start_h=0, end_h=4),),
-        pending=(job("a", 2, hours=3, reservation_id="b"),),
+        bookings=(booking("b", ("n1g2", "n1g3"), team="vision", start_h=0, end_h=4),),
+        pending=(job("a", 2, hours=3, booking_id="b"),),
     )
     return schedule(s), lambda d: set(d.placements["a"]) == {"n1g2", "n1g3"}
 
@@ -125,13 +125,13 @@ def job_in_booking_runs_only_there():
 def job_in_booking_waits_for_window():
     """Before the window opens the job waits, its estimated start the booking's start."""
     s = state(
-        reservations=(booking("b", ("n1g2", "n1g3"), team="vision", start_h=2, end_h=6),),
-        pending=(job("a", 2, hours=3, reservation_id="b"),),
+        bookings=(booking("b", ("n1g2", "n1g3"), team="vision", start_h=2, end_h=6),),
+        pending=(job("a", 2, hours=3, booking_id="b"),),
     )
     return (
         schedule(s),
         lambda d: (
-            status_of(d, "a").reason_code == reasons.RESERVATION_NOT_STARTED
+            status_of(d, "a").reason_code == reasons.BOOKING_NOT_STARTED
             and status_of(d, "a").estimated_start == 2 * HOUR
         ),
     )
@@ -141,26 +141,26 @@ def job_in_booking_must_fit_inside():
     """A time limit longer than what is left of the window is refused with a reason."""
     s = state(
         now=3 * HOUR,
-        reservations=(booking("b", ("n1g2",), team="vision", start_h=0, end_h=4),),
-        pending=(job("a", 1, hours=2, reservation_id="b"),),
+        bookings=(booking("b", ("n1g2",), team="vision", start_h=0, end_h=4),),
+        pending=(job("a", 1, hours=2, booking_id="b"),),
     )
-    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.RESERVATION_TOO_SHORT
+    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.BOOKING_TOO_SHORT
 
 
 def other_team_cannot_use_booking():
     """A job naming another team's booking is not placed."""
     s = state(
-        reservations=(booking("b", ("n1g2",), team="nlp", start_h=0, end_h=4),),
-        pending=(job("a", 1, reservation_id="b"),),
+        bookings=(booking("b", ("n1g2",), team="nlp", start_h=0, end_h=4),),
+        pending=(job("a", 1, booking_id="b"),),
     )
-    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.RESERVATION_NOT_USABLE
+    return schedule(s), lambda d: status_of(d, "a").reason_code == reasons.BOOKING_NOT_USABLE
 
 
 def active_booking_closed_to_outsiders():
     """During another team's booking its free GPUs stay empty for outside jobs."""
     s = state(
         gpus=cluster(nodes=1),
-        reservations=(booking("b", ("n0g0", "n0g1", "n0g2", "n0g3"), start_h=0, end_h=2),),
+        bookings=(booking("b", ("n0g0", "n0g1", "n0g2", "n0g3"), start_h=0, end_h=2),),
         pending=(job("a", 1, hours=0.5),),
     )
     return schedule(s), lambda d: "a" not in d.placements
@@ -255,9 +255,9 @@ def preempts_nothing_for_jobs_in_bookings():
     s = state(
         gpus=cluster(nodes=1),
         teams=(TeamState("vision", guaranteed_gpus=4), TeamState("nlp")),
-        reservations=(booking("b", ("n0g0",), team="vision", start_h=0, end_h=4),),
+        bookings=(booking("b", ("n0g0",), team="vision", start_h=0, end_h=4),),
         running=(running("nlp-job", ("n0g1", "n0g2", "n0g3"), team="nlp", preemptible=True),),
-        pending=(job("a", 2, reservation_id="b"),),
+        pending=(job("a", 2, booking_id="b"),),
     )
     return schedule(s), lambda d: d.preemptions == ()
 
@@ -416,7 +416,7 @@ SCENARIOS = [
     minimum_memory_is_kept,
     outside_job_ends_before_booking,
     short_job_uses_gpus_before_booking,
-    blocked_by_booking_says_reserved_window,
+    blocked_by_booking_says_booked_window,
     job_in_booking_runs_only_there,
     job_in_booking_waits_for_window,
     job_in_booking_must_fit_inside,

@@ -10,7 +10,7 @@ from rest_framework.exceptions import APIException
 
 from scheduler.models import GpuOccupancy
 from scheduler.selectors.placement import GpuRequest, availability_find
-from scheduler.services.reservations import reservation_create
+from scheduler.services.bookings import booking_create
 from tests.scheduler.factories import fleet, ids_request, quota_set
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def gpus(researcher, team_a):
 
 
 def book(user, gpus, start, end):
-    return reservation_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
+    return booking_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
 
 
 def test_free_now_means_a_window_at_once(gpus):

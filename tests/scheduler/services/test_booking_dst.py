@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler.selectors.quotas import team_usage
-from scheduler.services.reservations import reservation_create
+from scheduler.services.bookings import booking_create
 from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, InstantError, wall_clock_parse
 from tests.scheduler.factories import fleet, ids_request, quota_set
 
@@ -36,7 +36,7 @@ def test_a_local_day_across_a_dst_change_counts_its_real_hours(researcher, team_
     start = wall_clock_parse(f"{day}T09:00", zone=zone)
     next_day = datetime.fromisoformat(day).replace(day=int(day[-2:]) + 1).date().isoformat()
     end = wall_clock_parse(f"{next_day}T09:00", zone=zone)
-    booking = reservation_create(user=researcher, start=start, end=end, request=ids_request(gpus), now=FIXED_NOW)
+    booking = booking_create(user=researcher, start=start, end=end, request=ids_request(gpus), now=FIXED_NOW)
     assert booking.end - booking.start == (end - start)
     month = datetime.fromisoformat(day).date().replace(day=1)
     assert team_usage(team_id=team_a.pk, month=month).reserved_hours == 2 * hours

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.models import Reservation
-from scheduler.services import reservations as svc
-from scheduler.services.reservations import QuotaExceeded, reservation_create
+from scheduler.models import Booking
+from scheduler.services import bookings as svc
+from scheduler.services.bookings import QuotaExceeded, booking_create
 from tests.scheduler.factories import count_request, fleet, ids_request, quota_set
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def gpus(db):
 
 
 def book(user, gpus, start, end):
-    return reservation_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
+    return booking_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
 
 
 def refusal(excinfo) -> tuple:
@@ -65,7 +65,7 @@ def test_it_refuses_gpu_hours_over_the_monthly_quota(researcher, team_a, gpus):
         {"gpu_hours_per_month": [svc.QUOTA_HOURS.format(requested=104.0, month="2026-11", limit=100.0, over=4.0)]},
         {"limit": "gpu_hours_per_month", "value": 100.0, "requested": 104.0, "over_by": 4.0},
     )
-    assert Reservation.objects.count() == 1
+    assert Booking.objects.count() == 1
 
 
 def test_a_booking_across_months_counts_each_month_on_its_own(researcher, team_a, gpus):
@@ -89,7 +89,7 @@ def test_another_teams_usage_does_not_count(researcher, outsider, team_a, gpus):
 def test_a_count_request_is_checked_against_quota_too(researcher, team_a, gpus):
     quota_set(team_a, max_concurrent_gpus=2)
     with pytest.raises(QuotaExceeded):
-        reservation_create(
+        booking_create(
             user=researcher,
             start=NOW + timedelta(hours=1),
             end=NOW + timedelta(hours=2),

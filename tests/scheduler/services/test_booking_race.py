@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from portal.api.errors import Conflict
-from scheduler.models import GpuOccupancy, Reservation
-from scheduler.services.reservations import reservation_create
+from scheduler.models import Booking, GpuOccupancy
+from scheduler.services.bookings import booking_create
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.scheduler.factories import fleet, hours_from_now, ids_request
 from tests.scheduler.race import race
@@ -30,14 +30,14 @@ def test_one_of_a_hundred_simultaneous_bookings_wins(racers):
 
     def attempt(i):
         try:
-            reservation_create(user=racers[i], start=start, end=end, request=ids_request(gpus[:1]))
+            booking_create(user=racers[i], start=start, end=end, request=ids_request(gpus[:1]))
             return "created"
         except Conflict:
             return "conflict"
 
     outcomes = race(attempt)
     assert outcomes == {"created": 1, "conflict": 99}
-    assert Reservation.objects.count() == 1
+    assert Booking.objects.count() == 1
     assert list(GpuOccupancy.objects.values_list("gpu_id", "start", "end")) == [(gpus[0].pk, start, end)]
 
 
@@ -49,7 +49,7 @@ def test_a_hundred_overlapping_windows_leave_no_gpu_double_booked(racers):
     def attempt(i):
         start = base + timedelta(minutes=17 * i)
         try:
-            reservation_create(user=racers[i], start=start, end=start + timedelta(hours=1), request=ids_request(gpus))
+            booking_create(user=racers[i], start=start, end=start + timedelta(hours=1), request=ids_request(gpus))
             return "created"
         except Conflict:
             return "conflict"
@@ -59,4 +59,4 @@ def test_a_hundred_overlapping_windows_leave_no_gpu_double_booked(racers):
     rows = sorted(GpuOccupancy.objects.values_list("gpu_id", "start", "end"))
     for (g1, _, e1), (g2, s2, _) in zip(rows, rows[1:]):
         assert g1 != g2 or e1 <= s2
-    assert outcomes["created"] == len(rows) // 2 == Reservation.objects.count()
+    assert outcomes["created"] == len(rows) // 2 == Booking.objects.count()

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from rest_framework.exceptions import APIException
 
-from scheduler.models import GpuOccupancy, Reservation, ReservationState
+from scheduler.models import Booking, BookingState, GpuOccupancy
 from scheduler.selectors.placement import GpuRequest
-from scheduler.services.reservations import Change, reservation_cancel, reservation_create, reservation_update
+from scheduler.services.bookings import Change, booking_cancel, booking_create, booking_update
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.scheduler.factories import fleet, quota_set
 
@@ -39,7 +39,7 @@ def test_random_bookings_keep_every_invariant(world):
     class Bookings(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
-            Reservation.objects.all().delete()
+            Booking.objects.all().delete()
             self.now = START
 
         @rule(
@@ -66,28 +66,28 @@ def test_random_bookings_keep_every_invariant(world):
         def _book(self, user, request, offset, hours):
             start = self.now + offset * H
             self._try(
-                lambda: reservation_create(user=user, start=start, end=start + hours * H, request=request, now=self.now)
+                lambda: booking_create(user=user, start=start, end=start + hours * H, request=request, now=self.now)
             )
 
-        @precondition(lambda self: Reservation.objects.exists())
+        @precondition(lambda self: Booking.objects.exists())
         @rule(pick=st.integers(0, 10_000), delta=st.integers(-20, 20), move=st.integers(-6, 6))
         def change(self, pick, delta, move):
             booking = self._pick(pick)
             change = Change(start=booking.start + move * H if move else None, end=booking.end + delta * H)
-            self._try(lambda: reservation_update(reservation=booking, by=booking.user, change=change, now=self.now))
+            self._try(lambda: booking_update(booking=booking, by=booking.user, change=change, now=self.now))
 
-        @precondition(lambda self: Reservation.objects.exists())
+        @precondition(lambda self: Booking.objects.exists())
         @rule(pick=st.integers(0, 10_000))
         def cancel(self, pick):
             booking = self._pick(pick)
-            self._try(lambda: reservation_cancel(reservation=booking, by=booking.user, now=self.now))
+            self._try(lambda: booking_cancel(booking=booking, by=booking.user, now=self.now))
 
         @rule(hours=st.integers(1, 12))
         def time_passes(self, hours):
             self.now += hours * H
 
         def _pick(self, pick):
-            bookings = list(Reservation.objects.order_by("pk"))
+            bookings = list(Booking.objects.order_by("pk"))
             return bookings[pick % len(bookings)]
 
         def _try(self, action):
@@ -120,9 +120,9 @@ def test_random_bookings_keep_every_invariant(world):
 
         @invariant()
         def active_bookings_hold_exactly_their_window(self):
-            for booking in Reservation.objects.prefetch_related("occupancy", "gpus"):
+            for booking in Booking.objects.prefetch_related("occupancy", "gpus"):
                 windows = {(r.gpu_id, r.start, r.end) for r in booking.occupancy.all()}
-                if booking.state == ReservationState.ACTIVE:
+                if booking.state == BookingState.ACTIVE:
                     assert windows == {(g.pk, booking.start, booking.end) for g in booking.gpus.all()}
                     assert booking.end - booking.start <= LIMITS["max_booking_hours"] * H
                 else:

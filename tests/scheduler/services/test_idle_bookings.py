@@ -21,10 +21,10 @@ H = timedelta(hours=1)
 
 @pytest.fixture
 def running(researcher):
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
 
     gpus = fleet(nodes=1, per_node=2)
-    booking = reservation_create(
+    booking = booking_create(
         user=researcher, start=NOW - 3 * H, end=NOW + 5 * H, request=ids_request(gpus), now=NOW - 4 * H
     )
     return booking, gpus
@@ -71,10 +71,10 @@ def test_missing_telemetry_is_not_idleness(running, start, end):
 
 
 def test_a_booking_younger_than_the_idle_period_is_not_flagged(researcher):
-    from scheduler.services.reservations import reservation_create
+    from scheduler.services.bookings import booking_create
 
     gpus = fleet(nodes=1, per_node=1)
-    reservation_create(user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus), now=NOW - 2 * H)
+    booking_create(user=researcher, start=NOW - H, end=NOW + H, request=ids_request(gpus), now=NOW - 2 * H)
     samples(gpus, util=0, start=NOW - H, end=NOW)
     assert idle.bookings_flag_idle(now=NOW) == []
 
@@ -130,9 +130,7 @@ def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_
 def test_a_job_running_in_the_booking_clears_the_flag(running, researcher, team_a):
     booking, gpus = flagged(running)
     with time_machine.travel(NOW, tick=False):  # submitted at the test's NOW, whatever the wall clock says
-        job = job_submit(
-            user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), reservation_id=booking.pk
-        )
+        job = job_submit(user=researcher, command="true", gpus=1, time_limit=timedelta(hours=1), booking_id=booking.pk)
     Job.objects.filter(pk=job.pk).update(state="running", started_at=NOW + timedelta(minutes=10))
     assert idle.bookings_clear_idle(now=NOW + timedelta(minutes=15)) == [booking.pk]
     assert list(booking.idle_periods.values_list("end", flat=True)) == [NOW + timedelta(minutes=10)]
@@ -153,7 +151,7 @@ def test_a_booking_idle_again_is_flagged_again_and_both_periods_count(running, t
 def test_starting_a_job_in_a_flagged_booking_clears_the_flag_at_once(researcher, admin):
     from django.utils import timezone
 
-    from scheduler.models import Gpu, Reservation
+    from scheduler.models import Booking, Gpu
     from tests.scheduler.factories import booking as make_booking
     from tests.scheduler.factories import running_job
 
@@ -162,10 +160,10 @@ def test_starting_a_job_in_a_flagged_booking_clears_the_flag_at_once(researcher,
     gpus[0].node.last_heartbeat = timezone.now()
     gpus[0].node.save(update_fields=["last_heartbeat"])
     booking = make_booking(user=researcher, gpus=gpus, start=timezone.now(), end=timezone.now() + 4 * H)
-    Reservation.objects.filter(pk=booking.pk).update(idle_since=timezone.now() - H, idle_flagged_at=timezone.now())
+    Booking.objects.filter(pk=booking.pk).update(idle_since=timezone.now() - H, idle_flagged_at=timezone.now())
     booking.idle_periods.create(start=timezone.now() - H, flagged_at=timezone.now())
 
-    running_job(researcher, reservation_id=booking.pk)  # placed in the booking and claimed by a worker
+    running_job(researcher, booking_id=booking.pk)  # placed in the booking and claimed by a worker
     booking.refresh_from_db()
     assert booking.idle_flagged_at is None and booking.idle_periods.get().end is not None
 

@@ -19,9 +19,9 @@ def held(researcher):
 
 
 def raw_row(held, start, end):
-    reservation, gpu = held
+    booking, gpu = held
     return GpuOccupancy(
-        gpu=gpu, team=reservation.team, user=reservation.user, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end
+        gpu=gpu, team=booking.team, user=booking.user, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end
     )
 
 

@@ -63,7 +63,7 @@ def test_nothing_is_placed_on_a_down_node_or_a_drained_gpu(db, researcher):
 def test_a_job_in_a_booking_runs_only_on_the_bookings_gpus(db, researcher):
     gpus = up(fleet(nodes=1, per_node=4))
     mine = booking(user=researcher, gpus=gpus[2:4], start=timezone.now() + timedelta(seconds=1), end=hours_from_now(3))
-    job = submit(researcher, gpus=2, reservation_id=mine.pk)
+    job = submit(researcher, gpus=2, booking_id=mine.pk)
     scheduling_pass(now=timezone.now() + timedelta(seconds=2))
     attempt = Attempt.objects.get(job=job)
     assert sorted(attempt.allocations.values_list("gpu_id", flat=True)) == sorted(g.pk for g in gpus[2:4])

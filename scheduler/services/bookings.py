@@ -21,7 +21,7 @@ from portal.api.errors import Conflict
 from portal.realtime.services import event_publish
 from portal.teams.models import Membership, Team, TeamQuota
 from scheduler import access
-from scheduler.models import Gpu, GpuOccupancy, GpuState, OccupancyKind, Reservation, ReservationState
+from scheduler.models import Booking, BookingState, Gpu, GpuOccupancy, GpuState, OccupancyKind
 from scheduler.selectors import quotas
 from scheduler.selectors.placement import GpuRequest, availability_find, busy_gpu_ids, by_node, gpus_matching, gpus_pick
 
@@ -89,7 +89,7 @@ def invalid(field: str, message: str) -> exceptions.ValidationError:
 # --- create ---------------------------------------------------------------------------------
 
 
-def reservation_create(
+def booking_create(
     *,
     user,
     start: datetime,
@@ -98,7 +98,7 @@ def reservation_create(
     team: Team | None = None,
     note: str = "",
     now: datetime | None = None,
-) -> Reservation:
+) -> Booking:
     now = now or timezone.now()
     window_check(start=start, end=end, now=now)
     team = booking_team(user=user, team=team)
@@ -108,9 +108,9 @@ def reservation_create(
             quota = _lock_quota(team)
             gpus = _gpus_for(request, start=start, end=end)
             quota_check(quota=quota, gpu_count=len(gpus), start=start, end=end, now=now)
-            reservation = _write(user=user, team=team, gpus=gpus, start=start, end=end, note=note)
-            booking_changed_publish(reservation=reservation, action="created")
-            return reservation
+            booking = _write(user=user, team=team, gpus=gpus, start=start, end=end, note=note)
+            booking_changed_publish(booking=booking, action="created")
+            return booking
     except (_Taken, IntegrityError) as exc:
         if isinstance(exc, IntegrityError) and not _is_overlap(exc):
             raise
@@ -173,7 +173,7 @@ def _lock_quota(team: Team) -> TeamQuota:
 
 def _gpus_for(request: GpuRequest, *, start, end, exclude: int | None = None) -> list[Gpu]:
     candidates = list(gpus_matching(request))
-    busy = busy_gpu_ids(gpu_ids=[g.pk for g in candidates], start=start, end=end, exclude_reservation_id=exclude)
+    busy = busy_gpu_ids(gpu_ids=[g.pk for g in candidates], start=start, end=end, exclude_booking_id=exclude)
     if request.gpu_ids:
         if busy:
             raise _Taken()
@@ -186,18 +186,16 @@ def _gpus_for(request: GpuRequest, *, start, end, exclude: int | None = None) ->
     return chosen
 
 
-def _write(*, user, team, gpus, start, end, note) -> Reservation:
-    reservation = Reservation.objects.create(user=user, team=team, note=note, start=start, end=end)
-    reservation.gpus.set(gpus)
+def _write(*, user, team, gpus, start, end, note) -> Booking:
+    booking = Booking.objects.create(user=user, team=team, note=note, start=start, end=end)
+    booking.gpus.set(gpus)
     # Rows in GPU id order: two writers waiting on each other's rows (PostgreSQL) wait in the same
     # order, so they queue instead of deadlocking.
     GpuOccupancy.objects.bulk_create(
-        GpuOccupancy(
-            gpu=gpu, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, reservation=reservation
-        )
+        GpuOccupancy(gpu=gpu, team=team, user=user, kind=OccupancyKind.BOOKING, start=start, end=end, booking=booking)
         for gpu in sorted(gpus, key=lambda g: g.pk)
     )
-    return reservation
+    return booking
 
 
 def _is_overlap(exc: IntegrityError) -> bool:
@@ -215,7 +213,7 @@ def quota_check(*, quota: TeamQuota, gpu_count: int, start, end, now, exclude: i
     _limit("max_booking_hours", QUOTA_LENGTH, limit=float(quota.max_booking_hours), requested=round(hours, 2))
     ahead = (end - now).total_seconds() / 86400
     _limit("booking_horizon_days", QUOTA_HORIZON, limit=float(quota.booking_horizon_days), requested=round(ahead, 2))
-    peak = quotas.team_peak_gpus(team_id=quota.team_id, lo=start, hi=end, exclude_reservation_id=exclude)
+    peak = quotas.team_peak_gpus(team_id=quota.team_id, lo=start, hi=end, exclude_booking_id=exclude)
     _limit(
         "max_concurrent_gpus",
         QUOTA_CONCURRENT,
@@ -224,7 +222,7 @@ def quota_check(*, quota: TeamQuota, gpu_count: int, start, end, now, exclude: i
     )
     for month in quotas.months_touched(start, end):
         lo, hi = quotas.month_bounds(month)
-        used = quotas.team_hours_in(team_id=quota.team_id, lo=lo, hi=hi, exclude_reservation_id=exclude)
+        used = quotas.team_hours_in(team_id=quota.team_id, lo=lo, hi=hi, exclude_booking_id=exclude)
         wanted = used + gpu_count * quotas.overlap_hours(start, end, lo, hi)
         _limit(
             "gpu_hours_per_month",
@@ -251,10 +249,10 @@ def _conflict(*, viewer, request: GpuRequest, start, end, now, exclude: int | No
         "gpu__node", "team", "user"
     )
     if exclude is not None:
-        rows = rows.exclude(reservation_id=exclude)
+        rows = rows.exclude(booking_id=exclude)
     after = max(start, now)
     windows = availability_find(
-        request=request, duration=end - start, after=after, limit=SUGGESTIONS, exclude_reservation_id=exclude
+        request=request, duration=end - start, after=after, limit=SUGGESTIONS, exclude_booking_id=exclude
     )
     return Conflict(
         TAKEN if request.gpu_ids else NO_FIT,
@@ -277,33 +275,33 @@ class Change:
     note: str | None = None
 
 
-def reservation_update(*, reservation: Reservation, by, change: Change, now: datetime | None = None) -> Reservation:
+def booking_update(*, booking: Booking, by, change: Change, now: datetime | None = None) -> Booking:
     """Extend, shorten or move a booking that has not started; shorten or end now one that has."""
     now = now or timezone.now()
-    if change.note is not None and by.pk != reservation.user_id:
+    if change.note is not None and by.pk != booking.user_id:
         raise PermissionDenied(NOTE_OWNER_ONLY)
-    request = GpuRequest(gpu_ids=tuple(reservation.gpus.values_list("pk", flat=True)))
+    request = GpuRequest(gpu_ids=tuple(booking.gpus.values_list("pk", flat=True)))
     try:
         with transaction.atomic():
-            quota = _lock_quota(reservation.team)
-            current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+            quota = _lock_quota(booking.team)
+            current = Booking.objects.select_for_update().get(pk=booking.pk)
             start, end = _new_window(current, change, now=now)
             if (start, end) != (current.start, current.end):
                 _move(current, quota=quota, start=start, end=end, now=now)
             if change.note is not None:
                 current.note = change.note
             current.save()
-            booking_changed_publish(reservation=current, action="updated")
+            booking_changed_publish(booking=current, action="updated")
             return current
     except (_Taken, IntegrityError) as exc:
         if isinstance(exc, IntegrityError) and not _is_overlap(exc):
             raise
-        start, end = change.start or reservation.start, change.end or reservation.end
-        raise _conflict(viewer=by, request=request, start=start, end=end, now=now, exclude=reservation.pk) from None
+        start, end = change.start or booking.start, change.end or booking.end
+        raise _conflict(viewer=by, request=request, start=start, end=end, now=now, exclude=booking.pk) from None
 
 
-def _new_window(current: Reservation, change: Change, *, now) -> tuple[datetime, datetime]:
-    if current.state == ReservationState.CANCELLED:
+def _new_window(current: Booking, change: Change, *, now) -> tuple[datetime, datetime]:
+    if current.state == BookingState.CANCELLED:
         raise invalid("state", CANCELLED)
     if current.end <= now:
         raise invalid("state", ENDED)
@@ -319,7 +317,7 @@ def _new_window(current: Reservation, change: Change, *, now) -> tuple[datetime,
     return start, end
 
 
-def _started_end(current: Reservation, change: Change, *, start, end, now) -> datetime:
+def _started_end(current: Booking, change: Change, *, start, end, now) -> datetime:
     """A running booking keeps its start and may only end earlier, never before now."""
     if start != current.start:
         raise invalid("start", STARTED_START_FIXED)
@@ -333,9 +331,9 @@ def _started_end(current: Reservation, change: Change, *, start, end, now) -> da
     return end
 
 
-def _move(current: Reservation, *, quota, start, end, now) -> None:
+def _move(current: Booking, *, quota, start, end, now) -> None:
     gpu_ids = list(current.occupancy.values_list("gpu_id", flat=True))
-    if busy_gpu_ids(gpu_ids=gpu_ids, start=start, end=end, exclude_reservation_id=current.pk):
+    if busy_gpu_ids(gpu_ids=gpu_ids, start=start, end=end, exclude_booking_id=current.pk):
         raise _Taken()
     growing = start < current.start or end > current.end
     if growing:
@@ -350,12 +348,12 @@ def _move(current: Reservation, *, quota, start, end, now) -> None:
 
 
 @transaction.atomic
-def reservation_cancel(*, reservation: Reservation, by, now: datetime | None = None) -> Reservation:
+def booking_cancel(*, booking: Booking, by, now: datetime | None = None) -> Booking:
     """Free what is left of the window at once; the record stays, cancelled. A started booking keeps
     the hours it already held (they were reserved, and the quota counts them)."""
     now = now or timezone.now()
-    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
-    if current.state == ReservationState.CANCELLED:
+    current = Booking.objects.select_for_update().get(pk=booking.pk)
+    if current.state == BookingState.CANCELLED:
         raise invalid("state", CANCELLED)
     if current.end <= now:
         raise invalid("state", ENDED)
@@ -364,35 +362,36 @@ def reservation_cancel(*, reservation: Reservation, by, now: datetime | None = N
         current.end = now
     else:
         current.occupancy.all().delete()
-    current.state = ReservationState.CANCELLED
+    current.state = BookingState.CANCELLED
     current.cancelled_at = now
     current.save()
-    booking_changed_publish(reservation=current, action="cancelled")
+    booking_changed_publish(booking=current, action="cancelled")
     return current
 
 
-def reservation_release_rest(*, reservation: Reservation, now: datetime) -> Reservation:
+def booking_release_rest(*, booking: Booking, now: datetime) -> Booking:
     """End a running booking now, keeping it active (used by the idle auto-release)."""
     with transaction.atomic():
-        current = Reservation.objects.select_for_update().get(pk=reservation.pk)
-        if current.state != ReservationState.ACTIVE or current.end <= now or current.start >= now:
+        current = Booking.objects.select_for_update().get(pk=booking.pk)
+        if current.state != BookingState.ACTIVE or current.end <= now or current.start >= now:
             return current
         current.occupancy.update(end=now)
         current.end = now
         current.idle_released_at = now
         current.save()
-        booking_changed_publish(reservation=current, action="released")
+        booking_changed_publish(booking=current, action="released")
         return current
 
 
 # --- realtime -------------------------------------------------------------------------------
 
 
-def booking_changed_publish(*, reservation: Reservation, action: str) -> None:
+def booking_changed_publish(*, booking: Booking, action: str) -> None:
     """Tell open timelines to reread their window (created, updated, cancelled, released, idle, busy).
 
     Public topic: the timeline shows every booking to every signed-in user (docs/decisions.md §2). The payload
     carries no note and no names; pages reread through the API, which applies the visibility rules.
     Written in the caller's transaction, so a rolled-back change announces nothing.
     """
-    event_publish(topic="public", kind=BOOKING_EVENT, payload={"reservation": reservation.pk, "action": action})
+    payload = {"booking": booking.pk, "reservation": booking.pk, "action": action}  # `reservation`: the old name
+    event_publish(topic="public", kind=BOOKING_EVENT, payload=payload)

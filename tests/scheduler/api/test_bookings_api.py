@@ -1,20 +1,22 @@
-"""/api/v1/reservations/: create, list with filters, retrieve, PATCH, DELETE; every bad input is a
-400 naming the field, in the portal's error shape."""
+"""/api/v1/bookings/: create, list with filters, retrieve, PATCH, DELETE; every bad input is a
+400 naming the field, in the portal's error shape. The old path /api/v1/reservations/ answers the same."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from drf_spectacular.generators import SchemaGenerator
 
 from scheduler.api import booking_serializers as s
-from scheduler.models import GpuOccupancy, Reservation
-from scheduler.services import reservations as svc
+from scheduler.models import Booking, GpuOccupancy
+from scheduler.services import bookings as svc
 from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, NAIVE_INSTANT, NOT_AN_INSTANT
 from tests.actors import api_client_for
 from tests.scheduler.factories import booking, fleet, hours_from_now
 
 pytestmark = pytest.mark.django_db
-URL = "/api/v1/reservations/"
+URL = "/api/v1/bookings/"
+OLD_URL = "/api/v1/reservations/"
 # The literal dates below (2026-12-01, 2027's DST changes) lie after this instant, whatever today is.
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -46,6 +48,25 @@ def test_it_creates_a_booking_and_answers_201(researcher, gpus):
     body = response.json()
     assert (body["user"], body["team_name"], body["note"], body["state"]) == ("researcher", "Team A", "sweep", "active")
     assert [g["name"] for g in body["gpus"]] == ["node-00/gpu0"]
+
+
+def test_the_old_reservations_path_answers_like_the_bookings_path(researcher, gpus):
+    client = api_client_for(researcher)
+    created = client.post(OLD_URL, {"gpu_ids": [gpus[0].pk], **window()}, format="json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert client.get(OLD_URL).json() == client.get(URL).json()
+    assert client.get(f"{OLD_URL}{pk}/").json() == client.get(f"{URL}{pk}/").json() == created.json()
+    assert client.patch(f"{OLD_URL}{pk}/", {"note": "moved"}, format="json").json()["note"] == "moved"
+    assert client.delete(f"{OLD_URL}{pk}/").json()["state"] == "cancelled"
+
+
+def test_the_schema_marks_only_the_old_path_deprecated():
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for new, old in ((URL, OLD_URL), (URL + "{id}/", OLD_URL + "{id}/")):
+        assert paths[old].keys() == paths[new].keys()
+        assert all(op.get("deprecated") for op in paths[old].values())
+        assert not any(op.get("deprecated") for op in paths[new].values())
 
 
 def test_it_books_by_count_with_constraints(researcher, gpus):
@@ -120,7 +141,7 @@ def test_every_bad_input_is_a_400_naming_the_field(researcher, gpus, case):
     assert list(errors) == [field], errors
     if message:
         assert errors[field] == message
-    assert Reservation.objects.count() == GpuOccupancy.objects.count() == 0
+    assert Booking.objects.count() == GpuOccupancy.objects.count() == 0
 
 
 def test_an_ambiguous_wall_clock_time_is_accepted_with_a_choice(researcher, team_a, gpus):
@@ -154,7 +175,8 @@ def test_a_conflict_is_a_409_with_conflicts_and_suggestions(researcher, outsider
     assert response.status_code == 409
     body = response.json()
     assert (body["detail"], body["errors"]) == (svc.TAKEN, {})
-    assert body["conflicts"][0]["user"] == "researcher" and body["conflicts"][0]["reservation"] == first.pk
+    assert body["conflicts"][0]["user"] == "researcher" and body["conflicts"][0]["booking"] == first.pk
+    assert body["conflicts"][0]["reservation"] == first.pk  # the old name, kept for API clients
     assert "private" not in response.content.decode()
     assert body["suggestions"][0] == {
         "start": hours_from_now(3).isoformat(),

@@ -8,14 +8,14 @@ from django.core.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError
 
 from portal.api.errors import Conflict
-from scheduler.models import GpuOccupancy, ReservationState
-from scheduler.services import reservations as svc
-from scheduler.services.reservations import (
+from scheduler.models import BookingState, GpuOccupancy
+from scheduler.services import bookings as svc
+from scheduler.services.bookings import (
     Change,
     QuotaExceeded,
-    reservation_cancel,
-    reservation_create,
-    reservation_update,
+    booking_cancel,
+    booking_create,
+    booking_update,
 )
 from tests.scheduler.factories import fleet, ids_request, quota_set
 
@@ -31,7 +31,7 @@ def gpus(db):
 
 
 def book(user, gpus, start, end):
-    return reservation_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
+    return booking_create(user=user, start=start, end=end, request=ids_request(gpus), now=NOW)
 
 
 def windows():
@@ -44,15 +44,15 @@ def errors_of(excinfo) -> dict:
 
 def test_extending_and_shortening_move_every_gpu_row(researcher, gpus):
     booking = book(researcher, gpus[:2], NOW + H, NOW + 3 * H)
-    reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 5 * H), now=NOW)
+    booking_update(booking=booking, by=researcher, change=Change(end=NOW + 5 * H), now=NOW)
     assert windows() == [(g.pk, NOW + H, NOW + 5 * H) for g in gpus[:2]]
-    reservation_update(reservation=booking, by=researcher, change=Change(start=NOW + 2 * H, end=NOW + 4 * H), now=NOW)
+    booking_update(booking=booking, by=researcher, change=Change(start=NOW + 2 * H, end=NOW + 4 * H), now=NOW)
     assert windows() == [(g.pk, NOW + 2 * H, NOW + 4 * H) for g in gpus[:2]]
 
 
 def test_shortening_frees_the_rest_for_someone_else_at_once(researcher, outsider, gpus):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
-    reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 2 * H), now=NOW)
+    booking_update(booking=booking, by=researcher, change=Change(end=NOW + 2 * H), now=NOW)
     assert book(outsider, gpus[:1], NOW + 2 * H, NOW + 5 * H).team.name == "Team B"
 
 
@@ -60,8 +60,8 @@ def test_extending_into_another_booking_conflicts_and_changes_nothing(researcher
     booking = book(researcher, gpus[:1], NOW + H, NOW + 3 * H)
     other = book(outsider, gpus[:1], NOW + 4 * H, NOW + 6 * H)
     with pytest.raises(Conflict) as excinfo:
-        reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 5 * H), now=NOW)
-    assert [c["reservation"] for c in excinfo.value.extra["conflicts"]] == [other.pk]
+        booking_update(booking=booking, by=researcher, change=Change(end=NOW + 5 * H), now=NOW)
+    assert [c["booking"] for c in excinfo.value.extra["conflicts"]] == [other.pk]
     assert windows() == [(gpus[0].pk, NOW + H, NOW + 3 * H), (gpus[0].pk, NOW + 4 * H, NOW + 6 * H)]
 
 
@@ -69,14 +69,14 @@ def test_extending_over_quota_is_refused(researcher, team_a, gpus):
     quota_set(team_a, max_booking_hours=4)
     booking = book(researcher, gpus[:1], NOW + H, NOW + 3 * H)
     with pytest.raises(QuotaExceeded):
-        reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 6 * H), now=NOW)
+        booking_update(booking=booking, by=researcher, change=Change(end=NOW + 6 * H), now=NOW)
 
 
 def test_a_started_booking_can_be_shortened_or_ended_now(researcher, gpus):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
     later = NOW + 2 * H
-    reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 4 * H), now=later)
-    reservation_update(reservation=booking, by=researcher, change=Change(end=later), now=later)
+    booking_update(booking=booking, by=researcher, change=Change(end=NOW + 4 * H), now=later)
+    booking_update(booking=booking, by=researcher, change=Change(end=later), now=later)
     assert windows() == [(gpus[0].pk, NOW + H, later)]
 
 
@@ -92,7 +92,7 @@ def test_a_started_booking_can_be_shortened_or_ended_now(researcher, gpus):
 def test_a_started_booking_never_grows_or_moves_into_the_past(researcher, gpus, change, field, message):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
     with pytest.raises(ValidationError) as excinfo:
-        reservation_update(reservation=booking, by=researcher, change=change, now=NOW + 2 * H)
+        booking_update(booking=booking, by=researcher, change=change, now=NOW + 2 * H)
     assert errors_of(excinfo) == {field: [message]}
     assert windows() == [(gpus[0].pk, NOW + H, NOW + 5 * H)]
 
@@ -100,22 +100,22 @@ def test_a_started_booking_never_grows_or_moves_into_the_past(researcher, gpus, 
 def test_a_future_booking_cannot_move_into_the_past(researcher, gpus):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
     with pytest.raises(ValidationError) as excinfo:
-        reservation_update(reservation=booking, by=researcher, change=Change(start=NOW - H), now=NOW)
+        booking_update(booking=booking, by=researcher, change=Change(start=NOW - H), now=NOW)
     assert errors_of(excinfo) == {"start": [svc.START_IN_PAST]}
 
 
 def test_only_the_owner_changes_the_note(researcher, team_admin, gpus):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
     with pytest.raises(PermissionDenied):
-        reservation_update(reservation=booking, by=team_admin, change=Change(note="mine now"), now=NOW)
-    assert reservation_update(reservation=booking, by=researcher, change=Change(note="v2"), now=NOW).note == "v2"
+        booking_update(booking=booking, by=team_admin, change=Change(note="mine now"), now=NOW)
+    assert booking_update(booking=booking, by=researcher, change=Change(note="v2"), now=NOW).note == "v2"
 
 
 def test_cancelling_a_future_booking_frees_it_and_keeps_the_record(researcher, gpus):
     booking = book(researcher, gpus[:2], NOW + H, NOW + 3 * H)
-    cancelled = reservation_cancel(reservation=booking, by=researcher, now=NOW)
+    cancelled = booking_cancel(booking=booking, by=researcher, now=NOW)
     assert (cancelled.state, cancelled.start, cancelled.end, cancelled.gpus.count()) == (
-        ReservationState.CANCELLED,
+        BookingState.CANCELLED,
         NOW + H,
         NOW + 3 * H,
         2,
@@ -125,8 +125,8 @@ def test_cancelling_a_future_booking_frees_it_and_keeps_the_record(researcher, g
 
 def test_cancelling_a_started_booking_keeps_the_hours_it_held(researcher, gpus):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 5 * H)
-    cancelled = reservation_cancel(reservation=booking, by=researcher, now=NOW + 2 * H)
-    assert (cancelled.state, cancelled.end) == (ReservationState.CANCELLED, NOW + 2 * H)
+    cancelled = booking_cancel(booking=booking, by=researcher, now=NOW + 2 * H)
+    assert (cancelled.state, cancelled.end) == (BookingState.CANCELLED, NOW + 2 * H)
     assert windows() == [(gpus[0].pk, NOW + H, NOW + 2 * H)]
 
 
@@ -135,13 +135,13 @@ def test_a_cancelled_or_ended_booking_cannot_change(researcher, gpus, when):
     booking = book(researcher, gpus[:1], NOW + H, NOW + 2 * H)
     now = NOW
     if when == "cancelled":
-        reservation_cancel(reservation=booking, by=researcher, now=NOW)
+        booking_cancel(booking=booking, by=researcher, now=NOW)
     else:
         now = NOW + 3 * H
     message = svc.CANCELLED if when == "cancelled" else svc.ENDED
     for action in (
-        lambda: reservation_update(reservation=booking, by=researcher, change=Change(end=NOW + 4 * H), now=now),
-        lambda: reservation_cancel(reservation=booking, by=researcher, now=now),
+        lambda: booking_update(booking=booking, by=researcher, change=Change(end=NOW + 4 * H), now=now),
+        lambda: booking_cancel(booking=booking, by=researcher, now=now),
     ):
         with pytest.raises(ValidationError) as excinfo:
             action()

@@ -12,15 +12,15 @@ import math
 from typing import Optional
 
 from scheduler.policy import reasons
-from scheduler.policy.types import PendingJob, Reservation
+from scheduler.policy.types import Booking, PendingJob
 
 INFINITY = math.inf
 
 
-def booked_from(reservations: tuple, now: float) -> dict:
+def booked_from(bookings: tuple, now: float) -> dict:
     """GPU id -> start of the earliest booking on it that has not ended; unbooked GPUs are absent."""
     horizon: dict = {}
-    for booking in reservations:
+    for booking in bookings:
         if booking.end <= now:
             continue
         for gpu_id in booking.gpus:
@@ -29,10 +29,10 @@ def booked_from(reservations: tuple, now: float) -> dict:
     return horizon
 
 
-def bookings_by_gpu(reservations: tuple, now: float) -> dict:
+def bookings_by_gpu(bookings: tuple, now: float) -> dict:
     """GPU id -> (start, end) windows of its bookings that have not ended, earliest first."""
     windows: dict = {}
-    for booking in reservations:
+    for booking in bookings:
         if booking.end <= now:
             continue
         for gpu_id in booking.gpus:
@@ -42,18 +42,18 @@ def bookings_by_gpu(reservations: tuple, now: float) -> dict:
     return windows
 
 
-def reservation_block(job: PendingJob, booking: Optional[Reservation], now: float) -> Optional[str]:
+def booking_block(job: PendingJob, booking: Optional[Booking], now: float) -> Optional[str]:
     """Why a job submitted into a booking cannot start now (a reason code), or None when it may."""
-    if job.reservation_id is None:
+    if job.booking_id is None:
         return None
     if booking is None or booking.team != job.team or booking.end <= now:
-        return reasons.RESERVATION_NOT_USABLE
+        return reasons.BOOKING_NOT_USABLE
     if job.time_limit > booking.end - booking.start or len(booking.gpus) < job.gpus:
-        return reasons.RESERVATION_TOO_SHORT
+        return reasons.BOOKING_TOO_SHORT
     if now < booking.start:
-        return reasons.RESERVATION_NOT_STARTED
+        return reasons.BOOKING_NOT_STARTED
     if now + job.time_limit > booking.end:
-        return reasons.RESERVATION_TOO_SHORT
+        return reasons.BOOKING_TOO_SHORT
     return None
 
 

@@ -6,9 +6,10 @@ import pytest
 from rest_framework.exceptions import ValidationError
 
 from portal.api.errors import Conflict
-from scheduler.models import GpuOccupancy, GpuState, Reservation
-from scheduler.services import reservations as svc
-from scheduler.services.reservations import reservation_cancel, reservation_create
+from portal.realtime.models import Event
+from scheduler.models import Booking, GpuOccupancy, GpuState
+from scheduler.services import bookings as svc
+from scheduler.services.bookings import booking_cancel, booking_create
 from tests.scheduler.factories import count_request, fleet, hours_from_now, ids_request
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def gpus(db):
 
 
 def book(user, gpus, start_h, end_h, **kwargs):
-    return reservation_create(
+    return booking_create(
         user=user, start=hours_from_now(start_h), end=hours_from_now(end_h), request=ids_request(gpus), **kwargs
     )
 
@@ -33,9 +34,18 @@ def test_it_books_explicit_gpus_for_the_users_team(researcher, team_a, gpus):
     booking = book(researcher, gpus[:2], 1, 3, note="ablation")
     assert (booking.user, booking.team, booking.note) == (researcher, team_a, "ablation")
     rows = GpuOccupancy.objects.order_by("gpu_id")
-    assert [(r.gpu_id, r.start, r.end, r.team_id, r.reservation_id) for r in rows] == [
+    assert [(r.gpu_id, r.start, r.end, r.team_id, r.booking_id) for r in rows] == [
         (g.pk, booking.start, booking.end, team_a.pk, booking.pk) for g in gpus[:2]
     ]
+
+
+def test_open_timelines_are_told_by_the_new_name_and_the_old_one(researcher, gpus):
+    booking = book(researcher, gpus[:1], 1, 3)
+    event = Event.objects.get(kind=svc.BOOKING_EVENT)
+    assert (event.topic, event.payload) == (
+        "public",
+        {"booking": booking.pk, "reservation": booking.pk, "action": "created"},
+    )
 
 
 def test_adjacent_windows_both_succeed(researcher, outsider, gpus):
@@ -62,6 +72,7 @@ def test_it_refuses_overlapping_booking(researcher, outsider, gpus, start_h, end
             "start": first.start.isoformat(),
             "end": first.end.isoformat(),
             "kind": "booking",
+            "booking": first.pk,
             "reservation": first.pk,
             "job": None,
             "team": "Team A",
@@ -70,43 +81,39 @@ def test_it_refuses_overlapping_booking(researcher, outsider, gpus, start_h, end
     ]
     suggestion = excinfo.value.extra["suggestions"][0]
     assert (suggestion["start"], suggestion["gpu_ids"]) == (first.end.isoformat(), [gpus[0].pk])
-    assert Reservation.objects.count() == 1
+    assert Booking.objects.count() == 1
 
 
 def test_a_refused_multi_gpu_booking_writes_nothing(researcher, outsider, gpus):
     book(researcher, gpus[3:4], 1, 3)
     with pytest.raises(Conflict):
         book(outsider, gpus[:4], 2, 4)
-    assert (Reservation.objects.count(), GpuOccupancy.objects.count()) == (1, 1)
+    assert (Booking.objects.count(), GpuOccupancy.objects.count()) == (1, 1)
 
 
 def test_cancel_then_rebook_succeeds(researcher, outsider, gpus):
     first = book(researcher, gpus[:1], 1, 3)
-    reservation_cancel(reservation=first, by=researcher)
+    booking_cancel(booking=first, by=researcher)
     second = book(outsider, gpus[:1], 1, 3)
-    assert list(GpuOccupancy.objects.values_list("reservation_id", flat=True)) == [second.pk]
+    assert list(GpuOccupancy.objects.values_list("booking_id", flat=True)) == [second.pk]
 
 
 def test_a_count_packs_onto_the_fullest_node_that_fits(researcher, gpus):
     book(researcher, gpus[8:13], 1, 3)  # node-01 has 3 free, node-00 has 8
-    booking = reservation_create(
-        user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(3)
-    )
+    booking = booking_create(user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(3))
     assert sorted(str(g) for g in booking.gpus.all()) == ["node-01/gpu5", "node-01/gpu6", "node-01/gpu7"]
 
 
 def test_a_count_spans_the_fewest_nodes(researcher, gpus):
     book(researcher, gpus[0:2] + gpus[8:14], 1, 3)  # 6 free on node-00, 2 on node-01
-    booking = reservation_create(
-        user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7)
-    )
+    booking = booking_create(user=researcher, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7))
     assert sorted(str(g) for g in booking.gpus.all()) == [f"node-00/gpu{i}" for i in range(2, 8)] + ["node-01/gpu6"]
 
 
 def test_same_node_refuses_when_no_node_has_enough(researcher, outsider, gpus):
     book(researcher, gpus[0:2] + gpus[8:10], 1, 3)
     with pytest.raises(Conflict) as excinfo:
-        reservation_create(
+        booking_create(
             user=outsider, start=hours_from_now(1), end=hours_from_now(3), request=count_request(7, same_node=True)
         )
     assert str(excinfo.value.detail) == svc.NO_FIT
@@ -116,13 +123,13 @@ def test_same_node_refuses_when_no_node_has_enough(researcher, outsider, gpus):
 def test_constraints_pick_model_memory_and_node(researcher):
     fleet(nodes=1, per_node=4, model="L40S-48GB", memory_mb=49152, prefix="l40s")
     fleet(nodes=1, per_node=4, prefix="a100")
-    by_model = reservation_create(
+    by_model = booking_create(
         user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, model="L40S-48GB")
     )
-    by_memory = reservation_create(
+    by_memory = booking_create(
         user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, min_memory_mb=80000)
     )
-    by_node = reservation_create(
+    by_node = booking_create(
         user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2, node="l40s-00")
     )
     assert {g.node.name for g in by_model.gpus.all()} == {"l40s-00"}
@@ -143,13 +150,13 @@ def test_it_refuses_bad_windows_naming_the_field(researcher, gpus, start_h, end_
     with pytest.raises(ValidationError) as excinfo:
         book(researcher, gpus[:1], start_h, end_h)
     assert errors_of(excinfo) == {field: [message]}
-    assert Reservation.objects.count() == 0
+    assert Booking.objects.count() == 0
 
 
 def test_it_refuses_zero_gpus_and_more_than_exist(researcher, gpus):
     for count, message in [(0, svc.NO_GPUS), (17, svc.MORE_THAN_EXIST.format(count=17, total=16))]:
         with pytest.raises(ValidationError) as excinfo:
-            reservation_create(
+            booking_create(
                 user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(count)
             )
         assert errors_of(excinfo) == {"gpus": [message]}
@@ -174,11 +181,11 @@ def test_it_refuses_unknown_drained_and_lost_gpus(researcher, gpus):
         from scheduler.selectors.placement import GpuRequest
 
         with pytest.raises(ValidationError) as excinfo:
-            reservation_create(
+            booking_create(
                 user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=GpuRequest(gpu_ids=gpu_ids)
             )
         assert errors_of(excinfo) == {"gpu_ids": [message]}
-    assert Reservation.objects.count() == 0
+    assert Booking.objects.count() == 0
 
 
 def test_a_count_never_picks_drained_or_lost_gpus(researcher):
@@ -186,9 +193,7 @@ def test_a_count_never_picks_drained_or_lost_gpus(researcher):
     for gpu in gpus[:2]:
         gpu.state = GpuState.LOST
         gpu.save()
-    booking = reservation_create(
-        user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2)
-    )
+    booking = booking_create(user=researcher, start=hours_from_now(1), end=hours_from_now(2), request=count_request(2))
     assert sorted(g.index for g in booking.gpus.all()) == [2, 3]
 
 
@@ -217,7 +222,7 @@ def test_windows_are_stored_in_utc(researcher, gpus):
         .astimezone(ZoneInfo("Asia/Seoul"))
         .replace(minute=0, second=0, microsecond=0)
     )
-    booking = reservation_create(
+    booking = booking_create(
         user=researcher, start=start, end=start + timedelta(hours=2), request=ids_request(gpus[:1])
     )
     booking.refresh_from_db()
@@ -239,6 +244,6 @@ def test_a_booking_over_another_teams_running_job_conflicts_naming_the_job_not_i
     with pytest.raises(Conflict) as excinfo:
         book(researcher, gpus[:1], 1, 3)
     (conflict,) = excinfo.value.extra["conflicts"]
-    assert (conflict["kind"], conflict["job"], conflict["reservation"]) == ("job", 4242, None)
+    assert (conflict["kind"], conflict["job"], conflict["booking"]) == ("job", 4242, None)
     assert "user" not in conflict and "team" not in conflict  # jobs are private to their team (docs/decisions.md §2)
     assert excinfo.value.extra["suggestions"][0]["start"] == hours_from_now(2).isoformat()
