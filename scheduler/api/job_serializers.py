@@ -1,10 +1,33 @@
+from datetime import timedelta
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Attempt, Job, Priority
 from scheduler.models.jobs import PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU
 
 BOOKING_NAMED_TWICE = "Give the booking once: `reservation` is the old name of `booking`."
 OLD_BOOKING_NAME = "Deprecated: the old name of `booking`."
+
+
+@extend_schema_field({"type": "string", "example": "PT4H"})
+class TypedDurationField(serializers.Field):
+    """A duration in the grammar people type (scheduler/durations.py): `PT4H`, `4h`, `1h30m`, `4:00:00`;
+    a JSON number is seconds, as the API always read it."""
+
+    default_error_messages = {"invalid": "Give the duration as text (e.g. PT4H, 4h) or a number of seconds."}
+
+    def to_internal_value(self, data) -> timedelta:
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        try:
+            return parse_duration(str(data))
+        except DurationError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: timedelta) -> str:
+        return f"PT{int(value.total_seconds())}S"
 
 
 class JobSubmitSerializer(serializers.Serializer):
@@ -16,7 +39,10 @@ class JobSubmitSerializer(serializers.Serializer):
     gpu_model = serializers.CharField(required=False, allow_blank=True, default="")
     min_memory_mb = serializers.IntegerField(required=False, min_value=0, default=0)
     multi_node = serializers.BooleanField(required=False, default=False)
-    time_limit = serializers.DurationField(help_text="ISO 8601 duration, e.g. PT4H")
+    time_limit = TypedDurationField(
+        help_text="How long the job may run: ISO 8601 (PT4H), units (4h, 90m, 1h30m, 2d), a clock (4:00:00) or a "
+        "number of seconds; docs/jobs.md"
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     preemptible = serializers.BooleanField(required=False, default=False)
     team = serializers.IntegerField(required=False, allow_null=True, default=None)

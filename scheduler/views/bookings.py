@@ -22,10 +22,8 @@ def booking_timeline(request):
         "resources": selectors.timeline_resources(),
         "user": {"id": request.user.pk, "username": request.user.username, "time_zone": request.user.time_zone},
         "teams": teams,
-        # `reservations`: the key static/scheduler/bookings.js reads until it switches to `bookings`.
         "api": {
             "bookings": reverse("api-bookings"),
-            "reservations": reverse("api-bookings"),
             "usage": "/api/v1/teams/{team}/quota/usage/",
         },
         "jobs": selectors.job_windows_for_timeline(

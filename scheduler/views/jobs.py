@@ -1,18 +1,16 @@
 """Pages of jobs: the list (with queue position and reason while pending), the detail with the live
 log, and the submit form. They translate HTTP to the same services and selectors as the API."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_duration
 from django.views.decorators.http import require_POST
 
 from portal.teams.models import Membership
 from scheduler import access
+from scheduler.durations import DurationError, parse_duration
 from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
@@ -72,11 +70,12 @@ def job_submit_page(request):
 def _submit_fields(post) -> dict:
     errors = {}
     gpus = post.get("gpus", "1")
-    limit = parse_duration(post.get("time_limit", "")) or _hours(post.get("time_limit", ""))
     if not gpus.isdigit():
         errors["gpus"] = ["Give a whole number of GPUs."]
-    if limit is None:
-        errors["time_limit"] = ["Give a duration such as 4:00:00, PT4H or 4h."]
+    try:
+        limit = parse_duration(post.get("time_limit", ""))
+    except DurationError as exc:
+        errors["time_limit"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
     env = dict(line.split("=", 1) for line in post.get("env", "").splitlines() if "=" in line)
@@ -93,14 +92,6 @@ def _submit_fields(post) -> dict:
         "env": env,
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
     }
-
-
-def _hours(text: str) -> timedelta | None:
-    text = text.strip().lower()
-    units = {"h": 3600, "m": 60, "s": 1}
-    if len(text) > 1 and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
-    return None
 
 
 def _quota_line(team) -> dict:

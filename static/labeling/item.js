@@ -1,12 +1,12 @@
 // Item viewer: each slice's Deep Zoom pyramid placed at its offset in the episode's one coordinate
 // space (world units are the item's width), so a 20,000 px strip is only ever fetched as tiles.
-(function () {
-  "use strict";
-  var container = document.getElementById("viewer");
-  var data = JSON.parse(document.getElementById("viewer-data").textContent);
-  if (!data.slices.length || !window.OpenSeadragon) return;
-  var unit = data.width || 1;
-  var viewer = OpenSeadragon({
+// OpenSeadragon is the vendored classic script the page loads before this module.
+const container = document.getElementById("viewer");
+const data = JSON.parse(document.getElementById("viewer-data").textContent);
+const unit = data.width || 1;
+
+function openViewer() {
+  const viewer = OpenSeadragon({
     element: container,
     prefixUrl: container.dataset.prefixUrl,
     showNavigator: true,
@@ -17,24 +17,24 @@
     maxZoomPixelRatio: 4,
     preserveViewport: true,
     drawer: "canvas",  // WebGL falls back to software without a GPU and delays the first tile by seconds
-    tileSources: data.slices.map(function (slice) {
-      return { tileSource: slice.dzi, x: 0, y: slice.offset_y / unit, width: slice.width / unit };
-    }),
+    tileSources: data.slices.map((slice) => ({ tileSource: slice.dzi, x: 0, y: slice.offset_y / unit, width: slice.width / unit })),
   });
   function fitWidthAtTop(immediately) {
     // The top of the strip, fitted to its width: the reading position of a webtoon.
-    var top = new OpenSeadragon.Rect(0, 0, 1, Math.min(data.height / unit, container.clientHeight / container.clientWidth));
+    const top = new OpenSeadragon.Rect(0, 0, 1, Math.min(data.height / unit, container.clientHeight / container.clientWidth));
     viewer.viewport.fitBounds(top, immediately);
   }
-  viewer.addHandler("open", function () {
+  viewer.addHandler("open", () => {
     fitWidthAtTop(true);
     container.dataset.opened = "true";
   });
-  document.getElementById("zoom-in").addEventListener("click", function () { viewer.viewport.zoomBy(1.25); });
-  document.getElementById("zoom-out").addEventListener("click", function () { viewer.viewport.zoomBy(0.8); });
-  document.getElementById("zoom-fit").addEventListener("click", function () { fitWidthAtTop(false); });
-  viewer.addHandler("tile-loaded", function () {
+  document.getElementById("zoom-in").addEventListener("click", () => viewer.viewport.zoomBy(1.25));
+  document.getElementById("zoom-out").addEventListener("click", () => viewer.viewport.zoomBy(0.8));
+  document.getElementById("zoom-fit").addEventListener("click", () => fitWidthAtTop(false));
+  viewer.addHandler("tile-loaded", () => {
     container.dataset.tilesLoaded = String(Number(container.dataset.tilesLoaded || 0) + 1);
   });
-  window.atelierViewer = viewer;
-})();
+  window.atelierViewer = viewer;  // for the browser tests and the console
+}
+
+if (data.slices.length && window.OpenSeadragon) openViewer();

@@ -12,6 +12,8 @@
 //
 // Every user-supplied text (class names, attribute values, transcriptions, comments, names) reaches
 // the page through textContent, form values or attributes set one by one: never innerHTML.
+import { send, sessionLost } from "../portal/api.js";
+
 (function () {
   "use strict";
   var root = document.getElementById("workspace");
@@ -66,13 +68,6 @@
 
   function clear(node) { while (node && node.firstChild) node.removeChild(node.firstChild); }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
   function newId(prefix) {
     var bytes = new Uint8Array(6);
     crypto.getRandomValues(bytes);
@@ -82,34 +77,6 @@
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
   function docJson(doc) { return JSON.stringify({ shapes: doc.shapes, relations: doc.relations }); }
-
-  // One door to the API: JSON in and out, the CSRF header, and a redirect to the login page reported
-  // as `redirected` (fetch with redirect "manual" sees it as an opaque redirect) instead of followed.
-  function api(method, url, body, options) {
-    options = options || {};
-    var headers = { "Accept": "application/json", "X-CSRFToken": csrfToken(), "X-Requested-With": "XMLHttpRequest" };
-    Object.keys(options.headers || {}).forEach(function (k) { headers[k] = options.headers[k]; });
-    var init = { method: method, headers: headers, credentials: "same-origin", redirect: "manual" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
-    }
-    if (options.keepalive) init.keepalive = true;
-    return fetch(url, init).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (err) { data = null; }
-        return { status: response.status, ok: response.ok, data: data, headers: response.headers,
-                 redirected: response.type === "opaqueredirect" };
-      });
-    });
-  }
-
-  function sessionLost(result) {
-    if (result.redirected || result.status === 401) return true;
-    var detail = result.data && typeof result.data.detail === "string" ? result.data.detail : "";
-    return result.status === 403 && /credentials|CSRF|authenticat/i.test(detail);
-  }
 
   function errorText(data, fallback) {
     if (!data) return fallback;
@@ -1075,7 +1042,7 @@
     var sentCount = state.changeCount, body = docJson(state.doc), base = state.version;
     var keepalive = !!options.keepalive && body.length < KEEPALIVE_LIMIT;
     setStatus("saving", "Saving…");
-    state.saving = api("PUT", annotationUrl, body, { headers: { "If-Match": '"' + base + '"' }, keepalive: keepalive })
+    state.saving = send("PUT", annotationUrl, { body: body, headers: { "If-Match": '"' + base + '"' }, keepalive: keepalive })
       .then(function (result) { return saved(result, sentCount); },
             function () { return offline("Offline — your changes are kept on this device and will be sent when the network is back."); })
       .then(function (ok) {
@@ -1220,7 +1187,7 @@
         message("Not submitted: the latest changes are not saved yet.", "error");
         return null;
       }
-      return api("POST", taskUrl + "submit/", { version: state.version });
+      return send("POST", taskUrl + "submit/", { body: { version: state.version } });
     }).then(function (result) {
       if (!result) return;
       if (!result.ok) {
@@ -1242,7 +1209,7 @@
 
   function nextTask() {
     var go = function () {
-      api("POST", page.api.next, {}).then(function (result) {
+      send("POST", page.api.next, { body: {} }).then(function (result) {
         if (result.status === 204) { message("No task waits for you.", "info"); return; }
         if (!result.ok) { message(errorText(result.data, "Could not get the next task."), "error"); return; }
         if (result.data.id === page.task) { message("This is your next task.", "info"); return; }
@@ -1263,7 +1230,7 @@
     var body = { decision: decision, comment: comment };
     if (decision === "reject" && els["review-pin"].checked && state.selected) body.shape = state.selected;
     els["review-accept"].disabled = els["review-reject"].disabled = true;
-    api("POST", taskUrl + "review/", body).then(function (result) {
+    send("POST", taskUrl + "review/", { body: body }).then(function (result) {
       if (!result.ok) {
         els["review-accept"].disabled = els["review-reject"].disabled = false;
         message(sessionLost(result) ? "Your session has expired: log in again." : errorText(result.data, "The review was not recorded."), "error");
@@ -1278,7 +1245,7 @@
   }
 
   function nextReviewLink() {
-    api("GET", page.api.tasks + "?review=true").then(function (result) {
+    send("GET", page.api.tasks + "?review=true").then(function (result) {
       var rows = result.ok && result.data ? (result.data.results || result.data) : [];
       var next = (rows || []).filter(function (t) { return t.id !== page.task; })[0];
       if (!next) return;
@@ -1362,7 +1329,7 @@
       start(initial.task, initial.annotation);
       return;
     }
-    Promise.all([api("GET", taskUrl), api("GET", annotationUrl)]).then(function (results) {
+    Promise.all([send("GET", taskUrl), send("GET", annotationUrl)]).then(function (results) {
       var taskResult = results[0], docResult = results[1];
       if (sessionLost(taskResult)) { location.href = page.pages.login; return; }
       if (!taskResult.ok || !docResult.ok) {

@@ -1,67 +1,71 @@
-// One websocket per page to /ws/events/. Events are re-dispatched on `document` as
-// CustomEvent("atelier:event", {detail}) for page scripts; the bell's unread count is kept here.
-// On a drop the page says so and reconnects, resuming after the last event id it saw. If the
-// server no longer has all of them (offline longer than its retention), the page says so and
-// offers a reload: it cannot be brought up to date event by event.
-(function () {
-  "use strict";
-  var lastId = null;
-  var delay = 500;
-  var subscriptions = new Set();
-  var socket = null;
-  var banner = document.getElementById("live-status");
-  var missedNotice = document.getElementById("live-missed");
+// One websocket per page to /ws/events/, shared by every module that imports this one. Page scripts
+// receive events with onEvent(handler) and add topics with subscribe(topic); the bell's unread count
+// is kept here. On a drop the page says so and reconnects (backing off from 0.5 s to 10 s), resuming
+// after the last event id it saw. If the server no longer has all of them (offline longer than its
+// retention), the page says so and offers a reload: it cannot be brought up to date event by event.
+import { Backoff } from "./api.js";
 
-  function url() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + location.host + "/ws/events/" + (lastId !== null ? "?after=" + lastId : "");
+const handlers = new Set();
+const subscriptions = new Set();
+const reconnect = new Backoff({ initialMs: 500, maxMs: 10000 });
+const banner = document.getElementById("live-status");
+const missedNotice = document.getElementById("live-missed");
+let lastId = null;
+let socket = null;
+
+export function onEvent(handler) {
+  handlers.add(handler);
+}
+
+export function subscribe(topic) {
+  subscriptions.add(topic);
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ subscribe: topic }));
+}
+
+function url() {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  return scheme + location.host + "/ws/events/" + (lastId !== null ? "?after=" + lastId : "");
+}
+
+function setConnected(connected) {
+  if (banner) banner.hidden = connected;
+  document.documentElement.dataset.live = connected ? "connected" : "disconnected";
+}
+
+function onMessage(message) {
+  const data = JSON.parse(message.data);
+  if (data.type === "hello") {
+    if (lastId === null) lastId = data.cursor;
+    if (data.missed && missedNotice) missedNotice.hidden = false;
+    return;
   }
+  if (data.type !== "event") return;
+  lastId = data.id;
+  if (data.kind === "notification") updateBell(data.payload.unread);
+  handlers.forEach((handler) => {
+    try { handler(data); } catch (error) { reportError(error); }  // one page script's bug stops no other
+  });
+}
 
-  function setConnected(connected) {
-    if (banner) banner.hidden = connected;
-    document.documentElement.dataset.live = connected ? "connected" : "disconnected";
-  }
+function updateBell(unread) {
+  const count = document.getElementById("unread-count");
+  if (!count) return;
+  count.textContent = String(unread);
+  count.dataset.count = String(unread);
+}
 
-  function onMessage(message) {
-    var data = JSON.parse(message.data);
-    if (data.type === "hello") {
-      if (lastId === null) lastId = data.cursor;
-      if (data.missed && missedNotice) missedNotice.hidden = false;
-      return;
-    }
-    if (data.type !== "event") return;
-    lastId = data.id;
-    if (data.kind === "notification") updateBell(data.payload.unread);
-    document.dispatchEvent(new CustomEvent("atelier:event", { detail: data }));
-  }
-
-  function updateBell(unread) {
-    var count = document.getElementById("unread-count");
-    if (!count) return;
-    count.textContent = String(unread);
-    count.dataset.count = String(unread);
-  }
-
-  function connect() {
-    socket = new WebSocket(url());
-    socket.onopen = function () {
-      delay = 500;
-      setConnected(true);
-      subscriptions.forEach(function (topic) { socket.send(JSON.stringify({ subscribe: topic })); });
-    };
-    socket.onmessage = onMessage;
-    socket.onclose = function () {
-      setConnected(false);
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 10000);
-    };
-  }
-
-  window.atelierLive = {
-    subscribe: function (topic) {
-      subscriptions.add(topic);
-      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ subscribe: topic }));
-    },
+function connect() {
+  socket = new WebSocket(url());
+  socket.onopen = () => {
+    reconnect.reset();
+    setConnected(true);
+    subscriptions.forEach((topic) => socket.send(JSON.stringify({ subscribe: topic })));
   };
-  connect();
-})();
+  socket.onmessage = onMessage;
+  socket.onclose = () => {
+    setConnected(false);
+    setTimeout(connect, reconnect.next());
+  };
+}
+
+connect();

@@ -3,217 +3,219 @@
 // services the CLI uses. Times shown and sent are
 // wall-clock times in the user's zone: the server reads `start_local`/`end_local` in that zone, so
 // the page stays right whatever zone the browser itself is set to.
-(function () {
-  "use strict";
-  const data = JSON.parse(document.getElementById("booking-page-data").textContent);
-  const root = document.getElementById("timeline");
-  const csrf = root.dataset.csrf;
-  const zone = data.user.time_zone;
-  const statusLine = document.getElementById("booking-status");
-  const myTeamIds = new Set(data.teams.map((t) => t.id));
-  const stateOf = {};
-  data.resources.forEach((node) => node.children.forEach((gpu) => { stateOf[gpu.id] = gpu.extendedProps; }));
-  const titleOf = {};
-  data.resources.forEach((node) => node.children.forEach((gpu) => { titleOf[gpu.id] = node.title + " / " + gpu.title; }));
+import { getAllPages, getJson, request } from "../portal/api.js";
+import { onEvent } from "../portal/realtime.js";
 
-  const pad = (n) => String(n).padStart(2, "0");
-  // A Date's own (browser-local) fields are the wall clock EventCalendar shows: send them as they are.
-  const naive = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00`;
-  const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  function wallClock(iso) {
-    const p = Object.fromEntries(fmt.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
-    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+const data = JSON.parse(document.getElementById("booking-page-data").textContent);
+const root = document.getElementById("timeline");
+const zone = data.user.time_zone;
+const statusLine = document.getElementById("booking-status");
+const myTeamIds = new Set(data.teams.map((t) => t.id));
+const stateOf = {};
+data.resources.forEach((node) => node.children.forEach((gpu) => { stateOf[gpu.id] = gpu.extendedProps; }));
+const titleOf = {};
+data.resources.forEach((node) => node.children.forEach((gpu) => { titleOf[gpu.id] = node.title + " / " + gpu.title; }));
+
+const pad = (n) => String(n).padStart(2, "0");
+// A Date's own (browser-local) fields are the wall clock EventCalendar shows: send them as they are.
+const naive = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00`;
+const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+function wallClock(iso) {
+  const p = Object.fromEntries(fmt.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+const show = (iso) => wallClock(iso).replace("T", " ").slice(0, 16);
+const showDate = (d) => naive(d).replace("T", " ").slice(0, 16);
+
+function say(message, isError) {
+  statusLine.textContent = message;
+  statusLine.classList.toggle("error", Boolean(isError));
+}
+
+// An ApiError in words; a conflict also says who holds the GPUs and the next free window.
+function explain(error) {
+  const p = error.body;
+  let text = error.message;
+  if (error.status === 409) {
+    const who = (p.conflicts || []).filter((c) => c.user).map((c) => `${c.user} (${c.team}) ${show(c.start)}–${show(c.end)}`);
+    if (who.length) text += ` Held by ${who.slice(0, 3).join("; ")}.`;
+    if (p.suggestions && p.suggestions.length) text += ` Next free: ${show(p.suggestions[0].start)}–${show(p.suggestions[0].end)}.`;
   }
-  const show = (iso) => wallClock(iso).replace("T", " ").slice(0, 16);
-  const showDate = (d) => naive(d).replace("T", " ").slice(0, 16);
+  return text;
+}
 
-  function say(message, isError) {
-    statusLine.textContent = message;
-    statusLine.classList.toggle("error", Boolean(isError));
+function colour(r) {
+  if (r.idle) return "#a86b00";
+  if (r.user === data.user.username) return "#2b4c7e";
+  if (myTeamIds.has(r.team)) return "#6b8fc7";
+  return "#9aa3b2";
+}
+
+function toEvent(r) {
+  return {
+    id: String(r.id),
+    resourceIds: r.gpus.map((g) => `gpu-${g.id}`),
+    start: wallClock(r.start),
+    end: wallClock(r.end),
+    title: `${r.user} · ${r.team_name}${r.note ? " — " + r.note : ""}${r.idle ? " (idle)" : ""}`,
+    backgroundColor: colour(r),
+    editable: r.can_change,
+    startEditable: false,
+    durationEditable: r.can_change,
+    extendedProps: r,
+  };
+}
+
+// EventCalendar takes the promise's value as the events (and ignores the callbacks then).
+async function loadEvents(info) {
+  // The visible range is wall-clock in the user's zone; a day either side covers any offset.
+  const from = new Date(Date.UTC(info.start.getFullYear(), info.start.getMonth(), info.start.getDate() - 1));
+  const to = new Date(Date.UTC(info.end.getFullYear(), info.end.getMonth(), info.end.getDate() + 1));
+  const url = `${data.api.bookings}?state=active&page_size=500&ends_after=${encodeURIComponent(from.toISOString())}&starts_before=${encodeURIComponent(to.toISOString())}`;
+  const events = [];
+  try {
+    (await getAllPages(url, { maxPages: Infinity })).forEach((r) => events.push(toEvent(r)));
+  } catch (error) {
+    say(explain(error), true);
   }
+  // Jobs running outside bookings (read with the page): shown, never editable here.
+  data.jobs.forEach((job, i) => events.push({
+    id: `job-${i}`, resourceIds: [`gpu-${job.gpu}`], start: wallClock(job.start), end: wallClock(job.end),
+    title: job.title, backgroundColor: "#8e5ba8", editable: false, startEditable: false, durationEditable: false,
+    extendedProps: { job: true },
+  }));
+  return events;
+}
 
-  async function api(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const payload = response.status === 204 ? {} : await response.json().catch(() => ({}));
-    return { ok: response.ok, status: response.status, payload };
+// --- booking dialog -------------------------------------------------------------------------
+const dialog = document.getElementById("book-dialog");
+const teamSelect = document.getElementById("book-team");
+data.teams.forEach((t) => teamSelect.append(new Option(t.name, t.id)));
+document.getElementById("book-team-label").hidden = data.teams.length < 2;
+let pending = null;
+
+async function showQuota() {
+  const quota = document.getElementById("book-quota");
+  if (!pending || !teamSelect.value) { quota.textContent = "You are in no team that books GPUs."; return; }
+  const month = naive(pending.start).slice(0, 7);
+  let u;
+  try {
+    u = await getJson(data.api.usage.replace("{team}", teamSelect.value) + `?month=${month}`);
+  } catch (error) {
+    quota.textContent = explain(error);
+    return;
   }
+  const after = u.remaining_gpu_hours - pending.hours;
+  quota.textContent = `${u.remaining_gpu_hours.toFixed(1)} of ${u.gpu_hours_per_month.toFixed(1)} GPU-hours left in ${u.month}; ${after.toFixed(1)} after this booking`;
+}
 
-  function explain(result) {
-    const p = result.payload || {};
-    let text = p.detail || `The server answered ${result.status}.`;
-    if (result.status === 409) {
-      const who = (p.conflicts || []).filter((c) => c.user).map((c) => `${c.user} (${c.team}) ${show(c.start)}–${show(c.end)}`);
-      if (who.length) text += ` Held by ${who.slice(0, 3).join("; ")}.`;
-      if (p.suggestions && p.suggestions.length) text += ` Next free: ${show(p.suggestions[0].start)}–${show(p.suggestions[0].end)}.`;
-    }
-    return text;
+function openBooking(info) {
+  const resourceId = info.resource && String(info.resource.id);
+  ec.unselect();
+  if (!resourceId || !resourceId.startsWith("gpu-")) return;
+  const state = stateOf[resourceId];
+  if (state.state !== "available") { say(`${titleOf[resourceId]} is ${state.state}: it cannot be booked.`, true); return; }
+  pending = { gpu: state.gpu, start: info.start, end: info.end, hours: (info.end - info.start) / 3600000 };
+  document.getElementById("book-gpu").textContent = titleOf[resourceId];
+  document.getElementById("book-start").textContent = showDate(info.start);
+  document.getElementById("book-end").textContent = showDate(info.end);
+  document.getElementById("book-hours").textContent = pending.hours.toFixed(1);
+  document.getElementById("book-error").textContent = "";
+  document.getElementById("book-quota").textContent = "…";
+  dialog.showModal();
+  showQuota();
+}
+
+teamSelect.addEventListener("change", showQuota);
+document.getElementById("book-cancel").addEventListener("click", () => dialog.close());
+document.getElementById("book-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { gpu_ids: [pending.gpu], start_local: naive(pending.start), end_local: naive(pending.end), note: document.getElementById("book-note").value };
+  if (teamSelect.value) body.team = Number(teamSelect.value);
+  let booking;
+  try {
+    booking = (await request("POST", data.api.bookings, { body })).data;
+  } catch (error) {
+    document.getElementById("book-error").textContent = explain(error);
+    return;
   }
+  dialog.close();
+  say(`Booked ${titleOf["gpu-" + pending.gpu]} from ${show(booking.start)} to ${show(booking.end)}.`);
+  ec.refetchEvents();
+});
 
-  function colour(r) {
-    if (r.idle) return "#a86b00";
-    if (r.user === data.user.username) return "#2b4c7e";
-    if (myTeamIds.has(r.team)) return "#6b8fc7";
-    return "#9aa3b2";
+// --- resize and cancel ----------------------------------------------------------------------
+async function resized(info) {
+  const body = { end_local: naive(info.event.end) };
+  if (info.event.start.getTime() !== info.oldEvent.start.getTime()) body.start_local = naive(info.event.start);
+  let booking;
+  try {
+    booking = (await request("PATCH", `${data.api.bookings}${info.event.id}/`, { body })).data;
+  } catch (error) {
+    info.revert();
+    say(explain(error), true);
+    return;
   }
+  say(`Booking now ends ${show(booking.end)}.`);
+  ec.refetchEvents();
+}
 
-  function toEvent(r) {
-    return {
-      id: String(r.id),
-      resourceIds: r.gpus.map((g) => `gpu-${g.id}`),
-      start: wallClock(r.start),
-      end: wallClock(r.end),
-      title: `${r.user} · ${r.team_name}${r.note ? " — " + r.note : ""}${r.idle ? " (idle)" : ""}`,
-      backgroundColor: colour(r),
-      editable: r.can_change,
-      startEditable: false,
-      durationEditable: r.can_change,
-      extendedProps: r,
-    };
+const cancelDialog = document.getElementById("cancel-dialog");
+let clicked = null;
+function openCancel(info) {
+  if (info.event.extendedProps.job) { say(`${info.event.title}: a job running outside any booking.`); return; }
+  clicked = info.event.extendedProps;
+  const gpus = clicked.gpus.map((g) => g.name).join(", ");
+  document.getElementById("cancel-summary").textContent = `${clicked.user} (${clicked.team_name}): ${gpus}, ${show(clicked.start)} – ${show(clicked.end)}${clicked.note ? ". " + clicked.note : ""}`;
+  document.getElementById("cancel-error").textContent = "";
+  document.getElementById("cancel-confirm").hidden = !clicked.can_change;
+  cancelDialog.showModal();
+}
+document.getElementById("cancel-close").addEventListener("click", () => cancelDialog.close());
+document.getElementById("cancel-confirm").addEventListener("click", async () => {
+  try {
+    await request("DELETE", `${data.api.bookings}${clicked.id}/`);
+  } catch (error) {
+    document.getElementById("cancel-error").textContent = explain(error);
+    return;
   }
+  cancelDialog.close();
+  say("Booking cancelled; its GPUs are free again.");
+  ec.refetchEvents();
+});
 
-  // EventCalendar takes the promise's value as the events (and ignores the callbacks then).
-  async function loadEvents(info) {
-    // The visible range is wall-clock in the user's zone; a day either side covers any offset.
-    const from = new Date(Date.UTC(info.start.getFullYear(), info.start.getMonth(), info.start.getDate() - 1));
-    const to = new Date(Date.UTC(info.end.getFullYear(), info.end.getMonth(), info.end.getDate() + 1));
-    let url = `${data.api.reservations}?state=active&page_size=500&ends_after=${encodeURIComponent(from.toISOString())}&starts_before=${encodeURIComponent(to.toISOString())}`;
-    const events = [];
-    try {
-      while (url) {
-        const result = await api("GET", url);
-        if (!result.ok) throw new Error(explain(result));
-        result.payload.results.forEach((r) => events.push(toEvent(r)));
-        url = result.payload.next;
-      }
-    } catch (error) {
-      say(error.message, true);
-    }
-    // Jobs running outside bookings (read with the page): shown, never editable here.
-    data.jobs.forEach((job, i) => events.push({
-      id: `job-${i}`, resourceIds: [`gpu-${job.gpu}`], start: wallClock(job.start), end: wallClock(job.end),
-      title: job.title, backgroundColor: "#8e5ba8", editable: false, startEditable: false, durationEditable: false,
-      extendedProps: { job: true },
-    }));
-    return events;
-  }
+const ec = EventCalendar.create(root, {
+  view: "resourceTimelineDay",
+  headerToolbar: { start: "prev,next today", center: "title", end: "resourceTimelineDay,resourceTimelineWeek" },
+  buttonText: (text) => ({ ...text, today: "today", resourceTimelineDay: "day", resourceTimelineWeek: "week" }),
+  // A week of hourly slots would scroll sideways: the week view shows 6-hour slots (drag to the hour in the day view).
+  views: { resourceTimelineWeek: { slotDuration: "06:00", slotWidth: 40 } },
+  locale: "en-GB",  // 24-hour clock, as the rest of the portal
+  slotWidth: 44,
+  resources: data.resources,
+  eventSources: [{ events: loadEvents }],
+  slotDuration: "01:00",
+  selectable: true,
+  select: openBooking,
+  editable: false,
+  eventStartEditable: false,
+  eventDurationEditable: false,
+  eventResize: resized,
+  eventClick: openCancel,
+  height: "auto",
+  nowIndicator: false,
+});
+window.atelierBookings = ec;  // for the browser tests and the console
 
-  // --- booking dialog -------------------------------------------------------------------------
-  const dialog = document.getElementById("book-dialog");
-  const teamSelect = document.getElementById("book-team");
-  data.teams.forEach((t) => teamSelect.append(new Option(t.name, t.id)));
-  document.getElementById("book-team-label").hidden = data.teams.length < 2;
-  let pending = null;
-
-  async function showQuota() {
-    const quota = document.getElementById("book-quota");
-    if (!pending || !teamSelect.value) { quota.textContent = "You are in no team that books GPUs."; return; }
-    const month = naive(pending.start).slice(0, 7);
-    const result = await api("GET", data.api.usage.replace("{team}", teamSelect.value) + `?month=${month}`);
-    if (!result.ok) { quota.textContent = explain(result); return; }
-    const u = result.payload;
-    const after = u.remaining_gpu_hours - pending.hours;
-    quota.textContent = `${u.remaining_gpu_hours.toFixed(1)} of ${u.gpu_hours_per_month.toFixed(1)} GPU-hours left in ${u.month}; ${after.toFixed(1)} after this booking`;
-  }
-
-  function openBooking(info) {
-    const resourceId = info.resource && String(info.resource.id);
-    ec.unselect();
-    if (!resourceId || !resourceId.startsWith("gpu-")) return;
-    const state = stateOf[resourceId];
-    if (state.state !== "available") { say(`${titleOf[resourceId]} is ${state.state}: it cannot be booked.`, true); return; }
-    pending = { gpu: state.gpu, start: info.start, end: info.end, hours: (info.end - info.start) / 3600000 };
-    document.getElementById("book-gpu").textContent = titleOf[resourceId];
-    document.getElementById("book-start").textContent = showDate(info.start);
-    document.getElementById("book-end").textContent = showDate(info.end);
-    document.getElementById("book-hours").textContent = pending.hours.toFixed(1);
-    document.getElementById("book-error").textContent = "";
-    document.getElementById("book-quota").textContent = "…";
-    dialog.showModal();
-    showQuota();
-  }
-
-  teamSelect.addEventListener("change", showQuota);
-  document.getElementById("book-cancel").addEventListener("click", () => dialog.close());
-  document.getElementById("book-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const body = { gpu_ids: [pending.gpu], start_local: naive(pending.start), end_local: naive(pending.end), note: document.getElementById("book-note").value };
-    if (teamSelect.value) body.team = Number(teamSelect.value);
-    const result = await api("POST", data.api.reservations, body);
-    if (!result.ok) { document.getElementById("book-error").textContent = explain(result); return; }
-    dialog.close();
-    say(`Booked ${titleOf["gpu-" + pending.gpu]} from ${show(result.payload.start)} to ${show(result.payload.end)}.`);
+// Live: any booking created, changed, cancelled, released or flagged (by this page, another
+// browser, the CLI or the idle check) announces itself on the public topic; reread the visible
+// window through the API, which applies the visibility rules. Bursts collapse into one reread.
+let refetchTimer = null;
+onEvent((msg) => {
+  if (msg.topic !== "public" || msg.kind !== "booking.changed") return;
+  clearTimeout(refetchTimer);
+  refetchTimer = setTimeout(() => {
     ec.refetchEvents();
-  });
-
-  // --- resize and cancel ----------------------------------------------------------------------
-  async function resized(info) {
-    const body = { end_local: naive(info.event.end) };
-    if (info.event.start.getTime() !== info.oldEvent.start.getTime()) body.start_local = naive(info.event.start);
-    const result = await api("PATCH", `${data.api.reservations}${info.event.id}/`, body);
-    if (!result.ok) { info.revert(); say(explain(result), true); return; }
-    say(`Booking now ends ${show(result.payload.end)}.`);
-    ec.refetchEvents();
-  }
-
-  const cancelDialog = document.getElementById("cancel-dialog");
-  let clicked = null;
-  function openCancel(info) {
-    if (info.event.extendedProps.job) { say(`${info.event.title}: a job running outside any booking.`); return; }
-    clicked = info.event.extendedProps;
-    const gpus = clicked.gpus.map((g) => g.name).join(", ");
-    document.getElementById("cancel-summary").textContent = `${clicked.user} (${clicked.team_name}): ${gpus}, ${show(clicked.start)} – ${show(clicked.end)}${clicked.note ? ". " + clicked.note : ""}`;
-    document.getElementById("cancel-error").textContent = "";
-    document.getElementById("cancel-confirm").hidden = !clicked.can_change;
-    cancelDialog.showModal();
-  }
-  document.getElementById("cancel-close").addEventListener("click", () => cancelDialog.close());
-  document.getElementById("cancel-confirm").addEventListener("click", async () => {
-    const result = await api("DELETE", `${data.api.reservations}${clicked.id}/`);
-    if (!result.ok) { document.getElementById("cancel-error").textContent = explain(result); return; }
-    cancelDialog.close();
-    say("Booking cancelled; its GPUs are free again.");
-    ec.refetchEvents();
-  });
-
-  const ec = EventCalendar.create(root, {
-    view: "resourceTimelineDay",
-    headerToolbar: { start: "prev,next today", center: "title", end: "resourceTimelineDay,resourceTimelineWeek" },
-    buttonText: (text) => ({ ...text, today: "today", resourceTimelineDay: "day", resourceTimelineWeek: "week" }),
-    // A week of hourly slots would scroll sideways: the week view shows 6-hour slots (drag to the hour in the day view).
-    views: { resourceTimelineWeek: { slotDuration: "06:00", slotWidth: 40 } },
-    locale: "en-GB",  // 24-hour clock, as the rest of the portal
-    slotWidth: 44,
-    resources: data.resources,
-    eventSources: [{ events: loadEvents }],
-    slotDuration: "01:00",
-    selectable: true,
-    select: openBooking,
-    editable: false,
-    eventStartEditable: false,
-    eventDurationEditable: false,
-    eventResize: resized,
-    eventClick: openCancel,
-    height: "auto",
-    nowIndicator: false,
-  });
-  window.atelierBookings = ec;  // for the browser tests and the console
-
-  // Live: any booking created, changed, cancelled, released or flagged (by this page, another
-  // browser, the CLI or the idle check) announces itself on the public topic; reread the visible
-  // window through the API, which applies the visibility rules. Bursts collapse into one reread.
-  let refetchTimer = null;
-  document.addEventListener("atelier:event", (e) => {
-    const msg = e.detail;
-    if (msg.topic !== "public" || msg.kind !== "booking.changed") return;
-    clearTimeout(refetchTimer);
-    refetchTimer = setTimeout(() => {
-      ec.refetchEvents();
-      root.dataset.lastBookingEvent = String(msg.id);
-    }, 150);
-  });
-})();
+    root.dataset.lastBookingEvent = String(msg.id);
+  }, 150);
+});

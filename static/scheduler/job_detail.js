@@ -1,86 +1,85 @@
 // Live log of the latest attempt: read what exists from the API, then append the `job.log` events of
 // topic job.<id>. Pages and events both carry byte offsets and go through accept(): an overlap is
 // trimmed and a gap is fetched from the API, so every byte shows once, whatever arrives first.
-(function () {
-  "use strict";
-  var pre = document.getElementById("job-log");
-  if (!pre) return;
-  var jobId = pre.dataset.job;
-  var attempt = null;
-  var offset = 0;
-  var fetching = false;
-  var encoder = new TextEncoder();
-  var decoder = new TextDecoder();
+import { ApiError, getJson } from "../portal/api.js";
+import { onEvent, subscribe } from "../portal/realtime.js";
 
-  function accept(start, text) {
-    var bytes = encoder.encode(text);
-    if (start > offset) { fetchFrom(); return; }
-    var skip = offset - start;
-    if (skip >= bytes.length) return;
-    var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-    pre.appendChild(document.createTextNode(decoder.decode(bytes.slice(skip))));
-    offset = start + bytes.length;
-    if (atBottom) pre.scrollTop = pre.scrollHeight;
-  }
+var pre = document.getElementById("job-log");
+var jobId = pre.dataset.job;
+var attempt = null;
+var offset = 0;
+var fetching = false;
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
 
-  function switchTo(number) {
-    attempt = number;
-    offset = 0;
-    pre.textContent = "";
-  }
+function accept(start, text) {
+  var bytes = encoder.encode(text);
+  if (start > offset) { fetchFrom(); return; }
+  var skip = offset - start;
+  if (skip >= bytes.length) return;
+  var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  pre.appendChild(document.createTextNode(decoder.decode(bytes.slice(skip))));
+  offset = start + bytes.length;
+  if (atBottom) pre.scrollTop = pre.scrollHeight;
+}
 
-  function fetchFrom() {
-    if (fetching) return;
-    fetching = true;
-    var url = pre.dataset.logUrl + "?offset=" + offset + (attempt !== null ? "&attempt=" + attempt : "");
-    fetch(url, { credentials: "same-origin" })
-      .then(function (r) { return r.status === 404 ? null : r.json(); })
-      .then(function (page) {
-        fetching = false;
-        if (!page) return;
-        if (attempt === null) switchTo(page.attempt);
-        if (page.attempt !== attempt) return;
-        var before = offset;
-        accept(page.offset, page.data);
-        if (offset > before && !page.complete) fetchFrom();
-      })
-      .catch(function () { fetching = false; });
-  }
+function switchTo(number) {
+  attempt = number;
+  offset = 0;
+  pre.textContent = "";
+}
 
-  // Live utilization of the job's GPUs from the GPU agent's board ticks: rows [id, util, mem, temp, ...].
-  var gpuRows = {};
-  document.querySelectorAll("#job-gpus tr[data-gpu]").forEach(function (row) { gpuRows[row.dataset.gpu] = row; });
-  function showGpus(board) {
-    board.forEach(function (g) {
-      var row = gpuRows[String(g[0])];
-      if (!row) return;
-      row.querySelector('[data-field="util"]').textContent = g[1] === null ? "n/a" : g[1] + " %";
-      row.querySelector('[data-field="memory"]').textContent = g[2] === null ? "n/a" : g[2] + " MiB";
-      row.querySelector('[data-field="temp"]').textContent = g[3] === null ? "n/a" : g[3] + " °C";
+function fetchFrom() {
+  if (fetching) return;
+  fetching = true;
+  var url = pre.dataset.logUrl + "?offset=" + offset + (attempt !== null ? "&attempt=" + attempt : "");
+  getJson(url)
+    .then(function (page) {
+      fetching = false;
+      if (attempt === null) switchTo(page.attempt);
+      if (page.attempt !== attempt) return;
+      var before = offset;
+      accept(page.offset, page.data);
+      if (offset > before && !page.complete) fetchFrom();
+    })
+    .catch(function (error) {
+      fetching = false;
+      if (!(error instanceof ApiError)) throw error;  // a bug here, not an answer: let it show
     });
-  }
+}
 
-  document.addEventListener("atelier:event", function (e) {
-    var event = e.detail;
-    if (event.kind === "gpu.tick") { showGpus(event.payload.g || []); return; }
-    if (event.topic !== "job." + jobId) return;
-    if (event.kind === "job.log") {
-      var p = event.payload;
-      if (attempt === null || p.attempt > attempt) switchTo(p.attempt);
-      if (p.attempt === attempt) accept(p.offset, p.text);
-      return;
-    }
-    var state = document.getElementById("job-state");
-    if (event.payload.state && state) state.textContent = event.payload.state.replace("_", " ");
-    var reason = document.getElementById("job-reason");
-    if (reason) reason.textContent = event.payload.reason || "";
-    var cancel = document.getElementById("cancel-form");
-    if (event.kind === "job.ended" && cancel) cancel.remove();
-    fetchFrom();
+// Live utilization of the job's GPUs from the GPU agent's board ticks: rows [id, util, mem, temp, ...].
+var gpuRows = {};
+document.querySelectorAll("#job-gpus tr[data-gpu]").forEach(function (row) { gpuRows[row.dataset.gpu] = row; });
+function showGpus(board) {
+  board.forEach(function (g) {
+    var row = gpuRows[String(g[0])];
+    if (!row) return;
+    row.querySelector('[data-field="util"]').textContent = g[1] === null ? "n/a" : g[1] + " %";
+    row.querySelector('[data-field="memory"]').textContent = g[2] === null ? "n/a" : g[2] + " MiB";
+    row.querySelector('[data-field="temp"]').textContent = g[3] === null ? "n/a" : g[3] + " °C";
   });
+}
 
-  if (window.atelierLive) window.atelierLive.subscribe("job." + jobId);
-  // Before the first attempt there is no log to read (the API answers 404): the job.started event
-  // or the first job.log event starts reading.
-  if (pre.dataset.started) fetchFrom();
-})();
+onEvent(function (event) {
+  if (event.kind === "gpu.tick") { showGpus(event.payload.g || []); return; }
+  if (event.topic !== "job." + jobId) return;
+  if (event.kind === "job.log") {
+    var p = event.payload;
+    if (attempt === null || p.attempt > attempt) switchTo(p.attempt);
+    if (p.attempt === attempt) accept(p.offset, p.text);
+    return;
+  }
+  var state = document.getElementById("job-state");
+  if (event.payload.state && state) state.textContent = event.payload.state.replace("_", " ");
+  var reason = document.getElementById("job-reason");
+  if (reason) reason.textContent = event.payload.reason || "";
+  var cancel = document.getElementById("cancel-form");
+  if (event.kind === "job.ended" && cancel) cancel.remove();
+  fetchFrom();
+});
+
+subscribe("job." + jobId);
+// Before the first attempt there is no log to read (the API answers 404): the job.started event
+// or the first job.log event starts reading.
+if (pre.dataset.started) fetchFrom();

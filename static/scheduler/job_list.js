@@ -1,20 +1,20 @@
 // Refresh the job rows when any job of the user's teams changes state (events on team.<id>).
-(function () {
-  "use strict";
-  var table = document.getElementById("job-table");
-  if (!table) return;
-  var pending = null;
-  function refresh() {
-    pending = null;
-    fetch(table.dataset.fragmentUrl, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) {
-        if (!html) return;
-        table.querySelector("#job-rows").outerHTML = html;
-      });
-  }
-  document.addEventListener("atelier:event", function (e) {
-    if (e.detail.kind.indexOf("job.") !== 0 || e.detail.kind === "job.log") return;
+import { getText } from "../portal/api.js";
+import { onEvent } from "../portal/realtime.js";
+
+const table = document.getElementById("job-table");
+let pending = null;
+
+function refresh() {
+  pending = null;
+  getText(table.dataset.fragmentUrl)
+    .then((html) => { table.querySelector("#job-rows").outerHTML = html; })
+    .catch(() => { /* the rows stay as they are; the next job event tries again */ });
+}
+
+if (table) {
+  onEvent((event) => {
+    if (!event.kind.startsWith("job.") || event.kind === "job.log") return;
     if (!pending) pending = setTimeout(refresh, 300);
   });
-})();
+}

@@ -162,7 +162,7 @@ def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_rel
     log_in(booker, live_stack.url, "researcher", DEMO_PASSWORD)
     booker.goto(f"{live_stack.url}/bookings/")
     call_api = """async ([method, url, body]) => {
-        const csrf = document.getElementById("timeline").dataset.csrf;
+        const csrf = document.querySelector("meta[name=csrf-token]").content;
         const r = await fetch(url, {method, credentials: "same-origin", body: body && JSON.stringify(body),
                                     headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}});
         return [r.status, await r.json()];

@@ -6,7 +6,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from scheduler import durations
 from scheduler.api import job_serializers
+from scheduler.api.job_serializers import TypedDurationField
 from scheduler.models import Job
 from scheduler.services import jobs as job_services
 from tests.actors import api_client_for
@@ -88,10 +90,31 @@ def test_a_request_larger_than_the_whole_monthly_quota_is_refused(gpus, research
     assert "12.0 GPU-hours" in response.json()["errors"]["time_limit"][0]
 
 
-def test_a_naive_or_malformed_time_limit_is_refused(gpus, researcher):
-    response = submit(researcher, time_limit="soon")
+@pytest.mark.parametrize(
+    ("time_limit", "seconds"),
+    [("PT1H30M", 5400), ("1h30m", 5400), ("90m", 5400), ("1:30:00", 5400), (5400, 5400), ("5400", 5400)],
+)
+def test_the_time_limit_is_read_with_the_duration_grammar(gpus, researcher, time_limit, seconds):
+    response = submit(researcher, time_limit=time_limit)
+    assert response.status_code == 201, response.json()
+    assert response.json()["time_limit"] == f"PT{seconds}S"
+
+
+@pytest.mark.parametrize(
+    ("time_limit", "message"),
+    [
+        ("soon", durations.NOT_A_DURATION.format(text="soon")),
+        ("P1M", durations.NO_FIXED_LENGTH.format(text="P1M")),
+        (True, TypedDurationField.default_error_messages["invalid"]),
+        ({"hours": 4}, TypedDurationField.default_error_messages["invalid"]),
+    ],
+)
+def test_a_malformed_time_limit_is_a_400_saying_what_to_write(gpus, researcher, time_limit, message):
+    response = submit(researcher, time_limit=time_limit)
     assert response.status_code == 400
-    assert "time_limit" in response.json()["errors"]
+    assert response.json()["errors"] == {"time_limit": [message]}
+    assert response.json()["detail"] == f"time_limit: {message}"
+    assert not Job.objects.exists()
 
 
 def test_someone_elses_booking_is_refused(gpus, researcher, outsider):
