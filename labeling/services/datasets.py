@@ -1,8 +1,7 @@
 """Creating and changing datasets and series."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from labeling.access import MAY_NOT_CREATE, may_change_team_datasets
 from labeling.models import Character, Dataset, Series, default_label_schema
