@@ -35,12 +35,12 @@ def _teams_for_creating(user):
 def labeling_home(request):
     teams = _teams_for_creating(request.user)
     errors, form = {}, {}
-    if request.method == "POST" and teams:
+    if request.method == "POST":  # a member without the role is refused by the service: a 403
         form = request.POST
         try:
             dataset = dataset_create(
                 user=request.user,
-                team_id=int(form.get("team") or 0),
+                team_id=_int_or_none(form.get("team")),
                 name=form.get("name", "").strip(),
                 description=form.get("description", ""),
             )
