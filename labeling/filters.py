@@ -6,7 +6,7 @@ tags) and `annotator` (a user id: items with a task assigned to that person). Ba
 ValidationError naming the parameter (a 400 in the API, a message on the page).
 """
 
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import ValidationError
 
 from labeling.models import Dataset, ItemKind, ItemStatus
 from labeling.schema import SchemaInvalid, normalized_schema

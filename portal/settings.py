@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
+    "portal.views.RefusalPages",  # a service's refusal a page leaves uncaught: a styled 4xx, not a 500
 ]
 
 ROOT_URLCONF = "portal.urls"

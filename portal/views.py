@@ -1,6 +1,7 @@
 """Pages of portal itself: home, profile with API tokens, teams, notifications, and /healthz."""
 
 import sys
+from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts import selectors as account_selectors
 from portal.accounts import services as account_services
+from portal.errors import ApplicationError
 from portal.notifications import selectors as notification_selectors
 from portal.notifications import services as notification_services
 from portal.ops.health import health_report
@@ -124,3 +126,28 @@ def server_error(request):
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class RefusalPages:
+    """Pages' half of portal.errors: a refusal that a page view does not show as a form error itself
+    (a ValidationError, a 409, a 412, …) is a page in the site's frame with its status, never a 500.
+    403 and 404 are Django's own handlers (templates/403.html, 404.html). DRF views answer their
+    exceptions before any middleware sees them (portal.api.errors); under /api/ nothing else is left."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, ApplicationError):
+            status, reasons = exception.status, [exception.detail]
+        elif isinstance(exception, ValidationError):
+            status, reasons = getattr(exception, "status", 400), exception.messages
+        else:
+            return None
+        context = {"title": HTTPStatus(status).phrase, "reasons": reasons}
+        return render(request, "refused.html", context, status=status)

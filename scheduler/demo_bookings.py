@@ -5,9 +5,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
+from portal.errors import Conflict
 from scheduler.models import Booking, Gpu, GpuState
 from scheduler.selectors.placement import GpuRequest
 from scheduler.services.bookings import booking_create
@@ -40,6 +41,6 @@ def _book(*, user, gpus: int, day: int, hour: int, hours: int) -> int:
             request=GpuRequest(count=gpus),
             note=f"{DEMO_NOTE}: try dragging its end",
         )
-    except APIException:  # the fleet is busy or too small then: the demo goes on without this booking
+    except (ValidationError, Conflict):  # the fleet is busy or too small then: the demo goes on without this booking
         return 0
     return 1

@@ -31,7 +31,6 @@ from labeling.models import Dataset, DatasetVersion, Item, ItemKind, ItemStatus,
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
 from labeling.services import versions as version_services
-from portal.api.errors import error_response
 
 # Tiles and thumbnails are named by content hash, so a URL's bytes never change: cache for a year.
 # `private`: they are access-checked per user, so shared caches must not keep them.
@@ -50,13 +49,6 @@ class ItemCursorPagination(CursorPagination):
 def _created_job_response(job) -> Response:
     response = Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
     response["Location"] = f"/api/v1/import-jobs/{job.pk}/"
-    return response
-
-
-def _refused_response(refused: import_services.ImportRequestRefused) -> Response:
-    extra = {"limit": refused.limit} if refused.limit is not None else {}
-    response = error_response("; ".join(refused.messages), refused.status, **extra)
-    response.data["errors"] = {refused.field: refused.messages}
     return response
 
 
@@ -154,16 +146,13 @@ class UploadView(GenericAPIView):
         dataset = access.access_dataset_to_change(request.user, pk)
         options = UploadSerializer(data={k: v for k, v in request.data.items() if k != "files"})
         options.is_valid(raise_exception=True)
-        try:
-            job = import_services.upload_import_create(
-                dataset=dataset,
-                user=request.user,
-                files=request.FILES.getlist("files"),
-                as_episode=options.validated_data["as_episode"],
-                episode_name=options.validated_data["episode_name"],
-            )
-        except import_services.ImportRequestRefused as refused:
-            return _refused_response(refused)
+        job = import_services.upload_import_create(
+            dataset=dataset,
+            user=request.user,
+            files=request.FILES.getlist("files"),
+            as_episode=options.validated_data["as_episode"],
+            episode_name=options.validated_data["episode_name"],
+        )
         return _created_job_response(job)
 
 
@@ -179,10 +168,7 @@ class ImportView(GenericAPIView):
         dataset = access.access_dataset_to_change(request.user, pk)
         payload = ImportRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            job = _import_create(dataset, request.user, payload.validated_data)
-        except import_services.ImportRequestRefused as refused:
-            return _refused_response(refused)
+        job = _import_create(dataset, request.user, payload.validated_data)
         return _created_job_response(job)
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
 from labeling.documents import DocumentInvalid, ItemFrame, document_check
 from labeling.formats.base import ImportRecord
@@ -28,6 +28,7 @@ from labeling.ingest.archives import ArchiveFile, archive_entries
 from labeling.ingest.refusals import IngestRefused
 from labeling.models import EDITABLE_STATUSES, Annotation, Character, Dataset, Item, Slice, Task
 from labeling.schema import normalized_schema
+from portal.errors import Invalid
 
 UNKNOWN_FORMAT = "Choose one of: " + ", ".join(READERS) + "."
 NO_FILE = "Send the annotations as `file` (a JSON file, or a zip for YOLO)."
@@ -43,13 +44,13 @@ TASK_FROZEN = "item {item}'s task is {status}: its annotation can no longer chan
 ERRORS_SHOWN = 200
 
 
-class AnnotationImportRefused(ValidationError):
+class AnnotationImportRefused(Invalid):
     """A 400 whose body lists every problem record (`records`), as the contract's extension key."""
 
     def __init__(self, errors: list[dict], *, field_name: str = "records"):
         shown = errors[:ERRORS_SHOWN]
-        super().__init__({field_name: [f"{e['record']}: {e['message']}" for e in shown]})
-        self.extra = {"records": shown, "error_count": len(errors)}
+        messages = [f"{e['record']}: {e['message']}" for e in shown]
+        super().__init__({field_name: messages}, records=shown, error_count=len(errors))
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,7 @@ def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
         raise ValidationError({"file": [NO_FILE]})
     limit = settings.INGEST_LIMITS.max_file_bytes
     if upload.size > limit:
-        refused = ValidationError({"file": [FILE_TOO_LARGE.format(size=upload.size, limit=limit)]})
-        refused.status_code = 413
-        refused.extra = {"limit": limit}
-        raise refused
+        raise Invalid({"file": [FILE_TOO_LARGE.format(size=upload.size, limit=limit)]}, status=413, limit=limit)
     data = upload.read()
     if data[:4] != b"PK\x03\x04":
         if format == "yolo":

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from labeling.access import check_may_annotate
 from labeling.documents import CheckedDocument, DocumentInvalid, ItemFrame, diff_summary, document_check, document_diff
@@ -28,7 +28,7 @@ from labeling.models import (
 )
 from labeling.schema import normalized_schema
 from labeling.services.tasks import item_status_refresh
-from portal.api.errors import Conflict, PreconditionFailed, PreconditionRequired
+from portal.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 # Two saves closer than this count the time between them as time spent annotating.
 ACTIVE_GAP = timedelta(minutes=5)

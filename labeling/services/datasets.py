@@ -1,17 +1,20 @@
 """Creating and changing datasets and series."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from labeling.access import MAY_NOT_CREATE, may_change_team_datasets
 from labeling.models import Character, Dataset, Series, default_label_schema
 from labeling.schema import SchemaInvalid, normalized_schema
 from portal.teams.access import team_ids_of
+from portal.teams.models import Team
 
 NAME_TAKEN = "The team already has a dataset with this name."
 NO_SUCH_TEAM = "No such team."
 SERIES_OF_OTHER_TEAM = "The series belongs to another team."
+NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
+NAME_REQUIRED = "Give the dataset a name."
+NAME_TOO_LONG = f"A dataset name has at most {NAME_MAX_LENGTH} characters."
 
 
 def dataset_create(
@@ -23,10 +26,11 @@ def dataset_create(
     label_schema: dict | None = None,
     series_id: int | None = None,
 ) -> Dataset:
-    if not (user.is_staff or team_id in team_ids_of(user)):
+    if not (team_id in team_ids_of(user) or (user.is_staff and Team.objects.filter(pk=team_id).exists())):
         raise ValidationError({"team": [NO_SUCH_TEAM]})  # not a member: the team is not theirs to name
     if not may_change_team_datasets(user, team_id):
         raise PermissionDenied(MAY_NOT_CREATE)
+    name_check(name)
     schema = label_schema_checked(schema=label_schema if label_schema is not None else default_label_schema())
     series = _series_of_team(series_id=series_id, team_id=team_id)
     try:
@@ -45,6 +49,7 @@ def dataset_update(
         # Shapes of a class the new schema drops stay saved and are flagged (labeling/documents.py).
         dataset.label_schema = label_schema_checked(schema=label_schema)
     if name is not None:
+        name_check(name)
         dataset.name = name
     if description is not None:
         dataset.description = description
@@ -54,6 +59,14 @@ def dataset_update(
     except IntegrityError:
         raise ValidationError({"name": [NAME_TAKEN]}) from None
     return dataset
+
+
+def name_check(name: str) -> None:
+    """The API's serializer checks this too; pages post the raw field."""
+    if not name.strip():
+        raise ValidationError({"name": [NAME_REQUIRED]})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": [NAME_TOO_LONG]})
 
 
 def label_schema_checked(*, schema: dict) -> dict:

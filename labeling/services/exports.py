@@ -14,12 +14,12 @@ import shutil
 import time
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import ValidationError
 
 from labeling import storage
 from labeling.formats import ExportMeta, ExportRecord, OptionsInvalid, export_write, options_parse

@@ -21,6 +21,7 @@ from labeling.ingest.names import display_name
 from labeling.ingest.refusals import Refusal
 from labeling.ingest.remote import check_url
 from labeling.models import Dataset, ImportFile, ImportJob, ImportKind
+from portal.errors import Invalid
 
 IMPORT_TASK = "labeling.import_run"
 ARCHIVE_STAGING_NAME = "archive"
@@ -39,25 +40,18 @@ class RefusedFile:
     refusal: Refusal
 
 
-class ImportRequestRefused(Exception):
-    """The request is refused as a whole; `status` is 413 when a limit was exceeded, else 400."""
+class ImportRequestRefused(Invalid):
+    """The request is refused as a whole: a 413 with the `limit` when a limit was exceeded, else a 400."""
 
     def __init__(self, *, field: str, refused: list[RefusedFile]):
-        self.field = field
-        self.refused = refused
-        super().__init__(self.messages[0])
-
-    @property
-    def limit(self) -> int | None:
-        return next((r.refusal.limit for r in self.refused if r.refusal.exceeds_limit), None)
-
-    @property
-    def status(self) -> int:
-        return 413 if self.limit is not None else 400
-
-    @property
-    def messages(self) -> list[str]:
-        return [f"{r.name}: {r.refusal.reason}" if r.name else r.refusal.reason for r in self.refused]
+        messages = [f"{r.name}: {r.refusal.reason}" if r.name else r.refusal.reason for r in refused]
+        limit = next((r.refusal.limit for r in refused if r.refusal.exceeds_limit), None)
+        super().__init__(
+            {field: messages},
+            status=413 if limit is not None else 400,
+            detail="; ".join(messages),
+            **({"limit": limit} if limit is not None else {}),
+        )
 
 
 def upload_import_create(

@@ -1,14 +1,14 @@
 """Submitting work and reviewing it: accept, or reject with a comment back to the annotator."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from labeling.access import check_may_annotate, check_may_review
 from labeling.models import Review, ReviewDecision, Task, TaskStatus
 from labeling.services.annotations import annotation_of
 from labeling.services.tasks import item_status_refresh
-from portal.api.errors import Conflict, PreconditionFailed
+from portal.errors import Conflict, PreconditionFailed
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 

@@ -4,9 +4,9 @@
 conditional UPDATE (`assignee IS NULL`), so two people racing for a task get one each, never the same.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from labeling.access import annotator_team_ids, check_may_assign
 from labeling.models import Annotation, Dataset, Item, ItemStatus, Task, TaskStatus

@@ -14,9 +14,9 @@ import json
 from collections import Counter, defaultdict
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from rest_framework.exceptions import ValidationError
 
 from labeling.ingest.fingerprints import hamming_distance
 from labeling.models import Annotation, Dataset, DatasetVersion, Item, Slice, Split, TaskStatus, VersionItem

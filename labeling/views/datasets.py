@@ -8,16 +8,17 @@ static/labeling/ and read their data from json_script / data attributes (no inli
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from rest_framework.exceptions import APIException, ValidationError
 
 from labeling import access, selectors
 from labeling.filters import item_filters_from, shape_class_names_of, tag_names_of
 from labeling.models import ItemStatus
 from labeling.services.datasets import dataset_create
 from labeling.services.versions import version_create
+from portal.errors import field_errors
 from portal.teams.access import teams_visible_to
 
 GRID_PAGE_SIZE = 60
@@ -34,20 +35,18 @@ def _teams_for_creating(user):
 def labeling_home(request):
     teams = _teams_for_creating(request.user)
     errors, form = {}, {}
-    if request.method == "POST" and teams:
+    if request.method == "POST":  # a member without the role is refused by the service: a 403
         form = request.POST
         try:
             dataset = dataset_create(
                 user=request.user,
-                team_id=int(form.get("team") or 0),
+                team_id=_int_or_none(form.get("team")),
                 name=form.get("name", "").strip(),
                 description=form.get("description", ""),
             )
             return redirect("dataset", pk=dataset.pk)
         except ValidationError as error:
-            errors = error.detail
-        except APIException as error:
-            errors = {"team": [str(error.detail)]}
+            errors = field_errors(error)
     datasets = selectors.datasets_for_user(user=request.user)
     return render(
         request, "labeling/datasets.html", {"datasets": datasets, "teams": teams, "errors": errors, "form": form}
@@ -61,7 +60,7 @@ def dataset_page(request, pk: int):
     try:
         filters = item_filters_from(dataset=dataset, params=request.GET)
     except ValidationError as error:
-        messages.error(request, "; ".join(f"{field}: {m}" for field, ms in error.detail.items() for m in ms))
+        messages.error(request, "; ".join(f"{field}: {m}" for field, ms in error.message_dict.items() for m in ms))
         filters = {}
     items = list(selectors.items_of_dataset(dataset=dataset, **filters, after_id=before)[: GRID_PAGE_SIZE + 1])
     has_more = len(items) > GRID_PAGE_SIZE
@@ -118,7 +117,7 @@ def _version_create(request, dataset):
         )
         messages.success(request, f"Version {version.number} frozen: {version.stats['items']} items.")
     except ValidationError as error:
-        messages.error(request, "; ".join(str(m) for ms in error.detail.values() for m in ms))
+        messages.error(request, "; ".join(error.messages))
     return redirect("dataset-versions", pk=dataset.pk)
 
 

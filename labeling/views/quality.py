@@ -2,9 +2,8 @@
 two versions, and a dataset's quality figures. Server-rendered from the same selectors as the API."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
-from rest_framework.exceptions import ValidationError
 
 from labeling import access, task_selectors
 from labeling.models import Task
@@ -60,7 +59,7 @@ def _chosen_diff(request, tasks):
     try:
         return annotation_diff(task=task, from_version=old, to_version=new), chosen, ""
     except ValidationError as invalid:  # a version the task never had
-        return None, chosen, "; ".join(str(message) for messages in invalid.detail.values() for message in messages)
+        return None, chosen, "; ".join(invalid.messages)
 
 
 @login_required

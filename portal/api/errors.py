@@ -1,36 +1,18 @@
-"""One error shape for the whole API: {"detail": "...", "errors": {"field": ["..."]}} (docs/decisions.md §3)."""
+"""One error shape for the whole API: {"detail": "...", "errors": {"field": ["..."]}} (docs/decisions.md §3).
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
+The API's half of portal.errors: what services and guards raise (Django's ValidationError,
+PermissionDenied, Http404, and portal.errors' family) and what DRF raises itself (serializers, parsers,
+authentication) all leave here in that shape.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-
-class Conflict(exceptions.APIException):
-    """409 with extension keys (`conflicts`, `suggestions`) that the caller can act on."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.extra = extra
-
-
-class PreconditionFailed(Conflict):
-    """412: the If-Match version is stale; `current` carries the server's document and version."""
-
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The document changed since you loaded it."
-
-
-class PreconditionRequired(exceptions.APIException):
-    """428: a write that could overwrite someone's work came without If-Match."""
-
-    status_code = status.HTTP_428_PRECONDITION_REQUIRED
-    default_detail = "Send If-Match with the version you edited."
+from portal.errors import ApplicationError, Invalid, field_errors
 
 
 def _flatten(errors) -> dict[str, list[str]]:
@@ -51,9 +33,15 @@ def _summary(errors: dict[str, list[str]]) -> str:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    elif isinstance(exc, Http404):
+    if isinstance(exc, ApplicationError):
+        return _refusal(exc.status, detail=exc.detail, errors={}, extra=exc.extra)
+    if isinstance(exc, Invalid):
+        errors = field_errors(exc)
+        return _refusal(exc.status, detail=exc.detail or _summary(errors), errors=errors, extra=exc.extra)
+    if isinstance(exc, ValidationError):
+        errors = field_errors(exc)
+        return _refusal(400, detail=_summary(errors), errors=errors, extra={})
+    if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
@@ -66,9 +54,9 @@ def exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         response.data = {"detail": str(detail), "errors": {}}
-    response.data.update(getattr(exc, "extra", {}))
     return response
 
 
-def error_response(detail: str, http_status: int, **extra) -> Response:
-    return Response({"detail": detail, "errors": {}, **extra}, status=http_status)
+def _refusal(status: int, *, detail: str, errors: dict, extra: dict) -> Response:
+    set_rollback()  # as DRF does for its own exceptions: a refused request writes nothing
+    return Response({"detail": detail, "errors": errors, **extra}, status=status)

@@ -11,13 +11,12 @@ pass the quota check on PostgreSQL.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import exceptions
 
-from portal.api.errors import Conflict
+from portal.errors import Conflict, Invalid
 from portal.realtime.services import event_publish
 from portal.teams.models import Membership, Team, TeamQuota
 from scheduler import access
@@ -60,7 +59,7 @@ QUOTA_HOURS = (
 )
 
 
-class QuotaExceeded(exceptions.ValidationError):
+class QuotaExceeded(Invalid):
     """400 naming the limit, with a `quota` key saying which limit and by how much."""
 
     def __init__(self, *, limit_name: str, message: str, limit: float, requested: float):
@@ -82,8 +81,8 @@ class _Taken(Exception):
     """Raised inside the transaction so it rolls back; turned into a 409 outside it."""
 
 
-def invalid(field: str, message: str) -> exceptions.ValidationError:
-    return exceptions.ValidationError({field: [message]})
+def invalid(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
 
 
 # --- create ---------------------------------------------------------------------------------

@@ -4,10 +4,9 @@ booking can only be shortened or ended now, never moved into the past."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.exceptions import PermissionDenied
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from portal.api.errors import Conflict
+from portal.errors import Conflict
 from scheduler.models import BookingState, GpuOccupancy
 from scheduler.services import bookings as svc
 from scheduler.services.bookings import (
@@ -39,7 +38,7 @@ def windows():
 
 
 def errors_of(excinfo) -> dict:
-    return {field: [str(m) for m in msgs] for field, msgs in excinfo.value.detail.items()}
+    return {field: [str(m) for m in msgs] for field, msgs in excinfo.value.message_dict.items()}
 
 
 def test_extending_and_shortening_move_every_gpu_row(researcher, gpus):

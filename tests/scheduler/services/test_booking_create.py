@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import ValidationError
 
-from portal.api.errors import Conflict
+from portal.errors import Conflict
 from portal.realtime.models import Event
 from scheduler.models import Booking, GpuOccupancy, GpuState
 from scheduler.services import bookings as svc
@@ -27,7 +27,7 @@ def book(user, gpus, start_h, end_h, **kwargs):
 
 
 def errors_of(excinfo) -> dict:
-    return {field: [str(m) for m in msgs] for field, msgs in excinfo.value.detail.items()}
+    return {field: [str(m) for m in msgs] for field, msgs in excinfo.value.message_dict.items()}
 
 
 def test_it_books_explicit_gpus_for_the_users_team(researcher, team_a, gpus):

@@ -24,7 +24,7 @@ def book(user, gpus, start, end):
 
 
 def refusal(excinfo) -> tuple:
-    return {f: [str(m) for m in msgs] for f, msgs in excinfo.value.detail.items()}, excinfo.value.extra["quota"]
+    return {f: [str(m) for m in msgs] for f, msgs in excinfo.value.message_dict.items()}, excinfo.value.extra["quota"]
 
 
 def test_it_refuses_a_booking_longer_than_the_team_may(researcher, team_a, gpus):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.api.errors import Conflict
+from portal.errors import Conflict
 from scheduler.models import Booking, GpuOccupancy
 from scheduler.services.bookings import booking_create
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
