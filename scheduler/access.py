@@ -55,7 +55,7 @@ def occupancy_public_view(*, viewer, row: GpuOccupancy) -> dict:
         "kind": row.kind,
         "booking": row.booking_id,
         "reservation": row.booking_id,  # the old name of `booking`, kept for API clients
-        "job": row.job_ref,
+        "job": row.attempt.job_id if row.attempt_id else None,
     }  # a 409 names the job in the way (docs/decisions.md §4)
     visible = row.kind == OccupancyKind.BOOKING or viewer.is_staff or row.team_id in team_ids_of(viewer)
     if visible:

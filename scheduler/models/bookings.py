@@ -89,8 +89,10 @@ class GpuOccupancy(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField()
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy")
-    # Opaque job reference for the Jobs issue (an attempt id); no foreign key yet, the model does not exist.
-    job_ref = models.BigIntegerField(null=True, blank=True)
+    # The attempt whose GPU this is (a job running outside its team's booking); pages and 409s show its job.
+    attempt = models.ForeignKey(
+        "scheduler.Attempt", null=True, blank=True, on_delete=models.CASCADE, related_name="occupancy"
+    )
 
     class Meta:
         indexes = [
@@ -101,7 +103,7 @@ class GpuOccupancy(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="occupancy_end_after_start"),
             models.CheckConstraint(
-                condition=(Q(kind="booking", booking__isnull=False) | Q(kind="job", job_ref__isnull=False)),
+                condition=(Q(kind="booking", booking__isnull=False) | Q(kind="job", attempt__isnull=False)),
                 name="occupancy_kind_has_its_reference",
             ),
         ]

@@ -95,13 +95,15 @@ def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
     from portal.teams.access import team_ids_of
 
     mine = team_ids_of(viewer)
-    rows = GpuOccupancy.objects.filter(kind=OccupancyKind.JOB, end__gt=since, start__lt=until).select_related("team")
+    rows = GpuOccupancy.objects.filter(kind=OccupancyKind.JOB, end__gt=since, start__lt=until).select_related(
+        "team", "attempt"
+    )
     return [
         {
             "gpu": row.gpu_id,
             "start": row.start.isoformat(),
             "end": row.end.isoformat(),
-            "title": f"job {row.job_ref} · {row.team.name}" if viewer.is_staff or row.team_id in mine else "job",
+            "title": f"job {row.attempt.job_id} · {row.team.name}" if viewer.is_staff or row.team_id in mine else "job",
         }
         for row in rows.order_by("start")
     ]

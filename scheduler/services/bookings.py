@@ -245,7 +245,7 @@ def _conflict(*, viewer, request: GpuRequest, start, end, now, exclude: int | No
     """409 with what holds the GPUs (owner only where the viewer may see it) and the next free windows."""
     candidate_ids = [g.pk for g in gpus_matching(request)]
     rows = GpuOccupancy.objects.filter(gpu_id__in=candidate_ids, start__lt=end, end__gt=start).select_related(
-        "gpu__node", "team", "user"
+        "gpu__node", "team", "user", "attempt"
     )
     if exclude is not None:
         rows = rows.exclude(booking_id=exclude)

@@ -249,7 +249,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
                     kind="job",
                     start=now,
                     end=end,
-                    job_ref=attempt.id,
+                    attempt=attempt,
                 )
                 for gpu in gpus
             ]
@@ -364,8 +364,8 @@ def _peak_memory_mb(attempt: Attempt, now) -> int | None:
 def _release_gpus(attempt: Attempt, now) -> None:
     # Shrink the windows to what was used, so the GPUs are free from now on (and the record stays).
     JobAllocation.objects.filter(attempt=attempt, end__gt=now).update(end=now)
-    GpuOccupancy.objects.filter(kind="job", job_ref=attempt.id, end__gt=now, start__lt=now).update(end=now)
-    GpuOccupancy.objects.filter(kind="job", job_ref=attempt.id, start__gte=now).delete()
+    GpuOccupancy.objects.filter(kind="job", attempt=attempt, end__gt=now, start__lt=now).update(end=now)
+    GpuOccupancy.objects.filter(kind="job", attempt=attempt, start__gte=now).delete()
 
 
 def _job_after_loss(job: Job, attempt: Attempt) -> None:

@@ -37,11 +37,19 @@ function explain(error) {
   const p = error.body;
   let text = error.message;
   if (error.status === 409) {
-    const who = (p.conflicts || []).filter((c) => c.user).map((c) => `${c.user} (${c.team}) ${show(c.start)}–${show(c.end)}`);
+    const who = (p.conflicts || []).map(holder).filter(Boolean);
     if (who.length) text += ` Held by ${who.slice(0, 3).join("; ")}.`;
     if (p.suggestions && p.suggestions.length) text += ` Next free: ${show(p.suggestions[0].start)}–${show(p.suggestions[0].end)}.`;
   }
   return text;
+}
+
+// Who holds a conflicting window: a booking's owner, or a job (its number and owner where the
+// viewer's team runs it; another team's job is only "a job", as jobs are team-private).
+function holder(c) {
+  const when = `${show(c.start)}–${show(c.end)}`;
+  if (c.kind === "job") return c.user ? `job ${c.job} of ${c.user} (${c.team}) ${when}` : `a job ${when}`;
+  return c.user ? `${c.user} (${c.team}) ${when}` : "";
 }
 
 function colour(r) {

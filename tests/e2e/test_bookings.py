@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from portal.demo import DEMO_PASSWORD, demo_seed
 from scheduler.models import Booking, GpuOccupancy
 from tests.e2e.conftest import log_in
-from tests.scheduler.factories import fleet
+from tests.scheduler.factories import attempt_row, fleet
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]
 
@@ -105,12 +105,13 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     booking = booking_create(
         user=researcher, start=start, end=start + timedelta(hours=3), request=GpuRequest(gpu_ids=(gpus[0].pk,))
     )
+    job_attempt = attempt_row(researcher, booking.team)
     GpuOccupancy.objects.create(
         gpu=gpus[1],
         team=booking.team,
         user=researcher,
         kind="job",
-        job_ref=7,
+        attempt=job_attempt,
         start=start,
         end=start + timedelta(hours=2),
     )
@@ -119,7 +120,9 @@ def test_the_owner_extends_by_dragging_the_end_and_cancels_by_clicking(live_stac
     open_tomorrow(page, live_stack.url)
     event = page.locator(".ec-event", has_text="researcher · Vision")
     event.wait_for()
-    page.locator(".ec-event", has_text="job 7 · Vision").wait_for()  # a job outside bookings, shown in its row
+    page.locator(
+        ".ec-event", has_text=f"job {job_attempt.job_id} · Vision"
+    ).wait_for()  # a job outside bookings, shown in its row
     handle = event.locator(".ec-resizer").last.bounding_box()
     target = page.locator(
         f'.ec-header time[datetime="{day.isoformat()}T13:00:00"]'

@@ -86,3 +86,14 @@ def running_job(user, *, command: str = "sleep 300", gpus: int = 1, host: str = 
     attempt = Attempt.objects.get(job=job)
     assert attempt_claim(attempt_id=attempt.pk, host=host, worker=f"{host}:1:test")
     return Job.objects.get(pk=job.pk), Attempt.objects.get(pk=attempt.pk)
+
+
+def attempt_row(user, team, *, node=None):
+    """A job and its running attempt as plain rows, with no placement: what a job's occupancy row
+    points at in tests that build the occupancy themselves."""
+    from scheduler.models import Attempt, Job
+
+    job = Job.objects.create(
+        owner=user, team=team, name="train", command="true", working_dir="/tmp", gpus=1, time_limit_s=600
+    )
+    return Attempt.objects.create(job=job, number=1, node=node or NodeFactory(), state="running")

@@ -5,14 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from scheduler.api import booking_serializers as s
-from scheduler.models import Booking, GpuOccupancy
+from scheduler.models import Booking, Gpu, GpuOccupancy, GpuState, Job, Node
 from scheduler.services import bookings as svc
 from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, NAIVE_INSTANT, NOT_AN_INSTANT
 from tests.actors import api_client_for
-from tests.scheduler.factories import booking, fleet, hours_from_now
+from tests.scheduler.factories import booking, fleet, hours_from_now, running_job
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/bookings/"
@@ -183,6 +184,29 @@ def test_a_conflict_is_a_409_with_conflicts_and_suggestions(researcher, outsider
         "end": hours_from_now(5).isoformat(),
         "gpu_ids": [gpus[0].pk],
     }
+
+
+def test_a_conflict_with_a_job_placed_by_the_pass_names_the_job_not_its_attempt(researcher, outsider, team_a, gpus):
+    Job.objects.create(
+        owner=researcher,
+        team=team_a,
+        name="waits",
+        command="true",
+        working_dir="/tmp",
+        gpus=1,
+        time_limit_s=600,
+        state="cancelled",
+    )
+    Gpu.objects.exclude(pk=gpus[0].pk).update(state=GpuState.DRAINED)  # the pass can place on gpus[0] only
+    Node.objects.update(last_heartbeat=timezone.now())  # the node reports: it is placeable
+    job, attempt = running_job(researcher)  # job ids now run ahead of attempt ids
+    assert job.pk != attempt.pk
+    Gpu.objects.update(state=GpuState.AVAILABLE)
+    response = api_client_for(outsider).post(URL, {"gpu_ids": [gpus[0].pk], **window(0, 2)}, format="json")
+    assert response.status_code == 409
+    [conflict] = response.json()["conflicts"]
+    assert (conflict["kind"], conflict["job"], conflict["booking"]) == ("job", job.pk, None)
+    assert "user" not in conflict  # another team's job: whose it is stays private
 
 
 def test_the_list_shows_everyones_bookings_but_only_my_teams_notes(researcher, outsider, gpus):

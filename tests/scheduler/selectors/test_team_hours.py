@@ -6,7 +6,8 @@ import pytest
 
 from scheduler.models import GpuOccupancy, OccupancyKind
 from scheduler.selectors.quotas import team_hours_in
-from tests.scheduler.factories import fleet
+from tests.factories import UserFactory
+from tests.scheduler.factories import attempt_row, fleet
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,8 @@ LO, HI = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def hold(gpu, team, start, end) -> None:
-    GpuOccupancy.objects.create(gpu=gpu, team=team, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end)
+    attempt = attempt_row(UserFactory(), team)
+    GpuOccupancy.objects.create(gpu=gpu, team=team, kind=OccupancyKind.JOB, attempt=attempt, start=start, end=end)
 
 
 def test_windows_are_clipped_to_the_month_and_other_teams_do_not_count(team_a, team_b):

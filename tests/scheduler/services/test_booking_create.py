@@ -10,7 +10,7 @@ from portal.realtime.models import Event
 from scheduler.models import Booking, GpuOccupancy, GpuState
 from scheduler.services import bookings as svc
 from scheduler.services.bookings import booking_cancel, booking_create
-from tests.scheduler.factories import count_request, fleet, hours_from_now, ids_request
+from tests.scheduler.factories import attempt_row, count_request, fleet, hours_from_now, ids_request
 
 pytestmark = pytest.mark.django_db
 
@@ -232,18 +232,19 @@ def test_windows_are_stored_in_utc(researcher, gpus):
 def test_a_booking_over_another_teams_running_job_conflicts_naming_the_job_not_its_owner(
     researcher, outsider, team_b, gpus
 ):
+    attempt = attempt_row(outsider, team_b)
     GpuOccupancy.objects.create(
         gpu=gpus[0],
         team=team_b,
         user=outsider,
         kind="job",
-        job_ref=4242,
+        attempt=attempt,
         start=hours_from_now(-1),
         end=hours_from_now(2),
     )
     with pytest.raises(Conflict) as excinfo:
         book(researcher, gpus[:1], 1, 3)
     (conflict,) = excinfo.value.extra["conflicts"]
-    assert (conflict["kind"], conflict["job"], conflict["booking"]) == ("job", 4242, None)
+    assert (conflict["kind"], conflict["job"], conflict["booking"]) == ("job", attempt.job_id, None)
     assert "user" not in conflict and "team" not in conflict  # jobs are private to their team (docs/decisions.md §2)
     assert excinfo.value.extra["suggestions"][0]["start"] == hours_from_now(2).isoformat()

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction  # noqa: F401 (connection: read by skipif)
 
 from scheduler.models import GpuOccupancy, OccupancyKind
-from tests.scheduler.factories import booking, fleet, hours_from_now
+from tests.scheduler.factories import attempt_row, booking, fleet, hours_from_now
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,13 @@ def held(researcher):
 def raw_row(held, start, end):
     booking, gpu = held
     return GpuOccupancy(
-        gpu=gpu, team=booking.team, user=booking.user, kind=OccupancyKind.JOB, job_ref=1, start=start, end=end
+        gpu=gpu,
+        team=booking.team,
+        user=booking.user,
+        kind=OccupancyKind.JOB,
+        attempt=attempt_row(booking.user, booking.team),
+        start=start,
+        end=end,
     )
 
 

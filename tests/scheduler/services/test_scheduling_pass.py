@@ -41,7 +41,7 @@ def test_a_pass_places_a_job_on_one_node_and_holds_its_gpus(db, researcher):
     attempt = Attempt.objects.get(job=job)
     held = list(JobAllocation.objects.filter(attempt=attempt).values_list("gpu_id", flat=True))
     assert len(held) == 3 and len({g.node_id for g in gpus if g.pk in held}) == 1
-    assert GpuOccupancy.objects.filter(kind="job", job_ref=attempt.pk).count() == 3
+    assert GpuOccupancy.objects.filter(kind="job", attempt=attempt).count() == 3
     assert attempt.state == "queued"
 
 

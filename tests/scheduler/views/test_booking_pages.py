@@ -6,7 +6,7 @@ import pytest
 from icalendar import Calendar
 
 from scheduler.models import CalendarFeed, GpuState
-from tests.scheduler.factories import booking, fleet, hours_from_now
+from tests.scheduler.factories import attempt_row, booking, fleet, hours_from_now
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +78,15 @@ def test_the_timeline_shows_jobs_outside_bookings_naming_them_only_to_their_team
 
     gpu = fleet(nodes=1, per_node=1)[0]
     now = timezone.now()
+    attempt = attempt_row(researcher, team_a)
     GpuOccupancy.objects.create(
-        gpu=gpu, team=team_a, user=researcher, kind="job", job_ref=77, start=now, end=now + timezone.timedelta(hours=1)
+        gpu=gpu,
+        team=team_a,
+        user=researcher,
+        kind="job",
+        attempt=attempt,
+        start=now,
+        end=now + timezone.timedelta(hours=1),
     )
 
     def jobs_seen_by(user):
@@ -87,5 +94,5 @@ def test_the_timeline_shows_jobs_outside_bookings_naming_them_only_to_their_team
         page = client.get("/bookings/").content.decode()
         return [j["title"] for j in json.loads(page.split('type="application/json">')[1].split("</script>")[0])["jobs"]]
 
-    assert jobs_seen_by(researcher) == ["job 77 · Team A"]
+    assert jobs_seen_by(researcher) == [f"job {attempt.job_id} · Team A"]
     assert jobs_seen_by(outsider) == ["job"]
