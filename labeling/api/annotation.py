@@ -32,6 +32,7 @@ from labeling.documents import removed_class_flags
 from labeling.models import Task
 from labeling.schema import normalized_schema
 from labeling.selectors import annotation_tasks as annotation_task_selectors
+from labeling.selectors import quality as quality_selectors
 from labeling.services import annotation_tasks as annotation_task_services
 from labeling.services import annotations as annotation_services
 from labeling.services import reviews as review_services
@@ -255,4 +256,4 @@ class DatasetQualityView(GenericAPIView):
         dataset = access.access_dataset_for_user(request.user, pk)
         if not access.may_see_team_work(request.user, dataset):
             return Response({"detail": MAY_NOT_SEE_QUALITY, "errors": {}}, status=status.HTTP_403_FORBIDDEN)
-        return Response(annotation_task_selectors.dataset_quality(dataset=dataset))
+        return Response(quality_selectors.dataset_quality(dataset=dataset))

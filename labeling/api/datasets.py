@@ -29,6 +29,7 @@ from labeling.api.dataset_serializers import (
 from labeling.filters import NOT_A_BOOLEAN, item_filters_from  # noqa: F401 (NOT_A_BOOLEAN: re-exported)
 from labeling.models import Dataset, DatasetVersion, Item, ItemKind, ItemStatus, VersionItem
 from labeling.selectors import datasets as dataset_selectors
+from labeling.selectors import versions as version_selectors
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
 from labeling.services import versions as version_services
@@ -273,7 +274,7 @@ class VersionListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return DatasetVersion.objects.none()
         dataset = access.access_dataset_for_user(self.request.user, self.kwargs["pk"])
-        return dataset_selectors.versions_of_dataset(dataset=dataset)
+        return version_selectors.versions_of_dataset(dataset=dataset)
 
     @extend_schema(request=VersionCreateSerializer, responses={201: VersionSerializer})
     def post(self, request, pk: int):
@@ -305,7 +306,7 @@ class VersionItemListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return VersionItem.objects.none()
         version = access.access_version_for_user(self.request.user, self.kwargs["pk"])
-        return dataset_selectors.items_of_version(version=version, split=self.request.query_params.get("split") or None)
+        return version_selectors.items_of_version(version=version, split=self.request.query_params.get("split") or None)
 
 
 DIFF_NEEDS_AGAINST = "Give `against`: the id of another version of the same dataset."
@@ -325,7 +326,7 @@ class VersionDiffView(APIView):
         base = access.access_version_for_user(request.user, against)
         if base.dataset_id != other.dataset_id:
             raise ValidationError({"against": [DIFF_NEEDS_AGAINST]})
-        return Response(dataset_selectors.version_diff(base=base, other=other))
+        return Response(version_selectors.version_diff(base=base, other=other))
 
 
 def _int_param(value: str | None) -> int | None:

@@ -17,6 +17,7 @@ from labeling import access
 from labeling.filters import item_filters_from, shape_class_names_of, tag_names_of
 from labeling.models import ItemStatus
 from labeling.selectors import datasets as dataset_selectors
+from labeling.selectors import versions as version_selectors
 from labeling.services.datasets import dataset_create
 from labeling.services.versions import version_create
 from portal.errors import field_errors
@@ -78,7 +79,7 @@ def dataset_page(request, pk: int):
             "next_before": items[-1].pk if has_more else None,
             "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
             "imports": dataset_selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
-            "versions": dataset_selectors.versions_of_dataset(dataset=dataset)[:3],
+            "versions": version_selectors.versions_of_dataset(dataset=dataset)[:3],
             "chosen": chosen,
             "filtered": any(chosen.values()),
             "filter_query": urlencode({k: v for k, v in chosen.items() if v}),
@@ -96,7 +97,7 @@ def versions_page(request, pk: int):
     if request.method == "POST":
         return _version_create(request, access.access_dataset_to_change(request.user, pk))
     dataset = access.access_dataset_for_user(request.user, pk)
-    versions = list(dataset_selectors.versions_of_dataset(dataset=dataset).select_related("created_by"))
+    versions = list(version_selectors.versions_of_dataset(dataset=dataset).select_related("created_by"))
     return render(
         request,
         "labeling/versions.html",
@@ -127,7 +128,7 @@ def versions_compare(request, pk: int):
     """The list page's compare form (two selects, GET) lands here: on to the newer version's page."""
     dataset = access.access_dataset_for_user(request.user, pk)
     base, other = _int_or_none(request.GET.get("base")), _int_or_none(request.GET.get("other"))
-    versions = dataset_selectors.versions_of_dataset(dataset=dataset)
+    versions = version_selectors.versions_of_dataset(dataset=dataset)
     if base is None or other is None or versions.filter(pk__in=[base, other]).count() != len({base, other}):
         messages.error(request, COMPARE_TWO)
         return redirect("dataset-versions", pk=dataset.pk)
@@ -139,12 +140,12 @@ def version_page(request, pk: int):
     """One version: stats, per-class counts, train/test leaks; with `?against=<id>` the diff from it."""
     version = access.access_version_for_user(request.user, pk)
     dataset = access.access_dataset_for_user(request.user, version.dataset_id)
-    others = [v for v in dataset_selectors.versions_of_dataset(dataset=dataset) if v.pk != version.pk]
+    others = [v for v in version_selectors.versions_of_dataset(dataset=dataset) if v.pk != version.pk]
     against = _int_or_none(request.GET.get("against"))
     base = next((v for v in others if v.pk == against), None)
     if against is not None and base is None:
         messages.error(request, COMPARE_TWO)
-    diff = _diff_for_page(dataset_selectors.version_diff(base=base, other=version)) if base else None
+    diff = _diff_for_page(version_selectors.version_diff(base=base, other=version)) if base else None
     return render(
         request,
         "labeling/version.html",

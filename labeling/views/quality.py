@@ -8,6 +8,7 @@ from django.shortcuts import render
 from labeling import access
 from labeling.models import Task
 from labeling.selectors import annotation_tasks as annotation_task_selectors
+from labeling.selectors import quality as quality_selectors
 from labeling.services.annotations import annotation_diff
 
 
@@ -71,5 +72,5 @@ def dataset_quality_page(request, pk: int):
     return render(
         request,
         "labeling/quality.html",
-        {"dataset": dataset, "quality": annotation_task_selectors.dataset_quality(dataset=dataset)},
+        {"dataset": dataset, "quality": quality_selectors.dataset_quality(dataset=dataset)},
     )
