@@ -13,8 +13,6 @@ from labeling.models import (
 )
 from labeling.schema import normalized_schema
 
-REVIEWED = (TaskStatus.ACCEPTED, TaskStatus.REJECTED)
-
 
 def tasks_for_user(
     *,

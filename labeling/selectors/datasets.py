@@ -3,7 +3,7 @@
 from django.db.models import F, QuerySet
 
 from labeling import access
-from labeling.models import Dataset, ImportFile, ImportJob, Item, Slice, Task
+from labeling.models import Dataset, ImportJob, Item, Slice, Task
 
 
 def datasets_for_user(*, user) -> QuerySet[Dataset]:
@@ -86,10 +86,6 @@ def item_names(*, ids) -> dict[int, str]:
 
 def slices_of_item(*, item: Item) -> QuerySet[Slice]:
     return Slice.objects.filter(item=item).order_by("position")
-
-
-def import_files_of(*, job: ImportJob) -> QuerySet[ImportFile]:
-    return ImportFile.objects.filter(job=job).order_by("position")
 
 
 def import_jobs_of_dataset(*, dataset: Dataset, limit: int = 20) -> QuerySet[ImportJob]:
