@@ -103,10 +103,10 @@ def _seed(height: int) -> int:
     from PIL import Image, ImageDraw
 
     from labeling.models import Task
+    from labeling.services.annotation_tasks import task_assign, tasks_create
     from labeling.services.datasets import dataset_create
     from labeling.services.imports import upload_import_create
     from labeling.services.ingest import import_job_run
-    from labeling.services.tasks import task_assign, tasks_create
     from portal.teams.models import Membership
     from portal.teams.services import team_create
     from tests.factories import UserFactory

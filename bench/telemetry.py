@@ -63,8 +63,8 @@ def agent_child(interval: float) -> None:
     django.setup()
     from django.conf import settings
 
+    from scheduler.agent import Agent
     from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
-    from scheduler.services.agent import Agent
 
     backend = SimulatedBackend(spec=settings.SIM_FLEET)
     busy = {

@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 from labeling.models import Dataset, Series, Task
+from labeling.services.annotation_tasks import task_assign, tasks_create
 from labeling.services.datasets import dataset_create, series_create
 from labeling.services.imports import upload_import_create
 from labeling.services.ingest import import_job_run
-from labeling.services.tasks import task_assign, tasks_create
 from portal.teams.models import Team
 
 DEMO_DATASET = "Demo webtoon strips"

@@ -306,16 +306,6 @@ def shape_bounds(shape: dict) -> tuple[float, float, float, float] | None:
     return None
 
 
-def reading_order(shapes: list[dict]) -> list[dict]:
-    """Top to bottom, then left to right; tags first (they belong to the whole image)."""
-
-    def key(shape):
-        bounds = shape_bounds(shape)
-        return (-1.0, 0.0) if bounds is None else (bounds[1], bounds[0])
-
-    return sorted(shapes, key=key)
-
-
 def document_diff(before: dict, after: dict) -> dict:
     """What changed between two documents: shapes and relations added, removed and changed, by id."""
     result = {}

@@ -38,7 +38,7 @@ def _classes_of(dataset: Dataset) -> list[dict]:
 
 
 def item_filters_from(*, dataset: Dataset, params) -> dict:
-    """Keyword arguments for selectors.items_of_dataset from a QueryDict (empty values ignored)."""
+    """Keyword arguments for labeling.selectors.datasets.items_of_dataset from a QueryDict (empty values ignored)."""
     errors, filters = {}, {}
     status = params.get("status") or None
     if status is not None and status not in ItemStatus.values:

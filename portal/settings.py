@@ -9,10 +9,9 @@ docs/configuration.md lists every variable.
 import secrets
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.conf import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_str
+from portal.conf import env_bool, env_bytes, env_choice, env_database_url, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ATELIER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -110,13 +109,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
-try:
-    _db = environ.Env.db_url_config(DATABASE_URL)
-except Exception as exc:  # django-environ raises several types for a malformed URL
-    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}") from None
-if _db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
-    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r}: only sqlite:// and postgres:// are supported.")
+_db = env_database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
 IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
 if IS_SQLITE:
     # IMMEDIATE takes the write lock at BEGIN: concurrent writers queue on the busy timeout instead of

@@ -7,18 +7,17 @@ from django.conf import settings
 
 from scheduler.execution.reaper import attempts_reap, lost_attempts_requeue
 from scheduler.execution.runner import attempt_run
-from scheduler.services.scheduling import attempts_reenqueue_unclaimed, scheduling_pass
-from scheduler.services.telemetry import rollups_update, telemetry_prune
+from scheduler.services import scheduling, telemetry
 
 
 @shared_task(name="scheduler.telemetry_rollup")
 def telemetry_rollup() -> dict:
-    return rollups_update()
+    return telemetry.rollups_update()
 
 
 @shared_task(name="scheduler.telemetry_prune")
-def telemetry_retention() -> dict:
-    return telemetry_prune()
+def telemetry_prune() -> dict:
+    return telemetry.telemetry_prune()
 
 
 # Acknowledged when a worker starts it, not when it ends (acks_late off, unlike the other tasks):
@@ -32,8 +31,8 @@ def run_attempt(*, attempt_id: int) -> None:
 
 
 @shared_task(name="jobs.scheduling_pass")
-def run_scheduling_pass(*, requested_at: str | None = None) -> None:
-    scheduling_pass(requested_at=datetime.fromisoformat(requested_at) if requested_at else None)
+def scheduling_pass(*, requested_at: str | None = None) -> None:
+    scheduling.scheduling_pass(requested_at=datetime.fromisoformat(requested_at) if requested_at else None)
 
 
 @shared_task(name="jobs.reap")
@@ -44,11 +43,11 @@ def reap() -> None:
         heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL)
     )
     lost_attempts_requeue(node_down_grace=timedelta(seconds=settings.JOB_NODE_DOWN_GRACE))
-    attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
+    scheduling.attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
 
 
 @shared_task(name="bookings.flag_idle")
-def flag_idle_bookings() -> dict:
+def flag_idle() -> dict:
     """Clear the flags of bookings busy again, then flag the ones idle now (one beat entry for both)."""
     from scheduler.services.idle_bookings import bookings_clear_idle, bookings_flag_idle
 

@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from labeling import access, task_selectors
+from labeling import access
 from labeling.api.annotation_serializers import (
     AnnotationDocumentSerializer,
     AnnotationSerializer,
@@ -31,9 +31,11 @@ from labeling.api.annotation_serializers import (
 from labeling.documents import removed_class_flags
 from labeling.models import Task
 from labeling.schema import normalized_schema
+from labeling.selectors import annotation_tasks as annotation_task_selectors
+from labeling.selectors import quality as quality_selectors
+from labeling.services import annotation_tasks as annotation_task_services
 from labeling.services import annotations as annotation_services
 from labeling.services import reviews as review_services
-from labeling.services import tasks as task_services
 from portal.accounts.models import User
 
 MAY_NOT_SEE_QUALITY = "Quality figures are for the team's reviewers, researchers and admins."
@@ -52,7 +54,7 @@ def _etag(version: int) -> str:
 
 
 def task_detail_data(*, user, task: Task) -> dict:
-    workspace = task_selectors.task_workspace_payload(task=task)
+    workspace = annotation_task_selectors.task_workspace_payload(task=task)
     return TaskDetailSerializer(task, context={"workspace": workspace, "user": user}).data
 
 
@@ -79,7 +81,7 @@ class TaskListView(ListAPIView):
         query = TaskStatusFilterSerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        return task_selectors.tasks_for_user(
+        return annotation_task_selectors.tasks_for_user(
             user=self.request.user,
             mine=filters["mine"],
             review=filters["review"],
@@ -102,7 +104,7 @@ class NextTaskView(GenericAPIView):
         dataset_id = payload.validated_data["dataset"]
         if dataset_id is not None:
             access.access_dataset_for_user(request.user, dataset_id)
-        task = task_services.task_next(user=request.user, dataset_id=dataset_id)
+        task = annotation_task_services.task_next(user=request.user, dataset_id=dataset_id)
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return _task_detail(request, access.access_task_for_user(request.user, task.pk))
@@ -125,7 +127,7 @@ class TaskDetailView(GenericAPIView):
             assignee = User.objects.filter(pk=assignee_id).first()
             if assignee is None:
                 return Response({"detail": NO_SUCH_USER, "errors": {"assignee": [NO_SUCH_USER]}}, status=400)
-        task_services.task_assign(task=task, user=request.user, assignee=assignee)
+        annotation_task_services.task_assign(task=task, user=request.user, assignee=assignee)
         return _task_detail(request, access.access_task_for_user(request.user, pk))
 
 
@@ -137,7 +139,7 @@ class DatasetTasksView(GenericAPIView):
         dataset = access.access_dataset_for_user(request.user, pk)
         payload = TasksCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        counts = task_services.tasks_create(
+        counts = annotation_task_services.tasks_create(
             dataset=dataset,
             user=request.user,
             overlap=payload.validated_data["overlap"],
@@ -239,7 +241,7 @@ class ItemHistoryView(GenericAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         item = access.access_item_for_user(request.user, pk)
-        history = task_selectors.item_history(item=item)
+        history = annotation_task_selectors.item_history(item=item)
         if not access.may_see_team_work(request.user, item.dataset):  # an annotator sees only their own tasks' history
             own = set(Task.objects.filter(item=item, assignee=request.user).values_list("pk", flat=True))
             history = {key: [entry for entry in rows if entry["task"] in own] for key, rows in history.items()}
@@ -254,4 +256,4 @@ class DatasetQualityView(GenericAPIView):
         dataset = access.access_dataset_for_user(request.user, pk)
         if not access.may_see_team_work(request.user, dataset):
             return Response({"detail": MAY_NOT_SEE_QUALITY, "errors": {}}, status=status.HTTP_403_FORBIDDEN)
-        return Response(task_selectors.dataset_quality(dataset=dataset))
+        return Response(quality_selectors.dataset_quality(dataset=dataset))

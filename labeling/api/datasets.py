@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import access, selectors, storage
+from labeling import access, storage
 from labeling.api.dataset_serializers import (
     DatasetCreateSerializer,
     DatasetSerializer,
@@ -28,6 +28,8 @@ from labeling.api.dataset_serializers import (
 )
 from labeling.filters import NOT_A_BOOLEAN, item_filters_from  # noqa: F401 (NOT_A_BOOLEAN: re-exported)
 from labeling.models import Dataset, DatasetVersion, Item, ItemKind, ItemStatus, VersionItem
+from labeling.selectors import datasets as dataset_selectors
+from labeling.selectors import versions as version_selectors
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
 from labeling.services import versions as version_services
@@ -38,7 +40,7 @@ IMMUTABLE_CACHE = "private, max-age=31536000, immutable"
 
 
 class ItemCursorPagination(CursorPagination):
-    # grid_key = the item's id, read from the table that drives the query (selectors.items_of_dataset);
+    # grid_key = the item's id, read from the table that drives the query (dataset_selectors.items_of_dataset);
     # no COUNT over the table.
     ordering = "-grid_key"
     page_size = 50
@@ -58,7 +60,7 @@ class DatasetListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Dataset.objects.none()
-        return selectors.datasets_for_user(user=self.request.user)
+        return dataset_selectors.datasets_for_user(user=self.request.user)
 
     @extend_schema(request=DatasetCreateSerializer, responses={201: DatasetSerializer})
     def post(self, request):
@@ -114,7 +116,7 @@ class ItemListView(ListAPIView):
             return Item.objects.none()
         dataset = access.access_dataset_for_user(self.request.user, self.kwargs["pk"])
         filters = item_filters_from(dataset=dataset, params=self.request.query_params)
-        items = selectors.items_of_dataset(dataset=dataset, **filters, **self._cursor_bounds())
+        items = dataset_selectors.items_of_dataset(dataset=dataset, **filters, **self._cursor_bounds())
         return items.prefetch_related("slices")
 
     def _cursor_bounds(self) -> dict:
@@ -272,7 +274,7 @@ class VersionListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return DatasetVersion.objects.none()
         dataset = access.access_dataset_for_user(self.request.user, self.kwargs["pk"])
-        return selectors.versions_of_dataset(dataset=dataset)
+        return version_selectors.versions_of_dataset(dataset=dataset)
 
     @extend_schema(request=VersionCreateSerializer, responses={201: VersionSerializer})
     def post(self, request, pk: int):
@@ -304,7 +306,7 @@ class VersionItemListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return VersionItem.objects.none()
         version = access.access_version_for_user(self.request.user, self.kwargs["pk"])
-        return selectors.items_of_version(version=version, split=self.request.query_params.get("split") or None)
+        return version_selectors.items_of_version(version=version, split=self.request.query_params.get("split") or None)
 
 
 DIFF_NEEDS_AGAINST = "Give `against`: the id of another version of the same dataset."
@@ -324,7 +326,7 @@ class VersionDiffView(APIView):
         base = access.access_version_for_user(request.user, against)
         if base.dataset_id != other.dataset_id:
             raise ValidationError({"against": [DIFF_NEEDS_AGAINST]})
-        return Response(selectors.version_diff(base=base, other=other))
+        return Response(version_selectors.version_diff(base=base, other=other))
 
 
 def _int_param(value: str | None) -> int | None:

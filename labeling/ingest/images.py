@@ -38,7 +38,6 @@ FORMAT_LABELS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "BMP": "BMP", "GI
 # run to tens of thousands; where it fits, lossless WebP is ~35% smaller but ~10x slower to
 # encode, and lossy WebP alters the line art we train on. zlib level 6: level 9 saves 3% for 4x time.
 CANONICAL_FORMAT = "PNG"
-CANONICAL_EXTENSION = ".png"
 _PNG_COMPRESS_LEVEL = 6
 
 # What the checks read: the bytes, a path, or an open seekable binary file.

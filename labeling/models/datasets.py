@@ -69,7 +69,7 @@ class ItemKind(models.TextChoices):
 
 
 class ItemStatus(models.TextChoices):
-    """Where an item's labeling stands, derived from its tasks (labeling/services/tasks.py)."""
+    """Where an item's labeling stands, derived from its tasks (labeling/services/annotation_tasks.py)."""
 
     NEW = "new", "New"  # no task started
     IN_PROGRESS = "in_progress", "In progress"  # some task is being drawn or was sent back

@@ -27,7 +27,7 @@ from labeling.models import (
     TaskStatus,
 )
 from labeling.schema import normalized_schema
-from labeling.services.tasks import item_status_refresh
+from labeling.services.annotation_tasks import item_status_refresh
 from portal.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 # Two saves closer than this count the time between them as time spent annotating.

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from labeling.access import check_may_annotate, check_may_review
 from labeling.models import Review, ReviewDecision, Task, TaskStatus
+from labeling.services.annotation_tasks import item_status_refresh
 from labeling.services.annotations import annotation_of
-from labeling.services.tasks import item_status_refresh
 from portal.errors import Conflict, PreconditionFailed
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send

@@ -18,13 +18,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from labeling.ingest.fingerprints import hamming_distance
+from labeling.ingest.fingerprints import DHASH_BITS, hamming_distance
 from labeling.models import Annotation, Dataset, DatasetVersion, Item, Slice, Split, TaskStatus, VersionItem
 
 DEFAULT_RATIOS = {"train": 0.8, "val": 0.1, "test": 0.1}
 RATIOS_MUST_SUM_TO_ONE = "Give train, val and test ratios between 0 and 1 that sum to 1."
 NO_ITEMS = "The dataset has no items to put in a version."
-_DHASH_BITS = 64
 
 
 def version_create(*, dataset: Dataset, user, seed: int, ratios: dict | None = None, note: str = "") -> DatasetVersion:
@@ -101,8 +100,8 @@ def leaks_between(*, train: list[dict], test: list[dict], bits: int) -> list[dic
 
 
 def _chunk_bounds(bits: int) -> list[tuple[int, int]]:
-    count = min(bits + 1, _DHASH_BITS)
-    width, extra = divmod(_DHASH_BITS, count)
+    count = min(bits + 1, DHASH_BITS)
+    width, extra = divmod(DHASH_BITS, count)
     bounds, low = [], 0
     for number in range(count):
         size = width + (1 if number < extra else 0)

@@ -13,9 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from labeling import access, selectors
+from labeling import access
 from labeling.filters import item_filters_from, shape_class_names_of, tag_names_of
 from labeling.models import ItemStatus
+from labeling.selectors import datasets as dataset_selectors
+from labeling.selectors import versions as version_selectors
 from labeling.services.datasets import dataset_create
 from labeling.services.versions import version_create
 from portal.errors import field_errors
@@ -47,7 +49,7 @@ def labeling_home(request):
             return redirect("dataset", pk=dataset.pk)
         except ValidationError as error:
             errors = field_errors(error)
-    datasets = selectors.datasets_for_user(user=request.user)
+    datasets = dataset_selectors.datasets_for_user(user=request.user)
     return render(
         request, "labeling/datasets.html", {"datasets": datasets, "teams": teams, "errors": errors, "form": form}
     )
@@ -62,10 +64,10 @@ def dataset_page(request, pk: int):
     except ValidationError as error:
         messages.error(request, "; ".join(f"{field}: {m}" for field, ms in error.message_dict.items() for m in ms))
         filters = {}
-    items = list(selectors.items_of_dataset(dataset=dataset, **filters, after_id=before)[: GRID_PAGE_SIZE + 1])
+    items = list(dataset_selectors.items_of_dataset(dataset=dataset, **filters, after_id=before)[: GRID_PAGE_SIZE + 1])
     has_more = len(items) > GRID_PAGE_SIZE
     items = items[:GRID_PAGE_SIZE]
-    covers = selectors.first_slices_of(items=items)
+    covers = dataset_selectors.first_slices_of(items=items)
     cells = [{"item": item, "cover": covers.get(item.pk)} for item in items]
     chosen = {name: request.GET.get(name, "") for name in FILTER_PARAMS} if filters else {}
     return render(
@@ -76,15 +78,15 @@ def dataset_page(request, pk: int):
             "cells": cells,
             "next_before": items[-1].pk if has_more else None,
             "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
-            "imports": selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
-            "versions": selectors.versions_of_dataset(dataset=dataset)[:3],
+            "imports": dataset_selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
+            "versions": version_selectors.versions_of_dataset(dataset=dataset)[:3],
             "chosen": chosen,
             "filtered": any(chosen.values()),
             "filter_query": urlencode({k: v for k, v in chosen.items() if v}),
             "statuses": ItemStatus.choices,
             "classes": shape_class_names_of(dataset),
             "tags": tag_names_of(dataset),
-            "annotators": selectors.members_of_team(team_id=dataset.team_id),
+            "annotators": dataset_selectors.members_of_team(team_id=dataset.team_id),
         },
     )
 
@@ -95,7 +97,7 @@ def versions_page(request, pk: int):
     if request.method == "POST":
         return _version_create(request, access.access_dataset_to_change(request.user, pk))
     dataset = access.access_dataset_for_user(request.user, pk)
-    versions = list(selectors.versions_of_dataset(dataset=dataset).select_related("created_by"))
+    versions = list(version_selectors.versions_of_dataset(dataset=dataset).select_related("created_by"))
     return render(
         request,
         "labeling/versions.html",
@@ -126,7 +128,7 @@ def versions_compare(request, pk: int):
     """The list page's compare form (two selects, GET) lands here: on to the newer version's page."""
     dataset = access.access_dataset_for_user(request.user, pk)
     base, other = _int_or_none(request.GET.get("base")), _int_or_none(request.GET.get("other"))
-    versions = selectors.versions_of_dataset(dataset=dataset)
+    versions = version_selectors.versions_of_dataset(dataset=dataset)
     if base is None or other is None or versions.filter(pk__in=[base, other]).count() != len({base, other}):
         messages.error(request, COMPARE_TWO)
         return redirect("dataset-versions", pk=dataset.pk)
@@ -138,12 +140,12 @@ def version_page(request, pk: int):
     """One version: stats, per-class counts, train/test leaks; with `?against=<id>` the diff from it."""
     version = access.access_version_for_user(request.user, pk)
     dataset = access.access_dataset_for_user(request.user, version.dataset_id)
-    others = [v for v in selectors.versions_of_dataset(dataset=dataset) if v.pk != version.pk]
+    others = [v for v in version_selectors.versions_of_dataset(dataset=dataset) if v.pk != version.pk]
     against = _int_or_none(request.GET.get("against"))
     base = next((v for v in others if v.pk == against), None)
     if against is not None and base is None:
         messages.error(request, COMPARE_TWO)
-    diff = _diff_for_page(selectors.version_diff(base=base, other=version)) if base else None
+    diff = _diff_for_page(version_selectors.version_diff(base=base, other=version)) if base else None
     return render(
         request,
         "labeling/version.html",
@@ -163,7 +165,7 @@ def _diff_for_page(diff: dict) -> dict:
     """The diff with item names for the rows shown, each list cut at DIFF_ROWS."""
     shown = {key: diff[key][:DIFF_ROWS] for key in ("added", "removed", "item_changes", "split_changed")}
     ids = set(shown["added"]) | set(shown["removed"]) | {row["item"] for row in shown["split_changed"]}
-    names = selectors.item_names(ids=ids)
+    names = dataset_selectors.item_names(ids=ids)
     return {
         **shown,
         "shapes": diff["shapes"],
@@ -193,7 +195,7 @@ def request_limits() -> dict:
 @login_required
 def item_page(request, pk: int):
     item = access.access_item_for_user(request.user, pk)
-    slices = list(selectors.slices_of_item(item=item))
+    slices = list(dataset_selectors.slices_of_item(item=item))
     viewer = {
         "width": item.width,
         "height": item.height,

@@ -5,15 +5,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 
-from labeling import access, task_selectors
+from labeling import access
 from labeling.models import Task
+from labeling.selectors import annotation_tasks as annotation_task_selectors
+from labeling.selectors import quality as quality_selectors
 from labeling.services.annotations import annotation_diff
 
 
 @login_required
 def item_history_page(request, pk: int):
     item = access.access_item_for_user(request.user, pk)
-    history = task_selectors.item_history(item=item)
+    history = annotation_task_selectors.item_history(item=item)
     tasks = Task.objects.filter(item=item)
     if not access.may_see_team_work(request.user, item.dataset):  # an annotator sees their own tasks' history only
         tasks = tasks.filter(assignee=request.user)
@@ -70,5 +72,5 @@ def dataset_quality_page(request, pk: int):
     return render(
         request,
         "labeling/quality.html",
-        {"dataset": dataset, "quality": task_selectors.dataset_quality(dataset=dataset)},
+        {"dataset": dataset, "quality": quality_selectors.dataset_quality(dataset=dataset)},
     )

@@ -1,6 +1,5 @@
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from portal.accounts.models import ApiToken, User
 
@@ -15,7 +14,3 @@ def api_token_of_user(*, user: User, key: str) -> ApiToken:
     if token is None:
         raise Http404("No such token.")
     return token
-
-
-def api_token_is_expired(token: ApiToken) -> bool:
-    return token.expiry is not None and token.expiry <= timezone.now()

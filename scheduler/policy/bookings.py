@@ -55,8 +55,3 @@ def booking_block(job: PendingJob, booking: Optional[Booking], now: float) -> Op
     if now + job.time_limit > booking.end:
         return reasons.BOOKING_TOO_SHORT
     return None
-
-
-def outside_job_may_use(gpu_id, job_end: float, horizon: dict) -> bool:
-    """A job outside bookings may use the GPU when it ends before the GPU's next booking begins."""
-    return job_end <= horizon.get(gpu_id, INFINITY)

@@ -54,10 +54,6 @@ class TeamLedger:
         team = self.team(job.team)
         return team.guaranteed_gpus is not None and self.held(job.team) + job.gpus <= team.guaranteed_gpus
 
-    def borrowing(self, name: str) -> bool:
-        """True when the team holds more GPUs than it is guaranteed (no guarantee counts as 0)."""
-        return self.held(name) > (self.team(name).guaranteed_gpus or 0)
-
     def charge(self, job: PendingJob) -> None:
         if job.booking_id is not None:
             return

@@ -51,10 +51,6 @@ def bookings_of(*, user):
     )
 
 
-def feed_of(*, user) -> CalendarFeed | None:
-    return CalendarFeed.objects.filter(user=user).first()
-
-
 def feed_bookings(*, token: str):
     """The active bookings of the feed's owner, or None for an unknown token."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
@@ -107,14 +103,3 @@ def job_windows_for_timeline(*, viewer, since, until) -> list[dict]:
         }
         for row in rows.order_by("start")
     ]
-
-
-def bookings_holding(*, gpu_ids, now):
-    """Active bookings that hold any of these GPUs now or later: what a drain would affect (docs/decisions.md §9)."""
-    held = GpuOccupancy.objects.filter(kind=OccupancyKind.BOOKING, gpu_id__in=gpu_ids, end__gt=now).values("booking_id")
-    return (
-        Booking.objects.filter(pk__in=held, state=BookingState.ACTIVE)
-        .select_related("user", "team")
-        .prefetch_related("gpus__node")
-        .order_by("start", "id")
-    )

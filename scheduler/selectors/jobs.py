@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from django.db.models import QuerySet
-
 from scheduler.execution.runner import attempt_output_dir
 from scheduler.models import Attempt, Job, LogChunk
 
@@ -64,7 +62,3 @@ def job_output_file(*, job: Job, relative: str) -> Path | None:
     if root not in path.parents or not path.is_file():
         return None
     return path
-
-
-def jobs_of_team(*, team_ids) -> QuerySet[Job]:
-    return Job.objects.filter(team_id__in=team_ids)

@@ -15,8 +15,6 @@ from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Prior
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
 
-SCOPES = ("mine", "team", "all")
-
 
 @login_required
 def job_list(request):

@@ -15,9 +15,9 @@ from django.contrib.sessions.models import Session
 from PIL import Image, ImageDraw
 
 from labeling.models import Annotation, ImportState, Item, Review, Task
+from labeling.services.annotation_tasks import task_assign, tasks_create
 from labeling.services.datasets import dataset_create, series_create
 from labeling.services.imports import upload_import_create
-from labeling.services.tasks import task_assign, tasks_create
 from tests.e2e.conftest import CONTEXT_ARGS, log_in
 from tests.factories import PASSWORD
 from tests.labeling.conftest import upload

@@ -4,8 +4,8 @@ violation and the page scripts run (docs/security.md)."""
 import pytest
 
 from labeling.models import Task
+from labeling.services.annotation_tasks import task_assign, tasks_create
 from labeling.services.datasets import dataset_create
-from labeling.services.tasks import task_assign, tasks_create
 from tests.e2e.conftest import log_in
 from tests.factories import PASSWORD
 from tests.labeling.annotation.conftest import make_item

@@ -7,9 +7,9 @@ import pytest
 from django.conf import settings
 
 from portal.demo import DEMO_PASSWORD, demo_seed
+from scheduler.agent import Agent
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 from scheduler.models import Gpu
-from scheduler.services.agent import Agent
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]

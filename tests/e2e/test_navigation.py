@@ -34,7 +34,7 @@ def test_the_researcher_opens_every_navigation_page(live_stack, page, page_probl
 def test_the_bell_counts_a_new_notification_without_reload(live_stack, page, page_problems):
     from django.contrib.auth import get_user_model
 
-    from portal.notifications.tasks import send_notification
+    from portal.notifications import tasks as notification_tasks
 
     demo_seed()
     log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
@@ -42,7 +42,7 @@ def test_the_bell_counts_a_new_notification_without_reload(live_stack, page, pag
     bell = page.locator("#unread-count")
     assert bell.inner_text() == "0"
     researcher = get_user_model().objects.get(username="researcher")
-    send_notification.delay(user_id=researcher.pk, kind="message", title="Checkpoint written")
+    notification_tasks.send.delay(user_id=researcher.pk, kind="message", title="Checkpoint written")
     page.wait_for_function("document.getElementById('unread-count').textContent === '1'", timeout=15000)
     assert page_problems.console_errors == []
 

@@ -11,9 +11,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from portal.asgi import application
+from portal.notifications import tasks as notification_tasks
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
-from portal.notifications.tasks import send_notification
 from tests.asyncio_thread import run_coroutine
 
 
@@ -45,7 +45,7 @@ def test_an_event_made_in_the_worker_reaches_the_browser(live_stack, researcher)
         async with connect(ws_url(live_stack), additional_headers={"Cookie": cookie}, origin=live_stack.url) as socket:
             hello = json.loads(await socket.recv())
             assert hello["type"] == "hello"
-            send_notification.delay(user_id=researcher.pk, kind="message", title="Your job finished")
+            notification_tasks.send.delay(user_id=researcher.pk, kind="message", title="Your job finished")
             return await next_event(socket, "notification")
 
     message = run_coroutine(scenario())

@@ -73,9 +73,6 @@ class NodeReading:
     error: str | None = None
     driver_version: str | None = None
 
-    def gpu_by_uuid(self) -> dict[str, GpuReading]:
-        return {gpu.uuid: gpu for gpu in self.gpus if gpu.uuid is not None}
-
 
 @dataclass(frozen=True, slots=True)
 class SimulatedLoad:

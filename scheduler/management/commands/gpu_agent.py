@@ -1,6 +1,6 @@
 """`manage.py gpu_agent [--node NAME] [--interval SECONDS] [--once]`: the GPU node agent.
 
-Thin: opens the backend from settings and runs scheduler.services.agent.Agent until SIGTERM/SIGINT.
+Thin: opens the backend from settings and runs scheduler.agent.Agent until SIGTERM/SIGINT.
 """
 
 import logging
@@ -10,8 +10,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from scheduler.agent import Agent
 from scheduler.gpu.backends import DEFAULT_SIM_FLEET, BackendUnavailable, backend_for
-from scheduler.services.agent import Agent
 
 log = logging.getLogger("scheduler.agent")
 

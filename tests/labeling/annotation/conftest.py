@@ -42,7 +42,7 @@ def strip(dataset):
 @pytest.fixture
 def task(dataset, strip, researcher, annotator):
     """Team A's strip, one task, assigned to the annotator."""
-    from labeling.services.tasks import task_assign, tasks_create
+    from labeling.services.annotation_tasks import task_assign, tasks_create
 
     tasks_create(dataset=dataset, user=researcher)
     return task_assign(task=strip.tasks.get(), user=researcher, assignee=annotator)

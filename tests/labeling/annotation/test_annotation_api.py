@@ -3,7 +3,7 @@
 import pytest
 
 from labeling.models import AnnotationRevision, Item, ItemClass, Task, TaskStatus
-from labeling.services.tasks import task_assign, tasks_create
+from labeling.services.annotation_tasks import task_assign, tasks_create
 from portal.notifications.models import Notification
 from tests.actors import api_client_for
 from tests.labeling.annotation.conftest import box, make_item

@@ -12,7 +12,6 @@ from labeling.documents import (
     document_check,
     document_diff,
     polygon_area,
-    reading_order,
 )
 from labeling.schema import SchemaInvalid, default_webtoon_schema, normalized_schema
 
@@ -161,15 +160,6 @@ def test_clipping_a_box_is_idempotent_and_stays_inside(x, y, w, h):
     cx, cy, cw, ch = clipped
     assert 0 <= cx and 0 <= cy and cx + cw <= STRIP.width + 0.01 and cy + ch <= STRIP.height + 0.01
     assert clip_box(clipped, STRIP) == clipped
-
-
-def test_reading_order_is_top_to_bottom_with_tags_first():
-    shapes = [
-        {"id": "low", "type": "box", "box": [0, 900, 1, 1]},
-        {"id": "tag", "type": "tag"},
-        {"id": "high", "type": "polygon", "points": [[5, 10], [9, 10], [9, 20]]},
-    ]
-    assert [s["id"] for s in reading_order(shapes)] == ["tag", "high", "low"]
 
 
 def test_the_diff_names_what_was_added_removed_and_changed():

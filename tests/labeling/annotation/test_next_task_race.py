@@ -3,7 +3,7 @@
 import pytest
 
 from labeling.models import Task
-from labeling.services.tasks import task_next, tasks_create
+from labeling.services.annotation_tasks import task_next, tasks_create
 from portal.teams.models import Membership
 from tests.factories import UserFactory
 from tests.labeling.annotation.conftest import make_item

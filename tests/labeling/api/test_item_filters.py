@@ -126,7 +126,7 @@ def test_other_teams_get_404_whatever_the_filter(world, dataset, outsider, annot
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan; PostgreSQL's is checked by bench/items.py")
 def test_class_and_annotator_filters_read_indexes_not_every_item(world, dataset, annotator):
-    from labeling.selectors import items_of_dataset
+    from labeling.selectors.datasets import items_of_dataset
 
     def plan(**filters) -> str:
         sql, params = items_of_dataset(dataset=dataset, after_id=10**9, **filters)[:51].query.sql_with_params()

@@ -3,7 +3,7 @@ and per changed item the shapes and relations added, removed and changed, by id.
 
 import pytest
 
-from labeling.selectors import version_diff
+from labeling.selectors.versions import version_diff
 from labeling.services.versions import version_create
 from tests.actors import api_client_for
 from tests.labeling.builders import box, make_item, make_task, save_document, tag

@@ -199,7 +199,7 @@ def test_a_diff_lists_items_added_removed_changed_and_moved(populated, dataset, 
 
 
 def test_a_diff_sees_a_changed_snapshot(populated, dataset, researcher):
-    from labeling.selectors import version_diff
+    from labeling.selectors.versions import version_diff
 
     v1 = version_create(dataset=dataset, user=researcher, seed=1)
     episode = populated[1]

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from scheduler.agent import Agent
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 from scheduler.models import GpuState, Node
-from scheduler.services.agent import Agent
 
 from .readings import make_gpu
 

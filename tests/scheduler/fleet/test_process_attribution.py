@@ -3,10 +3,10 @@ attempt, through the agent's tick, to the API and the board card."""
 
 import pytest
 
+from scheduler.agent import Agent
 from scheduler.gpu.backends import SimulatedBackend
 from scheduler.models import Attempt, Gpu, Node
 from scheduler.selectors.fleet import running_attempts
-from scheduler.services.agent import Agent
 from scheduler.services.jobs import attempt_finish
 from tests.actors import api_client_for
 from tests.scheduler.factories import running_job

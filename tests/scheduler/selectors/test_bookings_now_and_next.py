@@ -34,7 +34,7 @@ def test_each_gpu_shows_the_current_and_the_next_booking(researcher, outsider):
 
 
 def test_a_drain_affects_the_running_and_future_bookings_on_its_gpus(researcher, outsider):
-    from scheduler.selectors.bookings import bookings_holding
+    from scheduler.selectors.fleet import bookings_affected_by_drain
     from scheduler.services.bookings import booking_cancel
 
     gpus = fleet(nodes=1, per_node=3)
@@ -54,5 +54,5 @@ def test_a_drain_affects_the_running_and_future_bookings_on_its_gpus(researcher,
     elsewhere = booking_create(
         user=outsider, start=NOW + 2 * H, end=NOW + 3 * H, request=ids_request(gpus[2:]), now=NOW - 2 * H
     )
-    assert list(bookings_holding(gpu_ids=[gpus[0].pk, gpus[1].pk], now=NOW)) == [running, future]
+    assert list(bookings_affected_by_drain(gpu_ids=[gpus[0].pk, gpus[1].pk], now=NOW)) == [running, future]
     assert past.pk and elsewhere.pk

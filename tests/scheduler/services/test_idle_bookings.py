@@ -169,9 +169,9 @@ def test_starting_a_job_in_a_flagged_booking_clears_the_flag_at_once(researcher,
 
 
 def test_the_beat_task_clears_then_flags(running, monkeypatch):
-    from scheduler.tasks import flag_idle_bookings
+    from scheduler.tasks import flag_idle
 
     booking, gpus = flagged(running)
     samples(gpus, util=90, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=2))
     monkeypatch.setattr(idle.timezone, "now", lambda: NOW + timedelta(minutes=3))
-    assert flag_idle_bookings() == {"cleared": [booking.pk], "flagged": []}
+    assert flag_idle() == {"cleared": [booking.pk], "flagged": []}

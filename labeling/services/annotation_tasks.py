@@ -1,4 +1,5 @@
-"""Labeling tasks: making them, assigning them, "next task", and the item status they imply.
+"""Annotation tasks (the Task model: one item for one annotator): making them, assigning them,
+"next task", and the item status they imply.
 
 "Next task" must hand one task to exactly one of many annotators asking at once: the claim is a
 conditional UPDATE (`assignee IS NULL`), so two people racing for a task get one each, never the same.

@@ -15,16 +15,15 @@ from django.core.management import CommandError, call_command
 
 from portal.ops.models import Heartbeat
 from portal.realtime.models import Event
+from scheduler.agent import BOARD_EVENT, Agent
 from scheduler.execution.process import ATTEMPT_MARKER, group_terminate, process_groups
 from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 from scheduler.gpu.backends.nvml import NvmlBackend
 from scheduler.gpu.rogue import RunningAttempt
 from scheduler.models import Gpu, GpuSample, GpuState, Node, ProcessSnapshot
-from scheduler.services.agent import BOARD_EVENT, Agent
+from tests.scheduler.fleet.readings import T0
 from tests.scheduler.gpu.fake_pynvml import MIB, FakeDevice, FakeNvml, FakeProcess
 from tests.stack import wait_for
-
-from .readings import T0
 
 pytestmark = pytest.mark.django_db
 UUIDS = [f"GPU-agent-{i}-aaaa-bbbb-cccc-dddddddddddd" for i in range(3)]
