@@ -1,7 +1,9 @@
 """Trace replay: a discrete-event simulation driving the same `schedule()` as the live scheduler.
 
-    .venv/bin/python -m scheduler.policy.replay ../shared/traces/philly_jobs_pollux.csv \
-        --gpus 128 --gpus-per-node 8 --vc 6c71a0 --policy all --limits noisy --out var/replay
+    .venv/bin/python -m scheduler.policy.replay tests/data/philly_sample.csv \
+        --gpus 64 --gpus-per-node 8 --vc e13805 --policy all --limits noisy --out var/replay
+
+(the committed sample; the full trace, where a machine has it, is described in docs/scheduling.md).
 
 Events are submits and ends. At each instant ends release GPUs first, then submits join the
 queue, then one pass runs (the Tiresias simulator's order). Jobs run for their trace duration;
