@@ -1,10 +1,10 @@
 """Translate between JSON and the booking services: instants, wall-clock times, GPU requests."""
 
-from django.utils.dateparse import parse_duration
 from rest_framework import serializers
 
 from portal.teams.models import Team
 from scheduler import access
+from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Booking
 from scheduler.selectors.placement import GpuRequest
 from scheduler.wallclock import FOLDS, InstantError, instant_parse, wall_clock_parse
@@ -13,7 +13,6 @@ GIVE_START = "Give `start` (with an offset) or `start_local` (wall-clock, your t
 GIVE_END = "Give `end` (with an offset) or `end_local` (wall-clock, your time zone)."
 BOTH_FORMS = "Give either `{name}` or `{name}_local`, not both."
 GPUS_OR_IDS = "Give either `gpus` (a count) or `gpu_ids`, not both."
-NOT_A_DURATION = "Not an ISO 8601 duration (e.g. PT8H)."
 DURATION_POSITIVE = "The duration must be positive."
 
 
@@ -141,9 +140,10 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=20, default=3)
 
     def validate_duration(self, value):
-        duration = parse_duration(value)
-        if duration is None:
-            raise serializers.ValidationError(NOT_A_DURATION)
+        try:
+            duration = parse_duration(value)  # the grammar people type (scheduler/durations.py)
+        except DurationError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         if duration.total_seconds() <= 0:
             raise serializers.ValidationError(DURATION_POSITIVE)
         return duration

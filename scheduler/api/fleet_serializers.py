@@ -1,15 +1,16 @@
 """Serializers of the fleet API: nodes, GPUs with their current reading, drain input, chart series."""
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime, parse_duration
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Booking, Gpu, Job, Node
 from scheduler.selectors.fleet import BOARD_STATES
 
 NAIVE_INSTANT = "Give an offset, e.g. 2026-11-23T09:00:00+09:00 or ...Z: a time without one is ambiguous."
 BAD_INSTANT = "Not an ISO 8601 instant, e.g. 2026-11-23T09:00:00+00:00."
-BAD_STEP = "Not an ISO 8601 duration (PT1M) or a number of seconds."
+BAD_STEP = "The step must be longer than 0, e.g. PT1M, 1m or 60 (seconds)."
 END_BEFORE_START = "end must be after start."
 
 
@@ -27,8 +28,11 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 class DurationParamField(serializers.CharField):
     def to_internal_value(self, value):
-        parsed = parse_duration(str(value))
-        if parsed is None or parsed.total_seconds() <= 0:
+        try:
+            parsed = parse_duration(str(value))  # the grammar people type (scheduler/durations.py)
+        except DurationError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        if parsed.total_seconds() <= 0:
             raise serializers.ValidationError(BAD_STEP)
         return parsed
 

@@ -282,7 +282,7 @@ def test_availability_returns_the_earliest_windows_that_fit(researcher, outsider
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("gpus=4&duration=8h", "duration"),
+        ("gpus=4&duration=soon", "duration"),
         ("gpus=4&duration=PT0S", "duration"),
         ("gpus=0&duration=PT1H", "gpus"),
         ("gpus=99&duration=PT1H", "gpus"),

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from portal.notifications.models import Notification
+from scheduler import durations
 from scheduler.api.fleet_serializers import BAD_STEP, END_BEFORE_START, NAIVE_INSTANT
 from scheduler.models import Booking, GpuState, Node
 from scheduler.services.drain import REASON_REQUIRED
@@ -121,7 +122,8 @@ def test_metrics_picks_raw_for_an_hour_and_minutes_for_a_day(gpus, researcher):
         ({"start": "2026-11-02T09:00:00"}, "start", NAIVE_INSTANT),
         ({"end": "2026-11-02T09:00:00"}, "end", NAIVE_INSTANT),
         ({"start": "2026-11-02T10:00:00+00:00", "end": "2026-11-02T09:00:00Z"}, "end", END_BEFORE_START),
-        ({"step": "soon"}, "step", BAD_STEP),
+        ({"step": "soon"}, "step", durations.NOT_A_DURATION.format(text="soon")),
+        ({"step": "0"}, "step", BAD_STEP),
     ],
 )
 def test_metrics_refuses_bad_input_naming_the_field(gpus, researcher, params, field, message):
