@@ -258,9 +258,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Channels ---------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
+    # Redis only wakes consumers, and this layer waits out its outages (docs/architecture.md "Realtime across processes").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "portal.realtime.layers.RedisWakeupLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_KEY_PREFIX", "asgi")},
         }
     }

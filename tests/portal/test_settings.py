@@ -48,7 +48,7 @@ def test_service_mode_uses_postgres_and_redis(tmp_path):
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["health_checks"] is True
     assert config["broker"] == "redis://127.0.0.1:6379/0"
-    assert config["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert config["layer"] == "portal.realtime.layers.RedisWakeupLayer"
 
 
 @pytest.mark.parametrize(
