@@ -6,7 +6,7 @@ ATELIER_HOST ?= 127.0.0.1
 ATELIER_PORT ?= 8000
 export ATELIER_HOST ATELIER_PORT
 
-.PHONY: run test lint venv dev-venv migrate demo schema chromium-check
+.PHONY: run test lint venv dev-venv migrate demo schema chromium-check job-account
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ migrate: venv
 demo: migrate
 	$(PY) manage.py seed_demo
 
-run: demo
+# A root worker runs jobs as this unprivileged account (docs/jobs.md "Who a job runs as").
+job-account:
+	scripts/job_account.sh
+
+run: demo job-account
 	@echo ""
 	@echo "Atelier is starting at http://$(ATELIER_HOST):$(ATELIER_PORT)/  (Ctrl-C stops every process)"
 	@echo ""

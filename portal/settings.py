@@ -6,6 +6,8 @@ Service mode: DATABASE_URL=postgres://…, CELERY_BROKER_URL=redis://…, REDIS_
 docs/configuration.md lists every variable.
 """
 
+import os
+import pwd
 import secrets
 from pathlib import Path
 
@@ -18,15 +20,32 @@ VAR_DIR = Path(env_str("ATELIER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+def _own_only(path: Path, mode: int) -> None:
+    """Restrict the portal's own file or folder to `mode` (docs/jobs.md "Who a job runs as"); one that
+    another account owns (a folder the operator pointed us at) is left as it is."""
+    if path.exists() and path.stat().st_uid == os.geteuid():
+        path.chmod(mode)
+
+
+def _private_file(path: Path) -> Path:
+    """`path`, created empty if missing, readable by this account only (created so: never readable first)."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    _own_only(path, 0o600)
+    return path
+
+
+# Jobs pass through var/ to their folder under var/jobs, but may not list it.
+_own_only(VAR_DIR, 0o711)
+
+
 def _secret_key() -> str:
     """A key from the environment, or one generated on first start and kept in var/ (never committed)."""
     from_env = env_str("SECRET_KEY", "")
     if from_env:
         return from_env
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
+    key_file = _private_file(VAR_DIR / "secret_key")
+    if not key_file.read_text().strip():
         key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
     return key_file.read_text().strip()
 
 
@@ -112,6 +131,8 @@ TEMPLATES = [
 _db = env_database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
 IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
 if IS_SQLITE:
+    if _db["NAME"] != ":memory:":
+        _private_file(Path(_db["NAME"]))  # SQLite gives its -wal and -shm files the database file's mode
     # IMMEDIATE takes the write lock at BEGIN: concurrent writers queue on the busy timeout instead of
     # failing with "database is locked" when a read transaction tries to upgrade (DEFERRED, the default).
     _db["OPTIONS"] = {
@@ -158,6 +179,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("ATELIER_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
+_own_only(MEDIA_ROOT, 0o700)  # every team's pictures: the web serves them, a job never reads them from disk
 
 # --- Content-Security-Policy (django-csp; docs/security.md) -----------------------------------
 # No inline scripts anywhere: page scripts are static files that read their data from json_script.
@@ -327,7 +350,23 @@ except ValueError as _exc:
 # Working directories must lie under this root; `..` and symlinks out of it are refused at submit.
 JOB_WORKDIR_ROOT = Path(env_str("ATELIER_JOB_WORKDIR_ROOT", str(BASE_DIR))).resolve()
 JOB_DATA_ROOT = Path(env_str("ATELIER_JOB_DATA_ROOT", str(VAR_DIR / "jobs"))).resolve()
-JOB_RUN_AS_USER = env_str("ATELIER_JOB_RUN_AS_USER", "")  # set when workers run as root
+DEFAULT_JOB_ACCOUNT = "atelier-job"
+
+
+def _default_job_account() -> str:
+    """A root worker never runs jobs as root by default: it runs them as `atelier-job` once that account
+    exists (`make run` and .ci/run create it: scripts/job_account.sh). docs/jobs.md "Who a job runs as"."""
+    if os.geteuid() != 0:
+        return ""
+    try:
+        pwd.getpwnam(DEFAULT_JOB_ACCOUNT)
+    except KeyError:
+        return ""
+    return DEFAULT_JOB_ACCOUNT
+
+
+# Empty: jobs run as the worker's own account (a worker that is not root).
+JOB_RUN_AS_USER = env_str("ATELIER_JOB_RUN_AS_USER", _default_job_account())
 JOB_POLL_INTERVAL = env_float("ATELIER_JOB_POLL_INTERVAL", 1.0, minimum=0.05)  # cancel is seen within this
 JOB_HEARTBEAT_INTERVAL = env_float("ATELIER_JOB_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
 JOB_HEARTBEAT_TTL = env_float("ATELIER_JOB_HEARTBEAT_TTL", 60.0, minimum=1.0)

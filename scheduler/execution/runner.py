@@ -25,6 +25,7 @@ from django.utils import timezone
 from portal.realtime.services import event_publish
 from scheduler.execution.disk import TRUNCATION_MARKER, disk_full_reason, log_file_cap
 from scheduler.execution.environment import job_environment
+from scheduler.execution.isolation import job_folder_close, job_folder_open
 from scheduler.execution.orphans import processes_gone_record
 from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
 from scheduler.execution.process import ATTEMPT_MARKER, JobProcess, exit_status, group_terminate, process_start
@@ -172,10 +173,22 @@ def _disk_full_reason() -> str:
     return disk_full_reason(Path(settings.JOB_DATA_ROOT))
 
 
+def _run_as_user() -> str | None:
+    return settings.JOB_RUN_AS_USER or None
+
+
 def _start(attempt: Attempt, job: Job) -> JobProcess:
     workdir = attempt_dir(attempt)
     outputs = attempt_output_dir(attempt)
     outputs.mkdir(parents=True, exist_ok=True)
+    if user := _run_as_user():
+        job_folder_open(
+            data_root=Path(settings.JOB_DATA_ROOT),
+            job_dir=outputs.parent,
+            attempt_dir=workdir,
+            outputs=outputs,
+            user=user,
+        )
     gpu_uuids = list(attempt.allocations.order_by("gpu__index").values_list("gpu__uuid", flat=True))
     env = job_environment(job_variables=job.env, gpu_uuids=gpu_uuids, output_dir=str(outputs), inputs=job.inputs)
     env[ATTEMPT_MARKER] = str(attempt.pk)  # lets a later worker or the agent tell this attempt's processes apart
@@ -184,7 +197,7 @@ def _start(attempt: Attempt, job: Job) -> JobProcess:
         cwd=job.working_dir,
         env=env,
         log_path=workdir / "output.log",
-        user=settings.JOB_RUN_AS_USER or None,
+        user=_run_as_user(),
     )
 
 
@@ -288,7 +301,18 @@ class Runner:
         self.last_heartbeat = time.monotonic()
 
     def _stop_group(self) -> None:
+        """Every way the attempt ends passes here: stop its processes, then take its outputs back from
+        the job's account before anything is recorded."""
         group_terminate(pgid=self.process.pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS, popen=self.process.popen)
+        if _run_as_user():
+            self._close_folder()
+
+    def _close_folder(self) -> None:
+        outputs = attempt_output_dir(self.attempt)
+        try:
+            job_folder_close(job_dir=outputs.parent, outputs=outputs)
+        except OSError:
+            log.exception("attempt %s: could not hand its outputs back to the portal's account", self.attempt.pk)
 
     # -- once it has ended ------------------------------------------------------------------------
     def _record_end(self, outcome: Outcome) -> None:

@@ -5,9 +5,13 @@ in the database; a job placed while the disk is below the reserve fails at start
 throughout. A real filesystem, not RLIMIT_FSIZE, which fails a write by another path (SIGXFSZ)."""
 
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from scheduler.execution.disk import TRUNCATION_MARKER
@@ -27,16 +31,21 @@ SHOUT = "yes 0123456789abcdef | head -c 41943040"
 
 
 @pytest.fixture
-def small_disk(tmp_path):
+def small_disk():
+    """Mounted under the run's var/, which the job's account may pass through (not under tmp_path:
+    /tmp/pytest-of-root is closed to it, and its writes would fail for another reason)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs as root; docs/testing.md)")
-    mount_point = tmp_path / "jobs"
+    base = Path(tempfile.mkdtemp(dir=settings.VAR_DIR))
+    base.chmod(0o711)
+    mount_point = base / "jobs"
     mount_point.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)], check=True)
     try:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_job_that_fills_the_disk_fails_as_disk_full_frees_its_gpus_and_is_not_requeued(drill, researcher, small_disk):

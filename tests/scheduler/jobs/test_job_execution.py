@@ -1,6 +1,8 @@
 """The job path with real processes: API submit → scheduling pass in the worker → runner on the
 node queue → log in the database → final state. Never task_always_eager (docs/decisions.md §10)."""
 
+import os
+import pwd
 import time
 
 import pytest
@@ -113,8 +115,8 @@ def test_a_task_delivered_twice_runs_once(fleet, researcher):
 def test_a_job_whose_worker_is_killed_is_requeued_and_succeeds(fleet, researcher):
     import signal
 
-    marker = settings.JOB_WORKDIR_ROOT / "first-attempt-ran"
-    marker.unlink(missing_ok=True)
+    # In the outputs, which the attempts share: the job's account may read its working directory, not write it.
+    marker = '"$ATELIER_OUTPUT_DIR/first-attempt-ran"'
     command = f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; sleep 300; fi"
     job = submit(researcher, command=command)
     first = wait_for(lambda: Attempt.objects.filter(job=job, number=1, state="running", pgid__isnull=False).first())
@@ -128,3 +130,34 @@ def test_a_job_whose_worker_is_killed_is_requeued_and_succeeds(fleet, researcher
     assert attempts[1].started_at >= attempts[0].ended_at  # never two live attempts
     assert group_members(first.pgid) == []
     assert "second" in log_text(researcher, job, attempt=2)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not settings.JOB_RUN_AS_USER,
+    reason="needs a root worker with a job account: run as root after `make job-account` (CI does)",
+)
+def test_a_job_of_team_b_reaches_neither_team_a_outputs_nor_the_secret_key(fleet, researcher, outsider):
+    job_a = final(submit(researcher, command='echo secret-of-team-a > "$ATELIER_OUTPUT_DIR/result.txt"'))
+    assert job_a.state == "succeeded", job_a.state_reason
+    outputs_a = settings.JOB_DATA_ROOT / f"job-{job_a.pk}" / "outputs"
+    probes = {
+        "list-jobs": f"ls {settings.JOB_DATA_ROOT}",
+        "list-a": f"ls {outputs_a}",
+        "read-a": f"cat {outputs_a / 'result.txt'}",
+        "read-key": f"cat {settings.VAR_DIR / 'secret_key'}",
+    }
+    script = "; ".join(f"{probe} 2>/dev/null && echo got-{name}" for name, probe in probes.items())
+    job_b = final(submit(outsider, command=f'{script}; id -u; echo mine > "$ATELIER_OUTPUT_DIR/own.txt"'))
+
+    assert job_b.state == "succeeded", job_b.state_reason
+    log = log_text(outsider, job_b)
+    assert "got-" not in log and "secret-of-team-a" not in log, log
+    assert log.split() == [str(pwd.getpwnam(settings.JOB_RUN_AS_USER).pw_uid)]
+    for user, job, name, content in [
+        (researcher, job_a, "result.txt", b"secret-of-team-a\n"),
+        (outsider, job_b, "own.txt", b"mine\n"),
+    ]:
+        outputs = api_client_for(user).get(f"/api/v1/jobs/{job.pk}/outputs/").json()
+        assert [o["path"] for o in outputs] == [name]
+        download = api_client_for(user).get(outputs[0]["url"])
+        assert b"".join(download.streaming_content) == content
