@@ -24,11 +24,12 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 dev-venv: $(VENV)/.dev-installed
 
 # The code's form (ruff: pyflakes, import order, the formatter at 120 columns) and its architecture
-# (import-linter: the contracts in pyproject.toml, drawn in docs/architecture.md).
+# (import-linter: the contracts in pyproject.toml, drawn in docs/architecture.md), and its security (bandit).
 lint: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q --severity-level medium
 
 migrate: venv
 	$(PY) manage.py migrate --noinput

@@ -30,7 +30,8 @@ def synthetic_moons(n: int, generator: torch.Generator) -> tuple[torch.Tensor, t
 def load_data(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, str]:
     data_dir = os.environ.get("ATELIER_INPUT_DATA")
     if data_dir and (Path(data_dir) / "features.pt").exists():
-        return torch.load(Path(data_dir) / "features.pt"), torch.load(Path(data_dir) / "labels.pt"), data_dir
+        features = torch.load(Path(data_dir) / "features.pt", weights_only=True)  # tensors only: never unpickle code
+        return features, torch.load(Path(data_dir) / "labels.pt", weights_only=True), data_dir
     features, labels = synthetic_moons(4096, generator)
     return features, labels, "synthetic two-moons (no ATELIER_INPUT_DATA given)"
 

@@ -272,7 +272,8 @@ class Agent:
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in _CURRENT_COLUMNS)
         at_value = _AT.get_db_prep_value(at, connection)  # one instant for the whole tick: converted once
         prepared = [_prepared(reading, at_value=at_value, seen=seen, gpu_id=gpu_id) for gpu_id, reading, seen in rows]
-        rows_execute(f"UPDATE {table} SET {assignments}, last_seen = COALESCE(%s, last_seen) WHERE id = %s", prepared)
+        sql = f"UPDATE {table} SET {assignments}, last_seen = COALESCE(%s, last_seen) WHERE id = %s"  # nosec B608 # names quoted, values bound
+        rows_execute(sql, prepared)
 
     def _update_sparks(self, sparks: list[tuple[dict, int]]) -> None:
         if not sparks:
@@ -280,7 +281,7 @@ class Agent:
         field = Gpu._meta.get_field("spark")
         table = connection.ops.quote_name(Gpu._meta.db_table)
         rows_execute(
-            f"UPDATE {table} SET spark = %s WHERE id = %s",
+            f"UPDATE {table} SET spark = %s WHERE id = %s",  # nosec B608 # the quoted model table, values bound
             [(field.get_db_prep_value(spark, connection), gpu_id) for spark, gpu_id in sparks],
         )
 

@@ -41,7 +41,8 @@ def rows_append(*, table: str, columns: Sequence[str], rows: Sequence[Sequence])
     quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
     if connection.vendor != "postgresql":
         marks = ", ".join(["%s"] * len(columns))
-        rows_execute(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows)
+        sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})"  # nosec B608 # names quoted, values bound
+        rows_execute(sql, rows)
         return
     with (
         connection.wrap_database_errors,

@@ -117,7 +117,7 @@ def _model(token: str, *, group: str) -> GpuModel:
 
 def simulated_uuid(*, node: str, index: int) -> str:
     """Stable across restarts and seeds: the agent keys its inventory on it."""
-    digest = hashlib.sha1(f"{node}/{index}".encode()).hexdigest()
+    digest = hashlib.sha1(f"{node}/{index}".encode(), usedforsecurity=False).hexdigest()
     return f"GPU-sim-{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:28]}"
 
 
