@@ -11,7 +11,8 @@ from portal.teams.models import Team
 
 NAME_TAKEN = "The team already has a dataset with this name."
 NO_SUCH_TEAM = "No such team."
-SERIES_OF_OTHER_TEAM = "The series belongs to another team."
+# The same words for a series that does not exist and one of another team: neither is told apart.
+NO_SUCH_SERIES = "No such series in this team."
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 NAME_REQUIRED = "Give the dataset a name."
 NAME_TOO_LONG = f"A dataset name has at most {NAME_MAX_LENGTH} characters."
@@ -89,5 +90,5 @@ def _series_of_team(*, series_id: int | None, team_id: int) -> Series | None:
         return None
     series = Series.objects.filter(pk=series_id, team_id=team_id).first()
     if series is None:
-        raise ValidationError({"series": [SERIES_OF_OTHER_TEAM]})
+        raise ValidationError({"series": [NO_SUCH_SERIES]})
     return series

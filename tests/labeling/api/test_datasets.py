@@ -3,7 +3,7 @@
 import pytest
 
 from labeling.models import Dataset
-from labeling.services.datasets import NAME_TAKEN, NO_SUCH_TEAM
+from labeling.services.datasets import NAME_TAKEN, NO_SUCH_SERIES, NO_SUCH_TEAM, series_create
 from labeling.services.imports import upload_import_create
 from labeling.services.ingest import import_job_run
 from tests.actors import api_client_for
@@ -39,6 +39,20 @@ def test_names_are_unique_per_team_and_schemas_need_classes(researcher, team_a, 
     other = api_client_for(outsider).post("/api/v1/datasets/", {"team": team_a.pk, "name": "S3"}, format="json")
     assert other.status_code == 400 and other.json()["errors"] == {"team": [NO_SUCH_TEAM]}
     assert list(Dataset.objects.values_list("name", flat=True)) == ["S1"]
+
+
+def test_a_series_of_another_team_is_refused_in_the_words_of_one_that_does_not_exist(researcher, team_a, team_b):
+    """The refusal tells nobody whether another team has a series of that id (nor asserts it does)."""
+    theirs = series_create(team_id=team_b.pk, title="Their webtoon")
+    client = api_client_for(researcher)
+    answers = [
+        client.post("/api/v1/datasets/", {"team": team_a.pk, "name": f"S{pk}", "series": pk}, format="json")
+        for pk in (theirs.pk, theirs.pk + 1000)
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["errors"] == {"series": [NO_SUCH_SERIES]}
+    assert "another team" not in answers[0].content.decode()
 
 
 def test_items_come_in_cursor_pages_newest_first_with_filters(researcher, dataset):
