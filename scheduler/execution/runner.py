@@ -192,13 +192,18 @@ def _start(attempt: Attempt, job: Job) -> JobProcess:
     gpu_uuids = list(attempt.allocations.order_by("gpu__index").values_list("gpu__uuid", flat=True))
     env = job_environment(job_variables=job.env, gpu_uuids=gpu_uuids, output_dir=str(outputs), inputs=job.inputs)
     env[ATTEMPT_MARKER] = str(attempt.pk)  # lets a later worker or the agent tell this attempt's processes apart
-    return process_start(
-        command=job.command,
-        cwd=job.working_dir,
-        env=env,
-        log_path=workdir / "output.log",
-        user=_run_as_user(),
-    )
+    try:
+        return process_start(
+            command=job.command,
+            cwd=job.working_dir,
+            env=env,
+            log_path=workdir / "output.log",
+            user=_run_as_user(),
+        )
+    except OSError:
+        if _run_as_user():
+            job_folder_close(job_dir=outputs.parent, outputs=outputs)  # nothing started: nothing keeps them
+        raise
 
 
 @dataclass
@@ -239,7 +244,9 @@ class Runner:
             return
         except BaseException:
             self._stop_group()  # nothing runs unsupervised after a runner error
+            self._close_folder()
             raise
+        self._close_folder()  # before the end is recorded: whoever sees it ended finds the outputs closed
         self._record_end(outcome)
 
     # -- while the job runs -----------------------------------------------------------------------
@@ -301,13 +308,13 @@ class Runner:
         self.last_heartbeat = time.monotonic()
 
     def _stop_group(self) -> None:
-        """Every way the attempt ends passes here: stop its processes, then take its outputs back from
-        the job's account before anything is recorded."""
         group_terminate(pgid=self.process.pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS, popen=self.process.popen)
-        if _run_as_user():
-            self._close_folder()
 
     def _close_folder(self) -> None:
+        """The outputs back from the job's account, once nothing of the attempt runs. Not when the
+        attempt is no longer ours (AttemptNotOurs, Fenced): its next attempt may already write there."""
+        if not _run_as_user():
+            return
         outputs = attempt_output_dir(self.attempt)
         try:
             job_folder_close(job_dir=outputs.parent, outputs=outputs)

@@ -160,3 +160,18 @@ def test_the_portals_state_on_disk_is_its_own(tmp_path):
     modes = {name: stat.S_IMODE((var / name).stat().st_mode) for name in ("", "secret_key", "atelier.sqlite3", "media")}
     assert modes == {"": 0o711, "secret_key": 0o600, "atelier.sqlite3": 0o600, "media": 0o700}
     assert len((var / "secret_key").read_text().strip()) > 40
+
+
+@as_root
+def test_a_job_that_cannot_start_leaves_no_folder_to_its_account(data_root, settings, researcher, team_a):
+    from scheduler.execution.runner import _start, attempt_output_dir
+    from tests.scheduler.factories import attempt_row
+
+    settings.JOB_DATA_ROOT, settings.JOB_RUN_AS_USER = data_root, JOB_USER
+    attempt = attempt_row(researcher, team_a)
+    attempt.job.working_dir = str(data_root.parent / "gone")  # removed since the job was submitted
+    with pytest.raises(OSError):
+        _start(attempt, attempt.job)
+    outputs = attempt_output_dir(attempt)
+    assert outputs.stat().st_uid == os.geteuid()
+    assert stat.S_IMODE(outputs.parent.stat().st_mode) == 0o750
