@@ -17,6 +17,7 @@ from scheduler.services.bookings import booking_cancel
 from scheduler.services.fair_share import usage_record
 from scheduler.services.jobs import attempt_claim, attempt_finish, job_submit
 from scheduler.services.scheduling import scheduling_pass
+from tests.actors import api_client_for
 from tests.scheduler.factories import booking, fleet
 
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -211,7 +212,7 @@ def test_a_team_without_a_quota_row_takes_part_with_no_limits(time_machine, rese
     assert (later.queue_position, first.queue_position) == (1, 2)
 
 
-def test_the_job_list_shows_a_pending_jobs_fair_share_beside_its_reason(time_machine, client, researcher, gpus):
+def test_the_job_list_and_the_api_show_a_pending_jobs_fair_share(time_machine, client, researcher, gpus):
     time_machine.move_to(T0, tick=False)
     job = submit(researcher)
     scheduling_pass()  # the node never heartbeated: the job waits
@@ -220,3 +221,4 @@ def test_the_job_list_shows_a_pending_jobs_fair_share_beside_its_reason(time_mac
     client.force_login(researcher)
     page = client.get("/jobs/").content.decode()
     assert f"{job.pending_reason} · " in page and "fair share 1.00" in page
+    assert api_client_for(researcher).get(f"/api/v1/jobs/{job.pk}/").json()["fair_share_factor"] == 1.0
