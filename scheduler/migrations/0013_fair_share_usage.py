@@ -43,7 +43,7 @@ def fold_history(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scheduler", "0011_rename_reservation_to_booking"),
+        ("scheduler", "0012_occupancy_attempt"),
         ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
