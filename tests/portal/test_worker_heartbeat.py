@@ -42,4 +42,4 @@ def test_it_writes_no_heartbeat_once_the_consumer_is_silent_but_still_runs_the_h
 def test_it_writes_no_heartbeat_before_the_consumer_first_ticked(monkeypatch, hooks_run):
     monkeypatch.setattr(worker, "_consumer_ticked_at", None)
     assert worker.heartbeat_tick("node@host") is True
-    assert not Heartbeat.objects.exists()
+    assert not Heartbeat.objects.filter(name="worker:node@host").exists()
