@@ -220,6 +220,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client's address is REMOTE_ADDR, never a X-Forwarded-For the client may write itself: behind a
+    # proxy, the ASGI server sets REMOTE_ADDR from the proxy's header (docs/security.md).
+    "NUM_PROXIES": 0,
     # Per token (a session counts as one), and per address for anonymous calls; 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "portal.api.throttling.TokenRateThrottle",

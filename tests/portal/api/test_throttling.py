@@ -53,3 +53,12 @@ def test_anonymous_calls_are_counted_per_address(db):
     codes = [client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.5").status_code for _ in range(3)]
     assert codes == [401, 401, 429]
     assert client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.6").status_code == 401
+
+
+def test_an_anonymous_client_cannot_escape_its_budget_by_writing_x_forwarded_for(db):
+    client = APIClient()
+    codes = [
+        client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert codes == [401, 401, 429]
