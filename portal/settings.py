@@ -157,7 +157,9 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contri
 AXES_FAILURE_LIMIT = env_int("ATELIER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("ATELIER_LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success forgets nothing: it would clear its address's failures on other accounts too, so a guesser
+# with an account of their own could reset the count between guesses. Failures age out with the cool-off.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "portal.views.login_locked"
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (the lockout needs them); successful logins are not
 AXES_VERBOSE = False

@@ -36,10 +36,17 @@ def test_the_right_password_after_too_many_wrong_ones_is_refused_with_a_clear_me
     assert "_auth_user_id" not in client.session
 
 
-def test_fewer_failures_than_the_limit_still_let_the_person_in_and_are_forgotten(client, researcher):
+def test_fewer_failures_than_the_limit_still_let_the_person_in(client, researcher):
     fail(client, "researcher", LIMIT - 1)
     assert log_in(client, "researcher", PASSWORD).status_code == 302
-    assert not AccessAttempt.objects.exists()
+
+
+def test_logging_in_to_ones_own_account_does_not_reset_the_count_of_guesses_at_another(client, researcher, outsider):
+    fail(client, "researcher", LIMIT - 1)
+    assert log_in(client, "outsider", PASSWORD).status_code == 302
+    client.logout()
+    fail(client, "researcher", 1)
+    assert log_in(client, "researcher", PASSWORD, address="192.0.2.50").status_code == 429
 
 
 def test_an_account_is_locked_whatever_address_the_attempts_come_from(client, researcher):
