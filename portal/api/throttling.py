@@ -37,14 +37,27 @@ class AnonymousRateThrottle(_SettingsRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class _RefusalThrottle(AnonymousRateThrottle):
+    """The anonymous budget of the caller's address, read without asking who the caller is: it is
+    charged while authentication itself is failing."""
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def charge_refusal(request, view=None) -> None:
+    """Count a refused anonymous call (no credentials, or a bad token) against its address; past the
+    budget, a 429. DRF's throttles run after authentication and permissions, so they never see these."""
+    throttle = _RefusalThrottle()
+    if not throttle.allow_request(request, view):
+        raise exceptions.Throttled(throttle.wait())
+
+
 class IsAuthenticated(permissions.IsAuthenticated):
-    """DRF checks permissions before throttles, so an anonymous call refused with 401 would never count
-    against its address: here each refusal is charged to the address, and past the budget it is a 429."""
+    """DRF's IsAuthenticated, charging each anonymous refusal to the caller's address."""
 
     def has_permission(self, request, view) -> bool:
         if super().has_permission(request, view):
             return True
-        throttle = AnonymousRateThrottle()
-        if not throttle.allow_request(request, view):
-            raise exceptions.Throttled(throttle.wait())
+        charge_refusal(request, view)
         return False

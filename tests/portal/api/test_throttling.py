@@ -62,3 +62,10 @@ def test_an_anonymous_client_cannot_escape_its_budget_by_writing_x_forwarded_for
         for n in range(3)
     ]
     assert codes == [401, 401, 429]
+
+
+def test_bad_tokens_count_against_the_address(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token atl_" + "0" * 64)
+    codes = [client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.8").status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
