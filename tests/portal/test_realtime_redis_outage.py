@@ -139,7 +139,9 @@ def wakeup_layer(private_redis, settings):
 
 
 async def open_socket(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, "/ws/events/", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/events/", headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+    )
     communicator.scope["user"] = user
     connected, _ = await communicator.connect(timeout=10)
     assert connected
