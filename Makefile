@@ -41,11 +41,13 @@ demo: migrate
 job-account:
 	scripts/job_account.sh
 
+# supervisord (deploy/supervisord.conf) starts again a process that exits; Ctrl-C stops them all.
 run: demo job-account
+	@mkdir -p var
 	@echo ""
 	@echo "Atelier is starting at http://$(ATELIER_HOST):$(ATELIER_PORT)/  (Ctrl-C stops every process)"
 	@echo ""
-	$(VENV)/bin/honcho start -f Procfile
+	$(VENV)/bin/supervisord -c deploy/supervisord.conf
 
 chromium-check:
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium for the browser tests: sudo apt-get install -y chromium"; exit 1; }

@@ -14,13 +14,16 @@ BENCH_VAR = ROOT / "var" / "bench"
 def fresh_database_env(*, name: str, database: str) -> dict:
     """Environment for a child that measures on a new database: a SQLite file var/bench/<name>.sqlite3,
     or PostgreSQL database atelier_bench_<name> on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432).
-    Embedded Celery and channel layer (no REDIS_URL); the in-process API client's host allowed."""
+    Embedded Celery and channel layer (no REDIS_URL); the in-process API client's host allowed, its rate unlimited."""
     env = dict(
         os.environ,
         ATELIER_VAR_DIR=str(BENCH_VAR),
         ATELIER_FAST_PASSWORD_HASHER="1",
         LOG_LEVEL="ERROR",
         ALLOWED_HOSTS="testserver",
+        # A benchmark measures the API, not its rate limits (docs/security.md "Logins and tokens").
+        ATELIER_API_RATE_TOKEN="1000000/minute",
+        ATELIER_API_RATE_ANONYMOUS="1000000/minute",
     )
     env.pop("REDIS_URL", None)
     if database == "sqlite":

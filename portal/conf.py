@@ -65,6 +65,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+_RATE_PERIODS = ("second", "minute", "hour", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF's throttles read it: a whole number per second, minute, hour or day (60/minute)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    count, slash, period = raw.strip().lower().partition("/")
+    if not slash or not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: write a number per second, minute, hour or day (60/minute)."
+        )
+    return f"{int(count)}/{period}"
+
+
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
 
 

@@ -9,11 +9,22 @@ docs/configuration.md lists every variable.
 import os
 import pwd
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.conf import env_bool, env_bytes, env_choice, env_database_url, env_float, env_int, env_list, env_str
+from portal.conf import (
+    env_bool,
+    env_bytes,
+    env_choice,
+    env_database_url,
+    env_float,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ATELIER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -84,6 +95,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     "portal.accounts",
     "portal.teams",
     "portal.notifications",
@@ -105,6 +117,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
     "portal.views.RefusalPages",  # a service's refusal a page leaves uncaught: a styled 4xx, not a 500
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a refused login into the lockout page
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -158,6 +171,19 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if env_bool("ATELIER_FAST_PASSWORD_HASHER", False):  # tests only: hashing dominates factory time
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# --- Login throttling (django-axes; docs/security.md "Logins and tokens") ---------------------
+# Failed logins are counted per account and per client address, for the site's and the admin's login
+# alike; at the limit both are locked for the cool-off, or until an admin unlocks them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ATELIER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("ATELIER_LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success forgets nothing: it would clear its address's failures on other accounts too, so a guesser
+# with an account of their own could reset the count between guesses. Failures age out with the cool-off.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "portal.views.login_locked"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (the lockout needs them); successful logins are not
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -212,14 +238,28 @@ REST_FRAMEWORK = {
         "portal.accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.throttling.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client's address is REMOTE_ADDR, never a X-Forwarded-For the client may write itself: behind a
+    # proxy, the ASGI server sets REMOTE_ADDR from the proxy's header (docs/security.md).
+    "NUM_PROXIES": 0,
+    # Per token (a session counts as one), and per address for anonymous calls; 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.throttling.TokenRateThrottle",
+        "portal.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_rate("ATELIER_API_RATE_TOKEN", "1200/minute"),
+        "anonymous": env_rate("ATELIER_API_RATE_ANONYMOUS", "60/minute"),
+    },
 }
+# A personal token lives at most this many days; a request for longer (or for never) is refused.
+API_TOKEN_MAX_DAYS = env_int("ATELIER_API_TOKEN_MAX_DAYS", 90, minimum=1)
 REST_KNOX = {
     "TOKEN_TTL": None,  # personal tokens carry their own expiry, chosen at creation
     "TOKEN_PREFIX": "atl_",
@@ -461,3 +501,6 @@ ANNOTATION_REVISION_MERGE_SECONDS = env_float("ATELIER_ANNOTATION_REVISION_MERGE
 SCHEDULER_RESERVE_MIN_AGE = env_float("ATELIER_SCHEDULER_RESERVE_MIN_AGE", 6 * 3600.0, minimum=0.0)
 SCHEDULER_WEIGHT_SIZE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_SIZE_HOURS", 48.0, minimum=0.0)
 SCHEDULER_WEIGHT_FAIRSHARE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_FAIRSHARE_HOURS", 24.0, minimum=0.0)
+# Fair share forgets past usage at this half-life (s), like Slurm's PriorityDecayHalfLife; the usage
+# table is folded with it, so a change applies from the next fold on (docs/scheduling.md).
+SCHEDULER_HALF_LIFE = env_float("ATELIER_SCHEDULER_HALF_LIFE", 7 * 24 * 3600.0, minimum=3600.0)

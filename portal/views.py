@@ -3,6 +3,7 @@
 import sys
 from http import HTTPStatus
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -45,6 +46,7 @@ def profile(request):
         "tokens": account_selectors.api_tokens_of(user=request.user),
         "created_secret": created_secret,
         "time_zones": _common_time_zones(),
+        "token_max_days": settings.API_TOKEN_MAX_DAYS,
     }
     return render(request, "portal/profile.html", context)
 
@@ -55,9 +57,9 @@ def _profile_post(request) -> str | None:
             account_services.user_update_time_zone(user=request.user, time_zone=request.POST.get("time_zone", ""))
             messages.success(request, "Time zone saved.")
             return None
-        days = request.POST.get("expires_in_days") or None
+        days = request.POST.get("expires_in_days") or settings.API_TOKEN_MAX_DAYS
         token, secret = account_services.api_token_create(
-            user=request.user, name=request.POST.get("name", ""), expires_in_days=int(days) if days else None
+            user=request.user, name=request.POST.get("name", ""), expires_in_days=int(days)
         )
         messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
         return secret
@@ -79,6 +81,21 @@ def token_revoke(request, key: str):
     account_services.api_token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("profile")
+
+
+LOGIN_LOCKED = (
+    "Too many failed logins for this account or from this address: logging in is locked for "
+    "{minutes} minutes. Try again later, or ask an admin to unlock it."
+)
+
+
+def login_locked(request, original_response=None, credentials=None):
+    """django-axes' lockout answer, for the site's login and the admin's: 429 with Retry-After."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    message = LOGIN_LOCKED.format(minutes=max(1, round(seconds / 60)))
+    response = render(request, "portal/login_locked.html", {"message": message}, status=HTTPStatus.TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @login_required

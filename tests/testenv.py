@@ -39,6 +39,11 @@ TEST_ENV = {
     "ATELIER_JOB_DISK_RESERVE": "100M",  # twice the log cap: a CI disk with little room still runs jobs
     "ATELIER_SCHEDULER_PASS_INTERVAL": "1",
     "ATELIER_REAPER_INTERVAL": "1",
+    # Generous limits, so tests and benchmarks never measure lockouts or 429s; the tests of the limits
+    # lower them (tests/portal/test_login_throttling.py, tests/portal/api/test_throttling.py).
+    "ATELIER_LOGIN_FAILURE_LIMIT": "1000",
+    "ATELIER_API_RATE_TOKEN": "1000000/minute",
+    "ATELIER_API_RATE_ANONYMOUS": "1000000/minute",
 }
 for name, value in TEST_ENV.items():
     os.environ.setdefault(name, value)

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from axes.utils import reset as axes_reset
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from portal.accounts.models import ApiToken, User
@@ -8,6 +9,17 @@ from portal.accounts.models import ApiToken, User
 class AtelierUserAdmin(UserAdmin):
     fieldsets = UserAdmin.fieldsets + (("Preferences", {"fields": ("time_zone",)}),)
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "time_zone")
+    actions = ["unlock_login"]
+
+    @admin.action(description="Unlock login (forget failed attempts)")
+    def unlock_login(self, request, queryset):
+        """Lockouts by address are lifted under Axes › Access attempts (docs/security.md)."""
+        forgotten = sum(axes_reset(username=user.username) for user in queryset)
+        self.message_user(
+            request,
+            f"Unlocked {queryset.count()} account(s); {forgotten} failed-attempt record(s) removed.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ApiToken)

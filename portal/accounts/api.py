@@ -1,11 +1,14 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView, ListCreateAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts import selectors, services
 from portal.accounts.models import ApiToken
+
+TOKEN_NEEDS_SESSION = "Tokens are created from a signed-in session (the profile page), not with a token."
 from portal.accounts.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -39,6 +42,10 @@ class ApiTokenListView(ListCreateAPIView):
 
     @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
     def post(self, request):
+        """Create a token: from a signed-in session only (the profile page's own calls). A token cannot
+        make another, so a leaked one cannot outlive its expiry or its revocation."""
+        if request.auth is not None:
+            raise PermissionDenied(TOKEN_NEEDS_SESSION)
         payload = ApiTokenCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         token, secret = services.api_token_create(user=request.user, **payload.validated_data)

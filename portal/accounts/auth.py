@@ -4,15 +4,25 @@ from datetime import timedelta
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from portal.accounts.models import ApiToken
+from portal.api.throttling import charge_refusal
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
-    """Knox's hashed tokens, plus a coarse `last used` stamp shown on the profile page."""
+    """Knox's hashed tokens, plus a coarse `last used` stamp shown on the profile page; a bad token
+    counts against the caller's anonymous budget (portal/api/throttling.py), so guessing meets a 429."""
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            charge_refusal(request)
+            raise
 
     def validate_user(self, auth_token):
         now = timezone.now()

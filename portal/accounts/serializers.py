@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from portal.accounts.models import ApiToken, User, validate_time_zone
@@ -37,7 +38,12 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    expires_in_days = serializers.IntegerField(required=False, allow_null=True, default=90)
+    expires_in_days = serializers.IntegerField(
+        default=lambda: settings.API_TOKEN_MAX_DAYS,
+        error_messages={"null": "Every token expires: give a number of days, or leave the field out for the most."},
+        help_text="Days until the token expires: 1 to the site's maximum (ATELIER_API_TOKEN_MAX_DAYS, 90 unless "
+        "set), which is also the default. There are no tokens that never expire.",
+    )
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -9,8 +10,7 @@ from portal.accounts.models import ApiToken, User, validate_time_zone
 
 TOKEN_NAME_REQUIRED = "Give the token a name, so you can tell it apart when revoking."
 TOKEN_NAME_TAKEN = "You already have a token with this name."
-TOKEN_EXPIRY_RANGE = "Expiry must be between 1 and 365 days, or empty for a token that never expires."
-MAX_TOKEN_EXPIRY_DAYS = 365
+TOKEN_EXPIRY_RANGE = "Expiry must be between 1 and {max_days} days: every token expires."
 
 
 def user_update_time_zone(*, user: User, time_zone: str) -> User:
@@ -22,16 +22,17 @@ def user_update_time_zone(*, user: User, time_zone: str) -> User:
 
 @transaction.atomic
 def api_token_create(*, user: User, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the secret, which is never retrievable again."""
+    """Create a token; returns the row and the secret, which is never retrievable again. Every token
+    expires, within the site's API_TOKEN_MAX_DAYS: a leaked one stops working by itself."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": [TOKEN_NAME_REQUIRED]})
     if ApiToken.objects.filter(user=user, name=name).exists():
         raise ValidationError({"name": [TOKEN_NAME_TAKEN]})
-    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_EXPIRY_DAYS:
-        raise ValidationError({"expires_in_days": [TOKEN_EXPIRY_RANGE]})
-    expiry = timedelta(days=expires_in_days) if expires_in_days else None
-    return ApiToken.objects.create(user=user, expiry=expiry, name=name)
+    max_days = settings.API_TOKEN_MAX_DAYS
+    if expires_in_days is None or not 1 <= expires_in_days <= max_days:
+        raise ValidationError({"expires_in_days": [TOKEN_EXPIRY_RANGE.format(max_days=max_days)]})
+    return ApiToken.objects.create(user=user, expiry=timedelta(days=expires_in_days), name=name)
 
 
 def api_token_revoke(*, token: ApiToken) -> None:

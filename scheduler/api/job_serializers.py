@@ -113,6 +113,12 @@ class JobSerializer(serializers.ModelSerializer):
     reservation = serializers.IntegerField(
         source="booking_id", read_only=True, allow_null=True, help_text=OLD_BOOKING_NAME
     )
+    fair_share_factor = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="While pending: its user's fair-share factor in (0, 1] at the last scheduling pass; 1 is an "
+        "unused share, lower the more the team (and the user within it) used lately. Null otherwise.",
+    )
 
     class Meta:
         model = Job
@@ -143,6 +149,7 @@ class JobSerializer(serializers.ModelSerializer):
             "queue_position",
             "pending_reason",
             "estimated_start",
+            "fair_share_factor",
             "cancel_requested_at",
             "gpu_hours",
         ]

@@ -21,6 +21,7 @@ from scheduler.models.jobs import (
     Priority,
 )
 from scheduler.models.telemetry import GpuRollup, GpuSample, ProcessSnapshot, RollupWidth
+from scheduler.models.usage import FairShareUsage
 
 __all__ = [
     "Gpu",
@@ -34,6 +35,7 @@ __all__ = [
     "BookingState",
 ]
 __all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
+__all__ += ["FairShareUsage"]
 __all__ += [
     "ATTEMPT_LIVE_STATES",
     "JOB_FINAL_STATES",

@@ -37,6 +37,9 @@ class Booking(models.Model):
     idle_since = models.DateTimeField(null=True, blank=True)
     idle_flagged_at = models.DateTimeField(null=True, blank=True)
     idle_released_at = models.DateTimeField(null=True, blank=True)
+    # When the GPU-hours it held went into fair share's usage table: once its window has passed
+    # (a cancel or a release ends the window early). Until then the pass counts its elapsed part.
+    usage_folded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,6 +49,8 @@ class Booking(models.Model):
             models.Index(fields=["team", "start"]),
             models.Index(fields=["user", "start"]),
             models.Index(fields=["end"]),
+            # The bookings fair share has not folded yet: the live ones and those that just ended.
+            models.Index(fields=["start"], condition=Q(usage_folded_at__isnull=True), name="booking_usage_unfolded"),
         ]
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_end_after_start")]
 

@@ -72,6 +72,8 @@ class Job(models.Model):
     queue_position = models.PositiveIntegerField(null=True, blank=True)
     pending_reason = models.CharField(max_length=500, blank=True)
     estimated_start = models.DateTimeField(null=True, blank=True)
+    # Its user's fair-share factor in (0, 1] at that pass (docs/scheduling.md): 1 is an unused share.
+    fair_share_factor = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]

@@ -16,6 +16,7 @@ from scheduler.policy.types import (
     PolicyConfig,
     RunningJob,
     TeamState,
+    UserState,
 )
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "Booking",
     "RunningJob",
     "TeamState",
+    "UserState",
     "schedule",
 ]

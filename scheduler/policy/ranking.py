@@ -6,7 +6,9 @@
 - F, fair share in (0, 1]: 2 ** (-usage_share / share), where usage_share is the team's decayed
   usage over all teams' decayed usage and share its normalised share (Slurm's classic formula).
   Usage decays with a half-life (default 7 days, like PriorityDecayHalfLife); GPU-seconds of
-  running jobs count as used so far.
+  running jobs count as used so far (not those of a job in its team's booking: the booking counts).
+  Two levels, as Slurm's fair-share tree: within a team of several users (`ClusterState.users`)
+  the same rule orders the users, and a job takes its user's factor (`user_factors`).
 - S, job size in [0, 1]: 1 - log10(GPUs x time limit) / log10(reference), clipped: smaller
   requested GPU-time ranks higher.
 - A, age: hours since submit, not capped.
@@ -39,19 +41,12 @@ def decayed(usage: float, as_of: float, now: float, half_life_s: float) -> float
 
 def fair_share_factors(state: ClusterState, config: PolicyConfig) -> dict:
     """Fair-share factor F per team: 1 for a team that used nothing, falling as it uses more than its share."""
-    now = state.now
-    usage = {}
-    shares = {}
-    for team in state.teams:
-        usage[team.name] = decayed(team.usage_gpu_seconds, team.usage_as_of, now, config.half_life_s)
-        shares[team.name] = max(team.share, 0.0)
-    for job in state.running:
-        # Running jobs count as used so far, so a team cannot hide a week-long job until it ends.
-        usage[job.team] = usage.get(job.team, 0.0) + len(job.gpus) * max(0.0, now - job.start)
-        shares.setdefault(job.team, 1.0)
-    for name in {job.team for job in state.pending}:
-        shares.setdefault(name, 1.0)
-        usage.setdefault(name, 0.0)
+    return fair_shares(state, config)[0]
+
+
+def fair_shares(state: ClusterState, config: PolicyConfig) -> tuple:
+    """(F per team, F per (team, user) for the teams of two or more users in `state.users`)."""
+    usage, shares = team_usage_and_shares(state, config)
     total_usage = sum(usage[name] for name in sorted(usage))
     total_share = sum(shares[name] for name in sorted(shares)) or 1.0
     factors = {}
@@ -63,7 +58,72 @@ def fair_share_factors(state: ClusterState, config: PolicyConfig) -> dict:
             factors[name] = 0.0
         else:
             factors[name] = 2.0 ** (-(usage[name] / total_usage) / share)
+    users = user_factors(state, config, usage, shares, total_usage, total_share) if state.users else {}
+    return factors, users
+
+
+def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
+    """Decayed usage (running jobs' GPU-seconds so far included) and raw share of every team in the pass."""
+    now = state.now
+    usage = {}
+    shares = {}
+    for team in state.teams:
+        usage[team.name] = decayed(team.usage_gpu_seconds, team.usage_as_of, now, config.half_life_s)
+        shares[team.name] = max(team.share, 0.0)
+    for job in state.running:
+        # Running jobs count as used so far, so a team cannot hide a week-long job until it ends. A job
+        # in its team's booking adds nothing: the booking's hours count, not twice (docs/decisions.md §4).
+        usage.setdefault(job.team, 0.0)
+        if job.booking_id is None:
+            usage[job.team] += len(job.gpus) * max(0.0, now - job.start)
+        shares.setdefault(job.team, 1.0)
+    for name in {job.team for job in state.pending}:
+        shares.setdefault(name, 1.0)
+        usage.setdefault(name, 0.0)
+    return usage, shares
+
+
+def user_factors(
+    state: ClusterState, config: PolicyConfig, usage: dict, shares: dict, total_usage: float, total_share: float
+) -> dict:
+    """F per (team, user), one level down the tree with Slurm's classic effective usage.
+
+    Each of a team's k users holds 1/k of the team's normalised share; a user's effective usage is
+    its own share of all usage pulled towards the team's: ue = u + (ue_team - u) / k. So within a
+    team less usage always ranks higher, and a team's single user gets exactly the team's factor.
+    """
+    now = state.now
+    user_usage = {}
+    members: dict = {}
+    for user in state.users:
+        key = (user.team, user.name)
+        user_usage[key] = decayed(user.usage_gpu_seconds, user.usage_as_of, now, config.half_life_s)
+        members.setdefault(user.team, []).append(key)
+    for job in state.running:
+        key = (job.team, job.user)
+        if job.booking_id is None and key in user_usage:
+            user_usage[key] += len(job.gpus) * max(0.0, now - job.start)
+    factors = {}
+    for team in sorted(members):
+        keys = members[team]
+        if len(keys) < 2 or team not in shares:
+            continue
+        share = shares[team] / total_share / len(keys)
+        team_effective = usage.get(team, 0.0) / total_usage if total_usage > 0 else 0.0
+        for key in keys:
+            if total_usage <= 0:
+                factors[key] = 1.0
+            elif share <= 0:
+                factors[key] = 0.0
+            else:
+                own = user_usage[key] / total_usage
+                factors[key] = 2.0 ** (-(own + (team_effective - own) / len(keys)) / share)
     return factors
+
+
+def fair_share_of(job: PendingJob, factors: dict, users: dict) -> float:
+    """A waiting job's fair-share factor: its user's within a team of several, else its team's."""
+    return users.get((job.team, job.user), factors[job.team]) if users else factors[job.team]
 
 
 def size_factor(job: PendingJob, config: PolicyConfig) -> float:
@@ -93,7 +153,7 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
             return list(pending)  # already in submit order (the replay keeps it so): ties stay in input order
         order = sorted(range(len(pending)), key=lambda i: (submits[i], i))
         return [pending[i] for i in order]
-    factors = fair_share_factors(state, config)
+    factors, users = fair_shares(state, config)
     now = state.now
     w_tier, w_fs, w_size, w_age = config.w_tier, config.w_fairshare, config.w_size, config.w_age
     log_ref = math.log10(config.size_reference_gpu_seconds)
@@ -105,9 +165,8 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
         size = 1.0 - log10(gpu_seconds if gpu_seconds > 1.0 else 1.0) / log_ref
         size = 0.0 if size < 0.0 else (1.0 if size > 1.0 else size)
         age = now - job.submit
-        score = (
-            w_tier * job.tier + w_fs * factors[job.team] + w_size * size + w_age * (age if age > 0.0 else 0.0) / HOUR
-        )
+        fair_share = users.get((job.team, job.user), factors[job.team]) if users else factors[job.team]
+        score = w_tier * job.tier + w_fs * fair_share + w_size * size + w_age * (age if age > 0.0 else 0.0) / HOUR
         keys.append((-score, job.submit, i))
     keys.sort()
     return [pending[k[2]] for k in keys]

@@ -43,6 +43,7 @@ class RunningJob:
     preemptible: bool = False
     tier: int = TIER_NORMAL
     booking_id: Optional[Hashable] = None
+    user: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,25 @@ class TeamState:
 
 
 @dataclass(frozen=True)
+class UserState:
+    """One user's past usage within one team, decayed to `usage_as_of` like TeamState's.
+
+    Given for every user of a team (usage, running or pending jobs), they turn on the second level
+    of fair share: the team's users are ordered by the same rule. A team's usage is its users' sum.
+    """
+
+    team: str
+    name: str
+    usage_gpu_seconds: float = 0.0
+    usage_as_of: float = 0.0
+
+
+@dataclass(frozen=True)
 class ClusterState:
-    """Everything one pass reads. Order of `pending` is the tie-break of last resort (file order)."""
+    """Everything one pass reads. Order of `pending` is the tie-break of last resort (file order).
+
+    `users` is empty where jobs have no users (the replay): then a team's jobs share its factor.
+    """
 
     now: float
     gpus: tuple = ()
@@ -107,6 +125,7 @@ class ClusterState:
     pending: tuple = ()
     bookings: tuple = ()
     teams: tuple = ()
+    users: tuple = ()
 
 
 @dataclass(frozen=True)

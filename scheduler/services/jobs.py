@@ -17,7 +17,7 @@ from django.utils import timezone
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
-from portal.teams.models import Membership
+from portal.teams.models import Membership, TeamQuota
 from scheduler.dispatch import scheduling_pass_send
 from scheduler.execution.environment import job_variable_errors
 from scheduler.models import (
@@ -35,6 +35,7 @@ from scheduler.models import (
     JobState,
     Priority,
 )
+from scheduler.services.fair_share import attempt_usage_record
 from scheduler.services.idle_bookings import booking_job_started
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ GPUS_MORE_THAN_A_NODE = (
 )
 GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
 TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
+TIME_LIMIT_MINIMUM = "The time limit must be at least {minimum_s} s."
 OVER_MONTHLY_QUOTA = "This job asks for {asked:.1f} GPU-hours (GPUs × time limit), more than the team's whole monthly quota of {quota} GPU-hours."
 WORKDIR_OUTSIDE_ROOT = "The working directory must lie under {root}."
 WORKDIR_MISSING = "The working directory {path} does not exist."
@@ -178,9 +180,13 @@ def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
 
 
 def _check_time_limit(*, team, gpus, time_limit, errors) -> None:
-    quota = team.quota
-    limit_h = quota.max_booking_hours
     minimum_s = settings.JOB_MIN_TIME_LIMIT
+    quota = TeamQuota.objects.filter(team=team).first()
+    if quota is None:  # a team without a quota row has no limits (docs/scheduling.md)
+        if time_limit < timedelta(seconds=minimum_s):
+            errors["time_limit"] = [TIME_LIMIT_MINIMUM.format(minimum_s=minimum_s)]
+        return
+    limit_h = quota.max_booking_hours
     if not timedelta(seconds=minimum_s) <= time_limit <= timedelta(hours=limit_h):
         errors["time_limit"] = [TIME_LIMIT_RANGE.format(minimum_s=minimum_s, limit_h=limit_h)]
         return
@@ -254,9 +260,8 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
                 for gpu in gpus
             ]
         )
-    job.pending_reason = ""
-    job.queue_position = None
-    job.save(update_fields=["pending_reason", "queue_position"])
+    job.pending_reason, job.queue_position, job.fair_share_factor = "", None, None
+    job.save(update_fields=["pending_reason", "queue_position", "fair_share_factor"])
     return attempt
 
 
@@ -310,6 +315,7 @@ def attempt_finish(
     attempt.save()
     _release_gpus(attempt, now)
     job = Job.objects.select_for_update().get(pk=attempt.job_id)
+    attempt_usage_record(attempt=attempt, job=job, at=now)
     if state == AttemptState.CANCELLED and attempt.preempt_requested_at and job.cancel_requested_at is None:
         _job_requeue(job, f"Attempt {attempt.number} was preempted ({reason}); requeued.")
     elif state == AttemptState.LOST and job.cancel_requested_at is None:
@@ -385,7 +391,7 @@ def _job_requeue(job: Job, reason: str) -> None:
 
 def _job_end(job: Job, state: str, reason: str) -> None:
     job.state, job.state_reason, job.ended_at = state, reason, timezone.now()
-    job.queue_position, job.pending_reason, job.estimated_start = None, "", None
+    job.queue_position, job.pending_reason, job.estimated_start, job.fair_share_factor = None, "", None, None
     job.save()
     _publish(job, "job.ended")
     failed = state in (JobState.FAILED, JobState.TIMED_OUT)

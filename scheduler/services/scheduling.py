@@ -6,6 +6,7 @@ queue positions) commits together; the runner tasks are enqueued after commit.
 """
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -30,8 +31,11 @@ from scheduler.models import (
     JobState,
     Priority,
 )
+from scheduler.policy.ranking import fair_share_of, fair_shares
+from scheduler.selectors.fair_share import usage_by_team_and_user
 from scheduler.selectors.fleet import node_down_after
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
+from scheduler.services.fair_share import bookings_usage_fold
 from scheduler.services.jobs import attempt_place, attempts_preempt
 
 log = logging.getLogger(__name__)
@@ -63,8 +67,9 @@ def scheduling_pass(
         waiting = Job.objects.filter(state=JobState.PENDING, cancel_requested_at__isnull=True)
         pending = list(waiting.exclude(attempts__state__in=ATTEMPT_LIVE_STATES).order_by("submitted_at", "id"))
         gpus = list(Gpu.objects.select_related("node"))
-        state = _cluster_state(now=now, pending=pending, gpus=gpus)
-        decision = policy.schedule(state, config or live_policy_config())
+        config = config or live_policy_config()
+        state = _cluster_state(now=now, pending=pending, gpus=gpus, half_life_s=config.half_life_s)
+        decision = policy.schedule(state, config)
         jobs = {job.pk: job for job in pending}
         gpu_by_id = {gpu.pk: gpu for gpu in gpus}
         attempts_preempt(job_ids=decision.preemptions, now=now)
@@ -74,7 +79,9 @@ def scheduling_pass(
         for job_id, gpu_ids in decision.placements.items():
             if held.isdisjoint(gpu_ids):
                 placed.append(attempt_place(job=jobs[job_id], gpus=[gpu_by_id[g] for g in gpu_ids], now=now))
-        _record_pending(decision=decision, jobs=jobs)
+        _record_pending(decision=decision, jobs=jobs, fair_share=_fair_share_by_job(state, config))
+        # Last, after the attempts' rows: the order in which attempt_finish takes its locks.
+        bookings_usage_fold(now=now)
         transaction.on_commit(lambda: [attempt_enqueue(attempt_id=a.pk) for a in placed])
     return decision
 
@@ -91,6 +98,7 @@ def live_policy_config() -> policy.PolicyConfig:
         reserve_min_age_s=settings.SCHEDULER_RESERVE_MIN_AGE,
         w_size=settings.SCHEDULER_WEIGHT_SIZE_HOURS,
         w_fairshare=settings.SCHEDULER_WEIGHT_FAIRSHARE_HOURS,
+        half_life_s=settings.SCHEDULER_HALF_LIFE,
     )
 
 
@@ -104,7 +112,7 @@ def _epoch(instant: datetime) -> float:
     return instant.timestamp()
 
 
-def _cluster_state(*, now, pending, gpus) -> policy.ClusterState:
+def _cluster_state(*, now, pending, gpus, half_life_s: float) -> policy.ClusterState:
     up_since = now - node_down_after()
     usable = {
         gpu.pk: gpu.state == GpuState.AVAILABLE
@@ -113,17 +121,34 @@ def _cluster_state(*, now, pending, gpus) -> policy.ClusterState:
         and gpu.node.last_heartbeat >= up_since
         for gpu in gpus
     }
+    running = _running_jobs()
+    usage = _usage(now=now, half_life_s=half_life_s, pending=pending, running=running)
     return policy.ClusterState(
         now=_epoch(now),
         gpus=tuple(
             policy.Gpu(id=g.pk, node=g.node.name, model=g.model, memory_mb=g.memory_total_mb, usable=usable[g.pk])
             for g in gpus
         ),
-        running=_running_jobs(),
+        running=running,
         pending=tuple(_pending_job(job) for job in pending),
         bookings=_bookings(now),
-        teams=_teams(now, {job.team_id for job in pending}),
+        teams=_teams(now, usage, {job.team_id for job in pending}),
+        users=tuple(
+            policy.UserState(team=str(team), name=str(user), usage_gpu_seconds=used, usage_as_of=_epoch(now))
+            for (team, user), used in sorted(usage.items())
+        ),
     )
+
+
+def _usage(*, now, half_life_s: float, pending, running) -> dict[tuple[int, int], float]:
+    """Past usage per (team, user) decayed to now, with every user who has a job waiting or running
+    (at 0 when it has none): a team's users are ordered among all of them (docs/scheduling.md)."""
+    usage = usage_by_team_and_user(now=now, half_life_s=half_life_s)
+    for job in pending:
+        usage.setdefault((job.team_id, job.owner_id), 0.0)
+    for job in running:
+        usage.setdefault((int(job.team), int(job.user)), 0.0)
+    return usage
 
 
 def _running_jobs() -> tuple:
@@ -148,6 +173,7 @@ def _running_jobs() -> tuple:
                 preemptible=job.preemptible,
                 tier=TIERS[job.priority],
                 booking_id=job.booking_id,
+                user=str(job.owner_id),
             )
         )
     return tuple(running)
@@ -184,24 +210,40 @@ def _bookings(now) -> tuple:
     )
 
 
-def _teams(now, team_ids) -> tuple:
+def _teams(now, usage: dict, waiting_team_ids: set) -> tuple:
+    """Every team with usage or jobs: its usage is its users' sum. Limits apply where the team has a
+    quota row and jobs waiting; a team without a row takes part with no limits."""
+    used: dict[int, float] = {}
+    for (team_id, _), seconds in sorted(usage.items()):
+        used[team_id] = used.get(team_id, 0.0) + seconds
+    quotas = {q.team_id: q for q in TeamQuota.objects.filter(team_id__in=waiting_team_ids)}
     lo, hi = month_bounds(month_of(now))
     teams = []
-    for quota in TeamQuota.objects.filter(team_id__in=team_ids):
-        used = team_hours_in(team_id=quota.team_id, lo=lo, hi=hi)
-        teams.append(
-            policy.TeamState(
-                name=str(quota.team_id),
+    for team_id in sorted(used):
+        state = policy.TeamState(name=str(team_id), usage_gpu_seconds=used[team_id], usage_as_of=_epoch(now))
+        quota = quotas.get(team_id)
+        if quota is not None:
+            hours = team_hours_in(team_id=team_id, lo=lo, hi=hi)
+            state = replace(
+                state,
                 max_gpus=quota.max_concurrent_gpus,
                 guaranteed_gpus=quota.guaranteed_gpus,
-                gpu_hours_remaining=max(float(quota.gpu_hours_per_month) - used, 0.0),
+                gpu_hours_remaining=max(float(quota.gpu_hours_per_month) - hours, 0.0),
             )
-        )
+        teams.append(state)
     return tuple(teams)
 
 
-def _record_pending(*, decision: policy.Decision, jobs: dict) -> None:
-    """Store position, reason and estimate of waiting jobs; only rows that changed are written."""
+def _fair_share_by_job(state: policy.ClusterState, config: policy.PolicyConfig) -> dict:
+    """Each waiting job's fair-share factor, as the pass ranked it (computed again: the decision
+    carries only the order)."""
+    factors, users = fair_shares(state, config)
+    return {job.id: fair_share_of(job, factors, users) for job in state.pending}
+
+
+def _record_pending(*, decision: policy.Decision, jobs: dict, fair_share: dict) -> None:
+    """Store position, reason, estimate and fair-share factor of waiting jobs; only rows that changed
+    are written (the factor to two places, as shown, so usage creeping up rewrites nothing)."""
     changed = []
     for status in decision.pending:
         job = jobs[status.job_id]
@@ -210,11 +252,13 @@ def _record_pending(*, decision: policy.Decision, jobs: dict) -> None:
             if status.estimated_start is not None
             else None
         )
-        fields = (status.position, status.reason[:500], estimate)
-        if fields != (job.queue_position, job.pending_reason, job.estimated_start):
-            job.queue_position, job.pending_reason, job.estimated_start = fields
+        fields = (status.position, status.reason[:500], estimate, round(fair_share[status.job_id], 2))
+        if fields != (job.queue_position, job.pending_reason, job.estimated_start, job.fair_share_factor):
+            job.queue_position, job.pending_reason, job.estimated_start, job.fair_share_factor = fields
             changed.append(job)
-    Job.objects.bulk_update(changed, ["queue_position", "pending_reason", "estimated_start"], batch_size=500)
+    Job.objects.bulk_update(
+        changed, ["queue_position", "pending_reason", "estimated_start", "fair_share_factor"], batch_size=500
+    )
 
 
 # --- handing attempts to node workers -----------------------------------------------------------

@@ -93,6 +93,8 @@ def _submit_fields(post) -> dict:
 
 
 def _quota_line(team) -> dict:
+    if not hasattr(team, "quota"):
+        return {"team": team, "quota": None}  # no quota row: no team limits (docs/scheduling.md)
     lo, hi = month_bounds(month_of(timezone.now()))
     used = team_hours_in(team_id=team.pk, lo=lo, hi=hi)
     quota = float(team.quota.gpu_hours_per_month)

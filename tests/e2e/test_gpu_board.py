@@ -1,6 +1,7 @@
 """The GPU board in Chromium: the simulated fleet appears, and the agent's readings update the open page
 live (no reload): a utilization change, a rogue process, a node going down."""
 
+import os
 import time
 
 import pytest
@@ -14,6 +15,8 @@ from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]
 FLEET_SIZE = 8  # tests.testenv: 1x4:A100-80GB,1x4:L40S-48GB
+# A real process no job owns (this test): the agent sees it in /proc and flags it.
+STRANGER = os.getpid()
 
 
 def _open_board(live_stack, page):
@@ -56,7 +59,7 @@ def test_a_busy_gpu_and_its_rogue_process_appear_without_reload(live_stack, page
         card = page.locator(f'.gpu-card[data-gpu-id="{gpu_id}"]')
         assert int(card.locator('[data-field="util"]').inner_text().rstrip("%")) <= 2  # idle before
         agent = Agent(
-            backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(4242,))}, flush_interval=0
+            backend=backend, load_provider=lambda attempts: {target: SimulatedLoad(pids=(STRANGER,))}, flush_interval=0
         )
         agent.tick()
         page.wait_for_function(
@@ -64,7 +67,7 @@ def test_a_busy_gpu_and_its_rogue_process_appear_without_reload(live_stack, page
             timeout=10000,
         )
         page.wait_for_selector(f'.gpu-card.has-rogue[data-gpu-id="{gpu_id}"] .procs li.rogue', timeout=5000)
-        assert "pid 4242" in card.locator(".procs").inner_text()
+        assert f"pid {STRANGER}" in card.locator(".procs").inner_text()
         assert page.evaluate("window.__sameDocument") is True
     finally:
         live_stack.ensure_running()

@@ -4,7 +4,7 @@ through it)."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.conf import env_database_url
+from portal.conf import env_database_url, env_rate
 
 SQLITE = "django.db.backends.sqlite3"
 POSTGRES = "django.db.backends.postgresql"
@@ -119,3 +119,18 @@ def test_the_message_hides_the_password(monkeypatch):
         database(monkeypatch, "postgres://atelier:s3cret@db:port/atelier")
     assert "s3cret" not in str(refused.value)
     assert "'postgres://atelier:***@db:port/atelier'" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "rate"), [("60/minute", "60/minute"), (" 5/Second ", "5/second"), ("1000/day", "1000/day")]
+)
+def test_a_rate_is_a_number_per_period(monkeypatch, raw, rate):
+    monkeypatch.setenv("SOME_RATE", raw)
+    assert env_rate("SOME_RATE", "1/hour") == rate
+
+
+@pytest.mark.parametrize("raw", ["60", "0/minute", "-1/minute", "60/fortnight", "many/minute", "60/"])
+def test_a_rate_that_is_not_one_stops_start_up_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("SOME_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="SOME_RATE"):
+        env_rate("SOME_RATE", "1/hour")

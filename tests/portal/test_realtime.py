@@ -16,6 +16,8 @@ from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 from tests.asyncio_thread import run_coroutine
 
+SAME_ORIGIN = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]  # the handshake's own origin
+
 
 def ws_url(stack, query=""):
     return stack.url.replace("http://", "ws://") + "/ws/events/" + query
@@ -107,9 +109,7 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
     notification_send(user=researcher, kind="message", title="three")
 
     async def scenario():
-        communicator = WebsocketCommunicator(
-            application, "/ws/events/?after=0", headers=[(b"origin", b"http://127.0.0.1")]
-        )
+        communicator = WebsocketCommunicator(application, "/ws/events/?after=0", headers=SAME_ORIGIN)
         communicator.scope["user"] = researcher
         connected, _ = await communicator.connect()
         assert connected
@@ -117,9 +117,7 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
         topic = f"user.{researcher.pk}"
         events = await _collect(communicator, 3, topic)
         await communicator.disconnect()
-        resumed = WebsocketCommunicator(
-            application, f"/ws/events/?after={events[0]['id']}", headers=[(b"origin", b"http://127.0.0.1")]
-        )
+        resumed = WebsocketCommunicator(application, f"/ws/events/?after={events[0]['id']}", headers=SAME_ORIGIN)
         resumed.scope["user"] = researcher
         await resumed.connect()
         await resumed.receive_json_from()
@@ -136,7 +134,7 @@ def test_a_reconnect_resumes_after_the_last_event_without_gaps_or_duplicates(tra
 
 def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, researcher):
     async def scenario():
-        communicator = WebsocketCommunicator(application, "/ws/events/", headers=[(b"origin", b"http://127.0.0.1")])
+        communicator = WebsocketCommunicator(application, "/ws/events/", headers=SAME_ORIGIN)
         communicator.scope["user"] = researcher
         await communicator.connect()
         await communicator.receive_json_from()
@@ -150,9 +148,7 @@ def test_a_topic_of_another_kind_cannot_be_subscribed(transactional_db, research
 
 def _hello(after: int, user) -> dict:
     async def scenario():
-        communicator = WebsocketCommunicator(
-            application, f"/ws/events/?after={after}", headers=[(b"origin", b"http://127.0.0.1")]
-        )
+        communicator = WebsocketCommunicator(application, f"/ws/events/?after={after}", headers=SAME_ORIGIN)
         communicator.scope["user"] = user
         await communicator.connect()
         hello = await communicator.receive_json_from()

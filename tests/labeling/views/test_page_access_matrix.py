@@ -45,14 +45,14 @@ READ_PAGES = [
 
 
 @pytest.mark.parametrize("actor", ACTORS)
-@pytest.mark.parametrize("page", list(FORMS) + READ_PAGES)
-def test_no_post_page_answers_500(request, client, targets, actor, page):
-    body = {name: value.format(**targets) for name, value in FORMS.get(page, {}).items()}
-    response = post_as(request, client, actor, page.format(**targets), body)
+@pytest.mark.parametrize("route", list(FORMS) + READ_PAGES)
+def test_no_post_page_answers_500(request, client, targets, actor, route):
+    body = {name: value.format(**targets) for name, value in FORMS.get(route, {}).items()}
+    response = post_as(request, client, actor, route.format(**targets), body)
     assert response.status_code < 500, response.content[:500]
     if actor == "anonymous":
         assert response.status_code == 302 and "/login" in response["Location"]
-    elif actor == "outsider" and "{" in page:
+    elif actor == "outsider" and "{" in route:
         assert response.status_code == 404
 
 

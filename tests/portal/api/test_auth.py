@@ -1,8 +1,13 @@
 """Login, personal tokens (shown once, hashed, revocable) and CSRF on session writes."""
 
+from datetime import timedelta
+
+import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from portal.accounts.api import TOKEN_NEEDS_SESSION
 from portal.accounts.models import ApiToken
 from portal.accounts.services import TOKEN_NAME_TAKEN
 from tests.factories import PASSWORD
@@ -77,7 +82,7 @@ def test_token_names_are_unique_per_person(researcher):
 
 def test_a_session_write_without_the_csrf_token_is_refused(researcher):
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="researcher", password=PASSWORD)
+    client.force_login(researcher)
     response = client.post("/api/v1/tokens/", {"name": "x"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
@@ -85,7 +90,7 @@ def test_a_session_write_without_the_csrf_token_is_refused(researcher):
 
 def test_a_session_write_with_the_csrf_token_is_accepted(researcher):
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="researcher", password=PASSWORD)
+    client.force_login(researcher)
     client.get(reverse("profile"))
     token = client.cookies["csrftoken"].value
     response = client.post("/api/v1/tokens/", {"name": "x"}, format="json", HTTP_X_CSRFTOKEN=token)
@@ -99,3 +104,40 @@ def test_the_profile_page_creates_and_revokes_tokens(client, researcher):
     assert b"atl_" in page.content and b"shown only once" in page.content
     client.post(reverse("token-revoke", args=[token.token_key]))
     assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_a_token_without_a_chosen_lifetime_gets_the_site_maximum(researcher, settings):
+    settings.API_TOKEN_MAX_DAYS = 30
+    client = APIClient()
+    client.force_authenticate(researcher)
+    response = client.post("/api/v1/tokens/", {"name": "ci"}, format="json")
+    assert response.status_code == 201
+    lifetime = ApiToken.objects.get(user=researcher).expiry - timezone.now()
+    assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
+
+
+@pytest.mark.parametrize("days", [None, 0, 91, 100000])
+def test_a_token_that_never_expires_or_outlives_the_maximum_is_refused(researcher, days):
+    client = APIClient()
+    client.force_authenticate(researcher)
+    response = client.post("/api/v1/tokens/", {"name": "forever", "expires_in_days": days}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["expires_in_days"]
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_cannot_create_tokens(researcher):
+    secret = create_token(researcher).json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    response = client.post("/api/v1/tokens/", {"name": "child", "expires_in_days": 1}, format="json")
+    assert response.status_code == 403
+    assert response.json() == {"detail": TOKEN_NEEDS_SESSION, "errors": {}}
+    assert ApiToken.objects.filter(user=researcher).count() == 1
+
+
+def test_the_profile_page_gives_a_token_without_a_lifetime_the_maximum(client, researcher):
+    client.force_login(researcher)
+    client.post(reverse("profile"), {"action": "token", "name": "browser", "expires_in_days": ""})
+    lifetime = ApiToken.objects.get(user=researcher).expiry - timezone.now()
+    assert timedelta(days=89) < lifetime <= timedelta(days=90)

@@ -14,7 +14,7 @@ from scheduler.models import Attempt, Job
 from tests.asyncio_thread import run_coroutine
 from tests.scheduler.factories import NodeFactory
 
-ORIGIN = [(b"origin", b"http://127.0.0.1")]
+ORIGIN = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
 
 
 @pytest.fixture

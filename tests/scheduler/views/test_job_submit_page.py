@@ -26,3 +26,14 @@ def test_a_malformed_time_limit_keeps_the_form_and_says_what_to_write(client, re
     assert not Job.objects.exists()
     assert [str(m) for m in page.context["messages"]] == [f"time_limit: {NOT_A_DURATION.format(text='soon')}"]
     assert 'value="soon"' in page.content.decode()  # what the person typed stays in the field
+
+
+def test_a_team_without_a_quota_row_submits_with_no_team_limits(client, outsider, team_b):
+    """Such a team (made outside team_create) takes part with no limits (docs/decisions.md §5)."""
+    from portal.teams.models import TeamQuota
+
+    TeamQuota.objects.filter(team=team_b).delete()
+    client.force_login(outsider)
+    assert "no quota set: no team limits" in client.get("/jobs/new/").content.decode()
+    post_form(client, outsider, "200h")  # beyond the week a default quota allows
+    assert Job.objects.get().time_limit_s == 200 * 3600

@@ -35,9 +35,9 @@ def post_as(request, client, actor, path, body):
 
 
 @pytest.mark.parametrize("actor", ACTORS)
-@pytest.mark.parametrize("page", list(PAGES))
-def test_no_post_page_answers_500(request, client, targets, actor, page):
-    response = post_as(request, client, actor, page.format(**targets), PAGES[page])
+@pytest.mark.parametrize("route", list(PAGES))
+def test_no_post_page_answers_500(request, client, targets, actor, route):
+    response = post_as(request, client, actor, route.format(**targets), PAGES[route])
     assert response.status_code < 500, response.content[:500]
     if actor == "anonymous":
         assert response.status_code == 302 and "/login" in response["Location"]
