@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from labeling.access import may_review_task
 from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
+from portal.api.fields import WholeNumberField
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -60,13 +61,13 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 class TaskAssignSerializer(serializers.Serializer):
-    assignee = serializers.IntegerField(allow_null=True)
+    assignee = WholeNumberField(allow_null=True)
 
 
 class TasksCreateSerializer(serializers.Serializer):
-    overlap = serializers.IntegerField(default=1)
+    overlap = WholeNumberField(default=1)
     items = serializers.ListField(
-        child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=100_000
+        child=WholeNumberField(), required=False, allow_null=True, default=None, max_length=100_000
     )
 
 
@@ -76,7 +77,7 @@ class TasksCreatedSerializer(serializers.Serializer):
 
 
 class NextTaskSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    dataset = WholeNumberField(required=False, allow_null=True, default=None)
 
 
 class AnnotationDocumentSerializer(serializers.Serializer):
@@ -102,7 +103,7 @@ class SavedAnnotationSerializer(AnnotationSerializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
+    version = WholeNumberField(
         required=False, allow_null=True, default=None, help_text="The saved version you are handing in (optional)."
     )
 
@@ -128,13 +129,13 @@ class TaskStatusFilterSerializer(serializers.Serializer):
     mine = serializers.BooleanField(required=False, default=False)
     review = serializers.BooleanField(required=False, default=False)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, allow_null=True, default=None)
-    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
-    assignee = serializers.IntegerField(required=False, allow_null=True, default=None)
+    dataset = WholeNumberField(required=False, allow_null=True, default=None)
+    assignee = WholeNumberField(required=False, allow_null=True, default=None)
 
 
 class DiffQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword: the field is named from_version and read from ?from=.
-    to = serializers.IntegerField(min_value=0)
+    to = WholeNumberField(min_value=0)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from portal.api.fields import WholeNumberField
+from portal.inputs import InputError, integer_from
 from portal.teams.models import Team
 from scheduler import access
 from scheduler.durations import DurationError, parse_duration
@@ -48,11 +50,11 @@ class WindowFields(serializers.Serializer):
 
 
 class BookingCreateSerializer(WindowFields):
-    gpus = serializers.IntegerField(required=False, min_value=0, help_text="How many GPUs; the service picks them.")
-    gpu_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    gpus = WholeNumberField(required=False, min_value=0, help_text="How many GPUs; the service picks them.")
+    gpu_ids = serializers.ListField(child=WholeNumberField(), required=False, allow_empty=False)
     node = serializers.CharField(required=False)
     model = serializers.CharField(required=False)
-    min_memory_mb = serializers.IntegerField(required=False, min_value=1)
+    min_memory_mb = WholeNumberField(required=False, min_value=1)
     same_node = serializers.BooleanField(required=False, default=False)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -129,15 +131,15 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    gpus = serializers.IntegerField(min_value=1, required=False)
+    gpus = WholeNumberField(min_value=1, required=False)
     gpu_ids = serializers.CharField(required=False, help_text="Comma-separated GPU ids.")
     duration = serializers.CharField(help_text="ISO 8601 duration, e.g. PT8H.")
     after = serializers.CharField(required=False, help_text="ISO 8601 instant with an offset; default now.")
     node = serializers.CharField(required=False)
     model = serializers.CharField(required=False)
-    min_memory_mb = serializers.IntegerField(required=False, min_value=1)
+    min_memory_mb = WholeNumberField(required=False, min_value=1)
     same_node = serializers.BooleanField(required=False, default=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=20, default=3)
+    limit = WholeNumberField(required=False, min_value=1, max_value=20, default=3)
 
     def validate_duration(self, value):
         try:
@@ -156,9 +158,9 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
     def validate_gpu_ids(self, value):
         try:
-            return tuple(int(part) for part in value.split(",") if part.strip())
-        except ValueError:
-            raise serializers.ValidationError("Comma-separated whole numbers.") from None
+            return tuple(integer_from(part, minimum=1) for part in value.split(",") if part.strip())
+        except InputError:
+            raise serializers.ValidationError("Comma-separated GPU ids (whole numbers).") from None
 
 
 class WindowSerializer(serializers.Serializer):
