@@ -1,6 +1,6 @@
 """Instants and wall-clock times (docs/decisions.md §3). Pure functions, no Django.
 
-The API takes instants as ISO 8601 with an offset. The booking form and the CLI give wall-clock
+The API takes instants as ISO 8601 with an offset (portal/inputs.py). The booking form and the CLI give wall-clock
 times, read in the person's zone: a time the clocks skip (a DST gap) is refused, and a time that
 happens twice (the hour after DST ends) needs the caller to choose the earlier or the later one.
 """
@@ -18,11 +18,6 @@ FOLDS = {"earlier": 0, "later": 1}
 
 class InstantError(InputError):
     """Bad time input; the message is one of the constants above (or portal.inputs'), ready for the user."""
-
-
-def instant_parse(raw: str) -> datetime:
-    """An ISO 8601 instant with an offset, in UTC, within the years portal.inputs allows."""
-    return _parse(raw, naive_ok=False)
 
 
 def wall_clock_parse(raw: str, *, zone: ZoneInfo, choice: str | None = None) -> datetime:

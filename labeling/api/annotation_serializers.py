@@ -11,7 +11,9 @@ class TaskSerializer(serializers.ModelSerializer):
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
     item_kind = serializers.CharField(source="item.kind", read_only=True)
-    assignee_username = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    assignee_username = serializers.CharField(
+        source="assignee.username", read_only=True, default=None, allow_null=True, help_text="null when unassigned"
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
