@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
-EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "6"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck), deadline=None)
 
 schema = schemathesis.openapi.from_path(str(SCHEMA_PATH))
