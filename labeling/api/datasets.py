@@ -33,7 +33,8 @@ from labeling.selectors import versions as version_selectors
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
 from labeling.services import versions as version_services
-from portal.api.parsers import JSONParser  # with the depth limit (portal/inputs.py)
+from portal.api.parsers import JSONParser
+from portal.inputs import InputError, integer_from  # with the depth limit (portal/inputs.py)
 
 # Tiles and thumbnails are named by content hash, so a URL's bytes never change: cache for a year.
 # `private`: they are access-checked per user, so shared caches must not keep them.
@@ -332,6 +333,6 @@ class VersionDiffView(APIView):
 
 def _int_param(value: str | None) -> int | None:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return integer_from(value)
+    except InputError:
         return None

@@ -98,7 +98,7 @@ def test_a_nul_byte_in_a_query_parameter_is_a_400_naming_it(researcher, url):
     assert_refused(response, 400, "node", NUL_BYTE)
 
 
-@pytest.mark.parametrize("url", ["/jobs/", "/bookings/", "/gpus/", "/datasets/", "/tasks/", "/reports/quotas/"])
+@pytest.mark.parametrize("url", ["/jobs/", "/bookings/", "/gpus/", "/labeling/", "/label/", "/reports/quotas/"])
 def test_a_nul_byte_in_a_page_query_is_a_400_page(client, admin, url):
     client.force_login(admin)
     response = client.get(url, {"user": "\x00"})
