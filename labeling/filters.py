@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from labeling.models import Dataset, ItemKind, ItemStatus
 from labeling.schema import SchemaInvalid, normalized_schema
+from portal.inputs import InputError, integer_from
 
 NOT_A_STATUS = f"Use one of: {', '.join(ItemStatus.values)}."
 NOT_A_KIND = f"Use one of: {', '.join(ItemKind.values)}."
@@ -61,8 +62,8 @@ def item_filters_from(*, dataset: Dataset, params) -> dict:
     filters["annotator_id"] = None
     if annotator is not None:
         try:
-            filters["annotator_id"] = int(annotator)
-        except ValueError:
+            filters["annotator_id"] = integer_from(annotator)
+        except InputError:
             errors["annotator"] = [NOT_A_USER_ID]
     if errors:
         raise ValidationError(errors)

@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
     "portal.views.RefusalPages",  # a service's refusal a page leaves uncaught: a styled 4xx, not a 500
+    "portal.views.RefuseNulBytes",  # a NUL byte in a query parameter: a 400 naming it (portal/inputs.py)
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a refused login into the lockout page
 ]
 
@@ -240,10 +241,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.throttling.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
+    # DRF's JSON parser with a nesting limit (portal/inputs.py); forms and multipart as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "portal.api.metadata.Metadata",  # OPTIONS
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # The client's address is REMOTE_ADDR, never a X-Forwarded-For the client may write itself: behind a
     # proxy, the ASGI server sets REMOTE_ADDR from the proxy's header (docs/security.md).
@@ -278,6 +286,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.document_refusals",  # 400/401/404/413 in the error shape on every operation
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------

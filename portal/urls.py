@@ -29,4 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "portal.views.bad_request"  # under /api/: the error shape; an oversize body a 413
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"  # a database outage is a 503; the API keeps its error shape

@@ -6,17 +6,19 @@ from http import HTTPStatus
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts import selectors as account_selectors
 from portal.accounts import services as account_services
 from portal.errors import ApplicationError
+from portal.inputs import NUL_BYTE
 from portal.notifications import selectors as notification_selectors
 from portal.notifications import services as notification_services
 from portal.ops.health import health_report
@@ -125,6 +127,43 @@ def notification_list(request):
 DATABASE_UNAVAILABLE = "The database is unreachable for a moment; nothing was changed. Try again shortly."
 SERVER_ERROR = "The portal could not answer this request; nothing was changed by it."
 RETRY_AFTER_SECONDS = 5
+NOT_FOUND = "Not found."
+BAD_REQUEST = "The request could not be read: {reason}"
+FORBIDDEN = "You do not have permission to perform this action."
+TOO_LARGE = "The request body is larger than the {limit} bytes allowed."
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_error(status: int, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": {}, **extra}, status=status)
+
+
+def bad_request(request, exception):
+    """handler400: what Django refuses before any view runs (a body past DATA_UPLOAD_MAX_MEMORY_SIZE, too
+    many fields, a malformed multipart body). Under /api/ the error shape, an oversize body a 413 with its
+    `limit`; elsewhere Django's page."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _api_error(413, TOO_LARGE.format(limit=limit), limit=limit)
+    return _api_error(400, BAD_REQUEST.format(reason=exception or "malformed."))
+
+
+def permission_denied(request, exception):
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return _api_error(403, str(exception) or FORBIDDEN)
+
+
+def page_not_found(request, exception):
+    """handler404: under /api/ (an unknown route, an id that is not a number) the error shape."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _api_error(404, NOT_FOUND)
 
 
 def server_error(request):
@@ -135,8 +174,8 @@ def server_error(request):
     unavailable = isinstance(exc, (OperationalError, InterfaceError))
     status = 503 if unavailable else 500
     detail = DATABASE_UNAVAILABLE if unavailable else SERVER_ERROR
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": detail, "errors": {}}, status=status)
+    if _is_api(request):
+        response = _api_error(status, detail)
     else:
         # No request context: rendering it may need the very database that is gone.
         response = HttpResponse(loader.get_template("503.html" if unavailable else "500.html").render(), status=status)
@@ -168,3 +207,22 @@ class RefusalPages:
             return None
         context = {"title": HTTPStatus(status).phrase, "reasons": reasons}
         return render(request, "refused.html", context, status=status)
+
+
+class RefuseNulBytes:
+    """A NUL byte in a query parameter is a 400 naming it, on every page and API route alike: PostgreSQL
+    refuses to compare text holding one (a 500 otherwise), and no parameter here has a use for it.
+    Bodies go through forms and serializers, whose text fields refuse NUL bytes themselves."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = next((key for key, values in request.GET.lists() if "\x00" in key + "".join(values)), None)
+        if name is None:
+            return self.get_response(request)
+        name = name.replace("\x00", "\\0")
+        if _is_api(request):
+            return JsonResponse({"detail": f"{name}: {NUL_BYTE}", "errors": {name: [NUL_BYTE]}}, status=400)
+        context = {"title": HTTPStatus(400).phrase, "reasons": [f"{name}: {NUL_BYTE}"]}
+        return render(request, "refused.html", context, status=400)

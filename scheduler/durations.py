@@ -18,9 +18,12 @@ EMPTY = f"Give a duration, e.g. {EXAMPLES}."
 NOT_A_DURATION = "“{text}” is not a duration: write e.g. " + EXAMPLES + "."
 NEGATIVE = "“{text}” is negative: a duration is 0 or more."
 NO_FIXED_LENGTH = "“{text}”: months and years have no fixed length; give weeks, days or hours (e.g. P30D, 720h)."
-TOO_LONG = "“{text}” is longer than any duration can be."
+TOO_LONG = "“{text}” is longer than a century, the longest duration there is here."
 
 MAX_LENGTH = 100  # longer input is a paste gone wrong, not a duration
+# A century: past it no instant the portal accepts (years 2000–2100, portal/inputs.py) plus the duration
+# stays a date Python and the database can hold.
+MAX_SECONDS = 100 * 366 * 86400
 _NUMBER = r"\d+(?:[.,]\d+)?"  # ISO 8601 allows a decimal comma
 _UNIT_SECONDS = {
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 7 * 86400),
@@ -59,10 +62,9 @@ def parse_duration(text: str) -> timedelta:
     seconds = _seconds(text.removeprefix("+")) if len(text) <= MAX_LENGTH else None
     if seconds is None:
         raise DurationError(_why_not(text).format(text=shown))
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:
-        raise DurationError(TOO_LONG.format(text=shown)) from None
+    if seconds > MAX_SECONDS:
+        raise DurationError(TOO_LONG.format(text=shown))
+    return timedelta(seconds=seconds)
 
 
 def _seconds(text: str) -> float | None:

@@ -1,6 +1,6 @@
 """Instants and wall-clock times (docs/decisions.md §3). Pure functions, no Django.
 
-The API takes instants as ISO 8601 with an offset. The booking form and the CLI give wall-clock
+The API takes instants as ISO 8601 with an offset (portal/inputs.py). The booking form and the CLI give wall-clock
 times, read in the person's zone: a time the clocks skip (a DST gap) is refused, and a time that
 happens twice (the hour after DST ends) needs the caller to choose the earlier or the later one.
 """
@@ -8,29 +8,21 @@ happens twice (the hour after DST ends) needs the caller to choose the earlier o
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-NAIVE_INSTANT = "Give an offset (ISO 8601, e.g. 2026-11-24T09:00:00+01:00): a time without one is ambiguous."
-NOT_AN_INSTANT = "Not an ISO 8601 date and time."
+from portal.inputs import InputError, instant_from
+
 WALL_CLOCK_HAS_OFFSET = "A wall-clock time has no offset: it is read in your time zone."
 IN_DST_GAP = "{value} does not exist in {zone}: the clocks skip it when daylight saving time starts."
 AMBIGUOUS = "{value} happens twice in {zone} when daylight saving time ends: choose 'earlier' or 'later'."
 FOLDS = {"earlier": 0, "later": 1}
 
 
-class InstantError(ValueError):
-    """Bad time input; the message is one of the constants above, ready for the user."""
-
-
-def instant_parse(raw: str) -> datetime:
-    """An ISO 8601 instant with an offset, in UTC."""
-    value = _parse(raw)
-    if value.tzinfo is None:
-        raise InstantError(NAIVE_INSTANT)
-    return value.astimezone(UTC)
+class InstantError(InputError):
+    """Bad time input; the message is one of the constants above (or portal.inputs'), ready for the user."""
 
 
 def wall_clock_parse(raw: str, *, zone: ZoneInfo, choice: str | None = None) -> datetime:
     """A wall-clock time (no offset) in `zone`, as a UTC instant."""
-    value = _parse(raw)
+    value = _parse(raw, naive_ok=True)
     if value.tzinfo is not None:
         raise InstantError(WALL_CLOCK_HAS_OFFSET)
     return wall_clock_to_utc(value, zone=zone, choice=choice)
@@ -49,8 +41,8 @@ def wall_clock_to_utc(value: datetime, *, zone: ZoneInfo, choice: str | None = N
     return later if FOLDS[choice] else earlier
 
 
-def _parse(raw: str) -> datetime:
+def _parse(raw: str, *, naive_ok: bool) -> datetime:
     try:
-        return datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InstantError(NOT_AN_INSTANT) from None
+        return instant_from(raw, naive_ok=naive_ok)
+    except InputError as exc:
+        raise InstantError(str(exc)) from None

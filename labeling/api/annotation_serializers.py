@@ -4,13 +4,16 @@ from rest_framework import serializers
 
 from labeling.access import may_review_task
 from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
+from portal.api.fields import WholeNumberField
 
 
 class TaskSerializer(serializers.ModelSerializer):
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
     item_kind = serializers.CharField(source="item.kind", read_only=True)
-    assignee_username = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    assignee_username = serializers.CharField(
+        source="assignee.username", read_only=True, default=None, allow_null=True, help_text="null when unassigned"
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -60,13 +63,13 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 class TaskAssignSerializer(serializers.Serializer):
-    assignee = serializers.IntegerField(allow_null=True)
+    assignee = WholeNumberField(allow_null=True)
 
 
 class TasksCreateSerializer(serializers.Serializer):
-    overlap = serializers.IntegerField(default=1)
+    overlap = WholeNumberField(default=1)
     items = serializers.ListField(
-        child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=100_000
+        child=WholeNumberField(), required=False, allow_null=True, default=None, max_length=100_000
     )
 
 
@@ -76,7 +79,7 @@ class TasksCreatedSerializer(serializers.Serializer):
 
 
 class NextTaskSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    dataset = WholeNumberField(required=False, allow_null=True, default=None)
 
 
 class AnnotationDocumentSerializer(serializers.Serializer):
@@ -102,7 +105,7 @@ class SavedAnnotationSerializer(AnnotationSerializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
+    version = WholeNumberField(
         required=False, allow_null=True, default=None, help_text="The saved version you are handing in (optional)."
     )
 
@@ -128,13 +131,13 @@ class TaskStatusFilterSerializer(serializers.Serializer):
     mine = serializers.BooleanField(required=False, default=False)
     review = serializers.BooleanField(required=False, default=False)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, allow_null=True, default=None)
-    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
-    assignee = serializers.IntegerField(required=False, allow_null=True, default=None)
+    dataset = WholeNumberField(required=False, allow_null=True, default=None)
+    assignee = WholeNumberField(required=False, allow_null=True, default=None)
 
 
 class DiffQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword: the field is named from_version and read from ?from=.
-    to = serializers.IntegerField(min_value=0)
+    to = WholeNumberField(min_value=0)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.models import Dataset, DatasetVersion, ImportFile, ImportJob, Item, Slice, VersionItem
+from portal.api.fields import WholeNumberField
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -27,10 +28,10 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 
 class DatasetCreateSerializer(serializers.Serializer):
-    team = serializers.IntegerField()
+    team = WholeNumberField()
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    series = serializers.IntegerField(required=False, allow_null=True, default=None)
+    series = WholeNumberField(required=False, allow_null=True, default=None)
     label_schema = serializers.JSONField(required=False, default=None)
 
 

@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,6 +33,8 @@ from labeling.selectors import versions as version_selectors
 from labeling.services import datasets as dataset_services
 from labeling.services import imports as import_services
 from labeling.services import versions as version_services
+from portal.api.parsers import JSONParser
+from portal.inputs import InputError, integer_from  # with the depth limit (portal/inputs.py)
 
 # Tiles and thumbnails are named by content hash, so a URL's bytes never change: cache for a year.
 # `private`: they are access-checked per user, so shared caches must not keep them.
@@ -331,6 +333,6 @@ class VersionDiffView(APIView):
 
 def _int_param(value: str | None) -> int | None:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return integer_from(value)
+    except InputError:
         return None

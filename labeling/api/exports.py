@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +19,7 @@ from labeling.api.export_serializers import (
 from labeling.models import ExportJob, ExportState
 from labeling.services import annotation_imports
 from labeling.services import exports as export_services
+from portal.api.parsers import JSONParser  # with the depth limit (portal/inputs.py)
 
 RECENT_EXPORTS = 20
 NOT_READY = "The export is not ready: it is {state}."
@@ -28,6 +29,7 @@ class VersionExportListView(GenericAPIView):
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.none()  # for the schema only: every query goes through labeling.access
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    pagination_class = None  # the most recent RECENT_EXPORTS, a bare list
 
     @extend_schema(responses={200: ExportJobSerializer(many=True)}, summary="The version's recent exports")
     def get(self, request, pk: int):

@@ -21,6 +21,7 @@ from labeling.selectors import versions as version_selectors
 from labeling.services.datasets import dataset_create
 from labeling.services.versions import version_create
 from portal.errors import field_errors
+from portal.inputs import InputError, integer_from
 from portal.teams.access import teams_visible_to
 
 GRID_PAGE_SIZE = 60
@@ -216,7 +217,8 @@ def item_page(request, pk: int):
 
 
 def _int_or_none(value):
+    """An id from a form or query: a whole number a database column holds, else None."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return integer_from(value)
+    except InputError:
         return None

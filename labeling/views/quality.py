@@ -10,6 +10,7 @@ from labeling.models import Task
 from labeling.selectors import annotation_tasks as annotation_task_selectors
 from labeling.selectors import quality as quality_selectors
 from labeling.services.annotations import annotation_diff
+from portal.inputs import integer_from
 
 
 @login_required
@@ -51,7 +52,7 @@ def _newest_step(revisions: list[dict]) -> dict:
 def _chosen_diff(request, tasks):
     """The diff the form asked for (?task=&from=&to=): (diff or None, what was chosen, an error to show)."""
     try:
-        task_id, old, new = (int(request.GET[name]) for name in ("task", "from", "to"))
+        task_id, old, new = (integer_from(request.GET[name], minimum=0) for name in ("task", "from", "to"))
     except (KeyError, ValueError):
         return None, {}, ""
     chosen = {"task": task_id, "from": old, "to": new}

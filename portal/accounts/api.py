@@ -28,7 +28,9 @@ class MeView(GenericAPIView):
     def patch(self, request):
         payload = MeUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.user_update_time_zone(user=request.user, time_zone=payload.validated_data["time_zone"])
+        user = request.user
+        if "time_zone" in payload.validated_data:  # a PATCH changes what it names, nothing else
+            user = services.user_update_time_zone(user=user, time_zone=payload.validated_data["time_zone"])
         return Response(MeSerializer(user).data)
 
 

@@ -25,7 +25,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    time_zone = serializers.CharField(validators=[validate_time_zone])
+    time_zone = serializers.CharField(required=False, validators=[validate_time_zone])
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -17,12 +17,18 @@ from portal.errors import ApplicationError, Invalid, field_errors
 
 def _flatten(errors) -> dict[str, list[str]]:
     if isinstance(errors, dict):
-        return {
-            str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()
-        }
-    if isinstance(errors, list):
-        return {"non_field_errors": [str(m) for m in errors]}
-    return {"non_field_errors": [str(errors)]}
+        return {str(field): _messages(msgs) for field, msgs in errors.items()}
+    return {"non_field_errors": _messages(errors)}
+
+
+def _messages(errors, where: str = "") -> list[str]:
+    """A field's messages as text; a list item's or a nested field's under its position ("0: …",
+    "count: …"), never a Python repr of DRF's error tree."""
+    if isinstance(errors, dict):
+        return [m for key, value in errors.items() for m in _messages(value, f"{where}{key}: ")]
+    if isinstance(errors, list) and not all(isinstance(m, str) for m in errors):
+        return [m for index, value in enumerate(errors) for m in _messages(value, f"{where}{index}: ")]
+    return [f"{where}{m}" for m in (errors if isinstance(errors, list) else [errors])]
 
 
 def _summary(errors: dict[str, list[str]]) -> str:
@@ -52,7 +58,7 @@ def exception_handler(exc, context):
         errors = _flatten(exc.detail)
         response.data = {"detail": _summary(errors), "errors": errors}
     else:
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        detail = exc.detail if isinstance(exc.detail, str) else _summary(_flatten(exc.detail))
         response.data = {"detail": str(detail), "errors": {}}
     return response
 

@@ -14,3 +14,44 @@ class PersonalTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "A personal token from your profile page: `Authorization: Token atl_…`.",
         }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every refusal (docs/decisions.md §3); 409, 412 and 413 add their extension keys.",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["detail", "errors"],
+    "additionalProperties": True,
+}
+REFUSALS = {
+    "400": "Bad input: `errors` names each parameter or field.",
+    "401": "No valid credentials.",
+    "404": "No such thing, or not yours to see (never 403, so ids do not leak); or no such page.",
+    "413": "The body is larger than allowed: `limit` gives the most bytes allowed.",
+    "415": "The body is not JSON, a form or multipart.",
+}
+
+
+def document_refusals(result, generator, request, public):
+    """Postprocessing hook: every operation documents the refusals the API's global layer can answer
+    (portal/api/errors.py, portal/views.py) in the one error shape, beside those it documents itself."""
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    components["responses"] = {
+        f"Refused{code}": {"description": why, "content": error} for code, why in REFUSALS.items()
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            for code in _refusals_of(path, method, operation):
+                operation["responses"].setdefault(code, {"$ref": f"#/components/responses/Refused{code}"})
+    return result
+
+
+def _refusals_of(path: str, method: str, operation: dict) -> list[str]:
+    paged = any(p.get("name") in ("page", "cursor") for p in operation.get("parameters", []))
+    with_body = method in ("post", "put", "patch")
+    return ["400", "401"] + (["404"] if "{" in path or paged else []) + (["413", "415"] if with_body else [])

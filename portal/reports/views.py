@@ -3,6 +3,7 @@
 import csv
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -29,8 +30,8 @@ def quota_report_page(request):
         raise Http404("No report for you here.")  # reports are for site and team admins (docs/decisions.md §2)
     try:
         month = month_parse(request.GET.get("month"), default=timezone.now())
-    except ValueError:
-        month = month_parse(None, default=timezone.now())
+    except ValueError as exc:  # a 400 page naming it (portal.views.RefusalPages), as the API answers
+        raise ValidationError({"month": [f"month: {exc}"]}) from None
     sort, order = request.GET.get("sort", "team"), request.GET.get("order", "asc")
     rows = quota_report(teams=teams, month=month, sort=sort, descending=order == "desc")
     if request.GET.get("format") == "csv":

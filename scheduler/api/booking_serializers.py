@@ -2,12 +2,14 @@
 
 from rest_framework import serializers
 
+from portal.api.fields import InstantField, WholeNumberField
+from portal.inputs import InputError, integer_from
 from portal.teams.models import Team
 from scheduler import access
 from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Booking
 from scheduler.selectors.placement import GpuRequest
-from scheduler.wallclock import FOLDS, InstantError, instant_parse, wall_clock_parse
+from scheduler.wallclock import FOLDS, InstantError, wall_clock_parse
 
 GIVE_START = "Give `start` (with an offset) or `start_local` (wall-clock, your time zone)."
 GIVE_END = "Give `end` (with an offset) or `end_local` (wall-clock, your time zone)."
@@ -25,15 +27,17 @@ def _instant(attrs: dict, name: str, *, zone, required: bool, missing: str):
         if required:
             raise serializers.ValidationError({name: [missing]})
         return None
+    if raw:
+        return raw  # InstantField parsed it
     try:
-        return instant_parse(raw) if raw else wall_clock_parse(local, zone=zone, choice=attrs.get("ambiguous"))
+        return wall_clock_parse(local, zone=zone, choice=attrs.get("ambiguous"))
     except InstantError as exc:
-        raise serializers.ValidationError({name if raw else f"{name}_local": [str(exc)]}) from None
+        raise serializers.ValidationError({f"{name}_local": [str(exc)]}) from None
 
 
 class WindowFields(serializers.Serializer):
-    start = serializers.CharField(required=False, help_text="ISO 8601 instant with an offset.")
-    end = serializers.CharField(required=False, help_text="ISO 8601 instant with an offset.")
+    start = InstantField(required=False, help_text="ISO 8601 instant with an offset.")
+    end = InstantField(required=False, help_text="ISO 8601 instant with an offset.")
     start_local = serializers.CharField(required=False, help_text="Wall-clock time in your time zone, no offset.")
     end_local = serializers.CharField(required=False, help_text="Wall-clock time in your time zone, no offset.")
     ambiguous = serializers.ChoiceField(
@@ -48,11 +52,11 @@ class WindowFields(serializers.Serializer):
 
 
 class BookingCreateSerializer(WindowFields):
-    gpus = serializers.IntegerField(required=False, min_value=0, help_text="How many GPUs; the service picks them.")
-    gpu_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    gpus = WholeNumberField(required=False, min_value=0, help_text="How many GPUs; the service picks them.")
+    gpu_ids = serializers.ListField(child=WholeNumberField(), required=False, allow_empty=False)
     node = serializers.CharField(required=False)
     model = serializers.CharField(required=False)
-    min_memory_mb = serializers.IntegerField(required=False, min_value=1)
+    min_memory_mb = WholeNumberField(required=False, min_value=1)
     same_node = serializers.BooleanField(required=False, default=False)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -129,15 +133,15 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    gpus = serializers.IntegerField(min_value=1, required=False)
+    gpus = WholeNumberField(min_value=1, required=False)
     gpu_ids = serializers.CharField(required=False, help_text="Comma-separated GPU ids.")
     duration = serializers.CharField(help_text="ISO 8601 duration, e.g. PT8H.")
-    after = serializers.CharField(required=False, help_text="ISO 8601 instant with an offset; default now.")
+    after = InstantField(required=False, help_text="ISO 8601 instant with an offset; default now.")
     node = serializers.CharField(required=False)
     model = serializers.CharField(required=False)
-    min_memory_mb = serializers.IntegerField(required=False, min_value=1)
+    min_memory_mb = WholeNumberField(required=False, min_value=1)
     same_node = serializers.BooleanField(required=False, default=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=20, default=3)
+    limit = WholeNumberField(required=False, min_value=1, max_value=20, default=3)
 
     def validate_duration(self, value):
         try:
@@ -148,17 +152,11 @@ class AvailabilityQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError(DURATION_POSITIVE)
         return duration
 
-    def validate_after(self, value):
-        try:
-            return instant_parse(value)
-        except InstantError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
     def validate_gpu_ids(self, value):
         try:
-            return tuple(int(part) for part in value.split(",") if part.strip())
-        except ValueError:
-            raise serializers.ValidationError("Comma-separated whole numbers.") from None
+            return tuple(integer_from(part, minimum=1) for part in value.split(",") if part.strip())
+        except InputError:
+            raise serializers.ValidationError("Comma-separated GPU ids (whole numbers).") from None
 
 
 class WindowSerializer(serializers.Serializer):

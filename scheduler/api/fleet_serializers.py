@@ -1,29 +1,15 @@
 """Serializers of the fleet API: nodes, GPUs with their current reading, drain input, chart series."""
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from portal.api.fields import InstantField
 from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Booking, Gpu, Job, Node
 from scheduler.selectors.fleet import BOARD_STATES
 
-NAIVE_INSTANT = "Give an offset, e.g. 2026-11-23T09:00:00+09:00 or ...Z: a time without one is ambiguous."
-BAD_INSTANT = "Not an ISO 8601 instant, e.g. 2026-11-23T09:00:00+00:00."
 BAD_STEP = "The step must be longer than 0, e.g. PT1M, 1m or 60 (seconds)."
 END_BEFORE_START = "end must be after start."
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset; a naive datetime is refused rather than guessed (docs/decisions.md §3)."""
-
-    def to_internal_value(self, value):
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise serializers.ValidationError(BAD_INSTANT)
-        if timezone.is_naive(parsed):
-            raise serializers.ValidationError(NAIVE_INSTANT)
-        return parsed
 
 
 class DurationParamField(serializers.CharField):
@@ -173,8 +159,8 @@ class NodeDrainResultSerializer(serializers.Serializer):
 
 
 class MetricsQuerySerializer(serializers.Serializer):
-    start = AwareDateTimeField(required=False, help_text="default: end - 1 hour")
-    end = AwareDateTimeField(required=False, help_text="default: now")
+    start = InstantField(required=False, help_text="default: end - 1 hour")
+    end = InstantField(required=False, help_text="default: now")
     step = DurationParamField(required=False, help_text="ISO 8601 duration or seconds; coarsens the resolution")
 
     def validate(self, attrs):

@@ -3,6 +3,7 @@ from datetime import timedelta
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.fields import WholeNumberField
 from scheduler.durations import DurationError, parse_duration
 from scheduler.models import Attempt, Job, Priority
 from scheduler.models.jobs import PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU
@@ -35,9 +36,9 @@ class JobSubmitSerializer(serializers.Serializer):
     command = serializers.CharField(allow_blank=True, trim_whitespace=True)
     working_dir = serializers.CharField(required=False, allow_blank=True, default="")
     env = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
-    gpus = serializers.IntegerField(min_value=0, max_value=1024)
+    gpus = WholeNumberField(min_value=0, max_value=1024)
     gpu_model = serializers.CharField(required=False, allow_blank=True, default="")
-    min_memory_mb = serializers.IntegerField(required=False, min_value=0, default=0)
+    min_memory_mb = WholeNumberField(required=False, min_value=0, default=0)
     multi_node = serializers.BooleanField(required=False, default=False)
     time_limit = TypedDurationField(
         help_text="How long the job may run: ISO 8601 (PT4H), units (4h, 90m, 1h30m, 2d), a clock (4:00:00) or a "
@@ -45,11 +46,11 @@ class JobSubmitSerializer(serializers.Serializer):
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     preemptible = serializers.BooleanField(required=False, default=False)
-    team = serializers.IntegerField(required=False, allow_null=True, default=None)
-    booking = serializers.IntegerField(
+    team = WholeNumberField(required=False, allow_null=True, default=None)
+    booking = WholeNumberField(
         required=False, allow_null=True, default=None, help_text="run inside this booking of your team"
     )
-    reservation = serializers.IntegerField(required=False, allow_null=True, default=None, help_text=OLD_BOOKING_NAME)
+    reservation = WholeNumberField(required=False, allow_null=True, default=None, help_text=OLD_BOOKING_NAME)
     labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
     inputs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
 

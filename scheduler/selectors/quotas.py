@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
 
+from portal.inputs import month_from
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
 from scheduler.models import BookingIdlePeriod, GpuOccupancy, OccupancyKind
 
@@ -132,18 +133,12 @@ def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     return hours
 
 
-BAD_MONTH = "Give a month as YYYY-MM, e.g. 2026-11."
-
-
 def month_parse(raw: str | None, *, default: datetime) -> date:
-    """'2026-11' -> date(2026, 11, 1); no value means the month of `default` in the site zone."""
+    """'2026-11' -> date(2026, 11, 1), years 2000–2100 (portal.inputs.InputError, a ValueError,
+    otherwise); no value means the month of `default` in the site zone."""
     if not raw:
         return month_of(default)
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise ValueError(BAD_MONTH) from None
+    return month_from(raw)
 
 
 def quota_summary(*, team, month: date) -> dict:

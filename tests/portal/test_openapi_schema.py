@@ -34,3 +34,34 @@ def test_swagger_ui_is_served_without_a_cdn(admin_client):
     page = admin_client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower()
+
+
+def committed_schema() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
+
+
+def test_instants_in_parameters_and_bodies_are_date_times():
+    document = committed_schema()
+    availability = document["paths"]["/api/v1/availability/"]["get"]["parameters"]
+    assert next(p for p in availability if p["name"] == "after")["schema"]["format"] == "date-time"
+    booking = document["components"]["schemas"]["BookingCreateRequest"]["properties"]
+    assert booking["start"]["format"] == booking["end"]["format"] == "date-time"
+
+
+def test_nullability_and_pagination_are_as_served():
+    document = committed_schema()
+    assert document["components"]["schemas"]["Task"]["properties"]["assignee_username"]["nullable"] is True
+    exports = document["paths"]["/api/v1/versions/{id}/exports/"]["get"]["responses"]["200"]
+    assert exports["content"]["application/json"]["schema"]["type"] == "array"
+    assert "required" not in document["components"]["schemas"]["PatchedMeUpdateRequest"]
+
+
+def test_every_operation_documents_its_refusals_in_the_error_shape():
+    document = committed_schema()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            refusals = {code for code in operation["responses"] if code.startswith("4")}
+            assert {"400", "401"} <= refusals, (method, path, refusals)
+            assert "{" not in path or "404" in refusals, (method, path)

@@ -24,3 +24,10 @@ def test_me_reports_roles_per_team(researcher, team_admin):
     assert body["memberships"] == [
         {"team_id": body["memberships"][0]["team_id"], "team_name": "Team A", "roles": ["researcher", "team_admin"]}
     ]
+
+
+def test_patch_me_changes_only_what_it_names(researcher):
+    researcher.time_zone = "Europe/Berlin"
+    researcher.save()
+    response = api_client_for(researcher).patch("/api/v1/me/", {}, format="json")
+    assert (response.status_code, response.json()["time_zone"]) == (200, "Europe/Berlin")

@@ -8,10 +8,11 @@ import time_machine
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from portal.inputs import NAIVE_INSTANT, NOT_AN_INSTANT
 from scheduler.api import booking_serializers as s
 from scheduler.models import Booking, Gpu, GpuOccupancy, GpuState, Job, Node
 from scheduler.services import bookings as svc
-from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP, NAIVE_INSTANT, NOT_AN_INSTANT
+from scheduler.wallclock import AMBIGUOUS, IN_DST_GAP
 from tests.actors import api_client_for
 from tests.scheduler.factories import booking, fleet, hours_from_now, running_job
 

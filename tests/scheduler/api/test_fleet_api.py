@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from portal.inputs import NAIVE_INSTANT
 from portal.notifications.models import Notification
 from scheduler import durations
-from scheduler.api.fleet_serializers import BAD_STEP, END_BEFORE_START, NAIVE_INSTANT
+from scheduler.api.fleet_serializers import BAD_STEP, END_BEFORE_START
 from scheduler.models import Booking, GpuState, Node
 from scheduler.services.drain import REASON_REQUIRED
 from scheduler.services.telemetry import SampleRow, rollups_update, samples_write
