@@ -8,7 +8,7 @@ to it). A host that comes back under a new name with all of its GPUs is the same
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scheduler.gpu.backends import GpuReading, NodeReading
@@ -24,10 +24,22 @@ class SyncedNode:
     gpu_ids: dict[str, int]  # uuid -> Gpu.id, every GPU of the reading that has a UUID
 
 
-@transaction.atomic
 def inventory_sync(*, reading: NodeReading, node_name: str | None = None, now: datetime | None = None) -> SyncedNode:
-    """Make the stored inventory of one node match its reading; write only what changed."""
+    """Make the stored inventory of one node match its reading; write only what changed.
+
+    Two writers may sync the same new node at once (the agent's first tick and `make run`'s demo
+    seed): the second one's insert then fails on the unique name or UUID once the first commits, and
+    one more try finds the rows the first one wrote.
+    """
     now = now or timezone.now()
+    try:
+        return _inventory_sync_once(reading=reading, node_name=node_name, now=now)
+    except IntegrityError:
+        return _inventory_sync_once(reading=reading, node_name=node_name, now=now)
+
+
+@transaction.atomic
+def _inventory_sync_once(*, reading: NodeReading, node_name: str | None, now: datetime) -> SyncedNode:
     node = _node_for(name=node_name or reading.hostname, reading=reading)
     _node_update(node=node, reading=reading)
     if reading.error is not None:

@@ -98,3 +98,24 @@ def test_one_gpu_moved_to_another_host_changes_node_without_renaming():
 def test_the_agent_name_overrides_the_hostname():
     inventory_sync(reading=node_reading(host="localhost", count=1), node_name="gpu-07", now=T0)
     assert Node.objects.get(name="gpu-07").hostname == "localhost"
+
+
+def test_a_node_another_writer_creates_between_lookup_and_insert_does_not_fail_the_sync(monkeypatch):
+    """The race behind a CI failure: the agent's first tick and the demo seed both register the node."""
+    from scheduler.services import fleet
+
+    original = fleet._renamed_node
+    raced = []
+
+    def another_writer_gets_there_first(*, reading):
+        if not raced:
+            raced.append(True)
+            Node.objects.create(name=reading.hostname, hostname=reading.hostname, backend="nvml")
+        return original(reading=reading)
+
+    monkeypatch.setattr(fleet, "_renamed_node", another_writer_gets_there_first)
+
+    synced = inventory_sync(reading=node_reading(count=2), now=T0)
+
+    assert Node.objects.filter(name="gpu-test-01").count() == 1
+    assert set(synced.gpu_ids) == {"GPU-test-gpu-test-01-0", "GPU-test-gpu-test-01-1"}
