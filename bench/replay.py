@@ -9,6 +9,9 @@ Parts (default `all` runs them in this order, one process, one core):
 - `whole`: all 82,247 jobs on 1,024 GPUs like the reference's ALL rows, with wall time.
 - `fairness`: all VCs as teams on 512 GPUs: per-team mean (bounded) slowdown and its spread for
   fifo, fjf and atelier, all with topology placement.
+- `starvation`: the wait bound of docs/scheduling.md: at 64 GPUs, count placement for every
+  policy, on each VC where FIFO queues: maximum wait and average JCT of atelier against fjf
+  (`--config name=value` replays atelier with other PolicyConfig fields; not part of `all`).
 Writes `<part>.csv` and `<part>.md` under --out and prints the markdown.
 """
 
@@ -19,11 +22,13 @@ import csv
 import os
 import sys
 import time
+from dataclasses import replace
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from scheduler.policy.replay import simulate  # noqa: E402
 from scheduler.policy.traces import load_trace, select_vc, time_limits  # noqa: E402
+from scheduler.policy.types import PolicyConfig  # noqa: E402
 
 TRACES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "traces")
 DEFAULT_TRACE = os.path.join(TRACES, "philly_jobs_pollux.csv")
@@ -169,11 +174,59 @@ def part_fairness(jobs: list, limits: dict, out: str) -> None:
     write(out, "fairness", rows, md)
 
 
+QUEUEING_VCS_AT_64 = ("0e4a51", "11cb48", "2869ce", "6214e9", "6c71a0", "7f04ca", "b436b2", "ee9e8c")
+
+
+def part_starvation(jobs: list, limits: dict, out: str, config: PolicyConfig, vcs: tuple) -> None:
+    rows = []
+    md = [
+        "| VC | jobs | fjf avg JCT s | atelier avg JCT s | fjf max wait h | atelier max wait h "
+        "| max wait atelier / fjf | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for vc in vcs:
+        selection = select_vc(jobs, vc)
+        fjf = simulate(selection, 64, 8, "fjf", limits, "count")
+        atelier = simulate(selection, 64, 8, "atelier", limits, "count", config)
+        ratio = atelier.max_queueing_s / fjf.max_queueing_s if fjf.max_queueing_s else 1.0
+        rows.append(
+            {
+                "vc": vc,
+                "jobs": fjf.jobs,
+                "fjf_avg_jct_s": round(fjf.avg_jct_s),
+                "atelier_avg_jct_s": round(atelier.avg_jct_s),
+                "fjf_max_wait_h": round(fjf.max_queueing_s / 3600, 1),
+                "atelier_max_wait_h": round(atelier.max_queueing_s / 3600, 1),
+                "max_wait_ratio": round(ratio, 2),
+                "wall_s": round(fjf.wall_s + atelier.wall_s, 1),
+            }
+        )
+        row = rows[-1]
+        md.append(
+            f"| {vc} | {row['jobs']} | {fjf.avg_jct_s:,.0f} | {atelier.avg_jct_s:,.0f} | {row['fjf_max_wait_h']} "
+            f"| {row['atelier_max_wait_h']} | {ratio:.2f} | {row['wall_s']} |"
+        )
+    write(out, "starvation", rows, md)
+
+
+def parse_config(pairs: list) -> PolicyConfig:
+    """PolicyConfig with `name=value` overrides, each value of the field's own type."""
+    defaults = PolicyConfig()
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        kind = type(getattr(defaults, name))
+        overrides[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return replace(defaults, **overrides)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", default=DEFAULT_TRACE)
     parser.add_argument("--reference", default=DEFAULT_REFERENCE)
-    parser.add_argument("--part", default="all", choices=("all", "vcs", "whole", "fairness"))
+    parser.add_argument("--part", default="all", choices=("all", "vcs", "whole", "fairness", "starvation"))
+    parser.add_argument("--config", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--vcs", default=",".join(QUEUEING_VCS_AT_64), help="VCs of the starvation part")
     parser.add_argument("--out", default="var/bench-replay")
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
@@ -187,6 +240,8 @@ def main(argv=None) -> int:
         part_whole(jobs, limits, reference, options.out)
     if options.part in ("all", "fairness"):
         part_fairness(jobs, limits, options.out)
+    if options.part == "starvation":
+        part_starvation(jobs, limits, options.out, parse_config(options.config), tuple(options.vcs.split(",")))
     print(f"total wall {time.perf_counter() - began:.0f} s", flush=True)
     return 0
 

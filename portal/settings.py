@@ -513,6 +513,9 @@ ANNOTATION_REVISION_MERGE_SECONDS = env_float("ATELIER_ANNOTATION_REVISION_MERGE
 SCHEDULER_RESERVE_MIN_AGE = env_float("ATELIER_SCHEDULER_RESERVE_MIN_AGE", 6 * 3600.0, minimum=0.0)
 SCHEDULER_WEIGHT_SIZE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_SIZE_HOURS", 48.0, minimum=0.0)
 SCHEDULER_WEIGHT_FAIRSHARE_HOURS = env_float("ATELIER_SCHEDULER_WEIGHT_FAIRSHARE_HOURS", 24.0, minimum=0.0)
+# A job waiting longer than max(floor, factor x the median wait) goes first, oldest first (0: off).
+SCHEDULER_STARVATION_FACTOR = env_float("ATELIER_SCHEDULER_STARVATION_FACTOR", 16.0, minimum=0.0)
+SCHEDULER_STARVATION_FLOOR = env_float("ATELIER_SCHEDULER_STARVATION_FLOOR", 24 * 3600.0, minimum=0.0)
 # Fair share forgets past usage at this half-life (s), like Slurm's PriorityDecayHalfLife; the usage
 # table is folded with it, so a change applies from the next fold on (docs/scheduling.md).
 SCHEDULER_HALF_LIFE = env_float("ATELIER_SCHEDULER_HALF_LIFE", 7 * 24 * 3600.0, minimum=3600.0)

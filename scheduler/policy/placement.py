@@ -8,6 +8,7 @@ GPUs") takes the first free eligible GPUs regardless of node, like the Tiresias 
 
 from __future__ import annotations
 
+import heapq
 from typing import Callable, Optional
 
 from scheduler.policy.types import Gpu
@@ -16,8 +17,9 @@ from scheduler.policy.types import Gpu
 class FreeView:
     """Free GPUs grouped by node (input order), with nodes bucketed by how many GPUs they have free.
 
-    The buckets make "does a gang fit on one node" O(1) and best fit a look at one bucket, which
-    keeps a pass linear in the queue on clusters of thousands of GPUs.
+    The buckets make "does a gang fit on one node" O(1), and each bucket's heap of (node rank,
+    node) makes best fit O(log nodes): a pass stays linear in the queue and the cluster. Heaps
+    are cleaned lazily: an entry whose node has left the bucket is dropped when it reaches the top.
     """
 
     def __init__(self, by_node: dict, node_rank: dict):
@@ -25,8 +27,11 @@ class FreeView:
         self.node_rank = node_rank
         self.total = sum(len(gpus) for gpus in by_node.values())
         self.buckets: dict = {}
+        self.heaps: dict = {}
         for node, gpus in by_node.items():
             self.buckets.setdefault(len(gpus), set()).add(node)
+        for free, nodes in self.buckets.items():
+            self.heaps[free] = sorted((node_rank[node], node) for node in nodes)
         self.max_on_node = max(self.buckets, default=0)
 
     def remove(self, taken_ids: set, nodes: list) -> None:
@@ -42,6 +47,7 @@ class FreeView:
             if after:
                 self.by_node[node] = after
                 self.buckets.setdefault(len(after), set()).add(node)
+                heapq.heappush(self.heaps.setdefault(len(after), []), (self.node_rank[node], node))
             else:
                 del self.by_node[node]
             self.total -= len(before) - len(after)
@@ -53,7 +59,10 @@ class FreeView:
         for free in range(count, self.max_on_node + 1):
             nodes = self.buckets.get(free)
             if nodes:
-                return min(nodes, key=self.node_rank.__getitem__)
+                heap = self.heaps[free]
+                while heap[0][1] not in nodes:
+                    heapq.heappop(heap)
+                return heap[0][1]
         return None
 
 

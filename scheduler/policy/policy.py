@@ -25,6 +25,7 @@ from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible
 from scheduler.policy.preemption import preempt_for, victim_order
 from scheduler.policy.quotas import TeamLedger
 from scheduler.policy.ranking import rank_pending
+from scheduler.policy.starvation import starvation_threshold, starving_first
 from scheduler.policy.types import (
     ClusterState,
     Decision,
@@ -74,6 +75,8 @@ class Pass:
         self.eligible_cache: dict = {}
         self.texts: dict = {}
         self.usable_per_class: dict = {}
+        self.no_fit: dict = {}  # kind -> why jobs of that kind wait, until the pool or the head changes
+        self.any_preemptible = any(r.preemptible and r.booking_id is None for r in state.running)
 
     # --- which GPUs a job may use -------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Pass:
         taken = {g.id for g in gpus}
         nodes = sorted({g.node for g in gpus}, key=self.node_rank.__getitem__)
         self.pool.remove(taken, nodes)
+        self.no_fit.clear()
         for view in self.eligible_cache.values():
             if view is not self.pool:
                 view.remove(taken, nodes)
@@ -193,11 +197,7 @@ class Pass:
         self.placed_jobs.append(job)
 
     def try_preemption(self, job: PendingJob) -> Optional[tuple]:
-        """Take GPUs back from preemptible borrowers for a job within its team's guarantee."""
-        if not self.config.allow_preemption or job.booking_id is not None or self.head is not None:
-            return None
-        if not self.ledger.within_guarantee(job):
-            return None
+        """Take GPUs back from preemptible borrowers for a job within its team's guarantee (`may_preempt`)."""
         done = {v.id for v in self.preempted}
         index = {r.id: i for i, r in enumerate(self.state.running)}
         # A job inside its own booking frees nothing an outside job may use: never a victim.
@@ -231,7 +231,8 @@ class Pass:
             ]
             if spare:
                 self.pool.give(spare, self.gpu_order)
-                self.eligible_cache.clear()  # GPUs came back: views are rebuilt on demand
+                self.eligible_cache.clear()
+                self.no_fit.clear()  # GPUs came back: views are rebuilt on demand
         # The chosen GPUs that were free before are taken from the pool; victims' ones never entered it.
         free_chosen = tuple(g for g in chosen if any(g is f for f in self.pool.by_node.get(g.node, ())))
         self.take(free_chosen)
@@ -289,6 +290,7 @@ class Pass:
             self.gpu_order,
         )
         self.head_job = job
+        self.no_fit.clear()  # jobs may now wait behind the head
         if self.head is not None:
             self.head_gpus = frozenset(self.head.gpus)
 
@@ -321,20 +323,49 @@ class Pass:
                     continue
             if self.head_job is not None:
                 tested_after_head += 1
-            gpus = self.place_now(job)
-            if gpus is None:
-                gpus = self.try_preemption(job)
-                if gpus is not None:
-                    continue
-            if gpus is not None:
-                self.commit(job, gpus)
+            if not self.start_or_wait(job):
                 continue
-            self.record_wait(job)
             if self.statuses[job.id][0] in RESOURCE_WAITS:
                 if config.backfill == "none":
                     strict_stop = True
                 elif config.backfill == "easy" and self.head_job is None and self.old_enough_to_reserve(job):
                     self.make_head(job)
+
+    def start_or_wait(self, job: PendingJob) -> bool:
+        """Start the job now (free GPUs, else preempted borrowers' GPUs) or record why it waits.
+
+        False when it started. Whether a job fits, and why not, depends only on its kind (see
+        `kind`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
+        kinds, so the answer is remembered until the pool changes.
+        """
+        kind = self.kind(job)
+        may_preempt = self.may_preempt(job)
+        known = self.no_fit.get(kind)
+        if known is not None and not may_preempt:
+            self.set_status(job, known)
+            return True
+        gpus = self.place_now(job)
+        if gpus is None and may_preempt:
+            if self.try_preemption(job) is not None:
+                return False
+        if gpus is not None:
+            self.commit(job, gpus)
+            return False
+        self.record_wait(job)
+        self.no_fit[kind] = self.statuses[job.id][0]
+        return True
+
+    def kind(self, job: PendingJob) -> tuple:
+        """What decides whether a job fits the free GPUs now, and why not: all but its team and age."""
+        end = self.now + job.time_limit
+        cut = 0 if end <= self.earliest_booking or job.booking_id is not None else bisect_left(self.booking_starts, end)
+        avoid_head = bool(self.head_gpus) and not may_start_beside_head(job, self.now, self.head)
+        return (job.model, job.min_memory_mb, job.booking_id, job.gpus, job.multi_node, cut, avoid_head)
+
+    def may_preempt(self, job: PendingJob) -> bool:
+        if not (self.any_preemptible and self.config.allow_preemption):
+            return False
+        return job.booking_id is None and self.head is None and self.ledger.within_guarantee(job)
 
     def old_enough_to_reserve(self, job: PendingJob) -> bool:
         """A young job that does not fit is passed over first-fit style; only a job waiting at least
@@ -381,29 +412,27 @@ class Pass:
                 busy_end[gpu_id] = self.now + placed.time_limit
         free_times = [busy_end.get(g.id, self.now) for g in self.state.gpus if g.usable]
         head_id = self.head.job_id if self.head is not None else None
-        queue = [
-            job
-            for job in waiting
-            if job.id != head_id
-            and self.statuses[job.id][0] not in NO_ESTIMATE
-            and self.statuses[job.id][0] != reasons.BOOKING_NOT_STARTED
-        ]
+        statuses = self.statuses
+        codes = [statuses[job.id] for job in waiting]
+        no_estimate = set(NO_ESTIMATE) | {reasons.BOOKING_NOT_STARTED}
+        queue = [job for job, (code, _) in zip(waiting, codes) if code not in no_estimate and job.id != head_id]
         estimates = estimate_starts(queue, free_times, self.now, self.head, self.head_job)
         if self.head is not None:
             estimates[head_id] = self.head.start
         result = []
-        for position, job in enumerate(waiting, start=1):
-            code, text = self.statuses[job.id]
+        make = PendingStatus
+        for position, (job, (code, text)) in enumerate(zip(waiting, codes), start=1):
             estimate = estimates.get(job.id)
             if code == reasons.BOOKING_NOT_STARTED:
                 estimate = self.bookings[job.booking_id].start
-            result.append(PendingStatus(job.id, code, text, position, estimate))
+            result.append(make(job.id, code, text, position, estimate))
         return tuple(result)
 
 
 def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Decision:
     """Decide which pending jobs start now on which GPUs, which jobs to requeue, and why others wait."""
-    ranked = rank_pending(state, config)
+    starving_after = starvation_threshold(state.pending, state.now, config)
+    ranked = starving_first(rank_pending(state, config), state.now, starving_after)
     work = Pass(state, config)
     work.run(ranked)
     return work.decision(ranked)

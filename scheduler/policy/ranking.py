@@ -21,7 +21,8 @@ rank above J. Once J has waited `reserve_min_age_s` (default 30 days) and is the
 job that does not fit, EASY backfill holds GPUs for it that no later job may delay. So J waits at
 most max(35 days, 30 days) plus the time the jobs ranked above it need to start, each bounded by
 its time limit. The defaults are long because they serve the overloaded Philly replays (where
-FIFO waits average 20 to 60 days); a site with light queues sets shorter ones.
+FIFO waits average 20 to 60 days); a site with light queues sets shorter ones. The tighter bound in
+practice is starvation.py's: jobs waiting far longer than the median go first.
 """
 
 from __future__ import annotations

@@ -99,6 +99,8 @@ def live_policy_config() -> policy.PolicyConfig:
         w_size=settings.SCHEDULER_WEIGHT_SIZE_HOURS,
         w_fairshare=settings.SCHEDULER_WEIGHT_FAIRSHARE_HOURS,
         half_life_s=settings.SCHEDULER_HALF_LIFE,
+        starvation_factor=settings.SCHEDULER_STARVATION_FACTOR,
+        starvation_floor_s=settings.SCHEDULER_STARVATION_FLOOR,
     )
 
 

@@ -138,3 +138,12 @@ def test_a_gpu_released_after_the_pass_read_its_clock_is_placed_from_its_release
         list(GpuOccupancy.objects.filter(gpu=gpus[0]).order_by("start").values_list("start", flat=True))[1]
         == windows[1][0]
     )
+
+
+def test_the_live_pass_uses_the_configured_wait_bound(settings):
+    """docs/scheduling.md "Live defaults": the starvation bound follows its two settings."""
+    from scheduler.services.scheduling import live_policy_config
+
+    settings.SCHEDULER_STARVATION_FACTOR, settings.SCHEDULER_STARVATION_FLOOR = 8.0, 7200.0
+    config = live_policy_config()
+    assert (config.starvation_factor, config.starvation_floor_s) == (8.0, 7200.0)
