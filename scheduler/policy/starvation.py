@@ -23,18 +23,20 @@ Why these choices (docs/benchmarks.md, "Wait bound", has the replays):
 from __future__ import annotations
 
 import math
+import operator
 import statistics
 
 from scheduler.policy.types import PendingJob, PolicyConfig
 
 NEVER = math.inf
+_submit = operator.attrgetter("submit")
 
 
 def starvation_threshold(pending: tuple, now: float, config: PolicyConfig) -> float:
     """The wait after which a pending job is starving (infinite when the bound is off)."""
     if config.starvation_factor <= 0 or not pending or config.ranking == "submit_order":
         return NEVER
-    median_wait = statistics.median([now - job.submit for job in pending])
+    median_wait = now - statistics.median(map(_submit, pending))
     return max(config.starvation_floor_s, config.starvation_factor * max(0.0, median_wait))
 
 
@@ -43,9 +45,9 @@ def starving_first(ranked: list, now: float, threshold: float, oldest_only: bool
     if threshold == NEVER:
         return ranked
     cutoff = now - threshold
+    if not ranked or min(map(_submit, ranked)) > cutoff:
+        return ranked  # the usual case: one pass in C, no list built
     starving = [(job.submit, position) for position, job in enumerate(ranked) if job.submit <= cutoff]
-    if not starving:
-        return ranked
     starving.sort()
     if oldest_only:
         starving = starving[:1]
