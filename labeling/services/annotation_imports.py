@@ -14,7 +14,7 @@ extension). `..`, absolute paths, URLs and files of other datasets are refused.
 import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.db import transaction
 
 from labeling.documents import DocumentInvalid, ItemFrame, document_check
 from labeling.formats.base import ImportRecord
+from labeling.formats.merge import ItemDocument, merge_record
 from labeling.formats.read import READERS, reference_name, reference_path, reference_problem
 from labeling.ingest.archives import ArchiveFile, archive_entries
 from labeling.ingest.refusals import IngestRefused
@@ -61,13 +62,6 @@ class _Target:
     height: int
 
 
-@dataclass
-class _ItemDocument:
-    records: list[str] = field(default_factory=list)
-    shapes: dict[str, dict] = field(default_factory=dict)
-    relations: dict[tuple, dict] = field(default_factory=dict)
-
-
 def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
     if format not in READERS:
         raise ValidationError({"format": [UNKNOWN_FORMAT]})
@@ -75,7 +69,7 @@ def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
     read = READERS[format](files)
     errors += read.errors
     index = _DatasetIndex(dataset)
-    documents: dict[int, _ItemDocument] = defaultdict(_ItemDocument)
+    documents: dict[int, ItemDocument] = defaultdict(ItemDocument)
     claimed: dict[_Target, str] = {}
     for record in read.records:
         target = _target_of(record, index, errors)
@@ -85,7 +79,9 @@ def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
             errors.append({"record": record.record, "message": NAMED_TWICE.format(other=claimed[target])})
             continue
         claimed[target] = record.record
-        _merge(documents[target.item_id], record, target)
+        merge_record(
+            documents[target.item_id], record, offset_y=target.offset_y, width=target.width, height=target.height
+        )
     checked = _checked_documents(dataset, documents, errors)
     if errors:
         raise AnnotationImportRefused(errors)
@@ -187,49 +183,10 @@ def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Tar
     return target
 
 
-def _merge(document: _ItemDocument, record: ImportRecord, target: _Target) -> None:
-    """Put the record's shapes into item coordinates; parts of one shape (same id) become one again."""
-    document.records.append(record.record)
-    scale_x, scale_y = (target.width, target.height) if record.normalized else (1, 1)
-    for raw in record.shapes:
-        shape = _placed(raw, scale_x, scale_y, target.offset_y)
-        existing = document.shapes.get(shape["id"])
-        if existing is None:
-            document.shapes[shape["id"]] = shape
-        elif existing.get("type") == shape.get("type") == "box":
-            existing["box"] = _union(existing["box"], shape["box"])
-        elif existing.get("type") == shape.get("type") == "tag":
-            continue
-        else:  # a polygon cut across images comes back as its parts, each its own shape
-            number = 1
-            while f"{shape['id']}-{number}" in document.shapes:
-                number += 1
-            shape["id"] = f"{shape['id']}-{number}"
-            document.shapes[shape["id"]] = shape
-    for relation in record.relations:
-        document.relations.setdefault((relation.get("from"), relation.get("to"), relation.get("type")), relation)
-
-
-def _placed(raw: dict, scale_x: float, scale_y: float, offset_y: int) -> dict:
-    shape = {k: v for k, v in raw.items() if k not in ("group", "box", "points")}
-    if raw.get("type") == "box" and isinstance(raw.get("box"), list):
-        x, y, w, h = raw["box"]
-        shape["box"] = [x * scale_x, y * scale_y + offset_y, w * scale_x, h * scale_y]
-    elif raw.get("type") == "polygon" and isinstance(raw.get("points"), list):
-        shape["points"] = [[x * scale_x, y * scale_y + offset_y] for x, y in raw["points"]]
-    return shape
-
-
-def _union(a: list, b: list) -> list:
-    left, top = min(a[0], b[0]), min(a[1], b[1])
-    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return [left, top, right - left, bottom - top]
-
-
 # ---------------------------------------------------------------- checking and writing
 
 
-def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], errors: list) -> dict:
+def _checked_documents(dataset: Dataset, documents: dict[int, ItemDocument], errors: list) -> dict:
     schema = normalized_schema(dataset.label_schema)
     types = {c["name"]: {a["name"]: a["type"] for a in c["attributes"]} for c in schema["classes"]}
     character_ids = (

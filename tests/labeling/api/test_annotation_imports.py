@@ -6,9 +6,19 @@ import json
 
 import pytest
 
-from labeling.models import Annotation, Task
+from labeling import storage
+from labeling.models import Annotation, Task, TaskStatus
 from labeling.services.datasets import dataset_create
-from tests.labeling.formats.helpers import annotate, box, make_item, post_annotation_import, zip_bytes
+from labeling.services.exports import export_create, export_job_run
+from tests.labeling.formats.helpers import (
+    annotate,
+    box,
+    freeze,
+    make_item,
+    post_annotation_import,
+    zip_bytes,
+    zip_entries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +129,34 @@ def test_import_access_and_bad_requests(dataset, researcher, annotator, outsider
     assert not_json.status_code == 400 and not_json.json()["records"][0]["message"] == "the file is not JSON (UTF-8)"
     yolo_json = post_annotation_import(researcher, dataset, "yolo", "c.json", b"{}")
     assert yolo_json.status_code == 400 and list(yolo_json.json()["errors"]) == ["file"]
+
+
+def test_a_yolo_episode_export_comes_back_with_every_shape(dataset, researcher):
+    """Line numbers repeat in every slice's label file: shapes are told apart per file and line."""
+    episode = make_item(dataset, [300, 200, 500], name="Episode 1")
+    annotate(
+        episode,
+        [
+            box("t1", "text", 10, 20, 30, 30),
+            box("c1", "character", 10, 320, 30, 30),
+            box("s1", "text", 10, 600, 30, 30),
+            box("c2", "character", 50, 610, 30, 30),
+            box("p1", "panel", 60, 20, 30, 30),
+        ],
+        status=TaskStatus.IN_PROGRESS,
+    )
+    version = freeze(dataset, researcher)
+    job = export_create(version=version, user=researcher, format="yolo", options={})
+    export_job_run(export_job_id=job.pk)
+    exported = zip_entries(storage.export_path(dataset_id=dataset.pk, job_id=job.pk))
+    response = post_annotation_import(researcher, dataset, "yolo", "y.zip", zip_bytes(exported))
+    assert response.status_code == 200, response.json()
+    shapes = Task.objects.get(item=episode).annotation.shapes
+    assert sorted((s["class"], [round(v) for v in s["box"]]) for s in shapes) == [
+        ("character", [10, 320, 30, 30]),
+        ("character", [50, 610, 30, 30]),
+        ("panel", [60, 20, 30, 30]),
+        ("text", [10, 20, 30, 30]),
+        ("text", [10, 600, 30, 30]),
+    ]
+    assert len({s["id"] for s in shapes}) == 5
