@@ -56,3 +56,28 @@ def _union(a: list, b: list) -> list:
     left, top = min(a[0], b[0]), min(a[1], b[1])
     right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
     return [left, top, right - left, bottom - top]
+
+
+def shape_coerced(shape: dict, types: dict, character_ids) -> dict:
+    """Label Studio's per-region results ({"text": [...]}, {"choices": [...]}) as the schema's values."""
+    attributes = shape.get("attributes")
+    if not isinstance(attributes, dict):
+        return shape
+    clean = {}
+    for name, value in attributes.items():
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("text", "choices", "number"):
+            value = _attribute_value(next(iter(value.values())), types.get(name), character_ids)
+        clean[name] = value
+    return {**shape, "attributes": clean}
+
+
+def _attribute_value(raw, kind: str | None, character_ids):
+    values = raw if isinstance(raw, list) else [raw]
+    if kind == "tags":
+        return [str(v) for v in values]
+    if kind == "choice":
+        return values[0] if values else ""
+    if kind == "character" and character_ids is not None:
+        text = str(values[0]) if values else ""
+        return int(text) if text.isdigit() else text
+    return "\n".join(str(v) for v in values) if values else ""

@@ -23,7 +23,7 @@ from django.db import transaction
 
 from labeling.documents import DocumentInvalid, ItemFrame, document_check
 from labeling.formats.base import ImportRecord
-from labeling.formats.merge import ItemDocument, merge_record
+from labeling.formats.merge import ItemDocument, merge_record, shape_coerced
 from labeling.formats.read import READERS, reference_name, reference_path, reference_problem
 from labeling.ingest.archives import ArchiveFile, archive_entries
 from labeling.ingest.refusals import IngestRefused
@@ -207,7 +207,7 @@ def _checked_documents(dataset: Dataset, documents: dict[int, ItemDocument], err
             )
             continue
         shapes = [
-            _coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()
+            shape_coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()
         ]
         payload = {"shapes": shapes, "relations": list(document.relations.values())}
         item = items[item_id]
@@ -224,31 +224,6 @@ def _checked_documents(dataset: Dataset, documents: dict[int, ItemDocument], err
             continue
         checked[item] = payload
     return checked
-
-
-def _coerced(shape: dict, types: dict, character_ids) -> dict:
-    """Label Studio's per-region results ({"text": [...]}, {"choices": [...]}) as the schema's values."""
-    attributes = shape.get("attributes")
-    if not isinstance(attributes, dict):
-        return shape
-    clean = {}
-    for name, value in attributes.items():
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("text", "choices", "number"):
-            value = _attribute_value(next(iter(value.values())), types.get(name), character_ids)
-        clean[name] = value
-    return {**shape, "attributes": clean}
-
-
-def _attribute_value(raw, kind: str | None, character_ids):
-    values = raw if isinstance(raw, list) else [raw]
-    if kind == "tags":
-        return [str(v) for v in values]
-    if kind == "choice":
-        return values[0] if values else ""
-    if kind == "character" and character_ids is not None:
-        text = str(values[0]) if values else ""
-        return int(text) if text.isdigit() else text
-    return "\n".join(str(v) for v in values) if values else ""
 
 
 def _write(*, dataset: Dataset, user, checked: dict) -> dict:
