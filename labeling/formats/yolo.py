@@ -29,9 +29,11 @@ def write_yolo(
     counts = ExportCounts()
     classes = {name: number for number, name in enumerate(meta.shape_classes)}
     groups = count(1)
+    written = set()  # splits with at least one image: data.yaml lists only these (YOLO refuses a missing folder)
     for record in records:
         if record.split not in options.splits:
             continue
+        written.add(record.split)
         units = image_units(
             item_id=record.item_id, snapshot=record.snapshot, layout=options.layout, tile_height=options.tile_height
         )
@@ -54,9 +56,7 @@ def write_yolo(
             counts.annotations += len(lines)
         counts.items += 1
         progress(counts.items)
-    archive.write_text(
-        "data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in options.splits], options=options)
-    )
+    archive.write_text("data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in written], options=options))
     return counts
 
 
