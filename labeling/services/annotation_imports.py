@@ -25,7 +25,7 @@ from labeling.documents import DocumentInvalid, ItemFrame, document_check
 from labeling.formats.base import ImportRecord
 from labeling.formats.merge import ItemDocument, merge_record, shape_coerced
 from labeling.formats.read import READERS, reference_name, reference_path, reference_problem
-from labeling.ingest.archives import ArchiveFile, archive_entries
+from labeling.ingest.archives import ArchiveFile, EntryRefusal, archive_entries
 from labeling.ingest.refusals import IngestRefused
 from labeling.models import EDITABLE_STATUSES, Annotation, Character, Dataset, Item, Slice, Task
 from labeling.schema import normalized_schema
@@ -108,7 +108,7 @@ def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
             if isinstance(entry, ArchiveFile):
                 if format == "yolo" or entry.display_name.lower().endswith(".json"):
                     files.append((entry.display_name, entry.data))
-            else:
+            elif isinstance(entry, EntryRefusal):
                 errors.append({"record": entry.display_name, "message": entry.refusal.reason})
     except IngestRefused as refused:
         raise ValidationError({"file": [refused.refusal.reason]}) from None
