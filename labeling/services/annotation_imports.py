@@ -7,8 +7,9 @@ revision per task, source "import"). Each matched item's document goes to its ta
 index 0 (made, unassigned, when missing).
 
 References are matched by file name, never opened: a stored name (<sha256>.png, item-<id>.png, as
-exports write them), a slice's original name, or an item's name (YOLO: the same without the
-extension). `..`, absolute paths, URLs and files of other datasets are refused.
+exports write them, matched by content within the team), a slice's original name, or an item's name
+(YOLO: the same without the extension). `..`, absolute paths, URLs and paths into another dataset's
+storage are refused.
 """
 
 import io
@@ -38,7 +39,7 @@ YOLO_NEEDS_ZIP = "A YOLO import is a zip with data.yaml (or classes.txt) and the
 REFUSED = "Nothing was imported: {count} record(s) have problems."
 NO_MATCH = "no image named {name!r} in this dataset"
 AMBIGUOUS = "{name!r} names {count} images of this dataset; use the stored name (<sha256>.png)"
-OTHER_DATASET = "{name!r} is a file of another dataset"
+OTHER_DATASET = "{name!r} is a path into another dataset's storage"
 NAMED_TWICE = "the same image is named again by {other}"
 SIZE_MISMATCH = "the file says the image is {declared}, but {name!r} is {actual}"
 TASK_FROZEN = "item {item}'s task is {status}: its annotation can no longer change"
@@ -119,39 +120,63 @@ def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
 
 
 class _DatasetIndex:
-    """Every name an import may use for an image of this dataset, loaded once."""
+    """Every name an import may use for an image of this dataset, loaded once.
+
+    Stored names are content hashes, so an export of any dataset of the team names the same pictures
+    here: `<sha256>.png` is this dataset's slice with that content, and `item-<id>.png` (stitched) is
+    this dataset's item holding the same slices, in order, as item <id> of the team. Whether a picture
+    exists outside the team is never looked up: the answer to a name this dataset does not hold is the
+    same, whatever the rest of the site holds.
+    """
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
         self.names: dict[str, set[_Target]] = defaultdict(set)
-        items = {}
+        self.items: dict[int, _Target] = {}
+        self.hashes_of: dict[int, list[str]] = defaultdict(list)  # item id -> its slices' sha256, in order
+        self.item_of: dict[str, int] = {}  # sha256 -> item id (one slice per content in a dataset)
         for item_id, name, width, height in Item.objects.filter(dataset=dataset).values_list(
             "id", "name", "width", "height"
         ):
             target = _Target(item_id, 0, width, height)
-            items[item_id] = target
+            self.items[item_id] = target
             self._add(target, f"item-{item_id}", f"item-{item_id}.png", name, PurePosixPath(name).stem)
-        for item_id, sha256, offset_y, width, height, original in Slice.objects.filter(dataset=dataset).values_list(
-            "item_id", "sha256", "offset_y", "width", "height", "original_name"
+        for item_id, sha256, offset_y, width, height, original in (
+            Slice.objects.filter(dataset=dataset)
+            .order_by("item_id", "position")
+            .values_list("item_id", "sha256", "offset_y", "width", "height", "original_name")
         ):
             target = _Target(item_id, offset_y, width, height)
             self._add(target, sha256, f"{sha256}.png", original, PurePosixPath(original).stem)
+            self.hashes_of[item_id].append(sha256)
+            self.item_of[sha256] = item_id
 
     def _add(self, target: _Target, *names: str) -> None:
         for name in names:
             if name:
                 self.names[name].add(target)
 
-    def foreign(self, path: str, name: str) -> bool:
-        """The reference names a file of another dataset: its stored path or its stored name."""
+    def targets(self, name: str) -> set[_Target]:
+        """The images `name` may mean here: by name, and by content for a stitched item of the team."""
+        found = set(self.names.get(name, ()))
+        stitched = re.fullmatch(r"item-(\d+)(?:\.png)?", name)
+        if stitched:
+            found |= self._items_showing(int(stitched.group(1)))
+        return found
+
+    def _items_showing(self, item_id: int) -> set[_Target]:
+        hashes = list(
+            Slice.objects.filter(item_id=item_id, dataset__team_id=self.dataset.team_id)
+            .order_by("position")
+            .values_list("sha256", flat=True)
+        )
+        here = self.item_of.get(hashes[0]) if hashes else None
+        return {self.items[here]} if here is not None and self.hashes_of[here] == hashes else set()
+
+    def foreign(self, path: str) -> bool:
+        """The reference is a path into another dataset's storage (read from the text, nothing looked up)."""
         found = re.search(r"(?:^|/)datasets/(\d+)/", path)
-        if found and int(found.group(1)) != self.dataset.pk:
-            return True
-        stem = PurePosixPath(name).stem
-        if re.fullmatch(r"[0-9a-f]{64}", stem):
-            return Slice.objects.filter(sha256=stem).exclude(dataset=self.dataset).exists()
-        item = re.fullmatch(r"item-(\d+)", stem)
-        return bool(item) and Item.objects.filter(pk=int(item.group(1))).exclude(dataset=self.dataset).exists()
+        return bool(found) and int(found.group(1)) != self.dataset.pk
 
 
 def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Target | None:
@@ -160,10 +185,10 @@ def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Tar
         errors.append({"record": record.record, "message": problem})
         return None
     path, name = reference_path(record.reference), reference_name(record.reference)
-    if index.foreign(path, name):
+    if index.foreign(path):
         errors.append({"record": record.record, "message": OTHER_DATASET.format(name=name)})
         return None
-    targets = index.names.get(name, set())
+    targets = index.targets(name)
     if len(targets) != 1:
         message = NO_MATCH.format(name=name) if not targets else AMBIGUOUS.format(name=name, count=len(targets))
         errors.append({"record": record.record, "message": message})

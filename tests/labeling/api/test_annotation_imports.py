@@ -8,6 +8,7 @@ import pytest
 
 from labeling import storage
 from labeling.models import Annotation, Task, TaskStatus
+from labeling.services.annotation_imports import NO_MATCH
 from labeling.services.datasets import dataset_create
 from labeling.services.exports import export_create, export_job_run
 from tests.labeling.formats.helpers import (
@@ -95,14 +96,15 @@ def test_references_outside_the_dataset_are_refused(dataset, researcher, referen
     assert not Annotation.objects.exists()
 
 
-def test_another_datasets_stored_image_is_refused(dataset, researcher, team_a):
+def test_a_picture_only_another_dataset_holds_is_not_in_this_one(dataset, researcher, team_a):
     other = dataset_create(user=researcher, team_id=team_a.pk, name="Other")
     foreign = make_item(other, [200], name="theirs")
     make_item(dataset, [200], name="page-1")
     sha = foreign.slices.get().sha256
     coco = {"images": [{"id": 1, "file_name": f"train/{sha}.png"}], "categories": [], "annotations": []}
     response = post_annotation_import(researcher, dataset, "coco", "c.json", json.dumps(coco).encode())
-    assert response.status_code == 400 and "another dataset" in response.json()["records"][0]["message"]
+    assert response.status_code == 400
+    assert response.json()["records"][0]["message"] == NO_MATCH.format(name=f"{sha}.png")
 
 
 def test_archive_entries_that_climb_out_are_refused(dataset, researcher):
