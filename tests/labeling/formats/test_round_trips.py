@@ -35,7 +35,7 @@ META = ExportMeta(
 )
 ATTRIBUTE_TYPES = {c["name"]: {a["name"]: a["type"] for a in c["attributes"]} for c in SCHEMA["classes"]}
 TOLERANCE = 0.01  # px: Label Studio's percents and YOLO's six decimals of a fraction
-WORDS = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+WORDS = st.text(st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\n\t"), max_size=12)
 
 LAYOUTS = [
     ("coco", {"layout": "slices"}),
