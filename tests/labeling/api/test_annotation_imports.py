@@ -162,3 +162,18 @@ def test_a_yolo_episode_export_comes_back_with_every_shape(dataset, researcher):
         ("text", [10, 600, 30, 30]),
     ]
     assert len({s["id"] for s in shapes}) == 5
+
+
+def test_macos_junk_in_a_yolo_zip_is_ignored(dataset, researcher):
+    make_item(dataset, [200], name="page-1")
+    yolo = zip_bytes(
+        {
+            "data.yaml": "names: [panel]\n",
+            "labels/page-1.txt": "0 0.5 0.5 0.1 0.1\n",
+            "__MACOSX/labels/._page-1.txt": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X",
+            "labels/.DS_Store": b"Bud1\x00\x00\x00",
+        }
+    )
+    response = post_annotation_import(researcher, dataset, "yolo", "y.zip", yolo)
+    assert response.status_code == 200, response.json()
+    assert response.json()["shapes"] == 1
