@@ -13,6 +13,7 @@ schema never drops saved work.
 """
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 MAX_SHAPES = 5000
@@ -304,6 +305,18 @@ def shape_bounds(shape: dict) -> tuple[float, float, float, float] | None:
         xs, ys = [p[0] for p in shape["points"]], [p[1] for p in shape["points"]]
         return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     return None
+
+
+def shape_names(shapes: list[dict]) -> dict[str, str]:
+    """What people call each shape, by id: its class in words and its number among the shapes of that
+    class in document order ("speech bubble 3"). Pages show these, never raw ids."""
+    seen: Counter = Counter()
+    names = {}
+    for shape in shapes:
+        kind = str(shape.get("class") or shape.get("type") or "shape").replace("_", " ")
+        seen[kind] += 1
+        names[shape.get("id")] = f"{kind} {seen[kind]}"
+    return names
 
 
 def document_diff(before: dict, after: dict) -> dict:

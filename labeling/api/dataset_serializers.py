@@ -137,6 +137,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "refused",
             "duplicates",
             "near_duplicates",
+            "skipped",
+            "ignored",
             "detail",
             "as_episode",
             "episode_item",

@@ -7,7 +7,9 @@ shape is clipped to each tile it crosses; a part with no area left is dropped. R
 and tags have no place in YOLO and are not written.
 
 Import (`read_yolo`): label files named after their image, with class names from data.yaml or
-classes.txt; shapes stay fractions of the image until the import service knows its size.
+classes.txt; shapes stay fractions of the image until the import service knows its size. YOLO has no
+shape ids: a shape is `yolo-<file>-<line>` (the label file's number in the archive, the line's in the
+file), so the slices of an episode, whose label files all start at line 1, never share one.
 """
 
 from itertools import count
@@ -27,9 +29,11 @@ def write_yolo(
     counts = ExportCounts()
     classes = {name: number for number, name in enumerate(meta.shape_classes)}
     groups = count(1)
+    written = set()  # splits with at least one image: data.yaml lists only these (YOLO refuses a missing folder)
     for record in records:
         if record.split not in options.splits:
             continue
+        written.add(record.split)
         units = image_units(
             item_id=record.item_id, snapshot=record.snapshot, layout=options.layout, tile_height=options.tile_height
         )
@@ -52,9 +56,7 @@ def write_yolo(
             counts.annotations += len(lines)
         counts.items += 1
         progress(counts.items)
-    archive.write_text(
-        "data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in options.splits], options=options)
-    )
+    archive.write_text("data.yaml", data_yaml(meta=meta, splits=[s for s in SPLITS if s in written], options=options))
     return counts
 
 
@@ -90,7 +92,7 @@ def read_yolo(files: list[tuple[str, bytes]]) -> ReadResult:
     if not labels:
         result.fail("archive", NO_YOLO_LABELS)
         return result
-    for name, data in labels:
+    for file_number, (name, data) in enumerate(labels, start=1):
         stem = name.rsplit("/", 1)[-1][:-4]
         record = ImportRecord(record=name, reference=stem, normalized=True)
         try:
@@ -100,7 +102,7 @@ def read_yolo(files: list[tuple[str, bytes]]) -> ReadResult:
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
-                shape = _yolo_shape(line, names, f"{name}:{number}", result)
+                shape = _yolo_shape(line, names, f"{name}:{number}", f"yolo-{file_number}-{number}", result)
                 if shape is not None:
                     record.shapes.append(shape)
         result.records.append(record)
@@ -127,7 +129,7 @@ def _yolo_names(files, result: ReadResult) -> list[str] | None:
     return None
 
 
-def _yolo_shape(line: str, names: list[str], label: str, result: ReadResult) -> dict | None:
+def _yolo_shape(line: str, names: list[str], label: str, shape_id: str, result: ReadResult) -> dict | None:
     tokens = line.split()
     try:
         number, values = int(tokens[0]), [float(v) for v in tokens[1:]]
@@ -137,7 +139,6 @@ def _yolo_shape(line: str, names: list[str], label: str, result: ReadResult) -> 
     if not 0 <= number < len(names):
         result.fail(label, f"class {number} is not in names (0 to {len(names) - 1})")
         return None
-    shape_id = "yolo-" + label.rsplit(":", 1)[-1]
     if len(values) == 4:
         cx, cy, w, h = values
         return {

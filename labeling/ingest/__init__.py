@@ -8,6 +8,7 @@ from the settings, and says no with a `Refusal` (code, reason, limit). See docs/
 - images.check_file_count / check_header     cheap checks for the upload request
 - images.normalize                           full decode and re-encode, in the worker
 - names.safe_file_name                       stored name + display name for a client's name
+- names.is_os_junk                           __MACOSX/, ._*, .DS_Store, Thumbs.db, desktop.ini: ignored
 - archives.archive_entries                   zip/tar entries, checked, never extracted by path
 - remote.check_url / fetch_url               URL import that cannot reach private addresses
 - tiles.write_deep_zoom                      DZI pyramid + thumbnail, published atomically

@@ -7,8 +7,10 @@ many times its own size. Only then does it yield, in archive order, one item per
 - `ArchiveFile(stored_name, display_name, data)` for a regular file, its bytes read in memory
   (at most limits.max_file_bytes), its stored name made by names.safe_file_name;
 - `EntryRefusal(display_name, refusal)` for an entry refused on its own (a `..` or absolute
-  path, a link or device, a name used twice, an encrypted or oversized or damaged entry);
-  the other entries still go on, as for a multi-file upload.
+  path, a link or device, an entry under a link's path, a name used twice, an encrypted or
+  oversized or damaged entry); the other entries still go on, as for a multi-file upload;
+- `IgnoredEntry(display_name)` for a file the operating system made (names.is_os_junk: `__MACOSX/`,
+  `._*`, `.DS_Store`, `Thumbs.db`, `desktop.ini`), never read: callers count it and say nothing.
 Directories are skipped silently: they carry no data, and their names are only prefixes.
 """
 
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .limits import IngestLimits, MiB
-from .names import display_name, safe_file_name
+from .names import display_name, is_os_junk, safe_file_name
 from .refusals import IngestRefused, Refusal
 
 # Small files compress absurdly well (a 2 KB blank is 50x); only large expansions are bombs.
@@ -46,6 +48,9 @@ REASON_ENTRY_PARENT_PATH = "entry '{name}' points outside the archive with '..';
 REASON_ENTRY_ABSOLUTE_PATH = "entry '{name}' has an absolute path; such entries are refused"
 REASON_ENTRY_BAD_NAME = "entry name '{name}' is empty or has control characters; such entries are refused"
 REASON_ENTRY_LINK = "entry '{name}' is a link; links are refused, put the file itself in the archive"
+REASON_ENTRY_UNDER_LINK = (
+    "entry '{name}' lies under '{link}', which is a link; links are refused and so is everything under them"
+)
 REASON_ENTRY_SPECIAL = "entry '{name}' is a device, pipe or other special file; only regular files are read"
 REASON_ENTRY_DUPLICATE = "entry name '{name}' appears {count} times in the archive; every copy is refused"
 REASON_ENTRY_ENCRYPTED = "entry '{name}' is encrypted; upload an archive without a password"
@@ -79,6 +84,11 @@ class EntryRefusal:
     refusal: Refusal
 
 
+@dataclass(frozen=True)
+class IgnoredEntry:
+    display_name: str
+
+
 class ArchiveRefused(IngestRefused):
     """The archive as a whole is refused; raised before the first entry is yielded."""
 
@@ -95,15 +105,19 @@ class _Entry:
     member: object  # the ZipInfo or TarInfo, to read the data later
 
 
-def archive_entries(*, source: Path | BinaryIO, limits: IngestLimits) -> Iterator[ArchiveFile | EntryRefusal]:
+def archive_entries(
+    *, source: Path | BinaryIO, limits: IngestLimits
+) -> Iterator[ArchiveFile | EntryRefusal | IgnoredEntry]:
     """Entries of a zip or tar (optionally gz/bz2/xz) archive; see the module docstring."""
     with _opened(source) as (stream, archive_size):
         with _archive_reader(stream) as reader:
             entries = reader.entries(limits, archive_size)
             _refuse_oversized(entries, limits, archive_size)
             name_counts = Counter(_comparable(entry.name) for entry in entries)
+            # Extracted, a file under a link's path would be written through the link: refuse it with the link.
+            links = {_comparable(entry.name): entry.name for entry in entries if entry.kind == "link"}
             for entry in entries:
-                outcome = _outcome(reader, entry, name_counts, limits)
+                outcome = _outcome(reader, entry, name_counts, links, limits)
                 if outcome is not None:
                     yield outcome
 
@@ -151,12 +165,18 @@ def _refuse_too_many(count: int, limits: IngestLimits) -> None:
 # ---------------------------------------------------------------- per-entry outcome
 
 
-def _outcome(reader, entry: _Entry, name_counts: Counter, limits: IngestLimits) -> ArchiveFile | EntryRefusal | None:
+def _outcome(
+    reader, entry: _Entry, name_counts: Counter, links: dict[str, str], limits: IngestLimits
+) -> ArchiveFile | EntryRefusal | IgnoredEntry | None:
     shown = display_name(original=entry.name)
+    safe_path = _path_problem(entry.name) is None
+    if entry.kind == "directory" and safe_path:
+        return None
+    if safe_path and is_os_junk(path=entry.name):
+        return IgnoredEntry(display_name=shown)
     try:
-        if entry.kind == "directory" and _path_problem(entry.name) is None:
-            return None
         _refuse_unsafe_entry(entry, shown, name_counts, limits)
+        _refuse_under_link(entry, shown, links)
         data = reader.read(entry, limits)
     except IngestRefused as refused:
         return EntryRefusal(display_name=shown, refusal=refused.refusal)
@@ -180,6 +200,15 @@ def _refuse_unsafe_entry(entry: _Entry, shown: str, name_counts: Counter, limits
     if entry.size > limits.max_file_bytes:
         reason = REASON_ENTRY_TOO_LARGE.format(name=shown, size=entry.size, limit=limits.max_file_bytes)
         raise IngestRefused(Refusal("entry_too_large", reason, limits.max_file_bytes))
+
+
+def _refuse_under_link(entry: _Entry, shown: str, links: dict[str, str]) -> None:
+    parts = _comparable(entry.name).split("/")
+    for depth in range(1, len(parts)):
+        link = links.get("/".join(parts[:depth]))
+        if link is not None:
+            reason = REASON_ENTRY_UNDER_LINK.format(name=shown, link=display_name(original=link))
+            raise IngestRefused(Refusal("entry_under_link", reason))
 
 
 def _path_problem(name: str) -> tuple[str, str] | None:

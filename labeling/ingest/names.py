@@ -80,3 +80,17 @@ def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_SLUG.sub("-", ascii_text).strip("-_")[:_SLUG_STEM_LENGTH].strip("-_")
     return slug or _FALLBACK_STEM
+
+
+# Files an operating system leaves beside the user's own: macOS resource forks (`__MACOSX/`, `._*`)
+# and folder settings (`.DS_Store`), Windows thumbnails and folder settings (`Thumbs.db`, `desktop.ini`).
+_OS_JUNK_FOLDERS = frozenset({"__macosx"})
+_OS_JUNK_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+
+
+def is_os_junk(*, path: str) -> bool:
+    """True for a file the operating system made, not the person: skipped without a word."""
+    parts = [part.casefold() for part in re.split(r"[\\/]", path) if part]
+    if not parts:
+        return False
+    return bool(_OS_JUNK_FOLDERS.intersection(parts[:-1])) or parts[-1] in _OS_JUNK_FILES or parts[-1].startswith("._")

@@ -172,6 +172,8 @@ class ImportJob(models.Model):
     refused = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     near_duplicates = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # files of an archive or folder that are not images
+    ignored = models.PositiveIntegerField(default=0)  # OS junk (__MACOSX/, .DS_Store, ...): no ImportFile row
     detail = models.CharField(max_length=1000, blank=True)  # why a FAILED job failed
     episode_item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -191,6 +193,7 @@ class FileOutcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     REFUSED = "refused", "Refused"
     DUPLICATE = "duplicate", "Duplicate (skipped)"
+    SKIPPED = "skipped", "Not an image (skipped)"
 
 
 class ImportFile(models.Model):

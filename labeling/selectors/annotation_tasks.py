@@ -1,6 +1,7 @@
 """Reading annotation tasks: queues, the workspace's payload, an item's history."""
 
 from labeling.access import tasks_visible_to, team_ids_where_user_reviews
+from labeling.documents import shape_names
 from labeling.models import (
     AnnotationRevision,
     Character,
@@ -124,3 +125,14 @@ def item_history(*, item: Item) -> dict:
         ],
         "reviews": [{"task": r.task_id, **review_payload(r)} for r in reviews],
     }
+
+
+def shape_names_at(*, task_id: int, version: int) -> dict[str, str]:
+    """The names of the shapes in the task's document at `version` (documents.shape_names); the
+    revision holding a merged version stands for it."""
+    shapes = (
+        AnnotationRevision.objects.filter(task_id=task_id, first_version__lte=version, version__gte=version)
+        .values_list("shapes", flat=True)
+        .first()
+    )
+    return shape_names(shapes or [])

@@ -7,14 +7,15 @@ revision per task, source "import"). Each matched item's document goes to its ta
 index 0 (made, unassigned, when missing).
 
 References are matched by file name, never opened: a stored name (<sha256>.png, item-<id>.png, as
-exports write them), a slice's original name, or an item's name (YOLO: the same without the
-extension). `..`, absolute paths, URLs and files of other datasets are refused.
+exports write them, matched by content within the team), a slice's original name, or an item's name
+(YOLO: the same without the extension). `..`, absolute paths, URLs and paths into another dataset's
+storage are refused.
 """
 
 import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -23,8 +24,9 @@ from django.db import transaction
 
 from labeling.documents import DocumentInvalid, ItemFrame, document_check
 from labeling.formats.base import ImportRecord
+from labeling.formats.merge import ItemDocument, merge_record, shape_coerced
 from labeling.formats.read import READERS, reference_name, reference_path, reference_problem
-from labeling.ingest.archives import ArchiveFile, archive_entries
+from labeling.ingest.archives import ArchiveFile, EntryRefusal, archive_entries
 from labeling.ingest.refusals import IngestRefused
 from labeling.models import EDITABLE_STATUSES, Annotation, Character, Dataset, Item, Slice, Task
 from labeling.schema import normalized_schema
@@ -37,7 +39,7 @@ YOLO_NEEDS_ZIP = "A YOLO import is a zip with data.yaml (or classes.txt) and the
 REFUSED = "Nothing was imported: {count} record(s) have problems."
 NO_MATCH = "no image named {name!r} in this dataset"
 AMBIGUOUS = "{name!r} names {count} images of this dataset; use the stored name (<sha256>.png)"
-OTHER_DATASET = "{name!r} is a file of another dataset"
+OTHER_DATASET = "{name!r} is a path into another dataset's storage"
 NAMED_TWICE = "the same image is named again by {other}"
 SIZE_MISMATCH = "the file says the image is {declared}, but {name!r} is {actual}"
 TASK_FROZEN = "item {item}'s task is {status}: its annotation can no longer change"
@@ -61,13 +63,6 @@ class _Target:
     height: int
 
 
-@dataclass
-class _ItemDocument:
-    records: list[str] = field(default_factory=list)
-    shapes: dict[str, dict] = field(default_factory=dict)
-    relations: dict[tuple, dict] = field(default_factory=dict)
-
-
 def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
     if format not in READERS:
         raise ValidationError({"format": [UNKNOWN_FORMAT]})
@@ -75,7 +70,7 @@ def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
     read = READERS[format](files)
     errors += read.errors
     index = _DatasetIndex(dataset)
-    documents: dict[int, _ItemDocument] = defaultdict(_ItemDocument)
+    documents: dict[int, ItemDocument] = defaultdict(ItemDocument)
     claimed: dict[_Target, str] = {}
     for record in read.records:
         target = _target_of(record, index, errors)
@@ -85,7 +80,9 @@ def annotation_import(*, dataset: Dataset, user, format: str, upload) -> dict:
             errors.append({"record": record.record, "message": NAMED_TWICE.format(other=claimed[target])})
             continue
         claimed[target] = record.record
-        _merge(documents[target.item_id], record, target)
+        merge_record(
+            documents[target.item_id], record, offset_y=target.offset_y, width=target.width, height=target.height
+        )
     checked = _checked_documents(dataset, documents, errors)
     if errors:
         raise AnnotationImportRefused(errors)
@@ -112,7 +109,7 @@ def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
             if isinstance(entry, ArchiveFile):
                 if format == "yolo" or entry.display_name.lower().endswith(".json"):
                     files.append((entry.display_name, entry.data))
-            else:
+            elif isinstance(entry, EntryRefusal):
                 errors.append({"record": entry.display_name, "message": entry.refusal.reason})
     except IngestRefused as refused:
         raise ValidationError({"file": [refused.refusal.reason]}) from None
@@ -123,39 +120,63 @@ def _files(upload, format: str) -> tuple[list[tuple[str, bytes]], list[dict]]:
 
 
 class _DatasetIndex:
-    """Every name an import may use for an image of this dataset, loaded once."""
+    """Every name an import may use for an image of this dataset, loaded once.
+
+    Stored names are content hashes, so an export of any dataset of the team names the same pictures
+    here: `<sha256>.png` is this dataset's slice with that content, and `item-<id>.png` (stitched) is
+    this dataset's item holding the same slices, in order, as item <id> of the team. Whether a picture
+    exists outside the team is never looked up: the answer to a name this dataset does not hold is the
+    same, whatever the rest of the site holds.
+    """
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
         self.names: dict[str, set[_Target]] = defaultdict(set)
-        items = {}
+        self.items: dict[int, _Target] = {}
+        self.hashes_of: dict[int, list[str]] = defaultdict(list)  # item id -> its slices' sha256, in order
+        self.item_of: dict[str, int] = {}  # sha256 -> item id (one slice per content in a dataset)
         for item_id, name, width, height in Item.objects.filter(dataset=dataset).values_list(
             "id", "name", "width", "height"
         ):
             target = _Target(item_id, 0, width, height)
-            items[item_id] = target
+            self.items[item_id] = target
             self._add(target, f"item-{item_id}", f"item-{item_id}.png", name, PurePosixPath(name).stem)
-        for item_id, sha256, offset_y, width, height, original in Slice.objects.filter(dataset=dataset).values_list(
-            "item_id", "sha256", "offset_y", "width", "height", "original_name"
+        for item_id, sha256, offset_y, width, height, original in (
+            Slice.objects.filter(dataset=dataset)
+            .order_by("item_id", "position")
+            .values_list("item_id", "sha256", "offset_y", "width", "height", "original_name")
         ):
             target = _Target(item_id, offset_y, width, height)
             self._add(target, sha256, f"{sha256}.png", original, PurePosixPath(original).stem)
+            self.hashes_of[item_id].append(sha256)
+            self.item_of[sha256] = item_id
 
     def _add(self, target: _Target, *names: str) -> None:
         for name in names:
             if name:
                 self.names[name].add(target)
 
-    def foreign(self, path: str, name: str) -> bool:
-        """The reference names a file of another dataset: its stored path or its stored name."""
+    def targets(self, name: str) -> set[_Target]:
+        """The images `name` may mean here: by name, and by content for a stitched item of the team."""
+        found = set(self.names.get(name, ()))
+        stitched = re.fullmatch(r"item-(\d+)(?:\.png)?", name)
+        if stitched:
+            found |= self._items_showing(int(stitched.group(1)))
+        return found
+
+    def _items_showing(self, item_id: int) -> set[_Target]:
+        hashes = list(
+            Slice.objects.filter(item_id=item_id, dataset__team_id=self.dataset.team_id)
+            .order_by("position")
+            .values_list("sha256", flat=True)
+        )
+        here = self.item_of.get(hashes[0]) if hashes else None
+        return {self.items[here]} if here is not None and self.hashes_of[here] == hashes else set()
+
+    def foreign(self, path: str) -> bool:
+        """The reference is a path into another dataset's storage (read from the text, nothing looked up)."""
         found = re.search(r"(?:^|/)datasets/(\d+)/", path)
-        if found and int(found.group(1)) != self.dataset.pk:
-            return True
-        stem = PurePosixPath(name).stem
-        if re.fullmatch(r"[0-9a-f]{64}", stem):
-            return Slice.objects.filter(sha256=stem).exclude(dataset=self.dataset).exists()
-        item = re.fullmatch(r"item-(\d+)", stem)
-        return bool(item) and Item.objects.filter(pk=int(item.group(1))).exclude(dataset=self.dataset).exists()
+        return bool(found) and int(found.group(1)) != self.dataset.pk
 
 
 def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Target | None:
@@ -164,10 +185,10 @@ def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Tar
         errors.append({"record": record.record, "message": problem})
         return None
     path, name = reference_path(record.reference), reference_name(record.reference)
-    if index.foreign(path, name):
+    if index.foreign(path):
         errors.append({"record": record.record, "message": OTHER_DATASET.format(name=name)})
         return None
-    targets = index.names.get(name, set())
+    targets = index.targets(name)
     if len(targets) != 1:
         message = NO_MATCH.format(name=name) if not targets else AMBIGUOUS.format(name=name, count=len(targets))
         errors.append({"record": record.record, "message": message})
@@ -187,49 +208,10 @@ def _target_of(record: ImportRecord, index: _DatasetIndex, errors: list) -> _Tar
     return target
 
 
-def _merge(document: _ItemDocument, record: ImportRecord, target: _Target) -> None:
-    """Put the record's shapes into item coordinates; parts of one shape (same id) become one again."""
-    document.records.append(record.record)
-    scale_x, scale_y = (target.width, target.height) if record.normalized else (1, 1)
-    for raw in record.shapes:
-        shape = _placed(raw, scale_x, scale_y, target.offset_y)
-        existing = document.shapes.get(shape["id"])
-        if existing is None:
-            document.shapes[shape["id"]] = shape
-        elif existing.get("type") == shape.get("type") == "box":
-            existing["box"] = _union(existing["box"], shape["box"])
-        elif existing.get("type") == shape.get("type") == "tag":
-            continue
-        else:  # a polygon cut across images comes back as its parts, each its own shape
-            number = 1
-            while f"{shape['id']}-{number}" in document.shapes:
-                number += 1
-            shape["id"] = f"{shape['id']}-{number}"
-            document.shapes[shape["id"]] = shape
-    for relation in record.relations:
-        document.relations.setdefault((relation.get("from"), relation.get("to"), relation.get("type")), relation)
-
-
-def _placed(raw: dict, scale_x: float, scale_y: float, offset_y: int) -> dict:
-    shape = {k: v for k, v in raw.items() if k not in ("group", "box", "points")}
-    if raw.get("type") == "box" and isinstance(raw.get("box"), list):
-        x, y, w, h = raw["box"]
-        shape["box"] = [x * scale_x, y * scale_y + offset_y, w * scale_x, h * scale_y]
-    elif raw.get("type") == "polygon" and isinstance(raw.get("points"), list):
-        shape["points"] = [[x * scale_x, y * scale_y + offset_y] for x, y in raw["points"]]
-    return shape
-
-
-def _union(a: list, b: list) -> list:
-    left, top = min(a[0], b[0]), min(a[1], b[1])
-    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return [left, top, right - left, bottom - top]
-
-
 # ---------------------------------------------------------------- checking and writing
 
 
-def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], errors: list) -> dict:
+def _checked_documents(dataset: Dataset, documents: dict[int, ItemDocument], errors: list) -> dict:
     schema = normalized_schema(dataset.label_schema)
     types = {c["name"]: {a["name"]: a["type"] for a in c["attributes"]} for c in schema["classes"]}
     character_ids = (
@@ -250,7 +232,7 @@ def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], er
             )
             continue
         shapes = [
-            _coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()
+            shape_coerced(shape, types.get(shape.get("class"), {}), character_ids) for shape in document.shapes.values()
         ]
         payload = {"shapes": shapes, "relations": list(document.relations.values())}
         item = items[item_id]
@@ -267,31 +249,6 @@ def _checked_documents(dataset: Dataset, documents: dict[int, _ItemDocument], er
             continue
         checked[item] = payload
     return checked
-
-
-def _coerced(shape: dict, types: dict, character_ids) -> dict:
-    """Label Studio's per-region results ({"text": [...]}, {"choices": [...]}) as the schema's values."""
-    attributes = shape.get("attributes")
-    if not isinstance(attributes, dict):
-        return shape
-    clean = {}
-    for name, value in attributes.items():
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("text", "choices", "number"):
-            value = _attribute_value(next(iter(value.values())), types.get(name), character_ids)
-        clean[name] = value
-    return {**shape, "attributes": clean}
-
-
-def _attribute_value(raw, kind: str | None, character_ids):
-    values = raw if isinstance(raw, list) else [raw]
-    if kind == "tags":
-        return [str(v) for v in values]
-    if kind == "choice":
-        return values[0] if values else ""
-    if kind == "character" and character_ids is not None:
-        text = str(values[0]) if values else ""
-        return int(text) if text.isdigit() else text
-    return "\n".join(str(v) for v in values) if values else ""
 
 
 def _write(*, dataset: Dataset, user, checked: dict) -> dict:

@@ -243,6 +243,11 @@ def item_classes_refresh(*, item_id: int, dataset_id: int) -> None:
 
 
 def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
+    return document_diff(*annotation_versions(task=task, from_version=from_version, to_version=to_version))
+
+
+def annotation_versions(*, task: Task, from_version: int, to_version: int) -> tuple[dict, dict]:
+    """The task's documents at two saved versions (version 0: the empty document)."""
     documents = {}
     for version in (from_version, to_version):
         if version == 0:
@@ -254,7 +259,7 @@ def annotation_diff(*, task: Task, from_version: int, to_version: int) -> dict:
                 {"from" if version == from_version else "to": [_no_such_version(task=task, version=version)]}
             )
         documents[version] = {"shapes": revision.shapes, "relations": revision.relations}
-    return document_diff(documents[from_version], documents[to_version])
+    return documents[from_version], documents[to_version]
 
 
 def _no_such_version(*, task: Task, version: int) -> str:

@@ -24,10 +24,10 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from labeling import storage
-from labeling.ingest.archives import ArchiveFile, archive_entries
+from labeling.ingest.archives import ArchiveFile, EntryRefusal, archive_entries
 from labeling.ingest.fingerprints import hamming_distance
 from labeling.ingest.images import REASON_FILE_TOO_LARGE, NormalizedImage, normalize, write_atomically
-from labeling.ingest.names import display_name
+from labeling.ingest.names import display_name, is_os_junk
 from labeling.ingest.refusals import IngestRefused, Refusal
 from labeling.ingest.remote import fetch_url
 from labeling.ingest.tiles import write_deep_zoom
@@ -53,6 +53,12 @@ REASON_DUPLICATE = "an identical image is already in this dataset"
 REASON_PROCESSING_FAILED = "the file could not be processed (server error); it was not stored"
 REASON_STAGED_BYTES_MISSING = "the uploaded bytes are no longer on the server; upload the file again"
 REASON_FOLDER_ENTRY_NOT_FILE = "not a regular file (links and special files are not imported)"
+REASON_NO_IMAGES = "nothing to import: no file in it is an image (PNG, JPEG, WebP, GIF, TIFF or BMP)"
+# Files of an archive or folder that are plainly not images (notes, PDFs): skipped, not refused. An image in a
+# format Atelier does not take (SVG, HEIC, ...) stays refused: its owner expected it to be imported.
+NOT_AN_IMAGE_CODES = frozenset({"not_an_image", "pdf", "postscript"})
+SKIPPING_KINDS = (ImportKind.ARCHIVE, ImportKind.FOLDER)
+_IGNORED = object()  # what an expander yields for OS junk: counted, never a row
 EVENT_FILE = "labeling.import_file"
 EVENT_JOB = "labeling.import_job"
 
@@ -110,12 +116,15 @@ def _job_expand(job: ImportJob) -> bool:
     staging = storage.staging_directory(dataset_id=job.dataset_id, job_id=job.pk)
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        rows = list(expanders[job.kind](job, staging))
+        found = list(expanders[job.kind](job, staging))
     except IngestRefused as refused:  # the source as a whole: an archive bomb, a URL that cannot be fetched
         _job_fail(job, refused.refusal.reason)
         return False
+    rows = [row for row in found if row is not _IGNORED]
     with transaction.atomic():
-        claimed = ImportJob.objects.filter(pk=job.pk, expanded=False).update(expanded=True, total=len(rows))
+        claimed = ImportJob.objects.filter(pk=job.pk, expanded=False).update(
+            expanded=True, total=len(rows), ignored=len(found) - len(rows)
+        )
         if claimed:
             ImportFile.objects.bulk_create(rows)
     job.refresh_from_db()
@@ -127,8 +136,10 @@ def _archive_files(job: ImportJob, staging: Path):
     for position, entry in enumerate(archive_entries(source=archive, limits=settings.INGEST_LIMITS)):
         if isinstance(entry, ArchiveFile):
             yield _staged_row(job, staging, position, entry.display_name, entry.data)
-        else:
+        elif isinstance(entry, EntryRefusal):
             yield _refused_row(job, position, entry.display_name, entry.refusal)
+        else:
+            yield _IGNORED
 
 
 def _folder_files(job: ImportJob, staging: Path):
@@ -136,7 +147,9 @@ def _folder_files(job: ImportJob, staging: Path):
     entries = sorted(os.scandir(job.source_detail), key=lambda e: e.name)[: limits.max_archive_entries]
     for position, entry in enumerate(entries):
         name = display_name(original=entry.name)
-        if not entry.is_file(follow_symlinks=False):
+        if is_os_junk(path=entry.name):
+            yield _IGNORED
+        elif not entry.is_file(follow_symlinks=False):
             yield _refused_row(job, position, name, Refusal("not_a_file", REASON_FOLDER_ENTRY_NOT_FILE))
         elif entry.stat(follow_symlinks=False).st_size > limits.max_file_bytes:
             reason = REASON_FILE_TOO_LARGE.format(size=entry.stat().st_size, limit=limits.max_file_bytes)
@@ -195,7 +208,9 @@ def _file_store(*, job: ImportJob, import_file: ImportFile, staged: Path, near: 
     with _PILLOW_LOCK:
         result = normalize(source=staged, limits=settings.INGEST_LIMITS)
     if isinstance(result, Refusal):
-        _outcome_record(job, import_file, outcome=FileOutcome.REFUSED, code=result.code, reason=result.reason)
+        skipped = result.code in NOT_AN_IMAGE_CODES and job.kind in SKIPPING_KINDS
+        outcome = FileOutcome.SKIPPED if skipped else FileOutcome.REFUSED
+        _outcome_record(job, import_file, outcome=outcome, code=result.code, reason=result.reason)
         return
     existing = Slice.objects.filter(dataset_id=job.dataset_id, sha256=result.sha256).first()
     if existing is not None:
@@ -365,6 +380,7 @@ def _counts_update(job: ImportJob) -> dict:
         accepted=Count("id", filter=Q(outcome=FileOutcome.ACCEPTED)),
         refused=Count("id", filter=Q(outcome=FileOutcome.REFUSED)),
         duplicates=Count("id", filter=Q(outcome=FileOutcome.DUPLICATE)),
+        skipped=Count("id", filter=Q(outcome=FileOutcome.SKIPPED)),
         near_duplicates=Count("id", filter=Q(near_duplicate_of__isnull=False)),
     )
     total = tally.pop("total")
@@ -377,6 +393,9 @@ def _counts_update(job: ImportJob) -> dict:
 def _job_finish(job: ImportJob) -> None:
     with transaction.atomic():
         counts = _counts_update(job)
+        if job.kind in SKIPPING_KINDS and counts["total"] == counts["skipped"]:
+            _job_fail(job, REASON_NO_IMAGES)
+            return
         finished = ImportJob.objects.filter(pk=job.pk, state=ImportState.RUNNING).update(
             state=ImportState.SUCCEEDED, finished_at=timezone.now(), progress=1.0
         )

@@ -1,15 +1,18 @@
 """Pages of history and quality: an item's saved versions and reviews with a diff between
 two versions, and a dataset's quality figures. Server-rendered from the same selectors as the API."""
 
+from datetime import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 
 from labeling import access
+from labeling.documents import document_diff, shape_names
 from labeling.models import Task
 from labeling.selectors import annotation_tasks as annotation_task_selectors
 from labeling.selectors import quality as quality_selectors
-from labeling.services.annotations import annotation_diff
+from labeling.services.annotations import annotation_versions
 from portal.inputs import integer_from
 
 
@@ -24,6 +27,7 @@ def item_history_page(request, pk: int):
         history = {key: [row for row in rows if row["task"] in own] for key, rows in history.items()}
     diff, chosen, diff_error = _chosen_diff(request, tasks)
     chosen = chosen or _newest_step(history["revisions"])
+    history = _for_people(history)
     return render(
         request,
         "labeling/item_history.html",
@@ -60,9 +64,52 @@ def _chosen_diff(request, tasks):
     if task is None:
         return None, chosen, f"Task {task_id} is not one of this item's tasks you can see."
     try:
-        return annotation_diff(task=task, from_version=old, to_version=new), chosen, ""
+        before, after = annotation_versions(task=task, from_version=old, to_version=new)
     except ValidationError as invalid:  # a version the task never had
         return None, chosen, "; ".join(invalid.messages)
+    return (
+        _diff_lines(document_diff(before, after), {**shape_names(before["shapes"]), **shape_names(after["shapes"])}),
+        chosen,
+        "",
+    )
+
+
+def _diff_lines(diff: dict, names: dict[str, str]) -> dict[str, list[dict]]:
+    """Each change as a line a person reads: shapes by name ("speech bubble 3"), relations by what they join."""
+
+    def label(entry: dict, key: str) -> str:
+        if key == "shapes":
+            return names.get(entry["id"], "a shape")
+        return (
+            f"{entry.get('type')}: {names.get(entry.get('from'), 'a shape')} → {names.get(entry.get('to'), 'a shape')}"
+        )
+
+    return {
+        key: [{"change": "added", "text": label(entry, key)} for entry in change["added"]]
+        + [{"change": "removed", "text": label(entry, key)} for entry in change["removed"]]
+        + [
+            {"change": "changed", "text": label(pair["after"], key), "before": pair["before"], "after": pair["after"]}
+            for pair in change["changed"]
+        ]
+        for key, change in diff.items()
+    }
+
+
+def _for_people(history: dict) -> dict:
+    """The selector's rows with times as datetimes (the template shows them in the viewer's time zone,
+    portal.accounts.middleware) and each review's pinned shape by name at the version it reviewed."""
+    names = {}
+    reviews = []
+    for review in history["reviews"]:
+        shape = review["shape"]
+        if shape:
+            key = (review["task"], review["document_version"])
+            if key not in names:
+                names[key] = annotation_task_selectors.shape_names_at(task_id=key[0], version=key[1])
+            shape = names[key].get(shape, "a removed shape")
+        reviews.append({**review, "shape": shape, "created_at": datetime.fromisoformat(review["created_at"])})
+    revisions = [{**r, "saved_at": datetime.fromisoformat(r["saved_at"])} for r in history["revisions"]]
+    return {"revisions": revisions, "reviews": reviews}
 
 
 @login_required

@@ -119,7 +119,9 @@ function isFinal(state) { return state === "succeeded" || state === "failed"; }
 function render(job) {
   overall.value = 0.5 + job.progress / 2;
   counts.textContent = job.accepted + " accepted, " + job.refused + " refused, " + job.duplicates + " duplicate(s)" +
-    (job.near_duplicates ? ", " + job.near_duplicates + " near-duplicate(s)" : "");
+    (job.near_duplicates ? ", " + job.near_duplicates + " near-duplicate(s)" : "") +
+    (job.skipped ? ", " + job.skipped + " not an image (skipped)" : "") +
+    (job.ignored ? ", " + job.ignored + " system file(s) ignored" : "");
   (job.files || []).forEach(showOutcome);
   if (isFinal(job.state)) finish(job);
 }

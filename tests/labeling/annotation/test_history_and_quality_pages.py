@@ -1,6 +1,6 @@
 """The item history page (with a diff) and the dataset quality page, rendered for the right people."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -33,7 +33,7 @@ def test_the_history_page_lists_versions_and_shows_a_diff_with_user_text_escaped
     page = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=1&to=2")
     html = page.content.decode()
     assert page.status_code == 200 and html.count("annotator") >= 2
-    assert "changed a:" in html and "&lt;img src=x onerror=" in html and payload not in html
+    assert "changed text 1:" in html and "&lt;img src=x onerror=" in html and payload not in html
 
 
 def test_the_quality_page_is_for_the_team_reviewers_researchers_and_admins(
@@ -72,7 +72,9 @@ def test_the_history_page_dates_each_review(client, task, annotator, reviewer):
     client.force_login(reviewer)
     html = client.get(f"/labeling/items/{task.item_id}/history/").content.decode()
     reviews = html.split('id="reviews"', 1)[1].split("</table>", 1)[0]
-    assert re.search(r"<tr><td>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d</td><td>#" + str(task.pk), reviews)
+    assert re.search(
+        r"<tr><td><time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time></td><td>#" + str(task.pk), reviews
+    )
 
 
 def test_the_compare_form_starts_at_the_newest_revision_against_the_one_before(client, task, annotator):
@@ -91,4 +93,36 @@ def test_the_compare_form_starts_at_the_newest_revision_against_the_one_before(c
         and 'name="to" type="number" min="0" size="4" value="3"' in html
     )
     compared = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=0&to=3").content.decode()
-    assert 'id="history-diff"' in compared and "added a" in compared
+    assert 'id="history-diff"' in compared and "added panel 1" in compared
+
+
+def test_history_times_are_in_the_viewers_time_zone_and_shapes_are_named_by_class_and_number(
+    client, task, annotator, reviewer
+):
+    shapes = [
+        box("p", 0, 0, 50, 50),
+        box("b1", 0, 60, 9, 9, cls="speech_bubble"),
+        box("b2", 0, 80, 9, 9, cls="speech_bubble"),
+    ]
+    # 23:30 UTC is 08:30 the next morning in Seoul.
+    with time_machine.travel(datetime(2026, 3, 1, 23, 30, tzinfo=UTC), tick=False):
+        author = api_client_for(annotator)
+        author.put(f"/api/v1/tasks/{task.pk}/annotation/", {"shapes": shapes}, format="json", HTTP_IF_MATCH='"0"')
+        author.post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
+        api_client_for(reviewer).post(
+            f"/api/v1/tasks/{task.pk}/review/",
+            {"decision": "reject", "comment": "tail", "shape": "b2"},
+            format="json",
+        )
+    reviewer.time_zone = "Asia/Seoul"
+    reviewer.save(update_fields=["time_zone"])
+    client.force_login(reviewer)
+    html = client.get(f"/labeling/items/{task.item_id}/history/?task={task.pk}&from=0&to=1").content.decode()
+    revisions = html.split('id="revisions"', 1)[1].split("</table>", 1)[0]
+    reviews = html.split('id="reviews"', 1)[1].split("</table>", 1)[0]
+    assert ">2026-03-02 08:30 KST</time>" in revisions and ">2026-03-02 08:30 KST</time>" in reviews
+    assert "2026-03-01T23:30" not in revisions.split("datetime=")[0]
+    assert "<td>speech bubble 2</td>" in reviews and "b2" not in reviews
+    diff = html.split('id="history-diff"', 1)[1].split("</div>", 1)[0]
+    assert [line in diff for line in ("added panel 1", "added speech bubble 1", "added speech bubble 2")] == [True] * 3
+    assert ">added b1<" not in diff

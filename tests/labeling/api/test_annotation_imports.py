@@ -6,9 +6,20 @@ import json
 
 import pytest
 
-from labeling.models import Annotation, Task
+from labeling import storage
+from labeling.models import Annotation, Task, TaskStatus
+from labeling.services.annotation_imports import NO_MATCH
 from labeling.services.datasets import dataset_create
-from tests.labeling.formats.helpers import annotate, box, make_item, post_annotation_import, zip_bytes
+from labeling.services.exports import export_create, export_job_run
+from tests.labeling.formats.helpers import (
+    annotate,
+    box,
+    freeze,
+    make_item,
+    post_annotation_import,
+    zip_bytes,
+    zip_entries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,14 +96,15 @@ def test_references_outside_the_dataset_are_refused(dataset, researcher, referen
     assert not Annotation.objects.exists()
 
 
-def test_another_datasets_stored_image_is_refused(dataset, researcher, team_a):
+def test_a_picture_only_another_dataset_holds_is_not_in_this_one(dataset, researcher, team_a):
     other = dataset_create(user=researcher, team_id=team_a.pk, name="Other")
     foreign = make_item(other, [200], name="theirs")
     make_item(dataset, [200], name="page-1")
     sha = foreign.slices.get().sha256
     coco = {"images": [{"id": 1, "file_name": f"train/{sha}.png"}], "categories": [], "annotations": []}
     response = post_annotation_import(researcher, dataset, "coco", "c.json", json.dumps(coco).encode())
-    assert response.status_code == 400 and "another dataset" in response.json()["records"][0]["message"]
+    assert response.status_code == 400
+    assert response.json()["records"][0]["message"] == NO_MATCH.format(name=f"{sha}.png")
 
 
 def test_archive_entries_that_climb_out_are_refused(dataset, researcher):
@@ -119,3 +131,49 @@ def test_import_access_and_bad_requests(dataset, researcher, annotator, outsider
     assert not_json.status_code == 400 and not_json.json()["records"][0]["message"] == "the file is not JSON (UTF-8)"
     yolo_json = post_annotation_import(researcher, dataset, "yolo", "c.json", b"{}")
     assert yolo_json.status_code == 400 and list(yolo_json.json()["errors"]) == ["file"]
+
+
+def test_a_yolo_episode_export_comes_back_with_every_shape(dataset, researcher):
+    """Line numbers repeat in every slice's label file: shapes are told apart per file and line."""
+    episode = make_item(dataset, [300, 200, 500], name="Episode 1")
+    annotate(
+        episode,
+        [
+            box("t1", "text", 10, 20, 30, 30),
+            box("c1", "character", 10, 320, 30, 30),
+            box("s1", "text", 10, 600, 30, 30),
+            box("c2", "character", 50, 610, 30, 30),
+            box("p1", "panel", 60, 20, 30, 30),
+        ],
+        status=TaskStatus.IN_PROGRESS,
+    )
+    version = freeze(dataset, researcher)
+    job = export_create(version=version, user=researcher, format="yolo", options={})
+    export_job_run(export_job_id=job.pk)
+    exported = zip_entries(storage.export_path(dataset_id=dataset.pk, job_id=job.pk))
+    response = post_annotation_import(researcher, dataset, "yolo", "y.zip", zip_bytes(exported))
+    assert response.status_code == 200, response.json()
+    shapes = Task.objects.get(item=episode).annotation.shapes
+    assert sorted((s["class"], [round(v) for v in s["box"]]) for s in shapes) == [
+        ("character", [10, 320, 30, 30]),
+        ("character", [50, 610, 30, 30]),
+        ("panel", [60, 20, 30, 30]),
+        ("text", [10, 20, 30, 30]),
+        ("text", [10, 600, 30, 30]),
+    ]
+    assert len({s["id"] for s in shapes}) == 5
+
+
+def test_macos_junk_in_a_yolo_zip_is_ignored(dataset, researcher):
+    make_item(dataset, [200], name="page-1")
+    yolo = zip_bytes(
+        {
+            "data.yaml": "names: [panel]\n",
+            "labels/page-1.txt": "0 0.5 0.5 0.1 0.1\n",
+            "__MACOSX/labels/._page-1.txt": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X",
+            "labels/.DS_Store": b"Bud1\x00\x00\x00",
+        }
+    )
+    response = post_annotation_import(researcher, dataset, "yolo", "y.zip", yolo)
+    assert response.status_code == 200, response.json()
+    assert response.json()["shapes"] == 1

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from labeling.ingest.archives import REASON_NOT_AN_ARCHIVE
 from labeling.models import ImportJob, ImportState, Slice
 from labeling.services.imports import FOLDER_ADMINS_ONLY, FOLDER_OUTSIDE_ROOT, NO_SOURCE
-from labeling.services.ingest import REASON_FOLDER_ENTRY_NOT_FILE, import_job_run
+from labeling.services.ingest import REASON_FOLDER_ENTRY_NOT_FILE, REASON_NO_IMAGES, import_job_run
 from tests.actors import api_client_for
 from tests.labeling.conftest import dataset_files, png_bytes
 
@@ -52,7 +52,7 @@ def test_an_archive_imports_its_images_and_refuses_unsafe_entries(researcher, da
     assert job.state == ImportState.SUCCEEDED
     files = {f.display_name: (f.outcome, f.code) for f in job.files.all()}
     assert files["ep/001.png"] == ("accepted", "") and files["ep/002.png"] == ("accepted", "")
-    assert files["ep/notes.txt"] == ("refused", "not_an_image")
+    assert files["ep/notes.txt"] == ("skipped", "not_an_image")
     assert files["../escape.png"][0] == "refused" and files["/abs.png"][0] == "refused"
     assert sorted(Slice.objects.values_list("source", "source_detail")) == [
         ("archive", "ep.zip :: ep/001.png"),
@@ -60,6 +60,41 @@ def test_an_archive_imports_its_images_and_refuses_unsafe_entries(researcher, da
     ]
     # Nothing outside the dataset's storage, nothing left in staging.
     assert all(p.startswith(("images/", "originals/", "tiles/")) for p in dataset_files(dataset.pk))
+
+
+def test_os_junk_is_ignored_and_other_files_skipped_without_counting_as_refused(researcher, dataset):
+    archive = zip_of(
+        ("__MACOSX/ep/._001.png", b"\x00\x05\x16\x07"),
+        ("ep/._001.png", b"\x00\x05\x16\x07"),
+        ("ep/.DS_Store", b"Bud1"),
+        ("ep/Thumbs.db", b"x"),
+        ("ep/desktop.ini", b"[.ShellClassInfo]"),
+        ("ep/001.png", png_bytes()),
+        ("ep/credits.pdf", b"%PDF-1.7 ..."),
+        ("ep/readme.txt", b"hello"),
+    )
+    job = run(post_import(api_client_for(researcher), dataset, {"archive": SimpleUploadedFile("ep.zip", archive)}))
+    assert job.state == ImportState.SUCCEEDED
+    assert (job.accepted, job.refused, job.skipped, job.ignored, job.total) == (1, 0, 2, 5, 3)
+    assert sorted(job.files.values_list("display_name", "outcome")) == [
+        ("ep/001.png", "accepted"),
+        ("ep/credits.pdf", "skipped"),
+        ("ep/readme.txt", "skipped"),
+    ]
+    body = api_client_for(researcher).get(f"/api/v1/import-jobs/{job.pk}/").json()
+    assert (body["skipped"], body["ignored"]) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[], [("__MACOSX/._a.png", b"x"), (".DS_Store", b"Bud1")], [("notes.txt", b"hello"), ("Thumbs.db", b"x")]],
+    ids=["empty", "only-junk", "no-image"],
+)
+def test_an_archive_with_no_image_fails_with_that_reason(researcher, dataset, entries):
+    archive = zip_of(*entries)
+    job = run(post_import(api_client_for(researcher), dataset, {"archive": SimpleUploadedFile("ep.zip", archive)}))
+    assert (job.state, job.detail) == (ImportState.FAILED, REASON_NO_IMAGES)
+    assert not Slice.objects.exists()
 
 
 def test_an_archive_as_an_episode_keeps_its_order(researcher, dataset):
@@ -152,6 +187,7 @@ def test_folder_import_reads_a_folder_under_the_root_only(admin, dataset, settin
     (root / "ep1" / "001.png").write_bytes(png_bytes())
     (root / "ep1" / "002.png").write_bytes(png_bytes(seed=1))
     os.symlink("/etc/passwd", root / "ep1" / "003.png")
+    (root / "ep1" / ".DS_Store").write_bytes(b"Bud1")
     (tmp_path / "secret").mkdir()
     settings.DATASET_IMPORT_ROOT = str(root)
     client = api_client_for(admin)
@@ -164,7 +200,8 @@ def test_folder_import_reads_a_folder_under_the_root_only(admin, dataset, settin
         ("002.png", "accepted"),
         ("003.png", "refused"),
     ]
-    assert job.files.get(position=2).reason == REASON_FOLDER_ENTRY_NOT_FILE
+    assert job.files.get(display_name="003.png").reason == REASON_FOLDER_ENTRY_NOT_FILE
+    assert job.ignored == 1
     assert (root / "ep1" / "001.png").exists()  # the source folder is read, never moved
 
 

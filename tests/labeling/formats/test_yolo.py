@@ -1,6 +1,9 @@
 """YOLO: tiles with labels clipped to each tile, and segment labels (the writer alone, no database)."""
 
+import yaml
+
 from labeling.formats import ExportMeta, ExportRecord, export_write, options_parse
+from tests.labeling.conftest import png_bytes
 from tests.labeling.formats.helpers import box, zip_entries
 
 
@@ -54,3 +57,54 @@ def test_yolo_without_tiles_and_segment_labels(tmp_path):
     export_write(records=_yolo_records(), meta=META, options=options, path=tmp_path / "y.zip", workdir=tmp_path / "w")
     label = zip_entries(tmp_path / "y.zip")[f"labels/train/{'f' * 64}.txt"].decode().splitlines()[0]
     assert label == "0 0.100000 0.090000 0.300000 0.090000 0.300000 0.130000 0.100000 0.130000"
+
+
+def yolo_dataset_problems(files: dict[str, bytes]) -> list[str]:
+    """What a YOLO trainer would refuse, read as Ultralytics reads a dataset: data.yaml's `names` and `nc`
+    agree; every split it lists is a folder of images; each image's labels are the same path under
+    labels/ with .txt, each line a known class and fractions of the image."""
+    config = yaml.safe_load(files["data.yaml"])
+    problems = [] if config["nc"] == len(config["names"]) else ["nc and names disagree"]
+    for split in ("train", "val", "test"):
+        if split not in config:
+            continue
+        folder = f"{config['path'].rstrip('/')}/{config[split]}/".removeprefix("./")
+        images = [name for name in files if name.startswith(folder) and name.endswith(".png")]
+        if not images:
+            problems.append(f"{split}: {folder} has no images")
+        for image in images:
+            label = "labels/" + image.removeprefix("images/").removesuffix(".png") + ".txt"
+            if label not in files:
+                problems.append(f"{image} has no {label}")
+                continue
+            for line in files[label].decode().splitlines():
+                number, *values = line.split()
+                if int(number) not in config["names"] or not all(0 <= float(v) <= 1 for v in values):
+                    problems.append(f"{label}: {line!r}")
+    return problems
+
+
+def test_data_yaml_lists_only_the_splits_in_the_zip_and_a_yolo_reader_accepts_it(tmp_path):
+    stored = {}
+    records = []
+    for item_id, split in ((1, "train"), (2, "test")):
+        sha256 = format(item_id, "064x")
+        stored[sha256] = tmp_path / f"{sha256}.png"
+        stored[sha256].write_bytes(png_bytes(100, 200, seed=item_id))
+        [record] = _yolo_records(height=200)
+        snapshot = {**record.snapshot, "slices": [{**record.snapshot["slices"][0], "sha256": sha256}]}
+        records.append(ExportRecord(item_id=item_id, split=split, snapshot=snapshot))
+    options = options_parse("yolo", {"include_images": True})
+    export_write(
+        records=records,
+        meta=META,
+        options=options,
+        path=tmp_path / "y.zip",
+        workdir=tmp_path / "w",
+        image_path=stored.__getitem__,
+    )
+    files = zip_entries(tmp_path / "y.zip")
+    config = yaml.safe_load(files["data.yaml"])
+    assert (config.get("train"), config.get("val"), config.get("test")) == ("images/train", None, "images/test")
+    assert yolo_dataset_problems(files) == []
+    assert not any(name.startswith(("images/val", "labels/val")) for name in files)

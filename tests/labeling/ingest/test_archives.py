@@ -20,12 +20,14 @@ from labeling.ingest.archives import (
     REASON_ENTRY_PARENT_PATH,
     REASON_ENTRY_SPECIAL,
     REASON_ENTRY_TOO_LARGE,
+    REASON_ENTRY_UNDER_LINK,
     REASON_EXPANDS_TOO_MUCH,
     REASON_NOT_AN_ARCHIVE,
     REASON_TOO_MANY_ENTRIES,
     ArchiveFile,
     ArchiveRefused,
     EntryRefusal,
+    IgnoredEntry,
     archive_entries,
 )
 from labeling.ingest.limits import IngestLimits, MiB
@@ -262,3 +264,52 @@ def test_encrypted_entries_are_refused_without_asking_for_a_password():
 def test_names_with_control_characters_are_refused():
     found = outcomes(tar_of((tar_member("bell\x07.png"), b"x")))
     assert refusal_of(found[0]) == Refusal("entry_bad_name", REASON_ENTRY_BAD_NAME.format(name="bell.png"))
+
+
+def test_os_junk_is_ignored_without_a_refusal():
+    found = outcomes(
+        zip_of(
+            ("__MACOSX/", b""),
+            ("__MACOSX/ep/._001.png", b"\x00\x05\x16\x07"),
+            ("ep/._002.png", b"\x00\x05\x16\x07"),
+            ("ep/.DS_Store", b"Bud1"),
+            ("ep/Thumbs.db", b"x"),
+            ("ep/THUMBS.DB", b"y"),
+            ("desktop.ini", b"[.ShellClassInfo]"),
+            ("ep/001.png", b"one"),
+        )
+    )
+    assert [type(f).__name__ for f in found] == ["IgnoredEntry"] * 6 + ["ArchiveFile"]
+    assert found[0] == IgnoredEntry(display_name="__MACOSX/ep/._001.png")
+
+
+def test_junk_names_still_climbing_out_are_refused():
+    [found] = outcomes(zip_of(("__MACOSX/../../._evil", b"x")))
+    assert refusal_of(found).code == "entry_parent_path"
+
+
+def test_entries_under_a_refused_link_are_refused_too():
+    link = zipfile.ZipInfo("ep")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    found = outcomes(zip_of((link, b"/etc"), ("ep/passwd.png", b"x"), ("./EP/sub/a.png", b"y"), ("epilogue.png", b"z")))
+    assert refusal_of(found[0]).code == "entry_link"
+    assert refusal_of(found[1]) == Refusal(
+        "entry_under_link", REASON_ENTRY_UNDER_LINK.format(name="ep/passwd.png", link="ep")
+    )
+    assert refusal_of(found[2]).code == "entry_under_link"
+    assert isinstance(found[3], ArchiveFile)
+
+
+def test_tar_entries_under_a_symlinked_folder_are_refused():
+    found = outcomes(
+        tar_of(
+            (tar_member("pages", tarfile.SYMTYPE, linkname="/etc"), None),
+            (tar_member("pages/001.png"), b"x"),
+            (tar_member("cover.png"), b"y"),
+        )
+    )
+    assert [getattr(f, "refusal", None) and f.refusal.code for f in found] == [
+        "entry_link",
+        "entry_under_link",
+        None,
+    ]
