@@ -307,12 +307,7 @@ def _new_window(current: Booking, change: Change, *, now) -> tuple[datetime, dat
     start, end = change.start or current.start, change.end or current.end
     if current.start <= now:
         return current.start, _started_end(current, change, start=start, end=end, now=now)
-    if end <= start:
-        raise invalid("end", END_NOT_AFTER_START)
-    if start < now - PAST_TOLERANCE:
-        raise invalid("start", START_IN_PAST)
-    if end - start > ABSURD_LENGTH:
-        raise invalid("end", ABSURD)
+    window_check(start=start, end=end, now=now)
     return start, end
 
 
