@@ -17,7 +17,7 @@ from django.db import transaction
 
 from labeling import storage
 from labeling.ingest.images import check_file_count, check_header
-from labeling.ingest.names import display_name
+from labeling.ingest.names import display_name, is_os_junk
 from labeling.ingest.refusals import Refusal
 from labeling.ingest.remote import check_url
 from labeling.models import Dataset, ImportFile, ImportJob, ImportKind
@@ -28,6 +28,10 @@ ARCHIVE_STAGING_NAME = "archive"
 
 REASON_ARCHIVE_TOO_LARGE = "the archive is {size} bytes; the limit is {limit} bytes"
 NO_FILES = "Send at least one file in the `files` field."
+ONLY_OS_JUNK = (
+    "Nothing to import: the {count} file(s) sent are ones the operating system makes (.DS_Store, Thumbs.db, ._*), "
+    "not images."
+)
 NO_SOURCE = "Send exactly one of: an `archive` file, a `url`, or a `folder`."
 FOLDER_IMPORT_OFF = "Server folder import is not configured (ATELIER_DATASET_IMPORT_ROOT)."
 FOLDER_ADMINS_ONLY = "Only site admins import from server folders."
@@ -57,8 +61,14 @@ class ImportRequestRefused(Invalid):
 def upload_import_create(
     *, dataset: Dataset, user, files: list, as_episode: bool = False, episode_name: str = ""
 ) -> ImportJob:
-    """Many files from the browser or CLI (multipart), one ImportFile each, in the order sent."""
-    _refuse_bad_uploads(files)
+    """Many files from the browser or CLI (multipart), one ImportFile each, in the order sent.
+
+    Files the operating system made (a folder's `.DS_Store`, `Thumbs.db`, `._*`) are counted as
+    ignored and never stored, as in archives: a browser's folder upload sends them too.
+    """
+    junk = [f for f in files if is_os_junk(path=f.name or "")]
+    files = [f for f in files if not is_os_junk(path=f.name or "")]
+    _refuse_bad_uploads(files, ignored=len(junk))
     with transaction.atomic():
         job = _job_create(
             dataset=dataset,
@@ -68,6 +78,7 @@ def upload_import_create(
             episode_name=episode_name,
             expanded=True,
             total=len(files),
+            ignored=len(junk),
         )
         with _staging_removed_on_error(job):
             rows = [_file_stage(job=job, position=i, uploaded=f) for i, f in enumerate(files)]
@@ -148,9 +159,10 @@ def import_enqueue(*, job: ImportJob) -> None:
     transaction.on_commit(lambda: app.send_task(IMPORT_TASK, kwargs={"import_job_id": job.pk}))
 
 
-def _refuse_bad_uploads(files: list) -> None:
+def _refuse_bad_uploads(files: list, *, ignored: int = 0) -> None:
     if not files:
-        raise ImportRequestRefused(field="files", refused=[RefusedFile("", Refusal("no_files", NO_FILES))])
+        reason = ONLY_OS_JUNK.format(count=ignored) if ignored else NO_FILES
+        raise ImportRequestRefused(field="files", refused=[RefusedFile("", Refusal("no_files", reason))])
     limits = settings.INGEST_LIMITS
     too_many = check_file_count(count=len(files), limits=limits)
     if too_many is not None:

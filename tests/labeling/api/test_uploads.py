@@ -12,7 +12,7 @@ from labeling.ingest.images import (
     REASON_TOO_MANY_FILES,
 )
 from labeling.models import ImportFile, ImportJob, Item, Slice
-from labeling.services.imports import NO_FILES
+from labeling.services.imports import NO_FILES, ONLY_OS_JUNK
 from tests.actors import api_client_for
 from tests.labeling.conftest import dataset_files, png_bytes, upload
 from tests.labeling.ingest import corpus
@@ -115,3 +115,30 @@ def test_unsafe_names_are_display_text_never_paths(researcher, dataset):
     assert shown[0] == "passwd.png"  # Django's multipart parser already drops the client's directories
     assert shown[1] == "ｷｬﾗ-第1話.png" and len(shown[2]) == 255
     assert all(path.startswith(f"staging/{job.pk}/") for path in dataset_files(dataset.pk))
+
+
+def test_files_the_operating_system_made_are_ignored_and_counted(researcher, dataset):
+    """A browser's folder upload sends .DS_Store and friends: they used to refuse the whole request."""
+    files = [upload("a.png", png_bytes()), upload(".DS_Store", b"\0\0\0\1Bud1"), upload("._a.png", b"\0\5\26\7")]
+    response = post_files(api_client_for(researcher), dataset, files)
+    assert response.status_code == 202, response.content
+    job = ImportJob.objects.get()
+    assert (job.total, job.ignored) == (1, 2)
+    assert [f.display_name for f in job.files.all()] == ["a.png"]
+
+
+def test_an_upload_of_only_os_junk_says_so(researcher, dataset):
+    response = post_files(api_client_for(researcher), dataset, [upload("Thumbs.db", b"\xd0\xcf\x11\xe0")])
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"files": [ONLY_OS_JUNK.format(count=1)]}
+    assert_nothing_created(dataset)
+
+
+def test_more_files_than_django_parses_are_refused_in_the_error_shape(researcher, dataset):
+    """Past DATA_UPLOAD_MAX_NUMBER_FILES Django refuses before the view: still JSON, never its HTML page."""
+    files = [upload(f"{i}.png", b"x") for i in range(151)]
+    response = post_files(api_client_for(researcher), dataset, files)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "files" in response.json()["detail"].lower() and response.json()["errors"] == {}
+    assert_nothing_created(dataset)
