@@ -86,7 +86,6 @@ def _submit_fields(post) -> dict:
         "gpu_model": post.get("gpu_model", ""),
         "priority": post.get("priority", Priority.NORMAL),
         "preemptible": post.get("preemptible") == "on",
-        "multi_node": post.get("multi_node") == "on",
         "env": env,
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
     }
