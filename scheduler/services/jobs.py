@@ -36,6 +36,7 @@ from scheduler.models import (
     JobState,
     Priority,
 )
+from scheduler.services.environments import environment_for_job
 from scheduler.services.fair_share import attempt_usage_record
 from scheduler.services.idle_bookings import booking_job_started
 
@@ -90,6 +91,7 @@ def job_submit(
     booking_id: int | None = None,
     labels: dict | None = None,
     inputs: dict | None = None,
+    environment: str = "",
 ) -> Job:
     """Validate everything a person can get wrong, naming the field, then queue the job."""
     errors: dict[str, list[str]] = {}
@@ -100,6 +102,7 @@ def job_submit(
     if priority == Priority.HIGH and team and not _is_team_admin(user, team.id):
         errors["priority"] = [HIGH_NEEDS_ADMIN]
     workdir = _checked_working_dir(working_dir, errors)
+    runtime = environment_for_job(environment, errors)
     if env_errors := job_variable_errors(env or {}):
         errors["env"] = env_errors
     _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, errors=errors)
@@ -126,6 +129,7 @@ def job_submit(
             booking=booking,
             labels=labels or {},
             inputs=inputs or {},
+            environment=runtime,
             pending_reason="Waiting for the scheduler's next pass.",
         )
         _publish(job, "job.submitted")
