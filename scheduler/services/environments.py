@@ -87,8 +87,9 @@ def environment_for_job(name: str | None, errors: dict) -> RuntimeEnvironment | 
     """The environment a job asked for by name, or the default; an unknown name is an error on `environment`."""
     if not name:
         return environment_default()
+    environment_default()  # the shipped one may be named before its first use
     environment = RuntimeEnvironment.objects.filter(name=name).first()
     if environment is None:
-        names = ", ".join(RuntimeEnvironment.objects.values_list("name", flat=True)) or "none"
+        names = ", ".join(RuntimeEnvironment.objects.values_list("name", flat=True))
         errors["environment"] = [ENVIRONMENT_UNKNOWN.format(name=name, names=names)]
     return environment
