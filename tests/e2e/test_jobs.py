@@ -77,5 +77,6 @@ def test_the_example_training_runs_from_the_form_in_the_default_environment(
     page.reload()
     assert page.locator("#job-state").inner_text() == "Succeeded", Job.objects.get(pk=job.pk).state_reason
     assert "No module named" not in page.locator("#job-log").inner_text()
+    assert page.locator("#job-environment").inner_text().startswith(SHIPPED_NAME)
     assert page_problems.bad_responses == []
     assert page_problems.console_errors == []
