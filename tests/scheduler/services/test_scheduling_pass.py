@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from scheduler.models import Attempt, Gpu, GpuOccupancy, Job, JobAllocation
+from scheduler.models import Attempt, GpuOccupancy, Job, JobAllocation
 from scheduler.services.jobs import job_submit
 from scheduler.services.scheduling import scheduling_pass
 from tests.scheduler.factories import booking, fleet, hours_from_now
@@ -17,6 +17,8 @@ from tests.scheduler.factories import booking, fleet, hours_from_now
 def only_this_tests_gpus(db):
     """A session stack's GPU agent may have written its simulated fleet into this database: take
     those GPUs out of these tests (rolled back afterwards)."""
+    from scheduler.models import Gpu
+
     Gpu.objects.update(state="drained")
 
 
@@ -136,18 +138,3 @@ def test_a_gpu_released_after_the_pass_read_its_clock_is_placed_from_its_release
         list(GpuOccupancy.objects.filter(gpu=gpus[0]).order_by("start").values_list("start", flat=True))[1]
         == windows[1][0]
     )
-
-
-def test_a_multi_node_job_waits_for_one_node_rather_than_spanning_two(db, researcher):
-    """Issue 20 item 5: a job is started as one process on one node, so until multi-node jobs are
-    launched on every node a gang must not take another node's GPUs (they would sit in its
-    CUDA_VISIBLE_DEVICES, unusable)."""
-    gpus = up(fleet(nodes=2, per_node=2))
-    Gpu.objects.filter(pk__in=[gpus[1].pk, gpus[3].pk]).update(state="drained")  # one usable GPU per node
-    job = submit(researcher, gpus=2, multi_node=True)
-    scheduling_pass()
-    assert not Attempt.objects.filter(job=job).exists()
-    Gpu.objects.filter(pk=gpus[1].pk).update(state="available")
-    scheduling_pass()
-    held = JobAllocation.objects.filter(attempt__job=job)
-    assert sorted(held.values_list("gpu_id", flat=True)) == [gpus[0].pk, gpus[1].pk]
