@@ -91,6 +91,7 @@ def submit(
     env: list[str] = typer.Option([], help="NAME=value, repeatable"),
     booking: int = typer.Option(None, help="run inside this booking of your team"),
     reservation: int = typer.Option(None, hidden=True, help="the old name of --booking"),
+    environment: str = typer.Option("", help="runtime environment `python` resolves in (atelier environments)"),
 ):
     """Submit a job: everything after -- is the command."""
     variables = dict(item.split("=", 1) for item in env if "=" in item)
@@ -105,9 +106,24 @@ def submit(
         "preemptible": preemptible,
         "env": variables,
         "booking": booking if booking is not None else reservation,
+        "environment": environment,
     }
     job = api().call("POST", "jobs/", json=body)
     out.print(f"Job {job['id']} submitted ({job['state']}).")
+
+
+@app.command()
+def environments():
+    """The runtime environments a job may name with --environment."""
+    table = Table("name", "python prefix", "default", "description")
+    for environment in api().call("GET", "environments/")["results"]:
+        table.add_row(
+            environment["name"],
+            environment["python_prefix"],
+            "yes" if environment["is_default"] else "",
+            environment["description"],
+        )
+    out.print(table)
 
 
 @app.command()

@@ -9,6 +9,7 @@ docs/configuration.md lists every variable.
 import os
 import pwd
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -402,6 +403,9 @@ except ValueError as _exc:
 # Working directories must lie under this root; `..` and symlinks out of it are refused at submit.
 JOB_WORKDIR_ROOT = Path(env_str("ATELIER_JOB_WORKDIR_ROOT", str(BASE_DIR))).resolve()
 JOB_DATA_ROOT = Path(env_str("ATELIER_JOB_DATA_ROOT", str(VAR_DIR / "jobs"))).resolve()
+# The Python prefix of the training environment Atelier ships (with torch): by default the portal's own
+# interpreter's, registered as the default runtime environment on first use (docs/jobs.md).
+JOB_DEFAULT_ENVIRONMENT_PREFIX = env_str("ATELIER_JOB_DEFAULT_ENVIRONMENT_PREFIX", sys.prefix)
 DEFAULT_JOB_ACCOUNT = "atelier-job"
 
 

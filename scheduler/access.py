@@ -79,7 +79,7 @@ def jobs_visible_to(user):
 
 
 def access_job_for_user(user, job_id):
-    job = jobs_visible_to(user).select_related("owner", "team", "booking").filter(pk=job_id).first()
+    job = jobs_visible_to(user).select_related("owner", "team", "booking", "environment").filter(pk=job_id).first()
     if job is None:
         raise Http404("No such job.")
     return job

@@ -1,7 +1,6 @@
 """Demo data of the GPU side for `make run`: the simulated fleet's inventory and one real training
 job (examples/train.py), so a new user sees a finished job with its log and accounting. Idempotent."""
 
-import sys
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,7 +26,7 @@ def demo_fleet_and_job_seed(**kwargs) -> None:
             name="example-training",
             gpus=1,
             time_limit=timedelta(minutes=30),
-            command=f"{sys.executable} {settings.BASE_DIR / 'examples' / 'train.py'} --steps 300",
+            command="python examples/train.py --steps 300",  # `python` of the default environment (with torch)
             working_dir=str(settings.BASE_DIR),
             labels=DEMO_JOB_LABEL,
         )

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from portal.api.fields import WholeNumberField
 from scheduler.durations import DurationError, parse_duration
-from scheduler.models import Attempt, Job, Priority
+from scheduler.models import Attempt, Job, Priority, RuntimeEnvironment
 from scheduler.models.jobs import PEAK_FROM_PROCESSES, PEAK_FROM_WHOLE_GPU
 
 BOOKING_NAMED_TWICE = "Give the booking once: `reservation` is the old name of `booking`."
@@ -53,6 +53,12 @@ class JobSubmitSerializer(serializers.Serializer):
     reservation = WholeNumberField(required=False, allow_null=True, default=None, help_text=OLD_BOOKING_NAME)
     labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
     inputs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    environment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="name of a runtime environment (GET /api/v1/environments/); empty: the default one",
+    )
 
     def validate(self, attrs):
         old = attrs.pop("reservation")
@@ -114,6 +120,12 @@ class JobSerializer(serializers.ModelSerializer):
     reservation = serializers.IntegerField(
         source="booking_id", read_only=True, allow_null=True, help_text=OLD_BOOKING_NAME
     )
+    environment = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The runtime environment `python` resolves in; null for jobs from before environments.",
+    )
     fair_share_factor = serializers.FloatField(
         read_only=True,
         allow_null=True,
@@ -144,6 +156,7 @@ class JobSerializer(serializers.ModelSerializer):
             "reservation",
             "labels",
             "inputs",
+            "environment",
             "submitted_at",
             "started_at",
             "ended_at",
@@ -175,3 +188,16 @@ class OutputFileSerializer(serializers.Serializer):
     path = serializers.CharField()
     size = serializers.IntegerField()
     url = serializers.CharField()
+
+
+class RuntimeEnvironmentSerializer(serializers.ModelSerializer):
+    path_entries = serializers.ListField(
+        source="extra_path",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="put on PATH after the prefix's bin",
+    )
+
+    class Meta:
+        model = RuntimeEnvironment
+        fields = ["id", "name", "description", "python_prefix", "path_entries", "is_default"]

@@ -45,7 +45,11 @@ class JobListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Job.objects.none()
-        return access.jobs_visible_to(self.request.user).select_related("owner", "team").prefetch_related("attempts")
+        return (
+            access.jobs_visible_to(self.request.user)
+            .select_related("owner", "team", "environment")
+            .prefetch_related("attempts")
+        )
 
     @extend_schema(request=JobSubmitSerializer, responses={201: JobSerializer})
     def post(self, request):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from scheduler.api import bookings as booking_views
+from scheduler.api import environments as environment_views
 from scheduler.api import fleet as fleet_views  # nodes, GPUs, telemetry, drain
 from scheduler.api import jobs as job_views
 
@@ -12,6 +13,7 @@ urlpatterns: list = [
     path("jobs/<int:pk>/log/", job_views.JobLogView.as_view(), name="api-job-log"),
     path("jobs/<int:pk>/outputs/", job_views.JobOutputsView.as_view(), name="api-job-outputs"),
     path("jobs/<int:pk>/outputs/<path:path>", job_views.JobOutputDownloadView.as_view(), name="api-job-output-file"),
+    path("environments/", environment_views.EnvironmentListView.as_view(), name="api-environments"),
     path("bookings/", booking_views.BookingListView.as_view(), name="api-bookings"),
     path("bookings/<int:pk>/", booking_views.BookingDetailView.as_view(), name="api-booking-detail"),
     path("reservations/", booking_views.BookingListOldPathView.as_view(), name="api-reservations"),

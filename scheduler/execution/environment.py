@@ -2,7 +2,8 @@
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 ALLOWED_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "SHELL", "TMPDIR")
 ALLOWED_PREFIXES = ("CUDA_", "ATELIER_INPUT_")
@@ -42,6 +43,8 @@ def job_environment(
     gpu_uuids: list[str],
     output_dir: str,
     inputs: Mapping[str, str],
+    python_prefix: str = "",
+    path_entries: Sequence[str] = (),
 ) -> dict[str, str]:
     source = os.environ if base is None else base
     env = {k: v for k, v in source.items() if k in ALLOWED_NAMES or k.startswith(ALLOWED_PREFIXES)}
@@ -53,5 +56,19 @@ def job_environment(
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     env["ATELIER_OUTPUT_DIR"] = output_dir
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    if python_prefix:
+        env.update(runtime_variables(python_prefix=python_prefix, path_entries=path_entries, path=env["PATH"]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def runtime_variables(*, python_prefix: str, path_entries: Sequence[str], path: str) -> dict[str, str]:
+    """PATH with the runtime environment's bin and extra entries first, so `python` resolves inside it,
+    and the variable its tools look for: CONDA_PREFIX for a conda env, VIRTUAL_ENV for a venv."""
+    prefix = Path(python_prefix)
+    variables = {"PATH": os.pathsep.join([str(prefix / "bin"), *path_entries, path])}
+    if (prefix / "conda-meta").is_dir():
+        variables["CONDA_PREFIX"] = str(prefix)
+    elif (prefix / "pyvenv.cfg").is_file():
+        variables["VIRTUAL_ENV"] = str(prefix)
+    return variables

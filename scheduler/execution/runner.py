@@ -30,6 +30,7 @@ from scheduler.execution.orphans import processes_gone_record
 from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
 from scheduler.execution.process import ATTEMPT_MARKER, JobProcess, exit_status, group_terminate, process_start
 from scheduler.models import Attempt, AttemptState, Job, LogChunk
+from scheduler.services.environments import environment_missing_reason
 from scheduler.services.jobs import attempt_claim, attempt_finish
 
 log = logging.getLogger(__name__)
@@ -153,10 +154,10 @@ def attempt_run(*, attempt_id: int) -> None:
 
 
 def _run_claimed(attempt_id: int, *, worker: str) -> None:
-    attempt = Attempt.objects.select_related("job", "node").get(pk=attempt_id)
+    attempt = Attempt.objects.select_related("job__environment", "node").get(pk=attempt_id)
     job = attempt.job
     try:
-        refusal = _disk_full_reason()
+        refusal = _disk_full_reason() or environment_missing_reason(environment=job.environment, node=attempt.node.name)
         process = None if refusal else _start(attempt, job)
     except OSError as exc:
         refusal = f"Could not start the command: {exc}"
@@ -190,7 +191,15 @@ def _start(attempt: Attempt, job: Job) -> JobProcess:
             user=user,
         )
     gpu_uuids = list(attempt.allocations.order_by("gpu__index").values_list("gpu__uuid", flat=True))
-    env = job_environment(job_variables=job.env, gpu_uuids=gpu_uuids, output_dir=str(outputs), inputs=job.inputs)
+    runtime = job.environment
+    env = job_environment(
+        job_variables=job.env,
+        gpu_uuids=gpu_uuids,
+        output_dir=str(outputs),
+        inputs=job.inputs,
+        python_prefix=runtime.python_prefix if runtime else "",
+        path_entries=runtime.extra_path if runtime else (),
+    )
     env[ATTEMPT_MARKER] = str(attempt.pk)  # lets a later worker or the agent tell this attempt's processes apart
     try:
         return process_start(

@@ -8,6 +8,7 @@ from scheduler.models.bookings import (
     GpuOccupancy,
     OccupancyKind,
 )
+from scheduler.models.environments import RuntimeEnvironment
 from scheduler.models.fleet import Gpu, GpuState, Node
 from scheduler.models.jobs import (
     ATTEMPT_LIVE_STATES,
@@ -35,7 +36,7 @@ __all__ = [
     "BookingState",
 ]
 __all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
-__all__ += ["FairShareUsage"]
+__all__ += ["FairShareUsage", "RuntimeEnvironment"]
 __all__ += [
     "ATTEMPT_LIVE_STATES",
     "JOB_FINAL_STATES",

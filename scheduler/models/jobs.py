@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from scheduler.models.bookings import Booking
+from scheduler.models.environments import RuntimeEnvironment
 from scheduler.models.fleet import Gpu, Node
 
 
@@ -58,6 +59,10 @@ class Job(models.Model):
     # Opaque references to what the job reads, e.g. {"dataset": "dataset:12@v3"} (no foreign key: docs/decisions.md §1).
     inputs = models.JSONField(default=dict, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=3)
+    # Where `python` resolves; null for jobs from before environments existed (the worker's PATH).
+    environment = models.ForeignKey(
+        RuntimeEnvironment, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
 
     state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.PENDING)
     state_reason = models.CharField(max_length=500, blank=True)

@@ -5,6 +5,7 @@ event, and asks for a scheduling pass after commit (GPUs were freed or a job is 
 """
 
 import logging
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from scheduler.models import (
     JobState,
     Priority,
 )
+from scheduler.services.environments import environment_for_job
 from scheduler.services.fair_share import attempt_usage_record
 from scheduler.services.idle_bookings import booking_job_started
 
@@ -46,8 +48,11 @@ TEAM_REQUIRED = "You are a researcher in several teams: say which team this job 
 NOT_IN_TEAM = "You are not a researcher in that team."
 HIGH_NEEDS_ADMIN = "High priority needs a team admin."
 GPUS_RANGE = "Ask for at least 1 GPU."
+# A job is started as one process on one node, so a gang larger than every node could never start:
+# multi-node launch is not built yet (docs/jobs.md), and "May span nodes" does not lift this.
 GPUS_MORE_THAN_A_NODE = (
-    "No node has {gpus} GPUs{constraint}; the largest has {largest}. Allow several nodes or ask for fewer."
+    "No node has {gpus} GPUs{constraint}; the largest has {largest}. A job runs on one node "
+    "(jobs spanning nodes are not launched yet): ask for at most {largest}."
 )
 GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
 TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
@@ -58,6 +63,10 @@ WORKDIR_MISSING = "The working directory {path} does not exist."
 BOOKING_UNKNOWN = "No such booking of your team."
 BOOKING_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
 BOOKING_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
+BOOKING_SPLIT_OVER_NODES = (
+    "The booking holds at most {largest} GPUs on one node; this job asks for {gpus}, and a job runs on "
+    "one node (jobs spanning nodes are not launched yet)."
+)
 ALREADY_FINISHED = "The job has already ended ({state})."
 
 
@@ -82,6 +91,7 @@ def job_submit(
     booking_id: int | None = None,
     labels: dict | None = None,
     inputs: dict | None = None,
+    environment: str = "",
 ) -> Job:
     """Validate everything a person can get wrong, naming the field, then queue the job."""
     errors: dict[str, list[str]] = {}
@@ -92,9 +102,10 @@ def job_submit(
     if priority == Priority.HIGH and team and not _is_team_admin(user, team.id):
         errors["priority"] = [HIGH_NEEDS_ADMIN]
     workdir = _checked_working_dir(working_dir, errors)
+    runtime = environment_for_job(environment, errors)
     if env_errors := job_variable_errors(env or {}):
         errors["env"] = env_errors
-    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
+    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, errors=errors)
     if team:
         _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
     booking = _checked_booking(booking_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
@@ -118,6 +129,7 @@ def job_submit(
             booking=booking,
             labels=labels or {},
             inputs=inputs or {},
+            environment=runtime,
             pending_reason="Waiting for the scheduler's next pass.",
         )
         _publish(job, "job.submitted")
@@ -161,7 +173,7 @@ def _checked_working_dir(working_dir: str, errors) -> Path | None:
     return path
 
 
-def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
+def _check_gpus(*, gpus, gpu_model, min_memory_mb, errors) -> None:
     if gpus < 1:
         errors["gpus"] = [GPUS_RANGE]
         return
@@ -175,7 +187,7 @@ def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
     constraint = f" of model {gpu_model}" if gpu_model else ""
     if total < gpus:
         errors["gpus"] = [GPUS_MORE_THAN_CLUSTER.format(total=total, gpus=gpus)]
-    elif not multi_node and largest < gpus:
+    elif largest < gpus:
         errors["gpus"] = [GPUS_MORE_THAN_A_NODE.format(gpus=gpus, constraint=constraint, largest=largest)]
 
 
@@ -203,8 +215,11 @@ def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
         errors["booking"] = [BOOKING_UNKNOWN]
         return None
     held = booking.gpus.count()
+    on_one_node = max(Counter(booking.gpus.values_list("node_id", flat=True)).values(), default=0)
     if held < gpus:
         errors["booking"] = [BOOKING_TOO_SMALL.format(held=held, gpus=gpus)]
+    elif on_one_node < gpus:
+        errors["booking"] = [BOOKING_SPLIT_OVER_NODES.format(largest=on_one_node, gpus=gpus)]
     elif max(booking.start, timezone.now()) + time_limit > booking.end:
         errors["booking"] = [BOOKING_TOO_SHORT]
     return booking

@@ -193,7 +193,9 @@ def _pending_job(job: Job) -> policy.PendingJob:
         preemptible=job.preemptible,
         model=job.gpu_model or None,
         min_memory_mb=job.min_memory_mb,
-        multi_node=job.multi_node,
+        # Until multi-node jobs are launched on every node (one process per node), a job is one
+        # process on one node: a gang over two nodes would see the other node's GPUs and use none.
+        multi_node=False,
         booking_id=job.booking_id,
     )
 

@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 from portal.teams.models import Membership
 from scheduler import access
 from scheduler.durations import DurationError, parse_duration
-from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority
+from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
+from scheduler.services.environments import environment_default
 
 
 @login_required
@@ -58,11 +59,16 @@ def job_submit_page(request):
             messages.success(request, f"Job {job.pk} submitted.")
             return redirect("job-detail", pk=job.pk)
     quotas = [_quota_line(m.team) for m in memberships]
-    return render(
-        request,
-        "scheduler/job_submit.html",
-        {"memberships": memberships, "quotas": quotas, "priorities": Priority.choices, "form": request.POST},
-    )
+    default_environment = environment_default()
+    context = {
+        "memberships": memberships,
+        "quotas": quotas,
+        "priorities": Priority.choices,
+        "environments": RuntimeEnvironment.objects.all(),
+        "chosen_environment": request.POST.get("environment", default_environment.name),
+        "form": request.POST,
+    }
+    return render(request, "scheduler/job_submit.html", context)
 
 
 def _submit_fields(post) -> dict:
@@ -86,8 +92,8 @@ def _submit_fields(post) -> dict:
         "gpu_model": post.get("gpu_model", ""),
         "priority": post.get("priority", Priority.NORMAL),
         "preemptible": post.get("preemptible") == "on",
-        "multi_node": post.get("multi_node") == "on",
         "env": env,
+        "environment": post.get("environment", ""),
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
     }
 

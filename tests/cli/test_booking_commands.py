@@ -73,3 +73,13 @@ def test_submit_runs_inside_a_booking_named_by_either_option(calls, researcher, 
 def test_the_old_option_name_is_hidden_from_help():
     help_text = CliRunner().invoke(cli.app, ["submit", "--help"], env={"COLUMNS": "200"}).output
     assert "--booking" in help_text and "--reservation" not in help_text
+
+
+def test_submit_names_its_runtime_environment_and_environments_lists_them(calls, researcher):
+    from scheduler.services.environments import SHIPPED_NAME
+
+    fleet(nodes=1, per_node=1)
+    atelier("submit", "--environment", SHIPPED_NAME, "--", "python", "examples/train.py")
+    assert Job.objects.get().environment.name == SHIPPED_NAME
+    listed = CliRunner().invoke(cli.app, ["environments"], env={"COLUMNS": "300"}).output
+    assert SHIPPED_NAME in listed and "yes" in listed

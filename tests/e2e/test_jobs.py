@@ -1,10 +1,14 @@
 """A researcher submits a job from the browser, watches its log arrive live, and cancels it."""
 
+import shutil
+
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from portal.teams.models import Membership
 from scheduler.models import Gpu, Job
+from scheduler.services.environments import SHIPPED_NAME
 from tests.e2e.conftest import log_in
 from tests.factories import PASSWORD
 from tests.scheduler.jobs.test_job_execution import wait_for
@@ -41,5 +45,38 @@ def test_submit_watch_the_log_live_and_cancel(live_stack, page, page_problems, r
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "cancelled", timeout=20)
     page.goto(f"{live_stack.url}/jobs/")
     assert "live-log" in page.locator("#job-table").inner_text()
+    assert page_problems.bad_responses == []
+    assert page_problems.console_errors == []
+
+
+def test_the_example_training_runs_from_the_form_in_the_default_environment(
+    live_stack, page, page_problems, researcher
+):
+    """Issue 20: `python examples/train.py` typed in the form, as the placeholder suggests, runs in the
+    shipped environment (with torch), not the worker's bare PATH."""
+    wait_for(
+        lambda: (
+            Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
+        )
+    )
+    # `make run`'s work root is the project folder; the tests' is their own: the example goes there.
+    work_root = settings.JOB_WORKDIR_ROOT
+    (work_root / "examples").mkdir(exist_ok=True)
+    shutil.copy(settings.BASE_DIR / "examples" / "train.py", work_root / "examples" / "train.py")
+    log_in(page, live_stack.url, "researcher", PASSWORD)
+    page.goto(f"{live_stack.url}/jobs/new/")
+    command = page.get_by_label("Command")
+    assert command.get_attribute("placeholder").startswith("python examples/train.py")
+    assert page.get_by_label("Runtime environment").input_value() == SHIPPED_NAME
+    page.get_by_label("Name", exact=True).fill("first-training")
+    command.fill("python examples/train.py")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(lambda url: "/jobs/new/" not in url)
+    job = Job.objects.get(name="first-training")
+    wait_for(lambda: Job.objects.get(pk=job.pk).ended_at is not None, timeout=120)
+    page.reload()
+    assert page.locator("#job-state").inner_text() == "Succeeded", Job.objects.get(pk=job.pk).state_reason
+    assert "No module named" not in page.locator("#job-log").inner_text()
+    assert page.locator("#job-environment").inner_text().startswith(SHIPPED_NAME)
     assert page_problems.bad_responses == []
     assert page_problems.console_errors == []

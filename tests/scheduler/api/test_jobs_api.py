@@ -40,6 +40,12 @@ def test_a_valid_submit_is_created_pending_with_a_location(gpus, researcher):
         ({"command": "   "}, "command", job_services.COMMAND_REQUIRED),
         ({"gpus": 5}, "gpus", job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4)),
         ({"gpus": 9, "multi_node": True}, "gpus", job_services.GPUS_MORE_THAN_CLUSTER.format(total=8, gpus=9)),
+        # Issue 20 item 5: a job runs on one node until multi-node jobs are launched on every node.
+        (
+            {"gpus": 5, "multi_node": True},
+            "gpus",
+            job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4),
+        ),
         ({"gpus": 0}, "gpus", job_services.GPUS_RANGE),
         (
             {"env": {"LD_PRELOAD": "/evil.so"}},
@@ -130,6 +136,16 @@ def test_a_job_must_fit_inside_its_booking(gpus, researcher):
     too_big = submit(researcher, booking=mine.pk, gpus=3)
     assert too_big.json()["errors"]["booking"] == [job_services.BOOKING_TOO_SMALL.format(held=2, gpus=3)]
     assert submit(researcher, booking=mine.pk, gpus=2).status_code == 201
+
+
+def test_a_job_in_a_booking_over_two_nodes_must_fit_on_one_of_them(gpus, researcher):
+    """A job is one process on one node (issue 20 item 5): two GPUs on each of two nodes run a
+    2-GPU job, not a 4-GPU one, which would otherwise wait forever."""
+    split = booking(user=researcher, gpus=gpus[2:6], start=timezone.now() + timedelta(minutes=1), end=hours_from_now(2))
+    response = submit(researcher, booking=split.pk, gpus=4, multi_node=True)
+    assert response.status_code == 400
+    assert response.json()["errors"]["booking"] == [job_services.BOOKING_SPLIT_OVER_NODES.format(largest=2, gpus=4)]
+    assert submit(researcher, booking=split.pk, gpus=2).status_code == 201
 
 
 def test_a_job_names_its_booking_by_the_new_field_and_the_old_one(gpus, researcher):
