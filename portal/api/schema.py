@@ -29,9 +29,27 @@ ERROR_SCHEMA = {
 REFUSALS = {
     "400": "Bad input: `errors` names each parameter or field.",
     "401": "No valid credentials.",
+    "403": "Signed in and allowed to see it, but your role may not change it (docs/decisions.md §2).",
     "404": "No such thing, or not yours to see (never 403, so ids do not leak); or no such page.",
+    "409": "It clashes with the current state: `conflicts` names what is in the way (for bookings "
+    "`suggestions` gives free windows).",
+    "412": "`If-Match` names an old version: `current` holds the server's document and version.",
     "413": "The body is larger than allowed: `limit` gives the most bytes allowed.",
     "415": "The body is not JSON, a form or multipart.",
+    "428": "`If-Match` is required: send the version you edited.",
+    "429": "Too many requests for your token or address: `Retry-After` says when to try again.",
+    "503": "The database is out of reach or every connection is busy: `Retry-After` says when to try again.",
+}
+# The refusals only some operations can answer: the services behind them raise portal.errors'
+# Conflict (409), PreconditionFailed (412) and PreconditionRequired (428).
+STATE_REFUSALS = {
+    "v1_bookings_create": ("409",),
+    "v1_bookings_partial_update": ("409",),
+    "v1_reservations_create": ("409",),
+    "v1_reservations_partial_update": ("409",),
+    "v1_tasks_annotation_update": ("409", "412", "428"),
+    "v1_tasks_submit_create": ("409", "412"),
+    "v1_tasks_review_create": ("409",),
 }
 
 
@@ -54,4 +72,12 @@ def document_refusals(result, generator, request, public):
 def _refusals_of(path: str, method: str, operation: dict) -> list[str]:
     paged = any(p.get("name") in ("page", "cursor") for p in operation.get("parameters", []))
     with_body = method in ("post", "put", "patch")
-    return ["400", "401"] + (["404"] if "{" in path or paged else []) + (["413", "415"] if with_body else [])
+    changes = method in ("post", "put", "patch", "delete")
+    return (
+        ["400", "401"]
+        + (["403"] if changes else [])
+        + (["404"] if "{" in path or paged else [])
+        + (["413", "415"] if with_body else [])
+        + list(STATE_REFUSALS.get(operation.get("operationId"), ()))
+        + ["429", "503"]
+    )

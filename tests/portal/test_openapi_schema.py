@@ -65,3 +65,20 @@ def test_every_operation_documents_its_refusals_in_the_error_shape():
             refusals = {code for code in operation["responses"] if code.startswith("4")}
             assert {"400", "401"} <= refusals, (method, path, refusals)
             assert "{" not in path or "404" in refusals, (method, path)
+            assert {"429", "503"} <= set(operation["responses"]), (method, path)
+            assert method == "get" or "403" in refusals, (method, path)
+
+
+def test_operations_that_can_clash_or_go_stale_document_409_412_428():
+    from portal.api.schema import STATE_REFUSALS
+
+    operations = {
+        operation["operationId"]: operation
+        for operations in committed_schema()["paths"].values()
+        for operation in operations.values()
+    }
+    assert set(STATE_REFUSALS) <= set(operations)  # a renamed operation would silently lose its docs
+    for operation_id, codes in STATE_REFUSALS.items():
+        assert set(codes) <= set(operations[operation_id]["responses"]), operation_id
+    assert "409" in operations["v1_bookings_create"]["responses"]
+    assert "412" in operations["v1_tasks_annotation_update"]["responses"]
