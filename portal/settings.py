@@ -331,8 +331,19 @@ CELERY_BEAT_SCHEDULE = {
     "prune-realtime-events": {"task": "realtime.prune_events", "schedule": 600.0},
 }
 
-# --- Channels ---------------------------------------------------------------------------------
+# --- Channels and the cache --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    # The API's throttle counts (portal/api/throttling.py) live in the cache: in Redis every web process
+    # counts against one budget. Short timeouts, because the throttles let calls through while Redis is away.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("ATELIER_CACHE_KEY_PREFIX", "atelier-cache"),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 if REDIS_URL:
     # Redis only wakes consumers, and this layer waits out its outages (docs/architecture.md "Realtime across processes").
     CHANNEL_LAYERS = {

@@ -17,6 +17,7 @@ TEST_ENV = {
     "ATELIER_TEST_DB_NAME": f"test_atelier_{RUN_ID}",
     "CELERY_KEY_PREFIX": f"atelier-test-{RUN_ID}:",
     "CHANNELS_KEY_PREFIX": f"atelier-test-{RUN_ID}",
+    "ATELIER_CACHE_KEY_PREFIX": f"atelier-test-{RUN_ID}-cache",
     "ATELIER_WORKER_HEARTBEAT_INTERVAL": "0.5",
     "ATELIER_BEAT_TICK_INTERVAL": "0.5",
     "ATELIER_HEALTH_MIN_STALE_SECONDS": "3",

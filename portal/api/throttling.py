@@ -1,18 +1,34 @@
 """API rate limits: per token (a browser session counts as one) and per address for anonymous calls.
 
 Rates are read at each request from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (environment variables,
-docs/configuration.md), so a test that changes them sees the change. Counts live in the process's
-cache: with several web processes each keeps its own.
+docs/configuration.md), so a test that changes them sees the change. Counts live in Django's cache:
+Redis in service mode, so every web process counts against one budget; the process's memory in
+embedded mode (one web process). While Redis is out of reach the throttles let calls through: an
+outage of the cache must not become an outage of the API.
 """
 
+import logging
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, permissions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+CACHE_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_UNREACHABLE as exc:
+            logger.warning("throttle cache unreachable, letting the call through: %s", exc)
+            return True
 
 
 class TokenRateThrottle(_SettingsRateThrottle):
