@@ -103,3 +103,18 @@ def _number(text: str) -> float:
 
 def _why_not(text: str) -> str:
     return NO_FIXED_LENGTH if _ISO_CALENDAR.match(text.removeprefix("+")) else NOT_A_DURATION
+
+
+_SPELLED = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as a person writes it in this grammar ("1h 30m", "2d 4h", "45s"), to the second;
+    parse_duration reads it back."""
+    left = round(max(0.0, seconds))
+    parts = []
+    for unit, size in _SPELLED:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts) or "0s"

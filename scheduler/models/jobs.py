@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from scheduler.models.bookings import Booking
 from scheduler.models.environments import RuntimeEnvironment
@@ -86,6 +87,13 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.pk} {self.name}"
+
+    @property
+    def run_time(self):
+        """How long it has run: from its start to its end, or to now while it runs; None before it starts."""
+        if self.started_at is None:
+            return None
+        return (self.ended_at or timezone.now()) - self.started_at
 
 
 PEAK_FROM_PROCESSES = "processes"

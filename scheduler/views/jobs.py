@@ -4,6 +4,7 @@ log, and the submit form. They translate HTTP to the same services and selectors
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from portal.teams.models import Membership
 from scheduler import access
 from scheduler.durations import DurationError, parse_duration
-from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority, RuntimeEnvironment
+from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
 from scheduler.services.environments import environment_default
@@ -19,7 +20,7 @@ from scheduler.services.environments import environment_default
 
 @login_required
 def job_list(request):
-    jobs = access.jobs_visible_to(request.user).select_related("owner", "team")
+    jobs = access.jobs_visible_to(request.user).select_related("owner", "team").annotate(gpu_seconds=_gpu_seconds())
     scope = request.GET.get("scope", "team")
     if scope == "mine":
         jobs = jobs.filter(owner=request.user)
@@ -34,6 +35,12 @@ def job_list(request):
     return render(request, template, context)
 
 
+def _gpu_seconds():
+    """A job's GPU-seconds over its attempts, as a subquery: a join would count twice under the node filter."""
+    per_job = Attempt.objects.filter(job=OuterRef("pk")).order_by().values("job").annotate(total=Sum("gpu_seconds"))
+    return Subquery(per_job.values("total"))
+
+
 @login_required
 def job_detail(request, pk: int):
     job = access.access_job_for_user(request.user, pk)
@@ -42,7 +49,14 @@ def job_detail(request, pk: int):
     live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
         "gpu__node"
     )
-    context = {"job": job, "attempts": attempts, "may_cancel": may_cancel, "live_allocations": live}
+    gpu_seconds = sum(attempt.gpu_seconds for attempt in attempts)
+    context = {
+        "job": job,
+        "attempts": attempts,
+        "may_cancel": may_cancel,
+        "live_allocations": live,
+        "gpu_seconds": gpu_seconds,
+    }
     return render(request, "scheduler/job_detail.html", context)
 
 

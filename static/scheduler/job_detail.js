@@ -83,3 +83,15 @@ subscribe("job." + jobId);
 // Before the first attempt there is no log to read (the API answers 404): the job.started event
 // or the first job.log event starts reading.
 if (pre.dataset.started) fetchFrom();
+
+// Cancelling stops the job's processes and cannot be undone: ask first (the form posts without
+// JavaScript too, where the browser's own resubmission prompt is the only guard).
+var cancelForm = document.getElementById("cancel-form");
+if (cancelForm) {
+  cancelForm.addEventListener("submit", function (event) {
+    var name = document.title.replace(/^Job /, "job ");
+    if (!window.confirm("Cancel " + name + "? Its processes are stopped; this cannot be undone.")) {
+      event.preventDefault();
+    }
+  });
+}

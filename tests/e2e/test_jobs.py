@@ -40,9 +40,16 @@ def test_submit_watch_the_log_live_and_cancel(live_stack, page, page_problems, r
     util.wait_for(timeout=15000)
     assert int(util.inner_text().split()[0]) >= 50  # the simulated GPU follows the running job: busy
     log.filter(has_text="waiting").wait_for(timeout=15000)
-    page.get_by_role("button", name="Cancel job").click()
     job = Job.objects.get(name="live-log")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # the person changes their mind
+    page.get_by_role("button", name="Cancel job").click()
+    page.wait_for_timeout(500)  # a submitted form would have posted by now
+    assert Job.objects.get(pk=job.pk).cancel_requested_at is None
+    prompts = []
+    page.once("dialog", lambda dialog: (prompts.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Cancel job").click()
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "cancelled", timeout=20)
+    assert prompts and "cannot be undone" in prompts[0]
     page.goto(f"{live_stack.url}/jobs/")
     assert "live-log" in page.locator("#job-table").inner_text()
     assert page_problems.bad_responses == []

@@ -17,6 +17,7 @@ from scheduler.durations import (
     NOT_A_DURATION,
     TOO_LONG,
     DurationError,
+    format_duration,
     parse_duration,
 )
 
@@ -136,3 +137,16 @@ def test_the_grammar_imports_no_django():
     code = "import sys, scheduler.durations; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (45, "45s"), (1800, "30m"), (5400, "1h 30m"), (93784, "1d 2h 3m 4s"), (7 * 86400, "7d"), (59.6, "1m")],
+)
+def test_durations_are_written_as_people_write_them(seconds, text):
+    assert format_duration(seconds) == text
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_a_written_duration_reads_back_the_same(seconds):
+    assert parse_duration(format_duration(seconds)) == timedelta(seconds=seconds)

@@ -1,0 +1,59 @@
+"""The job pages write durations as durations and GPU use in GPU-hours (issue: the researcher's day)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from scheduler.models import Attempt, AttemptState, Job, JobState
+from scheduler.templatetags.job_units import duration, gpu_hours
+from tests.scheduler.factories import fleet
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_filters_write_units():
+    assert duration(1800) == "30m" and duration(timedelta(hours=2, minutes=5)) == "2h 5m" and duration(None) == "—"
+    assert gpu_hours(5400) == "1.50 GPU-h" and gpu_hours(7) == "0.0019 GPU-h" and gpu_hours(0) == "0 GPU-h"
+
+
+def _finished_job(researcher) -> Job:
+    node = fleet(nodes=1, per_node=2)[0].node
+    started = timezone.now() - timedelta(hours=1)
+    job = Job.objects.create(
+        name="units",
+        owner=researcher,
+        team=researcher.memberships.first().team,
+        command="true",
+        gpus=2,
+        time_limit_s=1800,
+        state=JobState.SUCCEEDED,
+        started_at=started,
+        ended_at=started + timedelta(minutes=15),
+    )
+    Attempt.objects.create(
+        job=job,
+        number=1,
+        state=AttemptState.SUCCEEDED,
+        node=node,
+        gpu_seconds=1800.0,
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+    )
+    return job
+
+
+def test_the_job_page_shows_the_time_limit_run_time_and_gpu_hours(client, researcher):
+    job = _finished_job(researcher)
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<dd>30m</dd>" in page and "1800 s" not in page
+    assert '<dd id="job-ran">15m</dd>' in page
+    assert '<dd id="job-gpu-hours">0.50 GPU-h</dd>' in page
+
+
+def test_the_job_list_shows_run_time_and_gpu_hours(client, researcher):
+    _finished_job(researcher)
+    client.force_login(researcher)
+    page = client.get("/jobs/").content.decode()
+    assert "<td>15m</td><td>0.50 GPU-h</td>" in page
