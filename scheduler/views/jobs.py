@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 
 from portal.teams.models import Membership
 from scheduler import access
-from scheduler.durations import DurationError, parse_duration
+from scheduler.durations import DurationError, format_duration, parse_duration
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, JobAllocation, JobState, Priority, RuntimeEnvironment
+from scheduler.selectors import jobs as job_selectors
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
 from scheduler.services.environments import environment_default
@@ -52,6 +53,7 @@ def job_detail(request, pk: int):
     gpu_seconds = sum(attempt.gpu_seconds for attempt in attempts)
     context = {
         "job": job,
+        "outputs": job_selectors.job_outputs(job=job),
         "attempts": attempts,
         "may_cancel": may_cancel,
         "live_allocations": live,
@@ -73,16 +75,37 @@ def job_submit_page(request):
             messages.success(request, f"Job {job.pk} submitted.")
             return redirect("job-detail", pk=job.pk)
     quotas = [_quota_line(m.team) for m in memberships]
-    default_environment = environment_default()
+    form = request.POST if request.method == "POST" else _form_again(request)
     context = {
         "memberships": memberships,
         "quotas": quotas,
         "priorities": Priority.choices,
         "environments": RuntimeEnvironment.objects.all(),
-        "chosen_environment": request.POST.get("environment", default_environment.name),
-        "form": request.POST,
+        "chosen_environment": form.get("environment") or environment_default().name,
+        "form": form,
     }
     return render(request, "scheduler/job_submit.html", context)
+
+
+def _form_again(request) -> dict:
+    """ "Run again": the form filled in from an earlier job the person may see (`?from=<id>`)."""
+    source = request.GET.get("from", "")
+    if not source.isdigit():
+        return {}
+    job = access.access_job_for_user(request.user, int(source))
+    return {
+        "name": job.name,
+        "command": job.command,
+        "working_dir": job.working_dir,
+        "gpus": job.gpus,
+        "gpu_model": job.gpu_model,
+        "time_limit": format_duration(job.time_limit_s),
+        "priority": job.priority,
+        "preemptible": "on" if job.preemptible else "",
+        "env": "\n".join(f"{name}={value}" for name, value in job.env.items()),
+        "environment": job.environment.name if job.environment else "",
+        "team": str(job.team_id),
+    }
 
 
 def _submit_fields(post) -> dict:

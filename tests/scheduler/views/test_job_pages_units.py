@@ -57,3 +57,38 @@ def test_the_job_list_shows_run_time_and_gpu_hours(client, researcher):
     client.force_login(researcher)
     page = client.get("/jobs/").content.decode()
     assert "<td>15m</td><td>0.50 GPU-h</td>" in page
+
+
+def test_run_again_opens_the_form_filled_in_from_the_job(client, researcher):
+    job = _finished_job(researcher)
+    Job.objects.filter(pk=job.pk).update(
+        command="python examples/train.py --steps 50", env={"SEED": "3"}, priority="low", preemptible=True
+    )
+    client.force_login(researcher)
+    assert f'href="/jobs/new/?from={job.pk}"' in client.get(f"/jobs/{job.pk}/").content.decode()
+    form = client.get(f"/jobs/new/?from={job.pk}").content.decode()
+    assert "python examples/train.py --steps 50</textarea>" in form
+    assert 'name="time_limit" value="30m"' in form and 'value="units"' in form
+    assert '<option value="low" selected>' in form and 'name="preemptible" checked' in form
+    assert "SEED=3</textarea>" in form
+
+
+def test_run_again_from_a_job_you_may_not_see_is_a_404(client, researcher, outsider):
+    job = _finished_job(researcher)
+    client.force_login(outsider)
+    assert client.get(f"/jobs/new/?from={job.pk}").status_code == 404
+
+
+def test_the_job_page_lists_its_outputs_with_download_links(client, researcher, settings, tmp_path):
+    settings.JOB_DATA_ROOT = str(tmp_path)
+    job = _finished_job(researcher)
+    outputs = tmp_path / f"job-{job.pk}" / "outputs"
+    outputs.mkdir(parents=True)
+    (outputs / "model.pt").write_bytes(b"\0" * 2048)
+    (outputs / "metrics.json").write_text('{"loss": 0.1}')
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert f'href="/api/v1/jobs/{job.pk}/outputs/model.pt" download>model.pt</a></td><td>2.0\xa0KB' in page
+    assert f'href="/api/v1/jobs/{job.pk}/outputs/metrics.json"' in page
+    download = client.get(f"/api/v1/jobs/{job.pk}/outputs/metrics.json")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b'{"loss": 0.1}'
