@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from portal.teams.models import Membership, Team
 from scheduler.models import Booking, BookingState, CalendarFeed, Gpu, GpuOccupancy, Node, OccupancyKind
@@ -48,6 +48,17 @@ def bookings_of(*, user):
         .select_related("team")
         .prefetch_related("gpus__node")
         .order_by("-start", "-id")
+    )
+
+
+def bookings_to_run_in(*, user, now):
+    """Bookings of the user's teams a job may still run in: active, not yet over, soonest first."""
+    teams = Membership.objects.filter(user=user, is_researcher=True).values("team_id")
+    return (
+        Booking.objects.filter(team_id__in=teams, state=BookingState.ACTIVE, end__gt=now)
+        .select_related("team")
+        .annotate(gpu_count=Count("gpus"))
+        .order_by("start", "id")
     )
 
 

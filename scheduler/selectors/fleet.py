@@ -161,9 +161,14 @@ def board_rows(
 def board_filter_choices() -> dict[str, list[str]]:
     return {
         "nodes": list(Node.objects.order_by("name").values_list("name", flat=True)),
-        "models": list(Gpu.objects.order_by("model").values_list("model", flat=True).distinct()),
+        "models": gpu_models(),
         "states": list(BOARD_STATES),
     }
+
+
+def gpu_models() -> list[str]:
+    """The GPU models of the fleet, by name: what a job may ask for."""
+    return list(Gpu.objects.order_by("model").values_list("model", flat=True).distinct())
 
 
 def fleet_simulated() -> bool:

@@ -3,7 +3,7 @@ log, and the submit form. They translate HTTP to the same services and selectors
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,6 +14,8 @@ from scheduler import access
 from scheduler.durations import DurationError, format_duration, parse_duration
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors import jobs as job_selectors
+from scheduler.selectors.bookings import bookings_to_run_in
+from scheduler.selectors.fleet import gpu_models
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
 from scheduler.services.environments import environment_default
@@ -65,12 +67,12 @@ def job_detail(request, pk: int):
 @login_required
 def job_submit_page(request):
     memberships = Membership.objects.filter(user=request.user, is_researcher=True).select_related("team", "team__quota")
+    errors = {}
     if request.method == "POST":
         try:
             job = job_services.job_submit(user=request.user, **_submit_fields(request.POST))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                messages.error(request, f"{field}: {' '.join(errors)}")
+            errors = exc.message_dict
         else:
             messages.success(request, f"Job {job.pk} submitted.")
             return redirect("job-detail", pk=job.pk)
@@ -83,8 +85,29 @@ def job_submit_page(request):
         "environments": RuntimeEnvironment.objects.all(),
         "chosen_environment": form.get("environment") or environment_default().name,
         "form": form,
+        "errors": errors,
+        "other_errors": [(FIELD_LABELS.get(f, f), " ".join(e)) for f, e in errors.items() if f not in FORM_FIELDS],
+        "gpu_models": gpu_models(),
+        "bookings": bookings_to_run_in(user=request.user, now=timezone.now()),
     }
     return render(request, "scheduler/job_submit.html", context)
+
+
+# Fields the form shows its errors beside; errors of any other field go above the form, named in words.
+FORM_FIELDS = {
+    "team",
+    "name",
+    "command",
+    "environment",
+    "working_dir",
+    "gpus",
+    "gpu_model",
+    "time_limit",
+    "priority",
+    "env",
+    "booking",
+}
+FIELD_LABELS = {"min_memory_mb": "Minimum GPU memory", "multi_node": "Nodes", NON_FIELD_ERRORS: "This job"}
 
 
 def _form_again(request) -> dict:
@@ -105,6 +128,7 @@ def _form_again(request) -> dict:
         "env": "\n".join(f"{name}={value}" for name, value in job.env.items()),
         "environment": job.environment.name if job.environment else "",
         "team": str(job.team_id),
+        "booking": str(job.booking_id or ""),
     }
 
 
@@ -132,6 +156,7 @@ def _submit_fields(post) -> dict:
         "env": env,
         "environment": post.get("environment", ""),
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
+        "booking_id": int(post["booking"]) if post.get("booking", "").isdigit() else None,
     }
 
 

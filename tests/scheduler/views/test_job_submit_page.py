@@ -24,7 +24,10 @@ def test_it_reads_each_form_of_the_grammar(client, researcher, time_limit):
 def test_a_malformed_time_limit_keeps_the_form_and_says_what_to_write(client, researcher):
     page = post_form(client, researcher, "soon")
     assert not Job.objects.exists()
-    assert [str(m) for m in page.context["messages"]] == [f"time_limit: {NOT_A_DURATION.format(text='soon')}"]
+    assert f'<p class="error field-error" id="time_limit-error">{NOT_A_DURATION.format(text="soon")}</p>' in (
+        page.content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”")
+    )
+    assert "time_limit:" not in page.content.decode()  # in words beside the field, not a field name on top
     assert 'value="soon"' in page.content.decode()  # what the person typed stays in the field
 
 
@@ -37,3 +40,27 @@ def test_a_team_without_a_quota_row_submits_with_no_team_limits(client, outsider
     assert "no quota set: no team limits" in client.get("/jobs/new/").content.decode()
     post_form(client, outsider, "200h")  # beyond the week a default quota allows
     assert Job.objects.get().time_limit_s == 200 * 3600
+
+
+def test_every_service_error_shows_beside_its_field_at_once(client, researcher):
+    fleet(nodes=1, per_node=2)
+    client.force_login(researcher)
+    page = client.post(
+        "/jobs/new/",
+        {"command": "", "gpus": "9", "time_limit": "1h", "environment": "nowhere", "booking": "999"},
+    ).content.decode()
+    assert not Job.objects.exists()
+    for field in ("command", "gpus", "environment", "booking"):
+        assert f'id="{field}-error"' in page, field
+    assert 'aria-describedby="command-error"' in page
+
+
+def test_the_form_offers_the_fleets_models_and_the_teams_bookings(client, researcher):
+    from tests.scheduler.factories import booking, hours_from_now
+
+    gpus = fleet(nodes=1, per_node=2, model="H200")
+    mine = booking(user=researcher, gpus=gpus[:1], start=hours_from_now(1), end=hours_from_now(3))
+    client.force_login(researcher)
+    page = client.get("/jobs/new/").content.decode()
+    assert '<option value="H200"' in page
+    assert f'<option value="{mine.pk}"' in page
