@@ -156,10 +156,26 @@ if IS_SQLITE:
     }
     # Tests run against a file (not :memory:) so that subprocesses (web, worker, beat, agent) share it.
     _db["TEST"] = {"NAME": env_str("ATELIER_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))}
+    DB_POOL_MAX_SIZE = 0  # SQLite opens a file: nothing to pool
 else:
     _db["TEST"] = {"NAME": env_str("ATELIER_TEST_DB_NAME", "") or None}
     _db["CONN_HEALTH_CHECKS"] = True
     _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
+    # One bounded pool per process (docs/configuration.md "Database connections"): a burst of requests
+    # waits up to the timeout for a connection, then answers 503 with Retry-After (portal/views.py),
+    # instead of taking every connection the server has. 0 turns the pool off.
+    DB_POOL_MAX_SIZE = env_int("ATELIER_DB_POOL_MAX_SIZE", 20)
+    if DB_POOL_MAX_SIZE:
+        if _db["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "DB_CONN_MAX_AGE must be 0 while the connection pool is on (ATELIER_DB_POOL_MAX_SIZE > 0): "
+                "the pool keeps the connections. Set one of them to 0."
+            )
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env_int("ATELIER_DB_POOL_MIN_SIZE", 2), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_float("ATELIER_DB_POOL_TIMEOUT", 10.0, minimum=0.1),
+        }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
