@@ -502,6 +502,20 @@ INGEST_LIMITS = _IngestLimits(
 # The request body may carry max_files_per_request files of max_file_bytes each; Django's own caps
 # would otherwise answer 400 before our 413 with the limit (Django's count cap stays, 50 higher).
 DATA_UPLOAD_MAX_NUMBER_FILES = INGEST_LIMITS.max_files_per_request + 50
+# The most bytes a request body may carry, per route, refused with a 413 before Django reads it
+# (portal/body_limit.py); any other route: DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB). A
+# file's multipart headers and the form's other fields get an allowance beside the files themselves.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+_PART_ALLOWANCE = 64 * 1024
+_ONE_FILE_BODY = INGEST_LIMITS.max_file_bytes + _PART_ALLOWANCE + DATA_UPLOAD_MAX_MEMORY_SIZE
+REQUEST_BODY_LIMITS = [
+    (
+        r"^/api/v1/datasets/\d+/uploads/$",
+        INGEST_LIMITS.max_files_per_request * (INGEST_LIMITS.max_file_bytes + _PART_ALLOWANCE)
+        + DATA_UPLOAD_MAX_MEMORY_SIZE,
+    ),
+    (r"^/api/v1/datasets/\d+/(imports|annotation-imports)/$", _ONE_FILE_BODY),
+]
 # Admins import from server folders under this root only; empty turns folder import off.
 DATASET_IMPORT_ROOT = env_str("ATELIER_DATASET_IMPORT_ROOT", "")
 # dHash bits that may differ for two images to be flagged near-duplicates (0..64).

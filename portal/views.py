@@ -18,6 +18,7 @@ from psycopg_pool import PoolTimeout
 
 from portal.accounts import selectors as account_selectors
 from portal.accounts import services as account_services
+from portal.body_limit import TOO_LARGE
 from portal.errors import ApplicationError
 from portal.inputs import NUL_BYTE
 from portal.notifications import selectors as notification_selectors
@@ -132,7 +133,6 @@ RETRY_AFTER_SECONDS = 5
 NOT_FOUND = "Not found."
 BAD_REQUEST = "The request could not be read: {reason}"
 FORBIDDEN = "You do not have permission to perform this action."
-TOO_LARGE = "The request body is larger than the {limit} bytes allowed."
 
 
 def _is_api(request) -> bool:
