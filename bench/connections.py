@@ -32,7 +32,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.harness import django_migrated, fresh_database_env  # noqa: E402
+from bench.harness import UVICORN_OPTIONS, django_migrated, fresh_database_env  # noqa: E402
 
 ENDPOINT = "/api/v1/jobs/"
 START_TIMEOUT = 60.0
@@ -86,7 +86,8 @@ def _free_port() -> int:
 
 
 def _start_web(port: int, env: dict) -> subprocess.Popen:
-    command = [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"]
+    command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "--host", "127.0.0.1", "--port", str(port), *UVICORN_OPTIONS]
+    command.append("portal.asgi:application")
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
