@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 
+from portal.asgi import application
 from portal.body_limit import BodyLimit
 
 DEFAULT_LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -111,6 +112,4 @@ def test_websockets_pass_through_untouched():
 
 
 def test_the_site_application_bounds_http_bodies():
-    from portal.asgi import application
-
     assert isinstance(application.application_mapping["http"], BodyLimit)
