@@ -85,8 +85,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_web(port: int, env: dict) -> subprocess.Popen:
-    command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "--host", "127.0.0.1", "--port", str(port), *UVICORN_OPTIONS]
+def _start_web(port: int, env: dict, server: str = "uvicorn") -> subprocess.Popen:
+    """The web process as `make run` starts it; `server="daphne"` the one it started before (for comparison)."""
+    binary = str(ROOT / ".venv" / "bin" / server)
+    if server == "daphne":
+        command = [binary, "-b", "127.0.0.1", "-p", str(port)]
+    else:
+        command = [binary, "--host", "127.0.0.1", "--port", str(port), *UVICORN_OPTIONS]
     command.append("portal.asgi:application")
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

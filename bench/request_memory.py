@@ -1,7 +1,7 @@
 """Peak memory of the web process for one large request: refused past its route's limit, and an upload.
 
     .venv/bin/python bench/request_memory.py                  # 10, 30 and 60 MB
-    .venv/bin/python bench/request_memory.py --sizes-mb 60
+    .venv/bin/python bench/request_memory.py --sizes-mb 60 --server daphne   # the server before uvicorn
 
 A fresh SQLite database under var/bench/ (embedded mode), migrated, with one researcher, an API
 token and a dataset. For each size and each kind of request a new web process starts (the command
@@ -11,14 +11,16 @@ start (VmHWM). Reported: peak - baseline, and that over the body's size (target:
 
 - json: `POST /api/v1/bookings/` with a JSON body, past the route's limit (2.5 MB): refused with 413
   by portal/body_limit.py from its Content-Length, before Django reads it.
-- upload: `POST /api/v1/datasets/{id}/uploads/` with one file of that size in a multipart body,
-  within the route's limit: Django reads and parses it (files past 2.5 MB spool to disk), the
-  service's cheap checks answer (a 413 for a file past the 50 MiB per-file limit).
+- upload: `POST /api/v1/datasets/{id}/uploads/` with one PNG of random pixels of about that size in
+  a multipart body, within the route's limit: Django reads and parses it (files past 2.5 MB spool
+  to disk), the service checks and stages it (202), or refuses a file past the 50 MiB per-file
+  limit (413). No worker runs: the import job stays queued.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -33,12 +35,12 @@ from bench.connections import _auth, _free_port, _start_web, _wait_answering  # 
 from bench.harness import django_migrated, fresh_database_env  # noqa: E402
 
 MB = 1024 * 1024
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes-mb", type=int, nargs="+", default=[10, 30, 60])
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -50,7 +52,7 @@ def main() -> None:
         [sys.executable, __file__, "--child"], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )
     seed = json.loads(seeded.stdout.strip().splitlines()[-1])
-    rows = [_measure(env, seed, size_mb, kind) for size_mb in args.sizes_mb for kind in ("json", "upload")]
+    rows = [_measure(env, seed, size_mb, kind, args.server) for size_mb in args.sizes_mb for kind in ("json", "upload")]
     print("| request | body | answer | baseline RSS | peak RSS | peak - baseline | ÷ body |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
@@ -77,9 +79,9 @@ def _seed() -> dict:
     return {"token": secret, "dataset": dataset.pk}
 
 
-def _measure(env: dict, seed: dict, size_mb: int, kind: str) -> dict:
+def _measure(env: dict, seed: dict, size_mb: int, kind: str, server_name: str) -> dict:
     port = _free_port()
-    server = _start_web(port, env)
+    server = _start_web(port, env, server_name)
     try:
         _wait_answering(port, seed["token"])
         baseline = _status_kb(server.pid, "VmRSS")
@@ -93,7 +95,7 @@ def _measure(env: dict, seed: dict, size_mb: int, kind: str) -> dict:
                 timeout=300,
             )
         else:
-            data = PNG_SIGNATURE + os.urandom(size_mb * MB - len(PNG_SIGNATURE))
+            data = _random_png(size_mb * MB)
             response = httpx.post(
                 f"{url}/api/v1/datasets/{seed['dataset']}/uploads/",
                 files={"files": ("big.png", data, "image/png")},
@@ -112,6 +114,16 @@ def _measure(env: dict, seed: dict, size_mb: int, kind: str) -> dict:
         "peak_mb": peak / 1024,
         "growth_mb": max(0, peak - baseline) / 1024,
     }
+
+
+def _random_png(size: int) -> bytes:
+    """A PNG of random pixels, which do not compress: about `size` bytes, a real image the checks accept."""
+    from PIL import Image
+
+    side = int((size / 3) ** 0.5)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, format="PNG", compress_level=0)
+    return buffer.getvalue()
 
 
 def _status_kb(pid: int, field: str) -> int:
