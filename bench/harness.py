@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VAR = ROOT / "var" / "bench"
+# The web server's options, as deploy/supervisord.conf gives them (docs/architecture.md).
+UVICORN_OPTIONS = ["--no-access-log", "--no-proxy-headers", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
 
 
 def fresh_database_env(*, name: str, database: str) -> dict:

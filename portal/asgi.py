@@ -1,4 +1,4 @@
-"""One ASGI app: HTTP (Django + whitenoise) and websockets (Channels, session auth, same-origin only)."""
+"""One ASGI app: HTTP (Django + whitenoise, bodies bounded per route) and websockets (Channels, session auth, same-origin only)."""
 
 import gc
 import os
@@ -11,12 +11,13 @@ django_http = get_asgi_application()  # must run before importing anything that 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from portal.body_limit import BodyLimit  # noqa: E402
 from portal.realtime.origin import SameOriginValidator  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": BodyLimit(django_http),  # a body past its route's limit: 413 before Django reads it
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -157,10 +157,26 @@ if IS_SQLITE:
     }
     # Tests run against a file (not :memory:) so that subprocesses (web, worker, beat, agent) share it.
     _db["TEST"] = {"NAME": env_str("ATELIER_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))}
+    DB_POOL_MAX_SIZE = 0  # SQLite opens a file: nothing to pool
 else:
     _db["TEST"] = {"NAME": env_str("ATELIER_TEST_DB_NAME", "") or None}
     _db["CONN_HEALTH_CHECKS"] = True
     _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
+    # One bounded pool per process (docs/configuration.md "Database connections"): a burst of requests
+    # waits up to the timeout for a connection, then answers 503 with Retry-After (portal/views.py),
+    # instead of taking every connection the server has. 0 turns the pool off.
+    DB_POOL_MAX_SIZE = env_int("ATELIER_DB_POOL_MAX_SIZE", 20)
+    if DB_POOL_MAX_SIZE:
+        if _db["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "DB_CONN_MAX_AGE must be 0 while the connection pool is on (ATELIER_DB_POOL_MAX_SIZE > 0): "
+                "the pool keeps the connections. Set one of them to 0."
+            )
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env_int("ATELIER_DB_POOL_MIN_SIZE", 2), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_float("ATELIER_DB_POOL_TIMEOUT", 10.0, minimum=0.1),
+        }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -501,6 +517,20 @@ INGEST_LIMITS = _IngestLimits(
 # The request body may carry max_files_per_request files of max_file_bytes each; Django's own caps
 # would otherwise answer 400 before our 413 with the limit (Django's count cap stays, 50 higher).
 DATA_UPLOAD_MAX_NUMBER_FILES = INGEST_LIMITS.max_files_per_request + 50
+# The most bytes a request body may carry, per route, refused with a 413 before Django reads it
+# (portal/body_limit.py); any other route: DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB). A
+# file's multipart headers and the form's other fields get an allowance beside the files themselves.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+_PART_ALLOWANCE = 64 * 1024
+_ONE_FILE_BODY = INGEST_LIMITS.max_file_bytes + _PART_ALLOWANCE + DATA_UPLOAD_MAX_MEMORY_SIZE
+REQUEST_BODY_LIMITS = [
+    (
+        r"^/api/v1/datasets/\d+/uploads/$",
+        INGEST_LIMITS.max_files_per_request * (INGEST_LIMITS.max_file_bytes + _PART_ALLOWANCE)
+        + DATA_UPLOAD_MAX_MEMORY_SIZE,
+    ),
+    (r"^/api/v1/datasets/\d+/(imports|annotation-imports)/$", _ONE_FILE_BODY),
+]
 # Admins import from server folders under this root only; empty turns folder import off.
 DATASET_IMPORT_ROOT = env_str("ATELIER_DATASET_IMPORT_ROOT", "")
 # dHash bits that may differ for two images to be flagged near-duplicates (0..64).

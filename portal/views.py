@@ -14,9 +14,11 @@ from django.template import loader
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from psycopg_pool import PoolTimeout
 
 from portal.accounts import selectors as account_selectors
 from portal.accounts import services as account_services
+from portal.body_limit import TOO_LARGE
 from portal.errors import ApplicationError
 from portal.inputs import NUL_BYTE
 from portal.notifications import selectors as notification_selectors
@@ -125,12 +127,12 @@ def notification_list(request):
 # -- errors ---------------------------------------------------------------------------------------
 
 DATABASE_UNAVAILABLE = "The database is unreachable for a moment; nothing was changed. Try again shortly."
+DATABASE_BUSY = "The portal is answering as many requests as it can; nothing was changed. Try again shortly."
 SERVER_ERROR = "The portal could not answer this request; nothing was changed by it."
 RETRY_AFTER_SECONDS = 5
 NOT_FOUND = "Not found."
 BAD_REQUEST = "The request could not be read: {reason}"
 FORBIDDEN = "You do not have permission to perform this action."
-TOO_LARGE = "The request body is larger than the {limit} bytes allowed."
 
 
 def _is_api(request) -> bool:
@@ -172,13 +174,17 @@ def server_error(request):
     `except` block, so the exception is at hand."""
     exc = sys.exc_info()[1]
     unavailable = isinstance(exc, (OperationalError, InterfaceError))
+    # Every connection of this process's pool stayed taken for the pool's timeout (settings.py):
+    # Django wraps psycopg_pool's PoolTimeout in its OperationalError.
+    busy = unavailable and isinstance(exc.__cause__, PoolTimeout)
     status = 503 if unavailable else 500
-    detail = DATABASE_UNAVAILABLE if unavailable else SERVER_ERROR
+    detail = (DATABASE_BUSY if busy else DATABASE_UNAVAILABLE) if unavailable else SERVER_ERROR
     if _is_api(request):
         response = _api_error(status, detail)
     else:
         # No request context: rendering it may need the very database that is gone.
-        response = HttpResponse(loader.get_template("503.html" if unavailable else "500.html").render(), status=status)
+        template = loader.get_template("503.html" if unavailable else "500.html")
+        response = HttpResponse(template.render({"busy": busy}), status=status)
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

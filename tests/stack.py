@@ -1,7 +1,7 @@
 """The session-scoped stack of real processes (docs/decisions.md §10).
 
 One test database (a SQLite file with WAL + IMMEDIATE, or PostgreSQL's test database) is shared by
-this test process and by subprocesses started once per session: the ASGI server (daphne), a Celery
+this test process and by subprocesses started once per session: the ASGI server (uvicorn), a Celery
 worker, Celery beat and the GPU agent (simulated fleet). Tests that use the stack ask for
 `live_stack`, which also flushes the tables after each test (`transactional_db`).
 """
@@ -23,6 +23,8 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 90.0
+# The web server's options, as deploy/supervisord.conf gives them (docs/architecture.md).
+UVICORN_OPTIONS = ["--no-access-log", "--no-proxy-headers", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
 FLUSH_ATTEMPTS = 5
 
 
@@ -154,7 +156,15 @@ def stack_environment(port: int) -> dict:
 
 def stack_commands(port: int) -> dict[str, list[str]]:
     return {
-        "web": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        "web": [
+            str(BIN / "uvicorn"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *UVICORN_OPTIONS,
+            "portal.asgi:application",
+        ],
         # The node worker: the default queue and every simulated node's queue, one slot per GPU.
         "worker": [sys.executable, "manage.py", "node_worker", "--hostname", "test-worker@%h"],
         "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],

@@ -16,6 +16,7 @@ from scheduler.dispatch import node_queue
 from scheduler.execution.ownership import WORKER_NODES_ENV
 from scheduler.gpu.backends import DEFAULT_SIM_FLEET, backend_for
 
+DB_POOL_MAX_SIZE_ENV = "ATELIER_DB_POOL_MAX_SIZE"
 EXTRA_SLOTS = 2  # beside the per-GPU runner slots: scheduling passes and housekeeping never wait on jobs
 
 
@@ -32,6 +33,11 @@ class Command(BaseCommand):
         nodes, gpu_count = self._local_nodes(options["node"])
         queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
         os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
+        threads = gpu_count + EXTRA_SLOTS
+        if settings.DB_POOL_MAX_SIZE:
+            # A runner keeps its thread's connection for its job's whole run: the pool holds one per
+            # thread and two more (the main thread, the heartbeat) so that no runner waits for one.
+            os.environ[DB_POOL_MAX_SIZE_ENV] = str(max(settings.DB_POOL_MAX_SIZE, threads + 2))
         argv = [
             sys.executable,
             "-m",
@@ -42,7 +48,7 @@ class Command(BaseCommand):
             "--pool",
             "threads",
             "--concurrency",
-            str(gpu_count + EXTRA_SLOTS),
+            str(threads),
             "--queues",
             ",".join(queues),
             "--hostname",

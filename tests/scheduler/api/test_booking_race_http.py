@@ -1,4 +1,4 @@
-"""The race over HTTP against the live stack (daphne, real database): 100 concurrent POSTs for one
+"""The race over HTTP against the live stack (uvicorn, real database): 100 concurrent POSTs for one
 slot give exactly one 201 and 99 × 409; no 5xx, no "database is locked"."""
 
 import asyncio
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.stack
 
 
 async def _post_all(url: str, tokens: list[str], body: dict) -> list[httpx.Response]:
-    # Daphne serves each request on its own thread and database connection; PostgreSQL here allows
+    # Django serves each request on its own thread and database connection; PostgreSQL here allows
     # 100 connections shared with the stack and other test runs, so at most 50 requests are in flight.
     limits = httpx.Limits(max_connections=threads_for(len(tokens)))
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
