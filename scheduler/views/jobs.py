@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -47,7 +48,7 @@ def _gpu_seconds():
 @login_required
 def job_detail(request, pk: int):
     job = access.access_job_for_user(request.user, pk)
-    attempts = job.attempts.select_related("node").prefetch_related("allocations__gpu").order_by("number")
+    attempts = job.attempts.select_related("node").prefetch_related("allocations__gpu__node").order_by("number")
     may_cancel = job.owner_id == request.user.pk or access.may_administer_team(request.user, job.team_id)
     live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
         "gpu__node"
@@ -55,6 +56,7 @@ def job_detail(request, pk: int):
     gpu_seconds = sum(attempt.gpu_seconds for attempt in attempts)
     context = {
         "job": job,
+        "gpu_chart": _gpu_chart(attempts),
         "outputs": job_selectors.job_outputs(job=job),
         "attempts": attempts,
         "may_cancel": may_cancel,
@@ -62,6 +64,23 @@ def job_detail(request, pk: int):
         "gpu_seconds": gpu_seconds,
     }
     return render(request, "scheduler/job_detail.html", context)
+
+
+def _gpu_chart(attempts) -> dict | None:
+    """What the job page's GPU chart reads: the latest started attempt's GPUs over its life."""
+    started = [attempt for attempt in attempts if attempt.started_at is not None]
+    if not started:
+        return None
+    attempt = started[-1]
+    gpus = [allocation.gpu for allocation in attempt.allocations.all()]
+    return {
+        "start": attempt.started_at.isoformat(),
+        "end": attempt.ended_at.isoformat() if attempt.ended_at else None,
+        "gpus": [
+            {"label": f"{gpu.node.name}/gpu{gpu.index}", "url": reverse("api-gpu-metrics", args=[gpu.pk])}
+            for gpu in gpus
+        ],
+    }
 
 
 @login_required

@@ -85,5 +85,9 @@ def test_the_example_training_runs_from_the_form_in_the_default_environment(
     assert page.locator("#job-state").inner_text() == "Succeeded", Job.objects.get(pk=job.pk).state_reason
     assert "No module named" not in page.locator("#job-log").inner_text()
     assert page.locator("#job-environment").inner_text().startswith(SHIPPED_NAME)
+    outputs = page.locator("#job-outputs")  # what train.py writes, downloadable from the page
+    assert "model.pt" in outputs.inner_text() and "metrics.json" in outputs.inner_text()
+    page.locator("#job-chart-util .uplot").wait_for(timeout=10000)  # its GPU use, drawn
+    assert page.locator("#job-chart-status").inner_text() != "loading…"
     assert page_problems.bad_responses == []
     assert page_problems.console_errors == []

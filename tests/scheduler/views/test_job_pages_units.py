@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from scheduler.models import Attempt, AttemptState, Job, JobState
+from scheduler.models import Attempt, AttemptState, Gpu, Job, JobState
 from scheduler.templatetags.job_units import duration, gpu_hours
 from tests.scheduler.factories import fleet
 
@@ -92,3 +92,26 @@ def test_the_job_page_lists_its_outputs_with_download_links(client, researcher, 
     assert f'href="/api/v1/jobs/{job.pk}/outputs/metrics.json"' in page
     download = client.get(f"/api/v1/jobs/{job.pk}/outputs/metrics.json")
     assert download.status_code == 200 and b"".join(download.streaming_content) == b'{"loss": 0.1}'
+
+
+def test_the_job_page_charts_its_gpus_over_the_attempts_life(client, researcher):
+    from scheduler.models import JobAllocation
+
+    job = _finished_job(researcher)
+    attempt = job.attempts.get()
+    gpu = Gpu.objects.first()
+    JobAllocation.objects.create(attempt=attempt, gpu=gpu, start=attempt.started_at, end=attempt.ended_at)
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/")
+    chart = page.context["gpu_chart"]
+    assert chart["start"] == attempt.started_at.isoformat() and chart["end"] == attempt.ended_at.isoformat()
+    assert chart["gpus"] == [{"label": f"{gpu.node.name}/gpu{gpu.index}", "url": f"/api/v1/gpus/{gpu.pk}/metrics/"}]
+    assert 'id="job-chart-data"' in page.content.decode()
+
+
+def test_a_job_that_never_started_has_no_chart(client, researcher):
+    job = _finished_job(researcher)
+    job.attempts.all().delete()
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/")
+    assert page.context["gpu_chart"] is None and "job-chart-data" not in page.content.decode()
