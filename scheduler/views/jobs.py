@@ -63,7 +63,8 @@ def job_detail(request, pk: int):
         "live_allocations": live,
         "gpu_seconds": gpu_seconds,
     }
-    return render(request, "scheduler/job_detail.html", context)
+    template = "scheduler/job_live.html" if request.GET.get("fragment") else "scheduler/job_detail.html"
+    return render(request, template, context)
 
 
 def _gpu_chart(attempts) -> dict | None:

@@ -1,7 +1,7 @@
 // Live log of the latest attempt: read what exists from the API, then append the `job.log` events of
 // topic job.<id>. Pages and events both carry byte offsets and go through accept(): an overlap is
 // trimmed and a gap is fetched from the API, so every byte shows once, whatever arrives first.
-import { ApiError, getJson } from "../portal/api.js";
+import { ApiError, getJson, getText } from "../portal/api.js";
 import { onEvent, subscribe } from "../portal/realtime.js";
 
 var pre = document.getElementById("job-log");
@@ -61,6 +61,21 @@ function showGpus(board) {
   });
 }
 
+// State, queue reason and attempts come from one server render of the job, read again on each of its
+// events, so the badge and the attempts table never tell two stories (a "Running" attempt under a
+// cancelled job). A newer event while a read is in flight asks for one more read after it.
+var live = document.getElementById("job-live");
+var reading = false;
+var again = false;
+function refreshStory() {
+  if (reading) { again = true; return; }
+  reading = true;
+  getText(live.dataset.fragmentUrl)
+    .then(function (html) { live.innerHTML = html; })
+    .catch(function () {})  // the next event reads again
+    .finally(function () { reading = false; if (again) { again = false; refreshStory(); } });
+}
+
 onEvent(function (event) {
   if (event.kind === "gpu.tick") { showGpus(event.payload.g || []); return; }
   if (event.topic !== "job." + jobId) return;
@@ -70,10 +85,7 @@ onEvent(function (event) {
     if (p.attempt === attempt) accept(p.offset, p.text);
     return;
   }
-  var state = document.getElementById("job-state");
-  if (event.payload.state && state) state.textContent = event.payload.state.replace("_", " ");
-  var reason = document.getElementById("job-reason");
-  if (reason) reason.textContent = event.payload.reason || "";
+  refreshStory();
   var cancel = document.getElementById("cancel-form");
   if (event.kind === "job.ended" && cancel) cancel.remove();
   fetchFrom();

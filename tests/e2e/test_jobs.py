@@ -50,6 +50,10 @@ def test_submit_watch_the_log_live_and_cancel(live_stack, page, page_problems, r
     page.get_by_role("button", name="Cancel job").click()
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "cancelled", timeout=20)
     assert prompts and "cannot be undone" in prompts[0]
+    # One story without a reload: the badge and the attempts table both say cancelled.
+    page.locator("#job-state").filter(has_text="Cancelled").wait_for(timeout=15000)
+    page.locator("#job-live table").filter(has_text="Cancelled").wait_for(timeout=15000)
+    assert "Running" not in page.locator("#job-live").inner_text()
     page.goto(f"{live_stack.url}/jobs/")
     assert "live-log" in page.locator("#job-table").inner_text()
     assert page_problems.bad_responses == []
