@@ -30,7 +30,7 @@ def _gpu_row(gpu: Gpu, *, node_drained: bool) -> dict:
     return {
         "id": f"gpu-{gpu.pk}",
         "title": f"gpu{gpu.index} · {gpu.model}{suffix}",
-        "extendedProps": {"gpu": gpu.pk, "state": state},
+        "extendedProps": {"gpu": gpu.pk, "state": state, "model": gpu.model},
     }
 
 

@@ -24,6 +24,7 @@ def booking_timeline(request):
         "teams": teams,
         "api": {
             "bookings": reverse("api-bookings"),
+            "availability": reverse("api-availability"),
             "usage": "/api/v1/teams/{team}/quota/usage/",
         },
         "jobs": selectors.job_windows_for_timeline(

@@ -123,33 +123,119 @@ function openBooking(info) {
   if (!resourceId || !resourceId.startsWith("gpu-")) return;
   const state = stateOf[resourceId];
   if (state.state !== "available") { say(`${titleOf[resourceId]} is ${state.state}: it cannot be booked.`, true); return; }
-  pending = { gpu: state.gpu, start: info.start, end: info.end, hours: (info.end - info.start) / 3600000 };
-  document.getElementById("book-gpu").textContent = titleOf[resourceId];
-  document.getElementById("book-start").textContent = showDate(info.start);
+  // A drag over the current hour starts now, to the minute: the hour's start has passed.
+  const now = new Date();
+  now.setSeconds(0, 0);
+  const startsNow = info.start < now && info.end > now;
+  const start = startsNow ? now : info.start;
+  pending = { gpu: state.gpu, model: state.model, resource: resourceId, start, end: info.end, startsNow };
+  document.getElementById("book-count").value = "1";
+  document.getElementById("book-start").textContent = showDate(start) + (startsNow ? " (now)" : "");
   document.getElementById("book-end").textContent = showDate(info.end);
-  document.getElementById("book-hours").textContent = pending.hours.toFixed(1);
   document.getElementById("book-error").textContent = "";
   document.getElementById("book-quota").textContent = "…";
+  showAlternatives([]);
+  describe();
   dialog.showModal();
   showQuota();
 }
 
-teamSelect.addEventListener("change", showQuota);
-document.getElementById("book-cancel").addEventListener("click", () => dialog.close());
-document.getElementById("book-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const body = { gpu_ids: [pending.gpu], start_local: naive(pending.start), end_local: naive(pending.end), note: document.getElementById("book-note").value };
+const count = () => Math.max(1, parseInt(document.getElementById("book-count").value, 10) || 1);
+
+// What the dialog asks for, re-said whenever the count changes; a drag over someone else's bar is a
+// conflict shown before "Confirm", with what is free instead.
+function describe() {
+  const n = count();
+  pending.hours = (n * (pending.end - pending.start)) / 3600000;
+  document.getElementById("book-gpu").textContent =
+    n === 1 ? titleOf[pending.resource] : `${n} free ${pending.model} GPUs (chosen for you)`;
+  document.getElementById("book-hours").textContent = pending.hours.toFixed(1);
+  const clash = document.getElementById("book-clash");
+  const over = n === 1 ? overlapping(pending.resource, pending.start, pending.end) : [];
+  clash.hidden = over.length === 0;
+  if (over.length) {
+    clash.textContent = `This overlaps ${over.map((e) => e.title).join("; ")}: it cannot be booked as it is.`;
+    findAlternatives();
+  }
+}
+
+function overlapping(resourceId, start, end) {
+  return ec.getEvents().filter((e) => e.resourceIds.includes(resourceId) && e.start < end && e.end > start);
+}
+
+function requestBody() {
+  const n = count();
+  const body = n === 1 ? { gpu_ids: [pending.gpu] } : { gpus: n, model: pending.model, same_node: document.getElementById("book-same-node").checked };
   if (teamSelect.value) body.team = Number(teamSelect.value);
+  body.note = document.getElementById("book-note").value;
+  return body;
+}
+
+// Other GPUs of the same model free for the same window, then the next windows (the 409's suggestions
+// or the availability search); each is one click to book.
+async function findAlternatives(suggestions) {
+  const n = count();
+  const hours = (pending.end - pending.start) / 3600000;
+  const query = new URLSearchParams({ gpus: String(n), model: pending.model, duration: `PT${Math.round(hours * 60)}M`, after: pending.start.toISOString(), limit: "3" });
+  if (document.getElementById("book-same-node").checked) query.set("same_node", "true");
+  let windows = [];
+  try {
+    windows = await getJson(`${data.api.availability}?${query}`);
+  } catch (error) {
+    windows = [];
+  }
+  const offers = windows.concat(suggestions || []);
+  const seen = new Set();
+  showAlternatives(offers.filter((w) => {
+    const key = `${w.start}|${w.gpu_ids.join(",")}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).slice(0, 4));
+}
+
+function showAlternatives(windows) {
+  const box = document.getElementById("book-alternatives");
+  const list = box.querySelector("ul");
+  list.replaceChildren();
+  box.hidden = windows.length === 0;
+  windows.forEach((w) => {
+    const names = w.gpu_ids.map((id) => titleOf[`gpu-${id}`] || `GPU ${id}`).join(", ");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "take-alternative";
+    button.textContent = `Book ${names}, ${show(w.start)}–${show(w.end)}`;
+    button.addEventListener("click", () => book({ ...requestBody(), gpu_ids: w.gpu_ids, gpus: undefined, model: undefined, same_node: undefined, start: w.start, end: w.end }));
+    const item = document.createElement("li");
+    item.append(button);
+    list.append(item);
+  });
+}
+
+async function book(body) {
   let booking;
   try {
     booking = (await request("POST", data.api.bookings, { body })).data;
   } catch (error) {
     document.getElementById("book-error").textContent = explain(error);
+    if (error.status === 409) findAlternatives(error.body.suggestions);
     return;
   }
   dialog.close();
-  say(`Booked ${titleOf["gpu-" + pending.gpu]} from ${show(booking.start)} to ${show(booking.end)}.`);
+  const names = booking.gpus.map((g) => g.name).join(", ");
+  say(`Booked ${names} from ${show(booking.start)} to ${show(booking.end)}.`);
   ec.refetchEvents();
+}
+
+teamSelect.addEventListener("change", showQuota);
+document.getElementById("book-count").addEventListener("input", () => { describe(); showQuota(); });
+document.getElementById("book-cancel").addEventListener("click", () => dialog.close());
+document.getElementById("book-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = requestBody();
+  body.start_local = naive(pending.start);
+  body.end_local = naive(pending.end);
+  book(body);
 });
 
 // --- resize and cancel ----------------------------------------------------------------------
@@ -211,7 +297,9 @@ const ec = EventCalendar.create(root, {
   eventResize: resized,
   eventClick: openCancel,
   height: "auto",
-  nowIndicator: false,
+  nowIndicator: true,
+  // Labels are cut to the bar's width: the whole of it on hover.
+  eventDidMount: (info) => { info.el.title = info.event.title; },
 });
 window.atelierBookings = ec;  // for the browser tests and the console
 

@@ -187,3 +187,75 @@ def test_an_open_timeline_shows_another_users_booking_and_its_cancel_without_rel
     expect(event).to_have_count(0, timeout=10_000)
     assert watcher.evaluate("window.sameDocument") is True
     assert page_problems.console_errors == [] and page_problems.bad_responses == []
+
+
+def test_book_three_gpus_in_one_go_take_an_alternative_after_a_clash_and_book_now(live_stack, page, page_problems):
+    """Issue 20, booking as people book: N GPUs in one booking, a drag over someone else's bar shown
+    as a conflict before confirming with a one-click alternative, and a drag over the current hour
+    that starts now."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from scheduler.selectors.placement import GpuRequest
+    from scheduler.services.bookings import booking_create
+
+    demo_seed()
+    Booking.objects.all().delete()
+    gpus = fleet(nodes=1, per_node=6, prefix="bk")
+    storyteller = get_user_model().objects.get(username="storyteller")
+    tomorrow = (timezone.now() + timedelta(days=1)).date()
+    theirs = booking_create(
+        user=storyteller,
+        start=datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9),
+        end=datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC) + timedelta(hours=13),
+        request=GpuRequest(gpu_ids=(gpus[0].pk,)),
+    )
+    log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
+    open_tomorrow(page, live_stack.url)
+    page.locator(".ec-event", has_text="storyteller").wait_for()
+    dialog = page.locator("#book-dialog")
+
+    # Three GPUs in one booking, from one drag and a count.
+    drag(page, node="bk-00", gpu_label="gpu5 · A100-80GB", day=tomorrow.isoformat(), from_hour=14, to_hour=16)
+    dialog.locator("#book-count").fill("3")
+    assert dialog.locator("#book-gpu").inner_text() == "3 free A100-80GB GPUs (chosen for you)"
+    dialog.get_by_role("button", name="Confirm booking").click()
+    page.get_by_role("status").filter(has_text="Booked").wait_for()
+    three = Booking.objects.exclude(pk=theirs.pk).get()
+    assert three.gpus.count() == 3 and three.end - three.start == timedelta(hours=2)
+
+    # A drag over their bar: the clash shows before "Confirm", and a free GPU of the model is one click.
+    # (gpu0 is theirs 9-13 and, as best fit picked it, ours from 14: the free 13:00 slot takes the press)
+    drag(page, node="bk-00", gpu_label="gpu0 · A100-80GB", day=tomorrow.isoformat(), from_hour=12, to_hour=14)
+    expect(dialog.locator("#book-clash")).to_contain_text("storyteller")
+    offer = dialog.locator(".take-alternative").first
+    offer.wait_for()
+    assert "bk-00 / gpu0" not in offer.inner_text()
+    offer.click()
+    page.get_by_role("status").filter(has_text="12:00").wait_for()
+    taken = Booking.objects.exclude(pk__in=[theirs.pk, three.pk]).get()
+    assert gpus[0].pk not in set(taken.gpus.values_list("pk", flat=True))
+    assert (taken.start.hour, taken.end.hour) == (12, 14)
+
+    # Now: a drag over the current hour starts at this minute, not at the hour's past start.
+    zone = ZoneInfo(get_user_model().objects.get(username="researcher").time_zone)
+    if timezone.now().astimezone(zone).minute >= 58:
+        time.sleep(150)  # the current slot would end before the booking is confirmed
+    now = timezone.now().astimezone(zone)
+    page.get_by_role("button", name="Today").click()
+    page.wait_for_load_state("networkidle")
+    drag(
+        page,
+        node="bk-00",
+        gpu_label="gpu4 · A100-80GB",
+        day=now.date().isoformat(),
+        from_hour=now.hour,
+        to_hour=now.hour + 1,
+    )
+    assert dialog.locator("#book-start").inner_text().endswith("(now)")
+    dialog.get_by_role("button", name="Confirm booking").click()
+    page.get_by_role("status").filter(has_text=f"from {now:%Y-%m-%d %H:}").wait_for()
+    started = Booking.objects.exclude(pk__in=[theirs.pk, three.pk, taken.pk]).get()
+    assert abs((started.start - now.replace(second=0, microsecond=0)).total_seconds()) <= 60
+    assert page_problems.console_errors == [] and page_problems.bad_responses == []
