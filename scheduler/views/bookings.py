@@ -1,17 +1,25 @@
 """Pages of the GPU side. Each renders what the scheduler's selectors return."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
+from portal.errors import Conflict
+from scheduler import access
 from scheduler.ical import bookings_to_ical
 from scheduler.selectors import bookings as selectors
+from scheduler.services import bookings as booking_services
 from scheduler.services import calendar_feed
+from scheduler.wallclock import InstantError, wall_clock_parse
 
 
 @login_required
@@ -39,7 +47,44 @@ def my_bookings(request):
     feed = calendar_feed.feed_ensure(user=request.user)
     feed_url = request.build_absolute_uri(reverse("booking-feed", args=[feed.token]))
     bookings = selectors.bookings_of(user=request.user)
-    return render(request, "scheduler/my_bookings.html", {"bookings": bookings, "feed_url": feed_url})
+    context = {"bookings": bookings, "feed_url": feed_url, "now": timezone.now()}
+    return render(request, "scheduler/my_bookings.html", context)
+
+
+@login_required
+@require_POST
+def booking_change_end(request, pk: int):
+    """Extend or shorten from "My bookings": a new end, wall-clock in the person's zone."""
+    booking = access.access_booking_to_change(request.user, pk)
+    try:
+        end = wall_clock_parse(request.POST.get("end_local", ""), zone=ZoneInfo(request.user.time_zone))
+        updated = booking_services.booking_update(
+            booking=booking, by=request.user, change=booking_services.Change(end=end)
+        )
+    except InstantError as exc:
+        messages.error(request, f"Booking #{pk}: the new end {exc}")
+    except (ValidationError, Conflict) as exc:
+        messages.error(request, f"Booking #{pk}: {' '.join(_messages_of(exc))}")
+    else:
+        messages.success(request, f"Booking #{pk} now ends {localtime(updated.end):%Y-%m-%d %H:%M}.")
+    return redirect("my-bookings")
+
+
+@login_required
+@require_POST
+def booking_cancel_page(request, pk: int):
+    booking = access.access_booking_to_change(request.user, pk)
+    try:
+        booking_services.booking_cancel(booking=booking, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"Booking #{pk}: {' '.join(_messages_of(exc))}")
+    else:
+        messages.success(request, f"Booking #{pk} cancelled; its GPUs are free again.")
+    return redirect("my-bookings")
+
+
+def _messages_of(exc) -> list[str]:
+    return exc.messages if isinstance(exc, ValidationError) else [exc.detail]
 
 
 @login_required

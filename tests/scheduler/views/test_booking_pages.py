@@ -1,6 +1,7 @@
 """The booking pages: the timeline's data (no inline script), "My bookings", and the secret .ics feed."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
@@ -96,3 +97,38 @@ def test_the_timeline_shows_jobs_outside_bookings_naming_them_only_to_their_team
 
     assert jobs_seen_by(researcher) == [f"job {attempt.job_id} · Team A"]
     assert jobs_seen_by(outsider) == ["job"]
+
+
+def test_my_bookings_extends_shortens_and_cancels(client, researcher):
+    from zoneinfo import ZoneInfo
+
+    from scheduler.models import Booking
+
+    gpus = fleet(nodes=1, per_node=2)
+    mine = booking(user=researcher, gpus=gpus[:1], start=hours_from_now(2), end=hours_from_now(4))
+    client.force_login(researcher)
+    page = client.get("/bookings/mine/").content.decode()
+    assert f'action="/bookings/{mine.pk}/end/"' in page and f'action="/bookings/{mine.pk}/cancel/"' in page
+
+    zone = ZoneInfo(researcher.time_zone)
+    later = (mine.end + timedelta(hours=2)).astimezone(zone)
+    answer = client.post(f"/bookings/{mine.pk}/end/", {"end_local": later.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+    mine.refresh_from_db()
+    assert mine.end == later and "now ends" in answer.content.decode()
+
+    backwards = (mine.start - timedelta(hours=1)).astimezone(zone)
+    answer = client.post(f"/bookings/{mine.pk}/end/", {"end_local": backwards.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+    mine.refresh_from_db()
+    assert mine.end == later and "error" in answer.content.decode()  # refused in words, nothing changed
+
+    client.post(f"/bookings/{mine.pk}/cancel/")
+    assert Booking.objects.get(pk=mine.pk).state == "cancelled"
+
+
+def test_someone_elses_booking_cannot_be_changed_from_the_page(client, researcher, outsider):
+    gpus = fleet(nodes=1, per_node=2)
+    theirs = booking(user=researcher, gpus=gpus[:1], start=hours_from_now(2), end=hours_from_now(4))
+    client.force_login(outsider)
+    assert client.post(f"/bookings/{theirs.pk}/cancel/").status_code in (403, 404)
+    theirs.refresh_from_db()
+    assert theirs.state == "active"
