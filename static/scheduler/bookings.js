@@ -285,6 +285,7 @@ const ec = EventCalendar.create(root, {
   // A week of hourly slots would scroll sideways: the week view shows 6-hour slots (drag to the hour in the day view).
   views: { resourceTimelineWeek: { slotDuration: "06:00", slotWidth: 40 } },
   locale: "en-GB",  // 24-hour clock, as the rest of the portal
+  firstDay: new Date().getDay(),  // the week view starts today, not on a Sunday mostly past
   slotWidth: 44,
   resources: data.resources,
   eventSources: [{ events: loadEvents }],

@@ -259,3 +259,19 @@ def test_book_three_gpus_in_one_go_take_an_alternative_after_a_clash_and_book_no
     started = Booking.objects.exclude(pk__in=[theirs.pk, three.pk, taken.pk]).get()
     assert abs((started.start - now.replace(second=0, microsecond=0)).total_seconds()) <= 60
     assert page_problems.console_errors == [] and page_problems.bad_responses == []
+
+
+def test_the_week_view_starts_today_with_a_now_line(live_stack, page, page_problems):
+    demo_seed()
+    log_in(page, live_stack.url, "researcher", DEMO_PASSWORD)
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    page.goto(f"{live_stack.url}/bookings/")
+    page.get_by_role("button", name="week").click()
+    first_day = page.locator(".ec-header time").first.get_attribute("datetime")
+    today = page.evaluate(
+        "(() => { const d = new Date(), p = (n) => String(n).padStart(2, '0');"
+        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; })()"
+    )  # the browser's own date, as the timeline's header writes it
+    assert first_day.startswith(today)
+    assert page.locator(".ec-now-indicator, .ec-now").count() >= 1
+    assert page_problems.console_errors == []
