@@ -508,6 +508,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ImportJobStateEnum": "labeling.models.ImportState",
         "JobStateEnum": "scheduler.models.jobs.JobState",
         "TaskStatusEnum": "labeling.models.TaskStatus",
+        "CheckpointFormatEnum": "training.models.CheckpointFormat",
     }
 )
 

@@ -19,6 +19,7 @@ from django.db.models import Max
 
 from labeling.selectors.versions import version_from_ref
 from portal.errors import Conflict, Invalid
+from portal.teams.access import access_team_for_user
 from scheduler.models import Job, JobState
 from scheduler.selectors.jobs import job_output_file
 from training.access import check_may_move_alias, check_may_register
@@ -54,6 +55,7 @@ BAD_ALIAS = "An alias is 1 to 64 letters, digits, '-' or '_', not a number."
 
 
 def model_create(*, user, team_id: int, name: str, description: str = "", tags: list[str] | None = None):
+    access_team_for_user(user, team_id)  # a team one is not in is a 404, as everywhere
     check_may_register(user, team_id)
     try:
         with transaction.atomic():
