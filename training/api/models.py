@@ -26,6 +26,7 @@ from training.services import registry as registry_services
 
 class ModelListView(ListAPIView):
     serializer_class = RegisteredModelSerializer
+    filterset_fields = ["team", "name"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
