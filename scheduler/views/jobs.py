@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from portal.teams.models import Membership
 from scheduler import access
 from scheduler.durations import DurationError, parse_duration
+from scheduler.job_actions import job_actions_for
 from scheduler.models import ATTEMPT_LIVE_STATES, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors.quotas import month_bounds, month_of, team_hours_in
 from scheduler.services import jobs as job_services
@@ -42,7 +43,13 @@ def job_detail(request, pk: int):
     live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
         "gpu__node"
     )
-    context = {"job": job, "attempts": attempts, "may_cancel": may_cancel, "live_allocations": live}
+    context = {
+        "job": job,
+        "attempts": attempts,
+        "may_cancel": may_cancel,
+        "live_allocations": live,
+        "actions": job_actions_for(request.user, job),
+    }
     return render(request, "scheduler/job_detail.html", context)
 
 
