@@ -206,3 +206,55 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("model", "name"), name="modelalias_unique_name"),
         ),
     ]
+
+
+# A version, its files and the alias history never change after creation: the database refuses an
+# UPDATE of their columns (as labeling's dataset versions, labeling 0002). The person columns stay
+# writable so that deleting a user can still set them to NULL.
+IMMUTABLE_COLUMNS = {
+    "training_modelversion": (
+        "model_id",
+        "number",
+        "format",
+        "params",
+        "metrics",
+        "tags",
+        "dataset_version_id",
+        "job_id",
+        "registered_at",
+    ),
+    "training_modelfile": ("version_id", "role", "name", "stored_name", "sha256", "byte_size"),
+    "training_aliasmove": ("model_id", "alias", "from_number", "to_number", "moved_at"),
+}
+IMMUTABLE_MESSAGE = "model versions, their files and the alias history are immutable"
+
+
+def _immutable_triggers(apps, schema_editor):
+    for table, columns in IMMUTABLE_COLUMNS.items():
+        of = ", ".join(columns)
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                f"CREATE OR REPLACE FUNCTION {table}_refuse_update() RETURNS trigger AS $$ "
+                f"BEGIN RAISE EXCEPTION '{IMMUTABLE_MESSAGE}'; END; $$ LANGUAGE plpgsql;"
+            )
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OF {of} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {table}_refuse_update();"
+            )
+        else:
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OF {of} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END;"
+            )
+
+
+def _drop_triggers(apps, schema_editor):
+    for table in IMMUTABLE_COLUMNS:
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_immutable ON {table};")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_refuse_update();")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_immutable;")
+
+
+Migration.operations.append(migrations.RunPython(_immutable_triggers, _drop_triggers))

@@ -212,3 +212,21 @@ def test_concurrent_registrations_get_distinct_numbers(researcher, model, traine
 
     assert errors == []
     assert sorted(numbers) == [1, 2, 3, 4]
+
+
+def test_the_database_refuses_changing_a_version_its_files_or_the_history(team_admin, model, trained_job):
+    from django.db import DatabaseError, transaction
+
+    version = register(team_admin, model, trained_job)
+    registry.alias_move(user=team_admin, model=model, alias="staging", number=1)
+
+    for change in (
+        lambda: ModelVersion.objects.filter(pk=version.pk).update(metrics={"map50": 1.0}),
+        lambda: ModelFile.objects.filter(version=version).update(sha256="0" * 64),
+        lambda: AliasMove.objects.update(to_number=2),
+    ):
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+            change()
+    team_admin.delete()  # the people columns stay writable: SET_NULL still works
+    assert ModelVersion.objects.get(pk=version.pk).registered_by is None
+    assert AliasMove.objects.get().moved_by is None
