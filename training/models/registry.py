@@ -10,6 +10,9 @@ class RegisteredModel(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # The last version number handed out: numbers are never reused, even after a delete, so a number
+    # in the alias history or in someone's notes always meant one version.
+    last_version_number = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F
 
 from labeling.selectors.versions import version_from_ref
 from portal.errors import Conflict, Invalid
@@ -201,10 +201,11 @@ def _version_store(*, user, model, job, dataset_version, format, params, metrics
     moved_to = None
     try:
         with transaction.atomic():
-            # The model row's lock serialises numbering on PostgreSQL; SQLite's IMMEDIATE transaction
-            # already does. The unique (model, number) constraint is the backstop.
-            RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
-            number = (model.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+            # The UPDATE locks the model's row until commit (PostgreSQL; SQLite's IMMEDIATE transaction
+            # serialises writers already): two registrations never read the same number. The unique
+            # (model, number) constraint is the backstop.
+            RegisteredModel.objects.filter(pk=model.pk).update(last_version_number=F("last_version_number") + 1)
+            number = RegisteredModel.objects.values_list("last_version_number", flat=True).get(pk=model.pk)
             version = ModelVersion.objects.create(
                 model=model,
                 number=number,

@@ -230,3 +230,12 @@ def test_the_database_refuses_changing_a_version_its_files_or_the_history(team_a
     team_admin.delete()  # the people columns stay writable: SET_NULL still works
     assert ModelVersion.objects.get(pk=version.pk).registered_by is None
     assert AliasMove.objects.get().moved_by is None
+
+
+def test_a_deleted_versions_number_is_never_reused(researcher, model, trained_job):
+    register(researcher, model, trained_job)
+    newest = register(researcher, model, trained_job)
+
+    registry.version_delete(user=researcher, version=newest)
+
+    assert register(researcher, model, trained_job).number == 3
