@@ -453,6 +453,8 @@ JOB_LOG_CHUNK_BYTES = env_int("ATELIER_JOB_LOG_CHUNK_BYTES", 256 * 1024, minimum
 # Model registry (docs/models.md): registered files are copied under MEDIA_ROOT/<MODEL_STORAGE_DIR>.
 MODEL_STORAGE_DIR = env_str("ATELIER_MODEL_STORAGE_DIR", "models")
 MODEL_MAX_FILE_BYTES = env_int("ATELIER_MODEL_MAX_FILE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
+# A checkpoint is loaded in a child process to prove it loads; one that takes longer is refused.
+MODEL_LOAD_TIMEOUT = env_float("ATELIER_MODEL_LOAD_TIMEOUT", 120.0, minimum=1.0)
 # A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
 # In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
 # copy (up to the cap) and the failure record, so it is at least twice the log cap.

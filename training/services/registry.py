@@ -23,6 +23,7 @@ from portal.teams.access import access_team_for_user
 from scheduler.models import Job, JobState
 from scheduler.selectors.jobs import job_output_file
 from training.access import check_may_move_alias, check_may_register
+from training.checkpoints import checkpoint_load_error
 from training.models import (
     AliasMove,
     CheckpointFormat,
@@ -47,7 +48,6 @@ VERSION_OF_ANOTHER_TEAM = "Dataset version {version} belongs to another team tha
 NO_SUCH_OUTPUT = "{name!r} is not among the outputs of job {job}."
 OUTPUT_TOO_LARGE = "{name!r} is {size} bytes, over the limit of {limit} bytes per model file."
 DOES_NOT_LOAD = "{name!r} does not load as a {format}: {error}"
-NOT_A_STATE_DICT = "{name!r} loads, but as a {kind}, not a state_dict (a mapping of names to tensors)."
 METRICS_NOT_JSON = "{name!r} is not a JSON object of metrics: {error}"
 ALIASED_VERSION = "Version {number} is what {aliases} point at; move the alias first."
 NO_SUCH_VERSION_NUMBER = "This model has no version {number}."
@@ -165,23 +165,10 @@ def _stage(source: Path, *, role: str, name: str, staging: Path) -> _StagedFile:
 
 def _check_loads(path: Path, *, name: str, format: str) -> None:
     """Load the checkpoint as its format says, on the CPU: what does not load is refused with the loader's words."""
-    import torch  # heavy: only when a version is registered
-
-    label = CheckpointFormat(format).label
-    try:
-        if format == CheckpointFormat.TORCHSCRIPT:
-            torch.jit.load(str(path), map_location="cpu")
-            return
-        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # any loader error is the user's file: refuse it with the loader's message
-        raise Invalid({"checkpoint": [DOES_NOT_LOAD.format(name=name, format=label, error=_first_line(exc))]}) from None
-    if not isinstance(loaded, dict):
-        raise Invalid({"checkpoint": [NOT_A_STATE_DICT.format(name=name, kind=type(loaded).__name__)]})
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
+    error = checkpoint_load_error(str(path), format)
+    if error:
+        label = CheckpointFormat(format).label
+        raise Invalid({"checkpoint": [DOES_NOT_LOAD.format(name=name, format=label, error=error)]})
 
 
 def _metrics_from(staging: Path, files: list[_StagedFile]) -> dict:

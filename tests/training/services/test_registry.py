@@ -74,6 +74,43 @@ def test_a_state_dict_that_is_torchscript_is_refused_with_the_loaders_words(rese
     assert refused.value.message_dict["checkpoint"][0].startswith("'scripted.pt' does not load as a torch state_dict:")
 
 
+def test_a_state_dict_must_be_a_mapping(researcher, model, trained_job):
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save([torch.zeros(2)], buffer)
+    write_output(trained_job, "list.pt", buffer.getvalue())
+
+    with pytest.raises(Invalid) as refused:
+        register(researcher, model, trained_job, checkpoint="list.pt")
+
+    assert refused.value.message_dict == {
+        "checkpoint": [
+            "'list.pt' does not load as a torch state_dict: it loads as a list, not a mapping of names to tensors"
+        ]
+    }
+
+
+def test_a_checkpoint_that_loads_too_slowly_is_refused(researcher, model, trained_job, settings, monkeypatch):
+    import subprocess
+
+    def too_slow(*args, timeout, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], timeout)
+
+    monkeypatch.setattr(subprocess, "run", too_slow)
+    settings.MODEL_LOAD_TIMEOUT = 2
+
+    with pytest.raises(Invalid) as refused:
+        register(researcher, model, trained_job)
+
+    assert refused.value.message_dict == {
+        "checkpoint": ["'model.pt' does not load as a torch state_dict: loading took more than 2 s"]
+    }
+    assert stored_files() == []
+
+
 @pytest.mark.parametrize("data", [b"not a checkpoint", b""])
 def test_a_checkpoint_that_does_not_load_writes_nothing(researcher, model, trained_job, data):
     write_output(trained_job, "broken.pt", data)
