@@ -7,6 +7,7 @@ atelier submit --gpus 2 --time 4h -- python train.py --lr 3e-4
 atelier jobs
 atelier logs -f 42
 atelier cancel 42
+atelier models register 42 --name detector --metrics metrics.json
 """
 
 import shlex
@@ -172,6 +173,41 @@ def cancel(job: int):
     """Cancel a job (a running one stops within a second or two)."""
     body = api().call("POST", f"jobs/{job}/cancel/")
     out.print(f"Job {job}: {body['state']} — {body['state_reason']}")
+
+
+models_app = typer.Typer(help="The model registry (docs/models.md).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("register")
+def models_register(
+    job: int = typer.Argument(..., help="the succeeded job whose outputs hold the checkpoint"),
+    name: str = typer.Option(..., help="the model's name in the job's team; created when it does not exist yet"),
+    checkpoint: str = typer.Option("model.pt", help="path in the job's outputs"),
+    format: str = typer.Option("torch_state_dict", help="torch_state_dict or torchscript"),
+    metrics: str = typer.Option("", help="a JSON file of metrics in the job's outputs"),
+    config: str = typer.Option("", help="a config file in the job's outputs"),
+):
+    """Register a job's checkpoint as a new version of a model (with the job and its dataset version)."""
+    client = api()
+    team_name = client.call("GET", f"jobs/{job}/")["team"]
+    team = next(
+        t["id"] for t in client.call("GET", "teams/", params={"page_size": 500})["results"] if t["name"] == team_name
+    )
+    found = client.call("GET", "models/", params={"team": team, "name": name})["results"]
+    model = found[0] if found else client.call("POST", "models/", json={"team": team, "name": name})
+    body = {"job": job, "checkpoint": checkpoint, "format": format, "metrics_file": metrics, "config_file": config}
+    version = client.call("POST", f"models/{model['id']}/versions/", json=body)
+    out.print(f"Model {name} version {version['number']} registered from job {job}.")
+
+
+@models_app.command("list")
+def models_list():
+    """Your teams' registered models."""
+    table = Table("id", "team", "name", "description")
+    for model in api().call("GET", "models/", params={"page_size": 500})["results"]:
+        table.add_row(str(model["id"]), model["team_name"], model["name"], model["description"])
+    out.print(table)
 
 
 def main():

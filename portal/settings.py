@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "portal.ops",
     "scheduler",
     "labeling",
+    "training",
 ]
 
 MIDDLEWARE = [
@@ -475,6 +476,12 @@ JOB_MIN_TIME_LIMIT = env_int("ATELIER_JOB_MIN_TIME_LIMIT", 60, minimum=1)
 JOB_KILL_GRACE_SECONDS = env_float("ATELIER_JOB_KILL_GRACE_SECONDS", 10.0, minimum=0.0)
 JOB_LOG_CAP_BYTES = env_int("ATELIER_JOB_LOG_CAP_BYTES", 50 * 1024 * 1024, minimum=1024)
 JOB_LOG_CHUNK_BYTES = env_int("ATELIER_JOB_LOG_CHUNK_BYTES", 256 * 1024, minimum=1024)
+
+# Model registry (docs/models.md): registered files are copied under MEDIA_ROOT/<MODEL_STORAGE_DIR>.
+MODEL_STORAGE_DIR = env_str("ATELIER_MODEL_STORAGE_DIR", "models")
+MODEL_MAX_FILE_BYTES = env_int("ATELIER_MODEL_MAX_FILE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
+# A checkpoint is loaded in a child process to prove it loads; one that takes longer is refused.
+MODEL_LOAD_TIMEOUT = env_float("ATELIER_MODEL_LOAD_TIMEOUT", 120.0, minimum=1.0)
 # A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
 # In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
 # copy (up to the cap) and the failure record, so it is at least twice the log cap.
@@ -544,6 +551,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ImportJobStateEnum": "labeling.models.ImportState",
         "JobStateEnum": "scheduler.models.jobs.JobState",
         "TaskStatusEnum": "labeling.models.TaskStatus",
+        "CheckpointFormatEnum": "training.models.CheckpointFormat",
     }
 )
 

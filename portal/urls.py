@@ -22,6 +22,7 @@ urlpatterns = [
     path("reports/", include("portal.reports.urls")),
     path("", include("scheduler.urls")),
     path("", include("labeling.urls")),
+    path("", include("training.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.

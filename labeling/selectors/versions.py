@@ -5,6 +5,24 @@ from django.db.models import QuerySet
 from labeling.documents import document_diff
 from labeling.models import Dataset, DatasetVersion, VersionItem
 
+# How a job's `inputs` name a dataset version (docs/decisions.md §1: an opaque reference, no foreign key).
+# Labeling owns the format; whoever reads a job's inputs asks `version_from_ref`.
+VERSION_REF_PREFIX = "labeling:version:"
+
+
+def version_ref(*, version: DatasetVersion) -> str:
+    return f"{VERSION_REF_PREFIX}{version.pk}"
+
+
+def version_from_ref(ref: str) -> DatasetVersion | None:
+    """The version a reference names, or None when it is not a version reference or names no version."""
+    if not isinstance(ref, str) or not ref.startswith(VERSION_REF_PREFIX):
+        return None
+    ident = ref.removeprefix(VERSION_REF_PREFIX)
+    if not ident.isdigit():
+        return None
+    return DatasetVersion.objects.filter(pk=int(ident)).select_related("dataset").first()
+
 
 def versions_of_dataset(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
     return DatasetVersion.objects.filter(dataset=dataset).order_by("-number")

@@ -50,6 +50,7 @@ STATE_REFUSALS = {
     "v1_tasks_annotation_update": ("409", "412", "428"),
     "v1_tasks_submit_create": ("409", "412"),
     "v1_tasks_review_create": ("409",),
+    "v1_models_versions_destroy": ("409",),
 }
 
 

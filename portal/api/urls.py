@@ -26,4 +26,5 @@ urlpatterns = [
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),
+    path("", include("training.api.urls")),
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from portal.teams.models import Membership
 from scheduler import access
 from scheduler.durations import DurationError, format_duration, parse_duration
+from scheduler.job_actions import job_actions_for
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors import jobs as job_selectors
 from scheduler.selectors.bookings import bookings_to_run_in
@@ -62,6 +63,7 @@ def job_detail(request, pk: int):
         "may_cancel": may_cancel,
         "live_allocations": live,
         "gpu_seconds": gpu_seconds,
+        "actions": job_actions_for(request.user, job),
     }
     template = "scheduler/job_live.html" if request.GET.get("fragment") else "scheduler/job_detail.html"
     return render(request, template, context)

@@ -1,0 +1,47 @@
+"""Who may see and change registered models (docs/models.md "Rights", docs/decisions.md §2).
+
+Members of the model's team and site admins see it; anyone else gets a 404. Researchers and team
+admins of the team register models and versions and move aliases; only team admins and site admins
+move `production`.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portal.teams.access import has_role, may_administer_team, teams_visible_to
+from portal.teams.models import Role
+from training.models import RegisteredModel
+
+NO_SUCH_MODEL = "No such model."
+NO_SUCH_VERSION = "No such model version."
+MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
+MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
+PROTECTED_ALIASES = ("production",)
+
+
+def models_visible_to(user):
+    return RegisteredModel.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_model_for_user(user, model_id) -> RegisteredModel:
+    model = models_visible_to(user).filter(pk=model_id).first()
+    if model is None:
+        raise Http404(NO_SUCH_MODEL)
+    return model
+
+
+def may_register(user, team_id: int) -> bool:
+    return may_administer_team(user, team_id) or has_role(user, team_id, Role.RESEARCHER)
+
+
+def check_may_register(user, team_id: int) -> None:
+    if not may_register(user, team_id):
+        raise PermissionDenied(MAY_NOT_REGISTER)
+
+
+def check_may_move_alias(user, model: RegisteredModel, alias: str) -> None:
+    if alias in PROTECTED_ALIASES:
+        if not may_administer_team(user, model.team_id):
+            raise PermissionDenied(MAY_NOT_MOVE_PRODUCTION)
+    else:
+        check_may_register(user, model.team_id)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from training.api import models
+
+urlpatterns: list = [
+    path("models/", models.ModelListView.as_view(), name="api-models"),
+    path("models/<int:pk>/", models.ModelDetailView.as_view(), name="api-model-detail"),
+    path("models/<int:pk>/versions/", models.ModelVersionListView.as_view(), name="api-model-versions"),
+    path(
+        "models/<int:pk>/versions/<int:number>/",
+        models.ModelVersionDetailView.as_view(),
+        name="api-model-version-detail",
+    ),
+    path("models/<int:pk>/aliases/<str:alias>/", models.ModelAliasView.as_view(), name="api-model-alias"),
+]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from training import views
+
+urlpatterns = [
+    path("models/", views.model_list, name="models"),
+    path("models/register/", views.model_register_page, name="model-register"),
+    path("models/<int:pk>/", views.model_detail, name="model-detail"),
+]
