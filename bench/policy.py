@@ -94,22 +94,27 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
             )
         )
         cursor += size
-    pending = tuple(
-        PendingJob(
-            id=f"job{j}",
-            team=f"team{rng.randrange(15)}",
-            gpus=rng.choice(SIZES),
-            submit=NOW - rng.uniform(0, 72) * HOUR,
-            time_limit=rng.uniform(0.1, 72) * HOUR,
-            tier=rng.choice((0, 1, 1, 1, 2)),
-            preemptible=rng.random() < 0.2,
-            model="A100" if rng.random() < 0.1 else None,
-            min_memory_mb=80_000 if rng.random() < 0.05 else 0,
-            multi_node=rng.random() < 0.5,
-        )
-        for j in range(10_000 * scale)
+    pending = sorted(
+        (
+            PendingJob(
+                id=f"job{j}",
+                team=f"team{rng.randrange(15)}",
+                gpus=rng.choice(SIZES),
+                submit=NOW - rng.uniform(0, 72) * HOUR,
+                time_limit=rng.uniform(0.1, 72) * HOUR,
+                tier=rng.choice((0, 1, 1, 1, 2)),
+                preemptible=rng.random() < 0.2,
+                model="A100" if rng.random() < 0.1 else None,
+                min_memory_mb=80_000 if rng.random() < 0.05 else 0,
+                multi_node=rng.random() < 0.5,
+            )
+            for j in range(10_000 * scale)
+        ),
+        key=lambda job: job.submit,
+    )  # in submit order, as the scheduling service reads them (order_by submitted_at, id)
+    return ClusterState(
+        now=NOW, gpus=gpus, running=tuple(running), pending=tuple(pending), bookings=bookings, teams=teams
     )
-    return ClusterState(now=NOW, gpus=gpus, running=tuple(running), pending=pending, bookings=bookings, teams=teams)
 
 
 def measure(state: ClusterState, repeats: int) -> tuple:

@@ -99,8 +99,9 @@ def may_start_beside_head(job: PendingJob, now: float, head: Optional[HeadPlan])
     return head is None or now + job.time_limit <= head.start
 
 
-def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[HeadPlan], head_job) -> dict:
-    """Approximate start per job: replay the queue in rank order over GPU free times by count.
+def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[HeadPlan], head_job) -> list:
+    """Approximate start per job, in the order given: replay the queue in rank order over GPU free
+    times by count.
 
     It ignores nodes and bookings (the head's own plan is exact), so it is an estimate a person
     can read, not a promise. Jobs needing more GPUs than exist get None. The heap holds
@@ -111,7 +112,7 @@ def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[Hea
         counts[t] = counts.get(t, 0) + 1
     heap = sorted(counts.items())
     size = len(free_times)
-    estimates: dict = {}
+    heappop, heappush, heapreplace = heapq.heappop, heapq.heappush, heapq.heapreplace
 
     def claim(gpus: int) -> float:
         latest = now
@@ -119,21 +120,22 @@ def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[Hea
             t, free = heap[0]
             latest = t if t > latest else latest
             if free <= gpus:
-                heapq.heappop(heap)
+                heappop(heap)
                 gpus -= free
             else:
-                heapq.heapreplace(heap, (t, free - gpus))
+                heapreplace(heap, (t, free - gpus))
                 gpus = 0
         return latest
 
     if head is not None and head_job is not None and head_job.gpus <= size:
         claim(head_job.gpus)
-        heapq.heappush(heap, (head.start + head_job.time_limit, head_job.gpus))
+        heappush(heap, (head.start + head_job.time_limit, head_job.gpus))
+    estimates = []
     for job in jobs:
         if job.gpus > size or job.gpus <= 0:
-            estimates[job.id] = None
+            estimates.append(None)
             continue
         start = claim(job.gpus)
-        heapq.heappush(heap, (start + job.time_limit, job.gpus))
-        estimates[job.id] = start
+        heappush(heap, (start + job.time_limit, job.gpus))
+        estimates.append(start)
     return estimates

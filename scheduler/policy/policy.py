@@ -255,12 +255,15 @@ class Pass:
         return reasons.WAITING_FOR_GPUS
 
     def set_status(self, job: PendingJob, code: str, text: Optional[str] = None) -> None:
-        if text is None:
-            key = (code, job.gpus)
-            text = self.texts.get(key)
-            if text is None:
-                text = self.texts[key] = reasons.reason_text(code, gpus=job.gpus)
-        self.statuses[job.id] = (code, text)
+        if text is not None:
+            self.statuses[job.id] = (code, text)
+            return
+        # One (code, text) tuple per kind of reason, shared by the thousands of jobs that wait for it.
+        key = (code, job.gpus)
+        status = self.texts.get(key)
+        if status is None:
+            status = self.texts[key] = (code, reasons.reason_text(code, gpus=job.gpus))
+        self.statuses[job.id] = status
 
     # --- the head ---------------------------------------------------------------------------------
 
@@ -418,15 +421,18 @@ class Pass:
         codes = [statuses[job.id] for job in waiting]
         no_estimate = set(NO_ESTIMATE) | {reasons.BOOKING_NOT_STARTED}
         queue = [job for job, (code, _) in zip(waiting, codes) if code not in no_estimate and job.id != head_id]
-        estimates = estimate_starts(queue, free_times, self.now, self.head, self.head_job)
-        if self.head is not None:
-            estimates[head_id] = self.head.start
+        estimates = iter(estimate_starts(queue, free_times, self.now, self.head, self.head_job))
         result = []
         make = PendingStatus
+        booking_wait = reasons.BOOKING_NOT_STARTED
         for position, (job, (code, text)) in enumerate(zip(waiting, codes), start=1):
-            estimate = estimates.get(job.id)
-            if code == reasons.BOOKING_NOT_STARTED:
-                estimate = self.bookings[job.booking_id].start
+            if code in no_estimate or job.id == head_id:
+                # Queued jobs get theirs in queue order; these have none, or their own.
+                estimate = self.head.start if job.id == head_id else None
+                if code == booking_wait:
+                    estimate = self.bookings[job.booking_id].start
+            else:
+                estimate = next(estimates)
             result.append(make(job.id, code, text, position, estimate))
         return tuple(result)
 

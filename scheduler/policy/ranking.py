@@ -159,15 +159,18 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
     w_tier, w_fs, w_size, w_age = config.w_tier, config.w_fairshare, config.w_size, config.w_age
     log_ref = math.log10(config.size_reference_gpu_seconds)
     log10 = math.log10
-    keys = []
+    negated = []
     # Inlined job_score (kept equal by a test) because this loop runs over every pending job each pass.
-    for i, job in enumerate(pending):
+    for job in pending:
         gpu_seconds = job.gpus * job.time_limit
         size = 1.0 - log10(gpu_seconds if gpu_seconds > 1.0 else 1.0) / log_ref
         size = 0.0 if size < 0.0 else (1.0 if size > 1.0 else size)
         age = now - job.submit
         fair_share = users.get((job.team, job.user), factors[job.team]) if users else factors[job.team]
         score = w_tier * job.tier + w_fs * fair_share + w_size * size + w_age * (age if age > 0.0 else 0.0) / HOUR
-        keys.append((-score, job.submit, i))
-    keys.sort()
-    return [pending[k[2]] for k in keys]
+        negated.append(-score)
+    # Two stable sorts on plain floats, cheaper than one on (score, submit, index) tuples: by submit
+    # (ties: input order), then by score (ties keep that order).
+    order = sorted(range(len(pending)), key=[job.submit for job in pending].__getitem__)
+    order.sort(key=negated.__getitem__)
+    return [pending[i] for i in order]

@@ -20,7 +20,7 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gpu:
     """One GPU. `usable` is False when it is drained, lost, or its node is down."""
 
@@ -31,7 +31,7 @@ class Gpu:
     usable: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunningJob:
     """A running allocation. `end_by` is start + time limit: the latest it can still hold its GPUs."""
 
@@ -46,7 +46,7 @@ class RunningJob:
     user: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Booking:
     """A booking: GPUs held for one team over the half-open window [start, end)."""
 
@@ -57,7 +57,7 @@ class Booking:
     end: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingJob:
     """A job waiting for GPUs.
 
@@ -79,7 +79,7 @@ class PendingJob:
     booking_id: Optional[Hashable] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamState:
     """A team's share, limits and usage.
 
@@ -98,7 +98,7 @@ class TeamState:
     guaranteed_gpus: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserState:
     """One user's past usage within one team, decayed to `usage_as_of` like TeamState's.
 
