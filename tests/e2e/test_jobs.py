@@ -35,6 +35,10 @@ def test_submit_watch_the_log_live_and_cancel(live_stack, page, page_problems, r
     log = page.locator("#job-log")
     log.filter(has_text="waiting").wait_for(timeout=30000)
     assert log.inner_text().splitlines()[:4] == ["tick-1", "tick-2", "tick-3", "waiting"]
+    # One story while it runs, without a reload: the badge and the attempt agree.
+    page.locator("#job-state").filter(has_text="Running").wait_for(timeout=15000)
+    page.locator("#job-live table").filter(has_text="Running").wait_for(timeout=15000)
+    assert "Not started yet" not in page.locator("#job-live").inner_text()
     page.reload()  # the GPUs card lists the live attempt's GPUs; the agent's ticks fill it in
     util = page.locator('#job-gpus [data-field="util"]').filter(has_text="%").first
     util.wait_for(timeout=15000)

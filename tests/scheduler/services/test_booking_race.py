@@ -60,3 +60,24 @@ def test_a_hundred_overlapping_windows_leave_no_gpu_double_booked(racers):
     for (g1, _, e1), (g2, s2, _) in zip(rows, rows[1:]):
         assert g1 != g2 or e1 <= s2
     assert outcomes["created"] == len(rows) // 2 == Booking.objects.count()
+
+
+def test_a_hundred_requests_for_three_gpus_each_leave_no_gpu_double_booked(racers):
+    """N GPUs by count in one booking (the service picks them): 8 GPUs hold two bookings of 3."""
+    from scheduler.selectors.placement import GpuRequest
+
+    fleet(nodes=1, per_node=8)
+    start, end = hours_from_now(2), hours_from_now(4)
+
+    def attempt(i):
+        try:
+            booking_create(user=racers[i], start=start, end=end, request=GpuRequest(count=3))
+            return "created"
+        except Conflict:
+            return "conflict"
+
+    outcomes = race(attempt)
+    assert outcomes == {"created": 2, "conflict": 98}, outcomes
+    assert [b.gpus.count() for b in Booking.objects.all()] == [3, 3]
+    held = list(GpuOccupancy.objects.values_list("gpu_id", flat=True))
+    assert len(held) == len(set(held)) == 6
