@@ -6,6 +6,7 @@
 import { Backoff } from "./api.js";
 
 const handlers = new Set();
+const connectHandlers = new Set();
 const subscriptions = new Set();
 const reconnect = new Backoff({ initialMs: 500, maxMs: 10000 });
 const banner = document.getElementById("live-status");
@@ -15,6 +16,12 @@ let socket = null;
 
 export function onEvent(handler) {
   handlers.add(handler);
+}
+
+// Called on every (re)connect: a page re-reads what it shows, since events published between its
+// render (or the drop) and the subscription are not replayed to a page that had no cursor yet.
+export function onConnect(handler) {
+  connectHandlers.add(handler);
 }
 
 export function subscribe(topic) {
@@ -37,6 +44,9 @@ function onMessage(message) {
   if (data.type === "hello") {
     if (lastId === null) lastId = data.cursor;
     if (data.missed && missedNotice) missedNotice.hidden = false;
+    connectHandlers.forEach((handler) => {
+      try { handler(); } catch (error) { reportError(error); }
+    });
     return;
   }
   if (data.type !== "event") return;

@@ -2,7 +2,7 @@
 // topic job.<id>. Pages and events both carry byte offsets and go through accept(): an overlap is
 // trimmed and a gap is fetched from the API, so every byte shows once, whatever arrives first.
 import { ApiError, getJson, getText } from "../portal/api.js";
-import { onEvent, subscribe } from "../portal/realtime.js";
+import { onConnect, onEvent, subscribe } from "../portal/realtime.js";
 
 var pre = document.getElementById("job-log");
 var jobId = pre.dataset.job;
@@ -92,6 +92,13 @@ onEvent(function (event) {
 });
 
 subscribe("job." + jobId);
+onConnect(refreshStory);
+// A safety net while the job can still change: read the story again every 10 s, so a page that
+// missed an event (published before its subscription took effect) catches up without a reload.
+setInterval(function () {
+  var badge = document.getElementById("job-state");
+  if (badge && /pending|running/i.test(badge.textContent)) refreshStory();
+}, 10000);
 // Before the first attempt there is no log to read (the API answers 404): the job.started event
 // or the first job.log event starts reading.
 if (pre.dataset.started) fetchFrom();
