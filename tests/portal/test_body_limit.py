@@ -1,13 +1,13 @@
 """A request body past its route's limit is a 413 before the application reads it (portal/body_limit.py):
 at once for a Content-Length over the limit, at the first chunk past it for a body without one."""
 
-import asyncio
 import json
 
 from django.conf import settings
 
 from portal.asgi import application
 from portal.body_limit import BodyLimit
+from tests.asyncio_thread import run_coroutine
 
 DEFAULT_LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
@@ -50,7 +50,7 @@ def _serve(path: str, chunks: list[bytes], *, content_length: int | None):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(BodyLimit(app)(scope, receive, send))
+    run_coroutine(BodyLimit(app)(scope, receive, send))
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], dict(start.get("headers", [])), body, app
 
@@ -107,7 +107,7 @@ def test_websockets_pass_through_untouched():
     async def app(scope, receive, send):
         seen.append(scope["type"])
 
-    asyncio.run(BodyLimit(app)({"type": "websocket", "path": "/ws/", "headers": []}, None, None))
+    run_coroutine(BodyLimit(app)({"type": "websocket", "path": "/ws/", "headers": []}, None, None))
     assert seen == ["websocket"]
 
 
