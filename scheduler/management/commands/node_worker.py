@@ -34,10 +34,11 @@ class Command(BaseCommand):
         queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
         os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
         threads = gpu_count + EXTRA_SLOTS
-        if settings.DB_POOL_MAX_SIZE:
-            # A runner keeps its thread's connection for its job's whole run: the pool holds one per
-            # thread and two more (the main thread, the heartbeat) so that no runner waits for one.
-            os.environ[DB_POOL_MAX_SIZE_ENV] = str(max(settings.DB_POOL_MAX_SIZE, threads + 2))
+        # No connection pool in a node worker: its threads already bound its connections (a runner
+        # keeps its thread's connection for its job's whole run), and across a database cut the pool's
+        # stuck reconnects kept a requeued attempt from the database until it was judged lost again
+        # (drill: test_no_healthy_job_killed). The pool bounds the web process's bursts.
+        os.environ[DB_POOL_MAX_SIZE_ENV] = "0"
         argv = [
             sys.executable,
             "-m",

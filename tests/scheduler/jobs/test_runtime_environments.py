@@ -1,6 +1,10 @@
 """A real job's `python` resolves inside its runtime environment: the runner puts the environment's
 bin and extra PATH entries first (docs/jobs.md, "Runtime environments")."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
@@ -22,7 +26,18 @@ def test_the_default_environment_is_the_shipped_python_with_torch(fleet, researc
     assert f"which={prefix}/bin/python\n" in log and f"prefix={prefix}\n" in log
 
 
-def test_a_named_environment_comes_first_on_path_with_its_extra_entries(fleet, researcher, tmp_path):  # noqa: F811
+@pytest.fixture
+def shared_folder():
+    """A folder under the jobs' work root, which a job run as the unprivileged job account can reach
+    (pytest's tmp_path under /tmp/pytest-of-root is the test's alone: mode 0700)."""
+    folder = Path(tempfile.mkdtemp(dir=settings.JOB_WORKDIR_ROOT, prefix="env-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_named_environment_comes_first_on_path_with_its_extra_entries(fleet, researcher, shared_folder):  # noqa: F811
+    tmp_path = shared_folder
     prefix = python_prefix(tmp_path)
     (prefix / "pyvenv.cfg").write_text("home = /usr/bin\n")  # a venv: VIRTUAL_ENV names it
     tools = tmp_path / "tools"

@@ -66,12 +66,13 @@ def test_a_hundred_requests_for_three_gpus_each_leave_no_gpu_double_booked(racer
     """N GPUs by count in one booking (the service picks them): 8 GPUs hold two bookings of 3."""
     from scheduler.selectors.placement import GpuRequest
 
-    fleet(nodes=1, per_node=8)
+    # Its own model: in a run with the stack, the agent registers the simulated fleet beside it.
+    fleet(nodes=1, per_node=8, model="RACE-8")
     start, end = hours_from_now(2), hours_from_now(4)
 
     def attempt(i):
         try:
-            booking_create(user=racers[i], start=start, end=end, request=GpuRequest(count=3))
+            booking_create(user=racers[i], start=start, end=end, request=GpuRequest(count=3, model="RACE-8"))
             return "created"
         except Conflict:
             return "conflict"
