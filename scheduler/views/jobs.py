@@ -50,23 +50,23 @@ def _gpu_seconds():
 def job_detail(request, pk: int):
     job = access.access_job_for_user(request.user, pk)
     attempts = job.attempts.select_related("node").prefetch_related("allocations__gpu__node").order_by("number")
+    story = {"job": job, "attempts": attempts, "gpu_seconds": sum(attempt.gpu_seconds for attempt in attempts)}
+    if request.GET.get("fragment"):
+        # The page reads this on every job event and every 10 s while the job runs: only what it shows,
+        # none of the page's own reads (the outputs folder, live allocations, actions).
+        return render(request, "scheduler/job_live.html", story)
     may_cancel = job.owner_id == request.user.pk or access.may_administer_team(request.user, job.team_id)
     live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
         "gpu__node"
     )
-    gpu_seconds = sum(attempt.gpu_seconds for attempt in attempts)
-    context = {
-        "job": job,
+    context = story | {
         "gpu_chart": _gpu_chart(attempts),
         "outputs": job_selectors.job_outputs(job=job),
-        "attempts": attempts,
         "may_cancel": may_cancel,
         "live_allocations": live,
-        "gpu_seconds": gpu_seconds,
         "actions": job_actions_for(request.user, job),
     }
-    template = "scheduler/job_live.html" if request.GET.get("fragment") else "scheduler/job_detail.html"
-    return render(request, template, context)
+    return render(request, "scheduler/job_detail.html", context)
 
 
 def _gpu_chart(attempts) -> dict | None:

@@ -115,3 +115,14 @@ def test_a_job_that_never_started_has_no_chart(client, researcher):
     client.force_login(researcher)
     page = client.get(f"/jobs/{job.pk}/")
     assert page.context["gpu_chart"] is None and "job-chart-data" not in page.content.decode()
+
+
+def test_the_live_fragment_reads_no_outputs_folder(client, researcher, monkeypatch):
+    """The page re-reads the fragment on every job event and every 10 s: it skips the page's own reads."""
+    from scheduler.selectors import jobs as job_selectors
+
+    job = _finished_job(researcher)
+    monkeypatch.setattr(job_selectors, "job_outputs", lambda **kwargs: pytest.fail("outputs folder read"))
+    client.force_login(researcher)
+    fragment = client.get(f"/jobs/{job.pk}/?fragment=1").content.decode()
+    assert 'id="job-state"' in fragment and "<dd>30m</dd>" in fragment and "<html" not in fragment
