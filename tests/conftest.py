@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,26 +24,30 @@ def pytest_addoption(parser):
         "--clock-ahead-days",
         type=int,
         default=0,
-        help="run with the clock this many days ahead (time-machine), so a test with a date in it fails in CI before "
-        "that date passes; with -m 'not stack': the stack's processes keep the real clock",
+        help="run each in-process test with the clock this many days ahead (time-machine), so a test with a date "
+        "in it fails in CI before that date passes; stack and browser tests keep the real clock",
     )
 
 
 def pytest_collection_modifyitems(config, items):
     """A test that uses the stack of real processes is a `stack` test, marked or not."""
-    import pytest
-
     for item in items:
         if {"stack", "live_stack"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
 
 
-def pytest_sessionstart(session):
-    days = session.config.getoption("--clock-ahead-days")
-    if days:
-        from datetime import UTC, datetime, timedelta
+@pytest.fixture(autouse=True)
+def _clock_ahead(request):
+    """With --clock-ahead-days, each in-process test runs that far ahead (a date written in a test fails
+    in CI a year before it passes). Stack and browser tests keep the real clock: the stack's processes
+    cannot be moved, and comparing their instants with a moved one would fail for nothing."""
+    days = request.config.getoption("--clock-ahead-days")
+    if not days or request.node.get_closest_marker("stack") or request.node.get_closest_marker("e2e"):
+        yield
+        return
+    from datetime import UTC, datetime, timedelta
 
-        import time_machine
+    import time_machine
 
-        session.config._clock_ahead = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
-        session.config._clock_ahead.start()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield

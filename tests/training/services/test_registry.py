@@ -2,6 +2,7 @@
 and deletion refused while an alias points at a version."""
 
 import hashlib
+import os
 import threading
 
 import pytest
@@ -94,13 +95,9 @@ def test_a_state_dict_must_be_a_mapping(researcher, model, trained_job):
 
 
 def test_a_checkpoint_that_loads_too_slowly_is_refused(researcher, model, trained_job, settings, monkeypatch):
-    import subprocess
+    from training.services import registry
 
-    def too_slow(*args, timeout, **kwargs):
-        raise subprocess.TimeoutExpired(args[0], timeout)
-
-    monkeypatch.setattr(subprocess, "run", too_slow)
-    settings.MODEL_LOAD_TIMEOUT = 2
+    monkeypatch.setattr(registry, "checkpoint_load_error", lambda path, format: "loading took more than 2 s")
 
     with pytest.raises(Invalid) as refused:
         register(researcher, model, trained_job)
@@ -109,6 +106,19 @@ def test_a_checkpoint_that_loads_too_slowly_is_refused(researcher, model, traine
         "checkpoint": ["'model.pt' does not load as a torch state_dict: loading took more than 2 s"]
     }
     assert stored_files() == []
+
+
+def test_the_load_check_kills_a_loader_that_outlasts_the_timeout(tmp_path, settings):
+    """A named pipe nobody writes to blocks the loader's open() for ever: the child is killed."""
+    from training.checkpoints import STATE_DICT, checkpoint_load_error
+
+    fifo = tmp_path / "never.pt"
+    os.mkfifo(fifo)
+    settings.MODEL_LOAD_TIMEOUT = 1
+
+    assert checkpoint_load_error(str(fifo), STATE_DICT) == "loading took more than 1 s"
+    settings.MODEL_LOAD_TIMEOUT = 120  # the next child is not held up by the one killed
+    assert checkpoint_load_error(str(tmp_path / "missing.pt"), STATE_DICT).startswith("[Errno 2]")
 
 
 @pytest.mark.parametrize("data", [b"not a checkpoint", b""])
