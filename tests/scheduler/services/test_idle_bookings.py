@@ -46,9 +46,8 @@ def test_a_booking_idle_for_two_hours_is_flagged_and_its_owner_notified(running,
     note = Notification.objects.get(user=researcher)
     assert (note.kind, note.title) == ("booking_idle", idle.IDLE_TITLE)
     assert note.body == idle.IDLE_BODY.format(gpus="node-00/gpu0, node-00/gpu1", pct=5, hours=2)
-    assert (
-        team_usage(team_id=team_a.pk, month=NOW.date().replace(day=1)).idle_hours == 2 * 7
-    )  # 2 GPUs, idle_since to end
+    month = NOW.date().replace(day=1)
+    assert team_usage(team_id=team_a.pk, month=month, now=NOW).idle_hours == 2 * 2  # 2 GPUs, idle_since to now
     assert idle.bookings_flag_idle(now=NOW + H) == []  # flagged once
     assert Notification.objects.count() == 1
 
@@ -109,8 +108,9 @@ def flagged(running):
     return booking, gpus
 
 
-def month_idle_hours(team):
-    return team_usage(team_id=team.pk, month=NOW.date().replace(day=1)).idle_hours
+def month_idle_hours(team, *, now=NOW + 10 * H):
+    """The month's idle hours, read by default after the booking's end (NOW + 5 h)."""
+    return team_usage(team_id=team.pk, month=NOW.date().replace(day=1), now=now).idle_hours
 
 
 def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_a):
@@ -175,3 +175,16 @@ def test_the_beat_task_clears_then_flags(running, monkeypatch):
     samples(gpus, util=90, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=2))
     monkeypatch.setattr(idle.timezone, "now", lambda: NOW + timedelta(minutes=3))
     assert flag_idle() == {"cleared": [booking.pk], "flagged": []}
+
+
+# --- idle hours count only hours that have passed (issue 24) -------------------------------------
+
+
+def test_idle_hours_never_include_the_future(running, team_a):
+    flagged(running)  # 2 GPUs idle since NOW - 2 h; the booking ends at NOW + 5 h
+
+    month = NOW.date().replace(day=1)
+    with time_machine.travel(NOW + timedelta(minutes=4), tick=False):  # the report reads at the wall clock
+        assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * (2 + 4 / 60))
+    with time_machine.travel(NOW + 10 * H, tick=False):  # past the booking's end: the whole idle stretch
+        assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * 7)
