@@ -45,7 +45,10 @@ def test_a_booking_idle_for_two_hours_is_flagged_and_its_owner_notified(running,
     assert (booking.idle_flagged_at, booking.idle_since) == (NOW, NOW - 2 * H)
     note = Notification.objects.get(user=researcher)
     assert (note.kind, note.title) == ("booking_idle", idle.IDLE_TITLE)
-    assert note.body == idle.IDLE_BODY.format(gpus="node-00/gpu0, node-00/gpu1", pct=5, hours=2)
+    assert note.body == "Your GPUs node-00/gpu0, node-00/gpu1 stayed under 5 % utilization for 2 h. " + (
+        "Release the rest if you no longer need it."
+    )
+    assert note.url == f"/bookings/{booking.pk}/release/"
     month = NOW.date().replace(day=1)
     assert team_usage(team_id=team_a.pk, month=month, now=NOW).idle_hours == 2 * 2  # 2 GPUs, idle_since to now
     assert idle.bookings_flag_idle(now=NOW + H) == []  # flagged once
@@ -188,3 +191,47 @@ def test_idle_hours_never_include_the_future(running, team_a):
         assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * (2 + 4 / 60))
     with time_machine.travel(NOW + 10 * H, tick=False):  # past the booking's end: the whole idle stretch
         assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * 7)
+
+
+# --- who hears of it, and in what words (issue 24) -------------------------------------------------
+
+
+def test_the_owner_and_the_teams_admins_hear_of_it_in_words(running, researcher, team_admin, admin, outsider, settings):
+    settings.BOOKING_IDLE_AFTER = 7500.0  # 2 h 5 min
+    booking, gpus = running
+    samples(gpus, util=2, start=NOW - 3 * H, end=NOW)
+
+    assert idle.bookings_flag_idle(now=NOW) == [booking.pk]
+
+    notes = {n.user.username: n for n in Notification.objects.select_related("user")}
+    assert set(notes) == {"researcher", "lead"}  # not the site admin, not another team
+    assert "for 2 h 5 min." in notes["researcher"].body
+    assert notes["lead"].title == "A booking of Team A looks idle"
+    assert notes["lead"].body.startswith("researcher's GPUs node-00/gpu0, node-00/gpu1 stayed under 5 % utilization")
+    assert "for 2 h 5 min." in notes["lead"].body
+    assert {n.url for n in notes.values()} == {f"/bookings/{booking.pk}/release/"}
+
+
+def test_an_owner_who_administers_the_team_hears_once(team_admin, settings):
+    from scheduler.services.bookings import booking_create
+
+    settings.BOOKING_IDLE_AFTER = 20 * 60.0
+    gpus = fleet(nodes=1, per_node=1)
+    booking = booking_create(user=team_admin, start=NOW - H, end=NOW + H, request=ids_request(gpus), now=NOW - 2 * H)
+    samples(gpus, util=0, start=NOW - H, end=NOW)
+
+    assert idle.bookings_flag_idle(now=NOW) == [booking.pk]
+
+    note = Notification.objects.get()
+    assert (note.user, note.title) == (team_admin, idle.IDLE_TITLE) and "for 20 min." in note.body
+
+
+def test_auto_release_tells_the_teams_admins_too(running, team_admin, settings):
+    settings.BOOKING_IDLE_AUTO_RELEASE = True
+    booking, gpus = running
+    samples(gpus, util=0, start=NOW - 3 * H, end=NOW)
+
+    idle.bookings_flag_idle(now=NOW)
+
+    lead = Notification.objects.get(user=team_admin)
+    assert (lead.kind, lead.title) == ("booking_released", "An idle booking of Team A was released")
