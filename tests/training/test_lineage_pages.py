@@ -55,3 +55,20 @@ def test_other_teams_get_404_on_both_pages(client, researcher, outsider, team_a,
     assert client.get(f"/models/{built.detector_v1.model_id}/versions/1/").status_code == 404
     client.force_login(researcher)
     assert client.get(f"/models/{built.detector_v1.model_id}/versions/9/").status_code == 404
+
+
+def test_the_section_costs_the_same_queries_however_many_jobs_and_models(client, researcher, team_a, dataset_version):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    build_lineage(researcher=researcher, team=team_a, version=dataset_version)
+    client.force_login(researcher)
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/labeling/versions/{dataset_version.pk}/")
+    for _ in range(2):
+        build_lineage(researcher=researcher, team=team_a, version=dataset_version)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(f"/labeling/versions/{dataset_version.pk}/").content.decode()
+
+    assert page.count("<tr data-job=") == 6
+    assert len(many) == len(few)
