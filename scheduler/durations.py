@@ -106,15 +106,23 @@ def _why_not(text: str) -> str:
 
 
 _SPELLED = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_IN_WORDS = {"d": " d", "h": " h", "m": " min", "s": " s"}
 
 
-def format_duration(seconds: float) -> str:
+def format_duration(seconds: float, *, words: bool = False) -> str:
     """A duration as a person writes it in this grammar ("1h 30m", "2d 4h", "45s"), to the second;
-    parse_duration reads it back."""
+    parse_duration reads it back.
+
+    `words=True` is how a sentence says it ("20 min", "2 h 5 min", "45 s"): to the minute once it
+    is a minute or more (a notification's "idle for 2 h 5 min 3 s" is noise); parse_duration reads
+    that back too.
+    """
     left = round(max(0.0, seconds))
+    if words and left >= 60:
+        left = round(left / 60) * 60
     parts = []
     for unit, size in _SPELLED:
         count, left = divmod(left, size)
         if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts) or "0s"
+            parts.append(f"{count}{_IN_WORDS[unit] if words else unit}")
+    return " ".join(parts) or ("0 s" if words else "0s")

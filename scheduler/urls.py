@@ -15,6 +15,7 @@ urlpatterns = [
     path("bookings/mine/", booking_views.my_bookings, name="my-bookings"),
     path("bookings/<int:pk>/end/", booking_views.booking_change_end, name="booking-change-end"),
     path("bookings/<int:pk>/cancel/", booking_views.booking_cancel_page, name="booking-cancel"),
+    path("bookings/<int:pk>/release/", booking_views.booking_release_page, name="booking-release"),
     path("bookings/feed/regenerate/", booking_views.feed_regenerate, name="booking-feed-regenerate"),
     path("bookings/feed/<str:token>.ics", booking_views.booking_feed, name="booking-feed"),
     path("jobs/", job_views.job_list, name="jobs"),

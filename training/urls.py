@@ -6,4 +6,5 @@ urlpatterns = [
     path("models/", views.model_list, name="models"),
     path("models/register/", views.model_register_page, name="model-register"),
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
+    path("models/<int:pk>/versions/<int:number>/", views.model_version_detail, name="model-version-detail"),
 ]

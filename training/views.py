@@ -1,5 +1,6 @@
-"""The model registry's pages: the list of models, a model with its versions, lineage, aliases and
-their history, and registering a succeeded job's outputs (the job page's "Register model" button)."""
+"""The model registry's pages: the list of models, a model with its versions, aliases and their
+history, one version with its lineage back to the dataset, registering a succeeded job's outputs (the
+job page's "Register model" button), and the "Lineage" section of a dataset version's page."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,11 +10,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from labeling.version_sections import VersionSection
 from scheduler.access import access_job_for_user
 from scheduler.models import JobState
 from scheduler.selectors.jobs import job_outputs
 from training import access
 from training.models import CheckpointFormat
+from training.selectors import lineage as lineage_selectors
 from training.selectors import registry as registry_selectors
 from training.services import registry as registry_services
 
@@ -26,6 +29,15 @@ def register_model_action(user, job) -> list[tuple[str, str]]:
     if job.state != JobState.SUCCEEDED or not access.may_register(user, job.team_id):
         return []
     return [(REGISTER_MODEL, f"{reverse('model-register')}?job={job.pk}")]
+
+
+def lineage_section(user, version) -> VersionSection:
+    """The dataset version page's "Lineage" (labeling.version_sections): jobs that read the version and
+    the model versions registered from them."""
+    lineage = lineage_selectors.dataset_version_lineage(version=version, viewer=user)
+    return VersionSection(
+        html_id="lineage", title="Lineage", template="training/version_lineage.html", data={"lineage": lineage}
+    )
 
 
 @login_required
@@ -44,6 +56,20 @@ def model_detail(request, pk: int):
         "history": registry_selectors.alias_history(model=model),
     }
     return render(request, "training/model.html", context)
+
+
+@login_required
+def model_version_detail(request, pk: int, number: int):
+    model = access.access_model_for_user(request.user, pk)
+    version = registry_selectors.versions_of_model(model=model).filter(number=number).first()
+    if version is None:
+        raise Http404(access.NO_SUCH_VERSION)
+    context = {
+        "model": model,
+        "version": version,
+        "lineage": lineage_selectors.model_version_lineage(model_version=version),
+    }
+    return render(request, "training/model_version.html", context)
 
 
 @login_required

@@ -20,6 +20,7 @@ from labeling.selectors import datasets as dataset_selectors
 from labeling.selectors import versions as version_selectors
 from labeling.services.datasets import dataset_create
 from labeling.services.versions import version_create
+from labeling.version_sections import version_sections_for
 from portal.errors import field_errors
 from portal.inputs import InputError, integer_from
 from portal.teams.access import teams_visible_to
@@ -158,6 +159,7 @@ def version_page(request, pk: int):
             "diff": diff,
             "leaks": version.leaks[:DIFF_ROWS],
             "diff_rows": DIFF_ROWS,
+            "sections": version_sections_for(request.user, version),
         },
     )
 

@@ -3,6 +3,7 @@
 Anything a user may not see is a 404, never a 403, so ids do not leak.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -34,3 +35,8 @@ def has_role(user, team_id: int, role: Role) -> bool:
 
 def may_administer_team(user, team_id: int) -> bool:
     return user.is_staff or has_role(user, team_id, Role.TEAM_ADMIN)
+
+
+def team_admins_of(team_id: int) -> QuerySet:
+    """The people who administer the team (site admins are not listed: they administer every team)."""
+    return get_user_model().objects.filter(memberships__team_id=team_id, memberships__is_team_admin=True).distinct()

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
+from django.utils import timezone
 
 from portal.inputs import month_from
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
@@ -26,7 +27,7 @@ HOUR = 3600.0
 class Usage:
     reserved_hours: float = 0.0  # booking rows
     used_hours: float = 0.0  # job rows (jobs outside bookings)
-    idle_hours: float = 0.0  # reserved hours after a booking was found idle
+    idle_hours: float = 0.0  # reserved hours, already passed, while a booking was found idle
 
     @property
     def counted_hours(self) -> float:
@@ -86,20 +87,24 @@ def team_peak_gpus(*, team_id: int, lo: datetime, hi: datetime, exclude_booking_
     return peak
 
 
-def usage_by_team(*, month: date, team_ids=None) -> dict[int, Usage]:
-    return {key[0]: usage for key, usage in _usage(month=month, team_ids=team_ids, per_user=False).items()}
+def usage_by_team(*, month: date, team_ids=None, now: datetime | None = None) -> dict[int, Usage]:
+    usage = _usage(month=month, team_ids=team_ids, per_user=False, now=now)
+    return {key[0]: used for key, used in usage.items()}
 
 
-def usage_by_team_and_user(*, month: date, team_ids=None) -> dict[tuple[int, int | None], Usage]:
-    return _usage(month=month, team_ids=team_ids, per_user=True)
+def usage_by_team_and_user(
+    *, month: date, team_ids=None, now: datetime | None = None
+) -> dict[tuple[int, int | None], Usage]:
+    return _usage(month=month, team_ids=team_ids, per_user=True, now=now)
 
 
-def team_usage(*, team_id: int, month: date) -> Usage:
-    return usage_by_team(month=month, team_ids=[team_id]).get(team_id, Usage())
+def team_usage(*, team_id: int, month: date, now: datetime | None = None) -> Usage:
+    return usage_by_team(month=month, team_ids=[team_id], now=now).get(team_id, Usage())
 
 
-def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
+def _usage(*, month: date, team_ids, per_user: bool, now: datetime | None) -> dict[tuple, Usage]:
     lo, hi = month_bounds(month)
+    now = now or timezone.now()
     rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
     if team_ids is not None:
         rows = rows.filter(team_id__in=team_ids)
@@ -107,7 +112,7 @@ def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
     for team_id, user_id, kind, s, e in rows.values_list("team_id", "user_id", "kind", "start", "end"):
         key = (team_id, user_id if per_user else None)
         sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, lo, hi)
-    for key, hours in _idle_hours(lo=lo, hi=hi, team_ids=team_ids, per_user=per_user).items():
+    for key, hours in _idle_hours(lo=lo, hi=min(hi, now), team_ids=team_ids, per_user=per_user).items():
         sums[key]["idle"] += hours
     return {
         key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()
@@ -116,7 +121,11 @@ def _usage(*, month: date, team_ids, per_user: bool) -> dict[tuple, Usage]:
 
 def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     """Reserved hours over each idle period of a flagged booking: from the moment its GPUs went idle
-    until they were busy again, or to the booking's (possibly released) end while still idle."""
+    until they were busy again, or to the booking's (possibly released) end while still idle.
+
+    Only hours before `hi` count, and callers pass at most now: an hour still to come is reserved,
+    not (yet) idle; the booking may be used or released before it.
+    """
     periods = BookingIdlePeriod.objects.filter(start__lt=hi, booking__end__gt=lo).filter(
         Q(end__isnull=True) | Q(end__gt=lo)
     )

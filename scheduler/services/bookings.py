@@ -46,6 +46,7 @@ TAKEN = "The GPUs are already held for part of that window."
 NO_FIT = "Not enough free GPUs match the request for that window."
 CANCELLED = "The booking is cancelled."
 ENDED = "The booking has ended."
+NOT_STARTED = "The booking has not started: cancel it instead."
 STARTED_START_FIXED = "The booking has started: its start cannot move."
 STARTED_ONLY_SHORTEN = "The booking has started: it can only be shortened or ended now."
 NOTE_OWNER_ONLY = "Only the owner changes a booking's note."
@@ -361,6 +362,16 @@ def booking_cancel(*, booking: Booking, by, now: datetime | None = None) -> Book
     current.save()
     booking_changed_publish(booking=current, action="cancelled")
     return current
+
+
+def booking_release(*, booking: Booking, by, now: datetime | None = None) -> Booking:
+    """ "Release the rest" (the idle notification, My bookings): a running booking ends now and its
+    GPUs are free again; it stays active, and the hours it held stay counted. Rights: the caller's
+    (scheduler.access.access_booking_to_change)."""
+    now = now or timezone.now()
+    if booking.state == BookingState.ACTIVE and booking.start > now:
+        raise invalid("state", NOT_STARTED)
+    return booking_update(booking=booking, by=by, change=Change(end=now), now=now)
 
 
 def booking_release_rest(*, booking: Booking, now: datetime) -> Booking:

@@ -1,6 +1,7 @@
 """Idle bookings: a running booking whose GPUs all stayed under the threshold (default 5 %) for the
-whole idle period (default 2 h) is flagged once, and its owner notified. With auto-release on (off by
-default) the rest of its window is freed at once.
+whole idle period (default 2 h) is flagged once, and its owner and the team's admins notified, with
+a "Release the rest" link (the booking's release page). With auto-release on (off by default) the
+rest of its window is freed at once.
 
 Samples must cover the period (first within one sample gap of its start, last within one gap of now):
 an agent that stopped reporting is not evidence of an idle GPU.
@@ -22,17 +23,29 @@ from django.utils import timezone
 
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
+from portal.teams.access import team_admins_of
+from scheduler.durations import format_duration
 from scheduler.models import Booking, BookingIdlePeriod, BookingState, GpuSample, Job, JobState
 from scheduler.selectors.utilization import utilization_over
 from scheduler.services.bookings import booking_changed_publish, booking_release_rest
 
 IDLE_TITLE = "Your booking looks idle"
 IDLE_BODY = (
-    "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h. Release the booking if you no longer need it."
+    "Your GPUs {gpus} stayed under {pct:g} % utilization for {duration}. Release the rest if you no longer need it."
 )
 RELEASED_TITLE = "Your idle booking was released"
 RELEASED_BODY = (
-    "Your GPUs {gpus} stayed under {pct:g} % utilization for {hours:g} h, so the rest of the booking was released."
+    "Your GPUs {gpus} stayed under {pct:g} % utilization for {duration}, so the rest of the booking was released."
+)
+# The team's admins hear of it too (issue 24): they answer for the team's quota.
+TEAM_IDLE_TITLE = "A booking of {team} looks idle"
+TEAM_IDLE_BODY = (
+    "{owner}'s GPUs {gpus} stayed under {pct:g} % utilization for {duration}. "
+    "Release the rest if the team no longer needs it."
+)
+TEAM_RELEASED_TITLE = "An idle booking of {team} was released"
+TEAM_RELEASED_BODY = (
+    "{owner}'s GPUs {gpus} stayed under {pct:g} % utilization for {duration}, so the rest of the booking was released."
 )
 
 
@@ -134,12 +147,19 @@ def _clear(*, booking: Booking, busy_at: datetime) -> bool:
 
 
 def _notify(*, booking: Booking, released: bool) -> None:
-    gpus = ", ".join(str(g) for g in booking.gpus.all())
-    facts = {"gpus": gpus, "pct": settings.BOOKING_IDLE_UTILIZATION_PCT, "hours": settings.BOOKING_IDLE_AFTER / 3600}
-    notification_send(
-        user=booking.user,
-        kind=Notification.Kind.BOOKING_RELEASED if released else Notification.Kind.BOOKING_IDLE,
-        title=RELEASED_TITLE if released else IDLE_TITLE,
-        body=(RELEASED_BODY if released else IDLE_BODY).format(**facts),
-        url=reverse("my-bookings"),
-    )
+    """The owner and each of the team's admins (once, when the owner is one), each with the booking's
+    release page: "Release the rest" there, or, once released, what is left of it."""
+    facts = {
+        "gpus": ", ".join(str(g) for g in booking.gpus.all()),
+        "pct": settings.BOOKING_IDLE_UTILIZATION_PCT,
+        "duration": format_duration(settings.BOOKING_IDLE_AFTER, words=True),
+        "owner": booking.user.username,
+        "team": booking.team.name,
+    }
+    kind = Notification.Kind.BOOKING_RELEASED if released else Notification.Kind.BOOKING_IDLE
+    url = reverse("booking-release", args=[booking.pk])
+    title, body = (RELEASED_TITLE, RELEASED_BODY) if released else (IDLE_TITLE, IDLE_BODY)
+    notification_send(user=booking.user, kind=kind, title=title, body=body.format(**facts), url=url)
+    title, body = (TEAM_RELEASED_TITLE, TEAM_RELEASED_BODY) if released else (TEAM_IDLE_TITLE, TEAM_IDLE_BODY)
+    for admin in team_admins_of(booking.team_id).exclude(pk=booking.user_id):
+        notification_send(user=admin, kind=kind, title=title.format(**facts), body=body.format(**facts), url=url)

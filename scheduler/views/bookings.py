@@ -15,7 +15,9 @@ from django.views.decorators.http import require_POST
 
 from portal.errors import Conflict
 from scheduler import access
+from scheduler.durations import format_duration
 from scheduler.ical import bookings_to_ical
+from scheduler.models import BookingState
 from scheduler.selectors import bookings as selectors
 from scheduler.services import bookings as booking_services
 from scheduler.services import calendar_feed
@@ -81,6 +83,45 @@ def booking_cancel_page(request, pk: int):
     else:
         messages.success(request, f"Booking #{pk} cancelled; its GPUs are free again.")
     return redirect("my-bookings")
+
+
+@login_required
+def booking_release_page(request, pk: int):
+    """ "Release the rest": where an idle notification leads the owner and the team's admins. GET shows
+    the booking; POST ends it now."""
+    booking = access.access_booking_to_change(request.user, pk)
+    if request.method == "POST":
+        try:
+            booking = booking_services.booking_release(booking=booking, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, f"Booking #{pk}: {' '.join(_messages_of(exc))}")
+        else:
+            messages.success(request, f"Booking #{pk} released: it ended {localtime(booking.end):%Y-%m-%d %H:%M}.")
+        return redirect("booking-release", pk=pk)
+    now = timezone.now()
+    running = booking.state == BookingState.ACTIVE and booking.start <= now < booking.end
+    context = {
+        "booking": booking,
+        "running": running,
+        "rest": format_duration((booking.end - now).total_seconds(), words=True) if running else None,
+        "not_running": _not_running(booking, now=now),
+        "idle_for": _idle_for(booking, now=now),
+        "is_owner": booking.user_id == request.user.pk,
+    }
+    return render(request, "scheduler/booking_release.html", context)
+
+
+def _not_running(booking, *, now) -> str:
+    if booking.state == BookingState.CANCELLED:
+        return booking_services.CANCELLED
+    return booking_services.ENDED if booking.end <= now else booking_services.NOT_STARTED
+
+
+def _idle_for(booking, *, now) -> str | None:
+    """How long a flagged booking has been idle, in words; None when it is not flagged."""
+    if booking.idle_flagged_at is None or booking.idle_since is None:
+        return None
+    return format_duration((min(now, booking.end) - booking.idle_since).total_seconds(), words=True)
 
 
 def _messages_of(exc) -> list[str]:

@@ -147,6 +147,15 @@ def test_durations_are_written_as_people_write_them(seconds, text):
     assert format_duration(seconds) == text
 
 
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (45, "45 s"), (60, "1 min"), (1200, "20 min"), (7500, "2 h 5 min"), (7529, "2 h 5 min")]
+    + [(7531, "2 h 6 min"), (7200, "2 h"), (93784, "1 d 2 h 3 min"), (59.6, "1 min")],
+)
+def test_durations_in_words_say_it_as_a_sentence_does(seconds, text):
+    assert format_duration(seconds, words=True) == text
+
+
 @given(st.integers(min_value=0, max_value=10**9))
 def test_a_written_duration_reads_back_the_same(seconds):
     assert parse_duration(format_duration(seconds)) == timedelta(seconds=seconds)

@@ -1,9 +1,11 @@
 """DRF serializers of the model registry: translation only."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.fields import WholeNumberField
 from training.models import AliasMove, CheckpointFormat, ModelAlias, ModelFile, ModelVersion, RegisteredModel
+from training.selectors.lineage import model_version_lineage
 
 Tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list, max_length=50)
 
@@ -12,6 +14,30 @@ class ModelFileSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelFile
         fields = ["role", "name", "sha256", "byte_size"]
+
+
+class LineageJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    state = serializers.CharField(read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True)
+    ended_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class LineageDatasetVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.IntegerField(read_only=True)
+    note = serializers.CharField(read_only=True)
+    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+
+
+class ModelVersionLineageSerializer(serializers.Serializer):
+    """A model version's chain back: the job that produced it and the dataset version it read."""
+
+    job = LineageJobSerializer(read_only=True, allow_null=True)
+    dataset_version = LineageDatasetVersionSerializer(read_only=True, allow_null=True)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -33,7 +59,39 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "aliases",
             "registered_by",
             "registered_at",
+            "lineage",
         ]
+
+    lineage = serializers.SerializerMethodField()
+
+    @extend_schema_field(ModelVersionLineageSerializer)
+    def get_lineage(self, version: ModelVersion) -> dict:
+        return ModelVersionLineageSerializer(model_version_lineage(model_version=version)).data
+
+
+class LineageModelVersionSerializer(serializers.ModelSerializer):
+    model_name = serializers.CharField(source="model.name", read_only=True)
+    aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model", "model_name", "number", "job", "aliases", "metrics", "registered_at"]
+
+
+class LineageJobEntrySerializer(serializers.Serializer):
+    job = LineageJobSerializer(read_only=True)
+    inputs = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The names of the job's inputs that carry the version."
+    )
+    model_versions = LineageModelVersionSerializer(many=True, read_only=True)
+
+
+class DatasetVersionLineageSerializer(serializers.Serializer):
+    dataset_version = LineageDatasetVersionSerializer(source="version", read_only=True)
+    jobs = LineageJobEntrySerializer(many=True, read_only=True)
+    model_versions = LineageModelVersionSerializer(
+        many=True, read_only=True, help_text="Which models learned from this version, newest first."
+    )
 
 
 class ModelAliasSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.api import models
+from training.api import lineage, models
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -12,4 +12,9 @@ urlpatterns: list = [
         name="api-model-version-detail",
     ),
     path("models/<int:pk>/aliases/<str:alias>/", models.ModelAliasView.as_view(), name="api-model-alias"),
+    path(
+        "dataset-versions/<int:pk>/lineage/",
+        lineage.DatasetVersionLineageView.as_view(),
+        name="api-dataset-version-lineage",
+    ),
 ]

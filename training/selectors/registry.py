@@ -18,7 +18,7 @@ def version_folder(*, version: ModelVersion) -> Path:
 
 def versions_of_model(*, model: RegisteredModel) -> QuerySet[ModelVersion]:
     return (
-        model.versions.select_related("dataset_version__dataset", "job", "registered_by")
+        model.versions.select_related("dataset_version__dataset", "job__owner", "registered_by")
         .prefetch_related("files", "aliases")
         .order_by("-number")
     )

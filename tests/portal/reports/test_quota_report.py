@@ -100,3 +100,24 @@ def test_the_page_and_its_csv_show_the_same_numbers(november, client, admin):
 def test_the_page_is_404_for_people_who_administer_no_team(november, client, researcher):
     client.force_login(researcher)
     assert client.get("/reports/quotas/").status_code == 404
+
+
+def test_idle_reserved_hours_are_only_the_hours_that_have_passed(researcher, team_admin, team_a):
+    """The issue's reading: 4 minutes after a booking was found idle, the report counted its whole rest."""
+    import time_machine
+
+    from scheduler.models import Booking
+
+    gpus = fleet(nodes=1, per_node=1)
+    start = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    booking_create(
+        user=researcher, start=start, end=start.replace(hour=19), request=GpuRequest(gpu_ids=(gpus[0].pk,)), now=NOW
+    )
+    booking = Booking.objects.get()
+    flagged_at = start.replace(hour=11)
+    Booking.objects.filter(pk=booking.pk).update(idle_since=start, idle_flagged_at=flagged_at)
+    booking.idle_periods.create(start=start, flagged_at=flagged_at)
+
+    with time_machine.travel(flagged_at.replace(minute=4), tick=False):
+        rows = rows_of(team_admin, "?month=2026-11")
+    assert rows[0][:5] == ("Team A", None, 10.0, 0.0, 2.07)  # 2 h 4 min idle so far, of 10 h reserved

@@ -45,10 +45,12 @@ def test_a_booking_idle_for_two_hours_is_flagged_and_its_owner_notified(running,
     assert (booking.idle_flagged_at, booking.idle_since) == (NOW, NOW - 2 * H)
     note = Notification.objects.get(user=researcher)
     assert (note.kind, note.title) == ("booking_idle", idle.IDLE_TITLE)
-    assert note.body == idle.IDLE_BODY.format(gpus="node-00/gpu0, node-00/gpu1", pct=5, hours=2)
-    assert (
-        team_usage(team_id=team_a.pk, month=NOW.date().replace(day=1)).idle_hours == 2 * 7
-    )  # 2 GPUs, idle_since to end
+    assert note.body == "Your GPUs node-00/gpu0, node-00/gpu1 stayed under 5 % utilization for 2 h. " + (
+        "Release the rest if you no longer need it."
+    )
+    assert note.url == f"/bookings/{booking.pk}/release/"
+    month = NOW.date().replace(day=1)
+    assert team_usage(team_id=team_a.pk, month=month, now=NOW).idle_hours == 2 * 2  # 2 GPUs, idle_since to now
     assert idle.bookings_flag_idle(now=NOW + H) == []  # flagged once
     assert Notification.objects.count() == 1
 
@@ -109,8 +111,9 @@ def flagged(running):
     return booking, gpus
 
 
-def month_idle_hours(team):
-    return team_usage(team_id=team.pk, month=NOW.date().replace(day=1)).idle_hours
+def month_idle_hours(team, *, now=NOW + 10 * H):
+    """The month's idle hours, read by default after the booking's end (NOW + 5 h)."""
+    return team_usage(team_id=team.pk, month=NOW.date().replace(day=1), now=now).idle_hours
 
 
 def test_a_busy_sample_clears_the_flag_and_closes_the_idle_period(running, team_a):
@@ -175,3 +178,60 @@ def test_the_beat_task_clears_then_flags(running, monkeypatch):
     samples(gpus, util=90, start=NOW + timedelta(minutes=1), end=NOW + timedelta(minutes=2))
     monkeypatch.setattr(idle.timezone, "now", lambda: NOW + timedelta(minutes=3))
     assert flag_idle() == {"cleared": [booking.pk], "flagged": []}
+
+
+# --- idle hours count only hours that have passed (issue 24) -------------------------------------
+
+
+def test_idle_hours_never_include_the_future(running, team_a):
+    flagged(running)  # 2 GPUs idle since NOW - 2 h; the booking ends at NOW + 5 h
+
+    month = NOW.date().replace(day=1)
+    with time_machine.travel(NOW + timedelta(minutes=4), tick=False):  # the report reads at the wall clock
+        assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * (2 + 4 / 60))
+    with time_machine.travel(NOW + 10 * H, tick=False):  # past the booking's end: the whole idle stretch
+        assert team_usage(team_id=team_a.pk, month=month).idle_hours == pytest.approx(2 * 7)
+
+
+# --- who hears of it, and in what words (issue 24) -------------------------------------------------
+
+
+def test_the_owner_and_the_teams_admins_hear_of_it_in_words(running, researcher, team_admin, admin, outsider, settings):
+    settings.BOOKING_IDLE_AFTER = 7500.0  # 2 h 5 min
+    booking, gpus = running
+    samples(gpus, util=2, start=NOW - 3 * H, end=NOW)
+
+    assert idle.bookings_flag_idle(now=NOW) == [booking.pk]
+
+    notes = {n.user.username: n for n in Notification.objects.select_related("user")}
+    assert set(notes) == {"researcher", "lead"}  # not the site admin, not another team
+    assert "for 2 h 5 min." in notes["researcher"].body
+    assert notes["lead"].title == "A booking of Team A looks idle"
+    assert notes["lead"].body.startswith("researcher's GPUs node-00/gpu0, node-00/gpu1 stayed under 5 % utilization")
+    assert "for 2 h 5 min." in notes["lead"].body
+    assert {n.url for n in notes.values()} == {f"/bookings/{booking.pk}/release/"}
+
+
+def test_an_owner_who_administers_the_team_hears_once(team_admin, settings):
+    from scheduler.services.bookings import booking_create
+
+    settings.BOOKING_IDLE_AFTER = 20 * 60.0
+    gpus = fleet(nodes=1, per_node=1)
+    booking = booking_create(user=team_admin, start=NOW - H, end=NOW + H, request=ids_request(gpus), now=NOW - 2 * H)
+    samples(gpus, util=0, start=NOW - H, end=NOW)
+
+    assert idle.bookings_flag_idle(now=NOW) == [booking.pk]
+
+    note = Notification.objects.get()
+    assert (note.user, note.title) == (team_admin, idle.IDLE_TITLE) and "for 20 min." in note.body
+
+
+def test_auto_release_tells_the_teams_admins_too(running, team_admin, settings):
+    settings.BOOKING_IDLE_AUTO_RELEASE = True
+    booking, gpus = running
+    samples(gpus, util=0, start=NOW - 3 * H, end=NOW)
+
+    idle.bookings_flag_idle(now=NOW)
+
+    lead = Notification.objects.get(user=team_admin)
+    assert (lead.kind, lead.title) == ("booking_released", "An idle booking of Team A was released")
