@@ -32,6 +32,8 @@ import operator
 
 from scheduler.policy.types import HOUR, ClusterState, PendingJob, PolicyConfig
 
+_team = operator.attrgetter("team")
+
 
 def decayed(usage: float, as_of: float, now: float, half_life_s: float) -> float:
     """Usage recorded at `as_of`, decayed to `now` with the configured half-life."""
@@ -78,7 +80,7 @@ def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
         if job.booking_id is None:
             usage[job.team] += len(job.gpus) * max(0.0, now - job.start)
         shares.setdefault(job.team, 1.0)
-    for name in {job.team for job in state.pending}:
+    for name in set(map(_team, state.pending)):
         shares.setdefault(name, 1.0)
         usage.setdefault(name, 0.0)
     return usage, shares
