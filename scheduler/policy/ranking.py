@@ -173,6 +173,10 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
         negated.append(-score)
     # Two stable sorts on plain floats, cheaper than one on (score, submit, index) tuples: by submit
     # (ties: input order), then by score (ties keep that order).
-    order = sorted(range(len(pending)), key=[job.submit for job in pending].__getitem__)
+    submits = [job.submit for job in pending]
+    if all(map(operator.le, submits, submits[1:])):
+        order = list(range(len(pending)))  # already in submit order, as the scheduling service reads them
+    else:
+        order = sorted(range(len(pending)), key=submits.__getitem__)
     order.sort(key=negated.__getitem__)
     return [pending[i] for i in order]
