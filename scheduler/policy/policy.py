@@ -470,7 +470,9 @@ def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Deci
     """Decide which pending jobs start now on which GPUs, which jobs to requeue, and why others wait."""
     with cyclic_gc_paused():
         starving_after = starvation_threshold(state.pending, state.now, config)
-        ranked = starving_first(rank_pending(state, config), state.now, starving_after)
+        ranked = starving_first(
+            rank_pending(state, config), state.now, starving_after, gpu_exponent=config.starvation_gpu_exponent
+        )
         work = Pass(state, config)
         work.run(ranked)
         return work.decision(ranked)

@@ -30,6 +30,7 @@ from scheduler.policy.types import PendingJob, PolicyConfig
 
 NEVER = math.inf
 _submit = operator.attrgetter("submit")
+_gpus = operator.attrgetter("gpus")
 
 
 def starvation_threshold(pending: tuple, now: float, config: PolicyConfig) -> float:
@@ -40,14 +41,34 @@ def starvation_threshold(pending: tuple, now: float, config: PolicyConfig) -> fl
     return max(config.starvation_floor_s, config.starvation_factor * max(0.0, median_wait))
 
 
-def starving_first(ranked: list, now: float, threshold: float, oldest_only: bool = False) -> list:
-    """The ranked queue with its starving jobs moved to the front, oldest first (ties: rank)."""
+def starving_first(
+    ranked: list, now: float, threshold: float, oldest_only: bool = False, gpu_exponent: float = 0.0
+) -> list:
+    """The ranked queue with its starving jobs moved to the front, oldest first (ties: rank).
+
+    With `gpu_exponent` e > 0 a job of g GPUs starves after threshold / g**e: a gang needs g GPUs
+    free at one instant, which a stream of small jobs makes rarer the larger g is.
+    """
     if threshold == NEVER:
         return ranked
-    cutoff = now - threshold
-    if not ranked or min(map(_submit, ranked)) > cutoff:
-        return ranked  # the usual case: one pass in C, no list built
-    starving = [(job.submit, position) for position, job in enumerate(ranked) if job.submit <= cutoff]
+    if not ranked:
+        return ranked
+    if gpu_exponent > 0:
+        widest = max(map(_gpus, ranked))
+        if min(map(_submit, ranked)) > now - threshold / widest**gpu_exponent:
+            return ranked
+        starving = [
+            (job.submit, position)
+            for position, job in enumerate(ranked)
+            if now - job.submit >= threshold / max(1, job.gpus) ** gpu_exponent
+        ]
+    else:
+        cutoff = now - threshold
+        if min(map(_submit, ranked)) > cutoff:
+            return ranked  # the usual case: one pass in C, no list built
+        starving = [(job.submit, position) for position, job in enumerate(ranked) if job.submit <= cutoff]
+    if not starving:
+        return ranked
     starving.sort()
     if oldest_only:
         starving = starving[:1]
