@@ -99,13 +99,6 @@ def may_start_beside_head(job: PendingJob, now: float, head: Optional[HeadPlan])
     return head is None or now + job.time_limit <= head.start
 
 
-def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[HeadPlan], head_job) -> list:
-    """Approximate start per job, in the order given: replay the queue in rank order over GPU free
-    times by count (`start_estimator`)."""
-    estimate = start_estimator(free_times, now, head, head_job)
-    return [estimate(job) for job in jobs]
-
-
 def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head_job) -> Callable:
     """A function giving each job, called in rank order, its approximate start.
 

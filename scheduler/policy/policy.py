@@ -342,7 +342,8 @@ class Pass:
                     continue
             if self.head_job is not None:
                 tested_after_head += 1
-            # The job's kind: what decides whether it fits the free GPUs now, and why not (`kind`).
+            # The job's kind: what decides whether it fits the free GPUs now, and why not (all but
+            # its team and age).
             end = now + job.time_limit
             cut = 0 if end <= earliest_booking or booking_id is not None else bisect_left(booking_starts, end)
             avoid_head = bool(self.head_gpus) and end > self.head.start
@@ -366,7 +367,7 @@ class Pass:
         """Start the job now (free GPUs, else preempted borrowers' GPUs) or record why it waits.
 
         False when it started. Whether a job fits, and why not, depends only on its kind (see
-        `kind`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
+        `run`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
         kinds, so the answer (its status) is remembered until the pool changes.
         """
         gpus = self.place_now(job)
@@ -379,14 +380,6 @@ class Pass:
         self.record_wait(job)
         self.no_fit[kind] = self.statuses[job.id]
         return True
-
-    def kind(self, job: PendingJob) -> tuple:
-        """What decides whether a job fits the free GPUs now, and why not: all but its team and age.
-        (`run` computes the same tuple inline.)"""
-        end = self.now + job.time_limit
-        cut = 0 if end <= self.earliest_booking or job.booking_id is not None else bisect_left(self.booking_starts, end)
-        avoid_head = bool(self.head_gpus) and not may_start_beside_head(job, self.now, self.head)
-        return (job.model, job.min_memory_mb, job.booking_id, job.gpus, job.multi_node, cut, avoid_head)
 
     def preempting_teams(self) -> frozenset:
         """Teams whose jobs may preempt at all this pass: those with a guarantee, when anyone may be preempted."""
