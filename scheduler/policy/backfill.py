@@ -134,6 +134,11 @@ def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head
         gpus = job.gpus
         if gpus > size or gpus <= 0:
             return None
+        t, free = heap[0]
+        if free == gpus:  # the earliest GPUs are exactly the gang's: one heap operation
+            start = t if t > now else now
+            heapreplace(heap, (start + job.time_limit, gpus))
+            return start
         start = claim(gpus)
         heappush(heap, (start + job.time_limit, gpus))
         return start
