@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 from scheduler.policy.placement import choose_gpus
 from scheduler.policy.types import Booking, HeadPlan, PendingJob
@@ -99,9 +99,8 @@ def may_start_beside_head(job: PendingJob, now: float, head: Optional[HeadPlan])
     return head is None or now + job.time_limit <= head.start
 
 
-def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[HeadPlan], head_job) -> list:
-    """Approximate start per job, in the order given: replay the queue in rank order over GPU free
-    times by count.
+def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head_job) -> Callable:
+    """A function giving each job, called in rank order, its approximate start.
 
     It ignores nodes and bookings (the head's own plan is exact), so it is an estimate a person
     can read, not a promise. Jobs needing more GPUs than exist get None. The heap holds
@@ -130,12 +129,18 @@ def estimate_starts(jobs: list, free_times: list, now: float, head: Optional[Hea
     if head is not None and head_job is not None and head_job.gpus <= size:
         claim(head_job.gpus)
         heappush(heap, (head.start + head_job.time_limit, head_job.gpus))
-    estimates = []
-    for job in jobs:
-        if job.gpus > size or job.gpus <= 0:
-            estimates.append(None)
-            continue
-        start = claim(job.gpus)
-        heappush(heap, (start + job.time_limit, job.gpus))
-        estimates.append(start)
-    return estimates
+
+    def estimate(job) -> Optional[float]:
+        gpus = job.gpus
+        if gpus > size or gpus <= 0:
+            return None
+        t, free = heap[0]
+        if free == gpus:  # the earliest GPUs are exactly the gang's: one heap operation
+            start = t if t > now else now
+            heapreplace(heap, (start + job.time_limit, gpus))
+            return start
+        start = claim(gpus)
+        heappush(heap, (start + job.time_limit, gpus))
+        return start
+
+    return estimate

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Callable, Optional
 
 from scheduler.policy import reasons
-from scheduler.policy.backfill import estimate_starts, may_start_beside_head, plan_head
+from scheduler.policy.backfill import may_start_beside_head, plan_head, start_estimator
 from scheduler.policy.bookings import booked_from, booking_block, bookings_by_gpu
 from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible_by_node
 from scheduler.policy.preemption import preempt_for, victim_order
@@ -305,50 +305,71 @@ class Pass:
     # --- the walk ---------------------------------------------------------------------------------
 
     def run(self, ranked: list) -> None:
+        """Walk the ranked queue once: start each job that may start, record why the others wait.
+
+        Written as one loop with the per-job fast path inline (a dictionary lookup for a job whose
+        kind is already known not to fit): it runs for every pending job each pass.
+        """
         config = self.config
+        explain = config.explain
+        backfill = config.backfill
+        bf_max_job_test = config.bf_max_job_test
+        quiet_stop = not explain and not config.allow_preemption
+        limited = self.ledger.limited
+        preempt_teams = self.preempting_teams()
+        statuses, no_fit, pool = self.statuses, self.no_fit, self.pool
+        now, earliest_booking, booking_starts = self.now, self.earliest_booking, self.booking_starts
         strict_stop = False
         tested_after_head = 0
         for job in ranked:
-            if strict_stop or (self.head_job is not None and tested_after_head >= config.bf_max_job_test):
-                if not config.explain:
+            if strict_stop or (self.head_job is not None and tested_after_head >= bf_max_job_test):
+                if not explain:
                     break  # nothing behind can start; reasons are not wanted (the replay)
                 self.set_status(job, reasons.BEHIND_HIGHER_PRIORITY)
                 continue
-            if self.pool.total == 0 and not config.explain and not config.allow_preemption:
+            if quiet_stop and pool.total == 0:
                 break  # no free GPU and no preemption: nothing more can start this pass
-            if job.booking_id is not None:
-                code = booking_block(job, self.bookings.get(job.booking_id), self.now)
+            booking_id = job.booking_id
+            if booking_id is not None:
+                code = booking_block(job, self.bookings.get(booking_id), now)
                 if code is not None:
                     self.set_status(job, code)
                     continue
-            elif job.team in self.ledger.limited:
+            elif job.team in limited:
                 blocked = self.ledger.admission_block(job, config)
                 if blocked is not None:
                     self.set_status(job, *blocked)
                     continue
             if self.head_job is not None:
                 tested_after_head += 1
-            if not self.start_or_wait(job):
+            # The job's kind: what decides whether it fits the free GPUs now, and why not (all but
+            # its team and age).
+            end = now + job.time_limit
+            cut = 0 if end <= earliest_booking or booking_id is not None else bisect_left(booking_starts, end)
+            avoid_head = bool(self.head_gpus) and end > self.head.start
+            kind = (job.model, job.min_memory_mb, booking_id, job.gpus, job.multi_node, cut, avoid_head)
+            may_preempt = job.team in preempt_teams and self.may_preempt(job)
+            known = no_fit.get(kind)
+            if known is not None and not may_preempt:
+                statuses[job.id] = known
+                code = known[0]
+            elif self.start_or_wait(job, kind, may_preempt):
+                code = statuses[job.id][0]
+            else:
                 continue
-            if self.statuses[job.id][0] in RESOURCE_WAITS:
-                if config.backfill == "none":
+            if code in RESOURCE_WAITS:
+                if backfill == "none":
                     strict_stop = True
-                elif config.backfill == "easy" and self.head_job is None and self.old_enough_to_reserve(job):
+                elif backfill == "easy" and self.head_job is None and self.old_enough_to_reserve(job):
                     self.make_head(job)
 
-    def start_or_wait(self, job: PendingJob) -> bool:
+    def start_or_wait(self, job: PendingJob, kind: tuple, may_preempt: bool) -> bool:
         """Start the job now (free GPUs, else preempted borrowers' GPUs) or record why it waits.
 
         False when it started. Whether a job fits, and why not, depends only on its kind (see
-        `kind`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
-        kinds, so the answer is remembered until the pool changes.
+        `run`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
+        kinds, so the answer (its status) is remembered until the pool changes.
         """
-        kind = self.kind(job)
-        may_preempt = self.may_preempt(job)
-        known = self.no_fit.get(kind)
-        if known is not None and not may_preempt:
-            self.set_status(job, known)
-            return True
         gpus = self.place_now(job)
         if gpus is None and may_preempt:
             if self.try_preemption(job) is not None:
@@ -357,15 +378,14 @@ class Pass:
             self.commit(job, gpus)
             return False
         self.record_wait(job)
-        self.no_fit[kind] = self.statuses[job.id][0]
+        self.no_fit[kind] = self.statuses[job.id]
         return True
 
-    def kind(self, job: PendingJob) -> tuple:
-        """What decides whether a job fits the free GPUs now, and why not: all but its team and age."""
-        end = self.now + job.time_limit
-        cut = 0 if end <= self.earliest_booking or job.booking_id is not None else bisect_left(self.booking_starts, end)
-        avoid_head = bool(self.head_gpus) and not may_start_beside_head(job, self.now, self.head)
-        return (job.model, job.min_memory_mb, job.booking_id, job.gpus, job.multi_node, cut, avoid_head)
+    def preempting_teams(self) -> frozenset:
+        """Teams whose jobs may preempt at all this pass: those with a guarantee, when anyone may be preempted."""
+        if not (self.any_preemptible and self.config.allow_preemption):
+            return frozenset()
+        return frozenset(t.name for t in self.state.teams if t.guaranteed_gpus is not None)
 
     def may_preempt(self, job: PendingJob) -> bool:
         if not (self.any_preemptible and self.config.allow_preemption):
@@ -392,10 +412,9 @@ class Pass:
     # --- the decision -----------------------------------------------------------------------------
 
     def decision(self, ranked: list) -> Decision:
-        waiting = [job for job in ranked if job.id not in self.placements]
         statuses = ()
         if self.config.explain:
-            statuses = self.explain(waiting)
+            statuses = self.explain(ranked)
         return Decision(
             placements=self.placements,
             preemptions=tuple(v.id for v in self.preempted),
@@ -404,8 +423,8 @@ class Pass:
             order=tuple([job.id for job in ranked]),
         )
 
-    def explain(self, waiting: list) -> tuple:
-        """Reason, position and estimated start for every job left waiting."""
+    def explain(self, ranked: list) -> tuple:
+        """Reason, position and estimated start for every job left waiting, in one walk of the queue."""
         preempted = {v.id for v in self.preempted}
         busy_end = {}
         for running in self.state.running:
@@ -416,24 +435,27 @@ class Pass:
             for gpu_id in self.placements[placed.id]:
                 busy_end[gpu_id] = self.now + placed.time_limit
         free_times = [busy_end.get(g.id, self.now) for g in self.state.gpus if g.usable]
+        # Queued jobs get their estimates in queue order; the head has its plan, others none.
+        estimate = start_estimator(free_times, self.now, self.head, self.head_job)
         head_id = self.head.job_id if self.head is not None else None
-        statuses = self.statuses
-        codes = [statuses[job.id] for job in waiting]
         no_estimate = set(NO_ESTIMATE) | {reasons.BOOKING_NOT_STARTED}
-        queue = [job for job, (code, _) in zip(waiting, codes) if code not in no_estimate and job.id != head_id]
-        estimates = iter(estimate_starts(queue, free_times, self.now, self.head, self.head_job))
-        result = []
-        make = PendingStatus
         booking_wait = reasons.BOOKING_NOT_STARTED
-        for position, (job, (code, text)) in enumerate(zip(waiting, codes), start=1):
-            if code in no_estimate or job.id == head_id:
-                # Queued jobs get theirs in queue order; these have none, or their own.
-                estimate = self.head.start if job.id == head_id else None
-                if code == booking_wait:
-                    estimate = self.bookings[job.booking_id].start
+        statuses, placements, make = self.statuses, self.placements, PendingStatus
+        result = []
+        position = 0
+        for job in ranked:
+            job_id = job.id
+            if job_id in placements:
+                continue
+            position += 1
+            code, text = statuses[job_id]
+            if job_id == head_id:
+                start = self.head.start
+            elif code in no_estimate:
+                start = self.bookings[job.booking_id].start if code == booking_wait else None
             else:
-                estimate = next(estimates)
-            result.append(make(job.id, code, text, position, estimate))
+                start = estimate(job)
+            result.append(make(job_id, code, text, position, start))
         return tuple(result)
 
 
@@ -441,7 +463,9 @@ def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Deci
     """Decide which pending jobs start now on which GPUs, which jobs to requeue, and why others wait."""
     with cyclic_gc_paused():
         starving_after = starvation_threshold(state.pending, state.now, config)
-        ranked = starving_first(rank_pending(state, config), state.now, starving_after)
+        ranked = starving_first(
+            rank_pending(state, config), state.now, starving_after, gpu_exponent=config.starvation_gpu_exponent
+        )
         work = Pass(state, config)
         work.run(ranked)
         return work.decision(ranked)

@@ -32,6 +32,8 @@ import operator
 
 from scheduler.policy.types import HOUR, ClusterState, PendingJob, PolicyConfig
 
+_team = operator.attrgetter("team")
+
 
 def decayed(usage: float, as_of: float, now: float, half_life_s: float) -> float:
     """Usage recorded at `as_of`, decayed to `now` with the configured half-life."""
@@ -78,7 +80,7 @@ def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
         if job.booking_id is None:
             usage[job.team] += len(job.gpus) * max(0.0, now - job.start)
         shares.setdefault(job.team, 1.0)
-    for name in {job.team for job in state.pending}:
+    for name in set(map(_team, state.pending)):
         shares.setdefault(name, 1.0)
         usage.setdefault(name, 0.0)
     return usage, shares
@@ -171,6 +173,10 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
         negated.append(-score)
     # Two stable sorts on plain floats, cheaper than one on (score, submit, index) tuples: by submit
     # (ties: input order), then by score (ties keep that order).
-    order = sorted(range(len(pending)), key=[job.submit for job in pending].__getitem__)
+    submits = [job.submit for job in pending]
+    if all(map(operator.le, submits, submits[1:])):
+        order = list(range(len(pending)))  # already in submit order, as the scheduling service reads them
+    else:
+        order = sorted(range(len(pending)), key=submits.__getitem__)
     order.sort(key=negated.__getitem__)
     return [pending[i] for i in order]

@@ -150,6 +150,7 @@ class PolicyConfig:
     reserve_min_age_s: float = 30 * DAY  # like Slurm's bf_min_age_reserve: younger jobs hold no GPUs
     starvation_factor: float = 16.0  # starving past this many median waits (starvation.py); 0: off
     starvation_floor_s: float = 5 * DAY  # ...and never sooner than this
+    starvation_gpu_exponent: float = 0.0  # a job of g GPUs starves after threshold / g ** this
     borrow_limit_s: float = 4 * HOUR
     allow_preemption: bool = True  # requeue preemptible borrowers for teams under their guarantee
     explain: bool = True  # reasons, positions, estimates (the replay turns them off)

@@ -49,6 +49,16 @@ def test_starving_jobs_go_first_oldest_first_and_the_rest_keep_their_rank():
     assert starving_first(ranked, now=100.0, threshold=NEVER) == ranked
 
 
+def test_with_a_gpu_exponent_a_wide_job_starves_sooner():
+    """threshold / g ** e: at 40 h and e = 1, an 8-GPU job that waited 6 h starves, a 1-GPU job that
+    waited 30 h does not."""
+    ranked = [job("small", submit=70 * HOUR), job("wide", gpus=8, submit=94 * HOUR), job("old-small", submit=0.0)]
+    order = [j.id for j in starving_first(ranked, now=100 * HOUR, threshold=40 * HOUR, gpu_exponent=1.0)]
+    assert order == ["old-small", "wide", "small"]
+    assert starving_first(ranked, now=100 * HOUR, threshold=40 * HOUR, gpu_exponent=0.0)[0].id == "old-small"
+    assert starving_first(ranked[:2], now=100 * HOUR, threshold=80 * HOUR, gpu_exponent=1.0) == ranked[:2]
+
+
 def _old_job_behind_a_stream_of_small_ones(old_waited_days: float) -> ClusterState:
     """One node of 4 GPUs, 2 busy; a long 2-GPU job that has waited, twenty young short 1-GPU jobs
     that the ranking prefers (smaller and shorter). Median wait half an hour: threshold 5 days."""
