@@ -7,8 +7,13 @@
 //
 // Never losing work: each change is copied to localStorage at once and saved to the server ~800 ms
 // later (and on pagehide/visibilitychange with fetch keepalive), with If-Match naming the version the
-// change was made on. The copy is dropped only when the server confirmed it. A 412 opens the conflict
-// panel; an expired session keeps the copy, which the next load of the page sends after logging in.
+// change was made on. The copy is dropped only when the server confirmed it. An expired session keeps
+// the copy, which the next load of the page sends after logging in.
+//
+// Never fighting its author: every save carries a fresh save id, and the local copy keeps the ids of
+// the saves sent from its base version whose answer never came (a reload, a closed tab). The server
+// gives back the id of the save that made its latest version, so a later load (or a 412) can tell its
+// own save from someone else's: its own is taken as the new base; only someone else's is a conflict.
 //
 // Every user-supplied text (class names, attribute values, transcriptions, comments, names) reaches
 // the page through textContent, form values or attributes set one by one: never innerHTML.
@@ -23,6 +28,12 @@ import { send, sessionLost } from "../portal/api.js";
   var SAVE_DELAY_MS = 800;
   var RETRY_MS = 5000;
   var KEEPALIVE_LIMIT = 60000; // browsers refuse keepalive bodies over 64 KiB; the local copy covers those
+  // Focused time: counted while the page is visible and focused and an input came within IDLE_MS; a
+  // tick never adds more than two periods (a laptop waking from sleep is not work).
+  var FOCUS_TICK_MS = 1000;
+  var IDLE_MS = 60000;
+  var FOCUS_REPORT_MS = 120000;
+  var FOCUS_REPORT_MAX_S = 600;
   var UNDO_LIMIT = 300;
   var MIN_DRAG_PX = 4;
   var EDITABLE = ["new", "in_progress", "rejected"];
@@ -46,6 +57,8 @@ import { send, sessionLost } from "../portal/api.js";
     selected: null, tool: "select", drawClass: null, relationSource: null, pinned: null,
     undo: [], redo: [], coalesce: null,
     changeCount: 0, saving: null, timer: null, retryTimer: null, conflict: null, expired: false,
+    sentIds: [], docSaveId: null,
+    focusedMs: 0, lastInputAt: Date.now(), lastTick: Date.now(), lastReportAt: Date.now(),
     draft: null, drag: null, spaceHeld: false, view: { tx: 0, ty: 0, s: 1 }
   };
   var viewer = null;
@@ -75,6 +88,10 @@ import { send, sessionLost } from "../portal/api.js";
   }
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
+
+  function newSaveId() {
+    return typeof crypto.randomUUID === "function" ? crypto.randomUUID() : newId("save-") + newId("-");
+  }
 
   function docJson(doc) { return JSON.stringify({ shapes: doc.shapes, relations: doc.relations }); }
 
@@ -206,6 +223,7 @@ import { send, sessionLost } from "../portal/api.js";
 
   function changed(scope) {
     state.changeCount += 1;
+    state.docSaveId = null; // no save has carried this document yet
     writeLocal();
     scheduleSave();
     if (scope === "typing") { renderShapes(); renderList(); renderRelations(); }
@@ -1011,9 +1029,20 @@ import { send, sessionLost } from "../portal/api.js";
 
   function writeLocal() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ task: page.task, base: state.version, at: Date.now(),
-                                                        doc: { shapes: state.doc.shapes, relations: state.doc.relations } }));
+      localStorage.setItem(storageKey, JSON.stringify({
+        task: page.task, base: state.version, at: Date.now(), saveId: state.docSaveId, sent: state.sentIds,
+        doc: { shapes: state.doc.shapes, relations: state.doc.relations }
+      }));
     } catch (err) { /* storage full or off: the server save still runs */ }
+  }
+
+  // Nothing left to send, but this tab has seen version `base`: a reload whose page was drawn before
+  // this tab's last save landed (the old page lives on until the new one arrives) reads it again.
+  function writeClean() {
+    try {
+      localStorage.setItem(storageKey, JSON.stringify({ task: page.task, base: state.version, at: Date.now(),
+                                                        saveId: state.docSaveId, sent: [], doc: null }));
+    } catch (err) { /* storage full or off */ }
   }
 
   function clearLocal() {
@@ -1039,12 +1068,24 @@ import { send, sessionLost } from "../portal/api.js";
       return state.saving;
     }
     if (!dirty()) return Promise.resolve(true);
-    var sentCount = state.changeCount, body = docJson(state.doc), base = state.version;
+    var sentCount = state.changeCount, base = state.version, saveId = newSaveId(), focused = focusedTake();
+    // The id is on this device before the request leaves, so a reload during the save knows it.
+    state.sentIds = state.sentIds.concat([saveId]);
+    state.docSaveId = saveId;
+    writeLocal();
+    var body = JSON.stringify({ shapes: state.doc.shapes, relations: state.doc.relations, save_id: saveId,
+                                focused_seconds: focused });
     var keepalive = !!options.keepalive && body.length < KEEPALIVE_LIMIT;
     setStatus("saving", "Saving…");
     state.saving = send("PUT", annotationUrl, { body: body, headers: { "If-Match": '"' + base + '"' }, keepalive: keepalive })
-      .then(function (result) { return saved(result, sentCount); },
-            function () { return offline("Offline — your changes are kept on this device and will be sent when the network is back."); })
+      .then(function (result) {
+              if (!result.ok) focusedGiveBack(focused);
+              return saved(result, sentCount);
+            },
+            function () {
+              focusedGiveBack(focused);
+              return offline("Offline — your changes are kept on this device and will be sent when the network is back.");
+            })
       .then(function (ok) {
         state.saving = null;
         if (state.saveAgain) {
@@ -1060,21 +1101,25 @@ import { send, sessionLost } from "../portal/api.js";
     if (result.ok) {
       state.expired = false;
       state.version = result.data.version;
+      state.sentIds = []; // older saves of this page named older versions: they can no longer land
       state.flags = flagMap(result.data.flags);
       if (state.task.status === "new" || state.task.status === "rejected") state.task.status = "in_progress";
       if (state.changeCount === sentCount) {
         state.savedCount = sentCount;
         if (result.data.clipped && result.data.clipped.length) adoptServerShapes(result.data);
-        clearLocal();
+        writeClean();
         setStatus("saved", "Saved (version " + state.version + ")");
       } else {
+        state.docSaveId = null;
         writeLocal(); // newer changes ride on the new version
         scheduleSave();
       }
       updateTaskStatus();
       return true;
     }
-    if (result.status === 412) { openConflict(result.data && result.data.current, "save"); return false; }
+    var current = result.status === 412 && result.data ? result.data.current : null;
+    if (current && ownSave(current.save_id)) return rebase(current);
+    if (result.status === 412) { openConflict(current, "save"); return false; }
     if (sessionLost(result)) {
       state.expired = true;
       setStatus("offline", "Session expired — your work is kept on this device and will be sent after you log in again.",
@@ -1086,6 +1131,27 @@ import { send, sessionLost } from "../portal/api.js";
     setStatus("error", "Not saved: " + errorText(result.data, "the server refused the document (" + result.status + ")."));
     message(errorText(result.data, "The server refused the save."), "error");
     return false;
+  }
+
+  function ownSave(saveId) { return !!saveId && state.sentIds.indexOf(saveId) >= 0; }
+
+  // The server's latest version was made by a save of ours whose answer we never saw (a reload while it
+  // was in flight, the page-hide save, a slow answer): our document descends from it, so it becomes
+  // the base and what is left is saved on top. No dialog: nobody else wrote.
+  function rebase(current) {
+    state.version = current.version;
+    state.flags = flagMap(current.flags);
+    if (docJson(current) === docJson(state.doc)) {
+      state.savedCount = state.changeCount;
+      state.docSaveId = current.save_id;
+      writeClean();
+      setStatus("saved", "Saved (version " + state.version + ")");
+      return true;
+    }
+    state.docSaveId = null;
+    writeLocal();
+    scheduleSave();
+    return true;
   }
 
   function offline(text) {
@@ -1111,7 +1177,42 @@ import { send, sessionLost } from "../portal/api.js";
     if (dirty() && !state.conflict && state.editable) {
       writeLocal();
       save({ keepalive: true });
+    } else {
+      focusedReport({ keepalive: true });
     }
+  }
+
+  // ---------------------------------------------------------------- focused time
+
+  function noteInput() { state.lastInputAt = Date.now(); }
+
+  function focusTick() {
+    var now = Date.now(), gap = Math.min(Math.max(now - state.lastTick, 0), 2 * FOCUS_TICK_MS);
+    state.lastTick = now;
+    var present = document.visibilityState === "visible" && document.hasFocus() && now - state.lastInputAt < IDLE_MS;
+    if (present && state.editable) state.focusedMs += gap;
+    root.dataset.focusedMs = String(Math.floor(state.focusedMs));
+    if (now - state.lastReportAt >= FOCUS_REPORT_MS && !dirty()) focusedReport({});
+  }
+
+  function focusedTake() {
+    var seconds = Math.min(Math.floor(state.focusedMs / 1000), FOCUS_REPORT_MAX_S);
+    state.focusedMs -= seconds * 1000;
+    state.lastReportAt = Date.now();
+    return seconds;
+  }
+
+  function focusedGiveBack(seconds) { state.focusedMs += seconds * 1000; }
+
+  // Time spent with nothing to save (reading, checking before submit): saves carry the rest.
+  function focusedReport(options) {
+    if (!state.editable || state.focusedMs < 1000) return Promise.resolve(true);
+    var seconds = focusedTake();
+    return send("POST", taskUrl + "focused-time/", { body: { seconds: seconds }, keepalive: !!options.keepalive })
+      .then(function (result) {
+        if (!result.ok) focusedGiveBack(seconds);
+        return result.ok;
+      }, function () { focusedGiveBack(seconds); return false; });
   }
 
   // ---------------------------------------------------------------- conflicts
@@ -1187,7 +1288,7 @@ import { send, sessionLost } from "../portal/api.js";
         message("Not submitted: the latest changes are not saved yet.", "error");
         return null;
       }
-      return send("POST", taskUrl + "submit/", { body: { version: state.version } });
+      return focusedReport({}).then(function () { return send("POST", taskUrl + "submit/", { body: { version: state.version } }); });
     }).then(function (result) {
       if (!result) return;
       if (!result.ok) {
@@ -1376,19 +1477,29 @@ import { send, sessionLost } from "../portal/api.js";
     root.dataset.state = "ready";
   }
 
-  // A copy kept on this device that never reached the server: send it if it was made on the version
-  // the server still has, otherwise let the person choose (the conflict panel).
+  // A copy kept on this device whose save was never confirmed. Dropped when the server's latest version
+  // is that very save; sent without a word when the server is still at the copy's base version, or its
+  // latest version is an earlier save of this copy (the copy descends from it); otherwise the person
+  // chooses (the conflict panel: someone else saved meanwhile).
   function restoreLocal(annotation) {
     var local = readLocal();
-    if (!local || !local.doc) return;
+    if (!local) return;
+    if (typeof local.base === "number" && local.base > annotation.version && !state.refetched) {
+      refetch();
+      return;
+    }
+    if (!local.doc) { clearLocal(); return; }
     if (docJson(local.doc) === docJson(annotation)) { clearLocal(); return; }
+    if (local.saveId && annotation.save_id === local.saveId) { clearLocal(); return; }
     if (!state.editable) {
       message("This device kept changes to this task that never reached the server, but the task is " +
               state.task.status.replace("_", " ") + " now: they were not applied.", "error");
       return;
     }
     state.doc = { shapes: local.doc.shapes || [], relations: local.doc.relations || [] };
-    if (local.base === annotation.version) {
+    state.sentIds = (local.sent || []).filter(function (id) { return typeof id === "string"; });
+    var ownLatest = ownSave(annotation.save_id);
+    if (local.base === annotation.version || ownLatest) {
       state.changeCount += 1;
       message("Changes kept on this device were restored and are being saved.", "info");
       save();
@@ -1399,10 +1510,29 @@ import { send, sessionLost } from "../portal/api.js";
     }
   }
 
+  // The page was drawn before this tab's last save landed: read the document again, then the copy.
+  function refetch() {
+    state.refetched = true;
+    setStatus("saving", "Reading the latest version…");
+    send("GET", annotationUrl).then(function (result) {
+      if (!result.ok) { setStatus("error", errorText(result.data, "This task could not be read again: reload the page.")); return; }
+      state.doc = { shapes: result.data.shapes || [], relations: result.data.relations || [] };
+      state.version = result.data.version;
+      state.flags = flagMap(result.data.flags);
+      if (state.editable) setStatus("saved", "Saved (version " + state.version + ")");
+      restoreLocal(result.data);
+      renderAll();
+    }, function () { setStatus("offline", "Offline — reload the page when the network is back."); });
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function wire() {
     window.addEventListener("keydown", onKeyDown, true);
+    ["pointerdown", "pointermove", "keydown", "wheel", "input"].forEach(function (type) {
+      window.addEventListener(type, noteInput, { capture: true, passive: true });
+    });
+    setInterval(focusTick, FOCUS_TICK_MS);
     window.addEventListener("keyup", onKeyUp, true);
     document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") saveOnHide(); });
     window.addEventListener("pagehide", saveOnHide);

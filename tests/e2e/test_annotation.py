@@ -463,7 +463,8 @@ def test_a_save_after_the_session_expired_is_kept_and_sent_after_logging_in(
     wait_saved(page)
     saved = server_doc(task)
     assert saved.version == 2 and sorted(s["class"] for s in saved.shapes) == ["panel", "speech_bubble"]
-    assert page.evaluate(f"localStorage.getItem('atelier:annotation:{annotator.pk}:{task.pk}')") is None
+    left = page.evaluate(f"JSON.parse(localStorage.getItem('atelier:annotation:{annotator.pk}:{task.pk}'))")
+    assert left["doc"] is None and left["base"] == 2  # nothing unsent: only the version this tab saw
 
 
 # ------------------------------------------------------------------ user text is text
