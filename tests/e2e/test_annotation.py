@@ -247,7 +247,7 @@ def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(
     assert page.locator("#relation-list li[data-type=speaker]").count() == 1
     # Reading order: top to bottom, the panel at y 9000 last.
     assert page.locator("#shape-list li").last.inner_text().find("panel") >= 0
-    assert page.locator("#minimap canvas").count() >= 1  # the minimap
+    assert page.locator("#overview [data-testid=overview-view]").count() == 1  # the overview's frame
     # Delete, undo, redo by keyboard; the help overlay.
     page.locator("#shape-list li", has_text="sfx").locator("button").click()
     page.keyboard.press("Delete")
