@@ -556,7 +556,7 @@ import { send, sessionLost } from "../portal/api.js";
       var text = (index + 1) + " " + shape.class;
       var x = Math.max(0, p[0]), y = Math.max(0, p[1] - 18);
       var group = svg("g", { "class": "shape-label", "data-label-for": shape.id });
-      var box = svg("rect", { x: x, y: y, width: text.length * 7 + 8, height: 17, rx: 3 });
+      var box = svg("rect", { x: x, y: y, width: text.length * 7.5 + 10, height: 17, rx: 3 });
       box.setAttribute("fill", colourOf(shape.class));
       var label = svg("text", { x: x + 4, y: y + 13 });
       label.textContent = text;
