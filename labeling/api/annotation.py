@@ -16,6 +16,7 @@ from labeling.api.annotation_serializers import (
     AnnotationDocumentSerializer,
     AnnotationSerializer,
     DiffQuerySerializer,
+    FocusedTimeSerializer,
     NextTaskSerializer,
     ReviewRequestSerializer,
     ReviewSerializer,
@@ -60,6 +61,7 @@ def task_detail_data(*, user, task: Task) -> dict:
 
 def annotation_data(*, task: Task) -> dict:
     annotation = annotation_services.annotation_of(task=task)
+    annotation.save_id = annotation_services.latest_save_id(task=task)
     # Flags follow the schema as it is now, so a class removed since the last save shows at once.
     annotation.flags = removed_class_flags(annotation.shapes, normalized_schema(task.dataset.label_schema))
     return AnnotationSerializer(annotation).data
@@ -179,16 +181,35 @@ class AnnotationView(GenericAPIView):
         task = access.access_task_for_user(request.user, pk)
         payload = AnnotationDocumentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        document = dict(payload.validated_data)
         saved = annotation_services.annotation_save(
             task=task,
             user=request.user,
-            document=dict(payload.validated_data),
+            document={"shapes": document["shapes"], "relations": document["relations"]},
             if_match=request.headers.get("If-Match"),
+            save_id=document["save_id"],
+            focused_seconds=document["focused_seconds"],
         )
         body = AnnotationSerializer(saved.annotation).data
         response = Response({**body, "clipped": saved.clipped, "task_status": saved.task_status})
         response["ETag"] = _etag(saved.annotation.version)
         return response
+
+
+class FocusedTimeView(GenericAPIView):
+    """Focused time the workspace measured while it had nothing to save (saves carry their own)."""
+
+    serializer_class = FocusedTimeSerializer
+
+    @extend_schema(request=FocusedTimeSerializer, responses={200: TaskSerializer})
+    def post(self, request, pk: int):
+        task = access.access_task_for_user(request.user, pk)
+        payload = FocusedTimeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        annotation_services.task_focused_time_add(
+            task=task, user=request.user, seconds=payload.validated_data["seconds"]
+        )
+        return Response(TaskSerializer(access.access_task_for_user(request.user, pk)).data)
 
 
 class AnnotationDiffView(GenericAPIView):

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from labeling.access import may_review_task
 from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
+from labeling.services.annotations import FOCUSED_SECONDS_PER_REPORT
 from portal.api.fields import WholeNumberField
 
 
@@ -30,6 +31,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "assignee_username",
             "status",
             "active_seconds",
+            "focused_seconds",
             "created_at",
             "assigned_at",
             "submitted_at",
@@ -87,6 +89,25 @@ class AnnotationDocumentSerializer(serializers.Serializer):
 
     shapes = serializers.ListField(child=serializers.JSONField())
     relations = serializers.ListField(child=serializers.JSONField(), required=False, default=list)
+    save_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]+$",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Your id for this save (e.g. a UUID): GET and a 412's `current` give back the latest save's.",
+    )
+    focused_seconds = WholeNumberField(
+        min_value=0,
+        max_value=FOCUSED_SECONDS_PER_REPORT,
+        required=False,
+        default=0,
+        help_text="Seconds the editor was in use since its last report; added to the task's focused_seconds.",
+    )
+
+
+class FocusedTimeSerializer(serializers.Serializer):
+    seconds = WholeNumberField(min_value=0, max_value=FOCUSED_SECONDS_PER_REPORT)
 
 
 class AnnotationSerializer(serializers.Serializer):
@@ -97,6 +118,9 @@ class AnnotationSerializer(serializers.Serializer):
     flags = serializers.ListField(child=serializers.JSONField())
     updated_at = serializers.DateTimeField(allow_null=True)
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
+    save_id = serializers.CharField(
+        allow_null=True, default=None, help_text="The client's id of the save that made this version."
+    )
 
 
 class SavedAnnotationSerializer(AnnotationSerializer):

@@ -39,6 +39,7 @@ urlpatterns: list = [
     path("tasks/<int:pk>/annotation/", annotation.AnnotationView.as_view(), name="api-task-annotation"),
     path("tasks/<int:pk>/annotation/diff/", annotation.AnnotationDiffView.as_view(), name="api-task-annotation-diff"),
     path("tasks/<int:pk>/submit/", annotation.SubmitView.as_view(), name="api-task-submit"),
+    path("tasks/<int:pk>/focused-time/", annotation.FocusedTimeView.as_view(), name="api-task-focused-time"),
     path("tasks/<int:pk>/review/", annotation.ReviewView.as_view(), name="api-task-review"),
     path("datasets/<int:pk>/tasks/", annotation.DatasetTasksView.as_view(), name="api-dataset-tasks"),
     path("datasets/<int:pk>/quality/", annotation.DatasetQualityView.as_view(), name="api-dataset-quality"),

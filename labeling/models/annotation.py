@@ -32,6 +32,9 @@ class Task(models.Model):
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.NEW)
     # Seconds between saves less than ACTIVE_GAP apart: time spent drawing, measured by the server.
     active_seconds = models.PositiveIntegerField(default=0)
+    # Seconds the workspace was in front of its annotator (focused, an input within the last minute),
+    # as the workspace measured them and sent with its saves: what the task cost in labeling time.
+    focused_seconds = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +100,9 @@ class AnnotationRevision(models.Model):
     summary = models.JSONField()  # counts of shapes and relations added, removed, changed since the revision before
     created_at = models.DateTimeField(auto_now_add=True)
     saved_at = models.DateTimeField()  # the last save merged in
+    # The workspace's id for the last save merged in: after a reload it recognises its own save
+    # (one that landed while the page went away) instead of taking it for someone else's.
+    save_id = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "version"], name="revision_unique_version")]

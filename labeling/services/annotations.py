@@ -32,6 +32,8 @@ from portal.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 # Two saves closer than this count the time between them as time spent annotating.
 ACTIVE_GAP = timedelta(minutes=5)
+# The most focused time one report may add: the workspace reports at least every two minutes.
+FOCUSED_SECONDS_PER_REPORT = 600
 
 
 def revision_merge_window() -> timedelta:
@@ -65,13 +67,40 @@ def version_from_if_match(header: str | None) -> int:
     return int(value)
 
 
-def annotation_save(*, task: Task, user, document: dict, if_match: str | None) -> SavedAnnotation:
-    """The annotator's save from the workspace or the API."""
+def annotation_save(
+    *, task: Task, user, document: dict, if_match: str | None, save_id: str | None = None, focused_seconds: int = 0
+) -> SavedAnnotation:
+    """The annotator's save from the workspace or the API. `save_id`, the client's id for this save, is
+    kept on the revision (latest_save_id); `focused_seconds`, the time the workspace was in use since
+    its last report, is added to the task when the save lands."""
     check_may_annotate(user, task)
     base_version = version_from_if_match(if_match)
     if task.status not in EDITABLE_STATUSES:
         raise Conflict(FROZEN.format(status=task.get_status_display().lower()))
-    return _write(task=task, user=user, document=document, base_version=base_version, source="editor")
+    return _write(
+        task=task,
+        user=user,
+        document=document,
+        base_version=base_version,
+        source="editor",
+        save_id=save_id,
+        focused_seconds=focused_seconds,
+    )
+
+
+def task_focused_time_add(*, task: Task, user, seconds: int) -> Task:
+    """Focused time the workspace measured while nothing needed saving (a read, a pause before submit)."""
+    check_may_annotate(user, task)
+    seconds = min(max(seconds, 0), FOCUSED_SECONDS_PER_REPORT)
+    if seconds:
+        Task.objects.filter(pk=task.pk).update(focused_seconds=F("focused_seconds") + seconds)
+        task.refresh_from_db(fields=["focused_seconds"])
+    return task
+
+
+def latest_save_id(*, task: Task) -> str | None:
+    """The client id of the save that made the task's current version (None: an import, or an older client)."""
+    return AnnotationRevision.objects.filter(task=task).order_by("-version").values_list("save_id", flat=True).first()
 
 
 def annotation_overwrite(*, task: Task, user, shapes: list, relations: list, source: str = "import") -> SavedAnnotation:
@@ -82,7 +111,16 @@ def annotation_overwrite(*, task: Task, user, shapes: list, relations: list, sou
     )
 
 
-def _write(*, task: Task, user, document: dict, base_version: int, source: str) -> SavedAnnotation:
+def _write(
+    *,
+    task: Task,
+    user,
+    document: dict,
+    base_version: int,
+    source: str,
+    save_id: str | None = None,
+    focused_seconds: int = 0,
+) -> SavedAnnotation:
     current = annotation_of(task=task)
     if current.version != base_version:
         raise _stale(task=task, yours=base_version)
@@ -110,10 +148,13 @@ def _write(*, task: Task, user, document: dict, base_version: int, source: str) 
             updated_at=now,
             updated_by=user,
         )
-        _revision_record(task=task, annotation=annotation, before=current, user=user, source=source, now=now)
-        _task_touch(task=task, now=now, user=user, source=source)
+        _revision_record(
+            task=task, annotation=annotation, before=current, user=user, source=source, now=now, save_id=save_id
+        )
+        _task_touch(task=task, now=now, user=user, source=source, focused_seconds=focused_seconds)
         if _classes(current.shapes) != _classes(checked.shapes):  # else the item's class index cannot change
             item_classes_refresh(item_id=task.item_id, dataset_id=task.dataset_id)
+    annotation.save_id = save_id
     return SavedAnnotation(annotation=annotation, task_status=task.status, clipped=checked.clipped)
 
 
@@ -121,7 +162,9 @@ def _classes(shapes: list) -> set[str]:
     return {shape["class"] for shape in shapes if isinstance(shape, dict)}
 
 
-def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, user, source: str, now) -> None:
+def _revision_record(
+    *, task: Task, annotation: Annotation, before: Annotation, user, source: str, now, save_id: str | None
+) -> None:
     """Keep the new version in history: merged into the task's latest revision when that is this
     person's editor work begun within revision_merge_window() and no review has read it; else a new revision.
     Its summary counts the changes since the revision before it."""
@@ -145,6 +188,7 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
             relations=annotation.relations,
             summary=diff_summary(document_diff(base, document)),
             saved_at=now,
+            save_id=save_id,
         )
         return
     summary = diff_summary(document_diff({"shapes": before.shapes, "relations": before.relations}, document))
@@ -159,6 +203,7 @@ def _revision_record(*, task: Task, annotation: Annotation, before: Annotation, 
         relations=annotation.relations,
         summary=summary,
         saved_at=now,
+        save_id=save_id,
     )
 
 
@@ -209,21 +254,24 @@ def _stale(*, task: Task, yours: int) -> PreconditionFailed:
             "flags": annotation.flags,
             "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
             "updated_by": annotation.updated_by.username if annotation.updated_by else None,
+            "save_id": latest_save_id(task=task),
         },
     )
 
 
-def _task_touch(*, task: Task, now, user, source: str) -> None:
-    """The annotator's save moves the task into progress and adds to its active time."""
+def _task_touch(*, task: Task, now, user, source: str, focused_seconds: int = 0) -> None:
+    """The annotator's save moves the task into progress and adds to its active and focused time."""
     if source != "editor":
         return
     updates = {"last_activity_at": now}
+    if focused_seconds > 0:
+        updates["focused_seconds"] = F("focused_seconds") + min(focused_seconds, FOCUSED_SECONDS_PER_REPORT)
     if task.last_activity_at and now - task.last_activity_at <= ACTIVE_GAP:
         updates["active_seconds"] = F("active_seconds") + int((now - task.last_activity_at).total_seconds())
     if task.status in (TaskStatus.NEW, TaskStatus.REJECTED):
         updates["status"] = TaskStatus.IN_PROGRESS
     Task.objects.filter(pk=task.pk).update(**updates)
-    task.refresh_from_db(fields=["status", "active_seconds", "last_activity_at"])
+    task.refresh_from_db(fields=["status", "active_seconds", "focused_seconds", "last_activity_at"])
     if "status" in updates:
         item_status_refresh(item_id=task.item_id)
 

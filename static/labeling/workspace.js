@@ -7,8 +7,13 @@
 //
 // Never losing work: each change is copied to localStorage at once and saved to the server ~800 ms
 // later (and on pagehide/visibilitychange with fetch keepalive), with If-Match naming the version the
-// change was made on. The copy is dropped only when the server confirmed it. A 412 opens the conflict
-// panel; an expired session keeps the copy, which the next load of the page sends after logging in.
+// change was made on. The copy is dropped only when the server confirmed it. An expired session keeps
+// the copy, which the next load of the page sends after logging in.
+//
+// Never fighting its author: every save carries a fresh save id, and the local copy keeps the ids of
+// the saves sent from its base version whose answer never came (a reload, a closed tab). The server
+// gives back the id of the save that made its latest version, so a later load (or a 412) can tell its
+// own save from someone else's: its own is taken as the new base; only someone else's is a conflict.
 //
 // Every user-supplied text (class names, attribute values, transcriptions, comments, names) reaches
 // the page through textContent, form values or attributes set one by one: never innerHTML.
@@ -23,6 +28,12 @@ import { send, sessionLost } from "../portal/api.js";
   var SAVE_DELAY_MS = 800;
   var RETRY_MS = 5000;
   var KEEPALIVE_LIMIT = 60000; // browsers refuse keepalive bodies over 64 KiB; the local copy covers those
+  // Focused time: counted while the page is visible and focused and an input came within IDLE_MS; a
+  // tick never adds more than two periods (a laptop waking from sleep is not work).
+  var FOCUS_TICK_MS = 1000;
+  var IDLE_MS = 60000;
+  var FOCUS_REPORT_MS = 120000;
+  var FOCUS_REPORT_MAX_S = 600;
   var UNDO_LIMIT = 300;
   var MIN_DRAG_PX = 4;
   var EDITABLE = ["new", "in_progress", "rejected"];
@@ -31,7 +42,7 @@ import { send, sessionLost } from "../portal/api.js";
   var storageKey = "atelier:annotation:" + page.user.id + ":" + page.task;
 
   var els = {};
-  ["viewer", "minimap", "save-status", "ws-title", "ws-task-status", "ws-message", "review-banner",
+  ["viewer", "overview", "labels-toggle", "shape-prev", "shape-next", "save-status", "ws-title", "ws-task-status", "ws-message", "review-banner",
    "review-banner-title", "review-banner-comment", "show-pinned", "conflict-panel", "conflict-text",
    "conflict-server", "conflict-mine", "conflict-server-version", "conflict-reload", "conflict-keep",
    "tags-panel", "tag-list", "attr-body", "shape-list", "shape-count", "relation-list", "class-bar",
@@ -46,10 +57,13 @@ import { send, sessionLost } from "../portal/api.js";
     selected: null, tool: "select", drawClass: null, relationSource: null, pinned: null,
     undo: [], redo: [], coalesce: null,
     changeCount: 0, saving: null, timer: null, retryTimer: null, conflict: null, expired: false,
-    draft: null, drag: null, spaceHeld: false, view: { tx: 0, ty: 0, s: 1 }
+    sentIds: [], docSaveId: null,
+    focusedMs: 0, lastInputAt: Date.now(), lastTick: Date.now(), lastReportAt: Date.now(),
+    draft: null, drag: null, spaceHeld: false, view: { tx: 0, ty: 0, s: 1 }, labels: true
   };
   var viewer = null;
   var overlay, world, shapeLayer, draftLayer, screenLayer;
+  var overview, overviewShapes, overviewView;
 
   // ---------------------------------------------------------------- small helpers
 
@@ -75,6 +89,10 @@ import { send, sessionLost } from "../portal/api.js";
   }
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
+
+  function newSaveId() {
+    return typeof crypto.randomUUID === "function" ? crypto.randomUUID() : newId("save-") + newId("-");
+  }
 
   function docJson(doc) { return JSON.stringify({ shapes: doc.shapes, relations: doc.relations }); }
 
@@ -206,6 +224,7 @@ import { send, sessionLost } from "../portal/api.js";
 
   function changed(scope) {
     state.changeCount += 1;
+    state.docSaveId = null; // no save has carried this document yet
     writeLocal();
     scheduleSave();
     if (scope === "typing") { renderShapes(); renderList(); renderRelations(); }
@@ -425,6 +444,7 @@ import { send, sessionLost } from "../portal/api.js";
     var t = state.view;
     world.setAttribute("transform", "translate(" + t.tx + " " + t.ty + ") scale(" + t.s + ")");
     renderScreen();
+    renderOverviewView();
   }
 
   function renderShapes() {
@@ -459,6 +479,7 @@ import { send, sessionLost } from "../portal/api.js";
                          (state.editable ? " editable" : " readonly"));
     renderDraft();
     renderScreen();
+    renderOverviewShapes();
   }
 
   function renderDraft() {
@@ -493,6 +514,7 @@ import { send, sessionLost } from "../portal/api.js";
       line.appendChild(title);
       screenLayer.appendChild(line);
     });
+    if (state.labels) renderLabels();
     var shape = state.selected && shapeById(state.selected);
     if (shape && state.editable && state.tool === "select") {
       if (shape.type === "box") {
@@ -520,6 +542,184 @@ import { send, sessionLost } from "../portal/api.js";
       var first = toScreen(d.points[0][0], d.points[0][1]);
       screenLayer.appendChild(svg("circle", { cx: first[0], cy: first[1], r: 6, "class": "vertex first" }));
     }
+  }
+
+  // Each shape's number (reading order, as in the list) and class at its top-left corner, in screen
+  // pixels; only shapes in view are drawn.
+  function renderLabels() {
+    var width = overlay.clientWidth, height = overlay.clientHeight;
+    readingOrder(state.doc.shapes).forEach(function (shape, index) {
+      var b = bounds(shape);
+      if (!b) return;
+      var p = toScreen(b[0], b[1]), q = toScreen(b[0] + b[2], b[1] + b[3]);
+      if (q[0] < 0 || q[1] < 0 || p[0] > width || p[1] > height) return;
+      var text = (index + 1) + " " + shape.class;
+      var x = Math.max(0, p[0]), y = Math.max(0, p[1] - 18);
+      var group = svg("g", { "class": "shape-label", "data-label-for": shape.id });
+      var box = svg("rect", { x: x, y: y, width: text.length * 7.5 + 10, height: 17, rx: 3 });
+      box.setAttribute("fill", colourOf(shape.class));
+      var label = svg("text", { x: x + 4, y: y + 13 });
+      label.textContent = text;
+      group.appendChild(box);
+      group.appendChild(label);
+      screenLayer.appendChild(group);
+    });
+  }
+
+  function setLabels(on) {
+    state.labels = on;
+    if (els["labels-toggle"]) els["labels-toggle"].setAttribute("aria-pressed", String(on));
+    renderScreen();
+  }
+
+  // ---------------------------------------------------------------- overview
+
+  // The whole item in its own column at the right of the viewer: each slice (its thumbnail when that
+  // shows the whole slice), a mark per shape, and a frame for what the viewer shows. A tall strip is
+  // stretched to the column's width (a 60,000 px strip would otherwise be a few pixels wide); click or
+  // drag to go there. It lives in its own element, so the layout never depends on the viewer library.
+  function buildOverview(item) {
+    overview = svg("svg", { "data-testid": "overview", viewBox: "0 0 " + item.width + " " + item.height });
+    var box = els.overview.getBoundingClientRect();
+    var tall = item.height / item.width > box.height / Math.max(box.width, 1);
+    overview.setAttribute("preserveAspectRatio", tall ? "none" : "xMidYMin meet");
+    overview.appendChild(svg("rect", { "class": "ov-item", x: 0, y: 0, width: item.width, height: item.height }));
+    item.slices.forEach(function (s) {
+      var scale = Math.min(1, 256 / s.width);
+      if (Math.round(s.height * scale) <= 384) { // the thumbnail holds the whole slice (labeling/ingest/tiles.py)
+        overview.appendChild(svg("image", { href: s.dzi.replace(/tiles\/image\.dzi$/, "thumbnail/"), x: 0, y: s.offset_y,
+                                            width: s.width, height: s.height, preserveAspectRatio: "none" }));
+      }
+      if (s.offset_y > 0) overview.appendChild(svg("line", { "class": "ov-slice", x1: 0, y1: s.offset_y, x2: item.width, y2: s.offset_y }));
+    });
+    overviewShapes = svg("g", { "class": "ov-shapes" });
+    overviewView = svg("rect", { "class": "ov-view", "data-testid": "overview-view" });
+    overview.appendChild(overviewShapes);
+    overview.appendChild(overviewView);
+    els.overview.appendChild(overview);
+    var dragging = false;
+    els.overview.addEventListener("pointerdown", function (e) {
+      if (e.button !== 0) return;
+      dragging = true;
+      els.overview.setPointerCapture(e.pointerId);
+      overviewJump(e);
+    });
+    els.overview.addEventListener("pointermove", function (e) { if (dragging) overviewJump(e); });
+    els.overview.addEventListener("pointerup", function () { dragging = false; });
+    els.overview.addEventListener("pointercancel", function () { dragging = false; });
+  }
+
+  function overviewPoint(e) {
+    var point = overview.createSVGPoint();
+    point.x = e.clientX;
+    point.y = e.clientY;
+    return point.matrixTransform(overview.getScreenCTM().inverse());
+  }
+
+  function overviewJump(e) {
+    if (!viewer) return;
+    var p = overviewPoint(e), vp = viewer.viewport, b = vp.getBounds(true), u = state.unit;
+    var tall = overview.getAttribute("preserveAspectRatio") === "none";
+    var x = tall ? b.x + b.width / 2 : p.x / u; // a strip keeps its sideways position
+    vp.panTo(new OpenSeadragon.Point(x, p.y / u), true);
+    vp.applyConstraints(true);
+  }
+
+  // Marks at least 3 screen pixels tall, so a small shape on a long strip still shows.
+  function overviewMinHeight() {
+    var h = els.overview.clientHeight || 1;
+    return 3 * state.ws.item.height / h;
+  }
+
+  function renderOverviewShapes() {
+    if (!overviewShapes) return;
+    clear(overviewShapes);
+    var minHeight = overviewMinHeight();
+    state.doc.shapes.forEach(function (shape) {
+      var b = bounds(shape);
+      if (!b) return;
+      var mark = svg("rect", { "class": "ov-shape" + (shape.id === state.selected ? " selected" : ""), "data-id": shape.id,
+                               x: b[0], y: b[1], width: Math.max(b[2], 1), height: Math.max(b[3], minHeight) });
+      mark.setAttribute("fill", colourOf(shape.class));
+      overviewShapes.appendChild(mark);
+    });
+  }
+
+  function renderOverviewView() {
+    if (!overviewView || !viewer) return;
+    var item = state.ws.item, b = viewer.viewport.getBounds(true), u = state.unit;
+    var x0 = Math.max(0, b.x * u), y0 = Math.max(0, b.y * u);
+    var x1 = Math.min(item.width, (b.x + b.width) * u), y1 = Math.min(item.height, (b.y + b.height) * u);
+    var minHeight = overviewMinHeight();
+    overviewView.setAttribute("x", x0);
+    overviewView.setAttribute("y", y0);
+    overviewView.setAttribute("width", Math.max(x1 - x0, 1));
+    overviewView.setAttribute("height", Math.max(y1 - y0, minHeight));
+  }
+
+  // ---------------------------------------------------------------- moving through a tall item
+
+  // The wheel and a trackpad's two-finger swipe scroll (Shift: sideways); with Ctrl or ⌘, and a
+  // trackpad's pinch (which browsers send as a wheel with ctrlKey), they zoom at the pointer.
+  function onWheel(e) {
+    if (!viewer) return;
+    e.preventDefault();
+    e.stopPropagation();
+    var vp = viewer.viewport, rect = els.viewer.getBoundingClientRect();
+    var unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? rect.height : 1;
+    if (e.ctrlKey || e.metaKey) {
+      var factor = Math.min(2, Math.max(0.5, Math.pow(2, -e.deltaY * unit / 300)));
+      vp.zoomBy(factor, vp.pointFromPixel(new OpenSeadragon.Point(e.clientX - rect.left, e.clientY - rect.top), true), true);
+      vp.applyConstraints(true);
+      return;
+    }
+    var dx = e.deltaX * unit, dy = e.deltaY * unit;
+    if (e.shiftKey && !dx) { dx = dy; dy = 0; }
+    var perPixel = vp.getBounds(true).width / rect.width;
+    vp.panBy(new OpenSeadragon.Point(dx * perPixel, dy * perPixel), true);
+    vp.applyConstraints(true);
+  }
+
+  function scrollScreens(count) {
+    var vp = viewer.viewport;
+    vp.panBy(new OpenSeadragon.Point(0, vp.getBounds(true).height * 0.9 * count), true);
+    vp.applyConstraints(true);
+  }
+
+  function scrollToEnd(top) {
+    var vp = viewer.viewport, b = vp.getBounds(true), height = state.ws.item.height / state.unit;
+    var y = top ? 0 : Math.max(0, height - b.height);
+    vp.panTo(new OpenSeadragon.Point(b.x + b.width / 2, y + b.height / 2), true);
+    vp.applyConstraints(true);
+  }
+
+  // The next (step 1) or previous (-1) shape in reading order after the selected one; with none
+  // selected, the first starting at or below the top of the view (or the last starting above its bottom).
+  function jumpShape(step) {
+    var ordered = readingOrder(state.doc.shapes).filter(function (s) { return bounds(s); });
+    if (!ordered.length) { message("No shapes yet.", "info"); return; }
+    var index = -1;
+    for (var i = 0; i < ordered.length; i++) if (ordered[i].id === state.selected) index = i;
+    var next;
+    if (index >= 0) next = ordered[(index + step + ordered.length) % ordered.length];
+    else {
+      var view = viewer.viewport.getBounds(true), top = view.y * state.unit, bottom = (view.y + view.height) * state.unit;
+      var below = ordered.filter(function (s) { return bounds(s)[1] >= top; });
+      var above = ordered.filter(function (s) { return bounds(s)[1] < bottom; });
+      next = step > 0 ? (below[0] || ordered[0]) : (above[above.length - 1] || ordered[ordered.length - 1]);
+    }
+    select(next.id);
+    centreOn(next);
+  }
+
+  function centreOn(shape) {
+    var b = bounds(shape), u = state.unit, vp = viewer.viewport, view = vp.getBounds(true);
+    var across = b[0] / u >= view.x && (b[0] + b[2]) / u <= view.x + view.width;
+    var down = b[1] / u >= view.y && (b[1] + b[3]) / u <= view.y + view.height;
+    if (across && down) return;
+    // A shape already in view sideways keeps the view's sideways position (a fitted strip stays fitted).
+    var x = across ? view.x + view.width / 2 : (b[0] + b[2] / 2) / u;
+    vp.panTo(new OpenSeadragon.Point(x, (b[1] + b[3] / 2) / u), true);
   }
 
   // ---------------------------------------------------------------- rendering: panels
@@ -979,6 +1179,12 @@ import { send, sessionLost } from "../portal/api.js";
       change(function () { moveShape(selected, before, dx, dy); }, "nudge:" + selected.id);
     }
     else if (key === " ") { state.spaceHeld = true; renderShapes(); }
+    else if (key === "PageDown" && viewer) scrollScreens(1);
+    else if (key === "PageUp" && viewer) scrollScreens(-1);
+    else if (key === "Home" && viewer) scrollToEnd(true);
+    else if (key === "End" && viewer) scrollToEnd(false);
+    else if ((key === "n" || key === "N") && viewer) jumpShape(e.shiftKey ? -1 : 1);
+    else if (key === "t" || key === "T") setLabels(!state.labels);
     else if (/^[rRfF]$/.test(key)) { /* OpenSeadragon would rotate or flip the view */ }
     else handled = false;
     if (handled) { e.preventDefault(); e.stopPropagation(); }
@@ -1011,9 +1217,20 @@ import { send, sessionLost } from "../portal/api.js";
 
   function writeLocal() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ task: page.task, base: state.version, at: Date.now(),
-                                                        doc: { shapes: state.doc.shapes, relations: state.doc.relations } }));
+      localStorage.setItem(storageKey, JSON.stringify({
+        task: page.task, base: state.version, at: Date.now(), saveId: state.docSaveId, sent: state.sentIds,
+        doc: { shapes: state.doc.shapes, relations: state.doc.relations }
+      }));
     } catch (err) { /* storage full or off: the server save still runs */ }
+  }
+
+  // Nothing left to send, but this tab has seen version `base`: a reload whose page was drawn before
+  // this tab's last save landed (the old page lives on until the new one arrives) reads it again.
+  function writeClean() {
+    try {
+      localStorage.setItem(storageKey, JSON.stringify({ task: page.task, base: state.version, at: Date.now(),
+                                                        saveId: state.docSaveId, sent: [], doc: null }));
+    } catch (err) { /* storage full or off */ }
   }
 
   function clearLocal() {
@@ -1039,12 +1256,24 @@ import { send, sessionLost } from "../portal/api.js";
       return state.saving;
     }
     if (!dirty()) return Promise.resolve(true);
-    var sentCount = state.changeCount, body = docJson(state.doc), base = state.version;
+    var sentCount = state.changeCount, base = state.version, saveId = newSaveId(), focused = focusedTake();
+    // The id is on this device before the request leaves, so a reload during the save knows it.
+    state.sentIds = state.sentIds.concat([saveId]);
+    state.docSaveId = saveId;
+    writeLocal();
+    var body = JSON.stringify({ shapes: state.doc.shapes, relations: state.doc.relations, save_id: saveId,
+                                focused_seconds: focused });
     var keepalive = !!options.keepalive && body.length < KEEPALIVE_LIMIT;
     setStatus("saving", "Saving…");
     state.saving = send("PUT", annotationUrl, { body: body, headers: { "If-Match": '"' + base + '"' }, keepalive: keepalive })
-      .then(function (result) { return saved(result, sentCount); },
-            function () { return offline("Offline — your changes are kept on this device and will be sent when the network is back."); })
+      .then(function (result) {
+              if (!result.ok) focusedGiveBack(focused);
+              return saved(result, sentCount);
+            },
+            function () {
+              focusedGiveBack(focused);
+              return offline("Offline — your changes are kept on this device and will be sent when the network is back.");
+            })
       .then(function (ok) {
         state.saving = null;
         if (state.saveAgain) {
@@ -1060,21 +1289,25 @@ import { send, sessionLost } from "../portal/api.js";
     if (result.ok) {
       state.expired = false;
       state.version = result.data.version;
+      state.sentIds = []; // older saves of this page named older versions: they can no longer land
       state.flags = flagMap(result.data.flags);
       if (state.task.status === "new" || state.task.status === "rejected") state.task.status = "in_progress";
       if (state.changeCount === sentCount) {
         state.savedCount = sentCount;
         if (result.data.clipped && result.data.clipped.length) adoptServerShapes(result.data);
-        clearLocal();
+        writeClean();
         setStatus("saved", "Saved (version " + state.version + ")");
       } else {
+        state.docSaveId = null;
         writeLocal(); // newer changes ride on the new version
         scheduleSave();
       }
       updateTaskStatus();
       return true;
     }
-    if (result.status === 412) { openConflict(result.data && result.data.current, "save"); return false; }
+    var current = result.status === 412 && result.data ? result.data.current : null;
+    if (current && ownSave(current.save_id)) return rebase(current);
+    if (result.status === 412) { openConflict(current, "save"); return false; }
     if (sessionLost(result)) {
       state.expired = true;
       setStatus("offline", "Session expired — your work is kept on this device and will be sent after you log in again.",
@@ -1086,6 +1319,27 @@ import { send, sessionLost } from "../portal/api.js";
     setStatus("error", "Not saved: " + errorText(result.data, "the server refused the document (" + result.status + ")."));
     message(errorText(result.data, "The server refused the save."), "error");
     return false;
+  }
+
+  function ownSave(saveId) { return !!saveId && state.sentIds.indexOf(saveId) >= 0; }
+
+  // The server's latest version was made by a save of ours whose answer we never saw (a reload while it
+  // was in flight, the page-hide save, a slow answer): our document descends from it, so it becomes
+  // the base and what is left is saved on top. No dialog: nobody else wrote.
+  function rebase(current) {
+    state.version = current.version;
+    state.flags = flagMap(current.flags);
+    if (docJson(current) === docJson(state.doc)) {
+      state.savedCount = state.changeCount;
+      state.docSaveId = current.save_id;
+      writeClean();
+      setStatus("saved", "Saved (version " + state.version + ")");
+      return true;
+    }
+    state.docSaveId = null;
+    writeLocal();
+    scheduleSave();
+    return true;
   }
 
   function offline(text) {
@@ -1111,7 +1365,42 @@ import { send, sessionLost } from "../portal/api.js";
     if (dirty() && !state.conflict && state.editable) {
       writeLocal();
       save({ keepalive: true });
+    } else {
+      focusedReport({ keepalive: true });
     }
+  }
+
+  // ---------------------------------------------------------------- focused time
+
+  function noteInput() { state.lastInputAt = Date.now(); }
+
+  function focusTick() {
+    var now = Date.now(), gap = Math.min(Math.max(now - state.lastTick, 0), 2 * FOCUS_TICK_MS);
+    state.lastTick = now;
+    var present = document.visibilityState === "visible" && document.hasFocus() && now - state.lastInputAt < IDLE_MS;
+    if (present && state.editable) state.focusedMs += gap;
+    root.dataset.focusedMs = String(Math.floor(state.focusedMs));
+    if (now - state.lastReportAt >= FOCUS_REPORT_MS && !dirty()) focusedReport({});
+  }
+
+  function focusedTake() {
+    var seconds = Math.min(Math.floor(state.focusedMs / 1000), FOCUS_REPORT_MAX_S);
+    state.focusedMs -= seconds * 1000;
+    state.lastReportAt = Date.now();
+    return seconds;
+  }
+
+  function focusedGiveBack(seconds) { state.focusedMs += seconds * 1000; }
+
+  // Time spent with nothing to save (reading, checking before submit): saves carry the rest.
+  function focusedReport(options) {
+    if (!state.editable || state.focusedMs < 1000) return Promise.resolve(true);
+    var seconds = focusedTake();
+    return send("POST", taskUrl + "focused-time/", { body: { seconds: seconds }, keepalive: !!options.keepalive })
+      .then(function (result) {
+        if (!result.ok) focusedGiveBack(seconds);
+        return result.ok;
+      }, function () { focusedGiveBack(seconds); return false; });
   }
 
   // ---------------------------------------------------------------- conflicts
@@ -1187,7 +1476,7 @@ import { send, sessionLost } from "../portal/api.js";
         message("Not submitted: the latest changes are not saved yet.", "error");
         return null;
       }
-      return send("POST", taskUrl + "submit/", { body: { version: state.version } });
+      return focusedReport({}).then(function () { return send("POST", taskUrl + "submit/", { body: { version: state.version } }); });
     }).then(function (result) {
       if (!result) return;
       if (!result.ok) {
@@ -1282,9 +1571,9 @@ import { send, sessionLost } from "../portal/api.js";
     viewer = OpenSeadragon({
       element: els.viewer,
       prefixUrl: page.prefixUrl,
-      showNavigator: true,
-      navigatorId: "minimap",
-      navigatorAutoFade: false,
+      // The overview is the page's own (buildOverview): OpenSeadragon's navigator fits a tall strip
+      // into a few pixels of width and inserted its elements where the layout did not expect them.
+      showNavigator: false,
       // The page's own zoom buttons instead of OpenSeadragon's: those are 16 images (four states of
       // four buttons) fetched before the first tile, and on HTTP/1.1 they held the browser's six
       // connections while the strip's descriptor and first tiles waited (docs/benchmarks.md).
@@ -1296,14 +1585,16 @@ import { send, sessionLost } from "../portal/api.js";
       minZoomImageRatio: 0.5,
       maxZoomPixelRatio: 6,
       preserveViewport: true,
-      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false, scrollToZoom: false },
       tileSources: item.slices.map(function (s) {
         return { tileSource: s.dzi, x: 0, y: s.offset_y / state.unit, width: s.width / state.unit };
       })
     });
     buildOverlay();
+    buildOverview(item);
+    els.viewer.addEventListener("wheel", onWheel, { capture: true, passive: false });
     viewer.addHandler("update-viewport", applyTransform);
-    viewer.addHandler("resize", applyTransform);
+    viewer.addHandler("resize", function () { applyTransform(); renderOverviewShapes(); });
     viewer.addHandler("canvas-key", function (e) {
       if (/^[rRfF]$/.test(e.originalEvent && e.originalEvent.key)) e.preventDefaultAction = true;
     });
@@ -1320,6 +1611,14 @@ import { send, sessionLost } from "../portal/api.js";
     viewer.addHandler("tile-loaded", function () {
       els.viewer.dataset.tilesLoaded = String(Number(els.viewer.dataset.tilesLoaded || 0) + 1);
     });
+  }
+
+  // The viewer, overview and side panel take the window's height below the bars, however many lines
+  // the bars wrap to.
+  function fitHeight() {
+    var main = root.querySelector(".ws-main");
+    var top = main.getBoundingClientRect().top + window.scrollY;
+    main.style.height = Math.max(420, Math.floor(window.innerHeight - top - 12)) + "px";
   }
 
   function load() {
@@ -1376,19 +1675,29 @@ import { send, sessionLost } from "../portal/api.js";
     root.dataset.state = "ready";
   }
 
-  // A copy kept on this device that never reached the server: send it if it was made on the version
-  // the server still has, otherwise let the person choose (the conflict panel).
+  // A copy kept on this device whose save was never confirmed. Dropped when the server's latest version
+  // is that very save; sent without a word when the server is still at the copy's base version, or its
+  // latest version is an earlier save of this copy (the copy descends from it); otherwise the person
+  // chooses (the conflict panel: someone else saved meanwhile).
   function restoreLocal(annotation) {
     var local = readLocal();
-    if (!local || !local.doc) return;
+    if (!local) return;
+    if (typeof local.base === "number" && local.base > annotation.version && !state.refetched) {
+      refetch();
+      return;
+    }
+    if (!local.doc) { clearLocal(); return; }
     if (docJson(local.doc) === docJson(annotation)) { clearLocal(); return; }
+    if (local.saveId && annotation.save_id === local.saveId) { clearLocal(); return; }
     if (!state.editable) {
       message("This device kept changes to this task that never reached the server, but the task is " +
               state.task.status.replace("_", " ") + " now: they were not applied.", "error");
       return;
     }
     state.doc = { shapes: local.doc.shapes || [], relations: local.doc.relations || [] };
-    if (local.base === annotation.version) {
+    state.sentIds = (local.sent || []).filter(function (id) { return typeof id === "string"; });
+    var ownLatest = ownSave(annotation.save_id);
+    if (local.base === annotation.version || ownLatest) {
       state.changeCount += 1;
       message("Changes kept on this device were restored and are being saved.", "info");
       save();
@@ -1399,15 +1708,37 @@ import { send, sessionLost } from "../portal/api.js";
     }
   }
 
+  // The page was drawn before this tab's last save landed: read the document again, then the copy.
+  function refetch() {
+    state.refetched = true;
+    setStatus("saving", "Reading the latest version…");
+    send("GET", annotationUrl).then(function (result) {
+      if (!result.ok) { setStatus("error", errorText(result.data, "This task could not be read again: reload the page.")); return; }
+      state.doc = { shapes: result.data.shapes || [], relations: result.data.relations || [] };
+      state.version = result.data.version;
+      state.flags = flagMap(result.data.flags);
+      if (state.editable) setStatus("saved", "Saved (version " + state.version + ")");
+      restoreLocal(result.data);
+      renderAll();
+    }, function () { setStatus("offline", "Offline — reload the page when the network is back."); });
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function wire() {
     window.addEventListener("keydown", onKeyDown, true);
+    ["pointerdown", "pointermove", "keydown", "wheel", "input"].forEach(function (type) {
+      window.addEventListener(type, noteInput, { capture: true, passive: true });
+    });
+    setInterval(focusTick, FOCUS_TICK_MS);
     window.addEventListener("keyup", onKeyUp, true);
     document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") saveOnHide(); });
     window.addEventListener("pagehide", saveOnHide);
     window.addEventListener("online", function () { if (dirty()) save(); });
     els["help-button"].addEventListener("click", function () { els["help-dialog"].showModal(); });
+    els["labels-toggle"].addEventListener("click", function () { setLabels(!state.labels); });
+    els["shape-next"].addEventListener("click", function () { if (viewer) jumpShape(1); });
+    els["shape-prev"].addEventListener("click", function () { if (viewer) jumpShape(-1); });
     els["conflict-reload"].addEventListener("click", function () { resolveConflict(false); });
     els["conflict-keep"].addEventListener("click", function () { resolveConflict(true); });
     els["show-pinned"].addEventListener("click", function () { select(state.pinned, true); });
@@ -1428,6 +1759,12 @@ import { send, sessionLost } from "../portal/api.js";
   }
 
   wire();
+  fitHeight();
+  window.addEventListener("resize", fitHeight);
+  if (window.ResizeObserver) { // a message, the review banner or the conflict panel above it
+    var above = new ResizeObserver(fitHeight);
+    Array.prototype.forEach.call(root.querySelectorAll(".ws > :not(.ws-main):not(dialog)"), function (node) { above.observe(node); });
+  }
   load();
 
   // For tests and the curious: item pixels <-> screen, the live state.

@@ -247,7 +247,7 @@ def test_label_a_20000_px_strip_reload_submit_reject_fix_and_accept(
     assert page.locator("#relation-list li[data-type=speaker]").count() == 1
     # Reading order: top to bottom, the panel at y 9000 last.
     assert page.locator("#shape-list li").last.inner_text().find("panel") >= 0
-    assert page.locator("#minimap canvas").count() >= 1  # the minimap
+    assert page.locator("#overview [data-testid=overview-view]").count() == 1  # the overview's frame
     # Delete, undo, redo by keyboard; the help overlay.
     page.locator("#shape-list li", has_text="sfx").locator("button").click()
     page.keyboard.press("Delete")
@@ -463,7 +463,8 @@ def test_a_save_after_the_session_expired_is_kept_and_sent_after_logging_in(
     wait_saved(page)
     saved = server_doc(task)
     assert saved.version == 2 and sorted(s["class"] for s in saved.shapes) == ["panel", "speech_bubble"]
-    assert page.evaluate(f"localStorage.getItem('atelier:annotation:{annotator.pk}:{task.pk}')") is None
+    left = page.evaluate(f"JSON.parse(localStorage.getItem('atelier:annotation:{annotator.pk}:{task.pk}'))")
+    assert left["doc"] is None and left["base"] == 2  # nothing unsent: only the version this tab saw
 
 
 # ------------------------------------------------------------------ user text is text
