@@ -27,17 +27,32 @@ def tasks_create(*, dataset: Dataset, user, overlap: int = 1, item_ids: list[int
     check_may_assign(user, dataset)
     if not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
         raise ValidationError({"overlap": [OVERLAP_RANGE]})
-    items = Item.objects.filter(dataset=dataset)
-    if item_ids is not None:
-        found = set(items.filter(pk__in=item_ids).values_list("pk", flat=True))
-        missing = sorted(set(item_ids) - found)
-        if missing:
-            raise ValidationError({"items": [ITEMS_NOT_IN_DATASET.format(ids=", ".join(map(str, missing[:20])))]})
-        items = items.filter(pk__in=item_ids)
+    if item_ids is None:
+        item_ids = list(Item.objects.filter(dataset=dataset).values_list("pk", flat=True))
+    else:
+        item_ids = items_in_dataset(dataset=dataset, item_ids=item_ids)
+    return tasks_create_for_items(dataset=dataset, item_ids=item_ids, overlap=overlap)
+
+
+def items_in_dataset(*, dataset: Dataset, item_ids: list[int]) -> list[int]:
+    """The ids, each once, checked to be the dataset's items (a ValidationError names the others)."""
+    wanted = sorted(set(item_ids))
+    found = set()
+    for start in range(0, len(wanted), 500):  # SQLite bounds the parameters of one statement
+        chunk = wanted[start : start + 500]
+        found |= set(Item.objects.filter(dataset=dataset, pk__in=chunk).values_list("pk", flat=True))
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationError({"items": [ITEMS_NOT_IN_DATASET.format(ids=", ".join(map(str, missing[:20])))]})
+    return wanted
+
+
+def tasks_create_for_items(*, dataset: Dataset, item_ids: list[int], overlap: int) -> dict:
+    """The tasks these items (checked by the caller) lack to have `overlap` each, with their documents."""
     existing = set(Task.objects.filter(dataset=dataset).values_list("item_id", "overlap_index"))
     wanted = [
         Task(dataset=dataset, item_id=item_id, overlap_index=index)
-        for item_id in items.order_by("id").values_list("pk", flat=True)
+        for item_id in sorted(item_ids)
         for index in range(overlap)
         if (item_id, index) not in existing
     ]
