@@ -5,8 +5,11 @@
 conditional UPDATE (`assignee IS NULL`), so two people racing for a task get one each, never the same.
 """
 
+import fcntl
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from labeling.access import annotator_team_ids, check_may_assign
@@ -116,14 +119,34 @@ def _claim_unassigned(*, user, dataset_id: int | None) -> Task | None:
 def _claim_first(*, open_tasks, user) -> Task | None:
     """Pick and take the oldest open task in one transaction. PostgreSQL: rows another claim holds
     are skipped (FOR UPDATE SKIP LOCKED), so twenty people asking at once take twenty tasks in
-    parallel. SQLite: the IMMEDIATE transaction already runs one writer at a time."""
-    with transaction.atomic():
+    parallel. SQLite: the IMMEDIATE transaction already runs one writer at a time; claims queue on a
+    file lock first (_claims_in_turn)."""
+    with _claims_in_turn(), transaction.atomic():
         task = open_tasks.select_for_update(skip_locked=True, of=("self",)).first()
         if task is None:
             return None
         task.assignee, task.assigned_at = user, timezone.now()
         task.save(update_fields=["assignee", "assigned_at"])
         return task
+
+
+@contextmanager
+def _claims_in_turn():
+    """SQLite: one claim at a time per database file, across threads and processes, waiting in the
+    kernel (flock). Without it twenty claims race for BEGIN IMMEDIATE, and SQLite's busy handler makes
+    each loser sleep with a growing back-off (up to 100 ms a try): a claim that lost a few times sleeps
+    while newer ones take the lock, and one annotator waited 1.9 s (docs/benchmarks.md, Annotation).
+    A blocked flock wakes as soon as the holder lets go. PostgreSQL needs none (SKIP LOCKED)."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor != "sqlite" or not name or str(name).startswith(":memory:") or "mode=memory" in str(name):
+        yield
+        return
+    with open(f"{name}.claims.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def item_status_refresh(*, item_id: int) -> str:
