@@ -115,7 +115,7 @@ class NextTaskView(GenericAPIView):
         task = annotation_task_services.task_next(user=request.user, dataset_id=dataset_id)
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return _task_detail(request, access.access_task_for_user(request.user, task.pk))
+        return _task_detail(request, task)  # the caller's own task, read with its dataset and item
 
 
 class TaskDetailView(GenericAPIView):

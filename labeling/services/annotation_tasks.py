@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from labeling.access import annotator_team_ids, check_may_assign
@@ -23,6 +24,7 @@ NOT_AN_ANNOTATOR = "The assignee must be an annotator of the dataset's team."
 ALREADY_HOLDS_ITEM = "This person already holds another task of the same item."
 ONLY_OPEN_TASKS_MOVE = "Only tasks not yet submitted can be reassigned; this one is {status}."
 _CLAIM_ATTEMPTS = 5
+OWN_WORK_ORDER = (TaskStatus.REJECTED, TaskStatus.IN_PROGRESS, TaskStatus.NEW)
 
 
 def tasks_create(*, dataset: Dataset, user, overlap: int = 1, item_ids: list[int] | None = None) -> dict:
@@ -89,13 +91,15 @@ def task_assign(*, task: Task, user, assignee) -> Task:
 def task_next(*, user, dataset_id: int | None = None) -> Task | None:
     """The user's next task: their rejected work, then work in progress, then new tasks given to them,
     then an unassigned new task of a dataset they annotate, claimed for them. None when nothing waits."""
-    own = Task.objects.filter(assignee=user)
+    own = Task.objects.filter(assignee=user, status__in=OWN_WORK_ORDER)
     if dataset_id is not None:
         own = own.filter(dataset_id=dataset_id)
-    for status in (TaskStatus.REJECTED, TaskStatus.IN_PROGRESS, TaskStatus.NEW):
-        task = own.filter(status=status).order_by("id").first()
-        if task is not None:
-            return task
+    # One query for the oldest task of each kind (a walk of the (assignee, status, id) index), not one
+    # per kind: "next task" is the annotator's most frequent call (docs/benchmarks.md, Annotation).
+    oldest = dict(own.values_list("status").annotate(first=Min("id")).order_by())
+    for status in OWN_WORK_ORDER:
+        if status in oldest:
+            return Task.objects.select_related("dataset", "item", "assignee", "reviewer").get(pk=oldest[status])
     return _claim_unassigned(user=user, dataset_id=dataset_id)
 
 
@@ -122,7 +126,11 @@ def _claim_first(*, open_tasks, user) -> Task | None:
     parallel. SQLite: the IMMEDIATE transaction already runs one writer at a time; claims queue on a
     file lock first (_claims_in_turn)."""
     with _claims_in_turn(), transaction.atomic():
-        task = open_tasks.select_for_update(skip_locked=True, of=("self",)).first()
+        # With the rows the response shows (the caller needs not read the task again).
+        task = open_tasks.select_related("dataset", "item", "reviewer").select_for_update(
+            skip_locked=True, of=("self",)
+        )
+        task = task.first()
         if task is None:
             return None
         task.assignee, task.assigned_at = user, timezone.now()
