@@ -91,6 +91,7 @@ ONLY_ASSIGNEE_ANNOTATES = "Only the task's annotator changes its annotation."
 MAY_NOT_REVIEW = "Only reviewers and team admins of the dataset's team review its tasks."
 NO_REVIEWING_OWN_WORK = "Nobody reviews their own work; ask another reviewer."
 MAY_NOT_ASSIGN = "Only researchers and team admins of the dataset's team create and assign its tasks."
+REVIEW_ROUTED_ELSEWHERE = "This task's review was given to {reviewer}; a team admin may review it too."
 
 
 def team_ids_where_user_reviews(user) -> set[int]:
@@ -133,7 +134,7 @@ def access_task_for_user(user, task_id):
     """One task by its primary key, then the rule in Python: an OR across a join defeats the index."""
     from labeling.models import Task
 
-    task = Task.objects.select_related("dataset", "item", "assignee").filter(pk=task_id).first()
+    task = Task.objects.select_related("dataset", "item", "assignee", "reviewer").filter(pk=task_id).first()
     if task is None or not may_see_task(user, task):
         raise Http404(NO_SUCH_TASK)
     return task
@@ -153,6 +154,15 @@ def check_may_review(user, task) -> None:
         raise PermissionDenied(MAY_NOT_REVIEW)
     if task.assignee_id == user.pk:
         raise PermissionDenied(NO_REVIEWING_OWN_WORK)
+    if task.reviewer_id not in (None, user.pk) and not _may_review_any(user, task):
+        raise PermissionDenied(REVIEW_ROUTED_ELSEWHERE.format(reviewer=task.reviewer.username))
+
+
+def _may_review_any(user, task) -> bool:
+    """Team admins and site admins review a task whose review a lead gave to someone else (to unblock it)."""
+    return (
+        user.is_staff or Membership.objects.filter(user=user, team_id=task.dataset.team_id, is_team_admin=True).exists()
+    )
 
 
 def check_may_assign(user, dataset) -> None:

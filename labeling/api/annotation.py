@@ -24,9 +24,14 @@ from labeling.api.annotation_serializers import (
     SubmitSerializer,
     TaskAssignSerializer,
     TaskDetailSerializer,
+    TaskProgressSerializer,
+    TasksAssignedSerializer,
+    TasksAssignSerializer,
     TasksCreatedSerializer,
     TasksCreateSerializer,
     TaskSerializer,
+    TasksReviewerSerializer,
+    TasksReviewerSetSerializer,
     TaskStatusFilterSerializer,
 )
 from labeling.documents import removed_class_flags
@@ -37,8 +42,10 @@ from labeling.selectors import quality as quality_selectors
 from labeling.services import annotation_tasks as annotation_task_services
 from labeling.services import annotations as annotation_services
 from labeling.services import reviews as review_services
+from labeling.services import task_assignment
 from portal.accounts.models import User
 
+MAY_NOT_SEE_PROGRESS = "Progress figures are for the team's reviewers, researchers and admins."
 MAY_NOT_SEE_QUALITY = "Quality figures are for the team's reviewers, researchers and admins."
 NO_SUCH_USER = "No such user."
 
@@ -90,6 +97,7 @@ class TaskListView(ListAPIView):
             status=filters["status"],
             dataset_id=filters["dataset"],
             assignee_id=filters["assignee"],
+            reviewer_id=filters["reviewer"],
         )
 
 
@@ -109,7 +117,7 @@ class NextTaskView(GenericAPIView):
         task = annotation_task_services.task_next(user=request.user, dataset_id=dataset_id)
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return _task_detail(request, access.access_task_for_user(request.user, task.pk))
+        return _task_detail(request, task)  # the caller's own task, read with its dataset and item
 
 
 class TaskDetailView(GenericAPIView):
@@ -138,16 +146,70 @@ class DatasetTasksView(GenericAPIView):
 
     @extend_schema(request=TasksCreateSerializer, responses={201: TasksCreatedSerializer})
     def post(self, request, pk: int):
+        """Make tasks for a scope of the dataset's items and (annotators given) hand them out round-robin."""
         dataset = access.access_dataset_for_user(request.user, pk)
         payload = TasksCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        counts = annotation_task_services.tasks_create(
+        data = payload.validated_data
+        counts = task_assignment.tasks_plan(
             dataset=dataset,
             user=request.user,
-            overlap=payload.validated_data["overlap"],
-            item_ids=payload.validated_data["items"],
+            scope=data["scope"] or ("selection" if data["items"] is not None else "all"),
+            filters=data["filter"],
+            item_ids=data["items"],
+            version_id=data["version"],
+            overlap=data["overlap"],
+            annotator_ids=data["annotators"],
+            reviewer_id=data["reviewer"],
         )
-        return Response(counts, status=status.HTTP_201_CREATED)
+        return Response(TasksCreatedSerializer(counts).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetTasksAssignView(GenericAPIView):
+    serializer_class = TasksAssignedSerializer
+
+    @extend_schema(request=TasksAssignSerializer, responses={200: TasksAssignedSerializer})
+    def post(self, request, pk: int):
+        """Give tasks to one annotator, round-robin to several, or (none) take them back."""
+        dataset = access.access_dataset_for_user(request.user, pk)
+        payload = TasksAssignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        counts = task_assignment.tasks_assign(
+            dataset=dataset,
+            user=request.user,
+            task_ids=payload.validated_data["tasks"],
+            annotator_ids=payload.validated_data["annotators"],
+        )
+        return Response(TasksAssignedSerializer(counts).data)
+
+
+class DatasetTasksReviewerView(GenericAPIView):
+    serializer_class = TasksReviewerSetSerializer
+
+    @extend_schema(request=TasksReviewerSerializer, responses={200: TasksReviewerSetSerializer})
+    def post(self, request, pk: int):
+        """Route the tasks' review to one reviewer, or (null) to any reviewer of the team."""
+        dataset = access.access_dataset_for_user(request.user, pk)
+        payload = TasksReviewerSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        counts = task_assignment.tasks_set_reviewer(
+            dataset=dataset,
+            user=request.user,
+            task_ids=payload.validated_data["tasks"],
+            reviewer_id=payload.validated_data["reviewer"],
+        )
+        return Response(TasksReviewerSetSerializer(counts).data)
+
+
+class DatasetTaskProgressView(GenericAPIView):
+    serializer_class = TaskProgressSerializer
+
+    def get(self, request, pk: int):
+        """Tasks by status per annotator and per reviewer."""
+        dataset = access.access_dataset_for_user(request.user, pk)
+        if not access.may_see_team_work(request.user, dataset):
+            return Response({"detail": MAY_NOT_SEE_PROGRESS, "errors": {}}, status=status.HTTP_403_FORBIDDEN)
+        return Response(TaskProgressSerializer(annotation_task_selectors.task_progress(dataset=dataset)).data)
 
 
 class AnnotationView(GenericAPIView):

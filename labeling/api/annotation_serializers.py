@@ -5,6 +5,7 @@ from rest_framework import serializers
 from labeling.access import may_review_task
 from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
 from labeling.services.annotations import FOCUSED_SECONDS_PER_REPORT
+from labeling.services.task_assignment import SCOPES
 from portal.api.fields import WholeNumberField
 
 
@@ -14,6 +15,9 @@ class TaskSerializer(serializers.ModelSerializer):
     item_kind = serializers.CharField(source="item.kind", read_only=True)
     assignee_username = serializers.CharField(
         source="assignee.username", read_only=True, default=None, allow_null=True, help_text="null when unassigned"
+    )
+    reviewer_username = serializers.CharField(
+        source="reviewer.username", read_only=True, default=None, allow_null=True, help_text="null: any reviewer"
     )
     url = serializers.SerializerMethodField()
 
@@ -29,6 +33,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "overlap_index",
             "assignee",
             "assignee_username",
+            "reviewer",
+            "reviewer_username",
             "status",
             "active_seconds",
             "focused_seconds",
@@ -68,16 +74,82 @@ class TaskAssignSerializer(serializers.Serializer):
     assignee = WholeNumberField(allow_null=True)
 
 
+MAX_IDS = 100_000
+
+
+def _ids_field(**kwargs):
+    return serializers.ListField(child=WholeNumberField(), max_length=MAX_IDS, **kwargs)
+
+
 class TasksCreateSerializer(serializers.Serializer):
-    overlap = WholeNumberField(default=1)
-    items = serializers.ListField(
-        child=WholeNumberField(), required=False, allow_null=True, default=None, max_length=100_000
+    scope = serializers.ChoiceField(
+        choices=SCOPES,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="all | untasked (items without a task) | filter | selection; default: selection when "
+        "`items` is given, else all.",
     )
+    overlap = WholeNumberField(default=1, help_text="Tasks (annotators) per item, 1 to 10.")
+    items = _ids_field(required=False, allow_null=True, default=None, help_text="The selection's item ids.")
+    filter = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="The dataset grid's filters: status, kind, class, tag, annotator, near_duplicate.",
+    )
+    version = WholeNumberField(required=False, allow_null=True, default=None, help_text="Only this version's items.")
+    annotators = _ids_field(
+        required=False, default=list, help_text="Hand the new tasks out round-robin to these user ids."
+    )
+    reviewer = WholeNumberField(required=False, allow_null=True, default=None, help_text="Route review to this user.")
 
 
 class TasksCreatedSerializer(serializers.Serializer):
+    items = serializers.IntegerField(help_text="Items in the scope.")
     created = serializers.IntegerField()
-    existing = serializers.IntegerField()
+    existing = serializers.IntegerField(help_text="Tasks the dataset had before.")
+    assigned = serializers.IntegerField()
+    unassigned = serializers.IntegerField(help_text='Tasks of the scope left for "next task".')
+
+
+class TasksAssignSerializer(serializers.Serializer):
+    tasks = _ids_field(allow_empty=False)
+    annotators = _ids_field(
+        help_text="One user id: by hand; several: round-robin; empty: take the tasks back (unassigned)."
+    )
+
+
+class TasksAssignedSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField()
+    unassigned = serializers.IntegerField()
+
+
+class TasksReviewerSerializer(serializers.Serializer):
+    tasks = _ids_field(allow_empty=False)
+    reviewer = WholeNumberField(allow_null=True, help_text="null: any reviewer of the team.")
+
+
+class TasksReviewerSetSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+
+
+class ProgressRowSerializer(serializers.Serializer):
+    user = serializers.IntegerField(allow_null=True, help_text="null: unassigned, or no reviewer yet")
+    username = serializers.CharField(allow_null=True)
+    new = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class TaskProgressSerializer(serializers.Serializer):
+    states = serializers.ListField(child=serializers.CharField())
+    annotators = ProgressRowSerializer(many=True)
+    reviewers = ProgressRowSerializer(many=True)
+    total = serializers.DictField(child=serializers.IntegerField())
 
 
 class NextTaskSerializer(serializers.Serializer):
@@ -157,6 +229,7 @@ class TaskStatusFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, allow_null=True, default=None)
     dataset = WholeNumberField(required=False, allow_null=True, default=None)
     assignee = WholeNumberField(required=False, allow_null=True, default=None)
+    reviewer = WholeNumberField(required=False, allow_null=True, default=None)
 
 
 class DiffQuerySerializer(serializers.Serializer):

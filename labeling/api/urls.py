@@ -42,6 +42,19 @@ urlpatterns: list = [
     path("tasks/<int:pk>/focused-time/", annotation.FocusedTimeView.as_view(), name="api-task-focused-time"),
     path("tasks/<int:pk>/review/", annotation.ReviewView.as_view(), name="api-task-review"),
     path("datasets/<int:pk>/tasks/", annotation.DatasetTasksView.as_view(), name="api-dataset-tasks"),
+    path(
+        "datasets/<int:pk>/tasks/assign/", annotation.DatasetTasksAssignView.as_view(), name="api-dataset-tasks-assign"
+    ),
+    path(
+        "datasets/<int:pk>/tasks/reviewer/",
+        annotation.DatasetTasksReviewerView.as_view(),
+        name="api-dataset-tasks-reviewer",
+    ),
+    path(
+        "datasets/<int:pk>/tasks/progress/",
+        annotation.DatasetTaskProgressView.as_view(),
+        name="api-dataset-task-progress",
+    ),
     path("datasets/<int:pk>/quality/", annotation.DatasetQualityView.as_view(), name="api-dataset-quality"),
     path("items/<int:pk>/history/", annotation.ItemHistoryView.as_view(), name="api-item-history"),
 ]

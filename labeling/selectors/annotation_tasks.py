@@ -1,5 +1,10 @@
 """Reading annotation tasks: queues, the workspace's payload, an item's history."""
 
+from collections import defaultdict
+
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+
 from labeling.access import tasks_visible_to, team_ids_where_user_reviews
 from labeling.documents import shape_names
 from labeling.models import (
@@ -13,6 +18,7 @@ from labeling.models import (
     TaskStatus,
 )
 from labeling.schema import normalized_schema
+from portal.accounts.models import User
 
 
 def tasks_for_user(
@@ -23,12 +29,15 @@ def tasks_for_user(
     status: str | None = None,
     dataset_id: int | None = None,
     assignee_id: int | None = None,
+    reviewer_id: int | None = None,
+    unassigned: bool = False,
 ):
     # Each narrowing query is written without the visibility OR, so it walks one index.
     if mine:
         tasks = Task.objects.filter(assignee=user)
     elif review:  # submitted work this person may review: their teams', never their own
         tasks = Task.objects.filter(status=TaskStatus.SUBMITTED).exclude(assignee=user)
+        tasks = tasks.filter(Q(reviewer__isnull=True) | Q(reviewer=user))  # a lead may route a task to one reviewer
         if not user.is_staff:
             reviewed = Dataset.objects.filter(team_id__in=team_ids_where_user_reviews(user)).values_list(
                 "pk", flat=True
@@ -42,8 +51,14 @@ def tasks_for_user(
         tasks = tasks.filter(dataset_id=dataset_id)
     if assignee_id is not None:
         tasks = tasks.filter(assignee_id=assignee_id)
+    if unassigned:
+        tasks = tasks.filter(assignee__isnull=True)
+    if reviewer_id is not None:
+        tasks = tasks.filter(reviewer_id=reviewer_id)
     # The dataset's schema and description are large and unused by a task list.
-    return tasks.select_related("dataset", "item", "assignee").defer("dataset__label_schema", "dataset__description")
+    return tasks.select_related("dataset", "item", "assignee", "reviewer").defer(
+        "dataset__label_schema", "dataset__description"
+    )
 
 
 def viewer_slices(*, item: Item) -> list[dict]:
@@ -136,3 +151,39 @@ def shape_names_at(*, task_id: int, version: int) -> dict[str, str]:
         .first()
     )
     return shape_names(shapes or [])
+
+
+PROGRESS_STATES = tuple(TaskStatus.values)
+
+
+def task_progress(*, dataset: Dataset) -> dict:
+    """Tasks by status per annotator and per reviewer (the one a lead chose, else who reviewed it), with
+    the unassigned ones as a row of their own (person None). Two GROUP BYs over the (dataset, ...) rows."""
+    tasks = Task.objects.filter(dataset=dataset).order_by()
+    by_annotator = tasks.values_list("assignee_id", "status").annotate(n=Count("id"))
+    reviewer = Coalesce("reviewer_id", "reviewed_by_id")
+    by_reviewer = tasks.annotate(who=reviewer).values_list("who", "status").annotate(n=Count("id"))
+    rows_a, rows_r = _progress_rows(by_annotator), _progress_rows(by_reviewer)
+    names = dict(User.objects.filter(pk__in=set(rows_a) | set(rows_r)).values_list("pk", "username"))
+    return {
+        "states": list(PROGRESS_STATES),
+        "annotators": _progress_list(rows_a, names),
+        "reviewers": _progress_list(rows_r, names),
+        "total": {state: sum(row[state] for row in rows_a.values()) for state in PROGRESS_STATES},
+    }
+
+
+def _progress_rows(grouped) -> dict:
+    rows = defaultdict(lambda: dict.fromkeys(PROGRESS_STATES, 0))
+    for person, status, n in grouped:
+        rows[person][status] += n
+    return rows
+
+
+def _progress_list(rows: dict, names: dict) -> list[dict]:
+    """Named people by name, then the row of nobody (unassigned, or no reviewer yet)."""
+    people = sorted((p for p in rows if p is not None), key=lambda p: names.get(p, ""))
+    listed = [{"user": p, "username": names.get(p), **rows[p], "total": sum(rows[p].values())} for p in people]
+    if None in rows:
+        listed.append({"user": None, "username": None, **rows[None], "total": sum(rows[None].values())})
+    return listed

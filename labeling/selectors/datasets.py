@@ -90,3 +90,13 @@ def slices_of_item(*, item: Item) -> QuerySet[Slice]:
 
 def import_jobs_of_dataset(*, dataset: Dataset, limit: int = 20) -> QuerySet[ImportJob]:
     return ImportJob.objects.filter(dataset=dataset).order_by("-id")[:limit]
+
+
+def roles_in_team(*, team_id: int) -> dict[int, dict[str, bool]]:
+    """Per member: may annotate, may review (reviewers and team admins), for the task forms' choices."""
+    from portal.teams.models import Membership
+
+    rows = Membership.objects.filter(team_id=team_id).values_list(
+        "user_id", "is_annotator", "is_reviewer", "is_team_admin"
+    )
+    return {user: {"annotator": a, "reviewer": r or admin} for user, a, r, admin in rows}

@@ -80,6 +80,7 @@ def dataset_page(request, pk: int):
             "cells": cells,
             "next_before": items[-1].pk if has_more else None,
             "may_change": access.may_change_team_datasets(request.user, dataset.team_id),
+            "may_see_tasks": access.may_see_team_work(request.user, dataset),
             "imports": dataset_selectors.import_jobs_of_dataset(dataset=dataset, limit=5),
             "versions": version_selectors.versions_of_dataset(dataset=dataset)[:3],
             "chosen": chosen,

@@ -126,8 +126,11 @@ def test_making_tasks_is_idempotent_and_checks_its_input(dataset, researcher, an
     make_item(dataset)
     client = api_client_for(researcher)
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 2}, format="json").json() == {
+        "items": 1,
         "created": 2,
         "existing": 0,
+        "assigned": 0,
+        "unassigned": 2,
     }
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 2}, format="json").json()["created"] == 0
     assert client.post(f"/api/v1/datasets/{dataset.pk}/tasks/", {"overlap": 0}, format="json").status_code == 400
