@@ -10,9 +10,21 @@ Shapes reaching past the image are clipped to it (and reported); a shape with no
 refused. A class or attribute the schema lacks is refused with its name, except that shapes
 already saved under a class since removed from the schema are kept and flagged, so changing the
 schema never drops saved work.
+
+Origin: a shape may say where it came from, so acceptance can be measured per model version:
+    "origin": {"kind": "manual"}                                      (the same as no origin)
+    "origin": {"kind": "prediction_accepted" | "prediction_edited", "prediction": "<ref>"}
+<ref> is `prediction_shape_ref(prediction id, predicted shape id)`: "<prediction id>:<shape id>".
+An unknown kind is refused with its name. A manual origin is stored as no origin, so documents
+saved before origins existed read exactly as they did.
+
+Predicted shapes (labeling/services/predictions.py) go through `predicted_shapes_check`: the same
+rules shape by shape, plus a score from 0 to 1; a class outside the schema (or outside the run's
+classes) is dropped and counted, any other problem refuses that shape alone, in the checker's words.
 """
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +34,12 @@ MAX_TEXT = 10_000
 MAX_TAGS = 50
 MAX_ID = 64
 _MESSAGES_SHOWN = 20
+
+ORIGIN_MANUAL = "manual"
+ORIGIN_ACCEPTED = "prediction_accepted"
+ORIGIN_EDITED = "prediction_edited"
+ORIGIN_KINDS = (ORIGIN_MANUAL, ORIGIN_ACCEPTED, ORIGIN_EDITED)
+_REF = re.compile(r"^([1-9][0-9]{0,18}):(.{1,64})$", re.DOTALL)
 
 
 class DocumentInvalid(ValueError):
@@ -114,7 +132,43 @@ class _Checker:
         attributes = self.attributes(raw.get("attributes", {}), shape_id, label)
         if attributes is None:
             return None
-        return {"id": shape_id, "class": class_name, "type": kind, **geometry, "attributes": attributes}
+        shape = {"id": shape_id, "class": class_name, "type": kind, **geometry, "attributes": attributes}
+        if "origin" not in raw:
+            return shape
+        origin = self.origin(raw["origin"], shape_id)
+        if origin is False:
+            return None
+        return {**shape, "origin": origin} if origin else shape
+
+    def origin(self, raw, shape_id: str) -> dict | None | bool:
+        """The clean origin, None for manual (stored as no origin), False when refused."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+            self.fail("shapes", f"Shape {shape_id!r}: origin must be an object with a kind.")
+            return False
+        kind = raw["kind"]
+        if kind not in ORIGIN_KINDS:
+            self.fail("shapes", f"Shape {shape_id!r}: origin kind {kind!r} is not one of {', '.join(ORIGIN_KINDS)}.")
+            return False
+        extra = sorted(set(raw) - {"kind", "prediction"})
+        if extra:
+            self.fail("shapes", f"Shape {shape_id!r}: origin has no field {extra[0]!r}.")
+            return False
+        reference = raw.get("prediction")
+        if kind == ORIGIN_MANUAL:
+            if reference is not None:
+                self.fail("shapes", f"Shape {shape_id!r}: a manual shape names no prediction.")
+                return False
+            return None
+        if not isinstance(reference, str) or not _REF.match(reference):
+            self.fail(
+                "shapes",
+                f"Shape {shape_id!r}: origin {kind!r} names its predicted shape as "
+                f'"<prediction id>:<shape id>", not {reference!r}.',
+            )
+            return False
+        return {"kind": kind, "prediction": reference}
 
     def geometry(self, raw, shape_id: str, kind) -> dict | None:
         if kind == "tag":
@@ -223,6 +277,80 @@ class _Checker:
             self.fail("relations", f"Relation {relation_id!r}: {kind!r} goes from a {rule['from']} to a {rule['to']}.")
             return None
         return {"id": relation_id, "type": kind, "from": source["id"], "to": target["id"]}
+
+
+def prediction_shape_ref(prediction_id: int, shape_id: str) -> str:
+    """What an accepted or edited shape's origin names: one shape of one prediction."""
+    return f"{prediction_id}:{shape_id}"
+
+
+def prediction_id_of(reference: str) -> int | None:
+    """The prediction an origin reference names; None when it is not a reference."""
+    match = _REF.match(reference) if isinstance(reference, str) else None
+    return int(match.group(1)) if match else None
+
+
+def origin_kind(shape: dict) -> str:
+    """A saved shape's origin kind: manual when it has none."""
+    origin = shape.get("origin")
+    return origin.get("kind", ORIGIN_MANUAL) if isinstance(origin, dict) else ORIGIN_MANUAL
+
+
+@dataclass
+class CheckedPredictions:
+    shapes: list[dict]
+    dropped: dict[str, int] = field(default_factory=dict)  # class -> shapes dropped (outside the schema or classes)
+    refused: list[str] = field(default_factory=list)  # one message per refused shape, the checker's words
+    clipped: list[str] = field(default_factory=list)
+
+
+def predicted_shapes_check(
+    raw_shapes, *, schema: dict, frame: ItemFrame, character_ids: set[int] | None, classes: set[str] | None = None
+) -> CheckedPredictions:
+    """Check a model's shapes for one item one by one: each is kept (clipped to the image), dropped
+    (its class is outside the schema or `classes`: counted by class) or refused (named, with why).
+
+    A shape without an id gets "p<n>" (its position); every kept shape carries its score.
+    Raises DocumentInvalid only when the list itself cannot be read."""
+    if not isinstance(raw_shapes, list):
+        raise DocumentInvalid({"shapes": ["Predicted shapes must be a list."]})
+    if len(raw_shapes) > MAX_SHAPES:
+        raise DocumentInvalid(
+            {"shapes": [f"A prediction holds at most {MAX_SHAPES} shapes; this one has {len(raw_shapes)}."]}
+        )
+    checker = _Checker(schema, frame, character_ids, saved_classes={})
+    result = CheckedPredictions(shapes=[])
+    dropped: Counter = Counter()
+    for number, raw in enumerate(raw_shapes):
+        if isinstance(raw, dict) and "id" not in raw:
+            raw = {**raw, "id": f"p{number + 1}"}
+        class_name = raw.get("class") if isinstance(raw, dict) else None
+        if isinstance(class_name, str) and (
+            class_name not in checker.classes or (classes is not None and class_name not in classes)
+        ):
+            dropped[class_name] += 1
+            continue
+        shape = _predicted_shape(checker, raw, number)
+        if shape is None:
+            result.refused.append(" ".join(m for ms in checker.errors.values() for m in ms))
+        else:
+            result.shapes.append(shape)
+    result.dropped, result.clipped = dict(dropped), checker.clipped
+    return result
+
+
+def _predicted_shape(checker: "_Checker", raw, number: int) -> dict | None:
+    checker.errors = {}
+    if not isinstance(raw, dict):
+        checker.fail("shapes", f"Shape {number + 1} is not an object.")
+        return None
+    score = raw.get("score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        checker.fail("shapes", f"Shape {raw.get('id')!r}: score must be a number from 0 to 1, not {score!r}.")
+        return None
+    # A prediction has no origin of its own: only the shapes people keep from it do.
+    shape = checker.shape({k: v for k, v in raw.items() if k not in ("score", "origin")}, number)
+    return None if shape is None else {**shape, "score": round(float(score), 4)}
 
 
 def removed_class_flags(shapes: list[dict], schema: dict) -> list[dict]:

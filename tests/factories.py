@@ -44,3 +44,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     team = factory.SubFactory(TeamFactory)
     user = factory.SubFactory(UserFactory)
+
+
+class PredictionFactory(factory.django.DjangoModelFactory):
+    """A model's prediction for an item, written directly (labeling/services/predictions.py checks
+    shapes; selector tests only need rows). Pass item=..., and shapes when they matter."""
+
+    class Meta:
+        model = "labeling.Prediction"
+
+    run_ref = factory.Sequence(lambda n: f"run-{n}")
+    model_ref = "detector@1"
+    shapes = factory.LazyFunction(list)
+    shape_count = factory.LazyAttribute(lambda p: len(p.shapes))

@@ -1,5 +1,5 @@
 """The labeling app's models: datasets and their images (datasets.py), annotation (annotation.py),
-export jobs (exports.py)."""
+export jobs (exports.py), model predictions (predictions.py)."""
 
 from labeling.models.annotation import (  # noqa: F401
     EDITABLE_STATUSES,
@@ -33,3 +33,4 @@ from labeling.models.datasets import (  # noqa: F401
     default_label_schema,
 )
 from labeling.models.exports import EXPORT_FINISHED_STATES, ExportFormat, ExportJob, ExportState  # noqa: F401
+from labeling.models.predictions import Prediction  # noqa: F401
