@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0007_import_skipped_and_ignored"),
+        ("labeling", "0009_task_reviewer"),
     ]
 
     operations = [
