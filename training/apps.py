@@ -6,7 +6,11 @@ class TrainingConfig(AppConfig):
     verbose_name = "Models and training"
 
     def ready(self) -> None:
+        from portal.demo import demo_seeded
         from scheduler.job_actions import register_job_action
+        from training.demo import demo_training_seed
         from training.views import register_model_action
 
         register_job_action("register-model", register_model_action)
+        # After labeling's demo (its dispatch_uid connects first): the demo's detector trains after start-up.
+        demo_seeded.connect(demo_training_seed, dispatch_uid="training-demo")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.api import models
+from training.api import models, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -12,4 +12,6 @@ urlpatterns: list = [
         name="api-model-version-detail",
     ),
     path("models/<int:pk>/aliases/<str:alias>/", models.ModelAliasView.as_view(), name="api-model-alias"),
+    path("staged-jobs/", staging.StagedJobListView.as_view(), name="api-staged-jobs"),
+    path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
 ]
