@@ -65,7 +65,7 @@ def main() -> None:
         team=team,
         name="train",
         command="python train.py",
-        working_dir="/tmp",
+        working_dir=str(ROOT),
         gpus=1,
         time_limit_s=600,
         state="succeeded",

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEMO_DATASET = "Demo detection strips"
 DEMO_MODEL = "strip-detector"
+DEMO_TASK = "training.demo_build"
 DEMO_STRIPS = 24
 # A bounded CPU budget: the job stops training after this long (then evaluates and writes its files).
 DEMO_TRAIN_SECONDS = 120
@@ -37,11 +38,19 @@ DEMO_COMMAND = f"python examples/train_detector.py --max-seconds {DEMO_TRAIN_SEC
 
 
 def demo_training_seed(**kwargs) -> None:
-    if not settings.DEMO_TRAINING:
+    """Asks the worker to build the demo after start-up: drawing and ingesting the strips takes longer
+    than `make run` may take to print its URL."""
+    if not settings.DEMO_TRAINING or not _demo_owner() or Dataset.objects.filter(name=DEMO_DATASET).exists():
         return
-    team = Team.objects.filter(name="Vision").first()
-    researcher = get_user_model().objects.filter(username="researcher").first()
-    if team is None or researcher is None or Dataset.objects.filter(team=team, name=DEMO_DATASET).exists():
+    from portal.celery import app
+
+    transaction.on_commit(lambda: app.send_task(DEMO_TASK))
+
+
+def demo_training_build() -> None:
+    """The demo's dataset, version and staged training job (the task `training.demo_build`). Idempotent."""
+    team, researcher = _demo_owner()
+    if Dataset.objects.filter(team=team, name=DEMO_DATASET).exists():
         return
     version = detection_version_create(
         user=researcher, team_id=team.pk, name=DEMO_DATASET, seeds=range(DEMO_STRIPS), width=480, height=2400
@@ -60,6 +69,12 @@ def demo_training_seed(**kwargs) -> None:
         )
     except ValidationError as refused:  # no GPU known yet, say: the demo's data stays, `make run` goes on
         log.warning("the demo's training job was not submitted: %s", "; ".join(refused.messages))
+
+
+def _demo_owner():
+    team = Team.objects.filter(name="Vision").first()
+    researcher = get_user_model().objects.filter(username="researcher").first()
+    return (team, researcher) if team and researcher else None
 
 
 def detection_version_create(*, user, team_id: int, name: str, seeds, width: int, height: int):

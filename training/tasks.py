@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from training.demo import DEMO_TASK, demo_training_build
 from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
 
 
@@ -13,3 +14,8 @@ def stage_inputs(*, staging_id: int) -> None:
 @shared_task(name="training.stage_sweep")
 def stage_sweep() -> int:
     return staging_sweep()
+
+
+@shared_task(name=DEMO_TASK, acks_late=True, reject_on_worker_lost=True)
+def demo_build() -> None:
+    demo_training_build()

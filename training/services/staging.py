@@ -106,7 +106,10 @@ def staging_enqueue(*, staging_id: int, countdown: float = 0.0) -> None:
     from portal.celery import app
 
     def send() -> None:
-        app.send_task(STAGE_TASK, kwargs={"staging_id": staging_id}, countdown=countdown or None)
+        try:
+            app.send_task(STAGE_TASK, kwargs={"staging_id": staging_id}, countdown=countdown or None)
+        except Exception:  # kombu raises several types; the staging is in the database, beat's sweep sends it
+            log.warning("could not enqueue staging %s; beat's sweep will", staging_id, exc_info=True)
 
     transaction.on_commit(send)
 
