@@ -107,7 +107,10 @@ def detection_version_create(*, user, team_id: int, name: str, seeds, width: int
             }
             for n, (cls, x0, y0, x1, y1) in enumerate(boxes)
         ]
-    import_job_run(import_job_id=upload_import_create(dataset=dataset, user=user, files=files).pk)
+    # One transaction: the import's own task is sent at commit, after this run finished it, so a worker
+    # that receives it finds the work done instead of racing this run for the same files.
+    with transaction.atomic():
+        import_job_run(import_job_id=upload_import_create(dataset=dataset, user=user, files=files).pk)
     coco = {
         "images": images,
         "annotations": annotations,
