@@ -93,6 +93,11 @@ def submit(
     booking: int = typer.Option(None, help="run inside this booking of your team"),
     reservation: int = typer.Option(None, hidden=True, help="the old name of --booking"),
     environment: str = typer.Option("", help="runtime environment `python` resolves in (atelier environments)"),
+    dataset_version: int = typer.Option(
+        None, help="train on this dataset version: its export is staged first, in ATELIER_INPUT_DATA"
+    ),
+    export_format: str = typer.Option("coco", help="with --dataset-version: the export's format"),
+    register_as: str = typer.Option("", help="with --dataset-version: register model.pt as this model on success"),
 ):
     """Submit a job: everything after -- is the command."""
     variables = dict(item.split("=", 1) for item in env if "=" in item)
@@ -109,8 +114,30 @@ def submit(
         "booking": booking if booking is not None else reservation,
         "environment": environment,
     }
+    if dataset_version is not None:
+        body |= {"dataset_version": dataset_version, "export_format": export_format, "register_as": register_as}
+        staging = api().call("POST", "staged-jobs/", json=body)
+        out.print(
+            f"Staging {staging['id']}: dataset version {dataset_version} is exported and staged, then the job is "
+            f"submitted (atelier staged {staging['id']})."
+        )
+        return
     job = api().call("POST", "jobs/", json=body)
     out.print(f"Job {job['id']} submitted ({job['state']}).")
+
+
+@app.command()
+def staged(staging_id: int):
+    """A job submitted with --dataset-version: its staging, then its job."""
+    staging = api().call("GET", f"staged-jobs/{staging_id}/")
+    export = f"export {staging['export']} {staging['export_state']}" + (" (reused)" if staging["reused_export"] else "")
+    out.print(f"Staging {staging['id']}: {staging['state']}; {export}")
+    if staging["job"]:
+        out.print(f"Job {staging['job']} (atelier logs -f {staging['job']})")
+    if staging["error"]:
+        out.print(f"Error: {staging['error']}")
+    if staging["model_version"]:
+        out.print(f"Registered as model {staging['model']} version {staging['model_version']}")
 
 
 @app.command()

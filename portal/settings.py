@@ -482,6 +482,13 @@ MODEL_STORAGE_DIR = env_str("ATELIER_MODEL_STORAGE_DIR", "models")
 MODEL_MAX_FILE_BYTES = env_int("ATELIER_MODEL_MAX_FILE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 # A checkpoint is loaded in a child process to prove it loads; one that takes longer is refused.
 MODEL_LOAD_TIMEOUT = env_float("ATELIER_MODEL_LOAD_TIMEOUT", 120.0, minimum=1.0)
+# Inputs staged for jobs (docs/models.md): how often a staging waiting for its export looks again, and
+# after how long beat sends a waiting staging again (its message may have been lost).
+TRAINING_STAGING_POLL_INTERVAL = env_float("ATELIER_TRAINING_STAGING_POLL_INTERVAL", 1.0, minimum=0.05)
+TRAINING_STAGING_SWEEP_AFTER = env_float("ATELIER_TRAINING_STAGING_SWEEP_AFTER", 60.0, minimum=1.0)
+# `make run`'s demo trains a detector after start-up (training/demo.py); tests that seed the demo turn it off.
+DEMO_TRAINING = env_bool("ATELIER_DEMO_TRAINING", True)
+CELERY_BEAT_SCHEDULE["training-stage-sweep"] = {"task": "training.stage_sweep", "schedule": 30.0}
 # A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
 # In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
 # copy (up to the cap) and the failure record, so it is at least twice the log cap.

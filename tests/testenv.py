@@ -23,6 +23,7 @@ TEST_ENV = {
     "ATELIER_HEALTH_MIN_STALE_SECONDS": "3",
     "ATELIER_REALTIME_POLL_INTERVAL": "0.2",
     "ATELIER_GPU_BACKEND": "simulated",
+    "ATELIER_DEMO_TRAINING": "0",  # the demo's detector job: tests/training/test_demo_training.py turns it on
     "ATELIER_FAST_PASSWORD_HASHER": "1",
     "ATELIER_SIM_FLEET": "1x4:A100-80GB,1x4:L40S-48GB",
     "ATELIER_AGENT_INTERVAL": "0.5",

@@ -10,10 +10,11 @@ from django.http import Http404
 
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import RegisteredModel
+from training.models import InputStaging, RegisteredModel
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
+NO_SUCH_STAGING = "No such staged job."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -45,3 +46,15 @@ def check_may_move_alias(user, model: RegisteredModel, alias: str) -> None:
             raise PermissionDenied(MAY_NOT_MOVE_PRODUCTION)
     else:
         check_may_register(user, model.team_id)
+
+
+def stagings_visible_to(user):
+    """Staged jobs are seen as jobs are: by the team and site admins (docs/decisions.md §2)."""
+    return InputStaging.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_staging_for_user(user, staging_id) -> InputStaging:
+    staging = stagings_visible_to(user).select_related("export", "model_version").filter(pk=staging_id).first()
+    if staging is None:
+        raise Http404(NO_SUCH_STAGING)
+    return staging

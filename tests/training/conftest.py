@@ -9,8 +9,11 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def storage(settings, tmp_path):
-    """Model storage and job folders of each test in its own directory."""
+def storage(request, settings, tmp_path):
+    """Model storage and job folders of each test in its own directory (not with the stack: its worker
+    reads the run's own folders)."""
+    if "live_stack" in request.fixturenames:
+        return tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.JOB_DATA_ROOT = tmp_path / "jobs"
     return tmp_path

@@ -45,3 +45,30 @@ def test_a_file_that_does_not_load_is_one_line_naming_it(cli, trained_job):
     assert refused.returncode == 1
     assert refused.stderr.startswith("atelier: checkpoint: 'broken.pt' does not load as a torch state_dict: ")
     assert not ModelVersion.objects.exists()
+
+
+def test_submit_with_a_dataset_version_stages_it_first(cli, dataset_version):
+    from tests.scheduler.factories import GpuFactory
+    from training.models import InputStaging, StagingState
+
+    GpuFactory(model="cli-staging-gpu")
+    submitted = cli("submit", "--dataset-version", str(dataset_version.pk), "--", "python", "train.py", "--steps", "5")
+    assert submitted.returncode == 0, submitted.stderr
+    staging = InputStaging.objects.get()
+    assert (
+        submitted.stdout.split()
+        == (
+            f"Staging {staging.pk}: dataset version {dataset_version.pk} is exported and staged, then the job is "
+            f"submitted (atelier staged {staging.pk})."
+        ).split()
+    )
+    assert (staging.dataset_version, staging.export_format, staging.job_spec["command"]) == (
+        dataset_version,
+        "coco",
+        "python train.py --steps 5",
+    )
+    shown = cli("staged", str(staging.pk))
+    # Its state is whatever a worker made of it by now (beside the stack, one may have run the export).
+    state, export = shown.stdout.split("; ")[0], shown.stdout.split("; ")[1]
+    assert state in {f"Staging {staging.pk}: {s}" for s in StagingState.values}, shown.stdout
+    assert export.startswith(f"export {staging.export_id} "), shown.stdout

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.api import lineage, models
+from training.api import lineage, models, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -17,4 +17,6 @@ urlpatterns: list = [
         lineage.DatasetVersionLineageView.as_view(),
         name="api-dataset-version-lineage",
     ),
+    path("staged-jobs/", staging.StagedJobListView.as_view(), name="api-staged-jobs"),
+    path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
 ]

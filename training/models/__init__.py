@@ -9,13 +9,16 @@ from training.models.registry import (
     ModelVersion,
     RegisteredModel,
 )
+from training.models.staging import InputStaging, StagingState
 
 __all__ = [
     "AliasMove",
     "CheckpointFormat",
     "FileRole",
+    "InputStaging",
     "ModelAlias",
     "ModelFile",
     "ModelVersion",
     "RegisteredModel",
+    "StagingState",
 ]

@@ -1,0 +1,21 @@
+"""Celery tasks of training: thin wrappers over services (the database records what happened)."""
+
+from celery import shared_task
+
+from training.demo import DEMO_TASK, demo_training_build
+from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
+
+
+@shared_task(name=STAGE_TASK, acks_late=True, reject_on_worker_lost=True)
+def stage_inputs(*, staging_id: int) -> None:
+    staging_advance(staging_id=staging_id)
+
+
+@shared_task(name="training.stage_sweep")
+def stage_sweep() -> int:
+    return staging_sweep()
+
+
+@shared_task(name=DEMO_TASK, acks_late=True, reject_on_worker_lost=True)
+def demo_build() -> None:
+    demo_training_build()
