@@ -6,8 +6,8 @@ its sha256, load it in a child process (torch.load, weights_only), write the row
 
 A fresh SQLite database under var/bench/registration-<pid>/, migrated; a succeeded job of the team whose
 outputs hold the checkpoint (one float32 tensor of that size) and a metrics JSON. Each registration is a
-new version of one model; wall seconds in this process, the child's torch import included (about a
-second, paid by every registration).
+new version of one model; wall seconds in this process (the first pays the checkpoint forkserver's start and
+torch's import once; training/checkpoints.py).
 """
 
 from __future__ import annotations
