@@ -1,5 +1,7 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -73,6 +75,17 @@ class JobSubmitSerializer(serializers.Serializer):
         """The name the client gave the booking by: errors about it answer under that name."""
         sent = self.initial_data
         return "reservation" if sent.get("booking") is None and sent.get("reservation") is not None else "booking"
+
+    @contextmanager
+    def booking_errors_named_as_sent(self):
+        """Around the submit service: its errors on `booking` answer under the name the client used."""
+        try:
+            yield
+        except DjangoValidationError as exc:
+            errors = getattr(exc, "error_dict", {})
+            if self.booking_field != "booking" and "booking" in errors:
+                errors[self.booking_field] = errors.pop("booking")
+            raise
 
 
 class AttemptSerializer(serializers.ModelSerializer):

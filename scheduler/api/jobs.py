@@ -1,7 +1,6 @@
 """Jobs over REST (docs/decisions.md §3, §6): submit, list, detail, cancel, attempts, log pages, outputs."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -56,15 +55,10 @@ class JobListView(ListAPIView):
         payload = JobSubmitSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        try:
+        with payload.booking_errors_named_as_sent():
             job = job_services.job_submit(
                 user=request.user, team_id=data.pop("team"), booking_id=data.pop("booking"), **data
             )
-        except DjangoValidationError as exc:
-            errors = getattr(exc, "error_dict", {})
-            if payload.booking_field != "booking" and "booking" in errors:
-                errors[payload.booking_field] = errors.pop("booking")
-            raise
         response = Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/jobs/{job.pk}/"
         return response

@@ -1,7 +1,6 @@
 """Jobs that train on a dataset version, over REST (docs/models.md "Inputs staged for jobs"): submitted
 with 202 and a Location to their staging, which says when the job itself exists."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -89,7 +88,7 @@ class StagedJobListView(ListAPIView):
         export_format, export_options = data.pop("export_format"), data.pop("export_options")
         register_as = data.pop("register_as")
         data["team_id"], data["booking_id"] = data.pop("team"), data.pop("booking")
-        try:
+        with payload.booking_errors_named_as_sent():
             staging = staging_services.staged_job_submit(
                 user=request.user,
                 dataset_version_id=version_id,
@@ -98,11 +97,6 @@ class StagedJobListView(ListAPIView):
                 register_as=register_as,
                 job=data,
             )
-        except DjangoValidationError as exc:
-            errors = getattr(exc, "error_dict", {})
-            if payload.booking_field != "booking" and "booking" in errors:
-                errors[payload.booking_field] = errors.pop("booking")
-            raise
         response = Response(StagingSerializer(staging).data, status=status.HTTP_202_ACCEPTED)
         response["Location"] = f"/api/v1/staged-jobs/{staging.pk}/"
         return response
