@@ -4,15 +4,23 @@ A site admin opens each changelist (plain, searched, filtered) and each change p
 services own refuse add, change and delete; the jobs list reads a fixed number of queries.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from labeling.models import Dataset
+from scheduler.models import GpuRollup, GpuSample, LogChunk, ProcessSnapshot
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.scheduler.factories import GpuFactory, NodeFactory, attempt_row
+from tests.labeling.builders import box, make_item, make_task
+from tests.scheduler.factories import GpuFactory, NodeFactory, attempt_row, booking
+from training.models import ModelVersion
+from training.services import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +82,19 @@ def rows():
     team = TeamFactory()
     member = MembershipFactory(team=team, is_researcher=True).user
     node = NodeFactory()
-    GpuFactory(node=node)
-    GpuFactory(node=node)
-    for _ in range(2):
-        attempt_row(member, team, node=node)
+    gpu = GpuFactory(node=node)
+    booked = GpuFactory(node=node)
+    attempts = [attempt_row(member, team, node=node) for _ in range(2)]
+    now = timezone.now()
+    booking(user=member, team=team, gpus=[booked], start=now + timedelta(hours=1), end=now + timedelta(hours=3))
+    LogChunk.objects.create(attempt=attempts[0], offset=0, data=b"epoch 1\n")
+    GpuSample.objects.create(gpu=gpu, at=now, util_gpu_pct=50, memory_used_mb=100)
+    GpuRollup.objects.create(gpu=gpu, width_s=GpuRollup._meta.get_field("width_s").choices[0][0], start=now, samples=1)
+    ProcessSnapshot.objects.create(gpu=gpu, at=now, pid=42, owner="unknown", rogue_reason="unowned")
+    dataset = Dataset.objects.create(team=team, name="panels", created_by=member)
+    make_task(make_item(dataset, name="ep1", heights=(400, 400)), assignee=member, shapes=[box("a", "panel")])
+    model = registry.model_create(user=member, team_id=team.pk, name="detector", description="panels")
+    ModelVersion.objects.create(model=model, number=1, format="torch_state_dict", registered_by=member)
     return team, member, node
 
 
