@@ -31,6 +31,9 @@ NOT_REGISTERED: set[str] = set()
 
 # Rows that only the services change: the admin must refuse add, change and delete.
 READ_ONLY = [
+    "notifications.Notification",
+    "realtime.Event",
+    "ops.Heartbeat",
     "scheduler.Node",
     "scheduler.Gpu",
     "scheduler.Booking",
