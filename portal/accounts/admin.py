@@ -27,3 +27,4 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "token_key", "created", "expiry", "last_used_at")
     readonly_fields = ("digest", "token_key", "created")
     search_fields = ("name", "user__username")
+    list_select_related = ("user",)

@@ -25,9 +25,13 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "team", "is_researcher", "is_annotator", "is_reviewer", "is_team_admin")
-    list_filter = ("team",)
+    list_filter = ("team", "is_team_admin", "is_researcher", "is_annotator", "is_reviewer")
+    search_fields = ("user__username", "team__name")
+    list_select_related = ("user", "team")
 
 
 @admin.register(TeamQuota)
 class TeamQuotaAdmin(admin.ModelAdmin):
-    list_display = ("team", "gpu_hours_per_month", "max_concurrent_gpus", "guaranteed_gpus")
+    list_display = ("team", "gpu_hours_per_month", "max_concurrent_gpus", "guaranteed_gpus", "updated_at")
+    search_fields = ("team__name",)
+    list_select_related = ("team",)

@@ -1,0 +1,69 @@
+"""Admin: the model registry is listed read-only.
+
+Models, versions, their files and aliases change through training's services (register, move an
+alias), which keep version numbers and the alias history (the audit trail) consistent; no service
+edits a description or tags yet, so the admin does not either.
+"""
+
+from django.contrib import admin
+
+from training.models import AliasMove, ModelAlias, ModelFile, ModelVersion, RegisteredModel
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(ReadOnlyAdmin):
+    list_display = ("name", "team", "last_version_number", "created_by", "created_at")
+    list_filter = ("team", "created_at")
+    search_fields = ("name", "description", "team__name")
+    list_select_related = ("team", "created_by")
+    date_hierarchy = "created_at"
+    ordering = ("team__name", "name")
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ("model", "number", "format", "job", "dataset_version", "registered_by", "registered_at")
+    list_filter = ("format", "model__team", "registered_at")
+    search_fields = ("model__name", "registered_by__username")
+    list_select_related = ("model", "job", "dataset_version__dataset", "registered_by")
+    date_hierarchy = "registered_at"
+    ordering = ("-registered_at",)
+
+
+@admin.register(ModelFile)
+class ModelFileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "version", "role", "byte_size", "sha256")
+    list_filter = ("role",)
+    search_fields = ("name", "sha256", "version__model__name")
+    list_select_related = ("version__model",)
+    ordering = ("-id",)
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ReadOnlyAdmin):
+    list_display = ("model", "name", "version", "updated_at")
+    list_filter = ("name", "model__team")
+    search_fields = ("name", "model__name")
+    list_select_related = ("model", "version__model")
+    ordering = ("model__name", "name")
+
+
+@admin.register(AliasMove)
+class AliasMoveAdmin(ReadOnlyAdmin):
+    list_display = ("model", "alias", "from_number", "to_number", "moved_by", "moved_at")
+    list_filter = ("alias", "model__team", "moved_at")
+    search_fields = ("model__name", "alias", "moved_by__username")
+    list_select_related = ("model", "moved_by")
+    date_hierarchy = "moved_at"
+    ordering = ("-moved_at",)
