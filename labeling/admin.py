@@ -13,6 +13,7 @@ from labeling.models import (
     ImportJob,
     Item,
     ItemClass,
+    Prediction,
     Review,
     Series,
     Slice,
@@ -202,3 +203,16 @@ class ItemClassAdmin(RecordAdmin):
     search_fields = ["class_name", "item__name"]
     list_select_related = ["item", "dataset"]
     ordering = ["-id"]
+
+
+@admin.register(Prediction)
+class PredictionAdmin(RecordAdmin):
+    """Written once per run and item by the pre-label ingest (labeling/services/predictions.py)."""
+
+    list_display = ["item", "model_ref", "run_ref", "shape_count", "created_at"]
+    list_filter = ["item__dataset__team", "created_at"]
+    search_fields = ["item__name", "model_ref", "run_ref"]
+    list_select_related = ["item"]
+    exclude = ["shapes"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]

@@ -7,7 +7,7 @@ edits a description or tags yet, so the admin does not either.
 
 from django.contrib import admin
 
-from training.models import AliasMove, ModelAlias, ModelFile, ModelVersion, RegisteredModel
+from training.models import AliasMove, InputStaging, ModelAlias, ModelFile, ModelVersion, RegisteredModel
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,3 +67,15 @@ class AliasMoveAdmin(ReadOnlyAdmin):
     list_select_related = ("model", "moved_by")
     date_hierarchy = "moved_at"
     ordering = ("-moved_at",)
+
+
+@admin.register(InputStaging)
+class InputStagingAdmin(ReadOnlyAdmin):
+    """A staging moves by its task and beat's sweep (training/services/staging.py), never by hand."""
+
+    list_display = ("pk", "team", "requested_by", "dataset_version", "state", "job", "model_version", "created_at")
+    list_filter = ("state", "team", "created_at")
+    search_fields = ("requested_by__username", "register_as", "error")
+    list_select_related = ("team", "requested_by", "dataset_version__dataset", "job", "model_version__model")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)

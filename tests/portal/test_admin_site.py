@@ -56,6 +56,8 @@ READ_ONLY = [
     "labeling.Slice",
     "labeling.ImportFile",
     "labeling.VersionItem",
+    "labeling.Prediction",
+    "training.InputStaging",
     "training.RegisteredModel",
     "training.ModelVersion",
     "training.ModelFile",
