@@ -108,3 +108,20 @@ def test_another_teams_staging_is_not_found(client, researcher, outsider, datase
     client.force_login(outsider)
 
     assert client.get(f"/models/staged/{staging.pk}/").status_code == 404
+
+
+def test_a_submitted_staging_links_its_job_and_says_why_no_model_was_registered(
+    client, researcher, team_a, dataset_version
+):
+    from tests.training.conftest import finished_job
+
+    client.force_login(researcher)
+    client.post("/models/train/", FORM | {"dataset_version": str(dataset_version.pk), "register_as": "strips"})
+    job = finished_job(researcher, team_a, inputs={})
+    InputStaging.objects.update(state=StagingState.SUBMITTED, job=job, register_error="the job wrote no model.pt")
+    staging = InputStaging.objects.get()
+
+    status = client.get(f"/models/staged/{staging.pk}/").content.decode()
+
+    assert f'href="/jobs/{job.pk}/">{job.pk} · train</a>' in status
+    assert "not registered: the job wrote no model.pt" in status and "http-equiv" not in status
