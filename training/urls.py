@@ -5,6 +5,8 @@ from training import views
 urlpatterns = [
     path("models/", views.model_list, name="models"),
     path("models/register/", views.model_register_page, name="model-register"),
+    path("models/train/", views.train_page, name="model-train"),
+    path("models/staged/<int:pk>/", views.staging_detail, name="staging-detail"),
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
     path("models/<int:pk>/versions/<int:number>/", views.model_version_detail, name="model-version-detail"),
 ]

@@ -1,6 +1,7 @@
 """The model registry's pages: the list of models, a model with its versions, aliases and their
 history, one version with its lineage back to the dataset, registering a succeeded job's outputs (the
-job page's "Register model" button), and the "Lineage" section of a dataset version's page."""
+job page's "Register model" button), the "Lineage" section of a dataset version's page, and training a
+model on a dataset version (a staged job, docs/models.md "Inputs staged for jobs") with its status page."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,15 +11,21 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from labeling import access as labeling_access
+from labeling.models import DatasetVersion
 from labeling.version_sections import VersionSection
 from scheduler.access import access_job_for_user
-from scheduler.models import JobState
+from scheduler.durations import DurationError, parse_duration
+from scheduler.models import JOB_FINAL_STATES, JobState, Priority, RuntimeEnvironment
+from scheduler.selectors.fleet import gpu_models
 from scheduler.selectors.jobs import job_outputs
+from scheduler.services.environments import environment_default
 from training import access
-from training.models import CheckpointFormat
+from training.models import CheckpointFormat, StagingState
 from training.selectors import lineage as lineage_selectors
 from training.selectors import registry as registry_selectors
 from training.services import registry as registry_services
+from training.services import staging as staging_services
 
 REGISTER_MODEL = "Register model"
 NO_JOB = "Register a model from a job: open a succeeded job and use its Register model button."
@@ -36,7 +43,13 @@ def lineage_section(user, version) -> VersionSection:
     the model versions registered from them."""
     lineage = lineage_selectors.dataset_version_lineage(version=version, viewer=user)
     return VersionSection(
-        html_id="lineage", title="Lineage", template="training/version_lineage.html", data={"lineage": lineage}
+        html_id="lineage",
+        title="Lineage",
+        template="training/version_lineage.html",
+        data={
+            "lineage": lineage,
+            "may_train": labeling_access.may_change_team_datasets(user, version.dataset.team_id),
+        },
     )
 
 
@@ -117,3 +130,115 @@ def _register(request, job):
         metrics_file=form.get("metrics_file", ""),
         config_file=form.get("config_file", ""),
     )
+
+
+# --- Training on a dataset version: a staged job ---------------------------------------------------
+
+TRAIN_FIELDS = {"dataset_version", "export_format", "register_as", "name", "command", "environment", "gpus"}
+TRAIN_FIELDS |= {"gpu_model", "time_limit", "priority"}
+STATUS_REFRESH_S = 5
+
+
+@login_required
+def train_page(request):
+    """The form behind "Train a model on this version": staged_job_submit's arguments, job fields as the
+    job submit page has them; the version must be one the person may see (else 404) and train on (403)."""
+    source = request.POST if request.method == "POST" else request.GET
+    chosen = source.get("version") or source.get("dataset_version") or ""
+    if chosen.isdigit():
+        version = labeling_access.access_version_for_user(request.user, int(chosen))
+        if not labeling_access.may_change_team_datasets(request.user, version.dataset.team_id):
+            raise PermissionDenied(staging_services.MAY_NOT_STAGE)
+    errors = {}
+    if request.method == "POST":
+        try:
+            staging = _stage(request)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, "The dataset version is being staged; the job is submitted once it is.")
+            return redirect("staging-detail", pk=staging.pk)
+    form = request.POST if request.method == "POST" else {}
+    context = {
+        "versions": _trainable_versions(request.user),
+        "chosen_version": chosen,
+        "form": form,
+        "errors": errors,
+        "other_errors": [(f, " ".join(e)) for f, e in errors.items() if f not in TRAIN_FIELDS],
+        "priorities": Priority.choices,
+        "environments": RuntimeEnvironment.objects.all(),
+        "chosen_environment": form.get("environment") or environment_default().name,
+        "gpu_models": gpu_models(),
+        "default_format": staging_services.DEFAULT_FORMAT,
+    }
+    return render(request, "training/train.html", context, status=400 if errors else 200)
+
+
+def _trainable_versions(user):
+    """The versions of the datasets of the teams where the person may train (every version is frozen)."""
+    datasets = labeling_access.datasets_visible_to(user)
+    teams = set(datasets.values_list("team_id", flat=True))
+    datasets = datasets.filter(team_id__in=[t for t in teams if labeling_access.may_change_team_datasets(user, t)])
+    return (
+        DatasetVersion.objects.filter(dataset__in=datasets)
+        .select_related("dataset__team")
+        .order_by("dataset__name", "-number")
+    )
+
+
+def _stage(request):
+    post = request.POST
+    errors = {}
+    version = post.get("dataset_version", "")
+    if not version.isdigit():
+        errors["dataset_version"] = ["Choose the dataset version to train on."]
+    gpus = post.get("gpus", "1")
+    if not gpus.isdigit():
+        errors["gpus"] = ["Give a whole number of GPUs."]
+    try:
+        limit = parse_duration(post.get("time_limit", ""))
+    except DurationError as exc:
+        errors["time_limit"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    job = {
+        "name": post.get("name", ""),
+        "command": post.get("command", ""),
+        "gpus": int(gpus),
+        "time_limit": limit,
+        "gpu_model": post.get("gpu_model", ""),
+        "priority": post.get("priority", Priority.NORMAL),
+        "preemptible": post.get("preemptible") == "on",
+        "environment": post.get("environment", ""),
+    }
+    return staging_services.staged_job_submit(
+        user=request.user,
+        dataset_version_id=int(version),
+        job=job,
+        export_format=post.get("export_format", "").strip() or staging_services.DEFAULT_FORMAT,
+        register_as=post.get("register_as", "").strip(),
+    )
+
+
+@login_required
+def staging_detail(request, pk: int):
+    """Where a staged job stands: staging → submitted | failed, then the job and the registered model."""
+    staging = access.access_staging_for_user(request.user, pk)
+    job = staging.job
+    waiting = staging.state == StagingState.STAGING or (
+        staging.state == StagingState.SUBMITTED
+        and (
+            job is None or job.state not in JOB_FINAL_STATES or (staging.register_as and _registration_pending(staging))
+        )
+    )
+    context = {
+        "staging": staging,
+        "version": staging.dataset_version,
+        "job": job,
+        "refresh_s": STATUS_REFRESH_S if waiting else None,
+    }
+    return render(request, "training/staging.html", context)
+
+
+def _registration_pending(staging) -> bool:
+    return staging.job.state == JobState.SUCCEEDED and staging.model_version_id is None and not staging.register_error
