@@ -15,7 +15,7 @@ from labeling import access as labeling_access
 from labeling.models import DatasetVersion
 from labeling.version_sections import VersionSection
 from scheduler.access import access_job_for_user
-from scheduler.durations import DurationError, parse_duration
+from scheduler.job_form import job_fields_from_post
 from scheduler.models import JOB_FINAL_STATES, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors.fleet import gpu_models
 from scheduler.selectors.jobs import job_outputs
@@ -188,29 +188,14 @@ def _trainable_versions(user):
 
 def _stage(request):
     post = request.POST
-    errors = {}
     version = post.get("dataset_version", "")
-    if not version.isdigit():
-        errors["dataset_version"] = ["Choose the dataset version to train on."]
-    gpus = post.get("gpus", "1")
-    if not gpus.isdigit():
-        errors["gpus"] = ["Give a whole number of GPUs."]
+    errors = {} if version.isdigit() else {"dataset_version": ["Choose the dataset version to train on."]}
     try:
-        limit = parse_duration(post.get("time_limit", ""))
-    except DurationError as exc:
-        errors["time_limit"] = [str(exc)]
+        job = job_fields_from_post(post)
+    except ValidationError as exc:
+        errors |= exc.message_dict
     if errors:
         raise ValidationError(errors)
-    job = {
-        "name": post.get("name", ""),
-        "command": post.get("command", ""),
-        "gpus": int(gpus),
-        "time_limit": limit,
-        "gpu_model": post.get("gpu_model", ""),
-        "priority": post.get("priority", Priority.NORMAL),
-        "preemptible": post.get("preemptible") == "on",
-        "environment": post.get("environment", ""),
-    }
     return staging_services.staged_job_submit(
         user=request.user,
         dataset_version_id=int(version),

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from portal.teams.models import Membership
 from scheduler import access
-from scheduler.durations import DurationError, format_duration, parse_duration
+from scheduler.durations import format_duration
 from scheduler.job_actions import job_actions_for
+from scheduler.job_form import job_fields_from_post
 from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, JobAllocation, JobState, Priority, RuntimeEnvironment
 from scheduler.selectors import jobs as job_selectors
 from scheduler.selectors.bookings import bookings_to_run_in
@@ -155,28 +156,10 @@ def _form_again(request) -> dict:
 
 
 def _submit_fields(post) -> dict:
-    errors = {}
-    gpus = post.get("gpus", "1")
-    if not gpus.isdigit():
-        errors["gpus"] = ["Give a whole number of GPUs."]
-    try:
-        limit = parse_duration(post.get("time_limit", ""))
-    except DurationError as exc:
-        errors["time_limit"] = [str(exc)]
-    if errors:
-        raise ValidationError(errors)
     env = dict(line.split("=", 1) for line in post.get("env", "").splitlines() if "=" in line)
-    return {
-        "name": post.get("name", ""),
-        "command": post.get("command", ""),
+    return job_fields_from_post(post) | {
         "working_dir": post.get("working_dir", ""),
-        "gpus": int(gpus),
-        "time_limit": limit,
-        "gpu_model": post.get("gpu_model", ""),
-        "priority": post.get("priority", Priority.NORMAL),
-        "preemptible": post.get("preemptible") == "on",
         "env": env,
-        "environment": post.get("environment", ""),
         "team_id": int(post["team"]) if post.get("team", "").isdigit() else None,
         "booking_id": int(post["booking"]) if post.get("booking", "").isdigit() else None,
     }
