@@ -6,7 +6,7 @@ from django.conf import settings
 
 from portal.celery import app
 
-PROJECT_MODULES = ("scheduler.", "labeling.", "portal.")
+PROJECT_MODULES = ("scheduler.", "labeling.", "portal.", "training.")
 
 
 def project_tasks() -> dict:
