@@ -386,6 +386,9 @@ BROKER_CHECK_TIMEOUT = env_float("ATELIER_BROKER_CHECK_TIMEOUT", 2.0, minimum=0.
 # --- GPUs -----------------------------------------------------------------------------------
 GPU_BACKEND = env_choice("ATELIER_GPU_BACKEND", "auto", ("auto", "nvml", "simulated"))
 SIM_FLEET = env_str("ATELIER_SIM_FLEET", "")
+# The node this host's worker and agent serve (`--node` overrides it). Empty: the host's name with
+# NVML, every node of the simulated fleet (docs/deployment.md "Node roles").
+NODE_NAME = env_str("ATELIER_NODE_NAME", "")
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,8 @@ from django.core.management import call_command
 from scheduler.execution.ownership import WORKER_NODES_ENV
 from scheduler.management.commands import node_worker
 
+pytestmark = pytest.mark.django_db  # the worker checks that no other host serves its nodes
+
 
 @pytest.fixture
 def exec_argv(monkeypatch):

@@ -20,7 +20,10 @@ class Command(BaseCommand):
     help = "Sample this node's GPUs (or the whole simulated fleet) every interval and publish them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--node", help="node name (NVML: overrides the hostname; simulated: play only this node)")
+        parser.add_argument(
+            "--node",
+            help="node name (default ATELIER_NODE_NAME; NVML: overrides the hostname; simulated: play only this node)",
+        )
         parser.add_argument(
             "--interval", type=float, default=None, help="seconds between samples (default ATELIER_AGENT_INTERVAL)"
         )
@@ -28,6 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, node=None, interval=None, once=False, **options):
         interval = interval if interval is not None else settings.AGENT_INTERVAL
+        node = node or settings.NODE_NAME or None
         if interval <= 0:
             raise CommandError("--interval must be positive")
         try:

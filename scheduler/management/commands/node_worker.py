@@ -11,8 +11,11 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from django.utils import timezone
 
 from scheduler.dispatch import node_queue
+from scheduler.execution.node_serving import node_servers_elsewhere
 from scheduler.execution.ownership import WORKER_NODES_ENV
 from scheduler.gpu.backends import DEFAULT_SIM_FLEET, backend_for
 
@@ -24,13 +27,17 @@ class Command(BaseCommand):
     help = "Run the Celery worker for this node's GPUs (or every simulated node)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--node", help="node name (default: this host's name; simulated: every node)")
+        parser.add_argument(
+            "--node", help="node name (default: ATELIER_NODE_NAME, else this host's name; simulated: every node)"
+        )
         parser.add_argument("--hostname", default="", help="Celery worker name (default: atelier@<host>)")
         parser.add_argument("--no-default", action="store_true", help="do not consume the default queue")
         parser.add_argument("--loglevel", default="INFO")
 
     def handle(self, *args, **options):
+        options["node"] = options["node"] or settings.NODE_NAME or None
         nodes, gpu_count = self._local_nodes(options["node"])
+        self._refuse_nodes_served_elsewhere(nodes)
         queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
         os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
         threads = gpu_count + EXTRA_SLOTS
@@ -61,6 +68,24 @@ class Command(BaseCommand):
         ]
         self.stdout.write(f"node worker for {', '.join(nodes)}: {gpu_count} GPU slots")
         os.execv(argv[0], argv)
+
+    def _refuse_nodes_served_elsewhere(self, nodes: list[str]) -> None:
+        try:
+            servers = node_servers_elsewhere(nodes=nodes, host=socket.gethostname())
+        except DatabaseError as exc:  # the worker waits for the database anyway; say what was not checked
+            self.stderr.write(f"could not check whether another host serves {', '.join(nodes)}: {exc}")
+            return
+        if not servers:
+            return
+        now = timezone.now()
+        served = "; ".join(
+            f"node {s.node!r} by the worker on host {s.host!r} (seen {(now - s.last_seen).total_seconds():.0f} s ago)"
+            for s in servers
+        )
+        raise CommandError(
+            f"Not starting: a live worker already serves {served}. Two workers for one node would both take "
+            "its jobs. Stop that worker first, or give this one another name (--node or ATELIER_NODE_NAME)."
+        )
 
     def _local_nodes(self, node: str | None) -> tuple[list[str], int]:
         backend = backend_for(setting=settings.GPU_BACKEND, sim_fleet_spec=settings.SIM_FLEET or DEFAULT_SIM_FLEET)
