@@ -23,8 +23,8 @@ from scheduler.services.environments import environment_default
 from training import access
 from training.models import CheckpointFormat, StagingState
 from training.selectors import lineage as lineage_selectors
-from training.selectors.acceptance import model_version_acceptance
 from training.selectors import registry as registry_selectors
+from training.selectors.acceptance import model_version_acceptance
 from training.services import registry as registry_services
 from training.services import staging as staging_services
 

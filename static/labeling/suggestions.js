@@ -56,13 +56,18 @@ export function createSuggestions(ws) {
   function active() { return ws.state.editable && !ws.state.conflict && data.prediction; }
 
   // The chosen prediction's shapes not yet in the document and not dismissed, highest score first.
+  // Left out too: a class the schema no longer has (the save would refuse it) and an image tag the
+  // document already carries (a tag is there or not).
   function open() {
     if (!data.prediction) return [];
-    var taken = {};
-    ws.state.doc.shapes.forEach(function (s) { if (s.origin && s.origin.prediction) taken[s.origin.prediction] = true; });
+    var taken = {}, tagged = {};
+    ws.state.doc.shapes.forEach(function (s) {
+      if (s.origin && s.origin.prediction) taken[s.origin.prediction] = true;
+      if (s.type === "tag") tagged[s.class] = true;
+    });
     return data.prediction.shapes.filter(function (s) {
       var r = ref(s);
-      return !taken[r] && dismissed.indexOf(r) < 0;
+      return !taken[r] && dismissed.indexOf(r) < 0 && ws.state.classes[s.class] && !(s.type === "tag" && tagged[s.class]);
     }).sort(function (a, b) { return b.score - a.score; });
   }
 
@@ -204,6 +209,7 @@ export function createSuggestions(ws) {
       var r = ref(s);
       node.setAttribute("class", "suggestion" + (r === current ? " current" : ""));
       node.setAttribute("stroke", ws.colourOf(s.class));
+      node.setAttribute("fill", ws.colourOf(s.class));
       node.setAttribute("data-suggestion", r);
       var title = ws.svg("title");
       title.textContent = "Suggestion: " + s.class + " " + s.score.toFixed(2);
@@ -274,7 +280,7 @@ export function createSuggestions(ws) {
   els.acceptAll.addEventListener("click", acceptAbove);
 
   return {
-    load: load, attach: attach, render: render, renderLayer: renderLayer, renderPanel: renderPanel, renderScreen: renderScreen, onKey: onKey, forget: forget,
+    load: load, attach: attach, accept: accept, render: render, renderLayer: renderLayer, renderPanel: renderPanel, renderScreen: renderScreen, onKey: onKey, forget: forget,
     focus: focus, clearCurrent: function () { current = null; },
     current: function () { return current; }, open: function () { return open().map(ref); }
   };

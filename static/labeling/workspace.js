@@ -1083,6 +1083,8 @@ import { acceptedBefore, createSuggestions, markEdited } from "./suggestions.js"
 
   function onDoubleClick(e) {
     if (!state.editable) return;
+    var suggestion = e.target.dataset ? e.target.dataset.suggestion : undefined;
+    if (suggestion && state.tool === "select") { e.stopPropagation(); suggestions.accept(suggestion); return; }
     var index = e.target.dataset ? e.target.dataset.edge : undefined;
     if (index === undefined || state.tool !== "select") return;
     var shape = shapeById(state.selected);
