@@ -29,4 +29,4 @@ def _id_after(ref, prefix: str) -> int | None:
     if not isinstance(ref, str) or not ref.startswith(prefix):
         return None
     ident = ref.removeprefix(prefix)
-    return int(ident) if ident.isdigit() and len(ident) <= 18 else None
+    return int(ident) if ident.isascii() and ident.isdigit() and len(ident) <= 18 else None

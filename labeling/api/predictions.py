@@ -55,7 +55,7 @@ class ItemPredictionsView(GenericAPIView):
     def _chosen(self, rows, asked):
         if asked in (None, ""):
             return rows.first()
-        if not asked.isdigit() or len(asked) > 18:
+        if not (asked.isascii() and asked.isdigit()) or len(asked) > 18:
             raise ValidationError({"prediction": [PREDICTION_NOT_A_NUMBER]})
         chosen = rows.filter(pk=int(asked)).first()
         if chosen is None:

@@ -84,8 +84,10 @@ def test_accept_adjust_and_dismiss_suggestions_then_the_model_version_counts_the
     other = context.new_page()
     log_in(other, live_stack.url, "researcher", PASSWORD)
     other.goto(f"{live_stack.url}/models/{model.pk}/versions/1/")
-    assert other.locator("[data-figure=acceptance-rate]").inner_text().startswith(
-        "75 % (3 of 4 suggestions kept: 2 as predicted, 1 edited)"
+    assert (
+        other.locator("[data-figure=acceptance-rate]")
+        .inner_text()
+        .startswith("75 % (3 of 4 suggestions kept: 2 as predicted, 1 edited)")
     )
     assert other.locator("[data-figure=edit-rate]").inner_text().startswith("33 %")
     context.close()

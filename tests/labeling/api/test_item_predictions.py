@@ -49,10 +49,10 @@ def test_another_items_prediction_or_a_bad_id_is_refused(dataset, annotator):
     client = api_client_for(annotator)
 
     missing = client.get(f"/api/v1/items/{item.pk}/predictions/?prediction={theirs.pk}")
-    bad = client.get(f"/api/v1/items/{item.pk}/predictions/?prediction=newest")
-
     assert missing.status_code == 404 and missing.json()["detail"] == NO_SUCH_PREDICTION
-    assert bad.status_code == 400 and bad.json()["errors"] == {"prediction": [PREDICTION_NOT_A_NUMBER]}
+    for bad in ("newest", "²", "9" * 19):
+        answer = client.get(f"/api/v1/items/{item.pk}/predictions/", {"prediction": bad})
+        assert answer.status_code == 400 and answer.json()["errors"] == {"prediction": [PREDICTION_NOT_A_NUMBER]}
 
 
 def test_another_teams_item_is_404(dataset, outsider):

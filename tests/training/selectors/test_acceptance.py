@@ -39,7 +39,14 @@ def test_the_references_read_back_and_refuse_anything_else():
     assert prelabel_run_ref(run_id=3) == "training:prelabel-run:3"
     assert model_version_id_from_ref("training:model-version:12") == 12
     assert prelabel_run_id_from_ref("training:prelabel-run:3") == 3
-    for bad in ("training:model-version:", "training:model-version:1a", "training:prelabel-run:3", "12", None):
+    for bad in (
+        "training:model-version:",
+        "training:model-version:1a",
+        "training:prelabel-run:3",
+        "training:model-version:²",
+        "12",
+        None,
+    ):
         assert model_version_id_from_ref(bad) is None
 
 
