@@ -24,6 +24,7 @@ from training import access
 from training.models import CheckpointFormat, StagingState
 from training.selectors import lineage as lineage_selectors
 from training.selectors import registry as registry_selectors
+from training.selectors.acceptance import model_version_acceptance
 from training.services import registry as registry_services
 from training.services import staging as staging_services
 
@@ -81,6 +82,7 @@ def model_version_detail(request, pk: int, number: int):
         "model": model,
         "version": version,
         "lineage": lineage_selectors.model_version_lineage(model_version=version),
+        "acceptance": model_version_acceptance(version=version),
     }
     return render(request, "training/model_version.html", context)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling.api import annotation, exports
+from labeling.api import annotation, exports, predictions
 from labeling.api import datasets as dataset_api
 
 urlpatterns: list = [
@@ -57,4 +57,5 @@ urlpatterns: list = [
     ),
     path("datasets/<int:pk>/quality/", annotation.DatasetQualityView.as_view(), name="api-dataset-quality"),
     path("items/<int:pk>/history/", annotation.ItemHistoryView.as_view(), name="api-item-history"),
+    path("items/<int:pk>/predictions/", predictions.ItemPredictionsView.as_view(), name="api-item-predictions"),
 ]

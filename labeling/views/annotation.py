@@ -31,6 +31,7 @@ def _page_data(request, *, mode: str, pk: int | None) -> dict:
         "api": {
             "tasks": "/api/v1/tasks/",
             "next": "/api/v1/tasks/next/",
+            "items": "/api/v1/items/",
         },
         "pages": {
             "queue": reverse("label-queue"),

@@ -18,6 +18,7 @@
 // Every user-supplied text (class names, attribute values, transcriptions, comments, names) reaches
 // the page through textContent, form values or attributes set one by one: never innerHTML.
 import { send, sessionLost } from "../portal/api.js";
+import { acceptedBefore, createSuggestions, markEdited } from "./suggestions.js";
 
 (function () {
   "use strict";
@@ -62,6 +63,7 @@ import { send, sessionLost } from "../portal/api.js";
     draft: null, drag: null, spaceHeld: false, view: { tx: 0, ty: 0, s: 1 }, labels: true
   };
   var viewer = null;
+  var suggestions = null; // createSuggestions(...) once the helpers below exist (wire())
   var overlay, world, shapeLayer, draftLayer, screenLayer;
   var overview, overviewShapes, overviewView;
 
@@ -217,7 +219,9 @@ import { send, sessionLost } from "../portal/api.js";
       state.redo = [];
     }
     state.coalesce = coalesce || null;
+    var accepted = acceptedBefore(state.doc);
     mutate(state.doc);
+    markEdited(state.doc, accepted); // an accepted suggestion changed in any way is an edited one
     changed(coalesce ? "typing" : "all");
     return true;
   }
@@ -259,6 +263,7 @@ import { send, sessionLost } from "../portal/api.js";
 
   function deleteShape(id) {
     if (!shapeById(id)) return;
+    if (state.editable && !state.conflict) suggestions.forget(shapeById(id));
     change(function (doc) {
       doc.shapes = doc.shapes.filter(function (s) { return s.id !== id; });
       doc.relations = doc.relations.filter(function (r) { return r.from !== id && r.to !== id; });
@@ -359,6 +364,7 @@ import { send, sessionLost } from "../portal/api.js";
 
   function select(id, reveal) {
     state.selected = id && shapeById(id) ? id : null;
+    if (state.selected) suggestions.clearCurrent();
     renderAll();
     if (reveal && state.selected) revealShape(shapeById(state.selected));
     if (REVIEW && els["review-pin"]) {
@@ -424,6 +430,7 @@ import { send, sessionLost } from "../portal/api.js";
     draftLayer = svg("g", { "class": "draft" });
     world.appendChild(shapeLayer);
     world.appendChild(draftLayer);
+    suggestions.attach(world, shapeLayer); // under the shapes: a click on a shape never lands on a suggestion
     overlay.appendChild(world);
     screenLayer = svg("g", { "class": "screen" });
     overlay.appendChild(screenLayer);
@@ -450,6 +457,7 @@ import { send, sessionLost } from "../portal/api.js";
   function renderShapes() {
     if (!shapeLayer) return;
     clear(shapeLayer);
+    suggestions.renderLayer();
     var relationPick = state.tool === "relation";
     state.doc.shapes.forEach(function (shape) {
       if (shape.type === "tag") return;
@@ -514,6 +522,7 @@ import { send, sessionLost } from "../portal/api.js";
       line.appendChild(title);
       screenLayer.appendChild(line);
     });
+    suggestions.renderScreen(screenLayer);
     if (state.labels) renderLabels();
     var shape = state.selected && shapeById(state.selected);
     if (shape && state.editable && state.tool === "select") {
@@ -725,6 +734,7 @@ import { send, sessionLost } from "../portal/api.js";
   // ---------------------------------------------------------------- rendering: panels
 
   function renderAll() {
+    suggestions.render();
     renderShapes();
     renderList();
     renderRelations();
@@ -991,6 +1001,9 @@ import { send, sessionLost } from "../portal/api.js";
     var handled = false;
     if (!state.editable || state.conflict) {
       if (shapeId) { select(shapeId); handled = true; }
+    } else if (data.suggestion && state.tool === "select") {
+      suggestions.focus(data.suggestion);
+      handled = true;
     } else if (state.tool === "box") {
       var cls = drawableClass("box");
       if (cls) { state.draft = { kind: "box", class: cls.name, start: pt, end: null, x: e.clientX, y: e.clientY }; handled = true; }
@@ -1070,6 +1083,8 @@ import { send, sessionLost } from "../portal/api.js";
 
   function onDoubleClick(e) {
     if (!state.editable) return;
+    var suggestion = e.target.dataset ? e.target.dataset.suggestion : undefined;
+    if (suggestion && state.tool === "select") { e.stopPropagation(); suggestions.accept(suggestion); return; }
     var index = e.target.dataset ? e.target.dataset.edge : undefined;
     if (index === undefined || state.tool !== "select") return;
     var shape = shapeById(state.selected);
@@ -1152,6 +1167,7 @@ import { send, sessionLost } from "../portal/api.js";
     if (ctrl && (key === "z" || key === "Z")) { if (e.shiftKey) redo(); else undo(); }
     else if (ctrl && (key === "y" || key === "Y")) redo();
     else if (ctrl || e.altKey) handled = false;
+    else if (suggestions.onKey(e)) { /* S, A, X, O, Enter, Delete on a suggestion: suggestions.js */ }
     else if (key === "?") els["help-dialog"].showModal();
     else if (/^[1-9]$/.test(key) && state.editable) pickClass(state.classList.filter(function (c) { return c.hotkey === key; })[0]);
     else if ((key === "v" || key === "V")) setTool("select");
@@ -1672,6 +1688,7 @@ import { send, sessionLost } from "../portal/api.js";
     }
     restoreLocal(annotation);
     renderAll();
+    if (state.editable) suggestions.load();
     root.dataset.state = "ready";
   }
 
@@ -1726,6 +1743,16 @@ import { send, sessionLost } from "../portal/api.js";
   // ---------------------------------------------------------------- wiring
 
   function wire() {
+    suggestions = createSuggestions({
+      state: state, change: change, select: select, renderAll: renderAll, centreOn: centreOn, message: message,
+      newId: newId, el: el, svg: svg, clear: clear, colourOf: colourOf, toScreen: toScreen, send: send,
+      url: function () { return page.api.items + state.task.item + "/predictions/"; },
+      storageKey: "atelier:suggestions-dismissed:" + page.user.id + ":" + page.task,
+      els: { panel: document.getElementById("suggestions-panel"), count: document.getElementById("suggestion-count"),
+             show: document.getElementById("suggestions-show"), run: document.getElementById("suggestion-run"),
+             threshold: document.getElementById("suggestion-threshold"),
+             acceptAll: document.getElementById("suggestion-accept-all"), list: document.getElementById("suggestion-list") }
+    });
     window.addEventListener("keydown", onKeyDown, true);
     ["pointerdown", "pointermove", "keydown", "wheel", "input"].forEach(function (type) {
       window.addEventListener(type, noteInput, { capture: true, passive: true });

@@ -33,6 +33,7 @@ def operations(ids):
         ("patch", f"/api/v1/datasets/{d}/", {"description": "x"}, CHANGE),
         ("get", f"/api/v1/datasets/{d}/items/", None, READ),
         ("get", f"/api/v1/items/{item}/", None, READ),
+        ("get", f"/api/v1/items/{item}/predictions/", None, READ),
         ("get", f"/api/v1/import-jobs/{job}/", None, READ),
         ("get", f"/api/v1/images/{image}/tiles/image.dzi", None, READ_FILE),
         ("get", f"/api/v1/images/{image}/tiles/image_files/0/0_0.jpeg", None, READ_FILE),
