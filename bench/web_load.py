@@ -68,12 +68,13 @@ def main() -> None:
     ports = [_free_port() for _ in range(args.processes)]
     servers = [_start_web(port, env) for port in ports]
     results = []
+    saves = _Saves(seed["annotators"])  # the versions the server holds carry over from step to step
     try:
         for port in ports:
             _wait_answering(port, seed["researcher_cookie"])
         for rate in [float(r) for r in args.rates.split(",")]:
             result = asyncio.run(
-                _step(ports, seed, rate=rate, duration=args.duration, database_url=env["DATABASE_URL"])
+                _step(ports, seed, saves, rate=rate, duration=args.duration, database_url=env["DATABASE_URL"])
             )
             results.append(result)
             _report(result, processes=args.processes)
@@ -192,10 +193,9 @@ class _Saves:
         self.free.append(entry)
 
 
-async def _step(ports: list[int], seed: dict, *, rate: float, duration: float, database_url: str) -> dict:
+async def _step(ports: list[int], seed: dict, saves, *, rate: float, duration: float, database_url: str) -> dict:
     rng = random.Random(int(rate))
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
-    saves = _Saves(seed["annotators"])
     latencies: dict[str, list[float]] = defaultdict(list)
     statuses: Counter = Counter()
     failed = Counter()
@@ -222,10 +222,11 @@ async def _step(ports: list[int], seed: dict, *, rate: float, duration: float, d
             in_flight -= 1
         if answer is None:
             return  # every task had a save in flight: not sent, not counted
-        latencies[kind].append((time.perf_counter() - started) * 1000)
         statuses[answer.status_code] += 1
         if answer.status_code >= 500 or answer.status_code in (409, 412, 429):
             failed[f"{kind}: {answer.status_code}"] += 1
+        else:
+            latencies[kind].append((time.perf_counter() - started) * 1000)
 
     peak.start()
     tasks = []
