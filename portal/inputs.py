@@ -64,13 +64,21 @@ def year_check(year: int) -> None:
         raise InputError(OUT_OF_RANGE_YEAR)
 
 
+def is_id_text(text: str) -> bool:
+    """Text that is an id: ASCII digits only, short enough for a bigint. `str.isdigit()` alone also
+    takes "²", which `int()` refuses (a 500 wherever that reached it)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def integer_from(raw, *, minimum: int = -BIGINT_MAX, maximum: int = BIGINT_MAX) -> int:
     """A whole number from text or an int (never a bool), within [minimum, maximum] and a bigint."""
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         raise InputError(NOT_A_WHOLE_NUMBER)
     text = str(raw).strip()
-    if not text.lstrip("+-").isdigit() or len(text) > 20:  # 20 characters hold every bigint
-        raise InputError(NOT_A_WHOLE_NUMBER if not text.lstrip("+-").isdigit() else _too(text, minimum, maximum))
+    digits = text.lstrip("+-")
+    is_number = digits.isascii() and digits.isdigit()
+    if not is_number or len(text) > 20:  # 20 characters hold every bigint
+        raise InputError(NOT_A_WHOLE_NUMBER if not is_number else _too(text, minimum, maximum))
     value = int(text)
     if value < max(minimum, -BIGINT_MAX):
         raise InputError(TOO_SMALL.format(minimum=max(minimum, -BIGINT_MAX)))

@@ -2,6 +2,8 @@
 pre-label run (labeling stores them on its `Prediction` rows and passes them back to its selectors;
 it never reads them). One format, written and read only here."""
 
+from portal.inputs import is_id_text
+
 MODEL_VERSION_REF_PREFIX = "training:model-version:"
 PRELABEL_RUN_REF_PREFIX = "training:prelabel-run:"
 
@@ -29,4 +31,4 @@ def _id_after(ref, prefix: str) -> int | None:
     if not isinstance(ref, str) or not ref.startswith(prefix):
         return None
     ident = ref.removeprefix(prefix)
-    return int(ident) if ident.isascii() and ident.isdigit() and len(ident) <= 18 else None
+    return int(ident) if is_id_text(ident) else None

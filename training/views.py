@@ -14,6 +14,7 @@ from django.urls import reverse
 from labeling import access as labeling_access
 from labeling.models import DatasetVersion
 from labeling.version_sections import VersionSection
+from portal.inputs import is_id_text
 from scheduler.access import access_job_for_user
 from scheduler.job_form import job_fields_from_post
 from scheduler.models import JOB_FINAL_STATES, JobState, Priority, RuntimeEnvironment
@@ -90,7 +91,7 @@ def model_version_detail(request, pk: int, number: int):
 @login_required
 def model_register_page(request):
     job_id = request.GET.get("job") or request.POST.get("job") or ""
-    if not job_id.isdigit():
+    if not is_id_text(job_id):
         raise Http404(NO_JOB)
     job = access_job_for_user(request.user, int(job_id))
     if not access.may_register(request.user, job.team_id):

@@ -7,6 +7,7 @@ from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
 from labeling.services.annotations import FOCUSED_SECONDS_PER_REPORT
 from labeling.services.task_assignment import SCOPES
 from portal.api.fields import WholeNumberField
+from portal.inputs import is_id_text
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -239,7 +240,7 @@ class DiffQuerySerializer(serializers.Serializer):
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
         raw = data.get("from")
-        if raw is None or not str(raw).isdigit():
+        if raw is None or not is_id_text(str(raw)):
             raise serializers.ValidationError({"from": ["Give the version to compare from, e.g. ?from=1&to=3."]})
         values["from_version"] = int(raw)
         return values

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from labeling import access
 from labeling.models import Prediction
 from labeling.selectors.predictions import predictions_for_item
+from portal.inputs import is_id_text
 
 NO_SUCH_PREDICTION = "This item has no such prediction."
 PREDICTION_NOT_A_NUMBER = "prediction must be the id of one of the item's predictions."
@@ -55,7 +56,7 @@ class ItemPredictionsView(GenericAPIView):
     def _chosen(self, rows, asked):
         if asked in (None, ""):
             return rows.first()
-        if not (asked.isascii() and asked.isdigit()) or len(asked) > 18:
+        if not is_id_text(asked):
             raise ValidationError({"prediction": [PREDICTION_NOT_A_NUMBER]})
         chosen = rows.filter(pk=int(asked)).first()
         if chosen is None:

@@ -79,5 +79,5 @@ def _attribute_value(raw, kind: str | None, character_ids):
         return values[0] if values else ""
     if kind == "character" and character_ids is not None:
         text = str(values[0]) if values else ""
-        return int(text) if text.isdigit() else text
+        return int(text) if text.isascii() and text.isdigit() else text
     return "\n".join(str(v) for v in values) if values else ""

@@ -92,7 +92,7 @@ def _splits(value):
 
 
 def _tile_height(value):
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_TILE_HEIGHT <= value <= MAX_TILE_HEIGHT:
         return BAD_TILE_HEIGHT, None

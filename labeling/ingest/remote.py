@@ -301,7 +301,7 @@ def _refuse_unusable_response(response: httpx.Response, limits: IngestLimits) ->
         # We asked for identity: a compressed body could expand past the limit within one chunk.
         raise IngestRefused(Refusal("url_encoded", REASON_URL_ENCODED.format(encoding=encoding)))
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits.max_file_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > limits.max_file_bytes:
         raise _too_large(limits)
 
 

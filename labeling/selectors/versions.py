@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from labeling.documents import document_diff
 from labeling.models import Dataset, DatasetVersion, VersionItem
+from portal.inputs import is_id_text
 
 # How a job's `inputs` name a dataset version (docs/decisions.md §1: an opaque reference, no foreign key).
 # Labeling owns the format; whoever reads a job's inputs asks `version_from_ref`.
@@ -19,7 +20,7 @@ def version_from_ref(ref: str) -> DatasetVersion | None:
     if not isinstance(ref, str) or not ref.startswith(VERSION_REF_PREFIX):
         return None
     ident = ref.removeprefix(VERSION_REF_PREFIX)
-    if not ident.isdigit():
+    if not is_id_text(ident):
         return None
     return DatasetVersion.objects.filter(pk=int(ident)).select_related("dataset").first()
 

@@ -29,6 +29,7 @@ from labeling.models import (
 from labeling.schema import normalized_schema
 from labeling.services.annotation_tasks import item_status_refresh
 from portal.errors import Conflict, PreconditionFailed, PreconditionRequired
+from portal.inputs import is_id_text
 
 # Two saves closer than this count the time between them as time spent annotating.
 ACTIVE_GAP = timedelta(minutes=5)
@@ -62,7 +63,7 @@ def version_from_if_match(header: str | None) -> int:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    if not is_id_text(value):
         raise ValidationError({"If-Match": [IF_MATCH_MALFORMED]})
     return int(value)
 

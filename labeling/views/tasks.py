@@ -20,7 +20,7 @@ from labeling.selectors import datasets as dataset_selectors
 from labeling.selectors import versions as version_selectors
 from labeling.services import task_assignment
 from portal.errors import ApplicationError, field_errors
-from portal.inputs import InputError, integer_from
+from portal.inputs import InputError, integer_from, is_id_text
 
 TASK_PAGE_SIZE = 100
 FILTER_PARAMS = ("status", "kind", "class", "tag", "annotator", "near_duplicate")
@@ -124,7 +124,7 @@ def _items_named(dataset, text: str) -> list[int]:
     for token in tokens:
         if token in by_name:
             ids.append(by_name[token][0])
-        elif token.isdigit():
+        elif is_id_text(token):
             ids.append(int(token))  # an id: the service checks it is the dataset's
         else:
             unknown.append(token)
