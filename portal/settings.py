@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.realtime",
     "portal.ops",
+    "portal.audit",
     "scheduler",
     "labeling",
     "training",
