@@ -377,8 +377,8 @@ def _window(booking: Booking) -> dict:
 def _audit_if_not_owner(booking: Booking, *, by, action: str, before: dict) -> None:
     """A team admin or site admin changing someone else's booking is an administrative action."""
     after = _window(booking)
-    if by is None or by.pk == booking.user_id or after == before:
-        return
+    if (by is not None and by.pk == booking.user_id) or after == before:
+        return  # by None: the system (the idle auto-release), which is not the owner either
     audit_record(
         actor=by,
         action=action,
@@ -407,10 +407,12 @@ def booking_release_rest(*, booking: Booking, now: datetime) -> Booking:
         current = Booking.objects.select_for_update().get(pk=booking.pk)
         if current.state != BookingState.ACTIVE or current.end <= now or current.start >= now:
             return current
+        before = _window(current)
         current.occupancy.update(end=now)
         current.end = now
         current.idle_released_at = now
         current.save()
+        _audit_if_not_owner(current, by=None, action=AuditEntry.Action.BOOKING_CHANGE, before=before)
         booking_changed_publish(booking=current, action="released")
         return current
 

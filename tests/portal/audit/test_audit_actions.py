@@ -4,6 +4,7 @@ service, in the same transaction (docs/reports.md "Audit log")."""
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -167,6 +168,22 @@ def test_a_booking_cancelled_by_its_owner_is_not_audited(researcher):
     assert api_client_for(researcher).delete(f"/api/v1/bookings/{mine.pk}/").status_code == 200
 
     assert not AuditEntry.objects.exists()
+
+
+def test_an_idle_booking_released_by_the_system_is_audited_without_an_actor(researcher):
+    from scheduler.services.bookings import booking_release_rest
+
+    gpus = fleet(nodes=1, per_node=1)
+    start = hours_from_now(-1)
+    with time_machine.travel(start - timedelta(minutes=5), tick=False):
+        theirs = booking(user=researcher, gpus=gpus, start=start, end=start + timedelta(hours=4))
+    now = start + timedelta(hours=1)
+
+    booking_release_rest(booking=theirs, now=now)
+
+    entry = only_entry(action=A.BOOKING_CHANGE)
+    assert (entry.actor_id, entry.actor_name) == (None, "")
+    assert datetime.fromisoformat(entry.after["end"]) == now
 
 
 def test_a_rolled_back_action_leaves_no_entry(admin):
