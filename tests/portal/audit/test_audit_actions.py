@@ -199,6 +199,22 @@ def test_a_rolled_back_action_leaves_no_entry(admin):
     assert gpu.state == "available"
 
 
+def test_an_action_whose_entry_cannot_be_written_does_not_happen(admin, monkeypatch):
+    import scheduler.services.drain as drain
+
+    gpu = fleet(nodes=1, per_node=1)[0]
+
+    def unwritable(**kwargs):
+        raise RuntimeError("the audit table is unwritable")
+
+    monkeypatch.setattr(drain, "audit_record", unwritable)
+    with pytest.raises(RuntimeError):
+        drain.gpu_drain(gpu=gpu, by=admin, reason="fan")
+
+    gpu.refresh_from_db()
+    assert (gpu.state, gpu.drain_reason) == ("available", "")
+
+
 def test_an_entry_is_written_only_inside_a_transaction(admin, transactional_db):
     with pytest.raises(RuntimeError) as refused:
         audit_record(actor=admin, action=A.GPU_DRAIN, target_type="gpu", target_id=1, target="g")

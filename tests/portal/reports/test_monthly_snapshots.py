@@ -13,6 +13,8 @@ from portal.reports.snapshots.models import IMMUTABLE, SnapshotImmutable, Snapsh
 from portal.reports.snapshots.services import snapshots_take
 from portal.teams.models import Team
 from scheduler.models import GpuOccupancy, OccupancyKind
+from scheduler.selectors.placement import GpuRequest
+from scheduler.services.bookings import booking_create
 from scheduler.services.telemetry import telemetry_prune
 from tests.scheduler.factories import attempt_row, fleet
 
@@ -107,6 +109,13 @@ def test_a_job_across_the_month_end_counts_up_to_the_boundary_in_the_site_zone(r
 def test_a_snapshot_reads_the_same_after_the_rows_under_it_are_pruned(researcher, team_a, gpus, settings):
     job_hours(researcher, team_a, gpus[0], utc(2026, 3, 10, 8), utc(2026, 3, 10, 18))
     job_hours(None, team_a, gpus[1], utc(2026, 3, 11, 8), utc(2026, 3, 11, 9), owner=researcher)  # no user on the row
+    booking_create(
+        user=researcher,
+        start=utc(2026, 3, 20, 9),
+        end=utc(2026, 3, 20, 12),
+        request=GpuRequest(gpu_ids=(gpus[0].pk, gpus[1].pk)),
+        now=utc(2026, 3, 1),
+    )
     live = report(MARCH)
     snapshots_take(now=utc(2026, 4, 2))
 
@@ -117,7 +126,7 @@ def test_a_snapshot_reads_the_same_after_the_rows_under_it_are_pruned(researcher
 
     assert report(MARCH) == live
     assert [r["user"] for r in live] == [None, "(jobs)", "researcher"]
-    assert live[0]["used_gpu_hours"] == 11.0
+    assert (live[0]["used_gpu_hours"], live[0]["reserved_gpu_hours"]) == (11.0, 6.0)
 
 
 def test_the_current_month_reads_live_data(researcher, team_a, gpus):
