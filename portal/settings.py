@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.realtime",
     "portal.ops",
+    "portal.audit",
+    "portal.reports.snapshots",
     "scheduler",
     "labeling",
     "training",
@@ -346,6 +348,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic work; django-celery-beat's DatabaseScheduler copies these into its tables on start.
 CELERY_BEAT_SCHEDULE = {
     "prune-realtime-events": {"task": "realtime.prune_events", "schedule": 600.0},
+    # Hourly: takes each closed month once, soon after it closes, and catches up months missed while
+    # beat was down; a run with nothing to take is one query (docs/reports.md "Monthly snapshots").
+    "reports-monthly-snapshots": {"task": "reports.snapshots_take", "schedule": 3600.0},
 }
 
 # --- Channels and the cache --------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views
+from portal.reports import audit_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("teams/<int:pk>/", views.team_detail, name="team-detail"),
     path("notifications/", views.notification_list, name="notifications"),
     path("reports/", include("portal.reports.urls")),
+    path("audit/", audit_views.audit_page, name="audit"),
     path("", include("scheduler.urls")),
     path("", include("labeling.urls")),
     path("", include("training.urls")),

@@ -82,7 +82,7 @@ def _common_time_zones() -> list[str]:
 @require_POST
 def token_revoke(request, key: str):
     token = account_selectors.api_token_of_user(user=request.user, key=key)
-    account_services.api_token_revoke(token=token)
+    account_services.api_token_revoke(token=token, by=request.user)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("profile")
 

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from portal.accounts.models import ApiToken, User
+from portal.accounts.services import api_token_revoke
 
 
 @admin.register(User)
@@ -28,3 +29,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("digest", "token_key", "created")
     search_fields = ("name", "user__username")
     list_select_related = ("user",)
+
+    def delete_model(self, request, obj):
+        api_token_revoke(token=obj, by=request.user)  # audited when it is not the admin's own token
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, by=request.user)

@@ -58,5 +58,5 @@ class ApiTokenListView(ListCreateAPIView):
 class ApiTokenDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, key: str):
-        services.api_token_revoke(token=selectors.api_token_of_user(user=request.user, key=key))
+        services.api_token_revoke(token=selectors.api_token_of_user(user=request.user, key=key), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

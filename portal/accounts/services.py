@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portal.accounts.models import ApiToken, User, validate_time_zone
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 
 TOKEN_NAME_REQUIRED = "Give the token a name, so you can tell it apart when revoking."
 TOKEN_NAME_TAKEN = "You already have a token with this name."
@@ -35,5 +37,18 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None) -> t
     return ApiToken.objects.create(user=user, expiry=timedelta(days=expires_in_days), name=name)
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by) -> None:
+    """Revoke a token. Revoked by someone other than its owner (a site admin in the admin), it is
+    audited (docs/reports.md "Audit log")."""
+    if by is not None and by.pk != token.user_id:
+        audit_record(
+            actor=by,
+            action=AuditEntry.Action.TOKEN_REVOKE,
+            target_type="api_token",
+            target_id=token.token_key,
+            target=f"token “{token.name}” of {token.user.username}",
+            before={"owner": token.user.username, "name": token.name, "expiry": token.expiry},
+            after=None,
+        )
     token.delete()

@@ -5,6 +5,7 @@ from django.urls import include, path
 from portal.accounts import api as accounts_api
 from portal.notifications import api as notifications_api
 from portal.reports import api as reports_api
+from portal.reports import audit_views
 from portal.teams import api as teams_api
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path(
         "notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"
     ),
+    path("audit/", audit_views.AuditLogView.as_view(), name="api-audit"),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),

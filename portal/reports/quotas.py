@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
+from portal.reports.snapshots.selectors import snapshot_rows
 from portal.teams.models import Team
 from portal.teams.services import quota_of
 from scheduler.selectors import quotas as usage
@@ -44,7 +45,12 @@ def report_teams_for(user):
 
 
 def quota_report(*, teams, month, sort: str = "team", descending: bool = False) -> list[QuotaRow]:
+    """A closed month with a snapshot reads the snapshot (docs/reports.md "Monthly snapshots"); the
+    current month, and a closed one not taken yet, read live data."""
     teams = list(teams)
+    snapshot = snapshot_rows(month=month, team_ids=[t.pk for t in teams])
+    if snapshot is not None:
+        return _sorted([_snapshot_row(r) for r in snapshot], sort=sort, descending=descending)
     per_user = usage.usage_by_team_and_user(month=month, team_ids=[t.pk for t in teams])
     names = dict(get_user_model().objects.filter(pk__in={u for _, u in per_user if u}).values_list("pk", "username"))
     rows = []
@@ -58,6 +64,12 @@ def quota_report(*, teams, month, sort: str = "team", descending: bool = False) 
             for user_id, u in mine.items()
         ]
     return _sorted(rows, sort=sort, descending=descending)
+
+
+def _snapshot_row(row) -> QuotaRow:
+    team = Team(pk=row.team_id, name=row.team_name)
+    user = "" if row.is_team_total else row.username or "(jobs)"
+    return _row(team, user, row.reserved_gpu_hours, row.used_gpu_hours, row.idle_gpu_hours, limit=row.quota_gpu_hours)
 
 
 def _row(team, user, reserved, used, idle, *, limit) -> QuotaRow:

@@ -40,5 +40,5 @@ class TeamQuotaView(GenericAPIView):
             raise PermissionDenied(QUOTA_ADMIN_ONLY)
         payload = TeamQuotaSerializer(services.quota_of(team=team), data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        quota = services.quota_update(team=team, **payload.validated_data)
+        quota = services.quota_update(team=team, by=request.user, **payload.validated_data)
         return Response(TeamQuotaSerializer(quota).data)

@@ -171,3 +171,9 @@ def quota_summary(*, team, month: date) -> dict:
         "booking_horizon_days": quota.booking_horizon_days,
         "guaranteed_gpus": quota.guaranteed_gpus,
     }
+
+
+def first_usage_month() -> date | None:
+    """The month (site zone) of the earliest occupancy row: where monthly snapshots start catching up."""
+    first = GpuOccupancy.objects.order_by("start").values_list("start", flat=True).first()
+    return month_of(first) if first is not None else None

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 from portal.errors import Conflict, Invalid
 from portal.realtime.services import event_publish
 from portal.teams.models import Membership, Team, TeamQuota
@@ -285,12 +287,14 @@ def booking_update(*, booking: Booking, by, change: Change, now: datetime | None
         with transaction.atomic():
             quota = _lock_quota(booking.team)
             current = Booking.objects.select_for_update().get(pk=booking.pk)
+            before = _window(current)
             start, end = _new_window(current, change, now=now)
             if (start, end) != (current.start, current.end):
                 _move(current, quota=quota, start=start, end=end, now=now)
             if change.note is not None:
                 current.note = change.note
             current.save()
+            _audit_if_not_owner(current, by=by, action=AuditEntry.Action.BOOKING_CHANGE, before=before)
             booking_changed_publish(booking=current, action="updated")
             return current
     except (_Taken, IntegrityError) as exc:
@@ -352,6 +356,7 @@ def booking_cancel(*, booking: Booking, by, now: datetime | None = None) -> Book
         raise invalid("state", CANCELLED)
     if current.end <= now:
         raise invalid("state", ENDED)
+    before = _window(current)
     if current.start < now:
         current.occupancy.update(end=now)
         current.end = now
@@ -360,8 +365,30 @@ def booking_cancel(*, booking: Booking, by, now: datetime | None = None) -> Book
     current.state = BookingState.CANCELLED
     current.cancelled_at = now
     current.save()
+    _audit_if_not_owner(current, by=by, action=AuditEntry.Action.BOOKING_CANCEL, before=before)
     booking_changed_publish(booking=current, action="cancelled")
     return current
+
+
+def _window(booking: Booking) -> dict:
+    return {"state": booking.state, "start": booking.start, "end": booking.end}
+
+
+def _audit_if_not_owner(booking: Booking, *, by, action: str, before: dict) -> None:
+    """A team admin or site admin changing someone else's booking is an administrative action."""
+    after = _window(booking)
+    if (by is not None and by.pk == booking.user_id) or after == before:
+        return  # by None: the system (the idle auto-release), which is not the owner either
+    audit_record(
+        actor=by,
+        action=action,
+        team=booking.team,
+        target_type="booking",
+        target_id=booking.pk,
+        target=f"booking {booking.pk} of {booking.user.username}",
+        before=before,
+        after=after,
+    )
 
 
 def booking_release(*, booking: Booking, by, now: datetime | None = None) -> Booking:
@@ -380,10 +407,12 @@ def booking_release_rest(*, booking: Booking, now: datetime) -> Booking:
         current = Booking.objects.select_for_update().get(pk=booking.pk)
         if current.state != BookingState.ACTIVE or current.end <= now or current.start >= now:
             return current
+        before = _window(current)
         current.occupancy.update(end=now)
         current.end = now
         current.idle_released_at = now
         current.save()
+        _audit_if_not_owner(current, by=None, action=AuditEntry.Action.BOOKING_CHANGE, before=before)
         booking_changed_publish(booking=current, action="released")
         return current
 

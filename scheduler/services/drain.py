@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portal.audit.models import AuditEntry
+from portal.audit.services import audit_record
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
 from scheduler.models import Booking, Gpu, GpuState, Node
@@ -51,10 +53,12 @@ def gpu_drain(
     """Drain one GPU; returns the affected bookings, whose owners were notified."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
     gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
+    before = _gpu_state(gpu)
     gpu.drain_reason = reason
     if gpu.state != GpuState.LOST:  # a lost GPU stays lost; it comes back drained
         gpu.state = GpuState.DRAINED
     gpu.save(update_fields=["state", "drain_reason"])
+    _audit_gpu(gpu, by=by, action=AuditEntry.Action.GPU_DRAIN, before=before, stop_running_jobs=stop_running_jobs)
     _publish_state(gpus=[gpu])
     if stop_running_jobs:
         _stop_jobs(gpu_ids=[gpu.id], what="GPU", by=by, reason=reason)
@@ -65,10 +69,12 @@ def gpu_drain(
 def gpu_undrain(*, gpu: Gpu, by) -> Gpu:
     _checked(by=by, reason=None)
     gpu = Gpu.objects.select_for_update().select_related("node").get(pk=gpu.pk)
+    before = _gpu_state(gpu)
     gpu.drain_reason = ""
     if gpu.state == GpuState.DRAINED:
         gpu.state = GpuState.AVAILABLE
     gpu.save(update_fields=["state", "drain_reason"])
+    _audit_gpu(gpu, by=by, action=AuditEntry.Action.GPU_UNDRAIN, before=before)
     _publish_state(gpus=[gpu])
     return gpu
 
@@ -79,8 +85,10 @@ def node_drain(
 ) -> list[Booking]:
     """Drain a whole node: its GPUs keep their own state; the node's flag stops placements on all."""
     reason = _checked(by=by, reason=reason if reason is not None else "")
+    before = _node_state(node)
     Node.objects.filter(pk=node.pk).update(drained=True, drain_reason=reason)
     node.refresh_from_db()
+    _audit_node(node, by=by, action=AuditEntry.Action.NODE_DRAIN, before=before, stop_running_jobs=stop_running_jobs)
     gpus = list(node.gpus.select_related("node"))
     _publish_state(gpus=gpus)
     if stop_running_jobs:
@@ -91,10 +99,35 @@ def node_drain(
 @transaction.atomic
 def node_undrain(*, node: Node, by) -> Node:
     _checked(by=by, reason=None)
+    before = _node_state(node)
     Node.objects.filter(pk=node.pk).update(drained=False, drain_reason="")
     node.refresh_from_db()
+    _audit_node(node, by=by, action=AuditEntry.Action.NODE_UNDRAIN, before=before)
     _publish_state(gpus=list(node.gpus.select_related("node")))
     return node
+
+
+def _gpu_state(gpu: Gpu) -> dict:
+    return {"state": gpu.state, "drain_reason": gpu.drain_reason}
+
+
+def _node_state(node: Node) -> dict:
+    node = Node.objects.select_for_update().get(pk=node.pk)
+    return {"drained": node.drained, "drain_reason": node.drain_reason}
+
+
+def _audit_gpu(gpu: Gpu, *, by, action: str, before: dict, stop_running_jobs: bool = False) -> None:
+    after = _gpu_state(gpu) | ({"stop_running_jobs": True} if stop_running_jobs else {})
+    audit_record(
+        actor=by, action=action, target_type="gpu", target_id=gpu.pk, target=str(gpu), before=before, after=after
+    )
+
+
+def _audit_node(node: Node, *, by, action: str, before: dict, stop_running_jobs: bool = False) -> None:
+    after = _node_state(node) | ({"stop_running_jobs": True} if stop_running_jobs else {})
+    audit_record(
+        actor=by, action=action, target_type="node", target_id=node.pk, target=node.name, before=before, after=after
+    )
 
 
 def _stop_jobs(*, gpu_ids: list[int], what: str, by, reason: str) -> list:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SnapshotsConfig(AppConfig):
+    name = "portal.reports.snapshots"
+    label = "report_snapshots"
+    verbose_name = "Report snapshots"
