@@ -1,6 +1,9 @@
 """GPU telemetry ingest at fleet scale: 1,024 simulated GPUs (128 x 8) sampled at 1 Hz.
 
-    .venv/bin/python bench/telemetry.py [--duration 60] [--modes sqlite,postgres]
+    .venv/bin/python bench/telemetry.py [--duration 60] [--modes sqlite,postgres] [--agents 4]
+
+`--agents 4`: four agent processes, each playing a quarter of the nodes (as one agent per group of
+nodes would); ingest CPU is their sum, and the websocket receives one `gpu.tick` per agent per second.
 
 For each mode it builds a fresh database (a SQLite file in a temporary folder; a PostgreSQL
 database `bench_telemetry_<pid>` on $BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432,
@@ -56,8 +59,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # -- the agent child -------------------------------------------------------------------------------
-def agent_child(interval: float) -> None:
-    """Runs in its own process: the production Agent with half of the fleet busy."""
+def agent_child(interval: float, part: int = 0, parts: int = 1) -> None:
+    """Runs in its own process: the production Agent with half of the fleet busy; with `parts` agents,
+    this one plays every `parts`-th node from `part` on (as one agent per group of nodes would)."""
     import django
 
     django.setup()
@@ -67,6 +71,7 @@ def agent_child(interval: float) -> None:
     from scheduler.gpu.backends import SimulatedBackend, SimulatedLoad
 
     backend = SimulatedBackend(spec=settings.SIM_FLEET)
+    backend._nodes = backend._nodes[part::parts]  # a slice of the fleet: the bench's own split, no public knob
     busy = {
         gpu.uuid: SimulatedLoad(pids=(10_000 + n,))
         for n, gpu in enumerate(g for node in backend.read_fleet() for g in node.gpus)
@@ -106,19 +111,19 @@ def postgres_admin(sql: str) -> None:
         conn.execute(sql)
 
 
-def run_mode(mode: str, duration: float) -> dict:
+def run_mode(mode: str, duration: float, agents: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-telemetry-{mode}-") as tmp:
         env, pg_name = mode_env(mode, Path(tmp))
         if pg_name:
             postgres_admin(f'CREATE DATABASE "{pg_name}"')
         try:
-            return measure(mode, env, duration)
+            return measure(mode, env, duration, agents)
         finally:
             if pg_name:
                 postgres_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-def measure(mode: str, env: dict, duration: float) -> dict:
+def measure(mode: str, env: dict, duration: float, agents: int = 1) -> dict:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
@@ -136,11 +141,19 @@ def measure(mode: str, env: dict, duration: float) -> dict:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    agent = subprocess.Popen([python, __file__, "--agent-child"], cwd=ROOT, env=env, start_new_session=True)
+    children = [
+        subprocess.Popen(
+            [python, __file__, "--agent-child", "--agents", str(agents), "--part", str(part)],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        for part in range(agents)
+    ]
     try:
-        return observe(mode, port=port, agent=agent, duration=duration)
+        return {**observe(mode, port=port, agents=children, duration=duration), "agents": agents}
     finally:
-        for process in (agent, web):
+        for process in (*children, web):
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
 
@@ -170,7 +183,7 @@ def wait_http(port: int, timeout: float = 60) -> None:
     raise RuntimeError("web server did not start")
 
 
-def observe(mode: str, *, port: int, agent: subprocess.Popen, duration: float) -> dict:
+def observe(mode: str, *, port: int, agents: list[subprocess.Popen], duration: float) -> dict:
     from websockets.sync.client import connect
 
     from scheduler.models import GpuSample
@@ -190,9 +203,9 @@ def observe(mode: str, *, port: int, agent: subprocess.Popen, duration: float) -
         reader.start()
         _wait_until(lambda: ticks, 90, "no gpu.tick event arrived")
         start_rows, start_time = _at_next_flush(GpuSample)
-        start_cpu = cpu_seconds(agent.pid)
+        start_cpu = sum(cpu_seconds(agent.pid) for agent in agents)
         time.sleep(duration)
-        end_cpu = cpu_seconds(agent.pid)
+        end_cpu = sum(cpu_seconds(agent.pid) for agent in agents)
         end_rows, end_time = _at_next_flush(GpuSample)
         stop.set()
         reader.join(15)
@@ -268,16 +281,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--modes", default="sqlite,postgres")
+    parser.add_argument("--agents", type=int, default=1, help="agents, each playing a slice of the fleet's nodes")
     parser.add_argument("--agent-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.agent_child:
-        agent_child(interval=1.0)
+        agent_child(interval=1.0, part=args.part, parts=args.agents)
         return
     for mode in args.modes.split(","):
         # Each mode in its own interpreter: Django's settings are read once per process.
         out = (
             subprocess.run(
-                [sys.executable, __file__, "--duration", str(args.duration), "--modes", f"_{mode}"],
+                [
+                    sys.executable,
+                    __file__,
+                    "--duration",
+                    str(args.duration),
+                    "--modes",
+                    f"_{mode}",
+                    "--agents",
+                    str(args.agents),
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -286,7 +310,7 @@ def main() -> None:
             else None
         )
         if out is None:
-            print(json.dumps(run_mode(mode[1:], args.duration)))
+            print(json.dumps(run_mode(mode[1:], args.duration, args.agents)))
             return
         sys.stderr.write(out.stderr[-3000:] if out.returncode else "")
         print(out.stdout.strip().splitlines()[-1] if out.stdout.strip() else f"{mode}: failed (exit {out.returncode})")
