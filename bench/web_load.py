@@ -133,7 +133,7 @@ def _seed() -> dict:
                 team=team,
                 name=f"job-{n}",
                 command="true",
-                working_dir="/tmp",
+                working_dir=str(ROOT),
                 gpus=1,
                 time_limit_s=3600,
                 state=JobState.SUCCEEDED,
