@@ -24,6 +24,10 @@ urlpatterns = [
         "notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"
     ),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
+    path("reports/waits/", reports_api.activity_view("waits"), name="api-report-waits"),
+    path("reports/outcomes/", reports_api.activity_view("outcomes"), name="api-report-outcomes"),
+    path("reports/idle/", reports_api.activity_view("idle"), name="api-report-idle"),
+    path("reports/idle-owners/", reports_api.activity_view("idle-owners"), name="api-report-idle-owners"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),
     path("", include("training.api.urls")),

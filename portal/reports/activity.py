@@ -1,0 +1,155 @@
+"""The admin reports of issue 24 as tables: each report is a function (filter -> Table) over one
+scheduler selector, and a page, its CSV and its API answer are the same Table, so a download holds
+exactly what the page shows. Durations are seconds in the CSV and API and h:mm on the page; GPU-hours
+carry "GPU-h" in the column's label.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+
+from portal.reports.filters import ReportFilter
+from portal.teams.models import Team
+from scheduler.selectors import reports as selectors
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    unit: str = ""  # "GPU-h", "h:mm" (seconds underneath), "%" or ""
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    actions: bool = False  # rows carry a booking id the page offers actions on
+
+    def csv_rows(self) -> list[list]:
+        return [[row[c.key] for c in self.columns] for row in self.rows]
+
+
+def _names(team_ids=(), user_ids=()):
+    teams = dict(Team.objects.filter(pk__in=set(team_ids)).values_list("pk", "name"))
+    users = dict(get_user_model().objects.filter(pk__in=set(user_ids)).values_list("pk", "username"))
+    return teams, users
+
+
+def waits(f: ReportFilter) -> Table:
+    found = selectors.queue_waits(lo=f.lo, hi=f.hi, scope=f.job_scope)
+    teams, _ = _names(team_ids=[r.team_id for r in found])
+    table = Table(
+        "waits",
+        "Queue waits (submit → start)",
+        [
+            Column("team", "Team"),
+            Column("gpus", "GPUs"),
+            Column("jobs", "Jobs started"),
+            Column("p50_s", "p50 wait", "h:mm"),
+            Column("p95_s", "p95 wait", "h:mm"),
+            Column("waited_over_1h_pct", "Waited > 1 h", "%"),
+        ],
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "team": teams.get(r.team_id, ""),
+                "gpus": "all" if r.gpus is None else r.gpus,
+                "jobs": r.jobs,
+                "p50_s": round(r.p50_s),
+                "p95_s": round(r.p95_s),
+                "waited_over_1h_pct": round(100 * r.waited_over_1h / r.jobs, 1) if r.jobs else 0.0,
+            }
+        )
+    return table
+
+
+def outcomes(f: ReportFilter) -> Table:
+    found = selectors.job_outcomes(lo=f.lo, hi=f.hi, scope=f.job_scope)
+    teams, _ = _names(team_ids=[r.team_id for r in found])
+    states = [s.value for s in selectors.OUTCOMES]
+    table = Table(
+        "outcomes",
+        "Job outcomes (attempts ended in the range)",
+        [Column("team", "Team")]
+        + [Column(s, s.replace("_", " ").capitalize()) for s in states]
+        + [Column("gpu_hours", "GPU-h used", "GPU-h"), Column("gpu_hours_lost", "GPU-h lost to failures", "GPU-h")],
+    )
+    for r in found:
+        row = {"team": teams.get(r.team_id, "")}
+        row.update({s: r.counts.get(s, 0) for s in states})
+        row["gpu_hours"] = round(r.gpu_hours, 2)
+        row["gpu_hours_lost"] = round(r.gpu_hours_lost, 2)
+        table.rows.append(row)
+    return table
+
+
+def idle(f: ReportFilter, *, now) -> Table:
+    found = selectors.idle_bookings(lo=f.lo, hi=f.hi, scope=f.job_scope, now=now)
+    teams, users = _names(team_ids=[r.team_id for r in found], user_ids=[r.user_id for r in found])
+    table = Table(
+        "idle",
+        "Idle bookings (reserved, already passed, unused), worst first",
+        [
+            Column("booking", "Booking"),
+            Column("team", "Team"),
+            Column("user", "User"),
+            Column("start", "Starts"),
+            Column("end", "Ends"),
+            Column("idle_gpu_hours", "Idle GPU-h", "GPU-h"),
+        ],
+        actions=True,
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "booking": r.booking_id,
+                "team": teams.get(r.team_id, ""),
+                "user": users.get(r.user_id, ""),
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "idle_gpu_hours": round(r.idle_hours, 2),
+                "releasable": r.state == "active" and r.end > now,
+            }
+        )
+    return table
+
+
+def idle_by_owner(f: ReportFilter, *, now) -> Table:
+    """The idle table folded per team and user (the team's row first, user "")."""
+    per_booking = idle(f, now=now)
+    sums: dict[tuple[str, str], float] = {}
+    for row in per_booking.rows:
+        for key in ((row["team"], ""), (row["team"], row["user"])):
+            sums[key] = sums.get(key, 0.0) + row["idle_gpu_hours"]
+    table = Table(
+        "idle-owners",
+        "Idle reserved GPU-h by team and user",
+        [Column("team", "Team"), Column("user", "User"), Column("idle_gpu_hours", "Idle GPU-h", "GPU-h")],
+    )
+    for (team, user), hours in sorted(sums.items()):
+        table.rows.append({"team": team, "user": user or "(team total)", "idle_gpu_hours": round(hours, 2)})
+    return table
+
+
+REPORTS = {
+    "waits": lambda f, now: waits(f),
+    "outcomes": lambda f, now: outcomes(f),
+    "idle": lambda f, now: idle(f, now=now),
+    "idle-owners": lambda f, now: idle_by_owner(f, now=now),
+}
+
+
+def shown(value, unit: str) -> str:
+    """A cell as the page shows it: h:mm for durations (seconds underneath), one decimal for GPU-h."""
+    if unit == "h:mm":
+        minutes = round(value / 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    if unit == "GPU-h":
+        return f"{value:.2f}"
+    if unit == "%":
+        return f"{value:.1f} %"
+    return str(value)

@@ -1,0 +1,173 @@
+"""What the admin reports (portal/reports, issue 24) read from the scheduler: one function per report,
+each returning plain rows for a half-open range [lo, hi) of UTC instants and a scope, so that a monthly
+snapshot can store exactly the figures the live report shows for a closed month.
+
+Scope: `JobScope` narrows jobs and bookings to teams (None: every team) and optionally one node, one
+GPU model or one user. Counting is done by the database (Count, Sum, grouped); only the wait
+percentiles are taken in Python, over one duration per job started in the range.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
+
+from scheduler.models import Attempt, AttemptState, Booking, Job, Node
+from scheduler.selectors.quotas import idle_hours_by_booking
+
+HOUR = 3600.0
+LONG_WAIT_S = 3600.0
+OUTCOMES = (
+    AttemptState.SUCCEEDED,
+    AttemptState.FAILED,
+    AttemptState.CANCELLED,
+    AttemptState.TIMED_OUT,
+    AttemptState.LOST,
+)
+FAILURES = (AttemptState.FAILED, AttemptState.TIMED_OUT, AttemptState.LOST)
+
+
+@dataclass(frozen=True)
+class JobScope:
+    team_ids: tuple[int, ...] | None = None  # None: every team
+    node_id: int | None = None
+    gpu_model: str | None = None
+    user_id: int | None = None
+
+
+def _jobs(scope: JobScope):
+    jobs = Job.objects.all()
+    if scope.team_ids is not None:
+        jobs = jobs.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        jobs = jobs.filter(owner_id=scope.user_id)
+    if scope.node_id is not None:
+        jobs = jobs.filter(pk__in=Attempt.objects.filter(node_id=scope.node_id).values("job_id"))
+    if scope.gpu_model is not None:
+        jobs = jobs.filter(pk__in=Attempt.objects.filter(allocations__gpu__model=scope.gpu_model).values("job_id"))
+    return jobs
+
+
+def _attempts(scope: JobScope):
+    attempts = Attempt.objects.filter(job__in=_jobs(scope))
+    if scope.node_id is not None:
+        attempts = attempts.filter(node_id=scope.node_id)
+    return attempts
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, -(-len(sorted_values) * share // 1))  # ceil
+    return sorted_values[int(rank) - 1]
+
+
+@dataclass(frozen=True)
+class WaitRow:
+    team_id: int
+    gpus: int | None  # None: the team's row over every GPU count
+    jobs: int
+    p50_s: float
+    p95_s: float
+    waited_over_1h: int
+
+
+def queue_waits(*, lo: datetime, hi: datetime, scope: JobScope) -> list[WaitRow]:
+    """Submit → start of the jobs that started in [lo, hi): per team, and per team and GPU count."""
+    waited = ExpressionWrapper(F("started_at") - F("submitted_at"), output_field=DurationField())
+    rows = (
+        _jobs(scope)
+        .filter(started_at__gte=lo, started_at__lt=hi)
+        .annotate(waited=waited)
+        .values_list("team_id", "gpus", "waited")
+    )
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for team_id, gpus, wait in rows:
+        seconds = max(0.0, wait.total_seconds())
+        groups[(team_id, None)].append(seconds)
+        groups[(team_id, gpus)].append(seconds)
+    out = []
+    for (team_id, gpus), values in groups.items():
+        values.sort()
+        out.append(
+            WaitRow(
+                team_id=team_id,
+                gpus=gpus,
+                jobs=len(values),
+                p50_s=percentile(values, 0.5),
+                p95_s=percentile(values, 0.95),
+                waited_over_1h=sum(1 for v in values if v > LONG_WAIT_S),
+            )
+        )
+    return sorted(out, key=lambda r: (r.team_id, r.gpus is not None, r.gpus or 0))
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    team_id: int
+    counts: dict  # attempt state -> attempts that ended in the range
+    gpu_hours: float  # GPU-hours of those attempts
+    gpu_hours_lost: float  # of failed, timed-out and lost attempts
+
+
+def job_outcomes(*, lo: datetime, hi: datetime, scope: JobScope) -> list[OutcomeRow]:
+    """Attempts that ended in [lo, hi), by team and final state; a retried job counts each attempt
+    (a lost attempt is an outcome of its own, the job may succeed on the next)."""
+    rows = (
+        _attempts(scope)
+        .filter(ended_at__gte=lo, ended_at__lt=hi, state__in=OUTCOMES)
+        .values("job__team_id", "state")
+        .annotate(n=Count("pk"), gpu_s=Sum("gpu_seconds"))
+    )
+    teams: dict[int, dict] = defaultdict(lambda: {"counts": dict.fromkeys(OUTCOMES, 0), "all": 0.0, "lost": 0.0})
+    for row in rows:
+        team = teams[row["job__team_id"]]
+        team["counts"][row["state"]] = row["n"]
+        team["all"] += row["gpu_s"] or 0.0
+        if row["state"] in FAILURES:
+            team["lost"] += row["gpu_s"] or 0.0
+    return [
+        OutcomeRow(team_id=t, counts=v["counts"], gpu_hours=v["all"] / HOUR, gpu_hours_lost=v["lost"] / HOUR)
+        for t, v in sorted(teams.items())
+    ]
+
+
+@dataclass(frozen=True)
+class IdleRow:
+    booking_id: int
+    team_id: int
+    user_id: int
+    start: datetime
+    end: datetime
+    state: str
+    idle_hours: float  # reserved GPU-hours, already passed, while the booking was idle
+
+
+def idle_bookings(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[IdleRow]:
+    """Each booking with idle reserved GPU-hours in [lo, min(hi, now)), worst first."""
+    bookings = Booking.objects.all()
+    if scope.team_ids is not None:
+        bookings = bookings.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        bookings = bookings.filter(user_id=scope.user_id)
+    if scope.node_id is not None:
+        bookings = bookings.filter(gpus__node_id=scope.node_id)
+    if scope.gpu_model is not None:
+        bookings = bookings.filter(gpus__model=scope.gpu_model)
+    hours = idle_hours_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct())
+    found = Booking.objects.filter(pk__in=[pk for pk, h in hours.items() if h > 0])
+    rows = [
+        IdleRow(b.pk, b.team_id, b.user_id, b.start, b.end, b.state, hours[b.pk])
+        for b in found.only("team_id", "user_id", "start", "end", "state")
+    ]
+    return sorted(rows, key=lambda r: (-r.idle_hours, r.booking_id))
+
+
+def node_exists(pk: int) -> bool:
+    return Node.objects.filter(pk=pk).exists()
+
+
+def node_names(pks) -> dict[int, str]:
+    return dict(Node.objects.filter(pk__in=pks).values_list("pk", "name"))
