@@ -24,6 +24,7 @@ urlpatterns = [
         "notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"
     ),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
+    path("reports/burn/", reports_api.activity_view("burn"), name="api-report-burn"),
     path("reports/waits/", reports_api.activity_view("waits"), name="api-report-waits"),
     path("reports/outcomes/", reports_api.activity_view("outcomes"), name="api-report-outcomes"),
     path("reports/idle/", reports_api.activity_view("idle"), name="api-report-idle"),

@@ -10,7 +10,9 @@ from django.contrib.auth import get_user_model
 
 from portal.reports.filters import ReportFilter
 from portal.teams.models import Team
+from portal.teams.services import quota_of
 from scheduler.selectors import reports as selectors
+from scheduler.selectors.quotas import month_bounds
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,53 @@ def idle_by_owner(f: ReportFilter, *, now) -> Table:
     return table
 
 
+def burn(f: ReportFilter, *, now) -> Table:
+    """Quota burn-down for the month holding the range's first day: each team's counted GPU-hours so
+    far and booked for the whole month, against its monthly quota; the projection to month end is
+    the pace so far (to date ÷ share of the month passed), never less than what is already booked."""
+    lo, hi = month_bounds(f.first_day.replace(day=1))
+    found = selectors.quota_burn(lo=lo, hi=hi, scope=f.job_scope, now=now)
+    teams = {t.pk: t for t in Team.objects.filter(pk__in=[r.team_id for r in found])}
+    passed = min(1.0, max(0.0, (now - lo) / (hi - lo)))
+    month_hours = (hi - lo).total_seconds() / 3600
+    table = Table(
+        "burn",
+        f"Quota burn-down, {f.first_day:%B %Y}",
+        [
+            Column("team", "Team"),
+            Column("quota_gpu_hours", "Quota GPU-h", "GPU-h"),
+            Column("to_date_gpu_hours", "Counted to date GPU-h", "GPU-h"),
+            Column("month_gpu_hours", "Booked in the month GPU-h", "GPU-h"),
+            Column("percent_of_quota", "Month of quota", "%"),
+            Column("projected_gpu_hours", "Projected at month end GPU-h", "GPU-h"),
+            Column("guaranteed_gpu_hours", "Guaranteed GPU-h", "GPU-h"),
+            Column("guaranteed_used_pct", "Guaranteed share used", "%"),
+        ],
+    )
+    for r in found:
+        quota = quota_of(team=teams[r.team_id])
+        limit = float(quota.gpu_hours_per_month)
+        guaranteed = quota.guaranteed_gpus * month_hours
+        projected = max(r.month_hours, r.to_date_hours / passed) if passed else r.month_hours
+        table.rows.append(
+            {
+                "team": teams[r.team_id].name,
+                "quota_gpu_hours": round(limit, 2),
+                "to_date_gpu_hours": round(r.to_date_hours, 2),
+                "month_gpu_hours": round(r.month_hours, 2),
+                "percent_of_quota": round(100 * r.month_hours / limit, 1) if limit else 0.0,
+                "projected_gpu_hours": round(projected, 2),
+                "guaranteed_gpu_hours": round(guaranteed, 2),
+                "guaranteed_used_pct": round(100 * r.to_date_hours / (guaranteed * passed), 1)
+                if guaranteed and passed
+                else 0.0,
+            }
+        )
+    return table
+
+
 REPORTS = {
+    "burn": lambda f, now: burn(f, now=now),
     "waits": lambda f, now: waits(f),
     "outcomes": lambda f, now: outcomes(f),
     "idle": lambda f, now: idle(f, now=now),

@@ -28,7 +28,12 @@ def report_index(request):
 
 
 def _report_links():
-    return [("waits", "Queue waits"), ("outcomes", "Job outcomes"), ("idle", "Idle bookings")]
+    return [
+        ("burn", "Quota burn-down"),
+        ("waits", "Queue waits"),
+        ("outcomes", "Job outcomes"),
+        ("idle", "Idle bookings"),
+    ]
 
 
 @login_required

@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Greatest, Least
 
-from scheduler.models import Attempt, AttemptState, Booking, Job, Node
+from scheduler.models import Attempt, AttemptState, Booking, GpuOccupancy, Job, Node
 from scheduler.selectors.quotas import idle_hours_by_booking
 
 HOUR = 3600.0
@@ -171,3 +172,49 @@ def node_exists(pk: int) -> bool:
 
 def node_names(pks) -> dict[int, str]:
     return dict(Node.objects.filter(pk__in=pks).values_list("pk", "name"))
+
+
+@dataclass(frozen=True)
+class BurnRow:
+    team_id: int
+    to_date_hours: float  # occupancy GPU-hours in [lo, min(now, hi))
+    month_hours: float  # occupancy GPU-hours in [lo, hi), future bookings included (what the quota counts)
+
+
+def quota_burn(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[BurnRow]:
+    """Per team, the GPU-hours its occupancy rows (bookings, and jobs outside bookings) hold in the month
+    so far and in the whole month; summed by the database."""
+    rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
+    if scope.team_ids is not None:
+        rows = rows.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        rows = rows.filter(user_id=scope.user_id)
+    if scope.node_id is not None:
+        rows = rows.filter(gpu__node_id=scope.node_id)
+    if scope.gpu_model is not None:
+        rows = rows.filter(gpu__model=scope.gpu_model)
+    upto = max(lo, min(now, hi))
+
+    def held(until):
+        return Sum(
+            ExpressionWrapper(
+                Least(F("end"), Value(until)) - Greatest(F("start"), Value(lo)), output_field=DurationField()
+            ),
+            filter=Q(start__lt=until),
+        )
+
+    found = rows.values("team_id").annotate(month=held(hi), to_date=held(upto)).order_by("team_id")
+    return [
+        BurnRow(
+            team_id=row["team_id"],
+            to_date_hours=_hours(row["to_date"]),
+            month_hours=_hours(row["month"]),
+        )
+        for row in found
+    ]
+
+
+def _hours(value) -> float:
+    if not value:
+        return 0.0
+    return max(0.0, value.total_seconds() / HOUR)

@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 from scheduler.models import Attempt, BookingIdlePeriod, Job
 from scheduler.selectors.reports import JobScope, idle_bookings
 from tests.actors import api_client_for
-from tests.scheduler.factories import NodeFactory, booking, fleet
+from tests.scheduler.factories import NodeFactory, booking, fleet, quota_set
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("berlin")]
 
@@ -223,3 +223,15 @@ def test_bad_input_is_a_400_naming_the_parameter(admin, query, parameter):
 
 def test_a_two_year_range_is_allowed(admin):
     assert api(admin, "waits", "?range=custom&start=2024-01-01&end=2025-12-31").status_code == 200
+
+
+def test_quota_burn_down_projects_the_pace_and_counts_the_guaranteed_share(idle, admin, team_a):
+    quota_set(team_a, gpu_hours_per_month=100, guaranteed_gpus=1)
+    with time_machine.travel(NOW, tick=False):
+        # October in Berlin has 745 h (the autumn change); the booking's 12 h on 2 GPUs all passed.
+        assert rows(admin, "burn", OCTOBER) == [("Team A", 100.0, 24.0, 24.0, 24.0, 24.0, 745.0, 3.2)]
+        # November: 5 of the booking's 10 GPU-h passed at 15:00 on the 20th, 472 h into a 720 h month;
+        # the pace (7.63 GPU-h) is under what is booked, so the projection is the booked 10.
+        assert rows(admin, "burn", "?range=week&date=2026-11-20") == [
+            ("Team A", 100.0, 5.0, 10.0, 10.0, 10.0, 720.0, 1.1)
+        ]
