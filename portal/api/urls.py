@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("reports/burn/", reports_api.activity_view("burn"), name="api-report-burn"),
+    path("reports/labeling/", reports_api.activity_view("labeling"), name="api-report-labeling"),
+    path("reports/agreement/", reports_api.activity_view("agreement"), name="api-report-agreement"),
     path("reports/waits/", reports_api.activity_view("waits"), name="api-report-waits"),
     path("reports/outcomes/", reports_api.activity_view("outcomes"), name="api-report-outcomes"),
     path("reports/idle/", reports_api.activity_view("idle"), name="api-report-idle"),

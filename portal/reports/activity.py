@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from portal.reports.filters import ReportFilter
 from portal.teams.models import Team
 from portal.teams.services import quota_of
+from labeling.selectors import reports as labeling_selectors
 from scheduler.selectors import reports as selectors
 from scheduler.selectors.quotas import month_bounds
 
@@ -182,7 +183,68 @@ def burn(f: ReportFilter, *, now) -> Table:
     return table
 
 
+def labeling(f: ReportFilter) -> Table:
+    """Items labelled and reviewed per local day and person, rejection rate, time per item."""
+    scope = f.job_scope
+    found = labeling_selectors.labeling_activity(lo=f.lo, hi=f.hi, team_ids=scope.team_ids, user_id=scope.user_id)
+    _, users = _names(user_ids=[r.user_id for r in found])
+    table = Table(
+        "labeling",
+        "Labeling per day and person",
+        [
+            Column("day", "Day"),
+            Column("user", "Person"),
+            Column("labelled", "Items labelled"),
+            Column("seconds_per_item", "Time per item", "h:mm"),
+            Column("reviewed", "Reviews"),
+            Column("rejected", "Rejected"),
+            Column("rejection_rate_pct", "Rejection rate", "%"),
+        ],
+    )
+    for r in sorted(found, key=lambda r: (r.day, users.get(r.user_id, ""))):
+        table.rows.append(
+            {
+                "day": f"{r.day:%Y-%m-%d}",
+                "user": users.get(r.user_id, ""),
+                "labelled": r.labelled,
+                "seconds_per_item": round(r.focused_seconds / r.labelled) if r.labelled else 0,
+                "reviewed": r.reviewed,
+                "rejected": r.rejected,
+                "rejection_rate_pct": round(100 * r.rejected / r.reviewed, 1) if r.reviewed else 0.0,
+            }
+        )
+    return table
+
+
+def agreement(f: ReportFilter) -> Table:
+    found = labeling_selectors.labeling_agreement(lo=f.lo, hi=f.hi, team_ids=f.job_scope.team_ids)
+    table = Table(
+        "agreement",
+        "Agreement where items have several annotators",
+        [
+            Column("dataset", "Dataset"),
+            Column("items", "Items"),
+            Column("pairs", "Pairs"),
+            Column("f1", "F1 (IoU ≥ 0.5)"),
+            Column("character_error_rate", "Text CER"),
+        ],
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "dataset": r.dataset,
+                "items": r.items,
+                "pairs": r.pairs,
+                "f1": "" if r.f1 is None else r.f1,
+                "character_error_rate": "" if r.character_error_rate is None else r.character_error_rate,
+            }
+        )
+    return table
+
+
 REPORTS = {
+    "labeling": lambda f, now: labeling(f),
+    "agreement": lambda f, now: agreement(f),
     "burn": lambda f, now: burn(f, now=now),
     "waits": lambda f, now: waits(f),
     "outcomes": lambda f, now: outcomes(f),

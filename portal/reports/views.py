@@ -49,6 +49,8 @@ def report_page(request, name: str):
     tables = [activity.REPORTS[name](f, now)]
     if name == "idle":
         tables.append(activity.idle_by_owner(f, now=now))
+    if name == "labeling":
+        tables.append(activity.agreement(f))
     wanted = request.GET.get("table") or tables[0].name
     if request.GET.get("format") == "csv":
         table = next((t for t in tables if t.name == wanted), tables[0])

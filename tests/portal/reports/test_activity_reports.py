@@ -235,3 +235,52 @@ def test_quota_burn_down_projects_the_pace_and_counts_the_guaranteed_share(idle,
         assert rows(admin, "burn", "?range=week&date=2026-11-20") == [
             ("Team A", 100.0, 5.0, 10.0, 10.0, 10.0, 720.0, 1.1)
         ]
+
+
+@pytest.fixture
+def labeling_activity(researcher, annotator, reviewer, team_admin):
+    from labeling.models import Review, Task
+    from labeling.services.datasets import dataset_create
+    from tests.labeling.builders import box, make_item, make_task
+
+    dataset = dataset_create(user=researcher, team_id=researcher.memberships.first().team_id, name="Strips")
+    same = [box("a", "face", 0, 0, 10, 10)]
+
+    def handed_in(item, person, at, seconds, index=0):
+        task = make_task(item, assignee=person, status="submitted", shapes=same, overlap_index=index)
+        Task.objects.filter(pk=task.pk).update(submitted_at=at, focused_seconds=seconds)
+        return task
+
+    def review(task, decision, at):
+        row = Review.objects.create(task=task, reviewer=reviewer, decision=decision, document_version=1)
+        Review.objects.filter(pk=row.pk).update(created_at=at)
+
+    first, second, third = (make_item(dataset, name=n) for n in ("p1", "p2", "p3"))
+    t1 = handed_in(first, annotator, utc(2026, 10, 24, 22, 30), 300)  # 00:30 CEST on the 25th
+    t2 = handed_in(first, researcher, utc(2026, 10, 25, 23, 30), 600, index=1)  # 00:30 CET on the 26th
+    t3 = handed_in(second, annotator, utc(2026, 10, 25, 12), 500)
+    handed_in(third, annotator, utc(2026, 10, 31, 23, 30), 900)  # 00:30 on 1 November in Berlin
+    review(t1, "accept", utc(2026, 10, 25, 10))
+    review(t3, "reject", utc(2026, 10, 25, 13))
+    review(t2, "accept", utc(2026, 10, 26, 9))
+    return dataset
+
+
+def test_labeling_per_local_day_and_person_and_agreement(labeling_activity, admin, team_admin, reviewer):
+    expected = [
+        # day, person, items labelled, seconds per item, reviews, rejected, rejection rate %
+        ("2026-10-25", "annotator", 2, 400, 0, 0, 0.0),
+        ("2026-10-25", "reviewer", 0, 0, 2, 1, 50.0),
+        ("2026-10-26", "researcher", 1, 600, 0, 0, 0.0),
+        ("2026-10-26", "reviewer", 0, 0, 1, 0, 0.0),
+    ]
+    assert rows(admin, "labeling") == expected
+    assert rows(team_admin, "labeling", f"{OCTOBER}&scope=user&of={reviewer.pk}") == [expected[1], expected[3]]
+    assert rows(admin, "agreement") == [("Strips", 1, 1, 1.0, "")]
+    assert rows(admin, "labeling", "?range=month&month=2026-11") == [("2026-11-01", "annotator", 1, 900, 0, 0, 0.0)]
+    assert csv_of(admin, f"/reports/labeling/{OCTOBER}&format=csv")[1:3] == [
+        ["2026-10-25", "annotator", "2", "400", "0", "0", "0.0"],
+        ["2026-10-25", "reviewer", "0", "0", "2", "1", "50.0"],
+    ]
+    page = page_client(admin).get(f"/reports/labeling/{OCTOBER}").content.decode()
+    assert "<td>2026-10-25</td><td>annotator</td><td>2</td><td>0:07</td>" in page
