@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
+from labeling.selectors import reports as labeling_selectors
 from portal.reports.filters import ReportFilter
 from portal.teams.models import Team
 from portal.teams.services import quota_of
-from labeling.selectors import reports as labeling_selectors
 from scheduler.selectors import reports as selectors
 from scheduler.selectors.quotas import month_bounds
 
