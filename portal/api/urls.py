@@ -24,6 +24,7 @@ urlpatterns = [
         "notifications/<int:pk>/read/", notifications_api.NotificationReadView.as_view(), name="api-notification-read"
     ),
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
+    path("reports/split/", reports_api.activity_view("split"), name="api-report-split"),
     path("reports/burn/", reports_api.activity_view("burn"), name="api-report-burn"),
     path("reports/labeling/", reports_api.activity_view("labeling"), name="api-report-labeling"),
     path("reports/agreement/", reports_api.activity_view("agreement"), name="api-report-agreement"),

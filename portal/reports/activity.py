@@ -4,8 +4,10 @@ exactly what the page shows. Durations are seconds in the CSV and API and h:mm o
 carry "GPU-h" in the column's label.
 """
 
+import zoneinfo
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from labeling.selectors import reports as labeling_selectors
@@ -30,6 +32,7 @@ class Table:
     columns: list[Column]
     rows: list[dict] = field(default_factory=list)
     actions: bool = False  # rows carry a booking id the page offers actions on
+    chart: list[str] = field(default_factory=list)  # keys stacked in the page's area chart, bottom first
 
     def csv_rows(self) -> list[list]:
         return [[row[c.key] for c in self.columns] for row in self.rows]
@@ -242,7 +245,43 @@ def agreement(f: ReportFilter) -> Table:
     return table
 
 
+def split(f: ReportFilter, *, now) -> Table:
+    """GPU time split over the range's steps, and a total row; what the stacked area chart draws."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    found = selectors.gpu_time_split(buckets=f.buckets(), scope=f.job_scope, now=now)
+    keys = ["jobs_gpu_hours", "booked_used_gpu_hours", "booked_idle_gpu_hours", "free_gpu_hours"]
+    table = Table(
+        "split",
+        "GPU time split",
+        [
+            Column("start", "From"),
+            Column("jobs_gpu_hours", "Used by jobs GPU-h", "GPU-h"),
+            Column("booked_used_gpu_hours", "Booked and used GPU-h", "GPU-h"),
+            Column("booked_idle_gpu_hours", "Booked and idle GPU-h", "GPU-h"),
+            Column("free_gpu_hours", "Free GPU-h", "GPU-h"),
+            Column("capacity_gpu_hours", "Capacity GPU-h", "GPU-h"),
+        ],
+        chart=keys,
+    )
+    totals = dict.fromkeys(keys + ["capacity_gpu_hours"], 0.0)
+    for r in found:
+        row = {
+            "start": r.start.astimezone(zone).isoformat(),
+            "jobs_gpu_hours": r.job_hours,
+            "booked_used_gpu_hours": max(0.0, r.booked_hours - r.idle_hours),
+            "booked_idle_gpu_hours": r.idle_hours,
+            "free_gpu_hours": max(0.0, r.capacity_hours - r.job_hours - r.booked_hours),
+            "capacity_gpu_hours": r.capacity_hours,
+        }
+        for key in totals:
+            totals[key] += row[key]
+        table.rows.append({k: v if k == "start" else round(v, 2) for k, v in row.items()})
+    table.rows.append({"start": "total", **{k: round(v, 2) for k, v in totals.items()}})
+    return table
+
+
 REPORTS = {
+    "split": lambda f, now: split(f, now=now),
     "labeling": lambda f, now: labeling(f),
     "agreement": lambda f, now: agreement(f),
     "burn": lambda f, now: burn(f, now=now),

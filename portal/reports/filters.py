@@ -53,6 +53,27 @@ class ReportFilter:
             out["of"] = self.of
         return out
 
+    def buckets(self) -> list[tuple[datetime, datetime]]:
+        """The chart's steps: hours of the site zone for a day (23 or 25 on a clock change), its days
+        up to 92 days, its months beyond; each as [lo, hi) UTC instants."""
+        zone = _zone()
+        if self.first_day == self.last_day:
+            edges, at = [], self.lo
+            while at < self.hi:
+                edges.append(at)
+                at += timedelta(hours=1)
+        else:
+            days = (self.last_day - self.first_day).days + 1
+            edges, day = [], self.first_day
+            while day <= self.last_day:
+                edges.append(datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC))
+                if days <= 92:
+                    day += timedelta(days=1)
+                else:
+                    day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        edges.append(self.hi)
+        return list(zip(edges, edges[1:], strict=False))
+
     def as_dict(self) -> dict:
         return {
             "range": self.range,

@@ -59,6 +59,7 @@ def report_page(request, name: str):
         {
             "table": t,
             "csv": "?" + urlencode({**f.query(), "table": t.name, "format": "csv"}),
+            "chart": _chart(t),
             "rows": [{"cells": [activity.shown(row[c.key], c.unit) for c in t.columns], "row": row} for row in t.rows],
         }
         for t in tables
@@ -73,6 +74,18 @@ def report_page(request, name: str):
         "params": request.GET,
     }
     return render(request, "reports/report.html", context)
+
+
+def _chart(table) -> dict | None:
+    """The stacked area chart's data (static/portal/reports.js): the table's own rows, total left out."""
+    if not table.chart:
+        return None
+    rows = [row for row in table.rows if row["start"] != "total"]
+    labels = {c.key: c.label for c in table.columns}
+    return {
+        "t": [row["start"] for row in rows],
+        "series": [{"label": labels[key], "values": [row[key] for row in rows]} for key in table.chart],
+    }
 
 
 def _table_csv(table, f) -> HttpResponse:

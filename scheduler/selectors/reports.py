@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
 
-from scheduler.models import Attempt, AttemptState, Booking, GpuOccupancy, Job, Node
+from scheduler.models import Attempt, AttemptState, Booking, Gpu, GpuOccupancy, Job, Node, OccupancyKind
 from scheduler.selectors.quotas import idle_hours_by_booking
 
 HOUR = 3600.0
@@ -218,3 +218,59 @@ def _hours(value) -> float:
     if not value:
         return 0.0
     return max(0.0, value.total_seconds() / HOUR)
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    start: datetime
+    end: datetime
+    capacity_hours: float  # GPUs in the scope's fleet × the bucket's hours
+    job_hours: float  # jobs outside bookings
+    booked_hours: float  # bookings, used or idle
+    idle_hours: float  # of booked_hours: passed while the booking was idle
+
+
+def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope, now: datetime) -> list[SplitRow]:
+    """GPU time per bucket of consecutive [lo, hi) windows: jobs, bookings (and their idle part) and the
+    capacity they come out of. Occupancy is summed by the database in one query (a conditional sum per
+    bucket); idle hours are one query per bucket that has started. Teams and users narrow the occupancy,
+    nodes and GPU models both the occupancy and the capacity. Drained time is not here: there is no drain
+    history to read yet (the audit log's drain and undrain entries will be it)."""
+    gpus = Gpu.objects.all()
+    rows = GpuOccupancy.objects.filter(start__lt=buckets[-1][1], end__gt=buckets[0][0])
+    bookings = Booking.objects.all()
+    if scope.node_id is not None:
+        gpus, rows = gpus.filter(node_id=scope.node_id), rows.filter(gpu__node_id=scope.node_id)
+        bookings = bookings.filter(gpus__node_id=scope.node_id)
+    if scope.gpu_model is not None:
+        gpus, rows = gpus.filter(model=scope.gpu_model), rows.filter(gpu__model=scope.gpu_model)
+        bookings = bookings.filter(gpus__model=scope.gpu_model)
+    if scope.team_ids is not None:
+        rows, bookings = rows.filter(team_id__in=scope.team_ids), bookings.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        rows, bookings = rows.filter(user_id=scope.user_id), bookings.filter(user_id=scope.user_id)
+    count = gpus.count()
+    sums = {}
+    for i, (lo, hi) in enumerate(buckets):
+        held = ExpressionWrapper(
+            Least(F("end"), Value(hi)) - Greatest(F("start"), Value(lo)), output_field=DurationField()
+        )
+        inside = Q(start__lt=hi, end__gt=lo)
+        sums[f"j{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.JOB))
+        sums[f"b{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.BOOKING))
+    found = rows.aggregate(**sums)
+    bookings = bookings.distinct()
+    out = []
+    for i, (lo, hi) in enumerate(buckets):
+        idle = sum(idle_hours_by_booking(lo=lo, hi=min(hi, now), bookings=bookings).values()) if lo < now else 0.0
+        out.append(
+            SplitRow(
+                start=lo,
+                end=hi,
+                capacity_hours=count * (hi - lo).total_seconds() / HOUR,
+                job_hours=_hours(found[f"j{i}"]),
+                booked_hours=_hours(found[f"b{i}"]),
+                idle_hours=idle,
+            )
+        )
+    return out

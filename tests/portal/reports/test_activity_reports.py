@@ -284,3 +284,31 @@ def test_labeling_per_local_day_and_person_and_agreement(labeling_activity, admi
     ]
     page = page_client(admin).get(f"/reports/labeling/{OCTOBER}").content.decode()
     assert "<td>2026-10-25</td><td>annotator</td><td>2</td><td>0:07</td>" in page
+
+
+def test_gpu_time_split_per_local_hour_across_the_autumn_change(idle, admin):
+    with time_machine.travel(NOW, tick=False):
+        body = api(admin, "split", "?range=day&date=2026-10-25").json()
+        page = page_client(admin).get("/reports/split/?range=day&date=2026-10-25").content.decode()
+    steps, total = body["rows"][:-1], body["rows"][-1]
+    assert len(steps) == 25  # the Berlin day of the change has 25 hours
+    assert steps[0]["start"] == "2026-10-25T00:00:00+02:00"
+    assert steps[-1]["start"] == "2026-10-25T23:00:00+01:00"
+    # 4 GPUs × 25 h; the booking holds 2 GPUs 22:00–08:00 UTC, idle 00:00–03:00 UTC.
+    assert total == {
+        "start": "total",
+        "jobs_gpu_hours": 0.0,
+        "booked_used_gpu_hours": 14.0,
+        "booked_idle_gpu_hours": 6.0,
+        "free_gpu_hours": 80.0,
+        "capacity_gpu_hours": 100.0,
+    }
+    assert steps[2] == {  # 00:00–01:00 UTC: booked on 2 GPUs, both idle
+        "start": "2026-10-25T02:00:00+02:00",
+        "jobs_gpu_hours": 0.0,
+        "booked_used_gpu_hours": 0.0,
+        "booked_idle_gpu_hours": 2.0,
+        "free_gpu_hours": 2.0,
+        "capacity_gpu_hours": 4.0,
+    }
+    assert 'id="chart-data"' in page and "uPlot.iife.min.js" in page
