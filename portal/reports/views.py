@@ -29,10 +29,12 @@ def report_index(request):
 
 def _report_links():
     return [
+        ("split", "GPU time split"),
         ("burn", "Quota burn-down"),
+        ("idle", "Idle bookings"),
         ("waits", "Queue waits"),
         ("outcomes", "Job outcomes"),
-        ("idle", "Idle bookings"),
+        ("labeling", "Labeling"),
     ]
 
 
