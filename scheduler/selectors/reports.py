@@ -12,9 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 
-from scheduler.models import Attempt, AttemptState, Booking, Gpu, GpuOccupancy, Job, Node, OccupancyKind
+from scheduler.models import (
+    Attempt,
+    AttemptState,
+    Booking,
+    BookingIdlePeriod,
+    Gpu,
+    GpuOccupancy,
+    Job,
+    Node,
+    OccupancyKind,
+)
 from scheduler.selectors.quotas import idle_hours_by_booking
 
 HOUR = 3600.0
@@ -259,10 +269,9 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
         sums[f"j{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.JOB))
         sums[f"b{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.BOOKING))
     found = rows.aggregate(**sums)
-    bookings = bookings.distinct()
+    idle = _idle_in_buckets(buckets=buckets, bookings=bookings.distinct(), now=now)
     out = []
     for i, (lo, hi) in enumerate(buckets):
-        idle = sum(idle_hours_by_booking(lo=lo, hi=min(hi, now), bookings=bookings).values()) if lo < now else 0.0
         out.append(
             SplitRow(
                 start=lo,
@@ -270,7 +279,38 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
                 capacity_hours=count * (hi - lo).total_seconds() / HOUR,
                 job_hours=_hours(found[f"j{i}"]),
                 booked_hours=_hours(found[f"b{i}"]),
-                idle_hours=idle,
+                idle_hours=idle[i],
             )
         )
     return out
+
+
+def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:
+    """Idle reserved GPU-hours per bucket, as idle_hours_by_booking counts them (each idle period over
+    each of its booking's occupancy rows, only before now), in one query: a conditional sum per bucket
+    over the (idle period, occupancy row) pairs the join yields."""
+    first, last = buckets[0][0], min(buckets[-1][1], now)
+    if first >= last:
+        return [0.0] * len(buckets)
+    pairs = BookingIdlePeriod.objects.filter(booking__in=bookings, start__lt=last).filter(
+        Q(end__isnull=True) | Q(end__gt=first),
+        Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
+        Q(booking__occupancy__end__gt=first) & Q(booking__occupancy__end__gt=F("start")),
+        booking__occupancy__start__lt=last,
+    )
+    sums = {}
+    for i, (lo, hi) in enumerate(buckets):
+        hi = min(hi, now)
+        if lo >= hi:
+            continue
+        ends = Least(F("booking__occupancy__end"), Coalesce(F("end"), Value(hi)), Value(hi))
+        starts = Greatest(F("booking__occupancy__start"), F("start"), Value(lo))
+        # Intervals that overlap pairwise share a stretch: the row, the period and the bucket.
+        inside = Q(booking__occupancy__start__lt=hi, booking__occupancy__end__gt=lo, start__lt=hi) & (
+            Q(end__isnull=True) | Q(end__gt=lo)
+        )
+        sums[f"i{i}"] = Sum(ExpressionWrapper(ends - starts, output_field=DurationField()), filter=inside)
+    if not sums:
+        return [0.0] * len(buckets)
+    found = pairs.aggregate(**sums)
+    return [_hours(found.get(f"i{i}")) for i in range(len(buckets))]
