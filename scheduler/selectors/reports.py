@@ -25,7 +25,6 @@ from scheduler.models import (
     Node,
     OccupancyKind,
 )
-from scheduler.selectors.quotas import idle_hours_by_booking
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
@@ -167,7 +166,7 @@ def idle_bookings(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime)
         bookings = bookings.filter(gpus__node_id=scope.node_id)
     if scope.gpu_model is not None:
         bookings = bookings.filter(gpus__model=scope.gpu_model)
-    hours = idle_hours_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct())
+    hours = _idle_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct())
     found = Booking.objects.filter(pk__in=[pk for pk, h in hours.items() if h > 0])
     rows = [
         IdleRow(b.pk, b.team_id, b.user_id, b.start, b.end, b.state, hours[b.pk])
@@ -292,12 +291,7 @@ def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:
     first, last = buckets[0][0], min(buckets[-1][1], now)
     if first >= last:
         return [0.0] * len(buckets)
-    pairs = BookingIdlePeriod.objects.filter(booking__in=bookings, start__lt=last).filter(
-        Q(end__isnull=True) | Q(end__gt=first),
-        Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
-        Q(booking__occupancy__end__gt=first) & Q(booking__occupancy__end__gt=F("start")),
-        booking__occupancy__start__lt=last,
-    )
+    pairs = _idle_pairs(bookings=bookings, first=first, last=last)
     sums = {}
     for i, (lo, hi) in enumerate(buckets):
         hi = min(hi, now)
@@ -314,3 +308,27 @@ def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:
         return [0.0] * len(buckets)
     found = pairs.aggregate(**sums)
     return [_hours(found.get(f"i{i}")) for i in range(len(buckets))]
+
+
+def _idle_by_booking(*, lo: datetime, hi: datetime, bookings) -> dict[int, float]:
+    """scheduler.selectors.quotas.idle_hours_by_booking summed by the database: per booking, the
+    stretch each idle period shares with each of its occupancy rows inside [lo, hi)."""
+    if lo >= hi:
+        return {}
+    pairs = _idle_pairs(bookings=bookings, first=lo, last=hi)
+    ends = Least(F("booking__occupancy__end"), Coalesce(F("end"), Value(hi)), Value(hi))
+    starts = Greatest(F("booking__occupancy__start"), F("start"), Value(lo))
+    found = pairs.values("booking_id").annotate(
+        held=Sum(ExpressionWrapper(ends - starts, output_field=DurationField()))
+    )
+    return {row["booking_id"]: _hours(row["held"]) for row in found}
+
+
+def _idle_pairs(*, bookings, first: datetime, last: datetime):
+    """(idle period, occupancy row of its booking) pairs that overlap each other and [first, last)."""
+    return BookingIdlePeriod.objects.filter(booking__in=bookings, start__lt=last).filter(
+        Q(end__isnull=True) | Q(end__gt=first),
+        Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
+        Q(booking__occupancy__end__gt=first) & Q(booking__occupancy__end__gt=F("start")),
+        booking__occupancy__start__lt=last,
+    )
