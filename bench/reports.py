@@ -128,7 +128,7 @@ def seed(rng, args) -> dict:
                 team=team,
                 name="j",
                 command="true",
-                working_dir="/tmp",
+                working_dir="/srv/bench",  # never read: the jobs do not run
                 gpus=rng.choice((1, 2, 4, 8)),
                 time_limit_s=3600,
                 state="succeeded",
