@@ -142,6 +142,8 @@ def test_team_admins_read_their_team_only(activity, team_admin, team_b, research
     assert api(team_admin, "outcomes", f"{OCTOBER}&scope=team&of={team_b.pk}").status_code == 404
     assert api(team_admin, "waits", f"{OCTOBER}&scope=user&of={outsider.pk}").status_code == 404
     assert api(researcher, "waits", OCTOBER).status_code == 404
+    assert page_client(researcher).get(f"/reports/waits/{OCTOBER}").status_code == 404
+    assert page_client(team_admin).get("/reports/nonsense/").status_code == 404
     page = page_client(team_admin).get(f"/reports/waits/{OCTOBER}&scope=team&of={team_b.pk}")
     assert page.status_code == 404
 
@@ -163,6 +165,7 @@ def test_idle_hours_count_only_the_past_and_cross_the_autumn_change(idle, admin,
         assert page.status_code == 200
         html = page.content.decode()
         assert f"/bookings/{idle['running'].pk}/release/" in html  # still running: release and shorten offered
+        assert f"/bookings/{idle['running'].pk}/end/" in html
         assert f"/bookings/{idle['across'].pk}/release/" not in html
 
 
@@ -312,3 +315,9 @@ def test_gpu_time_split_per_local_hour_across_the_autumn_change(idle, admin):
         "capacity_gpu_hours": 4.0,
     }
     assert 'id="chart-data"' in page and "uPlot.iife.min.js" in page
+
+
+def test_the_index_links_every_report(admin):
+    html = page_client(admin).get("/reports/").content.decode()
+    for name in ("split", "burn", "idle", "waits", "outcomes", "labeling", "quotas"):
+        assert f'href="/reports/{name}/"' in html
