@@ -5,6 +5,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.reports import activity
+from portal.reports.filters import ReportInputError, filter_from
 from portal.reports.quotas import SORT_KEYS, quota_report, report_teams_for
 from scheduler.selectors.quotas import month_parse
 
@@ -52,3 +54,64 @@ class QuotaReportView(APIView):
             descending=request.query_params.get("order") == "desc",
         )
         return Response({"month": f"{month:%Y-%m}", "rows": [r.as_dict() for r in rows]})
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("range", str, enum=["day", "week", "month", "custom"], description="default month"),
+    OpenApiParameter("date", str, description="YYYY-MM-DD: the day (range=day) or a day of the week (range=week)"),
+    OpenApiParameter("month", str, description="YYYY-MM (range=month); default this month"),
+    OpenApiParameter("start", str, description="YYYY-MM-DD, first day (range=custom)"),
+    OpenApiParameter("end", str, description="YYYY-MM-DD, last day included (range=custom); at most 2 years"),
+    OpenApiParameter("scope", str, enum=["site", "node", "gpu_model", "team", "user"], description="default site"),
+    OpenApiParameter("of", str, description="the node's, team's or user's id, or the GPU model's name"),
+]
+
+
+class ReportFilterSerializer(serializers.Serializer):
+    range = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(help_text="Exclusive.")
+    scope = serializers.CharField()
+    of = serializers.CharField(allow_null=True)
+
+
+class ColumnSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.CharField(help_text='"GPU-h", "h:mm" (values in seconds), "%" or empty.')
+
+
+class ReportTableSerializer(serializers.Serializer):
+    report = serializers.CharField()
+    filter = ReportFilterSerializer()
+    columns = ColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.DictField(), help_text="One object per row, keyed by column.")
+
+
+class ActivityReportView(APIView):
+    """A report of portal.reports.activity as a table: the same rows as its page and CSV.
+    Site admins: the site; team admins: their teams (another team: 404); others: 404."""
+
+    report = ""
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses=ReportTableSerializer)
+    def get(self, request):
+        now = timezone.now()
+        try:
+            f = filter_from(request.query_params, user=request.user, now=now)
+        except ReportInputError as exc:
+            raise ValidationError({exc.parameter: [str(exc)]}) from None
+        table = activity.REPORTS[self.report](f, now)
+        keys = [c.key for c in table.columns]
+        return Response(
+            {
+                "report": table.name,
+                "filter": f.as_dict(),
+                "columns": [{"key": c.key, "label": c.label, "unit": c.unit} for c in table.columns],
+                "rows": [{k: row[k] for k in keys} for row in table.rows],
+            }
+        )
+
+
+def activity_view(name: str):
+    return type(f"{name.title().replace('-', '')}ReportView", (ActivityReportView,), {"report": name}).as_view()

@@ -7,7 +7,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from portal.reports import activity
+from portal.reports.filters import RANGES, SCOPES, ReportInputError, filter_from
 from portal.reports.quotas import CSV_HEADER, SORT_KEYS, csv_rows, quota_report, report_teams_for
 from portal.teams.access import teams_visible_to
 from portal.teams.models import Role
@@ -20,7 +23,81 @@ def report_index(request):
         teams = teams_visible_to(request.user)
     else:
         teams = teams_visible_to(request.user).filter(memberships__user=request.user, memberships__is_team_admin=True)
-    return render(request, "reports/index.html", {"teams": teams, "team_admin_role": Role.TEAM_ADMIN})
+    context = {"teams": teams, "team_admin_role": Role.TEAM_ADMIN, "reports": _report_links()}
+    return render(request, "reports/index.html", context)
+
+
+def _report_links():
+    return [
+        ("split", "GPU time split"),
+        ("burn", "Quota burn-down"),
+        ("idle", "Idle bookings"),
+        ("waits", "Queue waits"),
+        ("outcomes", "Job outcomes"),
+        ("labeling", "Labeling"),
+    ]
+
+
+@login_required
+def report_page(request, name: str):
+    """One report of activity.REPORTS: the filter form, the table, its CSV (?format=csv)."""
+    if name not in activity.REPORTS:
+        raise Http404("No such report.")
+    now = timezone.now()
+    try:
+        f = filter_from(request.GET, user=request.user, now=now)
+    except ReportInputError as exc:  # a 400 page naming the parameter (portal.views.RefusalPages)
+        raise ValidationError({exc.parameter: [str(exc)]}) from None
+    tables = [activity.REPORTS[name](f, now)]
+    if name == "idle":
+        tables.append(activity.idle_by_owner(f, now=now))
+    if name == "labeling":
+        tables.append(activity.agreement(f))
+    wanted = request.GET.get("table") or tables[0].name
+    if request.GET.get("format") == "csv":
+        table = next((t for t in tables if t.name == wanted), tables[0])
+        return _table_csv(table, f)
+    shown_tables = [
+        {
+            "table": t,
+            "csv": "?" + urlencode({**f.query(), "table": t.name, "format": "csv"}),
+            "chart": _chart(t),
+            "rows": [{"cells": [activity.shown(row[c.key], c.unit) for c in t.columns], "row": row} for row in t.rows],
+        }
+        for t in tables
+    ]
+    context = {
+        "name": name,
+        "filter": f,
+        "tables": shown_tables,
+        "ranges": RANGES,
+        "scopes": SCOPES,
+        "reports": _report_links(),
+        "params": request.GET,
+    }
+    return render(request, "reports/report.html", context)
+
+
+def _chart(table) -> dict | None:
+    """The stacked area chart's data (static/portal/reports.js): the table's own rows, total left out."""
+    if not table.chart:
+        return None
+    rows = [row for row in table.rows if row["start"] != "total"]
+    labels = {c.key: c.label for c in table.columns}
+    return {
+        "t": [row["start"] for row in rows],
+        "series": [{"label": labels[key], "values": [row[key] for row in rows]} for key in table.chart],
+    }
+
+
+def _table_csv(table, f) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"{table.name}-{f.first_day:%Y-%m-%d}-{f.last_day:%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow([c.key for c in table.columns])
+    writer.writerows(table.csv_rows())
+    return response
 
 
 @login_required

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from portal.inputs import month_from
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
-from scheduler.models import BookingIdlePeriod, GpuOccupancy, OccupancyKind
+from scheduler.models import Booking, BookingIdlePeriod, GpuOccupancy, OccupancyKind
 
 HOUR = 3600.0
 
@@ -126,19 +126,32 @@ def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     Only hours before `hi` count, and callers pass at most now: an hour still to come is reserved,
     not (yet) idle; the booking may be used or released before it.
     """
-    periods = BookingIdlePeriod.objects.filter(start__lt=hi, booking__end__gt=lo).filter(
+    bookings = Booking.objects.all() if team_ids is None else Booking.objects.filter(team_id__in=team_ids)
+    owners = {}
+    hours: dict[tuple, float] = defaultdict(float)
+    by_booking = idle_hours_by_booking(lo=lo, hi=hi, bookings=bookings, owners=owners)
+    for booking_id, booking_hours in by_booking.items():
+        team_id, user_id = owners[booking_id]
+        hours[(team_id, user_id if per_user else None)] += booking_hours
+    return hours
+
+
+def idle_hours_by_booking(*, lo, hi, bookings, owners: dict | None = None) -> dict[int, float]:
+    """Per booking of `bookings` (a queryset), its idle reserved GPU-hours inside [lo, hi) (see
+    _idle_hours; callers pass hi at most now). `owners`, when given, is filled with booking id ->
+    (team id, user id)."""
+    periods = BookingIdlePeriod.objects.filter(start__lt=hi, booking__end__gt=lo, booking__in=bookings).filter(
         Q(end__isnull=True) | Q(end__gt=lo)
     )
-    if team_ids is not None:
-        periods = periods.filter(booking__team_id__in=team_ids)
-    hours: dict[tuple, float] = defaultdict(float)
+    hours: dict[int, float] = defaultdict(float)
     for period in periods.select_related("booking").prefetch_related("booking__occupancy"):
         booking = period.booking
+        if owners is not None:
+            owners[booking.pk] = (booking.team_id, booking.user_id)
         for row in booking.occupancy.all():
-            key = (booking.team_id, booking.user_id if per_user else None)
             end = row.end if period.end is None else min(row.end, period.end)
             if end > period.start:
-                hours[key] += overlap_hours(max(row.start, period.start), end, lo, hi)
+                hours[booking.pk] += overlap_hours(max(row.start, period.start), end, lo, hi)
     return hours
 
 

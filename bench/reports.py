@@ -1,0 +1,209 @@
+"""Report latency (issue 24) on SQLite and PostgreSQL, at a scale this machine seeds in a minute.
+
+    .venv/bin/python bench/reports.py                     # both databases
+    .venv/bin/python bench/reports.py --database sqlite --gpus 128 --days 30
+
+Each run gets a fresh database (bench/harness.py), migrated, with `--gpus` GPUs (nodes of 8), 8 teams
+of 4 people, for `--days` days before a fixed instant: back-to-back bookings on every GPU (about one per
+GPU per 9 h; no job occupancy rows, which need attempts), one idle period per fourth booking, `--jobs` jobs with one
+attempt each, `--tasks` labeling tasks submitted and half of them reviewed. Then it times each
+`GET /api/v1/reports/<name>/?range=month` in process (APIClient as a site admin), `--calls` times each.
+
+The issue's target (p95 <= 300 ms on a year of hourly rollups for 1,024 GPUs, 100,000 jobs, 1,000,000
+labeling events) needs pre-aggregated totals kept by beat; this measures the live selectors without
+them, to say how far they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.harness import django_migrated, measure_in_child  # noqa: E402
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+REPORTS = ("split", "burn", "idle", "waits", "outcomes", "labeling", "agreement")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--gpus", type=int, default=128)
+    parser.add_argument("--days", type=int, default=31)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--tasks", type=int, default=20_000)
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args)))
+        return
+    for database in ["sqlite", "postgres"] if args.database == "both" else [args.database]:
+        options = [f"--{k}={getattr(args, k)}" for k in ("gpus", "days", "jobs", "tasks", "calls")]
+        report(database, measure_in_child(script=__file__, name="reports", database=database, options=options))
+
+
+def measure(args) -> dict:
+    django_migrated()
+    rng = random.Random(24)
+    t0 = time.perf_counter()
+    world = seed(rng, args)
+    seeded = time.perf_counter() - t0
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world["admin"])
+    result = {"seed_s": round(seeded, 1), **world["counts"]}
+    for name in REPORTS:
+        samples = []
+        for _ in range(args.calls):
+            t = time.perf_counter()
+            response = client.get(f"/api/v1/reports/{name}/?range=month&month=2026-10")
+            samples.append(time.perf_counter() - t)
+            assert response.status_code == 200, response.content[:300]
+        result[name] = stats(samples)
+    return result
+
+
+def seed(rng, args) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from labeling.models import Dataset, Item, Review, Task
+    from portal.teams.models import Membership, Team
+    from scheduler.models import Attempt, Booking, BookingIdlePeriod, Gpu, GpuOccupancy, Job, Node
+
+    User = get_user_model()
+    admin = User.objects.create(username="admin", is_staff=True)
+    teams = [Team.objects.create(name=f"team-{t}", slug=f"team-{t}") for t in range(8)]
+    people = []
+    for team in teams:
+        for p in range(4):
+            user = User.objects.create(username=f"{team.name}-u{p}")
+            Membership.objects.create(team=team, user=user, is_researcher=True, is_annotator=True)
+            people.append((team, user))
+    nodes = [Node.objects.create(name=f"n{i:03d}", hostname=f"n{i:03d}.bench") for i in range(args.gpus // 8)]
+    gpus = Gpu.objects.bulk_create(
+        [
+            Gpu(node=n, index=i, uuid=f"GPU-{n.name}-{i}", model="A100-80GB", memory_total_mb=81920)
+            for n in nodes
+            for i in range(8)
+        ]
+    )
+    start = END - timedelta(days=args.days)
+    occupancy, idle, bookings = [], [], 0
+    for gpu in gpus:
+        at = start
+        while at < END:
+            team, user = rng.choice(people)
+            length = timedelta(hours=rng.randint(2, 12))
+            booking = Booking.objects.create(user=user, team=team, start=at, end=at + length)
+            bookings += 1
+            occupancy.append(
+                GpuOccupancy(gpu=gpu, team=team, user=user, kind="booking", start=at, end=at + length, booking=booking)
+            )
+            if bookings % 4 == 0:
+                idle.append(
+                    BookingIdlePeriod(
+                        booking=booking, start=at + length / 2, end=at + length, flagged_at=at + length / 2
+                    )
+                )
+            at += length + timedelta(hours=rng.randint(0, 4))
+    GpuOccupancy.objects.bulk_create(occupancy, batch_size=2000)
+    BookingIdlePeriod.objects.bulk_create(idle, batch_size=2000)
+    jobs, attempts = [], []
+    for _ in range(args.jobs):
+        team, user = rng.choice(people)
+        submitted = start + timedelta(seconds=rng.randint(0, args.days * 86400 - 7200))
+        jobs.append(
+            Job(
+                owner=user,
+                team=team,
+                name="j",
+                command="true",
+                working_dir="/srv/bench",  # never read: the jobs do not run
+                gpus=rng.choice((1, 2, 4, 8)),
+                time_limit_s=3600,
+                state="succeeded",
+                started_at=submitted + timedelta(seconds=rng.randint(0, 7200)),
+            )
+        )
+    jobs = Job.objects.bulk_create(jobs, batch_size=2000)
+    for job in jobs:
+        attempts.append(
+            Attempt(
+                job=job,
+                number=1,
+                node=rng.choice(nodes),
+                state=rng.choice(("succeeded", "failed", "lost", "timed_out")),
+                started_at=job.started_at,
+                ended_at=job.started_at + timedelta(hours=1),
+                gpu_seconds=3600.0 * job.gpus,
+            )
+        )
+    Attempt.objects.bulk_create(attempts, batch_size=2000)
+    Job.objects.update(submitted_at=start)  # auto_now_add; waits then spread by started_at
+    dataset = Dataset.objects.create(team=teams[0], name="bench")
+    items = Item.objects.bulk_create([Item(dataset=dataset, name=f"i{i}") for i in range(args.tasks)], batch_size=2000)
+    team0 = [u for t, u in people if t == teams[0]]
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                dataset=dataset,
+                item=item,
+                assignee=rng.choice(team0),
+                status="submitted",
+                focused_seconds=rng.randint(10, 600),
+                submitted_at=start + timedelta(seconds=rng.randint(0, args.days * 86400 - 1)),
+            )
+            for item in items
+        ],
+        batch_size=2000,
+    )
+    Review.objects.bulk_create(
+        [
+            Review(task=t, reviewer=team0[0], decision=rng.choice(("accept", "reject")), document_version=1)
+            for t in tasks[::2]
+        ],
+        batch_size=2000,
+    )
+    Review.objects.update(created_at=start + timedelta(days=1))
+    counts = {
+        "gpus": len(gpus),
+        "occupancy_rows": len(occupancy),
+        "idle_periods": len(idle),
+        "jobs": len(jobs),
+        "tasks": len(tasks),
+    }
+    return {"admin": admin, "counts": counts}
+
+
+def stats(samples: list[float]) -> dict:
+    ms = sorted(s * 1000 for s in samples)
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(ms[max(0, int(len(ms) * 0.95) - 1)], 1),
+    }
+
+
+def report(database: str, r: dict) -> None:
+    print(
+        f"\n### {database}: {r['gpus']} GPUs, {r['occupancy_rows']:,} occupancy rows, {r['idle_periods']:,} idle periods, "
+        f"{r['jobs']:,} jobs, {r['tasks']:,} tasks (seeded in {r['seed_s']} s)\n"
+    )
+    print("| GET /api/v1/reports/<name>/?range=month | n | p50 | p95 |\n|---|---|---|---|")
+    for name in REPORTS:
+        s = r[name]
+        print(f"| {name} | {s['n']} | {s['p50_ms']} ms | {s['p95_ms']} ms |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What the admin reports (portal/reports, issue 24) read from labeling: one function per report,
+returning plain rows for a half-open range [lo, hi) of UTC instants and a set of teams, so that a
+monthly snapshot can store exactly what the live report shows.
+
+Days are the site zone's (docs/decisions.md §3): the database truncates each instant to its local
+date, so an evening submission on the day of a clock change lands on the right day.
+"""
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+
+from labeling.models import Annotation, Review, Task, TaskStatus
+from labeling.quality import agreement_of
+
+
+def _tasks(team_ids, user_id):
+    tasks = Task.objects.all()
+    if team_ids is not None:
+        tasks = tasks.filter(dataset__team_id__in=team_ids)
+    if user_id is not None:
+        tasks = tasks.filter(Q(assignee_id=user_id) | Q(reviews__reviewer_id=user_id)).distinct()
+    return tasks
+
+
+@dataclass(frozen=True)
+class LabelingRow:
+    day: date  # in the site zone
+    user_id: int
+    labelled: int  # tasks the person submitted that day (one item each)
+    focused_seconds: int  # their workspace time on those tasks
+    reviewed: int  # reviews the person made that day
+    rejected: int
+
+
+def labeling_activity(*, lo: datetime, hi: datetime, team_ids=None, user_id: int | None = None) -> list[LabelingRow]:
+    """Per local day and person: items labelled (submitted), their focused time, reviews and rejections."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    tasks = _tasks(team_ids, None)
+    submitted = (
+        tasks.filter(submitted_at__gte=lo, submitted_at__lt=hi, assignee__isnull=False)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
+        .values("day", "assignee_id")
+        .annotate(n=Count("pk"), seconds=Sum("focused_seconds"))
+    )
+    reviews = Review.objects.filter(task__in=tasks, created_at__gte=lo, created_at__lt=hi, reviewer__isnull=False)
+    reviewed = (
+        reviews.annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day", "reviewer_id")
+        .annotate(n=Count("pk"), rejected=Count("pk", filter=Q(decision="reject")))
+    )
+    cells: dict[tuple, dict] = defaultdict(lambda: {"labelled": 0, "seconds": 0, "reviewed": 0, "rejected": 0})
+    for row in submitted:
+        cell = cells[(row["day"], row["assignee_id"])]
+        cell["labelled"], cell["seconds"] = row["n"], row["seconds"] or 0
+    for row in reviewed:
+        cell = cells[(row["day"], row["reviewer_id"])]
+        cell["reviewed"], cell["rejected"] = row["n"], row["rejected"]
+    rows = [
+        LabelingRow(day, person, c["labelled"], c["seconds"], c["reviewed"], c["rejected"])
+        for (day, person), c in cells.items()
+        if user_id is None or person == user_id
+    ]
+    return sorted(rows, key=lambda r: (r.day, r.user_id))
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    dataset_id: int
+    dataset: str
+    items: int  # items with two or more documents handed in during the range
+    pairs: int
+    f1: float | None
+    character_error_rate: float | None
+
+
+def labeling_agreement(*, lo: datetime, hi: datetime, team_ids=None) -> list[AgreementRow]:
+    """Agreement (labeling.quality) between the documents of items labelled by several annotators,
+    over the tasks submitted in the range, per dataset."""
+    handed_in = _tasks(team_ids, None).filter(
+        status__in=(TaskStatus.SUBMITTED, TaskStatus.ACCEPTED), submitted_at__gte=lo, submitted_at__lt=hi
+    )
+    overlapped = handed_in.values("item_id").annotate(n=Count("id")).filter(n__gt=1).values("item_id")
+    documents = (
+        Annotation.objects.filter(task__in=handed_in.filter(item_id__in=overlapped))
+        .order_by("task__dataset_id", "task__item_id", "task_id")
+        .values_list("task__dataset_id", "task__dataset__name", "task__item_id", "shapes")
+    )
+    by_dataset: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
+    for dataset_id, name, item_id, shapes in documents:
+        by_dataset[(dataset_id, name)][item_id].append(shapes)
+    rows = []
+    for (dataset_id, name), by_item in sorted(by_dataset.items()):
+        found = agreement_of(by_item).as_dict()
+        rows.append(
+            AgreementRow(dataset_id, name, len(by_item), found["pairs"], found["f1"], found["character_error_rate"])
+        )
+    return rows

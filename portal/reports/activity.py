@@ -1,0 +1,304 @@
+"""The admin reports of issue 24 as tables: each report is a function (filter -> Table) over one
+scheduler selector, and a page, its CSV and its API answer are the same Table, so a download holds
+exactly what the page shows. Durations are seconds in the CSV and API and h:mm on the page; GPU-hours
+carry "GPU-h" in the column's label.
+"""
+
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from labeling.selectors import reports as labeling_selectors
+from portal.reports.filters import ReportFilter
+from portal.teams.models import Team
+from portal.teams.services import quota_of
+from scheduler.selectors import reports as selectors
+from scheduler.selectors.quotas import month_bounds
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    unit: str = ""  # "GPU-h", "h:mm" (seconds underneath), "%" or ""
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    actions: bool = False  # rows carry a booking id the page offers actions on
+    chart: list[str] = field(default_factory=list)  # keys stacked in the page's area chart, bottom first
+
+    def csv_rows(self) -> list[list]:
+        return [[row[c.key] for c in self.columns] for row in self.rows]
+
+
+def _names(team_ids=(), user_ids=()):
+    teams = dict(Team.objects.filter(pk__in=set(team_ids)).values_list("pk", "name"))
+    users = dict(get_user_model().objects.filter(pk__in=set(user_ids)).values_list("pk", "username"))
+    return teams, users
+
+
+def waits(f: ReportFilter) -> Table:
+    found = selectors.queue_waits(lo=f.lo, hi=f.hi, scope=f.job_scope)
+    teams, _ = _names(team_ids=[r.team_id for r in found])
+    table = Table(
+        "waits",
+        "Queue waits (submit → start)",
+        [
+            Column("team", "Team"),
+            Column("gpus", "GPUs"),
+            Column("jobs", "Jobs started"),
+            Column("p50_s", "p50 wait", "h:mm"),
+            Column("p95_s", "p95 wait", "h:mm"),
+            Column("waited_over_1h_pct", "Waited > 1 h", "%"),
+        ],
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "team": teams.get(r.team_id, ""),
+                "gpus": "all" if r.gpus is None else r.gpus,
+                "jobs": r.jobs,
+                "p50_s": round(r.p50_s),
+                "p95_s": round(r.p95_s),
+                "waited_over_1h_pct": round(100 * r.waited_over_1h / r.jobs, 1) if r.jobs else 0.0,
+            }
+        )
+    return table
+
+
+def outcomes(f: ReportFilter) -> Table:
+    found = selectors.job_outcomes(lo=f.lo, hi=f.hi, scope=f.job_scope)
+    teams, _ = _names(team_ids=[r.team_id for r in found])
+    states = [s.value for s in selectors.OUTCOMES]
+    table = Table(
+        "outcomes",
+        "Job outcomes (attempts ended in the range)",
+        [Column("team", "Team")]
+        + [Column(s, s.replace("_", " ").capitalize()) for s in states]
+        + [Column("gpu_hours", "GPU-h used", "GPU-h"), Column("gpu_hours_lost", "GPU-h lost to failures", "GPU-h")],
+    )
+    for r in found:
+        row = {"team": teams.get(r.team_id, "")}
+        row.update({s: r.counts.get(s, 0) for s in states})
+        row["gpu_hours"] = round(r.gpu_hours, 2)
+        row["gpu_hours_lost"] = round(r.gpu_hours_lost, 2)
+        table.rows.append(row)
+    return table
+
+
+def idle(f: ReportFilter, *, now) -> Table:
+    found = selectors.idle_bookings(lo=f.lo, hi=f.hi, scope=f.job_scope, now=now)
+    teams, users = _names(team_ids=[r.team_id for r in found], user_ids=[r.user_id for r in found])
+    table = Table(
+        "idle",
+        "Idle bookings (reserved, already passed, unused), worst first",
+        [
+            Column("booking", "Booking"),
+            Column("team", "Team"),
+            Column("user", "User"),
+            Column("start", "Starts"),
+            Column("end", "Ends"),
+            Column("idle_gpu_hours", "Idle GPU-h", "GPU-h"),
+        ],
+        actions=True,
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "booking": r.booking_id,
+                "team": teams.get(r.team_id, ""),
+                "user": users.get(r.user_id, ""),
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "idle_gpu_hours": round(r.idle_hours, 2),
+                "releasable": r.state == "active" and r.end > now,
+            }
+        )
+    return table
+
+
+def idle_by_owner(f: ReportFilter, *, now) -> Table:
+    """The idle table folded per team and user (the team's row first, user "")."""
+    per_booking = idle(f, now=now)
+    sums: dict[tuple[str, str], float] = {}
+    for row in per_booking.rows:
+        for key in ((row["team"], ""), (row["team"], row["user"])):
+            sums[key] = sums.get(key, 0.0) + row["idle_gpu_hours"]
+    table = Table(
+        "idle-owners",
+        "Idle reserved GPU-h by team and user",
+        [Column("team", "Team"), Column("user", "User"), Column("idle_gpu_hours", "Idle GPU-h", "GPU-h")],
+    )
+    for (team, user), hours in sorted(sums.items()):
+        table.rows.append({"team": team, "user": user or "(team total)", "idle_gpu_hours": round(hours, 2)})
+    return table
+
+
+def burn(f: ReportFilter, *, now) -> Table:
+    """Quota burn-down for the month holding the range's first day: each team's counted GPU-hours so
+    far and booked for the whole month, against its monthly quota; the projection to month end is
+    the pace so far (to date ÷ share of the month passed), never less than what is already booked."""
+    lo, hi = month_bounds(f.first_day.replace(day=1))
+    found = selectors.quota_burn(lo=lo, hi=hi, scope=f.job_scope, now=now)
+    teams = {t.pk: t for t in Team.objects.filter(pk__in=[r.team_id for r in found])}
+    passed = min(1.0, max(0.0, (now - lo) / (hi - lo)))
+    month_hours = (hi - lo).total_seconds() / 3600
+    table = Table(
+        "burn",
+        f"Quota burn-down, {f.first_day:%B %Y}",
+        [
+            Column("team", "Team"),
+            Column("quota_gpu_hours", "Quota GPU-h", "GPU-h"),
+            Column("to_date_gpu_hours", "Counted to date GPU-h", "GPU-h"),
+            Column("month_gpu_hours", "Booked in the month GPU-h", "GPU-h"),
+            Column("percent_of_quota", "Month of quota", "%"),
+            Column("projected_gpu_hours", "Projected at month end GPU-h", "GPU-h"),
+            Column("guaranteed_gpu_hours", "Guaranteed GPU-h", "GPU-h"),
+            Column("guaranteed_used_pct", "Guaranteed share used", "%"),
+        ],
+    )
+    for r in found:
+        quota = quota_of(team=teams[r.team_id])
+        limit = float(quota.gpu_hours_per_month)
+        guaranteed = quota.guaranteed_gpus * month_hours
+        projected = max(r.month_hours, r.to_date_hours / passed) if passed else r.month_hours
+        table.rows.append(
+            {
+                "team": teams[r.team_id].name,
+                "quota_gpu_hours": round(limit, 2),
+                "to_date_gpu_hours": round(r.to_date_hours, 2),
+                "month_gpu_hours": round(r.month_hours, 2),
+                "percent_of_quota": round(100 * r.month_hours / limit, 1) if limit else 0.0,
+                "projected_gpu_hours": round(projected, 2),
+                "guaranteed_gpu_hours": round(guaranteed, 2),
+                "guaranteed_used_pct": round(100 * r.to_date_hours / (guaranteed * passed), 1)
+                if guaranteed and passed
+                else 0.0,
+            }
+        )
+    return table
+
+
+def labeling(f: ReportFilter) -> Table:
+    """Items labelled and reviewed per local day and person, rejection rate, time per item."""
+    scope = f.job_scope
+    found = labeling_selectors.labeling_activity(lo=f.lo, hi=f.hi, team_ids=scope.team_ids, user_id=scope.user_id)
+    _, users = _names(user_ids=[r.user_id for r in found])
+    table = Table(
+        "labeling",
+        "Labeling per day and person",
+        [
+            Column("day", "Day"),
+            Column("user", "Person"),
+            Column("labelled", "Items labelled"),
+            Column("seconds_per_item", "Time per item", "h:mm"),
+            Column("reviewed", "Reviews"),
+            Column("rejected", "Rejected"),
+            Column("rejection_rate_pct", "Rejection rate", "%"),
+        ],
+    )
+    for r in sorted(found, key=lambda r: (r.day, users.get(r.user_id, ""))):
+        table.rows.append(
+            {
+                "day": f"{r.day:%Y-%m-%d}",
+                "user": users.get(r.user_id, ""),
+                "labelled": r.labelled,
+                "seconds_per_item": round(r.focused_seconds / r.labelled) if r.labelled else 0,
+                "reviewed": r.reviewed,
+                "rejected": r.rejected,
+                "rejection_rate_pct": round(100 * r.rejected / r.reviewed, 1) if r.reviewed else 0.0,
+            }
+        )
+    return table
+
+
+def agreement(f: ReportFilter) -> Table:
+    found = labeling_selectors.labeling_agreement(lo=f.lo, hi=f.hi, team_ids=f.job_scope.team_ids)
+    table = Table(
+        "agreement",
+        "Agreement where items have several annotators",
+        [
+            Column("dataset", "Dataset"),
+            Column("items", "Items"),
+            Column("pairs", "Pairs"),
+            Column("f1", "F1 (IoU ≥ 0.5)"),
+            Column("character_error_rate", "Text CER"),
+        ],
+    )
+    for r in found:
+        table.rows.append(
+            {
+                "dataset": r.dataset,
+                "items": r.items,
+                "pairs": r.pairs,
+                "f1": "" if r.f1 is None else r.f1,
+                "character_error_rate": "" if r.character_error_rate is None else r.character_error_rate,
+            }
+        )
+    return table
+
+
+def split(f: ReportFilter, *, now) -> Table:
+    """GPU time split over the range's steps, and a total row; what the stacked area chart draws."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    found = selectors.gpu_time_split(buckets=f.buckets(), scope=f.job_scope, now=now)
+    keys = ["jobs_gpu_hours", "booked_used_gpu_hours", "booked_idle_gpu_hours", "free_gpu_hours"]
+    table = Table(
+        "split",
+        "GPU time split",
+        [
+            Column("start", "From"),
+            Column("jobs_gpu_hours", "Used by jobs GPU-h", "GPU-h"),
+            Column("booked_used_gpu_hours", "Booked and used GPU-h", "GPU-h"),
+            Column("booked_idle_gpu_hours", "Booked and idle GPU-h", "GPU-h"),
+            Column("free_gpu_hours", "Free GPU-h", "GPU-h"),
+            Column("capacity_gpu_hours", "Capacity GPU-h", "GPU-h"),
+        ],
+        chart=keys,
+    )
+    totals = dict.fromkeys(keys + ["capacity_gpu_hours"], 0.0)
+    for r in found:
+        row = {
+            "start": r.start.astimezone(zone).isoformat(),
+            "jobs_gpu_hours": r.job_hours,
+            "booked_used_gpu_hours": max(0.0, r.booked_hours - r.idle_hours),
+            "booked_idle_gpu_hours": r.idle_hours,
+            "free_gpu_hours": max(0.0, r.capacity_hours - r.job_hours - r.booked_hours),
+            "capacity_gpu_hours": r.capacity_hours,
+        }
+        for key in totals:
+            totals[key] += row[key]
+        table.rows.append({k: v if k == "start" else round(v, 2) for k, v in row.items()})
+    table.rows.append({"start": "total", **{k: round(v, 2) for k, v in totals.items()}})
+    return table
+
+
+REPORTS = {
+    "split": lambda f, now: split(f, now=now),
+    "labeling": lambda f, now: labeling(f),
+    "agreement": lambda f, now: agreement(f),
+    "burn": lambda f, now: burn(f, now=now),
+    "waits": lambda f, now: waits(f),
+    "outcomes": lambda f, now: outcomes(f),
+    "idle": lambda f, now: idle(f, now=now),
+    "idle-owners": lambda f, now: idle_by_owner(f, now=now),
+}
+
+
+def shown(value, unit: str) -> str:
+    """A cell as the page shows it: h:mm for durations (seconds underneath), one decimal for GPU-h."""
+    if unit == "h:mm":
+        minutes = round(value / 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    if unit == "GPU-h":
+        return f"{value:.2f}"
+    if unit == "%":
+        return f"{value:.1f} %"
+    return str(value)
