@@ -49,6 +49,17 @@ TEST_ENV = {
 }
 for name, value in TEST_ENV.items():
     os.environ.setdefault(name, value)
+# A pytest-xdist worker inherits the controller's environment: it gets a folder (SQLite file, broker,
+# media) and Redis key prefixes of its own; pytest-django suffixes the test database name. The job
+# workdir root stays shared: it only bounds where a job may run, and test ids quote it (equal on all workers).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if XDIST_WORKER and not os.environ.get("ATELIER_XDIST_ENV_FOR") == XDIST_WORKER:
+    os.environ["ATELIER_XDIST_ENV_FOR"] = XDIST_WORKER
+    os.environ["ATELIER_VAR_DIR"] = str(Path(os.environ["ATELIER_VAR_DIR"]) / XDIST_WORKER)
+    for name in ("CELERY_KEY_PREFIX", "CHANNELS_KEY_PREFIX", "ATELIER_CACHE_KEY_PREFIX"):
+        os.environ[name] = f"{os.environ[name].rstrip(':')}-{XDIST_WORKER}" + (
+            ":" if os.environ[name].endswith(":") else ""
+        )
 Path(os.environ["ATELIER_JOB_WORKDIR_ROOT"]).mkdir(parents=True, exist_ok=True)
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
