@@ -51,8 +51,16 @@ _PARAMETERS = [
 _RESPONSES = {
     200: PredictionRequestSerializer,
     202: OpenApiResponse(PredictionRequestSerializer, description="Still running: `Location` is its resource."),
-    413: OpenApiResponse(description="The image is over a limit (`limit` says which)."),
 }
+
+
+class PredictImageSerializer(serializers.Serializer):
+    image = serializers.FileField()
+    threshold = serializers.FloatField(required=False)
+    classes = serializers.CharField(required=False)
+
+
+_REQUEST = {"application/octet-stream": OpenApiTypes.BINARY, "multipart/form-data": PredictImageSerializer}
 
 
 class _PredictView(APIView):
@@ -74,7 +82,7 @@ class _PredictView(APIView):
 
 class AliasPredictView(_PredictView):
     @extend_schema(
-        request={"application/octet-stream": OpenApiTypes.BINARY}, parameters=_PARAMETERS, responses=_RESPONSES
+        operation_id="v1_models_alias_predict_create", request=_REQUEST, parameters=_PARAMETERS, responses=_RESPONSES
     )
     def post(self, request, name: str, alias: str):
         version = access.access_served_version(request.user, name, alias=alias, team_id=_team(request))
@@ -82,9 +90,7 @@ class AliasPredictView(_PredictView):
 
 
 class VersionPredictView(_PredictView):
-    @extend_schema(
-        request={"application/octet-stream": OpenApiTypes.BINARY}, parameters=_PARAMETERS, responses=_RESPONSES
-    )
+    @extend_schema(request=_REQUEST, parameters=_PARAMETERS, responses=_RESPONSES)
     def post(self, request, name: str, number: int):
         version = access.access_served_version(request.user, name, number=number, team_id=_team(request))
         return self._predict(request, version)
