@@ -496,6 +496,8 @@ PREDICT_WAIT_SECONDS = env_float("ATELIER_PREDICT_WAIT_SECONDS", 10.0, minimum=0
 PREDICT_MODEL_CACHE_SIZE = env_int("ATELIER_PREDICT_MODEL_CACHE_SIZE", 3, minimum=1)
 PREDICT_DEVICE = env_str("ATELIER_PREDICT_DEVICE", "cpu")
 PREDICT_QUEUE = "inference"
+# /metrics reports served models' inference time and round trip over the requests of this many seconds.
+PREDICT_METRICS_WINDOW = env_float("ATELIER_PREDICT_METRICS_WINDOW", 900.0, minimum=1.0)
 # Inputs staged for jobs (docs/models.md): how often a staging waiting for its export looks again, and
 # after how long beat sends a waiting staging again (its message may have been lost).
 TRAINING_STAGING_POLL_INTERVAL = env_float("ATELIER_TRAINING_STAGING_POLL_INTERVAL", 1.0, minimum=0.05)
