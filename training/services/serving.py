@@ -88,10 +88,12 @@ def prediction_wait(*, request: PredictionRequest, seconds: float, interval: flo
 
 
 def prediction_run(*, request_id: int) -> None:
-    """Claimed by compare-and-set, so a second delivery does nothing; the row records the outcome."""
-    claimed = PredictionRequest.objects.filter(pk=request_id, state=PredictionState.QUEUED).update(
-        state=PredictionState.RUNNING
-    )
+    """Claimed by compare-and-set; a request still `running` is claimed again, since its message comes back
+    only when the worker that ran it was lost (acks_late). Predicting twice is harmless (the same shapes),
+    and only the first finish is written."""
+    claimed = PredictionRequest.objects.filter(
+        pk=request_id, state__in=(PredictionState.QUEUED, PredictionState.RUNNING)
+    ).update(state=PredictionState.RUNNING)
     if claimed == 0:
         return
     request = PredictionRequest.objects.select_related("model_version").get(pk=request_id)
@@ -128,7 +130,8 @@ def _predict(request: PredictionRequest, path: Path) -> tuple[list[dict], float]
 
 
 def _finish(request: PredictionRequest, *, state: str, **fields) -> None:
-    PredictionRequest.objects.filter(pk=request.pk).update(state=state, finished_at=timezone.now(), **fields)
+    finished = PredictionRequest.objects.filter(pk=request.pk, state=PredictionState.RUNNING)
+    finished.update(state=state, finished_at=timezone.now(), **fields)
 
 
 _cache: OrderedDict = OrderedDict()
