@@ -490,6 +490,14 @@ MODEL_STORAGE_DIR = env_str("ATELIER_MODEL_STORAGE_DIR", "models")
 MODEL_MAX_FILE_BYTES = env_int("ATELIER_MODEL_MAX_FILE_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 # A checkpoint is loaded in a child process to prove it loads; one that takes longer is refused.
 MODEL_LOAD_TIMEOUT = env_float("ATELIER_MODEL_LOAD_TIMEOUT", 120.0, minimum=1.0)
+# Serving (docs/models.md "Serving"): how long the predict endpoint waits for the inference worker before it
+# answers 202 with the request's resource; how many loaded versions a worker process keeps; where it runs them.
+PREDICT_WAIT_SECONDS = env_float("ATELIER_PREDICT_WAIT_SECONDS", 10.0, minimum=0.0)
+PREDICT_MODEL_CACHE_SIZE = env_int("ATELIER_PREDICT_MODEL_CACHE_SIZE", 3, minimum=1)
+PREDICT_DEVICE = env_str("ATELIER_PREDICT_DEVICE", "cpu")
+PREDICT_QUEUE = "inference"
+# /metrics reports served models' inference time and round trip over the requests of this many seconds.
+PREDICT_METRICS_WINDOW = env_float("ATELIER_PREDICT_METRICS_WINDOW", 900.0, minimum=1.0)
 # Inputs staged for jobs (docs/models.md): how often a staging waiting for its export looks again, and
 # after how long beat sends a waiting staging again (its message may have been lost).
 TRAINING_STAGING_POLL_INTERVAL = env_float("ATELIER_TRAINING_STAGING_POLL_INTERVAL", 1.0, minimum=0.05)
@@ -552,6 +560,8 @@ REQUEST_BODY_LIMITS = [
         + DATA_UPLOAD_MAX_MEMORY_SIZE,
     ),
     (r"^/api/v1/datasets/\d+/(imports|annotation-imports)/$", _ONE_FILE_BODY),
+    (r"^/api/v1/models/[^/]+/predict/$", _ONE_FILE_BODY),
+    (r"^/api/v1/models/[^/]+/versions/\d+/predict/$", _ONE_FILE_BODY),
 ]
 # Admins import from server folders under this root only; empty turns folder import off.
 DATASET_IMPORT_ROOT = env_str("ATELIER_DATASET_IMPORT_ROOT", "")

@@ -17,6 +17,15 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from scheduler.selectors import fleet as fleet_selectors
 
+# Other apps add their metrics without the scheduler importing them (training: served models), registered in
+# their AppConfig.ready(): each gets the scrape's registry.
+_collectors: dict = {}
+
+
+def register_metrics(name: str, collector) -> None:
+    _collectors[name] = collector
+
+
 FORBIDDEN = "metrics: give the bearer token, or scrape from an allowed address\n"
 GPU_LABELS = ("node", "gpu", "UUID", "modelName", "simulated")
 # DCGM field name, help text, Gpu attribute.
@@ -67,6 +76,8 @@ def metrics_registry() -> CollectorRegistry:
             continue  # no fresh reading: absent is honest, a stale value is not
         _set_readings(gauges, gpu, labels)
     _fleet_gauges(registry, simulated_gpus=simulated_gpus)
+    for name in sorted(_collectors):
+        _collectors[name](registry)
     return registry
 
 

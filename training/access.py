@@ -8,13 +8,17 @@ move `production`.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from portal.errors import Invalid
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import InputStaging, RegisteredModel
+from training.models import InputStaging, ModelAlias, ModelVersion, PredictionRequest, RegisteredModel
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
 NO_SUCH_STAGING = "No such staged job."
+NO_SUCH_ALIAS = "No such alias."
+NO_SUCH_PREDICTION = "No such prediction request."
+SEVERAL_MODELS = "Several of your teams have a model named {name!r}; name the team with ?team=<id>."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -58,3 +62,42 @@ def access_staging_for_user(user, staging_id) -> InputStaging:
     if staging is None:
         raise Http404(NO_SUCH_STAGING)
     return staging
+
+
+def access_model_by_name(user, name: str, *, team_id: int | None = None) -> RegisteredModel:
+    """A visible model by its name (unique in its team); with several visible teams holding the name, the
+    caller names the team."""
+    found = models_visible_to(user).filter(name=name)
+    if team_id is not None:
+        found = found.filter(team_id=team_id)
+    models = list(found[:2])
+    if not models:
+        raise Http404(NO_SUCH_MODEL)
+    if len(models) > 1:
+        raise Invalid({"team": [SEVERAL_MODELS.format(name=name)]})
+    return models[0]
+
+
+def access_served_version(
+    user, name: str, *, alias: str | None = None, number: int | None = None, team_id: int | None = None
+) -> ModelVersion:
+    """The version a predict request names: by alias (resolved now, so a moved alias applies at once) or
+    by number."""
+    model = access_model_by_name(user, name, team_id=team_id)
+    if alias is not None:
+        found = ModelAlias.objects.filter(model=model, name=alias).select_related("version__model").first()
+        if found is None:
+            raise Http404(NO_SUCH_ALIAS)
+        return found.version
+    version = ModelVersion.objects.filter(model=model, number=number).select_related("model").first()
+    if version is None:
+        raise Http404(NO_SUCH_VERSION)
+    return version
+
+
+def access_prediction_for_user(user, request_id) -> PredictionRequest:
+    found = PredictionRequest.objects.filter(team__in=teams_visible_to(user), pk=request_id)
+    request = found.select_related("model_version__model").first()
+    if request is None:
+        raise Http404(NO_SUCH_PREDICTION)
+    return request

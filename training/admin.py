@@ -7,7 +7,15 @@ edits a description or tags yet, so the admin does not either.
 
 from django.contrib import admin
 
-from training.models import AliasMove, InputStaging, ModelAlias, ModelFile, ModelVersion, RegisteredModel
+from training.models import (
+    AliasMove,
+    InputStaging,
+    ModelAlias,
+    ModelFile,
+    ModelVersion,
+    PredictionRequest,
+    RegisteredModel,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,5 +85,18 @@ class InputStagingAdmin(ReadOnlyAdmin):
     list_filter = ("state", "team", "created_at")
     search_fields = ("requested_by__username", "register_as", "error")
     list_select_related = ("team", "requested_by", "dataset_version__dataset", "job", "model_version__model")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+
+
+@admin.register(PredictionRequest)
+class PredictionRequestAdmin(ReadOnlyAdmin):
+    """A predict request is written by the endpoint and finished by the inference worker
+    (training/services/serving.py), never by hand."""
+
+    list_display = ("pk", "team", "requested_by", "model_version", "state", "inference_ms", "created_at")
+    list_filter = ("state", "team", "created_at")
+    search_fields = ("requested_by__username", "error")
+    list_select_related = ("team", "requested_by", "model_version__model")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from training.demo import DEMO_TASK, demo_training_build
+from training.services.serving import PREDICT_TASK, prediction_run
 from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
 
 
@@ -19,3 +20,8 @@ def stage_sweep() -> int:
 @shared_task(name=DEMO_TASK, acks_late=True, reject_on_worker_lost=True)
 def demo_build() -> None:
     demo_training_build()
+
+
+@shared_task(name=PREDICT_TASK, acks_late=True, reject_on_worker_lost=True)
+def predict(*, request_id: int) -> None:
+    prediction_run(request_id=request_id)

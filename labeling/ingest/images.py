@@ -298,6 +298,18 @@ def normalize(
     return _encoded(canonical, header, output_path)
 
 
+def canonical_image(*, source: ImageSource, limits: IngestLimits) -> Image.Image | Refusal:
+    """The pixels `normalize` would encode (checked, decoded, upright, sRGB, alpha on white), not
+    re-encoded: for a reader that only needs them (model serving predicts on exactly what ingest stores)."""
+    try:
+        with _opened(source) as (stream, byte_size):
+            header = _inspect(stream, byte_size, limits)
+            image = _decode(stream, header.format, limits)
+        return _canonical_pixels(image)
+    except IngestRefused as refused:
+        return refused.refusal
+
+
 def _decode(stream: BinaryIO, image_format: str, limits: IngestLimits) -> Image.Image:
     """A real load(): verify() passes truncated JPEGs and PNGs with HTML appended."""
     stream.seek(0)

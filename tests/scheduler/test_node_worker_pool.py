@@ -30,3 +30,11 @@ def test_a_node_worker_runs_without_a_pool(settings, exec_argv, pool):
     call_command("node_worker")
     assert os.environ[node_worker.DB_POOL_MAX_SIZE_ENV] == "0"
     assert int(exec_argv[0][exec_argv[0].index("--concurrency") + 1]) >= 32
+
+
+def test_a_node_worker_serves_the_inference_queue_beside_default(settings, exec_argv):
+    """Model serving's queue (docs/models.md "Serving"): the stack's and `make run`'s worker take it."""
+    settings.GPU_BACKEND, settings.SIM_FLEET = "simulated", "1x2:A100-80GB"
+    call_command("node_worker")
+    queues = exec_argv[0][exec_argv[0].index("--queues") + 1].split(",")
+    assert "default" in queues and "inference" in queues

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from training.api import lineage, models, staging
+from training.api import lineage, models, serving, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -12,6 +12,21 @@ urlpatterns: list = [
         name="api-model-version-detail",
     ),
     path("models/<int:pk>/aliases/<str:alias>/", models.ModelAliasView.as_view(), name="api-model-alias"),
+    re_path(
+        r"^models/(?P<name>[^/@]+)@(?P<alias>[^/@]+)/predict/$",
+        serving.AliasPredictView.as_view(),
+        name="api-model-alias-predict",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/predict/",
+        serving.VersionPredictView.as_view(),
+        name="api-model-version-predict",
+    ),
+    path(
+        "predictions/requests/<int:pk>/",
+        serving.PredictionRequestView.as_view(),
+        name="api-prediction-request",
+    ),
     path(
         "dataset-versions/<int:pk>/lineage/",
         lineage.DatasetVersionLineageView.as_view(),

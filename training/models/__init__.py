@@ -9,6 +9,7 @@ from training.models.registry import (
     ModelVersion,
     RegisteredModel,
 )
+from training.models.serving import PredictionRequest, PredictionState
 from training.models.staging import InputStaging, StagingState
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "ModelAlias",
     "ModelFile",
     "ModelVersion",
+    "PredictionRequest",
+    "PredictionState",
     "RegisteredModel",
     "StagingState",
 ]

@@ -2,7 +2,8 @@
 
 With the simulated fleet, one worker serves every simulated node's queue, or only --node's (two
 workers for two emulated nodes on one host). It also takes the
-`default` queue (scheduling passes, notifications, housekeeping) unless --no-default is given.
+`default` queue (scheduling passes, notifications, housekeeping) and `inference` (model serving, a CPU
+task) unless --no-default is given.
 """
 
 import os
@@ -38,7 +39,10 @@ class Command(BaseCommand):
         options["node"] = options["node"] or settings.NODE_NAME or None
         nodes, gpu_count = self._local_nodes(options["node"])
         self._refuse_nodes_served_elsewhere(nodes)
-        queues = [node_queue(name) for name in nodes] + ([] if options["no_default"] else ["default"])
+        # With the default queue the worker also serves `inference` (model serving, docs/models.md "Serving"):
+        # a CPU task on one of the extra slots, as housekeeping is.
+        shared = [] if options["no_default"] else ["default", settings.PREDICT_QUEUE]
+        queues = [node_queue(name) for name in nodes] + shared
         os.environ[WORKER_NODES_ENV] = ",".join(nodes)  # the nodes whose attempts this worker owns
         threads = gpu_count + EXTRA_SLOTS
         # No connection pool in a node worker: its threads already bound its connections (a runner
