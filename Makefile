@@ -52,8 +52,13 @@ run: demo job-account
 chromium-check:
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium for the browser tests: sudo apt-get install -y chromium"; exit 1; }
 
+# Two runs (docs/testing.md "Parallel runs"): the in-process tests on one pytest-xdist worker per core,
+# then the tests of real processes (the session's stack, browsers, drills) in one serial run. Exit 5
+# ("no test selected", when PYTEST_ARGS names tests of one kind only) counts as passed.
+TEST_WORKERS ?= auto
 test: dev-venv chromium-check
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not stack and not e2e" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -m "stack or e2e" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Generated with the embedded settings: integer bounds depend on the database backend.
 schema: venv
