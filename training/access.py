@@ -10,11 +10,13 @@ from django.http import Http404
 
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import InputStaging, RegisteredModel
+from training.models import InputStaging, Pipeline, RegisteredModel
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
 NO_SUCH_STAGING = "No such staged job."
+NO_SUCH_PIPELINE = "No such pipeline."
+MAY_NOT_CHANGE_PIPELINES = "Only researchers and team admins of the team create and change its pipelines."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -58,3 +60,20 @@ def access_staging_for_user(user, staging_id) -> InputStaging:
     if staging is None:
         raise Http404(NO_SUCH_STAGING)
     return staging
+
+
+def pipelines_visible_to(user):
+    """A team's pipelines are seen by its members and site admins, as its models are."""
+    return Pipeline.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_pipeline_for_user(user, pipeline_id) -> Pipeline:
+    pipeline = pipelines_visible_to(user).filter(pk=pipeline_id).first()
+    if pipeline is None:
+        raise Http404(NO_SUCH_PIPELINE)
+    return pipeline
+
+
+def check_may_change_pipelines(user, team_id: int) -> None:
+    if not may_register(user, team_id):
+        raise PermissionDenied(MAY_NOT_CHANGE_PIPELINES)

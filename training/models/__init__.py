@@ -1,5 +1,6 @@
 """Training state. Import models from here: `from training.models import ModelVersion`."""
 
+from training.models.pipelines import Pipeline, PipelineSpecVersion
 from training.models.registry import (
     AliasMove,
     CheckpointFormat,
@@ -19,6 +20,8 @@ __all__ = [
     "ModelAlias",
     "ModelFile",
     "ModelVersion",
+    "Pipeline",
+    "PipelineSpecVersion",
     "RegisteredModel",
     "StagingState",
 ]
