@@ -11,7 +11,7 @@ from django.http import Http404
 from portal.errors import Invalid
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import InputStaging, ModelAlias, ModelVersion, PredictionRequest, RegisteredModel
+from training.models import InputStaging, ModelAlias, ModelVersion, Pipeline, PredictionRequest, RegisteredModel
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
@@ -19,6 +19,8 @@ NO_SUCH_STAGING = "No such staged job."
 NO_SUCH_ALIAS = "No such alias."
 NO_SUCH_PREDICTION = "No such prediction request."
 SEVERAL_MODELS = "Several of your teams have a model named {name!r}; name the team with ?team=<id>."
+NO_SUCH_PIPELINE = "No such pipeline."
+MAY_NOT_CHANGE_PIPELINES = "Only researchers and team admins of the team create and change its pipelines."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -101,3 +103,20 @@ def access_prediction_for_user(user, request_id) -> PredictionRequest:
     if request is None:
         raise Http404(NO_SUCH_PREDICTION)
     return request
+
+
+def pipelines_visible_to(user):
+    """A team's pipelines are seen by its members and site admins, as its models are."""
+    return Pipeline.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_pipeline_for_user(user, pipeline_id) -> Pipeline:
+    pipeline = pipelines_visible_to(user).filter(pk=pipeline_id).first()
+    if pipeline is None:
+        raise Http404(NO_SUCH_PIPELINE)
+    return pipeline
+
+
+def check_may_change_pipelines(user, team_id: int) -> None:
+    if not may_register(user, team_id):
+        raise PermissionDenied(MAY_NOT_CHANGE_PIPELINES)

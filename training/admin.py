@@ -2,7 +2,8 @@
 
 Models, versions, their files and aliases change through training's services (register, move an
 alias), which keep version numbers and the alias history (the audit trail) consistent; no service
-edits a description or tags yet, so the admin does not either.
+edits a description or tags yet, so the admin does not either. Pipelines and their spec versions are
+read-only too: the service validates a spec whole and numbers its versions.
 """
 
 from django.contrib import admin
@@ -13,6 +14,8 @@ from training.models import (
     ModelAlias,
     ModelFile,
     ModelVersion,
+    Pipeline,
+    PipelineSpecVersion,
     PredictionRequest,
     RegisteredModel,
 )
@@ -98,5 +101,23 @@ class PredictionRequestAdmin(ReadOnlyAdmin):
     list_filter = ("state", "team", "created_at")
     search_fields = ("requested_by__username", "error")
     list_select_related = ("team", "requested_by", "model_version__model")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(ReadOnlyAdmin):
+    list_display = ("name", "team", "owner", "last_version_number", "created_at")
+    list_filter = ("team", "created_at")
+    search_fields = ("name", "team__name", "owner__username")
+    list_select_related = ("team", "owner")
+    date_hierarchy = "created_at"
+    ordering = ("team__name", "name")
+
+
+@admin.register(PipelineSpecVersion)
+class PipelineSpecVersionAdmin(ReadOnlyAdmin):
+    list_display = ("pipeline", "number", "content_hash", "created_by", "created_at")
+    list_filter = ("pipeline__team", "created_at")
+    search_fields = ("pipeline__name", "content_hash")
+    list_select_related = ("pipeline", "created_by")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

@@ -20,7 +20,7 @@ from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.labeling.builders import box, make_item, make_task
 from tests.scheduler.factories import GpuFactory, NodeFactory, attempt_row, booking
 from training.models import ModelVersion
-from training.services import registry
+from training.services import pipelines, registry
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,8 @@ READ_ONLY = [
     "training.ModelFile",
     "training.ModelAlias",
     "training.AliasMove",
+    "training.Pipeline",
+    "training.PipelineSpecVersion",
 ]
 
 
@@ -100,6 +102,9 @@ def rows():
     make_task(make_item(dataset, name="ep1", heights=(400, 400)), assignee=member, shapes=[box("a", "panel")])
     model = registry.model_create(user=member, team_id=team.pk, name="detector", description="panels")
     ModelVersion.objects.create(model=model, number=1, format="torch_state_dict", registered_by=member)
+    pipelines.pipeline_create(
+        user=member, team_id=team.pk, name="loop", text="steps: {a: {type: job, parameters: {command: 'true'}}}"
+    )
     return team, member, node
 
 

@@ -1,5 +1,6 @@
 """Training state. Import models from here: `from training.models import ModelVersion`."""
 
+from training.models.pipelines import Pipeline, PipelineSpecVersion
 from training.models.registry import (
     AliasMove,
     CheckpointFormat,
@@ -22,6 +23,8 @@ __all__ = [
     "ModelVersion",
     "PredictionRequest",
     "PredictionState",
+    "Pipeline",
+    "PipelineSpecVersion",
     "RegisteredModel",
     "StagingState",
 ]
