@@ -10,11 +10,12 @@ from django.http import Http404
 
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import InputStaging, RegisteredModel
+from training.models import InputStaging, PrelabelRun, RegisteredModel
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
 NO_SUCH_STAGING = "No such staged job."
+NO_SUCH_RUN = "No such pre-label run."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -58,3 +59,15 @@ def access_staging_for_user(user, staging_id) -> InputStaging:
     if staging is None:
         raise Http404(NO_SUCH_STAGING)
     return staging
+
+
+def runs_visible_to(user):
+    """Pre-label runs are seen as jobs are: by the team and site admins (docs/decisions.md §2)."""
+    return PrelabelRun.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_run_for_user(user, run_id) -> PrelabelRun:
+    run = runs_visible_to(user).select_related("model_version__model", "dataset", "job").filter(pk=run_id).first()
+    if run is None:
+        raise Http404(NO_SUCH_RUN)
+    return run

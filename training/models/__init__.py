@@ -1,5 +1,6 @@
 """Training state. Import models from here: `from training.models import ModelVersion`."""
 
+from training.models.prelabel import PrelabelRun, PrelabelState
 from training.models.registry import (
     AliasMove,
     CheckpointFormat,
@@ -19,6 +20,8 @@ __all__ = [
     "ModelAlias",
     "ModelFile",
     "ModelVersion",
+    "PrelabelRun",
+    "PrelabelState",
     "RegisteredModel",
     "StagingState",
 ]
