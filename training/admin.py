@@ -7,7 +7,15 @@ edits a description or tags yet, so the admin does not either.
 
 from django.contrib import admin
 
-from training.models import AliasMove, InputStaging, ModelAlias, ModelFile, ModelVersion, RegisteredModel
+from training.models import (
+    AliasMove,
+    InputStaging,
+    ModelAlias,
+    ModelFile,
+    ModelVersion,
+    PrelabelRun,
+    RegisteredModel,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,5 +85,17 @@ class InputStagingAdmin(ReadOnlyAdmin):
     list_filter = ("state", "team", "created_at")
     search_fields = ("requested_by__username", "register_as", "error")
     list_select_related = ("team", "requested_by", "dataset_version__dataset", "job", "model_version__model")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+
+
+@admin.register(PrelabelRun)
+class PrelabelRunAdmin(ReadOnlyAdmin):
+    """A pre-label run moves by its job and beat's ingest sweep (training/services/prelabel.py)."""
+
+    list_display = ("pk", "team", "model_version", "dataset", "state", "items_ingested", "items_total", "job")
+    list_filter = ("state", "team", "created_at")
+    search_fields = ("requested_by__username", "error")
+    list_select_related = ("team", "model_version__model", "dataset", "job")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

@@ -188,7 +188,7 @@ def prelabel_ingest(*, run_id: int) -> PrelabelRun | None:
     """Store the new complete lines of the run's output; end the run once its job has ended and every
     line is in. Safe to run twice, and concurrently (the run's row is locked while ingesting)."""
     with transaction.atomic():
-        run = PrelabelRun.objects.select_for_update().filter(pk=run_id).select_related("job").first()
+        run = PrelabelRun.objects.select_for_update(of=("self",)).filter(pk=run_id).select_related("job").first()
         if run is None or run.state != PrelabelState.RUNNING:
             return run
         job = run.job
