@@ -105,7 +105,7 @@ def prelabel_run_start(
             time_limit=time_limit,
             name=f"pre-label {dataset.name} with {model.name} v{chosen.number}",
             team_id=model.team_id,
-            working_dir=working_dir or str(settings.BASE_DIR),
+            working_dir=working_dir or settings.TRAINING_PRELABEL_WORKDIR,
         )
         folder = job_inputs_folder(job_id=job.pk)
         job.inputs = {"data": str(folder), "model_version": model_version_ref(version_id=chosen.pk)}
