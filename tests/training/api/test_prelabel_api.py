@@ -61,3 +61,17 @@ def test_another_team_gets_404_and_bad_fields_are_named(researcher, outsider, se
     both = api_client_for(researcher).post("/api/v1/prelabel-runs/", start | {"alias": "production"}, format="json")
     assert both.status_code == 400 and "version" in both.json()["errors"]
     assert PrelabelRun.objects.count() == 1
+
+
+def test_the_version_pages_form_starts_a_run_and_its_page_shows_progress(client, researcher, outsider, setup):
+    model, dataset = setup
+    client.force_login(researcher)
+    page = client.get(f"/models/{model.pk}/versions/1/")
+    assert b"Pre-label a dataset" in page.content
+    response = client.post(f"/models/{model.pk}/versions/1/prelabel/", {"dataset": dataset.pk, "threshold": "0.2"})
+    run = PrelabelRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/models/prelabel-runs/{run.pk}/"
+    shown = client.get(response["Location"])
+    assert b"0 of 2 items ingested" in shown.content
+    client.force_login(outsider)
+    assert client.get(f"/models/prelabel-runs/{run.pk}/").status_code == 404
