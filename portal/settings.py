@@ -505,6 +505,15 @@ TRAINING_STAGING_SWEEP_AFTER = env_float("ATELIER_TRAINING_STAGING_SWEEP_AFTER",
 # `make run`'s demo trains a detector after start-up (training/demo.py); tests that seed the demo turn it off.
 DEMO_TRAINING = env_bool("ATELIER_DEMO_TRAINING", True)
 CELERY_BEAT_SCHEDULE["training-stage-sweep"] = {"task": "training.stage_sweep", "schedule": 30.0}
+# Pre-label runs: the job's working directory, a checkout holding training/detector/ that jobs' accounts
+# read, under JOB_WORKDIR_ROOT as every job's (by default that root, which is this checkout unless moved;
+# docs/models.md "Pre-label runs").
+TRAINING_PRELABEL_WORKDIR = env_str("ATELIER_TRAINING_PRELABEL_WORKDIR", str(JOB_WORKDIR_ROOT))
+# Pre-label runs: ingest each running run's new predictions (docs/models.md "Pre-label runs").
+CELERY_BEAT_SCHEDULE["training-prelabel-sweep"] = {
+    "task": "training.prelabel_sweep",
+    "schedule": env_float("ATELIER_TRAINING_PRELABEL_SWEEP_INTERVAL", 10.0, minimum=0.05),
+}
 # A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
 # In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
 # copy (up to the cap) and the failure record, so it is at least twice the log cap.

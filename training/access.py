@@ -11,7 +11,15 @@ from django.http import Http404
 from portal.errors import Invalid
 from portal.teams.access import has_role, may_administer_team, teams_visible_to
 from portal.teams.models import Role
-from training.models import InputStaging, ModelAlias, ModelVersion, Pipeline, PredictionRequest, RegisteredModel
+from training.models import (
+    InputStaging,
+    ModelAlias,
+    ModelVersion,
+    Pipeline,
+    PredictionRequest,
+    PrelabelRun,
+    RegisteredModel,
+)
 
 NO_SUCH_MODEL = "No such model."
 NO_SUCH_VERSION = "No such model version."
@@ -21,6 +29,7 @@ NO_SUCH_PREDICTION = "No such prediction request."
 SEVERAL_MODELS = "Several of your teams have a model named {name!r}; name the team with ?team=<id>."
 NO_SUCH_PIPELINE = "No such pipeline."
 MAY_NOT_CHANGE_PIPELINES = "Only researchers and team admins of the team create and change its pipelines."
+NO_SUCH_RUN = "No such pre-label run."
 MAY_NOT_REGISTER = "Only researchers and team admins of the team register models."
 MAY_NOT_MOVE_PRODUCTION = "Only team admins and site admins move the production alias."
 PROTECTED_ALIASES = ("production",)
@@ -120,3 +129,15 @@ def access_pipeline_for_user(user, pipeline_id) -> Pipeline:
 def check_may_change_pipelines(user, team_id: int) -> None:
     if not may_register(user, team_id):
         raise PermissionDenied(MAY_NOT_CHANGE_PIPELINES)
+
+
+def runs_visible_to(user):
+    """Pre-label runs are seen as jobs are: by the team and site admins (docs/decisions.md §2)."""
+    return PrelabelRun.objects.filter(team__in=teams_visible_to(user))
+
+
+def access_run_for_user(user, run_id) -> PrelabelRun:
+    run = runs_visible_to(user).select_related("model_version__model", "dataset", "job").filter(pk=run_id).first()
+    if run is None:
+        raise Http404(NO_SUCH_RUN)
+    return run

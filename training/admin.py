@@ -17,6 +17,7 @@ from training.models import (
     Pipeline,
     PipelineSpecVersion,
     PredictionRequest,
+    PrelabelRun,
     RegisteredModel,
 )
 
@@ -119,5 +120,15 @@ class PipelineSpecVersionAdmin(ReadOnlyAdmin):
     list_filter = ("pipeline__team", "created_at")
     search_fields = ("pipeline__name", "content_hash")
     list_select_related = ("pipeline", "created_by")
+
+
+@admin.register(PrelabelRun)
+class PrelabelRunAdmin(ReadOnlyAdmin):
+    """A pre-label run moves by its job and beat's ingest sweep (training/services/prelabel.py)."""
+
+    list_display = ("pk", "team", "model_version", "dataset", "state", "items_ingested", "items_total", "job")
+    list_filter = ("state", "team", "created_at")
+    search_fields = ("requested_by__username", "error")
+    list_select_related = ("team", "model_version__model", "dataset", "job")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

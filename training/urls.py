@@ -7,6 +7,8 @@ urlpatterns = [
     path("models/register/", views.model_register_page, name="model-register"),
     path("models/train/", views.train_page, name="model-train"),
     path("models/staged/<int:pk>/", views.staging_detail, name="staging-detail"),
+    path("models/prelabel-runs/<int:pk>/", views.prelabel_run_detail, name="prelabel-run-detail"),
+    path("models/<int:pk>/versions/<int:number>/prelabel/", views.prelabel_run_start_page, name="prelabel-run-start"),
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
     path("models/<int:pk>/versions/<int:number>/", views.model_version_detail, name="model-version-detail"),
 ]

@@ -22,10 +22,11 @@ from scheduler.selectors.fleet import gpu_models
 from scheduler.selectors.jobs import job_outputs
 from scheduler.services.environments import environment_default
 from training import access
-from training.models import CheckpointFormat, StagingState
+from training.models import CheckpointFormat, PrelabelState, StagingState
 from training.selectors import lineage as lineage_selectors
 from training.selectors import registry as registry_selectors
 from training.selectors.acceptance import model_version_acceptance
+from training.services import prelabel as prelabel_services
 from training.services import registry as registry_services
 from training.services import staging as staging_services
 
@@ -230,3 +231,31 @@ def staging_detail(request, pk: int):
 
 def _registration_pending(staging) -> bool:
     return staging.job.state == JobState.SUCCEEDED and staging.model_version_id is None and not staging.register_error
+
+
+@login_required
+def prelabel_run_start_page(request, pk: int, number: int):
+    """The model version page's "Pre-label a dataset" form posts here: start the run, show it."""
+    model = access.access_model_for_user(request.user, pk)
+    if request.method != "POST":
+        return redirect("model-version-detail", pk=model.pk, number=number)
+    dataset_id, threshold = request.POST.get("dataset", ""), request.POST.get("threshold", "0.3")
+    if not is_id_text(dataset_id):
+        messages.error(request, "Choose a dataset (its id).")
+        return redirect("model-version-detail", pk=model.pk, number=number)
+    try:
+        run = prelabel_services.prelabel_run_start(
+            user=request.user, model_id=model.pk, dataset_id=int(dataset_id), version=number, threshold=float(threshold)
+        )
+    except (ValueError, ValidationError) as refused:
+        messages.error(request, "; ".join(getattr(refused, "messages", [str(refused)])))
+        return redirect("model-version-detail", pk=model.pk, number=number)
+    return redirect("prelabel-run-detail", pk=run.pk)
+
+
+@login_required
+def prelabel_run_detail(request, pk: int):
+    """Where a pre-label run stands: its job, state and progress (items ingested of the dataset's)."""
+    run = access.access_run_for_user(request.user, pk)
+    context = {"run": run, "refresh_s": 5 if run.state == PrelabelState.RUNNING else None}
+    return render(request, "training/prelabel_run.html", context)

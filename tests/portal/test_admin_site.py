@@ -58,6 +58,7 @@ READ_ONLY = [
     "labeling.VersionItem",
     "labeling.Prediction",
     "training.InputStaging",
+    "training.PrelabelRun",
     "training.RegisteredModel",
     "training.ModelVersion",
     "training.ModelFile",

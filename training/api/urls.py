@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from training.api import lineage, models, serving, staging
+from training.api import lineage, models, prelabel, serving, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -34,4 +34,6 @@ urlpatterns: list = [
     ),
     path("staged-jobs/", staging.StagedJobListView.as_view(), name="api-staged-jobs"),
     path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
+    path("prelabel-runs/", prelabel.PrelabelRunListView.as_view(), name="api-prelabel-runs"),
+    path("prelabel-runs/<int:pk>/", prelabel.PrelabelRunDetailView.as_view(), name="api-prelabel-run-detail"),
 ]

@@ -1,6 +1,7 @@
 """Training state. Import models from here: `from training.models import ModelVersion`."""
 
 from training.models.pipelines import Pipeline, PipelineSpecVersion
+from training.models.prelabel import PrelabelRun, PrelabelState
 from training.models.registry import (
     AliasMove,
     CheckpointFormat,
@@ -25,6 +26,8 @@ __all__ = [
     "PredictionState",
     "Pipeline",
     "PipelineSpecVersion",
+    "PrelabelRun",
+    "PrelabelState",
     "RegisteredModel",
     "StagingState",
 ]
