@@ -96,6 +96,10 @@ def test_the_model_version_page_shows_the_figures(client, researcher, team_a, da
     )
     assert '<dd data-figure="edit-rate">100 %' in page
     assert "42 s with suggestions" in page
+    # Once, in the page's body: the section was once pasted into the title block too.
+    assert page.count('id="acceptance"') == 1
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<" not in title[len("<title>") :] and f"v{version.number} · Models" in title
 
 
 def test_a_version_nobody_labelled_with_says_so(client, researcher, team_a, dataset_version):
