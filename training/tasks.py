@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from training.demo import DEMO_TASK, demo_training_build
-from training.services.prelabel import INGEST_TASK, prelabel_ingest, prelabel_sweep
+from training.services import prelabel as prelabel_service
 from training.services.serving import PREDICT_TASK, prediction_run
 from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
 
@@ -28,11 +28,11 @@ def predict(*, request_id: int) -> None:
     prediction_run(request_id=request_id)
 
 
-@shared_task(name=INGEST_TASK, acks_late=True, reject_on_worker_lost=True)
-def ingest_predictions(*, run_id: int) -> None:
-    prelabel_ingest(run_id=run_id)
+@shared_task(name=prelabel_service.INGEST_TASK, acks_late=True, reject_on_worker_lost=True)
+def prelabel_ingest(*, run_id: int) -> None:
+    prelabel_service.prelabel_ingest(run_id=run_id)
 
 
 @shared_task(name="training.prelabel_sweep")
-def prelabel_sweep_task() -> int:
-    return prelabel_sweep()
+def prelabel_sweep() -> int:
+    return prelabel_service.prelabel_sweep()
