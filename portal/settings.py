@@ -509,6 +509,13 @@ CELERY_BEAT_SCHEDULE["training-stage-sweep"] = {"task": "training.stage_sweep", 
 # read, under JOB_WORKDIR_ROOT as every job's (by default that root, which is this checkout unless moved;
 # docs/models.md "Pre-label runs").
 TRAINING_PRELABEL_WORKDIR = env_str("ATELIER_TRAINING_PRELABEL_WORKDIR", str(JOB_WORKDIR_ROOT))
+# Pipelines (docs/pipelines.md): a job step's working directory unless its spec names one under
+# JOB_WORKDIR_ROOT; beat's sweep advances every running run (a lost message delays, never strands).
+TRAINING_PIPELINE_WORKDIR = env_str("ATELIER_TRAINING_PIPELINE_WORKDIR", str(JOB_WORKDIR_ROOT))
+CELERY_BEAT_SCHEDULE["training-pipeline-sweep"] = {
+    "task": "training.pipeline_sweep",
+    "schedule": env_float("ATELIER_TRAINING_PIPELINE_SWEEP_INTERVAL", 10.0, minimum=0.05),
+}
 # Pre-label runs: ingest each running run's new predictions (docs/models.md "Pre-label runs").
 CELERY_BEAT_SCHEDULE["training-prelabel-sweep"] = {
     "task": "training.prelabel_sweep",

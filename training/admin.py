@@ -15,10 +15,12 @@ from training.models import (
     ModelFile,
     ModelVersion,
     Pipeline,
+    PipelineRun,
     PipelineSpecVersion,
     PredictionRequest,
     PrelabelRun,
     RegisteredModel,
+    StepRun,
 )
 
 
@@ -120,6 +122,27 @@ class PipelineSpecVersionAdmin(ReadOnlyAdmin):
     list_filter = ("pipeline__team", "created_at")
     search_fields = ("pipeline__name", "content_hash")
     list_select_related = ("pipeline", "created_by")
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyAdmin):
+    """A run moves by the advance loop (training/services/pipeline_runs.py)."""
+
+    list_display = ("pk", "pipeline", "spec_version", "state", "trigger", "started_by", "created_at", "finished_at")
+    list_filter = ("state", "trigger", "pipeline__team", "created_at")
+    search_fields = ("pipeline__name", "started_by__username", "error")
+    list_select_related = ("pipeline", "spec_version__pipeline", "started_by")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+
+
+@admin.register(StepRun)
+class StepRunAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "run", "name", "type", "state", "tries", "job", "cache_hit_of", "finished_at")
+    list_filter = ("state", "type", "run__pipeline__team")
+    search_fields = ("name", "run__pipeline__name", "cache_key", "error")
+    list_select_related = ("run__pipeline", "job", "cache_hit_of__run__pipeline")
+    ordering = ("-id",)
 
 
 @admin.register(PrelabelRun)

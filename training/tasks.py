@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from training.demo import DEMO_TASK, demo_training_build
+from training.services import pipeline_runs
 from training.services import prelabel as prelabel_service
 from training.services.serving import PREDICT_TASK, prediction_run
 from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
@@ -36,3 +37,18 @@ def prelabel_ingest(*, run_id: int) -> None:
 @shared_task(name="training.prelabel_sweep")
 def prelabel_sweep() -> int:
     return prelabel_service.prelabel_sweep()
+
+
+@shared_task(name=pipeline_runs.ADVANCE_TASK, acks_late=True, reject_on_worker_lost=True)
+def pipeline_advance(*, run_id: int) -> None:
+    pipeline_runs.pipeline_run_advance(run_id=run_id)
+
+
+@shared_task(name="training.pipeline_sweep")
+def pipeline_sweep() -> int:
+    return pipeline_runs.pipeline_sweep()
+
+
+@shared_task(name="training.pipeline_dataset_frozen", acks_late=True, reject_on_worker_lost=True)
+def pipeline_dataset_frozen(*, version_id: int, dataset_id: int) -> int:
+    return len(pipeline_runs.runs_start_for_new_version(dataset_id=dataset_id))

@@ -26,7 +26,9 @@ from labeling.formats import ExportMeta, ExportRecord, OptionsInvalid, export_wr
 from labeling.formats.archive import ExportFailed
 from labeling.models import EXPORT_FINISHED_STATES, DatasetVersion, ExportJob, ExportState, VersionItem
 from labeling.schema import SchemaInvalid, normalized_schema
+from labeling.signals import export_finished
 from portal.realtime.services import event_publish
+from portal.signals import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ def _finish(job: ExportJob, counts: dict) -> None:
         )
         if finished:
             _event(job, ExportState.SUCCEEDED, {"progress": 1.0, "counts": counts})
+            send_after_commit(export_finished, export_job_id=job.pk, state=ExportState.SUCCEEDED)
 
 
 def _fail(job: ExportJob, error: str) -> None:
@@ -192,6 +195,7 @@ def _fail(job: ExportJob, error: str) -> None:
         )
         if failed:
             _event(job, ExportState.FAILED, {"error": error})
+            send_after_commit(export_finished, export_job_id=job.pk, state=ExportState.FAILED)
 
 
 def _event(job: ExportJob, state: str, extra: dict) -> None:

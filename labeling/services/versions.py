@@ -20,6 +20,8 @@ from django.db.models import Max
 
 from labeling.ingest.fingerprints import DHASH_BITS, hamming_distance
 from labeling.models import Annotation, Dataset, DatasetVersion, Item, Slice, Split, TaskStatus, VersionItem
+from labeling.signals import version_frozen
+from portal.signals import send_after_commit
 
 DEFAULT_RATIOS = {"train": 0.8, "val": 0.1, "test": 0.1}
 RATIOS_MUST_SUM_TO_ONE = "Give train, val and test ratios between 0 and 1 that sum to 1."
@@ -28,19 +30,7 @@ NO_ITEMS = "The dataset has no items to put in a version."
 
 def version_create(*, dataset: Dataset, user, seed: int, ratios: dict | None = None, note: str = "") -> DatasetVersion:
     ratios = _checked_ratios(ratios or DEFAULT_RATIOS)
-    items = list(Item.objects.filter(dataset=dataset).order_by("id"))
-    if not items:
-        raise ValidationError({"non_field_errors": [NO_ITEMS]})
-    slices = _slices_by_item(dataset)
-    annotations = _annotations_by_item(dataset)
-    rows = [
-        (
-            item,
-            split_of(seed=seed, item_id=item.pk, ratios=ratios),
-            _snapshot(item, slices[item.pk], annotations.get(item.pk)),
-        )
-        for item in items
-    ]
+    rows = _rows(dataset, seed=seed, ratios=ratios)
     for attempt in range(3):  # two creations at once may pick the same number: the constraint decides
         try:
             return _version_store(dataset=dataset, user=user, seed=seed, ratios=ratios, note=note, rows=rows)
@@ -48,6 +38,39 @@ def version_create(*, dataset: Dataset, user, seed: int, ratios: dict | None = N
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def version_freeze(*, dataset: Dataset, user, seed: int = 0, note: str = "") -> tuple[DatasetVersion, bool]:
+    """A new version of the dataset's working state, or its latest version when that holds the same content
+    (same items, splits and annotations: equal content hashes); the second value says which."""
+    latest = DatasetVersion.objects.filter(dataset=dataset).order_by("-number").first()
+    if latest is not None and latest.content_hash == working_content_hash(dataset=dataset, seed=seed):
+        return latest, False
+    return version_create(dataset=dataset, user=user, seed=seed, note=note), True
+
+
+def working_content_hash(*, dataset: Dataset, seed: int = 0) -> str:
+    """The content hash a version frozen now with `seed` and the default ratios would have."""
+    rows = _rows(dataset, seed=seed, ratios=DEFAULT_RATIOS)
+    return content_hash_of(
+        rows=[(item.pk, split, snap) for item, split, snap in rows], label_schema=dataset.label_schema
+    )
+
+
+def _rows(dataset: Dataset, *, seed: int, ratios: dict) -> list[tuple]:
+    items = list(Item.objects.filter(dataset=dataset).order_by("id"))
+    if not items:
+        raise ValidationError({"non_field_errors": [NO_ITEMS]})
+    slices = _slices_by_item(dataset)
+    annotations = _annotations_by_item(dataset)
+    return [
+        (
+            item,
+            split_of(seed=seed, item_id=item.pk, ratios=ratios),
+            _snapshot(item, slices[item.pk], annotations.get(item.pk)),
+        )
+        for item in items
+    ]
 
 
 def split_of(*, seed: int, item_id: int, ratios: dict) -> str:
@@ -245,4 +268,5 @@ def _version_store(*, dataset, user, seed, ratios, note, rows) -> DatasetVersion
             [VersionItem(version=version, item=item, split=split, snapshot=snap) for item, split, snap in rows],
             batch_size=2000,
         )
+        send_after_commit(version_frozen, version_id=version.pk, dataset_id=dataset.pk)
     return version

@@ -18,6 +18,7 @@ from django.utils import timezone
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_send
 from portal.realtime.services import event_publish
+from portal.signals import send_after_commit
 from portal.teams.models import Membership, TeamQuota
 from scheduler.dispatch import scheduling_pass_send
 from scheduler.execution.environment import job_variable_errors
@@ -39,6 +40,7 @@ from scheduler.models import (
 from scheduler.services.environments import environment_for_job
 from scheduler.services.fair_share import attempt_usage_record
 from scheduler.services.idle_bookings import booking_job_started
+from scheduler.signals import job_ended
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +411,7 @@ def _job_end(job: Job, state: str, reason: str) -> None:
     job.queue_position, job.pending_reason, job.estimated_start, job.fair_share_factor = None, "", None, None
     job.save()
     _publish(job, "job.ended")
+    send_after_commit(job_ended, job_id=job.pk, state=state)
     failed = state in (JobState.FAILED, JobState.TIMED_OUT)
     kind = Notification.Kind.JOB_FAILED if failed else Notification.Kind.JOB_ENDED
     notification_send(

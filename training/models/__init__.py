@@ -1,6 +1,15 @@
 """Training state. Import models from here: `from training.models import ModelVersion`."""
 
-from training.models.pipelines import Pipeline, PipelineSpecVersion
+from training.models.pipelines import (
+    RUN_FINISHED_STATES,
+    STEP_FINISHED_STATES,
+    Pipeline,
+    PipelineRun,
+    PipelineSpecVersion,
+    RunState,
+    StepRun,
+    StepState,
+)
 from training.models.prelabel import PrelabelRun, PrelabelState
 from training.models.registry import (
     AliasMove,
@@ -25,7 +34,13 @@ __all__ = [
     "PredictionRequest",
     "PredictionState",
     "Pipeline",
+    "PipelineRun",
     "PipelineSpecVersion",
+    "RUN_FINISHED_STATES",
+    "RunState",
+    "STEP_FINISHED_STATES",
+    "StepRun",
+    "StepState",
     "PrelabelRun",
     "PrelabelState",
     "RegisteredModel",

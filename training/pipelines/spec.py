@@ -33,7 +33,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,62}")
 _TOP_KEYS = ("description", "parameters", "steps")
 _STEP_KEYS = ("type", "description", "parameters", "inputs", "outputs", "after", "resources", "retries", "cache")
 _PARAM_KEYS = ("type", "default", "choices", "description")
-_RESOURCE_KEYS = ("gpus", "time_limit", "environment", "gpu_model", "min_memory_mb")
+_RESOURCE_KEYS = ("gpus", "time_limit", "environment", "gpu_model", "min_memory_mb", "working_dir")
 _RETRY_KEYS = ("count", "backoff", "factor")
 _CACHE_KEYS = ("max_age",)
 
@@ -123,6 +123,7 @@ class Resources:
     environment: str = ""
     gpu_model: str = ""
     min_memory_mb: int = 0
+    working_dir: str = ""  # the job's working directory (the scheduler checks it lies under its root)
 
 
 @dataclass(frozen=True)
@@ -617,8 +618,11 @@ class _Checker:
         time_limit_s = self.duration(raw.get("time_limit", DEFAULT_TIME_LIMIT_S), _join(path, "time_limit"))
         environment = self.text(raw.get("environment", ""), _join(path, "environment"))
         gpu_model = self.text(raw.get("gpu_model", ""), _join(path, "gpu_model"))
+        working_dir = self.text(raw.get("working_dir", ""), _join(path, "working_dir"))
         self.within_limits(gpus, time_limit_s, environment, path)
-        return Resources(gpus or 1, time_limit_s or DEFAULT_TIME_LIMIT_S, environment, gpu_model, memory or 0)
+        return Resources(
+            gpus or 1, time_limit_s or DEFAULT_TIME_LIMIT_S, environment, gpu_model, memory or 0, working_dir
+        )
 
     def within_limits(self, gpus, time_limit_s, environment: str, path: str) -> None:
         limits = self.limits

@@ -85,7 +85,7 @@ STEP_TYPES: dict[str, StepType] = {
         ),
         StepType(
             "train",
-            "A job that trains on a staged dataset version (ATELIER_INPUT_DATA) and writes a checkpoint.",
+            "A job that trains on a dataset version or its export, unpacked as ATELIER_INPUT_DATA, and writes a checkpoint.",
             params={
                 "command": _COMMAND,
                 "code": _CODE,
@@ -94,7 +94,7 @@ STEP_TYPES: dict[str, StepType] = {
                 "export_format": Param(("str",), choices=EXPORT_FORMATS),
                 "export_options": Param(("dict",)),
             },
-            inputs={"dataset": Input(("dataset_version",))},
+            inputs={"dataset": Input(("dataset_version", "export"))},
             outputs={"checkpoint": "checkpoint"},
             runs_job=True,
         ),
@@ -102,7 +102,10 @@ STEP_TYPES: dict[str, StepType] = {
             "evaluate",
             "A job that evaluates a checkpoint and writes a metrics JSON object.",
             params={"command": _COMMAND, "code": _CODE, "env": _ENV, "metrics": Param(("str",))},
-            inputs={"checkpoint": Input(("checkpoint",)), "dataset": Input(("dataset_version",), required=False)},
+            inputs={
+                "checkpoint": Input(("checkpoint",)),
+                "dataset": Input(("dataset_version", "export"), required=False),
+            },
             outputs={"metrics": "metrics"},
             runs_job=True,
         ),
@@ -123,6 +126,13 @@ STEP_TYPES: dict[str, StepType] = {
             "Point an alias of the version's model (e.g. production) at the version.",
             params={"alias": Param(("str",), required=True)},
             inputs={"version": Input(("model_version",))},
+        ),
+        StepType(
+            "prelabel",
+            "Pre-label a dataset version's dataset with a model version, as a pre-label run (a job).",
+            params={"threshold": Param(("float", "int")), "classes": Param(("list",))},
+            inputs={"model": Input(("model_version",)), "dataset": Input(("dataset_version",))},
+            runs_job=True,
         ),
     )
 }

@@ -39,7 +39,7 @@ from training.detector.lines import LOAD_ERROR_FILE, MANIFEST_FILE, PREDICTIONS_
 from training.models import FileRole, ModelAlias, ModelVersion, PrelabelRun, PrelabelState
 from training.refs import model_version_ref, prelabel_run_ref
 from training.selectors.registry import version_folder
-from training.services.staging import _link_or_copy, job_inputs_folder
+from training.services.staging import job_inputs_folder, link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _readable_copy(source: Path, target: Path) -> None:
     """A hard link where the stored file is readable by others already (a link shares the file's mode, and
     labeling and the registry keep theirs to the portal's account); otherwise a copy the job can read."""
     if source.stat().st_mode & 0o004:
-        _link_or_copy(source, target)
+        link_or_copy(source, target)
         return
     shutil.copyfile(source, target)
     target.chmod(0o644)

@@ -87,8 +87,10 @@ def version_register(
     dataset_version_id: int | None = None,
     params: dict | None = None,
     tags: list[str] | None = None,
+    metrics: dict | None = None,
 ) -> ModelVersion:
-    """A new version of `model` from the outputs of a succeeded `job` of the model's team."""
+    """A new version of `model` from the outputs of a succeeded `job` of the model's team; `metrics`, when
+    given, are the version's metrics instead of the job's metrics file (a pipeline's evaluate step)."""
     check_may_register(user, model.team_id)
     dataset_version = _job_dataset_version(model=model, job=job, chosen_id=dataset_version_id)
     chosen = {FileRole.CHECKPOINT: checkpoint, FileRole.METRICS: metrics_file, FileRole.CONFIG: config_file}
@@ -97,7 +99,7 @@ def version_register(
     try:
         files = [_stage(source, role=role, name=chosen[role], staging=staging) for role, source in sources.items()]
         _check_loads(staging / _stored_name(FileRole.CHECKPOINT, checkpoint), name=checkpoint, format=format)
-        metrics = _metrics_from(staging, files)
+        metrics = _metrics_from(staging, files) if metrics is None else metrics
         return _version_store(
             user=user,
             model=model,

@@ -83,7 +83,7 @@ def staged_job_submit(
     if submitted.team_id != version.dataset.team_id:
         raise ValidationError({"dataset_version": [VERSION_OF_ANOTHER_TEAM.format(version=version.pk)]})
     with transaction.atomic():
-        export = _reusable_export(version=version, format=options.format, options=options.as_dict())
+        export = reusable_export(version=version, format=options.format, options=options.as_dict())
         reused = export is not None
         if export is None:
             export = export_create(version=version, user=user, format=options.format, options=options.as_dict())
@@ -128,7 +128,7 @@ def staging_advance(*, staging_id: int) -> None:
         staging_enqueue(staging_id=staging.pk, countdown=settings.TRAINING_STAGING_POLL_INTERVAL)
         return
     try:
-        cache = _unpacked(export)
+        cache = export_unpacked(export)
         _submit(staging, cache)
     except ValidationError as refused:  # the team's quota or limits changed since the dry run, say
         _fail(staging, "; ".join(refused.messages))
@@ -209,7 +209,7 @@ def _submit_arguments(spec: dict) -> dict:
     return arguments
 
 
-def _reusable_export(*, version, format: str, options: dict) -> ExportJob | None:
+def reusable_export(*, version, format: str, options: dict) -> ExportJob | None:
     """The newest finished export of the version with this format and these (parsed) options."""
     candidates = ExportJob.objects.filter(version=version, format=format, state=ExportState.SUCCEEDED).order_by("-id")
     for export in candidates:
@@ -221,7 +221,7 @@ def _reusable_export(*, version, format: str, options: dict) -> ExportJob | None
     return None
 
 
-def _unpacked(export: ExportJob) -> Path:
+def export_unpacked(export: ExportJob) -> Path:
     """The export's files, unpacked once into the staged cache (the portal's account only)."""
     root = staged_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -274,13 +274,13 @@ def _submit(staging: InputStaging, cache: Path) -> None:
         job.save(update_fields=["inputs"])
         InputStaging.objects.filter(pk=staging.pk).update(job=job)
         try:
-            _link_tree(cache, folder)
+            link_tree(cache, folder)
         except BaseException:
             shutil.rmtree(folder.parent, ignore_errors=True)
             raise
 
 
-def _link_tree(source: Path, target: Path) -> None:
+def link_tree(source: Path, target: Path) -> None:
     """The cache's files in the job's closed folder: hard links (no copy) where one filesystem holds both."""
     job_dir = target.parent
     job_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
@@ -290,10 +290,10 @@ def _link_tree(source: Path, target: Path) -> None:
         (target / relative).mkdir(mode=0o755, parents=True, exist_ok=True)
         (target / relative).chmod(0o755)
         for name in filenames:
-            _link_or_copy(Path(folder) / name, target / relative / name)
+            link_or_copy(Path(folder) / name, target / relative / name)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except FileExistsError:

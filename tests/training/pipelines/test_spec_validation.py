@@ -39,7 +39,7 @@ def test_it_lists_every_problem_of_a_bad_spec_with_its_path():
         "parameters": {"epochs": {"type": "integer"}, "lr": {"type": "float", "default": "x"}},
         "steps": {
             "a": job("echo {{ params.nope }}", outputs={"out": "../x"}, resources={"gpus": 9}, retries=50),
-            "b": {"type": "prelabel"},
+            "b": {"type": "predict"},
             "c": {"type": "train", "parameters": {"command": 3, "bogus": 1}},
             "d": job(inputs={"x": "{{ steps.zz.outputs.q }}"}, cache="maybe"),
         },
@@ -52,14 +52,14 @@ def test_it_lists_every_problem_of_a_bad_spec_with_its_path():
         "steps.a.outputs.out": [S.BAD_OUTPUT_PATH.format(path="../x")],
         "steps.a.resources.gpus": [S.OVER_GPUS.format(gpus=9, limit=4)],
         "steps.a.retries.count": [S.RETRY_COUNT],
-        "steps.b.type": [S.UNKNOWN_STEP_TYPE.format(type="prelabel", known=", ".join(S.STEP_TYPES))],
+        "steps.b.type": [S.UNKNOWN_STEP_TYPE.format(type="predict", known=", ".join(S.STEP_TYPES))],
         "steps.c.parameters.command": [S.WRONG_TYPE.format(expected="text", got="a whole number")],
         "steps.c.parameters.bogus": [
             S.UNKNOWN_STEP_PARAM.format(
                 type="train", name="bogus", known="command, code, env, checkpoint, export_format, export_options"
             )
         ],
-        "steps.c.inputs": [S.MISSING_INPUT.format(name="dataset", type="train", kinds="dataset_version")],
+        "steps.c.inputs": [S.MISSING_INPUT.format(name="dataset", type="train", kinds="dataset_version or export")],
         "steps.d.cache": [S.CACHE_POLICY],
         "steps.d.inputs.x": [S.UNKNOWN_STEP.format(name="zz", known="a, c, d")],
     }
@@ -101,7 +101,7 @@ def test_it_refuses_an_output_of_the_wrong_kind_and_an_unknown_output():
     }
     assert problems(document) == {
         "steps.train.inputs.dataset": [
-            S.WRONG_KIND.format(step="files", output="out", got="file", expected="dataset_version")
+            S.WRONG_KIND.format(step="files", output="out", got="file", expected="dataset_version or export")
         ],
         "steps.eval.inputs.checkpoint": [S.UNKNOWN_OUTPUT.format(step="train", output="model", known="checkpoint")],
     }
