@@ -593,6 +593,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "JobStateEnum": "scheduler.models.jobs.JobState",
         "TaskStatusEnum": "labeling.models.TaskStatus",
         "CheckpointFormatEnum": "training.models.CheckpointFormat",
+        "PipelineRunStateEnum": "training.models.RunState",
+        "PipelineStepStateEnum": "training.models.StepState",
     }
 )
 

@@ -16,6 +16,7 @@ from training.models import (
     ModelAlias,
     ModelVersion,
     Pipeline,
+    PipelineRun,
     PredictionRequest,
     PrelabelRun,
     RegisteredModel,
@@ -27,6 +28,7 @@ NO_SUCH_STAGING = "No such staged job."
 NO_SUCH_ALIAS = "No such alias."
 NO_SUCH_PREDICTION = "No such prediction request."
 SEVERAL_MODELS = "Several of your teams have a model named {name!r}; name the team with ?team=<id>."
+NO_SUCH_PIPELINE_RUN = "No such pipeline run."
 NO_SUCH_PIPELINE = "No such pipeline."
 MAY_NOT_CHANGE_PIPELINES = "Only researchers and team admins of the team create and change its pipelines."
 NO_SUCH_RUN = "No such pre-label run."
@@ -140,4 +142,17 @@ def access_run_for_user(user, run_id) -> PrelabelRun:
     run = runs_visible_to(user).select_related("model_version__model", "dataset", "job").filter(pk=run_id).first()
     if run is None:
         raise Http404(NO_SUCH_RUN)
+    return run
+
+
+def pipeline_runs_visible_to(user):
+    """A pipeline's runs are seen with the pipeline: by its team's members and site admins."""
+    return PipelineRun.objects.filter(pipeline__team__in=teams_visible_to(user))
+
+
+def access_pipeline_run_for_user(user, run_id) -> PipelineRun:
+    found = pipeline_runs_visible_to(user).select_related("pipeline", "spec_version", "started_by")
+    run = found.filter(pk=run_id).first()
+    if run is None:
+        raise Http404(NO_SUCH_PIPELINE_RUN)
     return run

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from training.api import lineage, models, prelabel, serving, staging
+from training.api import lineage, models, pipeline_runs, prelabel, serving, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -36,4 +36,13 @@ urlpatterns: list = [
     path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
     path("prelabel-runs/", prelabel.PrelabelRunListView.as_view(), name="api-prelabel-runs"),
     path("prelabel-runs/<int:pk>/", prelabel.PrelabelRunDetailView.as_view(), name="api-prelabel-run-detail"),
+    path("pipeline-runs/", pipeline_runs.RunListView.as_view(), name="api-pipeline-runs"),
+    path("pipeline-runs/<int:pk>/", pipeline_runs.RunDetailView.as_view(), name="api-pipeline-run-detail"),
+    path("pipeline-runs/<int:pk>/cancel/", pipeline_runs.RunCancelView.as_view(), name="api-pipeline-run-cancel"),
+    path("pipeline-runs/<int:pk>/rerun/", pipeline_runs.RunRerunView.as_view(), name="api-pipeline-run-rerun"),
+    path(
+        "pipeline-runs/<int:pk>/steps/<str:name>/forget-cache/",
+        pipeline_runs.StepCacheForgetView.as_view(),
+        name="api-pipeline-step-forget-cache",
+    ),
 ]
