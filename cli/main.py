@@ -237,6 +237,66 @@ def models_list():
     out.print(table)
 
 
+pipelines_app = typer.Typer(help="Pipelines of GPU jobs (docs/pipelines.md).", no_args_is_help=True)
+app.add_typer(pipelines_app, name="pipelines")
+
+
+@pipelines_app.command("run")
+def pipelines_run(
+    name: str = typer.Argument(..., help="the pipeline's name"),
+    param: list[str] = typer.Option([], "-p", "--param", help="a run parameter, KEY=VALUE (repeat)"),
+    team: int = typer.Option(None, help="the team's id, when several of your teams have a pipeline of this name"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="run every step, reusing nothing"),
+):
+    """Start a run of a pipeline's latest spec; prints the run's id."""
+    parameters = {}
+    for item in param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"-p takes KEY=VALUE, not {item!r}.")
+        parameters[key.strip()] = value
+    body = {"name": name, "team": team, "parameters": parameters, "use_cache": not no_cache}
+    run = api().call("POST", "pipeline-runs/", json=body)
+    out.print(
+        f"Run {run['id']} of {run['pipeline_name']} (spec v{run['spec_version']}) started: atelier pipelines status {run['id']}"
+    )
+
+
+@pipelines_app.command("status")
+def pipelines_status(run: int = typer.Argument(..., help="the run's id")):
+    """A run's state and each step's: tries, job, cache hit or miss and why, error."""
+    body = api().call("GET", f"pipeline-runs/{run}/")
+    out.print(f"Run {body['id']} of {body['pipeline_name']} v{body['spec_version']}: {body['state']} {body['error']}")
+    table = Table("step", "type", "state", "tries", "job", "seconds", "cache", "error")
+    for step in body["steps"]:
+        table.add_row(
+            step["name"],
+            step["type"],
+            step["state"],
+            str(step["tries"]),
+            str(step["job"] or ""),
+            "" if step["duration_s"] is None else f"{step['duration_s']:.1f}",
+            step["cache_note"],
+            step["error"],
+        )
+    out.print(table)
+
+
+@pipelines_app.command("logs")
+def pipelines_logs(
+    run: int = typer.Argument(..., help="the run's id"),
+    step: str = typer.Argument(..., help="the step's name"),
+    follow: bool = typer.Option(False, "-f", "--follow", help="keep printing until the job ends"),
+):
+    """Print the log of a step's job (its latest try)."""
+    steps = {s["name"]: s for s in api().call("GET", f"pipeline-runs/{run}/")["steps"]}
+    if step not in steps:
+        raise CliError(f"Run {run} has no step {step!r}; its steps: {', '.join(steps)}.")
+    if not steps[step]["job"]:
+        raise CliError(f"Step {step!r} runs no job now ({steps[step]['state']}; {steps[step]['cache_note']}).")
+    logs(steps[step]["job"], follow=follow)
+
+
 def main():
     try:
         app()
