@@ -10,5 +10,8 @@ urlpatterns = [
     path("models/prelabel-runs/<int:pk>/", views.prelabel_run_detail, name="prelabel-run-detail"),
     path("models/<int:pk>/versions/<int:number>/prelabel/", views.prelabel_run_start_page, name="prelabel-run-start"),
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
+    path("pipelines/runs/", views.pipeline_runs, name="pipeline-runs"),
+    path("pipelines/runs/<int:pk>/", views.pipeline_run_detail, name="pipeline-run-detail"),
+    path("pipelines/runs/<int:pk>/graph/", views.pipeline_run_graph, name="pipeline-run-graph"),
     path("models/<int:pk>/versions/<int:number>/", views.model_version_detail, name="model-version-detail"),
 ]

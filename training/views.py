@@ -24,8 +24,10 @@ from scheduler.services.environments import environment_default
 from training import access
 from training.models import CheckpointFormat, PrelabelState, StagingState
 from training.selectors import lineage as lineage_selectors
+from training.selectors import pipelines as pipeline_selectors
 from training.selectors import registry as registry_selectors
 from training.selectors.acceptance import model_version_acceptance
+from training.services import pipeline_runs as pipeline_run_services
 from training.services import prelabel as prelabel_services
 from training.services import registry as registry_services
 from training.services import staging as staging_services
@@ -259,3 +261,56 @@ def prelabel_run_detail(request, pk: int):
     run = access.access_run_for_user(request.user, pk)
     context = {"run": run, "refresh_s": 5 if run.state == PrelabelState.RUNNING else None}
     return render(request, "training/prelabel_run.html", context)
+
+
+@login_required
+def pipeline_runs(request):
+    """Run history: every visible run with its pipeline, parameters, trigger and state."""
+    runs = access.pipeline_runs_visible_to(request.user).select_related("pipeline", "spec_version", "started_by")
+    pipeline = request.GET.get("pipeline", "")
+    if is_id_text(pipeline):
+        runs = runs.filter(pipeline_id=pipeline)
+    return render(request, "training/pipeline_runs.html", {"runs": runs[:200]})
+
+
+@login_required
+def pipeline_run_detail(request, pk: int):
+    """A run's live graph and steps; POST cancels it, re-runs it from failure or forgets a step's cache entry."""
+    run = access.access_pipeline_run_for_user(request.user, pk)
+    if request.method == "POST":
+        return _pipeline_run_action(request, run)
+    return render(request, "training/pipeline_run.html", _pipeline_run_context(request, run))
+
+
+@login_required
+def pipeline_run_graph(request, pk: int):
+    run = access.access_pipeline_run_for_user(request.user, pk)
+    return render(request, "training/pipeline_run_graph.html", _pipeline_run_context(request, run))
+
+
+def _pipeline_run_context(request, run) -> dict:
+    return {
+        "run": run,
+        "graph": pipeline_selectors.run_graph(run=run),
+        "may_change": access.may_register(request.user, run.pipeline.team_id),
+    }
+
+
+def _pipeline_run_action(request, run):
+    action = request.POST.get("action")
+    try:
+        if action == "cancel":
+            pipeline_run_services.pipeline_run_cancel(user=request.user, run=run)
+            messages.success(request, f"Run {run.pk} cancelled; its running jobs are being stopped.")
+        elif action == "rerun":
+            again = pipeline_run_services.pipeline_run_rerun(user=request.user, run=run)
+            return redirect("pipeline-run-detail", pk=again.pk)
+        elif action == "forget":
+            step = run.steps.filter(name=request.POST.get("step", "")).first()
+            if step is None:
+                raise Http404("The run has no such step.")
+            count = pipeline_run_services.cache_forget(user=request.user, step=step)
+            messages.success(request, f"Forgotten: {count} cached result(s) of “{step.name}” will not be reused.")
+    except ValidationError as refused:
+        messages.error(request, "; ".join(refused.messages))
+    return redirect("pipeline-run-detail", pk=run.pk)

@@ -49,7 +49,13 @@ from training.pipelines.spec import StepSpec
 from training.selectors.registry import version_folder
 from training.services import prelabel as prelabel_service
 from training.services.registry import alias_move, model_create, version_register
-from training.services.staging import export_unpacked, job_inputs_folder, link_or_copy, link_tree, reusable_export
+from training.services.staging import (
+    export_unpacked,
+    job_inputs_folder,
+    link_tree,
+    readable_link_or_copy,
+    reusable_export,
+)
 
 DEFAULT_SEED = 0
 EXPORT_FAILED = "The export of dataset version {version} failed: {error}"
@@ -316,8 +322,11 @@ def _job_submit(ctx: StepContext) -> None:
         )
         folder = job_inputs_folder(job_id=job.pk)
         try:
+            folder.mkdir(mode=0o755, parents=True, exist_ok=True)
             for name, artifact in ctx.inputs.items():
                 job_inputs.update(_stage_input(ctx, name, artifact, folder))
+            folder.chmod(0o755)  # link_tree closes the folder above its target: only the job's own stays closed
+            folder.parent.chmod(0o750)  # until an attempt of this job opens it (scheduler/execution/isolation.py)
         except BaseException:
             shutil.rmtree(folder.parent, ignore_errors=True)
             raise
@@ -329,8 +338,6 @@ def _job_submit(ctx: StepContext) -> None:
 def _stage_input(ctx: StepContext, name: str, artifact: dict, folder: Path) -> dict[str, str]:
     """Link the artifact into the job's closed inputs folder; the job's `inputs` entries for it."""
     kind = artifact["kind"]
-    folder.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-    folder.parent.chmod(0o750)  # closed until an attempt of this job opens it (scheduler/execution/isolation.py)
     if kind in ("dataset_version", "export"):
         export = ctx.step.export if kind == "dataset_version" else ExportJob.objects.get(pk=artifact["id"])
         target = folder / (DATA_FOLDER if ctx.spec.type in ("train", "evaluate") and name == "dataset" else name)
@@ -343,13 +350,13 @@ def _stage_input(ctx: StepContext, name: str, artifact: dict, folder: Path) -> d
     if kind == "model_version":
         version = _artifact_model_version(artifact)
         for stored in version.files.all():
-            link_or_copy(version_folder(version=version) / stored.stored_name, target / stored.name)
+            readable_link_or_copy(version_folder(version=version) / stored.stored_name, target / stored.name)
         return {name: str(target)}
     source_job = Job.objects.get(pk=artifact["job"])
     source = _output(source_job, artifact["path"])
-    link_or_copy(source, target / source.name)
+    readable_link_or_copy(source, target / source.name)
     if kind == "checkpoint" and (config := job_output_file(job=source_job, relative="config.json")):
-        link_or_copy(config, target / "config.json")  # a detector's checkpoint is read with its config
+        readable_link_or_copy(config, target / "config.json")  # a detector's checkpoint is read with its config
     return {name: str(target / source.name)}
 
 
@@ -415,6 +422,7 @@ def _model_version_artifact(version: ModelVersion) -> dict:
         "kind": "model_version",
         "id": version.pk,
         "model": version.model.name,
+        "model_id": version.model_id,
         "number": version.number,
         "sha256": checkpoint.sha256 if checkpoint else "",
     }

@@ -39,7 +39,7 @@ from training.detector.lines import LOAD_ERROR_FILE, MANIFEST_FILE, PREDICTIONS_
 from training.models import FileRole, ModelAlias, ModelVersion, PrelabelRun, PrelabelState
 from training.refs import model_version_ref, prelabel_run_ref
 from training.selectors.registry import version_folder
-from training.services.staging import job_inputs_folder, link_or_copy
+from training.services.staging import job_inputs_folder, readable_link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -159,29 +159,19 @@ def _stage(folder: Path, *, dataset_id: int, items: list, slices: dict, files: d
     folder.chmod(0o755)
     (folder / "images").chmod(0o755)
     for name, source in files.items():
-        _readable_copy(source, folder / name)
+        readable_link_or_copy(source, folder / name)
     entries = []
     for item in items:
         parts = []
         for part in slices.get(item["id"], []):
             source = labeling_storage.image_path(dataset_id=dataset_id, sha256=part.sha256)
             name = f"images/{part.sha256}{source.suffix}"
-            _readable_copy(source, folder / name)
+            readable_link_or_copy(source, folder / name)
             parts.append({"file": name, "offset_y": part.offset_y})
         entries.append({"item": item["id"], "width": item["width"], "height": item["height"], "slices": parts})
     manifest = {"threshold": run.threshold, "classes": run.classes, "items": entries}
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     (folder / MANIFEST_FILE).chmod(0o644)
-
-
-def _readable_copy(source: Path, target: Path) -> None:
-    """A hard link where the stored file is readable by others already (a link shares the file's mode, and
-    labeling and the registry keep theirs to the portal's account); otherwise a copy the job can read."""
-    if source.stat().st_mode & 0o004:
-        link_or_copy(source, target)
-        return
-    shutil.copyfile(source, target)
-    target.chmod(0o644)
 
 
 def prelabel_ingest(*, run_id: int) -> PrelabelRun | None:

@@ -303,6 +303,17 @@ def link_or_copy(source: Path, target: Path) -> None:
         target.chmod(0o644)
 
 
+def readable_link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the stored file is readable by others already (a link shares the file's mode, and
+    labeling, the registry and finished jobs' outputs keep theirs to the portal's account); otherwise a copy
+    the job's account can read."""
+    if source.stat().st_mode & 0o004:
+        link_or_copy(source, target)
+        return
+    shutil.copyfile(source, target)
+    target.chmod(0o644)
+
+
 def _messages(refused: Exception) -> list[str]:
     return refused.messages if isinstance(refused, ValidationError) else [str(refused)]
 

@@ -1,0 +1,23 @@
+// The run page's graph and step table follow the run live: any pipeline or job event of the team
+// (events on team.<id>) reloads the fragment, at most every 300 ms.
+import { getText } from "../portal/api.js";
+import { onEvent } from "../portal/realtime.js";
+
+const section = document.getElementById("run-graph");
+let pending = null;
+
+function refresh() {
+  pending = null;
+  getText(section.dataset.fragmentUrl)
+    .then((html) => { section.querySelector("#run-graph-body").outerHTML = html; })
+    .catch(() => { /* the graph stays as it is; the next event tries again */ });
+}
+
+if (section) {
+  const run = Number(section.dataset.run);
+  onEvent((event) => {
+    const ours = event.kind.startsWith("pipeline.") && event.payload && event.payload.run === run;
+    const jobs = event.kind.startsWith("job.") && event.kind !== "job.log";
+    if ((ours || jobs) && !pending) pending = setTimeout(refresh, 300);
+  });
+}
