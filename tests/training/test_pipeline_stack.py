@@ -3,6 +3,7 @@
 through the CLI; run again unchanged, it starts no job and every step is a cache hit."""
 
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.training.test_staged_training import fleet  # noqa: F401 (a fixture)
 from training.demo import detection_version_create
 from training.models import PipelineRun
 from training.refs import prelabel_run_ref
+from training.services.pipeline_runs import pipeline_run_start
 from training.services.pipelines import pipeline_create
 
 pytestmark = pytest.mark.stack
@@ -120,3 +122,43 @@ def test_the_loop_runs_end_to_end_then_again_entirely_from_the_cache(cli, resear
     assert again.state == "succeeded", again.error
     assert (Job.objects.count(), Attempt.objects.count()) == (jobs, attempts)
     assert all(step.cache_hit_of_id for step in again.steps.all()), list(again.steps.values("name", "cache_note"))
+
+
+KILLABLE = """
+steps:
+  work:
+    type: job
+    parameters:
+      command: >-
+        if [ -e "$ATELIER_OUTPUT_DIR/first-try-ran" ]; then echo second > "$ATELIER_OUTPUT_DIR/result.txt";
+        else touch "$ATELIER_OUTPUT_DIR/first-try-ran"; echo first; sleep 300; fi
+    outputs: {result: result.txt}
+  read:
+    type: job
+    inputs: {result: "{{ steps.work.outputs.result }}"}
+    parameters: {command: 'cat "$ATELIER_INPUT_RESULT"'}
+"""
+
+
+def test_a_worker_killed_mid_step_loses_the_attempt_the_job_requeues_it_and_the_run_completes(
+    fleet,  # noqa: F811
+    researcher,
+    team_a,
+):
+    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="killable", text=KILLABLE)
+    run = pipeline_run_start(user=researcher, pipeline=pipeline)
+    work = wait_for(lambda: (s := run.steps.get(name="work")).job_id and s)
+    wait_for(lambda: Attempt.objects.filter(job_id=work.job_id, number=1, state="running", pgid__isnull=False).exists())
+
+    fleet.stop("worker", sig=signal.SIGKILL)  # the whole worker process group, the step's job with it
+    fleet.ensure_running()
+    run = ended(run.pk, timeout=90)
+
+    assert run.state == "succeeded", run.error
+    work = run.steps.get(name="work")
+    assert work.tries == 1  # the job machinery requeued the attempt; the step never restarted
+    assert list(Attempt.objects.filter(job_id=work.job_id).order_by("number").values_list("state", flat=True)) == [
+        "lost",
+        "succeeded",
+    ]
+    assert Job.objects.filter(labels__pipeline_run=str(run.pk)).count() == 2
