@@ -52,3 +52,9 @@ def pipeline_sweep() -> int:
 @shared_task(name="training.pipeline_dataset_frozen", acks_late=True, reject_on_worker_lost=True)
 def pipeline_dataset_frozen(*, version_id: int, dataset_id: int) -> int:
     return len(pipeline_runs.runs_start_for_new_version(dataset_id=dataset_id))
+
+
+@shared_task(name=pipeline_runs.SCHEDULED_TASK)
+def pipeline_start_scheduled(*, pipeline_id: int) -> int | None:
+    run = pipeline_runs.pipeline_start_scheduled(pipeline_id=pipeline_id)
+    return run.pk if run else None

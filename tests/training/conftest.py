@@ -101,3 +101,35 @@ def model(researcher, team_a):
     from training.services.registry import model_create
 
     return model_create(user=researcher, team_id=team_a.pk, name="detector")
+
+
+# --- pipelines (tests/training/test_pipeline_*.py) -------------------------------------------------
+
+
+@pytest.fixture
+def workdir(settings, tmp_path):
+    """The jobs' working directory with the code files the steps declare."""
+    folder = tmp_path / "checkout"
+    folder.mkdir()
+    (folder / "train.py").write_text("print('train')\n")
+    (folder / "evaluate.py").write_text("print('evaluate')\n")
+    settings.JOB_WORKDIR_ROOT = tmp_path
+    settings.TRAINING_PIPELINE_WORKDIR = str(folder)
+    return folder
+
+
+@pytest.fixture
+def dataset(researcher, team_a):
+    from training.demo import detection_version_create
+
+    version = detection_version_create(
+        user=researcher, team_id=team_a.pk, name="Strips", seeds=range(2), width=160, height=480
+    )
+    return version.dataset
+
+
+@pytest.fixture
+def gpu(db):
+    from tests.scheduler.factories import GpuFactory
+
+    return GpuFactory()

@@ -4,7 +4,7 @@
 import pytest
 from django.test import Client
 
-from tests.training.test_pipeline_runs import LOOP, dataset, gpu, loop_through, workdir  # noqa: F401 (fixtures)
+from tests.training.test_pipeline_runs import LOOP
 from training.models import PipelineRun, StepRun
 from training.services.pipeline_runs import pipeline_run_advance, pipeline_run_start
 from training.services.pipelines import pipeline_create
@@ -17,7 +17,7 @@ def client_for(user) -> Client:
 
 
 @pytest.fixture
-def run(researcher, team_a, workdir, dataset):  # noqa: F811
+def run(researcher, team_a, workdir, dataset):
     pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="loop", text=LOOP)
     run = pipeline_run_start(user=researcher, pipeline=pipeline, parameters={"dataset": dataset.pk})
     pipeline_run_advance(run_id=run.pk)

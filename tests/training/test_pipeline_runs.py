@@ -13,7 +13,6 @@ from labeling.services.exports import export_job_run
 from portal.errors import Invalid
 from scheduler.models import Attempt, AttemptState, Job
 from scheduler.services.jobs import attempt_claim, attempt_finish, attempt_place
-from tests.scheduler.factories import GpuFactory
 from tests.training.conftest import state_dict_bytes
 from training.models import ModelAlias, PipelineRun, StepRun
 from training.pipelines.cache import FIRST, NO_CODE
@@ -55,33 +54,6 @@ steps:
     inputs: {version: "{{ steps.register.outputs.version }}"}
     parameters: {alias: staging}
 """
-
-
-@pytest.fixture
-def workdir(settings, tmp_path):
-    """The jobs' working directory with the code files the steps declare."""
-    folder = tmp_path / "checkout"
-    folder.mkdir()
-    (folder / "train.py").write_text("print('train')\n")
-    (folder / "evaluate.py").write_text("print('evaluate')\n")
-    settings.JOB_WORKDIR_ROOT = tmp_path
-    settings.TRAINING_PIPELINE_WORKDIR = str(folder)
-    return folder
-
-
-@pytest.fixture
-def dataset(researcher, team_a):
-    from training.demo import detection_version_create
-
-    version = detection_version_create(
-        user=researcher, team_id=team_a.pk, name="Strips", seeds=range(2), width=160, height=480
-    )
-    return version.dataset
-
-
-@pytest.fixture
-def gpu(db):
-    return GpuFactory()
 
 
 def job_run(job: Job, gpu, *, files: dict[str, bytes] | None = None, state=AttemptState.SUCCEEDED) -> None:

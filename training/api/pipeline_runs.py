@@ -191,3 +191,49 @@ class StepCacheForgetView(GenericAPIView):
         run_services.cache_forget(user=request.user, step=step)
         step.refresh_from_db()
         return Response(StepRunSerializer(step).data)
+
+
+class TriggersSerializer(serializers.Serializer):
+    dataset = WholeNumberField(required=False, default=None, allow_null=True, help_text="runs on its new versions")
+    parameters = serializers.DictField(required=False, default=dict, help_text="the triggered runs' parameters")
+    schedule = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=100, help_text="crontab: minute hour dom month dow"
+    )
+
+
+def _triggers(pipeline: Pipeline) -> dict:
+    task = pipeline.schedule_task
+    crontab = task.crontab if task else None
+    schedule = (
+        " ".join([crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year, crontab.day_of_week])
+        if crontab
+        else ""
+    )
+    return {
+        "dataset": pipeline.trigger_dataset_id,
+        "parameters": pipeline.trigger_parameters,
+        "schedule": schedule,
+        "owner": pipeline.owner.username if pipeline.owner else None,
+    }
+
+
+class PipelineTriggersView(GenericAPIView):
+    serializer_class = TriggersSerializer
+
+    def get(self, request, pk: int):
+        return Response(_triggers(access.access_pipeline_for_user(request.user, pk)))
+
+    @extend_schema(summary="Run the pipeline on a dataset's new versions and/or on a schedule, with the owner's rights")
+    def put(self, request, pk: int):
+        pipeline = access.access_pipeline_for_user(request.user, pk)
+        payload = TriggersSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        pipeline = run_services.pipeline_triggers_set(
+            user=request.user,
+            pipeline=pipeline,
+            dataset_id=data["dataset"],
+            parameters=data["parameters"],
+            crontab=data["schedule"],
+        )
+        return Response(_triggers(pipeline))

@@ -37,6 +37,7 @@ urlpatterns: list = [
     path("prelabel-runs/", prelabel.PrelabelRunListView.as_view(), name="api-prelabel-runs"),
     path("prelabel-runs/<int:pk>/", prelabel.PrelabelRunDetailView.as_view(), name="api-prelabel-run-detail"),
     path("pipeline-runs/", pipeline_runs.RunListView.as_view(), name="api-pipeline-runs"),
+    path("pipelines/<int:pk>/triggers/", pipeline_runs.PipelineTriggersView.as_view(), name="api-pipeline-triggers"),
     path("pipeline-runs/<int:pk>/", pipeline_runs.RunDetailView.as_view(), name="api-pipeline-run-detail"),
     path("pipeline-runs/<int:pk>/cancel/", pipeline_runs.RunCancelView.as_view(), name="api-pipeline-run-cancel"),
     path("pipeline-runs/<int:pk>/rerun/", pipeline_runs.RunRerunView.as_view(), name="api-pipeline-run-rerun"),

@@ -483,3 +483,77 @@ def on_version_frozen(*, version_id: int, dataset_id: int, **_) -> None:
         app.send_task("training.pipeline_dataset_frozen", kwargs={"version_id": version_id, "dataset_id": dataset_id})
     except Exception:
         log.warning("could not enqueue the pipelines triggered by dataset %s", dataset_id, exc_info=True)
+
+
+SCHEDULED_TASK = "training.pipeline_start_scheduled"
+BAD_CRONTAB = (
+    "A schedule is five crontab fields, “minute hour day-of-month month day-of-week” (e.g. “0 3 * * 1”): {error}"
+)
+MAY_NOT_TRIGGER = "Only a team's pipelines' own team datasets trigger them."
+
+
+def pipeline_triggers_set(
+    *, user, pipeline: Pipeline, dataset_id: int | None, parameters: dict, crontab: str = ""
+) -> Pipeline:
+    """Start runs on their own: when `dataset_id` gets a new version, and on the crontab `crontab` (in
+    the site's time zone), both with `parameters` and the pipeline owner's rights (the owner becomes
+    whoever sets the triggers). Empty values turn a trigger off."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from labeling.access import access_dataset_for_user
+
+    check_may_change_pipelines(user, pipeline.team_id)
+    errors: dict[str, list[str]] = {}
+    if dataset_id is not None and access_dataset_for_user(user, dataset_id).team_id != pipeline.team_id:
+        errors["dataset"] = [MAY_NOT_TRIGGER]
+    spec = _spec(pipeline.versions.order_by("-number").first())
+    values, problems = run_parameters(spec, parameters or {})
+    for problem in problems:
+        errors.setdefault(problem.path, []).append(problem.message)
+    fields = (crontab or "").split()
+    if crontab and len(fields) != 5:
+        errors["schedule"] = [BAD_CRONTAB.format(error=f"{len(fields)} field(s) given")]
+    if errors:
+        raise Invalid(errors)
+    with transaction.atomic():
+        task = pipeline.schedule_task
+        if crontab:
+            try:
+                schedule, _ = CrontabSchedule.objects.get_or_create(
+                    minute=fields[0],
+                    hour=fields[1],
+                    day_of_month=fields[2],
+                    month_of_year=fields[3],
+                    day_of_week=fields[4],
+                )
+                schedule.schedule  # noqa: B018 (celery parses the fields here: a bad one raises)
+            except ValueError as bad:
+                raise Invalid({"schedule": [BAD_CRONTAB.format(error=bad)]}) from None
+            task = task or PeriodicTask(name=f"pipeline {pipeline.pk}", task=SCHEDULED_TASK)
+            task.crontab, task.interval, task.kwargs, task.enabled = (
+                schedule,
+                None,
+                f'{{"pipeline_id": {pipeline.pk}}}',
+                True,
+            )
+            task.save()
+        elif task is not None:
+            task.delete()
+            task = None
+        pipeline.trigger_dataset_id, pipeline.trigger_parameters = dataset_id, values
+        pipeline.schedule_task, pipeline.owner = task, user
+        pipeline.save(update_fields=["trigger_dataset", "trigger_parameters", "schedule_task", "owner"])
+    return pipeline
+
+
+def pipeline_start_scheduled(*, pipeline_id: int) -> PipelineRun | None:
+    """The schedule's run (none while the last one is still going, as with a new dataset version)."""
+    pipeline = Pipeline.objects.filter(pk=pipeline_id).select_related("owner").first()
+    if pipeline is None or pipeline.owner is None or pipeline.runs.filter(state=RunState.RUNNING).exists():
+        return None
+    return pipeline_run_start(
+        user=pipeline.owner,
+        pipeline=pipeline,
+        parameters=pipeline.trigger_parameters,
+        trigger=PipelineRun.Trigger.SCHEDULE,
+    )

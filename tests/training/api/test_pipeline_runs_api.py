@@ -4,14 +4,14 @@ team's runs are a 404, annotators may not start one, cancel, re-run from failure
 import pytest
 
 from tests.actors import api_client_for
-from tests.training.test_pipeline_runs import LOOP, dataset, gpu, loop_through, workdir  # noqa: F401 (fixtures)
+from tests.training.test_pipeline_runs import LOOP
 from training.models import PipelineRun, StepRun
 from training.services.pipeline_runs import pipeline_run_advance
 from training.services.pipelines import pipeline_create
 
 
 @pytest.fixture
-def pipeline(researcher, team_a, workdir):  # noqa: F811
+def pipeline(researcher, team_a, workdir):
     return pipeline_create(user=researcher, team_id=team_a.pk, name="loop", text=LOOP)
 
 
@@ -19,7 +19,7 @@ def start(user, **body):
     return api_client_for(user).post("/api/v1/pipeline-runs/", body, format="json")
 
 
-def test_a_researcher_starts_a_run_by_name_and_reads_its_steps(researcher, pipeline, dataset):  # noqa: F811
+def test_a_researcher_starts_a_run_by_name_and_reads_its_steps(researcher, pipeline, dataset):
     response = start(researcher, name="loop", parameters={"dataset": str(dataset.pk), "epochs": "4"})
 
     assert response.status_code == 202, response.content
@@ -48,7 +48,7 @@ def test_another_teams_pipeline_and_run_are_404_and_annotators_may_not_start(
     outsider,
     annotator,
     pipeline,
-    dataset,  # noqa: F811
+    dataset,
 ):
     assert start(outsider, pipeline=pipeline.pk, parameters={"dataset": dataset.pk}).status_code == 404
     assert start(outsider, name="loop", parameters={"dataset": dataset.pk}).status_code == 404
@@ -59,7 +59,7 @@ def test_another_teams_pipeline_and_run_are_404_and_annotators_may_not_start(
     assert api_client_for(outsider).get("/api/v1/pipeline-runs/").json()["count"] == 0
 
 
-def test_cancel_then_rerun_from_failure_reuses_the_finished_steps(researcher, pipeline, dataset):  # noqa: F811
+def test_cancel_then_rerun_from_failure_reuses_the_finished_steps(researcher, pipeline, dataset):
     run_id = start(researcher, pipeline=pipeline.pk, parameters={"dataset": dataset.pk}).json()["id"]
     pipeline_run_advance(run_id=run_id)
     client = api_client_for(researcher)
@@ -74,7 +74,7 @@ def test_cancel_then_rerun_from_failure_reuses_the_finished_steps(researcher, pi
     assert again.json()["rerun_of"] == run_id
 
 
-def test_forgetting_a_steps_cache_entry(researcher, pipeline, dataset):  # noqa: F811
+def test_forgetting_a_steps_cache_entry(researcher, pipeline, dataset):
     run_id = start(researcher, pipeline=pipeline.pk, parameters={"dataset": dataset.pk}).json()["id"]
     pipeline_run_advance(run_id=run_id)
     client = api_client_for(researcher)
