@@ -284,3 +284,18 @@ def test_a_step_the_starter_may_not_do_fails_with_the_refusal(researcher, team_a
     assert run.state == "failed"
     assert step(run, "promote").state == "failed"
     assert "production" in step(run, "promote").error
+
+
+def test_a_steps_job_cancelled_by_a_person_fails_the_step_without_a_retry(researcher, pipeline, dataset, gpu):
+    from scheduler.services.jobs import job_cancel
+
+    run = pipeline_run_start(user=researcher, pipeline=pipeline, parameters={"dataset": dataset.pk})
+    pipeline_run_advance(run_id=run.pk)
+    exports_run()
+    pipeline_run_advance(run_id=run.pk)
+    job_cancel(job=step(run, "train").job, by=researcher)
+    pipeline_run_advance(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert (run.state, step(run, "train").tries) == ("failed", 1)
+    assert "ended cancelled" in run.error

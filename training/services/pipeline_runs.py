@@ -15,6 +15,7 @@ twice (tests/training/test_pipeline_runs.py delivers the advance twice).
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -349,7 +350,10 @@ def _steps_stop(run: PipelineRun, *, reason: str, by) -> None:
     for step in run.steps.exclude(state__in=STEP_FINISHED_STATES).select_related("job"):
         job = step.job
         if job is not None and job.state not in JOB_FINAL_STATES and by is not None:
-            job_cancel(job=Job.objects.get(pk=job.pk), by=by, reason=reason)
+            try:
+                job_cancel(job=Job.objects.get(pk=job.pk), by=by, reason=reason)
+            except ValidationError:
+                pass  # it ended meanwhile: nothing left to stop
         _step_end(step, StepState.CANCELLED if step.state == StepState.RUNNING else StepState.SKIPPED, error=reason)
 
 

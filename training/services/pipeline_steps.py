@@ -268,8 +268,11 @@ def step_poll(ctx: StepContext) -> dict | None:
     job = Job.objects.get(pk=step.job_id)
     if job.state == JobState.SUCCEEDED:
         return _job_outputs(ctx, job)
-    if job.state in (JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED):
-        raise JobFailed(JOB_ENDED.format(job=job.pk, state=job.get_state_display().lower(), reason=job.state_reason))
+    ended = JOB_ENDED.format(job=job.pk, state=job.get_state_display().lower(), reason=job.state_reason)
+    if job.state in (JobState.FAILED, JobState.TIMED_OUT):
+        raise JobFailed(ended)
+    if job.state == JobState.CANCELLED:  # someone stopped it on purpose: not retried
+        raise StepFailed(ended)
     return None
 
 
