@@ -77,6 +77,9 @@ class PipelineRun(models.Model):
     parameters = models.JSONField(default=dict, blank=True)  # typed, defaults filled
     use_cache = models.BooleanField(default=True)  # False: "run without cache" (every step runs)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set when an advance is sent, cleared when one starts: a burst of job ends (a fan-in of 200 steps)
+    # sends one advance, not 200 that each walk the whole run (training/services/pipeline_runs.py).
+    advance_queued = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.RUNNING)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from labeling.models import EXPORT_FINISHED_STATES, ExportJob
 from portal.errors import Invalid
 from portal.realtime.services import event_publish
 from portal.teams.access import access_team_for_user
@@ -163,9 +164,15 @@ def cache_forget(*, user, step: StepRun) -> int:
 
 
 def advance_enqueue(*, run_id: int, countdown: float = 0.0) -> None:
+    """Send an advance after commit; none when one is queued already and has not started (it will see
+    what changed). A delayed one (a retry's back-off) is always sent; beat's sweep sends regardless."""
     from portal.celery import app
 
     def send() -> None:
+        if not countdown and not PipelineRun.objects.filter(pk=run_id, advance_queued=False).update(
+            advance_queued=True
+        ):
+            return
         try:
             app.send_task(ADVANCE_TASK, kwargs={"run_id": run_id}, countdown=countdown or None)
         except Exception:  # kombu raises several types; the run is in the database, beat's sweep advances it
@@ -176,14 +183,18 @@ def advance_enqueue(*, run_id: int, countdown: float = 0.0) -> None:
 
 def pipeline_run_advance(*, run_id: int) -> None:
     """One walk over the run's steps (safe to run twice, or twice at once)."""
+    PipelineRun.objects.filter(pk=run_id, advance_queued=True).update(
+        advance_queued=False
+    )  # changes from now on send another
     run = PipelineRun.objects.select_related("pipeline", "spec_version", "started_by").filter(pk=run_id).first()
     if run is None or run.state != RunState.RUNNING:
         return
     spec = _spec(run.spec_version)
     steps = {step.name: step for step in run.steps.all()}
+    ended = _awaited_ended(steps.values())
     for name in spec.order:
         step = steps[name]
-        if step.state == StepState.RUNNING:
+        if step.state == StepState.RUNNING and name in ended:
             _poll(run, spec.steps[name], step, steps)
         if step.state == StepState.WAITING:
             _start_if_ready(run, spec.steps[name], step, steps)
@@ -192,6 +203,23 @@ def pipeline_run_advance(*, run_id: int) -> None:
             return
     if all(step.state in STEP_FINISHED_STATES for step in steps.values()):
         _run_end(run, RunState.SUCCEEDED, "")
+
+
+def _awaited_ended(steps) -> set[str]:
+    """The running steps whose job or export has ended (two queries for the whole run), and every running
+    pre-label step (its run ends after its job, by ingest): only these are worth locking and polling."""
+    running = [step for step in steps if step.state == StepState.RUNNING]
+    jobs = {step.job_id for step in running if step.job_id}
+    exports = {step.export_id for step in running if step.export_id and not step.job_id}
+    ended_jobs = set(Job.objects.filter(pk__in=jobs, state__in=JOB_FINAL_STATES).values_list("pk", flat=True))
+    ended_exports = set(
+        ExportJob.objects.filter(pk__in=exports, state__in=EXPORT_FINISHED_STATES).values_list("pk", flat=True)
+    )
+    return {
+        step.name
+        for step in running
+        if step.prelabel_run_id or step.job_id in ended_jobs or (not step.job_id and step.export_id in ended_exports)
+    }
 
 
 def pipeline_sweep() -> int:
