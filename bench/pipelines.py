@@ -3,6 +3,8 @@
     .venv/bin/python bench/pipelines.py                   # embedded: SQLite + filesystem broker
     .venv/bin/python bench/pipelines.py --service         # PostgreSQL + Redis (127.0.0.1)
     options: --chains 20 --fan 200 --fleet 4x8:A100-80GB --skip-loop
+             --split   the deployment's roles (docs/deployment.md): the node worker without the default
+                       queue, and a housekeeping worker consuming it (advances, scheduling passes)
 
 Starts its own database (var/bench-pipelines/ or the PostgreSQL database `atelier_bench_pipelines`), the
 GPU agent, the node worker and beat as subprocesses with the default intervals, then:
@@ -113,12 +115,18 @@ def reset(service: bool) -> None:
         subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True)
 
 
-def start(env: dict) -> list[subprocess.Popen]:
+def start(env: dict, *, split: bool) -> list[subprocess.Popen]:
     commands = {
         "agent": [sys.executable, "manage.py", "gpu_agent"],
-        "worker": [sys.executable, "manage.py", "node_worker"],
+        "worker": [sys.executable, "manage.py", "node_worker", *(["--no-default"] if split else [])],
         "beat": [sys.executable, "-m", "celery", "-A", "portal", "beat"],
     }
+    if split:  # as deploy/systemd/atelier-housekeeping.service
+        commands["housekeeping"] = [
+            *(sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "threads", "--concurrency", "4"),
+            *("--queues", "default", "--hostname", "housekeeping@bench", "--without-mingle", "--without-gossip"),
+            *("--loglevel", "INFO"),
+        ]
     processes = []
     for name, command in commands.items():
         log = open(VAR / f"{name}.log", "wb")  # noqa: SIM115 (open while the process runs)
@@ -129,7 +137,9 @@ def start(env: dict) -> list[subprocess.Popen]:
 
 
 def advance_seconds() -> list[float]:
-    return [float(m.group(1)) for m in ADVANCE_LINE.finditer((VAR / "worker.log").read_text(errors="replace"))]
+    logs = [VAR / "worker.log", VAR / "housekeeping.log"]
+    text = "".join(log.read_text(errors="replace") for log in logs if log.exists())
+    return [float(m.group(1)) for m in ADVANCE_LINE.finditer(text)]
 
 
 def main() -> None:
@@ -139,6 +149,7 @@ def main() -> None:
     parser.add_argument("--fan", type=int, default=200)
     parser.add_argument("--fleet", default="4x8:A100-80GB")
     parser.add_argument("--skip-loop", action="store_true", help="skip the five-step loop (it trains a detector)")
+    parser.add_argument("--split", action="store_true", help="node worker and housekeeping worker apart")
     args = parser.parse_args()
     reset(args.service)
     env = environment(args.service, args.fleet)
@@ -147,7 +158,7 @@ def main() -> None:
     import django
 
     django.setup()
-    processes = start(env)
+    processes = start(env, split=args.split)
     try:
         run(args)
     finally:
@@ -172,7 +183,8 @@ def run(args) -> None:
     )
     while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < expected:
         time.sleep(0.2)
-    print(f"fleet: {expected} simulated GPUs; database: {'PostgreSQL' if args.service else 'SQLite'}")
+    roles = "node worker + housekeeping worker" if args.split else "one node worker serving every queue"
+    print(f"fleet: {expected} simulated GPUs; database: {'PostgreSQL' if args.service else 'SQLite'}; {roles}")
     handoff(user, team, args.chains)
     if not args.skip_loop:
         cached_rerun(user, team)
