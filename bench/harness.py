@@ -3,6 +3,7 @@ process (Django reads its settings once per process), and the child's start-up."
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,74 @@ def django_migrated() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+# --- benchmarks that start real processes (agent, workers, beat, web) on their own database ------------
+
+
+def stack_environment(*, var: Path, service: bool, database: str, redis_db: int, extra: dict) -> dict:
+    """The processes' environment: this shell's, less Atelier's own settings, with its own var folder and,
+    with `service`, PostgreSQL database `database` and Redis databases `redis_db` (broker) and the next one."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
+    }
+    env |= {
+        "ATELIER_VAR_DIR": str(var),
+        "ATELIER_GPU_BACKEND": "simulated",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PYTHONUNBUFFERED": "1",
+    } | extra
+    if service:
+        prefix = database.replace("_", "-")
+        env |= {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db + 1}",
+            "CELERY_KEY_PREFIX": f"{prefix}:",
+            "CHANNELS_KEY_PREFIX": prefix,
+        }
+    return env
+
+
+def stack_reset(*, var: Path, service: bool, database: str, redis_db: int) -> None:
+    """An empty var folder, and with `service` an empty PostgreSQL database and broker."""
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    if not service:
+        return
+    for sql in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"):
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql]
+        subprocess.run(psql, check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True)
+
+
+def bench_researcher(*, team_name: str = "Bench", username: str = "bench"):
+    """A researcher of a team whose quota never refuses a benchmark's jobs."""
+    from django.contrib.auth import get_user_model
+
+    from portal.teams.models import Role
+    from portal.teams.services import membership_set, quota_update, team_create
+
+    team = team_create(name=team_name)
+    quota_update(team=team, max_concurrent_gpus=4096, gpu_hours_per_month=10_000_000, guaranteed_gpus=4096)
+    user = get_user_model().objects.create(username=username)
+    membership_set(team=team, user=user, roles={Role.RESEARCHER})
+    return team, user
+
+
+def fleet_size(fleet: str) -> int:
+    """GPUs in an ATELIER_SIM_FLEET value ("4x8:A100-80GB,2x4:H100" → 40)."""
+    return sum(int(g.split(":")[0].split("x")[0]) * int(g.split(":")[0].split("x")[1]) for g in fleet.split(","))
+
+
+def fleet_wait(gpus: int) -> None:
+    """Until the agent reports `gpus` live GPUs."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler.models import Gpu
+
+    while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < gpus:
+        time.sleep(0.2)

@@ -14,7 +14,6 @@ Results go in docs/benchmarks.md.
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -24,43 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+from bench.harness import bench_researcher, fleet_size, fleet_wait, stack_environment, stack_reset  # noqa: E402
+
 VAR = ROOT / "var" / "bench-jobs"
-
-
-def environment(service: bool, fleet: str) -> dict:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
-    }
-    env |= {
-        "ATELIER_VAR_DIR": str(VAR),
-        "ATELIER_GPU_BACKEND": "simulated",
-        "ATELIER_SIM_FLEET": fleet,
-        "ATELIER_JOB_WORKDIR_ROOT": str(VAR),
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if service:
-        env |= {
-            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/atelier_bench",
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
-            "REDIS_URL": "redis://127.0.0.1:6379/3",
-            "CELERY_KEY_PREFIX": "atelier-bench:",
-            "CHANNELS_KEY_PREFIX": "atelier-bench",
-        }
-    return env
-
-
-def reset(service: bool) -> None:
-    shutil.rmtree(VAR, ignore_errors=True)
-    VAR.mkdir(parents=True)
-    if service:
-        for sql in ("DROP DATABASE IF EXISTS atelier_bench", "CREATE DATABASE atelier_bench"):
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
-                check=True,
-                capture_output=True,
-            )
-        subprocess.run(["redis-cli", "-n", "2", "flushdb"], check=True, capture_output=True)
+DATABASE = "atelier_bench"
+REDIS_DB = 2
 
 
 def start(env: dict) -> list[subprocess.Popen]:
@@ -89,8 +57,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--fleet", default="4x8:A100-80GB")
     args = parser.parse_args()
-    reset(args.service)
-    env = environment(args.service, args.fleet)
+    stack_reset(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB)
+    extra = {"ATELIER_SIM_FLEET": args.fleet, "ATELIER_JOB_WORKDIR_ROOT": str(VAR)}
+    env = stack_environment(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB, extra=extra)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     import django
@@ -105,24 +74,13 @@ def main() -> None:
 
 
 def run(args) -> None:
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from portal.teams.models import Role
-    from portal.teams.services import membership_set, quota_update, team_create
-    from scheduler.models import Attempt, Gpu, Job
+    from scheduler.models import Attempt, Job
     from scheduler.services.jobs import job_submit
     from scheduler.services.scheduling import scheduling_pass
 
-    team = team_create(name="Bench")
-    quota_update(team=team, max_concurrent_gpus=4096, gpu_hours_per_month=10_000_000, guaranteed_gpus=4096)
-    user = get_user_model().objects.create(username="bench")
-    membership_set(team=team, user=user, roles={Role.RESEARCHER})
-    expected = sum(
-        int(g.split(":")[0].split("x")[0]) * int(g.split(":")[0].split("x")[1]) for g in args.fleet.split(",")
-    )
-    while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < expected:
-        time.sleep(0.2)
+    _, user = bench_researcher()
+    expected = fleet_size(args.fleet)
+    fleet_wait(expected)
 
     latencies = []
     for _ in range(args.latency_jobs):

@@ -22,21 +22,21 @@ Targets (issue 23): hand-off p95 ≤ 1 s; cached re-run ≤ 2 s. Results go in d
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
+from bench.harness import bench_researcher, fleet_size, fleet_wait, stack_environment, stack_reset  # noqa: E402
 from bench.jobs import percentile  # noqa: E402
 
 VAR = ROOT / "var" / "bench-pipelines"
 DATABASE = "atelier_bench_pipelines"
+REDIS_DB = 6
 ADVANCE_LINE = re.compile(r"Task training\.pipeline_advance\[[^\]]+\] succeeded in ([0-9.e-]+)s")
 TRAIN = "python examples/train_detector.py --steps 2 --batch 2 --tile-height 400 --scale 0.25 --threads 1"
 LOOP = f"""
@@ -78,43 +78,6 @@ def fan_spec(steps: int) -> str:
     )
 
 
-def environment(service: bool, fleet: str) -> dict:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
-    }
-    env |= {
-        "ATELIER_VAR_DIR": str(VAR),
-        "ATELIER_GPU_BACKEND": "simulated",
-        "ATELIER_SIM_FLEET": fleet,
-        "ATELIER_JOB_WORKDIR_ROOT": str(ROOT),  # the loop's jobs run the checkout's examples/
-        "ATELIER_DEMO_TRAINING": "0",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if service:
-        env |= {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/6",
-            "REDIS_URL": "redis://127.0.0.1:6379/7",
-            "CELERY_KEY_PREFIX": "atelier-bench-pipelines:",
-            "CHANNELS_KEY_PREFIX": "atelier-bench-pipelines",
-        }
-    return env
-
-
-def reset(service: bool) -> None:
-    shutil.rmtree(VAR, ignore_errors=True)
-    VAR.mkdir(parents=True)
-    if service:
-        for sql in (f"DROP DATABASE IF EXISTS {DATABASE}", f"CREATE DATABASE {DATABASE}"):
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
-                check=True,
-                capture_output=True,
-            )
-        subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True)
-
-
 def start(env: dict, *, split: bool) -> list[subprocess.Popen]:
     commands = {
         "agent": [sys.executable, "manage.py", "gpu_agent"],
@@ -151,8 +114,13 @@ def main() -> None:
     parser.add_argument("--skip-loop", action="store_true", help="skip the five-step loop (it trains a detector)")
     parser.add_argument("--split", action="store_true", help="node worker and housekeeping worker apart")
     args = parser.parse_args()
-    reset(args.service)
-    env = environment(args.service, args.fleet)
+    stack_reset(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB)
+    extra = {
+        "ATELIER_SIM_FLEET": args.fleet,
+        "ATELIER_JOB_WORKDIR_ROOT": str(ROOT),  # the loop's jobs run the checkout's examples/
+        "ATELIER_DEMO_TRAINING": "0",
+    }
+    env = stack_environment(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB, extra=extra)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     import django
@@ -167,22 +135,9 @@ def main() -> None:
 
 
 def run(args) -> None:
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from portal.teams.models import Role
-    from portal.teams.services import membership_set, quota_update, team_create
-    from scheduler.models import Gpu
-
-    team = team_create(name="Bench")
-    quota_update(team=team, max_concurrent_gpus=4096, gpu_hours_per_month=10_000_000, guaranteed_gpus=4096)
-    user = get_user_model().objects.create(username="bench")
-    membership_set(team=team, user=user, roles={Role.RESEARCHER})
-    expected = sum(
-        int(g.split(":")[0].split("x")[0]) * int(g.split(":")[0].split("x")[1]) for g in args.fleet.split(",")
-    )
-    while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < expected:
-        time.sleep(0.2)
+    team, user = bench_researcher()
+    expected = fleet_size(args.fleet)
+    fleet_wait(expected)
     roles = "node worker + housekeeping worker" if args.split else "one node worker serving every queue"
     print(f"fleet: {expected} simulated GPUs; database: {'PostgreSQL' if args.service else 'SQLite'}; {roles}")
     handoff(user, team, args.chains)
