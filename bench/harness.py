@@ -1,6 +1,7 @@
 """What the database benchmarks share: a fresh, empty database for one run, measured in a child
 process (Django reads its settings once per process), and the child's start-up."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,3 +134,27 @@ def fleet_wait(gpus: int) -> None:
 
     while Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timedelta(seconds=5)).count() < gpus:
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def stack_running(*, env: dict, var: Path, commands: dict[str, list[str]]):
+    """Migrate the database, start Django in this process on it, and run `commands` (name → argv, each
+    logged to <var>/<name>.log) until the block ends."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    processes = []
+    try:
+        for name, command in commands.items():
+            log = open(var / f"{name}.log", "wb")  # noqa: SIM115 (open while the process runs)
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
+        yield processes
+    finally:
+        for process in processes:
+            os.killpg(process.pid, 15)

@@ -13,9 +13,7 @@ Results go in docs/benchmarks.md.
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -24,25 +22,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from bench.harness import bench_researcher, fleet_size, fleet_wait, stack_environment, stack_reset  # noqa: E402
+from bench.harness import (  # noqa: E402
+    bench_researcher,
+    fleet_size,
+    fleet_wait,
+    stack_environment,
+    stack_reset,
+    stack_running,
+)
 
 VAR = ROOT / "var" / "bench-jobs"
 DATABASE = "atelier_bench"
 REDIS_DB = 2
 
 
-def start(env: dict) -> list[subprocess.Popen]:
-    python = sys.executable
-    commands = [
-        [python, "manage.py", "gpu_agent"],
-        [python, "manage.py", "node_worker"],
-        [python, "-m", "celery", "-A", "portal", "beat"],
-    ]
-    logs = [open(VAR / f"proc{i}.log", "wb") for i in range(len(commands))]
-    return [
-        subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        for c, log in zip(commands, logs)
-    ]
+PROCESSES = {
+    "agent": [sys.executable, "manage.py", "gpu_agent"],
+    "worker": [sys.executable, "manage.py", "node_worker"],
+    "beat": [sys.executable, "-m", "celery", "-A", "portal", "beat"],
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -60,17 +58,8 @@ def main() -> None:
     stack_reset(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB)
     extra = {"ATELIER_SIM_FLEET": args.fleet, "ATELIER_JOB_WORKDIR_ROOT": str(VAR)}
     env = stack_environment(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB, extra=extra)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    processes = start(env)
-    try:
+    with stack_running(env=env, var=VAR, commands=PROCESSES):
         run(args)
-    finally:
-        for process in processes:
-            os.killpg(process.pid, 15)
 
 
 def run(args) -> None:

@@ -20,10 +20,8 @@ Targets (issue 23): hand-off p95 ≤ 1 s; cached re-run ≤ 2 s. Results go in d
 """
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from bench.harness import bench_researcher, fleet_size, fleet_wait, stack_environment, stack_reset  # noqa: E402
+from bench.harness import (  # noqa: E402
+    bench_researcher,
+    fleet_size,
+    fleet_wait,
+    stack_environment,
+    stack_reset,
+    stack_running,
+)
 from bench.jobs import percentile  # noqa: E402
 
 VAR = ROOT / "var" / "bench-pipelines"
@@ -78,7 +83,7 @@ def fan_spec(steps: int) -> str:
     )
 
 
-def start(env: dict, *, split: bool) -> list[subprocess.Popen]:
+def processes(*, split: bool) -> dict[str, list[str]]:
     commands = {
         "agent": [sys.executable, "manage.py", "gpu_agent"],
         "worker": [sys.executable, "manage.py", "node_worker", *(["--no-default"] if split else [])],
@@ -90,13 +95,7 @@ def start(env: dict, *, split: bool) -> list[subprocess.Popen]:
             *("--queues", "default", "--hostname", "housekeeping@bench", "--without-mingle", "--without-gossip"),
             *("--loglevel", "INFO"),
         ]
-    processes = []
-    for name, command in commands.items():
-        log = open(VAR / f"{name}.log", "wb")  # noqa: SIM115 (open while the process runs)
-        processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
-    return processes
+    return commands
 
 
 def advance_seconds() -> list[float]:
@@ -121,17 +120,8 @@ def main() -> None:
         "ATELIER_DEMO_TRAINING": "0",
     }
     env = stack_environment(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB, extra=extra)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    processes = start(env, split=args.split)
-    try:
+    with stack_running(env=env, var=VAR, commands=processes(split=args.split)):
         run(args)
-    finally:
-        for process in processes:
-            os.killpg(process.pid, 15)
 
 
 def run(args) -> None:
