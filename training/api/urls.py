@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from training.api import lineage, models, pipeline_runs, prelabel, serving, staging
+from training.api import lineage, models, pipeline_runs, pipelines, prelabel, serving, staging
 
 urlpatterns: list = [
     path("models/", models.ModelListView.as_view(), name="api-models"),
@@ -36,6 +36,15 @@ urlpatterns: list = [
     path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
     path("prelabel-runs/", prelabel.PrelabelRunListView.as_view(), name="api-prelabel-runs"),
     path("prelabel-runs/<int:pk>/", prelabel.PrelabelRunDetailView.as_view(), name="api-prelabel-run-detail"),
+    path("pipelines/", pipelines.PipelineListView.as_view(), name="api-pipelines"),
+    path("pipelines/validate/", pipelines.SpecValidateView.as_view(), name="api-pipeline-validate"),
+    path("pipelines/<int:pk>/", pipelines.PipelineDetailView.as_view(), name="api-pipeline-detail"),
+    path("pipelines/<int:pk>/versions/", pipelines.SpecVersionListView.as_view(), name="api-pipeline-versions"),
+    path(
+        "pipelines/<int:pk>/versions/<int:number>/",
+        pipelines.SpecVersionDetailView.as_view(),
+        name="api-pipeline-version-detail",
+    ),
     path("pipeline-runs/", pipeline_runs.RunListView.as_view(), name="api-pipeline-runs"),
     path("pipelines/<int:pk>/triggers/", pipeline_runs.PipelineTriggersView.as_view(), name="api-pipeline-triggers"),
     path("pipeline-runs/<int:pk>/", pipeline_runs.RunDetailView.as_view(), name="api-pipeline-run-detail"),

@@ -101,3 +101,28 @@ def _version_add(*, pipeline: Pipeline, user, document, text: str) -> PipelineSp
         source=text,
         created_by=user,
     )
+
+
+def spec_report(*, team_id: int, text: str) -> dict:
+    """What the editor shows as one types: every problem with its path, or the steps in the order they
+    can run, their parameters and the content hash (nothing written)."""
+    document, validation = spec_check(team_id=team_id, text=text)
+    if not validation.ok:
+        problems = [{"path": problem.path, "message": problem.message} for problem in validation.problems]
+        return {"ok": False, "problems": problems, "steps": [], "parameters": [], "content_hash": ""}
+    spec = validation.spec
+    return {
+        "ok": True,
+        "problems": [],
+        "steps": [{"name": name, "type": spec.steps[name].type} for name in spec.order],
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "default": p.default if p.has_default else None,
+                "required": not p.has_default,
+            }
+            for p in spec.parameters.values()
+        ],
+        "content_hash": content_hash(document),
+    }
