@@ -13,6 +13,7 @@ atelier models register 42 --name detector --metrics metrics.json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -239,6 +240,65 @@ def models_list():
 
 pipelines_app = typer.Typer(help="Pipelines of GPU jobs (docs/pipelines.md).", no_args_is_help=True)
 app.add_typer(pipelines_app, name="pipelines")
+
+
+@pipelines_app.command("list")
+def pipelines_list():
+    """Your teams' pipelines."""
+    table = Table("id", "team", "name", "spec", "owner")
+    for pipeline in api().call("GET", "pipelines/", params={"page_size": 500})["results"]:
+        table.add_row(
+            str(pipeline["id"]),
+            pipeline["team_name"],
+            pipeline["name"],
+            f"v{pipeline['last_version_number']}",
+            pipeline["owner"] or "",
+        )
+    out.print(table)
+
+
+def _spec_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"Cannot read {path}: {error}") from None
+
+
+@pipelines_app.command("validate")
+def pipelines_validate(
+    file: str = typer.Argument(..., help="the spec, YAML or JSON"),
+    team: int = typer.Option(..., help="the team whose limits the spec must fit"),
+):
+    """Check a spec without saving it: every problem with its path, or its steps in the order they run."""
+    report = api().call("POST", "pipelines/validate/", json={"team": team, "spec": _spec_file(file)})
+    if report["ok"]:
+        out.print("Valid: " + " → ".join(f"{s['name']} ({s['type']})" for s in report["steps"]))
+        return
+    for problem in report["problems"]:
+        err.print(f"{problem['path'] or '(spec)'}: {problem['message']}", highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+@pipelines_app.command("push")
+def pipelines_push(
+    name: str = typer.Argument(..., help="the pipeline's name"),
+    file: str = typer.Argument(..., help="the spec, YAML or JSON"),
+    team: int = typer.Option(None, help="the team's id (needed to create; or when several teams have the name)"),
+):
+    """Create the pipeline, or save the file as its next spec version (nothing new when unchanged)."""
+    client, text = api(), _spec_file(file)
+    params = {"name": name} | ({"team": team} if team else {})
+    found = client.call("GET", "pipelines/", params=params)["results"]
+    if len(found) > 1:
+        raise CliError(f"Several of your teams have a pipeline named {name!r}: give --team.")
+    if not found:
+        if team is None:
+            raise CliError(f"No pipeline named {name!r}; give --team to create it.")
+        created = client.call("POST", "pipelines/", json={"team": team, "name": name, "spec": text})
+        out.print(f"Pipeline {name} created (id {created['id']}, spec v1).")
+        return
+    version = client.call("POST", f"pipelines/{found[0]['id']}/versions/", json={"spec": text})
+    out.print(f"Pipeline {name}: spec v{version['number']} ({version['content_hash'][:12]}).")
 
 
 @pipelines_app.command("run")

@@ -128,6 +128,11 @@ def access_pipeline_for_user(user, pipeline_id) -> Pipeline:
     return pipeline
 
 
+def teams_may_change_pipelines(user) -> list:
+    """The teams whose pipelines `user` creates and changes (researchers and team admins)."""
+    return [team for team in teams_visible_to(user).order_by("name") if may_register(user, team.pk)]
+
+
 def check_may_change_pipelines(user, team_id: int) -> None:
     if not may_register(user, team_id):
         raise PermissionDenied(MAY_NOT_CHANGE_PIPELINES)

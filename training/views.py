@@ -28,6 +28,7 @@ from training.selectors import pipelines as pipeline_selectors
 from training.selectors import registry as registry_selectors
 from training.selectors.acceptance import model_version_acceptance
 from training.services import pipeline_runs as pipeline_run_services
+from training.services import pipelines as pipeline_services
 from training.services import prelabel as prelabel_services
 from training.services import registry as registry_services
 from training.services import staging as staging_services
@@ -314,3 +315,125 @@ def _pipeline_run_action(request, run):
     except ValidationError as refused:
         messages.error(request, "; ".join(refused.messages))
     return redirect("pipeline-run-detail", pk=run.pk)
+
+
+# --- pipelines ------------------------------------------------------------------------------------
+
+EXAMPLE_SPEC = """# A pipeline: named steps; inputs come from other steps' outputs, parameters from the run.
+parameters:
+  dataset: {type: int}
+steps:
+  freeze:
+    type: dataset.freeze
+    parameters: {dataset: "{{ params.dataset }}"}
+  train:
+    type: train
+    inputs: {dataset: "{{ steps.freeze.outputs.version }}"}
+    parameters:
+      command: python examples/train_detector.py --steps 200
+      code: [examples/train_detector.py]
+    resources: {gpus: 1, time_limit: 2h}
+"""
+
+
+@login_required
+def pipeline_list(request):
+    pipelines = access.pipelines_visible_to(request.user).select_related("team", "owner")
+    rows = [(pipeline, pipeline.runs.select_related("spec_version").first()) for pipeline in pipelines]
+    return render(
+        request,
+        "training/pipelines.html",
+        {"rows": rows, "may_create": bool(access.teams_may_change_pipelines(request.user))},
+    )
+
+
+@login_required
+def pipeline_new(request):
+    teams = access.teams_may_change_pipelines(request.user)
+    if not teams:
+        raise PermissionDenied(access.MAY_NOT_CHANGE_PIPELINES)
+    form = {"team": str(teams[0].pk), "name": "", "spec": EXAMPLE_SPEC}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = {key: request.POST.get(key, "") for key in ("team", "name", "spec")}
+        if not is_id_text(form["team"]):
+            errors = {"team": ["Choose a team."]}
+        else:
+            try:
+                pipeline = pipeline_services.pipeline_create(
+                    user=request.user, team_id=int(form["team"]), name=form["name"], text=form["spec"]
+                )
+                return redirect("pipeline-detail", pk=pipeline.pk)
+            except ValidationError as refused:
+                errors = refused.message_dict
+    context = {"teams": teams, "form": form, "errors": errors, "spec_errors": _spec_errors(errors)}
+    return render(request, "training/pipeline_new.html", context)
+
+
+@login_required
+def pipeline_detail(request, pk: int):
+    """The pipeline's spec in the editor (validated as one types, saved as a new version), a form to run it
+    with its parameters, its versions and its recent runs."""
+    pipeline = access.access_pipeline_for_user(request.user, pk)
+    latest = pipeline.versions.order_by("-number").first()
+    context = {"pipeline": pipeline, "spec_text": latest.source, "run_values": {}, "errors": {}}
+    if request.method == "POST":
+        response = _pipeline_action(request, pipeline, context)
+        if response is not None:
+            return response
+    errors = context["errors"]
+    parameters = [
+        p | {"value": context["run_values"].get(p["name"], ""), "errors": errors.get(f"parameters.{p['name']}", [])}
+        for p in pipeline_services.spec_parameters(pipeline=pipeline)
+    ]
+    context |= {
+        "latest": pipeline.versions.order_by("-number").first(),
+        "versions": pipeline.versions.select_related("created_by")[:50],
+        "runs": pipeline.runs.select_related("spec_version", "started_by")[:10],
+        "parameters": parameters,
+        "spec_errors": _spec_errors(errors),
+        "run_errors": [
+            text for key, texts in errors.items() if not key.startswith(("spec", "parameters.")) for text in texts
+        ],
+        "may_change": access.may_register(request.user, pipeline.team_id),
+    }
+    return render(request, "training/pipeline.html", context)
+
+
+def _spec_errors(errors: dict) -> dict:
+    return {key: texts for key, texts in errors.items() if key == "spec" or key.startswith("spec.")}
+
+
+def _pipeline_action(request, pipeline, context: dict):
+    """A saved spec or a started run redirects; a refusal stays on the page with its errors."""
+    try:
+        if request.POST.get("action") == "save":
+            context["spec_text"] = request.POST.get("spec", "")
+            version, created = pipeline_services.pipeline_spec_save(
+                user=request.user, pipeline=pipeline, text=context["spec_text"]
+            )
+            text = (
+                f"Saved as version {version.number}." if created else f"Unchanged: version {version.number} holds it."
+            )
+            messages.success(request, text)
+            return redirect("pipeline-detail", pk=pipeline.pk)
+        if request.POST.get("action") == "run":
+            names = [p["name"] for p in pipeline_services.spec_parameters(pipeline=pipeline)]
+            context["run_values"] = {name: request.POST.get(f"param-{name}", "") for name in names}
+            given = {name: value for name, value in context["run_values"].items() if value != ""}
+            run = pipeline_run_services.pipeline_run_start(
+                user=request.user, pipeline=pipeline, parameters=given, use_cache=request.POST.get("use_cache") == "on"
+            )
+            return redirect("pipeline-run-detail", pk=run.pk)
+    except ValidationError as refused:
+        context["errors"] = refused.message_dict
+    return None
+
+
+@login_required
+def pipeline_version(request, pk: int, number: int):
+    pipeline = access.access_pipeline_for_user(request.user, pk)
+    version = pipeline.versions.filter(number=number).select_related("created_by").first()
+    if version is None:
+        raise Http404("This pipeline has no such spec version.")
+    return render(request, "training/pipeline_version.html", {"pipeline": pipeline, "version": version})

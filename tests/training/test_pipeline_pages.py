@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from tests.training.test_pipeline_runs import LOOP
-from training.models import PipelineRun, StepRun
+from training.models import Pipeline, PipelineRun, StepRun
 from training.services.pipeline_runs import pipeline_run_advance, pipeline_run_start
 from training.services.pipelines import pipeline_create
 
@@ -62,3 +62,34 @@ def test_run_history_lists_the_teams_runs_only(researcher, outsider, run):
     assert f'href="/pipelines/runs/{run.pk}/"' not in client_for(outsider).get("/pipelines/runs/").content.decode()
     assert client_for(outsider).get(f"/pipelines/runs/{run.pk}/").status_code == 404
     assert client_for(outsider).post(f"/pipelines/runs/{run.pk}/", {"action": "cancel"}).status_code == 404
+
+
+def test_the_pipeline_list_and_a_new_pipeline_from_the_editor(researcher, team_a, annotator):
+    client = client_for(researcher)
+    assert b'id="new-pipeline"' in client.get("/pipelines/").content
+
+    bad = client.post("/pipelines/new/", {"team": team_a.pk, "name": "loop", "spec": "steps:\n  a: {type: nope}\n"})
+    assert bad.status_code == 200 and "<code>spec.steps.a.type</code>" in bad.content.decode()
+    assert not Pipeline.objects.exists()
+    good = client.post("/pipelines/new/", {"team": team_a.pk, "name": "loop", "spec": LOOP})
+    pipeline = Pipeline.objects.get()
+    assert good["Location"] == f"/pipelines/{pipeline.pk}/"
+    assert client_for(annotator).get("/pipelines/new/").status_code == 403
+
+
+def test_the_pipeline_page_saves_versions_and_starts_runs_with_typed_parameters(researcher, team_a, workdir, dataset):
+    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="loop", text=LOOP)
+    client = client_for(researcher)
+    page = client.get(f"/pipelines/{pipeline.pk}/").content.decode()
+    assert 'name="param-dataset"' in page and 'name="param-epochs"' in page
+
+    refused = client.post(f"/pipelines/{pipeline.pk}/", {"action": "run", "param-dataset": "x", "use_cache": "on"})
+    assert refused.status_code == 200 and "Expected a whole number" in refused.content.decode()
+    started = client.post(f"/pipelines/{pipeline.pk}/", {"action": "run", "param-dataset": str(dataset.pk)})
+    run = PipelineRun.objects.get()
+    assert started["Location"] == f"/pipelines/runs/{run.pk}/"
+    assert (run.parameters["dataset"], run.use_cache) == (dataset.pk, False)
+
+    client.post(f"/pipelines/{pipeline.pk}/", {"action": "save", "spec": LOOP.replace("default: 3", "default: 4")})
+    assert pipeline.versions.count() == 2
+    assert "default: 4" in client.get(f"/pipelines/{pipeline.pk}/versions/2/").content.decode()

@@ -79,10 +79,10 @@ def cli(fleet, researcher, tmp_path):  # noqa: F811
     _, token = api_token_create(user=researcher, name="cli", expires_in_days=1)
     env = cli_env(tmp_path)
 
-    def run(*args):
+    def run(*args, code=0):
         result = subprocess.run([ATELIER, *args], env=env, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        assert result.returncode == code, result.stderr
+        return result.stdout if code == 0 else result.stderr
 
     run("login", fleet.url, "--token", token)
     return run
@@ -92,13 +92,21 @@ def ended(run_id: int, timeout: float = 420.0) -> PipelineRun:
     return wait_for(lambda: (r := PipelineRun.objects.get(pk=run_id)).finished_at and r, timeout=timeout)
 
 
-def test_the_loop_runs_end_to_end_then_again_entirely_from_the_cache(cli, researcher, team_a, checkout):
+def test_the_loop_runs_end_to_end_then_again_entirely_from_the_cache(cli, researcher, team_a, checkout, tmp_path):
     version = detection_version_create(
         user=researcher, team_id=team_a.pk, name="Tiny strips", seeds=range(4), width=160, height=480
     )
-    pipeline_create(
-        user=researcher, team_id=team_a.pk, name="loop", text=SPEC.format(checkout=checkout, threads=THREADS)
+    spec = tmp_path / "loop.yaml"
+    spec.write_text("steps:\n  a: {type: job, parameters: {command: 1}}\n  b: {type: nope}\n")
+    problems = cli("pipelines", "validate", str(spec), "--team", str(team_a.pk), code=1)
+    assert "steps.a.parameters.command:" in problems and "steps.b.type:" in problems
+    spec.write_text(SPEC.format(checkout=checkout, threads=THREADS))
+    assert "Valid: freeze (dataset.freeze) → export" in cli(
+        "pipelines", "validate", str(spec), "--team", str(team_a.pk)
     )
+    assert "created" in cli("pipelines", "push", "loop", str(spec), "--team", str(team_a.pk))
+    assert "spec v1" in cli("pipelines", "push", "loop", str(spec))  # unchanged: still version 1
+    assert "loop" in cli("pipelines", "list")
 
     started = cli("pipelines", "run", "loop", "-p", f"dataset={version.dataset_id}", "-p", "threshold=0")
     run = ended(PipelineRun.objects.get().pk)

@@ -15,7 +15,7 @@ from scheduler.models import RuntimeEnvironment
 from scheduler.services.environments import environment_default
 from training.access import check_may_change_pipelines
 from training.models import Pipeline, PipelineSpecVersion
-from training.pipelines import TeamLimits, Validation, content_hash, validate_text
+from training.pipelines import TeamLimits, Validation, content_hash, validate, validate_text
 
 NAME_TAKEN = "Your team already has a pipeline named {name!r}."
 NAME_REQUIRED = "Give the pipeline a name (at most 100 characters)."
@@ -126,3 +126,22 @@ def spec_report(*, team_id: int, text: str) -> dict:
         ],
         "content_hash": content_hash(document),
     }
+
+
+def spec_parameters(*, pipeline: Pipeline) -> list[dict]:
+    """The run parameters the latest spec declares (for the run form): name, type, default, choices."""
+    latest = pipeline.versions.order_by("-number").first()
+    validation = validate(latest.document) if latest else None
+    if validation is None or validation.spec is None:
+        return []
+    return [
+        {
+            "name": p.name,
+            "type": p.type,
+            "default": p.default if p.has_default else None,
+            "required": not p.has_default,
+            "choices": list(p.choices),
+            "description": p.description,
+        }
+        for p in validation.spec.parameters.values()
+    ]
