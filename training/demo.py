@@ -24,12 +24,14 @@ from labeling.services.ingest import import_job_run
 from labeling.services.versions import version_create
 from portal.teams.models import Team
 from training.detector.synthetic import CLASSES, strip
+from training.services.pipelines import pipeline_create
 from training.services.staging import staged_job_submit
 
 log = logging.getLogger(__name__)
 
 DEMO_DATASET = "Demo detection strips"
 DEMO_MODEL = "strip-detector"
+DEMO_PIPELINE = "detector-loop"
 DEMO_TASK = "training.demo_build"
 DEMO_STRIPS = 24
 # A bounded CPU budget: the job stops training after this long (then evaluates and writes its files).
@@ -69,6 +71,17 @@ def demo_training_build() -> None:
         )
     except ValidationError as refused:  # no GPU known yet, say: the demo's data stays, `make run` goes on
         log.warning("the demo's training job was not submitted: %s", "; ".join(refused.messages))
+    _demo_pipeline(team=team, researcher=researcher, dataset_id=version.dataset_id)
+
+
+def _demo_pipeline(*, team, researcher, dataset_id: int) -> None:
+    """examples/pipelines/detector_loop.yaml on the demo's dataset (not run: the pipeline page's Start run)."""
+    text = (settings.BASE_DIR / "examples" / "pipelines" / "detector_loop.yaml").read_text(encoding="utf-8")
+    text = text.replace("dataset: {type: int,", f"dataset: {{type: int, default: {dataset_id},", 1)
+    try:
+        pipeline_create(user=researcher, team_id=team.pk, name=DEMO_PIPELINE, text=text)
+    except ValidationError as refused:  # the team's limits refuse it: the demo goes on without it
+        log.warning("the demo's pipeline was not created: %s", "; ".join(refused.messages))
 
 
 def _demo_owner():

@@ -6,8 +6,8 @@ import pytest
 
 from labeling.models import Dataset, VersionItem
 from portal.demo import demo_seed
-from training.demo import DEMO_COMMAND, DEMO_DATASET, DEMO_MODEL, DEMO_TASK, demo_training_build
-from training.models import InputStaging, StagingState
+from training.demo import DEMO_COMMAND, DEMO_DATASET, DEMO_MODEL, DEMO_PIPELINE, DEMO_TASK, demo_training_build
+from training.models import InputStaging, Pipeline, StagingState
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +42,14 @@ def test_the_demo_stages_a_training_job_on_an_annotated_version_and_building_aga
     assert (staging.dataset_version, staging.state, staging.register_as) == (version, StagingState.STAGING, DEMO_MODEL)
     assert staging.job_spec["command"] == DEMO_COMMAND and "--max-seconds" in DEMO_COMMAND
     assert staging.export.options["include_images"] is True
+
+
+def test_the_demo_has_the_detector_loop_pipeline_on_its_dataset_ready_to_run():
+    demo_seed()
+    demo_training_build()
+    demo_training_build()
+
+    pipeline = Pipeline.objects.get(name=DEMO_PIPELINE)
+    dataset = Dataset.objects.get(name=DEMO_DATASET)
+    assert pipeline.owner.username == "researcher" and pipeline.versions.count() == 1
+    assert pipeline.versions.get().document["parameters"]["dataset"]["default"] == dataset.pk

@@ -170,3 +170,15 @@ def test_a_worker_killed_mid_step_loses_the_attempt_the_job_requeues_it_and_the_
         "succeeded",
     ]
     assert Job.objects.filter(labels__pipeline_run=str(run.pk)).count() == 2
+
+
+def test_the_module_chain_example_passes_files_from_step_to_step(fleet, researcher, team_a):  # noqa: F811
+    text = (ROOT / "examples" / "pipelines" / "module_chain.yaml").read_text()
+    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="chain", text=text)
+
+    run = ended(pipeline_run_start(user=researcher, pipeline=pipeline).pk, timeout=120)
+
+    assert run.state == "succeeded", run.error
+    summary = run.steps.get(name="postprocess").outputs["summary"]
+    assert (summary["kind"], summary["values"]) == ("metrics", {"words": 4, "chars": 18})
+    assert len(summary["sha256"]) == 64

@@ -1,5 +1,7 @@
 """The validator names every problem of a spec with its path (docs/pipelines.md "The spec")."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.training.pipelines.specs import LOOP, job
@@ -276,3 +278,10 @@ def test_dates_stay_text_and_yaml_and_json_of_one_document_hash_alike():
     )
     assert content_hash(document) == content_hash(same)
     assert len(content_hash(document)) == 64
+
+
+@pytest.mark.parametrize("name", ["detector_loop.yaml", "module_chain.yaml"])
+def test_the_example_pipelines_are_valid(name):
+    text = (Path(__file__).resolve().parents[3] / "examples" / "pipelines" / name).read_text()
+    _, validation = validate_text(text)
+    assert validation.ok, validation.problems
