@@ -299,3 +299,25 @@ def test_a_steps_job_cancelled_by_a_person_fails_the_step_without_a_retry(resear
     run.refresh_from_db()
     assert (run.state, step(run, "train").tries) == ("failed", 1)
     assert "ended cancelled" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advances_at_the_same_moment_start_each_step_once(researcher, team_a, workdir, gpu):
+    from portal.teams.services import quota_update
+    from tests.scheduler.race import race
+
+    quota_update(team=team_a, max_concurrent_gpus=64)
+    text = "steps:\n  first: {type: job, parameters: {command: 'true'}}\n" + "".join(
+        f"  w{i}: {{type: job, after: [first], parameters: {{command: 'true'}}}}\n" for i in range(8)
+    )
+    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="fan", text=text)
+    run = pipeline_run_start(user=researcher, pipeline=pipeline)
+    pipeline_run_advance(run_id=run.pk)
+    job_run(step(run, "first").job, gpu)
+
+    outcomes = race(lambda i: pipeline_run_advance(run_id=run.pk) or "done", attempts=6, threads=6)
+
+    assert outcomes == {"done": 6}
+    steps = StepRun.objects.filter(run=run).exclude(name="first")
+    assert sorted(steps.values_list("tries", flat=True)) == [1] * 8
+    assert Job.objects.count() == 9 and len(set(steps.values_list("job_id", flat=True))) == 8
