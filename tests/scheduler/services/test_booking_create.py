@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from portal.errors import Conflict
@@ -13,6 +14,17 @@ from scheduler.services.bookings import booking_cancel, booking_create
 from tests.scheduler.factories import attempt_row, count_request, fleet, hours_from_now, ids_request
 
 pytestmark = pytest.mark.django_db
+
+
+# Each test starts at the top of a minute on a ticking clock: `hours_from_now` (whole minutes) gives the
+# same instant at the test's start and at its asserts (a minute boundary between them failed a test).
+START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock_at_a_minutes_start():
+    with time_machine.travel(START, tick=True):
+        yield
 
 
 @pytest.fixture
