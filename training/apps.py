@@ -19,15 +19,17 @@ class TrainingConfig(AppConfig):
         register_metrics("served-models", served_models_metrics)
         # After labeling's demo (its dispatch_uid connects first): the demo's detector trains after start-up.
         demo_seeded.connect(demo_training_seed, dispatch_uid="training-demo")
-        self._connect_pipelines()
+        self._connect_signals()
 
-    def _connect_pipelines(self) -> None:
+    def _connect_signals(self) -> None:
         """A run advances when a step's job or export ends, and starts when a dataset it watches gets a new
-        version: scheduler and labeling send these signals without knowing training exists."""
+        version; a pre-label run ingests the rest of its job's output when the job ends. Scheduler and
+        labeling send these signals without knowing training exists."""
         from labeling.signals import export_finished, version_frozen
         from scheduler.signals import job_ended
-        from training.services import pipeline_runs
+        from training.services import pipeline_runs, prelabel
 
         job_ended.connect(pipeline_runs.on_job_ended, dispatch_uid="training-pipelines-job-ended")
+        job_ended.connect(prelabel.on_job_ended, dispatch_uid="training-prelabel-job-ended")
         export_finished.connect(pipeline_runs.on_export_finished, dispatch_uid="training-pipelines-export")
         version_frozen.connect(pipeline_runs.on_version_frozen, dispatch_uid="training-pipelines-version")

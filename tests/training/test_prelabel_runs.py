@@ -138,3 +138,20 @@ def test_another_teams_model_or_dataset_is_404(researcher, outsider, team_a, str
         prelabel_run_start(user=researcher, model_id=model.pk + 1000, dataset_id=strips.pk, version=1)
     with pytest.raises(Http404):
         prelabel_run_start(user=researcher, model_id=model.pk, dataset_id=strips.pk, alias="nowhere")
+
+
+@pytest.mark.django_db
+def test_the_end_of_a_runs_job_sends_its_ingest_at_once(
+    researcher, team_a, strips, gpu, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from scheduler.services.jobs import job_cancel
+    from training.services.prelabel import INGEST_TASK
+
+    model = registered(team_a, researcher)
+    run = prelabel_run_start(user=researcher, model_id=model.pk, dataset_id=strips.pk, version=1)
+    with mock.patch("portal.celery.app.send_task") as send, django_capture_on_commit_callbacks(execute=True):
+        job_cancel(job=run.job, by=researcher)  # a pending job ends at once
+
+    send.assert_any_call(INGEST_TASK, kwargs={"run_id": run.pk})

@@ -240,6 +240,12 @@ def prelabel_enqueue(*, run_id: int) -> None:
         log.warning("could not enqueue the ingest of run %s", run_id, exc_info=True)
 
 
+def on_job_ended(*, job_id: int, **_) -> None:
+    """A run's job ended (scheduler's job_ended): ingest the rest now, not at beat's next sweep."""
+    for run_id in PrelabelRun.objects.filter(job_id=job_id, state=PrelabelState.RUNNING).values_list("pk", flat=True):
+        prelabel_enqueue(run_id=run_id)
+
+
 def prelabel_sweep() -> int:
     """Beat's round: an ingest for every running run."""
     ids = list(PrelabelRun.objects.filter(state=PrelabelState.RUNNING).values_list("pk", flat=True))
