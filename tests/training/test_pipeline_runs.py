@@ -321,3 +321,34 @@ def test_advances_at_the_same_moment_start_each_step_once(researcher, team_a, wo
     steps = StepRun.objects.filter(run=run).exclude(name="first")
     assert sorted(steps.values_list("tries", flat=True)) == [1] * 8
     assert Job.objects.count() == 9 and len(set(steps.values_list("job_id", flat=True))) == 8
+
+
+def test_a_starter_who_left_the_team_fails_the_next_step_with_a_reason(researcher, team_a, pipeline, dataset, gpu):
+    from portal.teams.models import Membership
+
+    run = pipeline_run_start(user=researcher, pipeline=pipeline, parameters={"dataset": dataset.pk})
+    Membership.objects.filter(user=researcher, team=team_a).delete()
+
+    pipeline_run_advance(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.state == "failed"
+    assert run.error == "Step “freeze” failed: Not found (or not visible to the person who started the run)."
+
+
+def test_a_step_that_crashes_on_the_server_fails_with_a_message_instead_of_looping(
+    researcher, pipeline, dataset, gpu, monkeypatch
+):
+    from training.services import pipeline_steps
+
+    def broken(ctx):
+        raise OSError("disk on fire")
+
+    monkeypatch.setitem(pipeline_steps._STARTS, "dataset.freeze", broken)
+    run = pipeline_run_start(user=researcher, pipeline=pipeline, parameters={"dataset": dataset.pk})
+
+    pipeline_run_advance(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert (run.state, step(run, "freeze").state) == ("failed", "failed")
+    assert "failed on the server" in run.error and "disk on fire" not in run.error

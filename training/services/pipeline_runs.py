@@ -16,7 +16,7 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -62,6 +62,7 @@ RUN_CANCELLED = "The run was cancelled."
 EARLIER_STEP = "Not run: step “{step}” before it did not succeed."
 STALE_CACHE = "Missed: the earlier result's artifacts are gone (pruned or deleted)."
 TOO_OLD = "Missed: the earlier result is older than the step's cache max_age."
+SERVER_ERROR = "The step failed on the server (the error is in the worker's log); re-run from failure to try again."
 FORGOTTEN = "Forgotten by {user}: later runs will not reuse it."
 
 
@@ -313,6 +314,12 @@ def _do(step: StepRun, work, spec: StepSpec) -> None:
         return
     except StepFailed as failed:
         _step_end(step, StepState.FAILED, error=str(failed))
+        return
+    except DatabaseError:
+        raise  # the database is away: nothing recorded, the next advance tries again
+    except Exception:  # a bug or the disk: say so on the step rather than retry it forever
+        log.exception("step %s of pipeline run %s failed on the server", step.name, step.run_id)
+        _step_end(step, StepState.FAILED, error=SERVER_ERROR)
         return
     if outputs is not None:
         _step_end(step, StepState.SUCCEEDED, outputs=outputs)

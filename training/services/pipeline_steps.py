@@ -12,6 +12,7 @@ service's reason. Artifacts are references with their sha256 (docs/pipelines.md 
     {"kind": "model_version", "id": 4, "model": "strips", "number": 2, "sha256": <the checkpoint's sha256>}
 """
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -95,6 +96,13 @@ class StepContext:
 
 def step_key_inputs(ctx: StepContext) -> tuple[dict, dict, bool]:
     """(resolved mutable references, code version, whether the step may be cached at all)."""
+    if ctx.user is None:
+        raise StepFailed(NO_STARTER)
+    with refusals_fail_the_step():
+        return _key_inputs(ctx)
+
+
+def _key_inputs(ctx: StepContext) -> tuple[dict, dict, bool]:
     kind = ctx.spec.type
     if kind == "dataset.version":
         version = _dataset_version(ctx)
@@ -138,8 +146,15 @@ def step_start(ctx: StepContext) -> dict | None:
     """Do the step, or start what it waits on; the outputs when it is done at once, else None."""
     if ctx.user is None:
         raise StepFailed(NO_STARTER)
-    try:
+    with refusals_fail_the_step():
         return _STARTS[ctx.spec.type](ctx)
+
+
+@contextlib.contextmanager
+def refusals_fail_the_step():
+    """A service's refusal (403, 404, 400, 409…) becomes the step's failure, with the refusal's message."""
+    try:
+        yield
     except (PermissionDenied, Http404, ObjectDoesNotExist, ValidationError, ApplicationError) as refused:
         raise StepFailed(_reason(refused)) from None
 
@@ -260,10 +275,8 @@ def step_poll(ctx: StepContext) -> dict | None:
             return None
         if ctx.spec.type == "dataset.export":
             return {"export": _export_artifact(export)}
-        try:
+        with refusals_fail_the_step():
             _job_submit(ctx)  # the dataset's export is ready: the job goes
-        except (PermissionDenied, Http404, ValidationError, ApplicationError) as refused:
-            raise StepFailed(_reason(refused)) from None
         return None
     job = Job.objects.get(pk=step.job_id)
     if job.state == JobState.SUCCEEDED:
