@@ -4,7 +4,7 @@
 import pytest
 from django.test import Client
 
-from tests.training.test_pipeline_runs import LOOP
+from tests.training.test_pipeline_runs import LOOP, loop_through
 from training.models import Pipeline, PipelineRun, StepRun
 from training.services.pipeline_runs import pipeline_run_advance, pipeline_run_start
 from training.services.pipelines import pipeline_create
@@ -93,3 +93,13 @@ def test_the_pipeline_page_saves_versions_and_starts_runs_with_typed_parameters(
     client.post(f"/pipelines/{pipeline.pk}/", {"action": "save", "spec": LOOP.replace("default: 3", "default: 4")})
     assert pipeline.versions.count() == 2
     assert "default: 4" in client.get(f"/pipelines/{pipeline.pk}/versions/2/").content.decode()
+
+
+def test_a_finished_runs_artifacts_link_to_their_files(researcher, run, gpu):
+    run = loop_through(run, gpu)
+    html = client_for(researcher).get(f"/pipelines/runs/{run.pk}/").content.decode()
+
+    export = StepRun.objects.get(run=run, name="export").outputs["export"]
+    checkpoint = StepRun.objects.get(run=run, name="train").outputs["checkpoint"]
+    assert f'href="/api/v1/export-jobs/{export["id"]}/download/"' in html
+    assert f'href="/api/v1/jobs/{checkpoint["job"]}/outputs/model.pt" download' in html
