@@ -20,6 +20,7 @@ from labeling.models import (
     Task,
     VersionItem,
 )
+from portal.readonly_admin import ReadOnlyAdmin as BaseReadOnlyAdmin
 
 
 class CharacterInline(admin.TabularInline):
@@ -47,14 +48,10 @@ class DatasetAdmin(admin.ModelAdmin):
     ordering = ["name"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """What happened is recorded by the services; the admin only shows it."""
+class ReadOnlyAdmin(BaseReadOnlyAdmin):
+    """What happened is recorded by the services; the admin only shows it (and may delete a record)."""
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    has_delete_permission = admin.ModelAdmin.has_delete_permission
 
 
 @admin.register(ImportJob)

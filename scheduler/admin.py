@@ -1,11 +1,14 @@
 """Site admins register runtime environments here (docs/jobs.md, "Runtime environments").
 
-Every other scheduler model is listed read-only: the scheduler owns those rows.
+Every other scheduler model is listed read-only: jobs, attempts, occupancy, logs and telemetry change only
+through the services (cancel a job, drain a GPU, release a booking…), which keep the occupancy invariant
+and the quota accounting consistent; a raw admin edit would bypass both.
 """
 
 from django import forms
 from django.contrib import admin
 
+from portal.readonly_admin import ReadOnlyAdmin
 from scheduler.models import (
     Attempt,
     Booking,
@@ -51,24 +54,6 @@ class RuntimeEnvironmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         environment_save(environment=obj)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Scheduler-owned rows: the admin shows them and never edits them.
-
-    Jobs, attempts, occupancy, logs and telemetry change only through the services (cancel a job,
-    drain a GPU, release a booking…), which keep the occupancy invariant and the quota accounting
-    consistent; a raw admin edit would bypass both.
-    """
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Node)

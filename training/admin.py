@@ -8,6 +8,7 @@ read-only too: the service validates a spec whole and numbers its versions.
 
 from django.contrib import admin
 
+from portal.readonly_admin import ReadOnlyAdmin
 from training.models import (
     AliasMove,
     InputStaging,
@@ -22,17 +23,6 @@ from training.models import (
     RegisteredModel,
     StepRun,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RegisteredModel)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from portal.notifications.models import Notification
+from portal.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """Written through the notification service (pushed live, counted unread); read-only here."""
 
     list_display = ("title", "user", "kind", "created_at", "read_at")
@@ -12,12 +13,3 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("title", "user__username")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

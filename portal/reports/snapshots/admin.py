@@ -1,29 +1,17 @@
 from django.contrib import admin
 
+from portal.readonly_admin import ReadOnlyAdmin
 from portal.reports.snapshots.models import SnapshotMonth, SnapshotRow
 
 
-class ReadOnly(admin.ModelAdmin):
-    """Written by beat's monthly snapshot task; immutable, so read-only here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SnapshotMonth)
-class SnapshotMonthAdmin(ReadOnly):
+class SnapshotMonthAdmin(ReadOnlyAdmin):
     list_display = ("month", "taken_at", "start", "end", "time_zone")
     date_hierarchy = "month"
 
 
 @admin.register(SnapshotRow)
-class SnapshotRowAdmin(ReadOnly):
+class SnapshotRowAdmin(ReadOnlyAdmin):
     list_display = (
         "snapshot",
         "team_name",
