@@ -11,6 +11,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from portal.immutable import ImmutableModel
+
 APPEND_ONLY = "The audit log is append-only: its rows are never changed or deleted."
 
 
@@ -18,18 +20,10 @@ class AuditImmutable(Exception):
     """An attempt to change or delete an audit row."""
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AuditImmutable(APPEND_ONLY)
+class AuditEntry(ImmutableModel):
+    immutable_error = AuditImmutable
+    immutable_message = APPEND_ONLY
 
-    def delete(self):
-        raise AuditImmutable(APPEND_ONLY)
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AuditImmutable(APPEND_ONLY)
-
-
-class AuditEntry(models.Model):
     class Action(models.TextChoices):
         GPU_DRAIN = "gpu_drain", "GPU drained"
         GPU_UNDRAIN = "gpu_undrain", "GPU undrained"
@@ -63,8 +57,6 @@ class AuditEntry(models.Model):
     before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)  # instants ISO, decimals as text
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["team", "at"]), models.Index(fields=["actor", "at"])]
@@ -72,12 +64,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'}: {self.get_action_display()} {self.target}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AuditImmutable(APPEND_ONLY)
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditImmutable(APPEND_ONLY)

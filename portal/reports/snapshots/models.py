@@ -7,6 +7,8 @@ deleting one does not rewrite a past month."""
 from django.conf import settings
 from django.db import models
 
+from portal.immutable import ImmutableModel
+
 IMMUTABLE = "Monthly snapshots are immutable: a closed month's figures are never changed or deleted."
 
 
@@ -14,31 +16,12 @@ class SnapshotImmutable(Exception):
     pass
 
 
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise SnapshotImmutable(IMMUTABLE)
-
-    def delete(self):
-        raise SnapshotImmutable(IMMUTABLE)
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise SnapshotImmutable(IMMUTABLE)
-
-
-class Immutable(models.Model):
-    objects = ImmutableQuerySet.as_manager()
+class Immutable(ImmutableModel):
+    immutable_error = SnapshotImmutable
+    immutable_message = IMMUTABLE
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise SnapshotImmutable(IMMUTABLE)
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise SnapshotImmutable(IMMUTABLE)
 
 
 class SnapshotMonth(Immutable):
