@@ -1,7 +1,12 @@
 """Serving over REST (docs/models.md "Serving"): one image to a model version, by alias or number, and the
 request's resource for answers that took longer than the wait."""
 
+import functools
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -11,7 +16,7 @@ from rest_framework.views import APIView
 
 from portal.errors import Invalid
 from training import access
-from training.models import PredictionRequest, PredictionState
+from training.models import PredictionRequest
 from training.services import serving
 
 
@@ -63,6 +68,9 @@ class PredictImageSerializer(serializers.Serializer):
 _REQUEST = {"application/octet-stream": OpenApiTypes.BINARY, "multipart/form-data": PredictImageSerializer}
 
 
+# Checks and records the request (authentication, access, the image) and answers 202 with its resource;
+# `predict_view` then waits for the worker's answer outside the web thread. (A comment, not a docstring:
+# the API schema would show a docstring as the endpoint's description.)
 class _PredictView(APIView):
     parser_classes = [MultiPartParser, RawImageParser]
 
@@ -71,12 +79,8 @@ class _PredictView(APIView):
         created = serving.prediction_request_create(
             user=request.user, version=version, data=data, threshold=options["threshold"], classes=options["classes"]
         )
-        answered = serving.prediction_wait(request=created, seconds=settings.PREDICT_WAIT_SECONDS)
-        body = PredictionRequestSerializer(answered).data
-        if answered.state in (PredictionState.SUCCEEDED, PredictionState.FAILED):
-            return Response(body)
-        response = Response(body, status=status.HTTP_202_ACCEPTED)
-        response["Location"] = f"/api/v1/predictions/requests/{answered.pk}/"
+        response = Response(PredictionRequestSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/v1/predictions/requests/{created.pk}/"
         return response
 
 
@@ -125,3 +129,40 @@ def _image_and_options(request) -> tuple[bytes, dict]:
     if not data:
         raise Invalid({"image": [serving.NOT_AN_IMAGE]})
     return data, {"threshold": options.validated_data.get("threshold"), "classes": classes}
+
+
+def predict_view(recording_view):
+    """The URL's view: `recording_view` (a DRF view above) records the request in a thread; the wait for
+    the worker's answer, up to PREDICT_WAIT_SECONDS, happens in the event loop (`prediction_await`), so a
+    slow inference holds no web thread and no database connection. Answered within the wait: 200 with the
+    shapes (or the failure); else the 202 and its Location. Keeps the DRF view's attributes, so the API
+    schema and CSRF handling see the DRF view."""
+
+    @functools.wraps(recording_view)
+    async def view(request, *args, **kwargs):
+        recorded = await sync_to_async(_released_after(recording_view))(request, *args, **kwargs)
+        if recorded.status_code != status.HTTP_202_ACCEPTED:
+            return recorded  # refused: the DRF view's own error response
+        request_id = recorded.data["id"]
+        if not await serving.prediction_await(request_id=request_id, seconds=settings.PREDICT_WAIT_SECONDS):
+            return recorded
+        return JsonResponse(await sync_to_async(_answer)(request_id))
+
+    return view
+
+
+def _released_after(view):
+    """`view`, then its thread's database connection handed back before the wait (to the pool, in autocommit)."""
+
+    def call(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return call
+
+
+def _answer(request_id: int) -> dict:
+    answered = PredictionRequest.objects.select_related("model_version__model").get(pk=request_id)
+    return PredictionRequestSerializer(answered).data

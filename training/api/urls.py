@@ -14,12 +14,12 @@ urlpatterns: list = [
     path("models/<int:pk>/aliases/<str:alias>/", models.ModelAliasView.as_view(), name="api-model-alias"),
     re_path(
         r"^models/(?P<name>[^/@]+)@(?P<alias>[^/@]+)/predict/$",
-        serving.AliasPredictView.as_view(),
+        serving.predict_view(serving.AliasPredictView.as_view()),
         name="api-model-alias-predict",
     ),
     path(
         "models/<str:name>/versions/<int:number>/predict/",
-        serving.VersionPredictView.as_view(),
+        serving.predict_view(serving.VersionPredictView.as_view()),
         name="api-model-version-predict",
     ),
     path(

@@ -4,13 +4,15 @@ answers with `shapes_predict`, the same path a pre-label run takes. The web proc
 training.detector is imported inside the worker's function only (an import-linter contract and a test
 hold that)."""
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.ingest.images import canonical_image, check_header
@@ -70,18 +72,26 @@ def request_image_path(*, request_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "predict-requests" / f"{request_id}.bin"
 
 
-def prediction_wait(*, request: PredictionRequest, seconds: float, interval: float = 0.005) -> PredictionRequest:
-    """The request once the worker finished it, or as it is after `seconds` (the caller answers 202).
-    Polls the row (one indexed read) every 5 ms at first, backing off to 50 ms: a doubling back-off added
-    about half an inference to each answer (bench/serving.py)."""
+async def prediction_await(*, request_id: int, seconds: float, interval: float = 0.005) -> bool:
+    """Whether the worker finished the request within `seconds`. Waits in the event loop, not in a web
+    thread, and hands the database connection back (to the pool) between reads, so a slow inference holds
+    neither. Reads the row (one indexed read) every 5 ms at first, backing off to 50 ms: a doubling
+    back-off added about half an inference to each answer (bench/serving.py)."""
     deadline = time.monotonic() + seconds
-    while request.state not in (PredictionState.SUCCEEDED, PredictionState.FAILED):
+    while not await sync_to_async(_finished_then_release)(request_id):
         if time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
+            return False
+        await asyncio.sleep(interval)
         interval = min(interval * 1.1, 0.05)
-        request.refresh_from_db(fields=["state", "shapes", "error", "inference_ms", "finished_at"])
-    return request
+    return True
+
+
+def _finished_then_release(request_id: int) -> bool:
+    try:
+        finished = (PredictionState.SUCCEEDED, PredictionState.FAILED)
+        return PredictionRequest.objects.filter(pk=request_id, state__in=finished).exists()
+    finally:
+        connection.close()  # back to the pool while the request waits (autocommit: nothing is left open)
 
 
 # ---------------------------------------------------------------- the inference worker
