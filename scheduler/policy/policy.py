@@ -461,7 +461,11 @@ def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Deci
     with cyclic_gc_paused():
         starving_after = starvation_threshold(state.pending, state.now, config)
         ranked = starving_first(
-            rank_pending(state, config), state.now, starving_after, gpu_exponent=config.starvation_gpu_exponent
+            rank_pending(state, config),
+            state.now,
+            starving_after,
+            gpu_exponent=config.starvation_gpu_exponent,
+            pending=state.pending,
         )
         work = Pass(state, config)
         work.run(ranked)
