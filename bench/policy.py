@@ -114,10 +114,29 @@ def build_state(scale: int, seed: int = 7) -> ClusterState:
         key=lambda job: job["submit"],
     )
     # In submit order, and made in that order, as the scheduling service reads them (order_by
-    # submitted_at, id, one object per row): where objects lie in memory follows the queue.
-    pending = [PendingJob(**{**job, "id": f"job{job['id']}"}) for job in fields]
+    # submitted_at, id, one object per row, its values made with it): where objects lie in memory
+    # follows the queue. Fresh copies of the values, not the ones drawn above in id order: those
+    # lie scattered, and reading them in queue order would measure cache misses the service's
+    # pass does not have.
+    pending = [fresh_job(job) for job in fields]
     return ClusterState(
         now=NOW, gpus=gpus, running=tuple(running), pending=tuple(pending), bookings=bookings, teams=teams
+    )
+
+
+def fresh_job(fields: dict) -> PendingJob:
+    """A pending job from drawn fields, each float and string a new object made with it (equal values)."""
+    return PendingJob(
+        id=f"job{fields['id']}",
+        team="".join(("team", fields["team"][4:])),
+        gpus=fields["gpus"],
+        submit=fields["submit"] + 0.0,
+        time_limit=fields["time_limit"] + 0.0,
+        tier=fields["tier"],
+        preemptible=fields["preemptible"],
+        model=None if fields["model"] is None else "".join(("A1", "00")),
+        min_memory_mb=fields["min_memory_mb"],
+        multi_node=fields["multi_node"],
     )
 
 

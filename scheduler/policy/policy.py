@@ -254,10 +254,7 @@ class Pass:
                 return reasons.BOOKED_WINDOW
         return reasons.WAITING_FOR_GPUS
 
-    def set_status(self, job: PendingJob, code: str, text: Optional[str] = None) -> None:
-        if text is not None:
-            self.statuses[job.id] = (code, text)
-            return
+    def set_status(self, job: PendingJob, code: str) -> None:
         # One (code, text) tuple per kind of reason, shared by the thousands of jobs that wait for it.
         key = (code, job.gpus)
         status = self.texts.get(key)
@@ -338,7 +335,7 @@ class Pass:
             elif job.team in limited:
                 blocked = self.ledger.admission_block(job, config)
                 if blocked is not None:
-                    self.set_status(job, *blocked)
+                    statuses[job.id] = blocked  # (code, message), shared by the jobs it blocks alike
                     continue
             if self.head_job is not None:
                 tested_after_head += 1
@@ -464,7 +461,11 @@ def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Deci
     with cyclic_gc_paused():
         starving_after = starvation_threshold(state.pending, state.now, config)
         ranked = starving_first(
-            rank_pending(state, config), state.now, starving_after, gpu_exponent=config.starvation_gpu_exponent
+            rank_pending(state, config),
+            state.now,
+            starving_after,
+            gpu_exponent=config.starvation_gpu_exponent,
+            pending=state.pending,
         )
         work = Pass(state, config)
         work.run(ranked)

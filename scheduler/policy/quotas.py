@@ -69,14 +69,14 @@ class TeamLedger:
 def gpu_cap_block(team: TeamState, held: int, job: PendingJob) -> Optional[tuple]:
     """The team's maximum concurrent GPUs would be exceeded."""
     if team.max_gpus is not None and held + job.gpus > team.max_gpus:
-        return reasons.TEAM_GPU_CAP, reasons.reason_text(reasons.TEAM_GPU_CAP, limit=team.max_gpus)
+        return reasons.status(reasons.TEAM_GPU_CAP, limit=team.max_gpus)
     return None
 
 
 def gpu_hours_block(team: TeamState, hours_left: Optional[float], job: PendingJob) -> Optional[tuple]:
     """GPUs x time limit exceeds the team's remaining GPU-hours."""
     if hours_left is not None and job.gpus * job.time_limit / HOUR > hours_left + 1e-9:
-        return reasons.TEAM_QUOTA, reasons.reason_text(reasons.TEAM_QUOTA, remaining=max(0.0, hours_left))
+        return reasons.status(reasons.TEAM_QUOTA, remaining=max(0.0, hours_left))
     return None
 
 
@@ -86,7 +86,6 @@ def borrow_block(team: TeamState, held: int, job: PendingJob, config: PolicyConf
         return None
     if job.preemptible or job.time_limit <= config.borrow_limit_s:
         return None
-    text = reasons.reason_text(
+    return reasons.status(
         reasons.BORROW_LIMIT, guaranteed=team.guaranteed_gpus, borrow_hours=config.borrow_limit_s / HOUR
     )
-    return reasons.BORROW_LIMIT, text

@@ -66,3 +66,32 @@ def test_submit_order_ranking_is_fifo_with_input_order_ties(pending):
     ranked = rank_pending(state, PolicyConfig(ranking="submit_order"))
     expected = sorted(range(len(pending)), key=lambda i: (pending[i].submit, i))
     assert [j.id for j in ranked] == [pending[i].id for i in expected]
+
+
+@given(
+    st.lists(
+        st.builds(
+            PendingJob,
+            id=st.integers(0, 10_000),
+            team=st.sampled_from(("a", "b")),
+            gpus=st.sampled_from((1, 2, 8)),
+            submit=st.sampled_from((0.0, HOUR, 99 * HOUR, 150 * HOUR, 200 * HOUR)),  # the last two: not yet aged
+            time_limit=st.sampled_from((0.5, HOUR, 1e6, 30 * DAY)),
+            tier=st.integers(0, 2),
+        ),
+        max_size=40,
+        unique_by=lambda j: j.id,
+    )
+)
+def test_ranking_is_exactly_the_score_order_with_its_tie_breaks(pending):
+    # Few distinct values, so equal scores are common (also between different submits, both after
+    # `now`): ties go to the earlier submit, then input order.
+    state = ClusterState(
+        now=100 * HOUR, pending=tuple(pending), teams=(TeamState("a", usage_gpu_seconds=5e5), TeamState("b"))
+    )
+    factors = fair_share_factors(state, CONFIG)
+    expected = sorted(
+        range(len(pending)),
+        key=lambda i: (-job_score(pending[i], state.now, factors[pending[i].team], CONFIG), pending[i].submit, i),
+    )
+    assert [j.id for j in rank_pending(state, CONFIG)] == [pending[i].id for i in expected]

@@ -47,6 +47,13 @@ def test_starving_jobs_go_first_oldest_first_and_the_rest_keep_their_rank():
     order = [j.id for j in starving_first(ranked, now=100.0, threshold=50.0)]
     assert order == ["old-a", "old-b", "young-small", "mid"]
     assert starving_first(ranked, now=100.0, threshold=NEVER) == ranked
+    # The same jobs in input order only make the check for starving jobs cheaper, never change it.
+    in_input_order = tuple(sorted(ranked, key=lambda j: j.id))
+    for threshold in (50.0, 85.0, 95.0):
+        assert starving_first(ranked, 100.0, threshold, pending=in_input_order) == starving_first(
+            ranked, 100.0, threshold
+        )
+    assert starving_first(ranked, now=100.0, threshold=95.0, pending=in_input_order) is ranked
 
 
 def test_with_a_gpu_exponent_a_wide_job_starves_sooner():
