@@ -249,7 +249,7 @@ def split(f: ReportFilter, *, now) -> Table:
     """GPU time split over the range's steps, and a total row; what the stacked area chart draws."""
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     found = selectors.gpu_time_split(buckets=f.buckets(), scope=f.job_scope, now=now)
-    keys = ["jobs_gpu_hours", "booked_used_gpu_hours", "booked_idle_gpu_hours", "free_gpu_hours"]
+    keys = ["jobs_gpu_hours", "booked_used_gpu_hours", "booked_idle_gpu_hours", "drained_gpu_hours", "free_gpu_hours"]
     table = Table(
         "split",
         "GPU time split",
@@ -258,6 +258,7 @@ def split(f: ReportFilter, *, now) -> Table:
             Column("jobs_gpu_hours", "Used by jobs GPU-h", "GPU-h"),
             Column("booked_used_gpu_hours", "Booked and used GPU-h", "GPU-h"),
             Column("booked_idle_gpu_hours", "Booked and idle GPU-h", "GPU-h"),
+            Column("drained_gpu_hours", "Drained GPU-h", "GPU-h"),
             Column("free_gpu_hours", "Free GPU-h", "GPU-h"),
             Column("capacity_gpu_hours", "Capacity GPU-h", "GPU-h"),
         ],
@@ -270,7 +271,8 @@ def split(f: ReportFilter, *, now) -> Table:
             "jobs_gpu_hours": r.job_hours,
             "booked_used_gpu_hours": max(0.0, r.booked_hours - r.idle_hours),
             "booked_idle_gpu_hours": r.idle_hours,
-            "free_gpu_hours": max(0.0, r.capacity_hours - r.job_hours - r.booked_hours),
+            "drained_gpu_hours": r.drained_hours,
+            "free_gpu_hours": max(0.0, r.capacity_hours - r.job_hours - r.booked_hours - r.drained_hours),
             "capacity_gpu_hours": r.capacity_hours,
         }
         for key in totals:

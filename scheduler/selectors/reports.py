@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
+from portal.audit.models import AuditEntry
 from scheduler.models import (
     Attempt,
     AttemptState,
@@ -237,14 +238,15 @@ class SplitRow:
     job_hours: float  # jobs outside bookings
     booked_hours: float  # bookings, used or idle
     idle_hours: float  # of booked_hours: passed while the booking was idle
+    drained_hours: float = 0.0  # GPUs drained (themselves or their node) and holding nothing
 
 
 def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope, now: datetime) -> list[SplitRow]:
     """GPU time per bucket of consecutive [lo, hi) windows: jobs, bookings (and their idle part) and the
     capacity they come out of. Occupancy is summed by the database in one query (a conditional sum per
     bucket); idle hours are one query per bucket that has started. Teams and users narrow the occupancy,
-    nodes and GPU models both the occupancy and the capacity. Drained time is not here: there is no drain
-    history to read yet (the audit log's drain and undrain entries will be it)."""
+    nodes and GPU models both the occupancy and the capacity. Drained hours come from the audit log's drain
+    and undrain entries (`_drained_in_buckets`): the fleet's, whatever the team or user."""
     gpus = Gpu.objects.all()
     rows = GpuOccupancy.objects.filter(start__lt=buckets[-1][1], end__gt=buckets[0][0])
     bookings = Booking.objects.all()
@@ -269,6 +271,7 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
         sums[f"b{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.BOOKING))
     found = rows.aggregate(**sums)
     idle = _idle_in_buckets(buckets=buckets, bookings=bookings.distinct(), now=now)
+    drained = _drained_in_buckets(buckets=buckets, gpus=gpus, now=now)
     out = []
     for i, (lo, hi) in enumerate(buckets):
         out.append(
@@ -279,9 +282,101 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
                 job_hours=_hours(found[f"j{i}"]),
                 booked_hours=_hours(found[f"b{i}"]),
                 idle_hours=idle[i],
+                drained_hours=drained[i],
             )
         )
     return out
+
+
+def _drained_in_buckets(*, buckets, gpus, now: datetime) -> list[float]:
+    """GPU-hours per bucket, before now, that a GPU of `gpus` was drained — itself or its node — while it
+    held no job or booking (a drain that let running work finish counts from when the work ended).
+    Drained periods come from the audit log: each GPU's and node's drain and undrain entries in time
+    order; before its first entry a GPU (or node) was as that entry's `before` says, or, with no entry,
+    as it is now (drained before the audit log existed: drained all along)."""
+    first, last = buckets[0][0], min(buckets[-1][1], now)
+    if first >= last:
+        return [0.0] * len(buckets)
+    rows = list(gpus.values_list("pk", "node_id", "state"))
+    nodes = dict(Node.objects.filter(pk__in={node for _, node, _ in rows}).values_list("pk", "drained"))
+    node_periods = _drain_periods("node", nodes, key="drained", now=last)
+    gpu_periods = _drain_periods("gpu", {pk: state == "drained" for pk, _, state in rows}, key="state", now=last)
+    drained_by_gpu = {
+        pk: _union(gpu_periods.get(pk, []) + node_periods.get(node, []), lo=first, hi=last) for pk, node, _ in rows
+    }
+    busy = _occupied_by_gpu([pk for pk, periods in drained_by_gpu.items() if periods], lo=first, hi=last)
+    out = []
+    for lo, hi in buckets:
+        hi = min(hi, now)
+        total = 0.0
+        for pk, periods in drained_by_gpu.items():
+            for start, end in periods:
+                total += _overlap(start, end, lo, hi) - sum(
+                    _overlap(*both, lo, hi) for both in _cut(busy.get(pk, []), start, end)
+                )
+        out.append(total / HOUR)
+    return out
+
+
+def _drain_periods(kind: str, drained_now: dict[int, bool], *, key: str, now: datetime) -> dict[int, list]:
+    drain, undrain = (
+        (AuditEntry.Action.GPU_DRAIN, AuditEntry.Action.GPU_UNDRAIN)
+        if kind == "gpu"
+        else (AuditEntry.Action.NODE_DRAIN, AuditEntry.Action.NODE_UNDRAIN)
+    )
+    entries = defaultdict(list)
+    found = AuditEntry.objects.filter(target_type=kind, action__in=(drain, undrain), at__lt=now)
+    for target, at, action, before in found.order_by("at", "id").values_list("target_id", "at", "action", "before"):
+        if target.isdigit() and int(target) in drained_now:
+            entries[int(target)].append((at, action == drain, before or {}))
+    periods = {}
+    for pk, now_drained in drained_now.items():
+        mine = entries.get(pk, [])
+        was = _drained_before(mine[0][2], key) if mine else now_drained
+        since, spans = (datetime.min.replace(tzinfo=now.tzinfo) if was else None), []
+        for at, drains, _ in mine:
+            if drains and since is None:
+                since = at
+            elif not drains and since is not None:
+                spans.append((since, at))
+                since = None
+        if since is not None:
+            spans.append((since, now))
+        periods[pk] = spans
+    return periods
+
+
+def _drained_before(before: dict, key: str) -> bool:
+    return before.get(key) is True or before.get(key) == "drained"
+
+
+def _occupied_by_gpu(gpu_ids: list[int], *, lo: datetime, hi: datetime) -> dict[int, list]:
+    found = defaultdict(list)
+    rows = GpuOccupancy.objects.filter(gpu_id__in=gpu_ids, start__lt=hi, end__gt=lo)
+    for gpu, start, end in rows.values_list("gpu_id", "start", "end"):
+        found[gpu].append((start, end))
+    return {gpu: _union(spans, lo=lo, hi=hi) for gpu, spans in found.items()}
+
+
+def _union(spans: list, *, lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    """The spans clipped to [lo, hi), merged where they overlap, in time order."""
+    merged: list[list] = []
+    for start, end in sorted((max(a, lo), min(b, hi)) for a, b in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def _cut(spans: list, lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    return [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
+
+
+def _overlap(start: datetime, end: datetime, lo: datetime, hi: datetime) -> float:
+    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
 
 
 def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:

@@ -303,6 +303,7 @@ def test_gpu_time_split_per_local_hour_across_the_autumn_change(idle, admin):
         "jobs_gpu_hours": 0.0,
         "booked_used_gpu_hours": 14.0,
         "booked_idle_gpu_hours": 6.0,
+        "drained_gpu_hours": 0.0,
         "free_gpu_hours": 80.0,
         "capacity_gpu_hours": 100.0,
     }
@@ -311,6 +312,7 @@ def test_gpu_time_split_per_local_hour_across_the_autumn_change(idle, admin):
         "jobs_gpu_hours": 0.0,
         "booked_used_gpu_hours": 0.0,
         "booked_idle_gpu_hours": 2.0,
+        "drained_gpu_hours": 0.0,
         "free_gpu_hours": 2.0,
         "capacity_gpu_hours": 4.0,
     }
