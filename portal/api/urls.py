@@ -28,6 +28,7 @@ urlpatterns = [
     path("reports/quotas/", reports_api.QuotaReportView.as_view(), name="api-report-quotas"),
     path("reports/split/", reports_api.activity_view("split"), name="api-report-split"),
     path("reports/burn/", reports_api.activity_view("burn"), name="api-report-burn"),
+    path("reports/burn-daily/", reports_api.activity_view("burn-daily"), name="api-report-burn-daily"),
     path("reports/labeling/", reports_api.activity_view("labeling"), name="api-report-labeling"),
     path("reports/agreement/", reports_api.activity_view("agreement"), name="api-report-agreement"),
     path("reports/waits/", reports_api.activity_view("waits"), name="api-report-waits"),

@@ -6,6 +6,7 @@ carry "GPU-h" in the column's label.
 
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,7 +33,9 @@ class Table:
     columns: list[Column]
     rows: list[dict] = field(default_factory=list)
     actions: bool = False  # rows carry a booking id the page offers actions on
-    chart: list[str] = field(default_factory=list)  # keys stacked in the page's area chart, bottom first
+    chart: list[str] = field(default_factory=list)  # keys drawn in the page's chart (stacked: bottom first)
+    chart_kind: str = "stacked"  # "stacked" areas (parts of a whole) or "lines" (each series on its own)
+    chart_unit: str = "GPU-h"
 
     def csv_rows(self) -> list[list]:
         return [[row[c.key] for c in self.columns] for row in self.rows]
@@ -186,6 +189,55 @@ def burn(f: ReportFilter, *, now) -> Table:
     return table
 
 
+def burn_daily(f: ReportFilter, *, now) -> Table:
+    """The burn-down chart of the month holding the range's first day: per team, the share of its monthly
+    quota counted by each day's end (days to come blank) and, from today, the projection at the pace so far
+    (never below what is booked for the month), against the quota's 100 %."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    lo, hi = month_bounds(f.first_day.replace(day=1))
+    days = _days_of(lo, hi, zone)
+    by_team = selectors.quota_burn_by_day(days=days, scope=f.job_scope, now=now)
+    month = {r.team_id: r.month_hours for r in selectors.quota_burn(lo=lo, hi=hi, scope=f.job_scope, now=now)}
+    teams = {t.pk: t for t in Team.objects.filter(pk__in=by_team).order_by("name")}
+    columns, keys = [Column("start", "Day"), Column("quota_pct", "Quota", "%")], ["quota_pct"]
+    for team in teams.values():
+        for key, label in ((f"team_{team.pk}_pct", "used"), (f"team_{team.pk}_projected_pct", "projected")):
+            columns.append(Column(key, f"{team.name} {label}", "%"))
+            keys.append(key)
+    table = Table("burn-daily", f"Quota used day by day, {f.first_day:%B %Y}", columns, chart=keys)
+    table.chart_kind, table.chart_unit = "lines", "%"
+    elapsed = max(0.0, (min(now, hi) - lo).total_seconds())
+    for i, (start, end) in enumerate(days):
+        row = {"start": start.astimezone(zone).isoformat(), "quota_pct": 100.0}
+        for pk, team in teams.items():
+            limit = float(quota_of(team=team).gpu_hours_per_month)
+            used = by_team[pk][i]
+            pace = by_team[pk][-1] if by_team[pk][-1] is not None else max(h for h in by_team[pk] if h is not None)
+            projected = None
+            if end >= now and elapsed:
+                projected = max(pace / elapsed * (end - lo).total_seconds(), month[pk] if end == hi else 0.0)
+            row[f"team_{pk}_pct"] = _percent(used, limit)
+            row[f"team_{pk}_projected_pct"] = _percent(projected, limit)
+        table.rows.append(row)
+    return table
+
+
+def _days_of(lo, hi, zone) -> list[tuple]:
+    """The site zone's days from lo to hi as [start, end) UTC instants (23- and 25-hour days included)."""
+    days, day = [], lo.astimezone(zone).date()
+    while (start := datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)) < hi:
+        following = day + timedelta(days=1)
+        days.append((start, datetime(following.year, following.month, following.day, tzinfo=zone).astimezone(UTC)))
+        day = following
+    return days
+
+
+def _percent(hours, limit: float):
+    if hours is None or not limit:
+        return None
+    return round(100 * hours / limit, 1)
+
+
 def labeling(f: ReportFilter) -> Table:
     """Items labelled and reviewed per local day and person, rejection rate, time per item."""
     scope = f.job_scope
@@ -287,6 +339,7 @@ REPORTS = {
     "labeling": lambda f, now: labeling(f),
     "agreement": lambda f, now: agreement(f),
     "burn": lambda f, now: burn(f, now=now),
+    "burn-daily": lambda f, now: burn_daily(f, now=now),
     "waits": lambda f, now: waits(f),
     "outcomes": lambda f, now: outcomes(f),
     "idle": lambda f, now: idle(f, now=now),
@@ -296,6 +349,8 @@ REPORTS = {
 
 def shown(value, unit: str) -> str:
     """A cell as the page shows it: h:mm for durations (seconds underneath), one decimal for GPU-h."""
+    if value is None:
+        return ""
     if unit == "h:mm":
         minutes = round(value / 60)
         return f"{minutes // 60}:{minutes % 60:02d}"

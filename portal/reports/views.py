@@ -51,6 +51,8 @@ def report_page(request, name: str):
     tables = [activity.REPORTS[name](f, now)]
     if name == "idle":
         tables.append(activity.idle_by_owner(f, now=now))
+    if name == "burn":
+        tables.append(activity.burn_daily(f, now=now))
     if name == "labeling":
         tables.append(activity.agreement(f))
     wanted = request.GET.get("table") or tables[0].name
@@ -62,6 +64,7 @@ def report_page(request, name: str):
             "table": t,
             "csv": "?" + urlencode({**f.query(), "table": t.name, "format": "csv"}),
             "chart": _chart(t),
+            "chart_id": f"chart-data-{t.name}",
             "rows": [{"cells": [activity.shown(row[c.key], c.unit) for c in t.columns], "row": row} for row in t.rows],
         }
         for t in tables
@@ -70,6 +73,7 @@ def report_page(request, name: str):
         "name": name,
         "filter": f,
         "tables": shown_tables,
+        "any_chart": any(t["chart"] for t in shown_tables),
         "ranges": RANGES,
         "scopes": SCOPES,
         "reports": _report_links(),
@@ -79,12 +83,14 @@ def report_page(request, name: str):
 
 
 def _chart(table) -> dict | None:
-    """The stacked area chart's data (static/portal/reports.js): the table's own rows, total left out."""
+    """The chart's data (static/portal/reports.js): the table's own rows, total left out."""
     if not table.chart:
         return None
     rows = [row for row in table.rows if row["start"] != "total"]
     labels = {c.key: c.label for c in table.columns}
     return {
+        "kind": table.chart_kind,
+        "unit": table.chart_unit,
         "t": [row["start"] for row in rows],
         "series": [{"label": labels[key], "values": [row[key] for row in rows]} for key in table.chart],
     }

@@ -316,7 +316,7 @@ def test_gpu_time_split_per_local_hour_across_the_autumn_change(idle, admin):
         "free_gpu_hours": 2.0,
         "capacity_gpu_hours": 4.0,
     }
-    assert 'id="chart-data"' in page and "uPlot.iife.min.js" in page
+    assert 'id="chart-data-split"' in page and "uPlot.iife.min.js" in page
 
 
 def test_the_index_links_every_report(admin):
