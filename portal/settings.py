@@ -521,6 +521,11 @@ CELERY_BEAT_SCHEDULE["training-prelabel-sweep"] = {
     "task": "training.prelabel_sweep",
     "schedule": env_float("ATELIER_TRAINING_PRELABEL_SWEEP_INTERVAL", 10.0, minimum=0.05),
 }
+# Serving: predict requests older than a day are deleted (training/services/serving.py, KEEP_REQUESTS).
+CELERY_BEAT_SCHEDULE["training-prediction-requests-prune"] = {
+    "task": "training.prediction_requests_prune",
+    "schedule": 3600.0,
+}
 # A job is stopped ("disk full", not requeued) when free space under JOB_DATA_ROOT falls below this.
 # In embedded mode the database shares that disk: the reserve must hold the rest of the job's log
 # copy (up to the cap) and the failure record, so it is at least twice the log cap.

@@ -5,6 +5,7 @@ from celery import shared_task
 from training.demo import DEMO_TASK, demo_training_build
 from training.services import pipeline_runs
 from training.services import prelabel as prelabel_service
+from training.services import serving as serving_service
 from training.services.serving import PREDICT_TASK, prediction_run
 from training.services.staging import STAGE_TASK, staging_advance, staging_sweep
 
@@ -27,6 +28,11 @@ def demo_build() -> None:
 @shared_task(name=PREDICT_TASK, acks_late=True, reject_on_worker_lost=True)
 def predict(*, request_id: int) -> None:
     prediction_run(request_id=request_id)
+
+
+@shared_task(name="training.prediction_requests_prune")
+def prediction_requests_prune() -> int:
+    return serving_service.prediction_requests_prune()
 
 
 @shared_task(name=prelabel_service.INGEST_TASK, acks_late=True, reject_on_worker_lost=True)

@@ -40,14 +40,15 @@ def checkout():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def registered(team, user, *, broken: bool = False) -> RegisteredModel:
-    """Version 1 of a tiny untrained detector that fires often, its files where the registry keeps them."""
+def registered(team, user, *, broken: bool = False, config: DetectorConfig | None = None) -> RegisteredModel:
+    """Version 1 of an untrained detector (tiny unless `config` says) that fires often, its files where the
+    registry keeps them."""
     model = RegisteredModel.objects.create(team=team, name="tiny-detector", created_by=user)
     version = ModelVersion.objects.create(model=model, number=1, format="state_dict", registered_by=user)
     folder = version_folder(version=version)
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    config = DetectorConfig(classes=CLASSES, width=8, scale=0.25, tile_height=512, tile_overlap=256)
+    config = config or DetectorConfig(classes=CLASSES, width=8, scale=0.25, tile_height=512, tile_overlap=256)
     detector = CentreDetector(config)
     torch.nn.init.constant_(detector.heatmap.bias, 2.0)
     if broken:
@@ -127,6 +128,37 @@ def test_a_checkpoint_that_does_not_load_fails_the_run_with_the_message(fleet, r
     assert run.state == PrelabelState.FAILED and "The checkpoint does not load" in run.error, run.error
     assert run.items_ingested == 0
     assert not Prediction.objects.filter(run_ref=prelabel_run_ref(run_id=run.pk)).exists()
+
+
+def test_a_run_requeued_mid_job_has_one_prediction_per_item(fleet, researcher, team_a, checkout):
+    """The worker is killed while the job is half way (some lines written and ingested): the job is
+    requeued, its second attempt predicts only the rest, and every item has exactly one prediction."""
+    import signal
+
+    from training.detector.lines import PREDICTIONS_FILE, lines_read
+
+    dataset = detection_version_create(
+        user=researcher, team_id=team_a.pk, name="Tall strips", seeds=range(10), width=480, height=4000
+    ).dataset
+    model = registered(team_a, researcher, config=DetectorConfig(classes=CLASSES))  # the template's size: slower
+    run = prelabel_run_start(
+        user=researcher, model_id=model.pk, dataset_id=dataset.pk, version=1, threshold=0.1, working_dir=str(checkout)
+    )
+    output = settings.JOB_DATA_ROOT / f"job-{run.job_id}" / "outputs" / PREDICTIONS_FILE
+    wait_for(lambda: len(lines_read(output).records) >= 2, timeout=120)
+    assert prelabel_ingest(run_id=run.pk).items_ingested >= 2  # progress stored before the kill
+    fleet.stop("worker", sig=signal.SIGKILL)  # the whole worker process group, the job with it
+    fleet.ensure_running()
+
+    job = final(run.job, timeout=240)
+    assert job.state == "succeeded", (job.state_reason, log_text(researcher, job)[-800:])
+    assert list(job.attempts.order_by("number").values_list("state", flat=True)) == ["lost", "succeeded"]
+    items = sorted(Item.objects.filter(dataset=dataset).values_list("id", flat=True))
+    assert sorted(r["item"] for r in lines_read(output).records) == items  # the second attempt skipped the done
+    run = prelabel_ingest(run_id=run.pk)
+    assert (run.state, run.items_ingested) == (PrelabelState.SUCCEEDED, 10)
+    predictions = Prediction.objects.filter(run_ref=prelabel_run_ref(run_id=run.pk))
+    assert sorted(predictions.values_list("item_id", flat=True)) == items
 
 
 @pytest.mark.django_db

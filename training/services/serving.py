@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections import OrderedDict
+from datetime import timedelta
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
@@ -25,6 +26,9 @@ PREDICT_TASK = "training.predict"
 NOT_AN_IMAGE = "Send one image: the request body, or a multipart form's `image` part."
 NO_CONFIG = "Version {number} of {model} has no config file; it cannot be served."
 FAILED_TO_LOAD = "The model did not load: {error}"
+# A request's answer stays readable (GET /predictions/<id>/) this long; beat's prune then deletes the row.
+KEEP_REQUESTS = timedelta(days=1)
+PRUNE_BATCH = 5000
 
 
 class TooLarge(ApplicationError):
@@ -92,6 +96,17 @@ def _finished_then_release(request_id: int) -> bool:
         return PredictionRequest.objects.filter(pk=request_id, state__in=finished).exists()
     finally:
         connection.close()  # back to the pool while the request waits (autocommit: nothing is left open)
+
+
+def prediction_requests_prune(*, now=None) -> int:
+    """Beat's round (`training.prediction_requests_prune`): delete requests older than KEEP_REQUESTS, and
+    an image a lost worker left; a batch at a time, the next round takes the rest."""
+    cutoff = (now or timezone.now()) - KEEP_REQUESTS
+    ids = list(PredictionRequest.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+    for request_id in ids:
+        request_image_path(request_id=request_id).unlink(missing_ok=True)
+    PredictionRequest.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 # ---------------------------------------------------------------- the inference worker

@@ -59,3 +59,20 @@ def test_a_finished_request_is_left_alone(version, png):
     prediction_run(request_id=row.pk)
     row.refresh_from_db()
     assert row.state == PredictionState.SUCCEEDED and row.error == "" and path.exists()
+
+
+def test_requests_older_than_a_day_are_pruned_with_any_image_left(version, png):
+    from datetime import UTC, datetime, timedelta
+
+    from training.services.serving import KEEP_REQUESTS, prediction_requests_prune
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    old, old_path = _request(version, PredictionState.QUEUED, png)  # its worker was lost, its image left
+    done, _ = _request(version, PredictionState.SUCCEEDED, png)
+    recent, recent_path = _request(version, PredictionState.SUCCEEDED, png)
+    PredictionRequest.objects.filter(pk__in=[old.pk, done.pk]).update(created_at=now - KEEP_REQUESTS - timedelta(1))
+    PredictionRequest.objects.filter(pk=recent.pk).update(created_at=now - KEEP_REQUESTS + timedelta(minutes=1))
+
+    assert prediction_requests_prune(now=now) == 2
+    assert list(PredictionRequest.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not old_path.exists() and recent_path.exists()
