@@ -26,48 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from bench.harness import UVICORN_OPTIONS  # noqa: E402
+from bench.harness import UVICORN_OPTIONS, stack_environment, stack_reset  # noqa: E402
 from bench.jobs import percentile  # noqa: E402
 
 VAR = ROOT / "var" / "bench-serving"
 DATABASE = "atelier_bench_serving"
-
-
-def environment(service: bool) -> dict:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ATELIER_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
-    }
-    env |= {
-        "ATELIER_VAR_DIR": str(VAR),
-        "ATELIER_GPU_BACKEND": "simulated",
-        "ATELIER_SIM_FLEET": "1x1:A100-80GB",
-        "ATELIER_JOB_WORKDIR_ROOT": str(VAR),
-        "ATELIER_DEMO_TRAINING": "0",
-        "ATELIER_PREDICT_WAIT_SECONDS": "60",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if service:
-        env |= {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/4",
-            "REDIS_URL": "redis://127.0.0.1:6379/5",
-            "CELERY_KEY_PREFIX": "atelier-bench-serving:",
-            "CHANNELS_KEY_PREFIX": "atelier-bench-serving",
-        }
-    return env
-
-
-def reset(service: bool) -> None:
-    import shutil
-
-    shutil.rmtree(VAR, ignore_errors=True)
-    VAR.mkdir(parents=True)
-    if service:
-        for sql in (f"DROP DATABASE IF EXISTS {DATABASE}", f"CREATE DATABASE {DATABASE}"):
-            psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql]
-            subprocess.run(psql, check=True, capture_output=True)
-        subprocess.run(["redis-cli", "-n", "4", "flushdb"], check=True, capture_output=True)
+REDIS_DB = 4
 
 
 def free_port() -> int:
@@ -135,8 +99,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
-    reset(args.service)
-    env = environment(args.service)
+    stack_reset(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB)
+    extra = {
+        "ATELIER_SIM_FLEET": "1x1:A100-80GB",
+        "ATELIER_JOB_WORKDIR_ROOT": str(VAR),
+        "ATELIER_DEMO_TRAINING": "0",
+        "ATELIER_PREDICT_WAIT_SECONDS": "60",
+    }
+    env = stack_environment(var=VAR, service=args.service, database=DATABASE, redis_db=REDIS_DB, extra=extra)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     import django

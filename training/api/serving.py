@@ -5,7 +5,6 @@ import functools
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -152,13 +151,13 @@ def predict_view(recording_view):
 
 
 def _released_after(view):
-    """`view`, then its thread's database connection handed back before the wait (to the pool, in autocommit)."""
+    """`view`, then its thread's database connection handed back to the pool before the wait."""
 
     def call(*args, **kwargs):
         try:
             return view(*args, **kwargs)
         finally:
-            connection.close()
+            serving.connection_release()
 
     return call
 

@@ -95,7 +95,14 @@ def _finished_then_release(request_id: int) -> bool:
         finished = (PredictionState.SUCCEEDED, PredictionState.FAILED)
         return PredictionRequest.objects.filter(pk=request_id, state__in=finished).exists()
     finally:
-        connection.close()  # back to the pool while the request waits (autocommit: nothing is left open)
+        connection_release()
+
+
+def connection_release() -> None:
+    """Hand this thread's database connection back to the pool (autocommit: nothing is left open). Without
+    a pool there is nothing to hand back, and closing would only cost a reconnect at the next read."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close()
 
 
 def prediction_requests_prune(*, now=None) -> int:
