@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from scheduler.models import (
     Attempt,
+    AttemptPart,
     Booking,
     BookingIdlePeriod,
     CalendarFeed,
@@ -178,6 +179,15 @@ class AttemptAdmin(ReadOnlyAdmin):
     list_select_related = ("job", "node")
     date_hierarchy = "queued_at"
     ordering = ("-queued_at",)
+
+
+@admin.register(AttemptPart)
+class AttemptPartAdmin(ReadOnlyAdmin):
+    list_display = ("attempt", "rank", "node", "state", "host", "pgid", "claimed_at", "heartbeat_at", "ended_at")
+    list_filter = ("state", "node")
+    search_fields = ("attempt__job__name", "host", "node__name")
+    list_select_related = ("attempt__job", "node")
+    ordering = ("-attempt", "rank")
 
 
 @admin.register(JobAllocation)

@@ -8,6 +8,7 @@ from django.conf import settings
 from scheduler.execution.reaper import attempts_reap, lost_attempts_requeue
 from scheduler.execution.runner import attempt_run
 from scheduler.services import scheduling, telemetry
+from scheduler.services.jobs import attempts_release_unclaimed_parts
 
 
 @shared_task(name="scheduler.telemetry_rollup")
@@ -37,13 +38,16 @@ def scheduling_pass(*, requested_at: str | None = None) -> None:
 
 @shared_task(name="jobs.reap")
 def reap() -> None:
-    """Lost attempts are requeued; queued ones nobody claimed are sent again (docs/decisions.md §6)."""
+    """Lost attempts are requeued; queued ones nobody claimed are sent again, or released when their
+    parts across nodes did not all claim (docs/decisions.md §6, docs/jobs.md)."""
     # A pause of three reaper intervals (database, beat or workers away) restarts the watch.
     attempts_reap(
         heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL)
     )
     lost_attempts_requeue(node_down_grace=timedelta(seconds=settings.JOB_NODE_DOWN_GRACE))
-    scheduling.attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
+    claim_timeout = timedelta(seconds=settings.JOB_CLAIM_TIMEOUT)
+    scheduling.attempts_reenqueue_unclaimed(claim_timeout=claim_timeout)
+    attempts_release_unclaimed_parts(claim_timeout=claim_timeout)
 
 
 @shared_task(name="bookings.flag_idle")

@@ -26,6 +26,8 @@ from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     JOB_FINAL_STATES,
     Attempt,
+    AttemptPart,
+    AttemptPartState,
     AttemptState,
     Booking,
     BookingState,
@@ -261,6 +263,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     now = _after_last_release(gpus=gpus, now=now)
     end = now + timedelta(seconds=job.time_limit_s)
     JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
+    _parts_place(attempt=attempt, gpus=gpus)
     if job.booking_id is None:
         # Outside a booking the job holds its GPUs in the shared occupancy table (docs/decisions.md §4).
         GpuOccupancy.objects.bulk_create(
@@ -309,12 +312,99 @@ def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
         state=AttemptState.RUNNING, host=host, worker=worker, started_at=now, heartbeat_at=now
     )
     if claimed:
-        job = Job.objects.get(attempts__pk=attempt_id)
-        Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
-        _publish(Job.objects.get(pk=job.pk), "job.started")
-        if job.booking_id is not None:
-            booking_job_started(booking_id=job.booking_id, at=now)
+        _job_started(attempt_id=attempt_id, now=now)
     return bool(claimed)
+
+
+def _job_started(*, attempt_id: int, now) -> None:
+    job = Job.objects.get(attempts__pk=attempt_id)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
+    _publish(Job.objects.get(pk=job.pk), "job.started")
+    if job.booking_id is not None:
+        booking_job_started(booking_id=job.booking_id, at=now)
+
+
+# --- parts of an attempt across nodes (docs/jobs.md, "Jobs across nodes") -------------------------
+
+UNCLAIMED_PARTS = "the part(s) on {nodes} did not claim their GPUs within {seconds:.0f} s"
+
+
+def _parts_place(*, attempt: Attempt, gpus: list[Gpu]) -> None:
+    """One part per node when the GPUs span nodes, ranked in the order the placement lists them
+    (rank 0 on the attempt's own node); none on one node, where the attempt is its only part."""
+    nodes = list(dict.fromkeys(gpu.node for gpu in gpus))
+    if len(nodes) > 1:
+        AttemptPart.objects.bulk_create(
+            [AttemptPart(attempt=attempt, rank=rank, node=node) for rank, node in enumerate(nodes)]
+        )
+
+
+@transaction.atomic
+def attempt_part_claim(*, part_id: int, host: str, worker: str, port: int | None = None) -> bool:
+    """Compare-and-set, as attempt_claim, for one node's part: the worker holds that node's GPUs and
+    waits. The claim that completes the set starts the attempt (queued → running, every part
+    running). `port`: the free port rank 0's worker chose on its host, the attempt's MASTER_PORT.
+
+    False when the part was claimed already (a second delivery) or its attempt is no longer queued
+    (its claim timeout released it): the worker then starts nothing."""
+    attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True).first()
+    if attempt_id is None:
+        return False
+    # The attempt's row lock orders this claim against the other parts' and the timeout's release.
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.state != AttemptState.QUEUED:
+        return False
+    now = timezone.now()
+    claimed = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.QUEUED).update(
+        state=AttemptPartState.CLAIMED, host=host, worker=worker, claimed_at=now, heartbeat_at=now, port=port
+    )
+    if not claimed:
+        return False
+    parts = attempt.parts.order_by("rank")
+    if not parts.exclude(state=AttemptPartState.CLAIMED).exists():
+        first = parts.first()
+        parts.update(state=AttemptPartState.RUNNING, heartbeat_at=now)
+        Attempt.objects.filter(pk=attempt_id).update(
+            state=AttemptState.RUNNING, host=first.host, worker=first.worker, started_at=now, heartbeat_at=now
+        )
+        _job_started(attempt_id=attempt_id, now=now)
+    return True
+
+
+def attempts_release_unclaimed_parts(*, claim_timeout: timedelta, now=None) -> list[int]:
+    """Attempts across nodes whose parts did not all claim within the claim timeout (a node's worker
+    down, its queue lost): the parts that claimed let go of their GPUs, nothing of the attempt ever
+    started, and the job waits for a new placement. Returns the attempts released."""
+    now = now or timezone.now()
+    stale = (
+        Attempt.objects.filter(state=AttemptState.QUEUED, parts__isnull=False, enqueued_at__lt=now - claim_timeout)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    return [attempt_id for attempt_id in list(stale) if _attempt_release_unclaimed(attempt_id, claim_timeout)]
+
+
+@transaction.atomic
+def _attempt_release_unclaimed(attempt_id: int, claim_timeout: timedelta) -> bool:
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.state != AttemptState.QUEUED:
+        return False  # its last part claimed meanwhile: it runs
+    now = timezone.now()
+    missing = attempt.parts.filter(state=AttemptPartState.QUEUED).select_related("node").order_by("rank")
+    reason = UNCLAIMED_PARTS.format(
+        nodes=", ".join(part.node.name for part in missing), seconds=claim_timeout.total_seconds()
+    )
+    attempt.state, attempt.reason, attempt.ended_at = AttemptState.LOST, reason, now
+    attempt.processes_gone_at = now  # a part starts its processes only once every part claimed
+    attempt.save(update_fields=["state", "reason", "ended_at", "processes_gone_at"])
+    attempt.parts.update(state=AttemptPartState.ENDED, ended_at=now)
+    _release_gpus(attempt, now)
+    job = Job.objects.select_for_update().get(pk=attempt.job_id)
+    if job.cancel_requested_at is not None:
+        _job_end(job, JobState.CANCELLED, job.cancel_reason or "Cancelled before it started.")
+    else:
+        _job_after_loss(job, attempt)
+    return True
 
 
 @transaction.atomic

@@ -285,13 +285,14 @@ def attempt_enqueue(*, attempt_id: int) -> bool:
 
 
 def attempts_reenqueue_unclaimed(*, claim_timeout: timedelta, now: datetime | None = None) -> list[int]:
-    """Queued attempts nobody claimed in time (a lost message, a broker that was down) go out again."""
+    """Queued attempts nobody claimed in time (a lost message, a broker that was down) go out again.
+    Not an attempt across nodes: its parts that claimed hold GPUs, and it is released instead
+    (attempts_release_unclaimed_parts)."""
     now = now or timezone.now()
-    stale = list(
-        Attempt.objects.filter(state="queued", enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True)
-    )
+    queued = Attempt.objects.filter(state="queued", parts__isnull=True)
+    stale = list(queued.filter(enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True))
     # Never sent (the broker was down at placement): retried on every reaper run.
-    stale += list(Attempt.objects.filter(state="queued", enqueued_at__isnull=True).values_list("pk", flat=True))
+    stale += list(queued.filter(enqueued_at__isnull=True).values_list("pk", flat=True))
     for attempt_id in stale:
         attempt_enqueue(attempt_id=attempt_id)
     return stale
