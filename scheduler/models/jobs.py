@@ -186,6 +186,10 @@ class AttemptPart(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     signal = models.IntegerField(null=True, blank=True)
+    # How its process group ended (an attempt state: succeeded, failed, cancelled, timed_out) and why;
+    # the attempt ends once every part ended, with the first part's outcome that was not a success.
+    outcome = models.CharField(max_length=20, choices=AttemptState.choices, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["attempt", "rank"]

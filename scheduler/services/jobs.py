@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from portal.notifications.models import Notification
@@ -347,9 +347,12 @@ def attempt_part_claim(*, part_id: int, host: str, worker: str, port: int | None
 
     False when the part was claimed already (a second delivery) or its attempt is no longer queued
     (its claim timeout released it): the worker then starts nothing."""
-    attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True).first()
-    if attempt_id is None:
+    row = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", "rank").first()
+    if row is None:
         return False
+    attempt_id, rank = row
+    if (rank == 0) != (port is not None):
+        raise ValueError("rank 0's worker claims with the attempt's port, and only it")
     # The attempt's row lock orders this claim against the other parts' and the timeout's release.
     attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
     if attempt.state != AttemptState.QUEUED:
@@ -369,6 +372,89 @@ def attempt_part_claim(*, part_id: int, host: str, worker: str, port: int | None
         )
         _job_started(attempt_id=attempt_id, now=now)
     return True
+
+
+def attempt_part_heartbeat(*, part_id: int, worker: str) -> bool:
+    """The part's runner is alive. The attempt's heartbeat is its stalest running part's, so the
+    reaper judges an attempt across nodes as it judges any (a silent node's part makes it lost).
+    False when the part is no longer running under this worker, or its attempt no longer runs."""
+    now = timezone.now()
+    beat = AttemptPart.objects.filter(
+        pk=part_id, state=AttemptPartState.RUNNING, worker=worker, attempt__state=AttemptState.RUNNING
+    ).update(heartbeat_at=now)
+    if beat:
+        attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True)
+        stalest = Min("parts__heartbeat_at", filter=Q(parts__state=AttemptPartState.RUNNING))
+        stalest_at = Attempt.objects.filter(pk__in=attempt_id).aggregate(at=stalest)["at"]
+        Attempt.objects.filter(pk__in=attempt_id, state=AttemptState.RUNNING).update(heartbeat_at=stalest_at or now)
+    return bool(beat)
+
+
+def attempt_part_stop_request(*, part_id: int, worker: str) -> str | None:
+    """Why the part's runner should stop its group now: a cancel, a preemption, another part that
+    ended without succeeding, or its attempt ended (lost, say); "" to go on; None when the part is
+    no longer running under this worker (a second runner, a deleted job): stop, record nothing."""
+    part = AttemptPart.objects.filter(pk=part_id).select_related("attempt__job").first()
+    if part is None or part.state != AttemptPartState.RUNNING or part.worker != worker:
+        return None
+    attempt, job = part.attempt, part.attempt.job
+    if job.cancel_requested_at:
+        return job.cancel_reason or "Cancelled."
+    if attempt.preempt_requested_at:
+        return "preempted to return GPUs to a team's guaranteed share"
+    if attempt.state != AttemptState.RUNNING:
+        return f"its attempt ended ({attempt.state}: {attempt.reason})"
+    failed = attempt.parts.filter(state=AttemptPartState.ENDED).exclude(outcome=AttemptState.SUCCEEDED).first()
+    return f"part {failed.rank} ended ({failed.outcome}: {failed.reason})" if failed else ""
+
+
+@transaction.atomic
+def attempt_part_end(
+    *, part_id: int, worker: str, state: str, reason: str = "", exit_code=None, signal_number=None
+) -> None:
+    """A part's process group ended and nothing of it runs any more. The attempt ends when its last
+    part ends: succeeded when every part did, otherwise with the first outcome that was not a success
+    (the other parts were stopped because of it). One attempt end, one accounting, GPUs released only
+    once no part runs. A part not running under this worker records nothing."""
+    attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True).first()
+    if attempt_id is None:
+        return
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)  # orders the parts' ends
+    now = timezone.now()
+    ended = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.RUNNING, worker=worker).update(
+        state=AttemptPartState.ENDED,
+        ended_at=now,
+        outcome=state,
+        reason=reason[:500],
+        exit_code=exit_code,
+        signal=signal_number,
+    )
+    parts = attempt.parts.order_by("ended_at", "rank")
+    if not ended or parts.exclude(state=AttemptPartState.ENDED).exists():
+        return
+    Attempt.objects.filter(pk=attempt_id, processes_gone_at__isnull=True).update(processes_gone_at=now)
+    if attempt.state != AttemptState.RUNNING:
+        return  # ended already (lost: the reaper; the requeue waited for these processes to be gone)
+    first_failure = parts.exclude(outcome=AttemptState.SUCCEEDED).select_related("node").first()
+    runtime = (now - attempt.started_at).total_seconds() if attempt.started_at else 0.0
+    gpus = JobAllocation.objects.filter(attempt_id=attempt_id).count()
+    if first_failure is None:
+        attempt_finish(
+            attempt=attempt,
+            state=AttemptState.SUCCEEDED,
+            reason="Every part exited with code 0.",
+            exit_code=0,
+            gpu_seconds=runtime * gpus,
+        )
+        return
+    attempt_finish(
+        attempt=attempt,
+        state=first_failure.outcome,
+        reason=f"Part {first_failure.rank} on {first_failure.node.name}: {first_failure.reason}"[:500],
+        exit_code=first_failure.exit_code,
+        signal_number=first_failure.signal,
+        gpu_seconds=runtime * gpus,
+    )
 
 
 def attempts_release_unclaimed_parts(*, claim_timeout: timedelta, now=None) -> list[int]:

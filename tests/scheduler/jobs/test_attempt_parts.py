@@ -9,8 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from scheduler.models import Attempt, AttemptPart, GpuOccupancy, Job, JobAllocation
+from scheduler.selectors.jobs import attempt_part_launch
 from scheduler.services.jobs import (
     attempt_part_claim,
+    attempt_part_end,
+    attempt_part_heartbeat,
+    attempt_part_stop_request,
     attempt_place,
     attempts_release_unclaimed_parts,
     job_cancel,
@@ -36,6 +40,19 @@ def placed(job, gpus, *, enqueued_ago=timedelta(0)):
 
 def parts_of(attempt):
     return list(AttemptPart.objects.filter(attempt=attempt).order_by("rank"))
+
+
+def claim(part, host, *, tag="1"):
+    """As the part's worker would: rank 0's brings the attempt's port."""
+    port = 29_511 if part.rank == 0 else None
+    return attempt_part_claim(part_id=part.pk, host=host, worker=f"{host}:{tag}:w", port=port)
+
+
+def running(job, gpus):
+    attempt = placed(job, gpus)
+    for part in parts_of(attempt):
+        assert claim(part, f"host-{part.rank}")
+    return Attempt.objects.get(pk=attempt.pk), parts_of(attempt)
 
 
 def test_an_attempt_across_two_nodes_has_one_part_per_node_rank_0_on_its_own_node(two_nodes, researcher):
@@ -76,8 +93,8 @@ def test_a_second_delivery_of_a_part_claims_nothing(two_nodes, researcher):
     a0, _, b0, _ = two_nodes
     attempt = placed(submit(researcher, gpus=2, multi_node=True), [a0, b0])
     first, _ = parts_of(attempt)
-    assert attempt_part_claim(part_id=first.pk, host="host-a", worker="host-a:1:w")
-    assert not attempt_part_claim(part_id=first.pk, host="host-a", worker="host-a:2:w")
+    assert claim(first, "host-a")
+    assert not claim(first, "host-a", tag="2")
     assert AttemptPart.objects.get(pk=first.pk).worker == "host-a:1:w"
 
 
@@ -86,7 +103,7 @@ def test_parts_not_all_claimed_in_time_release_the_gpus_and_the_job_waits_again(
     job = submit(researcher, gpus=2, multi_node=True)
     attempt = placed(job, [a0, b0], enqueued_ago=TIMEOUT + timedelta(seconds=1))
     first, second = parts_of(attempt)
-    assert attempt_part_claim(part_id=first.pk, host="host-a", worker="host-a:1:w")
+    assert claim(first, "host-a")
 
     assert attempts_release_unclaimed_parts(claim_timeout=TIMEOUT) == [attempt.pk]
 
@@ -100,7 +117,7 @@ def test_parts_not_all_claimed_in_time_release_the_gpus_and_the_job_waits_again(
     assert not GpuOccupancy.objects.filter(attempt=attempt, end__gt=now).exists()
     assert (job.state, job.pending_reason) == ("pending", "Requeued.")
     # The late part finds its attempt released: it starts nothing.
-    assert not attempt_part_claim(part_id=second.pk, host="host-b", worker="host-b:1:w")
+    assert not claim(second, "host-b")
     assert Attempt.objects.get(pk=attempt.pk).state == "lost"
 
 
@@ -109,7 +126,7 @@ def test_nothing_is_released_before_the_timeout_or_once_every_part_claimed(two_n
     waiting = placed(submit(researcher, gpus=2, multi_node=True), [a0, b0], enqueued_ago=TIMEOUT / 2)
     started = placed(submit(researcher, gpus=2, multi_node=True), [a1, b1], enqueued_ago=2 * TIMEOUT)
     for part in parts_of(started):
-        assert attempt_part_claim(part_id=part.pk, host="h", worker=f"h:{part.rank}:w")
+        assert claim(part, f"h{part.rank}")
     assert attempts_release_unclaimed_parts(claim_timeout=TIMEOUT) == []
     assert Attempt.objects.get(pk=waiting.pk).state == "queued"
     assert Attempt.objects.get(pk=started.pk).state == "running"
@@ -143,3 +160,90 @@ def test_a_job_cancelled_while_its_parts_wait_ends_cancelled_when_released(two_n
     attempts_release_unclaimed_parts(claim_timeout=TIMEOUT)
     job.refresh_from_db()
     assert job.state == "cancelled"
+
+
+def test_rank_0_claims_with_the_attempts_port_and_only_it(two_nodes, researcher):
+    a0, _, b0, _ = two_nodes
+    first, second = parts_of(placed(submit(researcher, gpus=2, multi_node=True), [a0, b0]))
+    with pytest.raises(ValueError):
+        attempt_part_claim(part_id=first.pk, host="host-a", worker="host-a:1:w")
+    with pytest.raises(ValueError):
+        attempt_part_claim(part_id=second.pk, host="host-b", worker="host-b:1:w", port=29_000)
+
+
+def test_each_part_launches_with_rank_0s_host_and_port_and_its_own_nodes_gpus(db, researcher):
+    a0, a1, _, b0, _, _ = up(fleet(nodes=2, per_node=3, prefix="mw"))
+    _, (first, second) = running(submit(researcher, gpus=3, multi_node=True), [a0, a1, b0])
+    launch = attempt_part_launch(part_id=second.pk)
+    assert (launch.rank, launch.gpu_uuids) == (1, [b0.uuid])
+    assert (launch.rendezvous.master_addr, launch.rendezvous.master_port, launch.rendezvous.nnodes) == (
+        "host-0",
+        29_511,
+        2,
+    )
+    assert attempt_part_launch(part_id=first.pk).gpu_uuids == [a0.uuid, a1.uuid]
+
+
+def test_the_attempts_heartbeat_is_its_stalest_parts(two_nodes, researcher):
+    a0, _, b0, _ = two_nodes
+    attempt, (first, second) = running(submit(researcher, gpus=2, multi_node=True), [a0, b0])
+    old = timezone.now() - timedelta(minutes=5)
+    AttemptPart.objects.filter(pk=second.pk).update(heartbeat_at=old)
+    assert attempt_part_heartbeat(part_id=first.pk, worker=first.worker)
+    assert Attempt.objects.get(pk=attempt.pk).heartbeat_at == old  # the reaper sees node B's silence
+    assert not attempt_part_heartbeat(part_id=first.pk, worker="someone-else")
+
+
+def test_the_attempt_succeeds_once_every_part_exited_with_code_0(two_nodes, researcher):
+    a0, _, b0, _ = two_nodes
+    job = submit(researcher, gpus=2, multi_node=True)
+    attempt, (first, second) = running(job, [a0, b0])
+    attempt_part_end(
+        part_id=second.pk, worker=second.worker, state="succeeded", reason="Exited with code 0.", exit_code=0
+    )
+    assert Attempt.objects.get(pk=attempt.pk).state == "running"
+    assert attempt_part_stop_request(part_id=first.pk, worker=first.worker) == ""
+    attempt_part_end(
+        part_id=first.pk, worker=first.worker, state="succeeded", reason="Exited with code 0.", exit_code=0
+    )
+    attempt.refresh_from_db()
+    job.refresh_from_db()
+    assert (attempt.state, attempt.exit_code, job.state) == ("succeeded", 0, "succeeded")
+    assert attempt.processes_gone_at is not None and attempt.gpu_seconds >= 0
+    assert not JobAllocation.objects.filter(attempt=attempt, end__gt=timezone.now()).exists()
+
+
+def test_one_part_failing_stops_the_others_and_the_attempt_ends_once_with_its_outcome(two_nodes, researcher):
+    a0, _, b0, _ = two_nodes
+    job = submit(researcher, gpus=2, multi_node=True)
+    attempt, (first, second) = running(job, [a0, b0])
+    attempt_part_end(part_id=second.pk, worker=second.worker, state="failed", reason="Exited with code 3.", exit_code=3)
+    # GPUs stay held while rank 0 still runs; its runner is told to stop.
+    assert Attempt.objects.get(pk=attempt.pk).state == "running"
+    assert JobAllocation.objects.filter(attempt=attempt, end__gt=timezone.now()).count() == 2
+    stop = attempt_part_stop_request(part_id=first.pk, worker=first.worker)
+    assert stop == "part 1 ended (failed: Exited with code 3.)"
+    attempt_part_end(part_id=first.pk, worker=first.worker, state="cancelled", reason=stop, signal_number=15)
+    attempt.refresh_from_db()
+    job.refresh_from_db()
+    assert (attempt.state, attempt.exit_code) == ("failed", 3)
+    assert attempt.reason == "Part 1 on mn-01: Exited with code 3."
+    assert job.state == "failed" and Attempt.objects.filter(job=job).count() == 1
+    # A late second end of a part changes nothing.
+    attempt_part_end(part_id=first.pk, worker=first.worker, state="succeeded", exit_code=0)
+    assert Attempt.objects.get(pk=attempt.pk).state == "failed"
+
+
+def test_a_cancel_and_a_lost_attempt_stop_every_part(two_nodes, researcher):
+    a0, a1, b0, b1 = two_nodes
+    cancelled = submit(researcher, gpus=2, multi_node=True)
+    _, (first, _) = running(cancelled, [a0, b0])
+    job_cancel(job=cancelled, by=researcher)
+    assert attempt_part_stop_request(part_id=first.pk, worker=first.worker) == "Cancelled."
+    lost, (part, _) = running(submit(researcher, gpus=2, multi_node=True), [a1, b1])
+    Attempt.objects.filter(pk=lost.pk).update(state="lost", reason="no heartbeat for 4 s")
+    assert (
+        attempt_part_stop_request(part_id=part.pk, worker=part.worker)
+        == "its attempt ended (lost: no heartbeat for 4 s)"
+    )
+    assert attempt_part_stop_request(part_id=part.pk, worker="another:1:w") is None
