@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 
+from scheduler.execution.parts import attempt_part_run
 from scheduler.execution.reaper import attempts_reap, lost_attempts_requeue
 from scheduler.execution.runner import attempt_run
 from scheduler.services import scheduling, telemetry
@@ -29,6 +30,12 @@ def telemetry_prune() -> dict:
 @shared_task(name="jobs.run_attempt", acks_late=False)
 def run_attempt(*, attempt_id: int) -> None:
     attempt_run(attempt_id=attempt_id)
+
+
+# As run_attempt: acknowledged when a worker starts it; the database decides what runs.
+@shared_task(name="jobs.run_attempt_part", acks_late=False)
+def run_attempt_part(*, part_id: int) -> None:
+    attempt_part_run(part_id=part_id)
 
 
 @shared_task(name="jobs.scheduling_pass")

@@ -52,11 +52,10 @@ TEAM_REQUIRED = "You are a researcher in several teams: say which team this job 
 NOT_IN_TEAM = "You are not a researcher in that team."
 HIGH_NEEDS_ADMIN = "High priority needs a team admin."
 GPUS_RANGE = "Ask for at least 1 GPU."
-# A job is started as one process on one node, so a gang larger than every node could never start:
-# multi-node launch is not built yet (docs/jobs.md), and "May span nodes" does not lift this.
+# A job not allowed to span nodes runs as one process group on one node (docs/jobs.md).
 GPUS_MORE_THAN_A_NODE = (
-    "No node has {gpus} GPUs{constraint}; the largest has {largest}. A job runs on one node "
-    "(jobs spanning nodes are not launched yet): ask for at most {largest}."
+    "No node has {gpus} GPUs{constraint}; the largest has {largest}. Ask for at most {largest}, "
+    "or let the job span nodes (multi_node)."
 )
 GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
 TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
@@ -68,8 +67,8 @@ BOOKING_UNKNOWN = "No such booking of your team."
 BOOKING_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
 BOOKING_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
 BOOKING_SPLIT_OVER_NODES = (
-    "The booking holds at most {largest} GPUs on one node; this job asks for {gpus}, and a job runs on "
-    "one node (jobs spanning nodes are not launched yet)."
+    "The booking holds at most {largest} GPUs on one node; this job asks for {gpus}: ask for at most "
+    "{largest}, or let the job span nodes (multi_node)."
 )
 ALREADY_FINISHED = "The job has already ended ({state})."
 
@@ -109,10 +108,14 @@ def job_submit(
     runtime = environment_for_job(environment, errors)
     if env_errors := job_variable_errors(env or {}):
         errors["env"] = env_errors
-    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, errors=errors)
+    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
     if team:
         _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
-    booking = _checked_booking(booking_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
+    booking = (
+        _checked_booking(booking_id, team=team, gpus=gpus, multi_node=multi_node, time_limit=time_limit, errors=errors)
+        if team
+        else None
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -177,7 +180,7 @@ def _checked_working_dir(working_dir: str, errors) -> Path | None:
     return path
 
 
-def _check_gpus(*, gpus, gpu_model, min_memory_mb, errors) -> None:
+def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
     if gpus < 1:
         errors["gpus"] = [GPUS_RANGE]
         return
@@ -191,7 +194,7 @@ def _check_gpus(*, gpus, gpu_model, min_memory_mb, errors) -> None:
     constraint = f" of model {gpu_model}" if gpu_model else ""
     if total < gpus:
         errors["gpus"] = [GPUS_MORE_THAN_CLUSTER.format(total=total, gpus=gpus)]
-    elif largest < gpus:
+    elif largest < gpus and not multi_node:
         errors["gpus"] = [GPUS_MORE_THAN_A_NODE.format(gpus=gpus, constraint=constraint, largest=largest)]
 
 
@@ -211,7 +214,7 @@ def _check_time_limit(*, team, gpus, time_limit, errors) -> None:
         errors["time_limit"] = [OVER_MONTHLY_QUOTA.format(asked=asked, quota=quota.gpu_hours_per_month)]
 
 
-def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
+def _checked_booking(booking_id, *, team, gpus, multi_node, time_limit, errors):
     if booking_id is None:
         return None
     booking = Booking.objects.filter(pk=booking_id, team=team, state=BookingState.ACTIVE).first()
@@ -222,7 +225,7 @@ def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
     on_one_node = max(Counter(booking.gpus.values_list("node_id", flat=True)).values(), default=0)
     if held < gpus:
         errors["booking"] = [BOOKING_TOO_SMALL.format(held=held, gpus=gpus)]
-    elif on_one_node < gpus:
+    elif on_one_node < gpus and not multi_node:
         errors["booking"] = [BOOKING_SPLIT_OVER_NODES.format(largest=on_one_node, gpus=gpus)]
     elif max(booking.start, timezone.now()) + time_limit > booking.end:
         errors["booking"] = [BOOKING_TOO_SHORT]
