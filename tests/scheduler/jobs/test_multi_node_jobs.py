@@ -7,7 +7,7 @@ import pytest
 
 from scheduler.execution.parts import part_log_path
 from scheduler.models import Attempt, AttemptPart, JobAllocation
-from tests.scheduler.jobs.test_job_execution import fleet, final, log_text, submit  # noqa: F401 (fixture)
+from tests.scheduler.jobs.test_job_execution import final, fleet, log_text, submit  # noqa: F401 (fleet: a fixture)
 
 pytestmark = pytest.mark.stack
 
@@ -37,7 +37,8 @@ print("sum=%d" % total, flush=True)
 """
 
 
-def test_a_job_spanning_two_nodes_runs_one_part_per_node_and_its_parts_meet(fleet, researcher):
+@pytest.mark.usefixtures("fleet")
+def test_a_job_spanning_two_nodes_runs_one_part_per_node_and_its_parts_meet(researcher):
     job = submit(
         researcher, gpus=6, multi_node=True, command='python3 -c "$ALL_REDUCE"', env={"ALL_REDUCE": ALL_REDUCE}
     )
