@@ -6,6 +6,7 @@ ranks over TCP instead of a torch.distributed all-reduce, through the same rende
 import pytest
 
 from scheduler.execution.parts import part_log_path
+from scheduler.execution.process import group_members
 from scheduler.models import Attempt, AttemptPart, JobAllocation
 from tests.scheduler.jobs.test_job_execution import final, fleet, log_text, submit  # noqa: F401 (fleet: a fixture)
 
@@ -63,3 +64,20 @@ def test_a_job_spanning_two_nodes_runs_one_part_per_node_and_its_parts_meet(rese
         assert "sum=3" in text  # 1 + 2: each part reached the other
     assert sorted(len(JobAllocation.objects.filter(attempt=attempt, gpu__node=p.node)) for p in parts) == [2, 4]
     assert attempt.gpu_seconds > 0 and attempt.processes_gone_at is not None
+
+
+@pytest.mark.usefixtures("fleet")
+def test_one_part_failing_stops_the_other_and_the_job_fails_once(researcher):
+    command = 'if [ "$NODE_RANK" = 1 ]; then exit 3; fi; echo waiting; sleep 300'
+    job = final(submit(researcher, gpus=6, multi_node=True, command=command), timeout=60)
+    assert job.state == "failed", job.state_reason
+    attempt = Attempt.objects.get(job=job)
+    assert (attempt.exit_code, attempt.reason) == (
+        3,
+        f"Part 1 on {attempt.parts.get(rank=1).node.name}: Exited with code 3.",
+    )
+    rank_0 = attempt.parts.get(rank=0)
+    assert (rank_0.state, rank_0.outcome) == ("ended", "cancelled")
+    assert rank_0.reason == "part 1 ended (failed: Exited with code 3.)"
+    assert attempt.processes_gone_at is not None
+    assert rank_0.pgid is not None and not group_members(rank_0.pgid)
