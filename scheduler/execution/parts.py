@@ -19,7 +19,7 @@ from django.db import close_old_connections
 
 from scheduler.execution.disk import disk_full_reason, log_file_cap
 from scheduler.execution.environment import job_environment
-from scheduler.execution.ownership import supervising, worker_identity
+from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
 from scheduler.execution.process import ATTEMPT_MARKER, JobProcess, exit_status, group_terminate, process_start
 from scheduler.execution.rendezvous import free_port, rendezvous_environment
 from scheduler.execution.runner import (
@@ -96,6 +96,7 @@ def _run_claimed_part(part_id: int, *, worker: str) -> None:
     if refusal:
         attempt_part_end(part_id=part_id, worker=worker, state=AttemptState.FAILED, reason=refusal)
         return
+    runner_file_write(attempt_id=part.attempt_id, node=part.node.name, pgid=process.pgid, part_id=part.pk)
     PartRunner(part=part, process=process, worker=worker).run()
 
 
@@ -143,9 +144,10 @@ class PartRunner:
         except AttemptNotOurs:
             self._stop_group()
             log.warning("part %s is no longer this runner's: its processes were stopped", self.part.pk)
+            self._forget()
             return
         except Fenced:
-            self._stop_group()
+            self._stop_group()  # the runner file stays: the node's agent records the part gone
             log.error("part %s: no database for the outage grace; its processes were stopped", self.part.pk)
             return
         except BaseException:
@@ -222,5 +224,9 @@ class PartRunner:
         while not self.link.call(record):
             if time.monotonic() - ended > settings.JOB_DB_OUTAGE_GRACE:
                 log.error("part %s ended (%s) but the database stayed unreachable", self.part.pk, outcome.state)
-                return
+                return  # the runner file stays: the node's agent records the part gone
             time.sleep(max(0.0, self.link.next_try - time.monotonic()))
+        self._forget()
+
+    def _forget(self) -> None:
+        runner_file_remove(self.part.attempt_id, part_id=self.part.pk)

@@ -460,6 +460,18 @@ def attempt_part_end(
     )
 
 
+PART_WORKER_GONE = "its worker is gone; the node's agent stopped its processes"
+
+
+def attempt_part_gone(*, part_id: int) -> None:
+    """The node's agent found a part's group gone (stopped by it, or ended) with its worker gone: the
+    part ended lost, unless its runner recorded its end first. The other parts then stop, and the
+    attempt ends lost once they have: its job is requeued as any lost attempt's."""
+    worker = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.RUNNING).values_list("worker", flat=True)
+    for owner in worker:
+        attempt_part_end(part_id=part_id, worker=owner, state=AttemptState.LOST, reason=PART_WORKER_GONE)
+
+
 def attempts_release_unclaimed_parts(*, claim_timeout: timedelta, now=None) -> list[int]:
     """Attempts across nodes whose parts did not all claim within the claim timeout (a node's worker
     down, its queue lost): the parts that claimed let go of their GPUs, nothing of the attempt ever

@@ -2,15 +2,22 @@
 every part claimed its GPUs, and parts that claimed let go when the others did not within the claim
 timeout (all or nothing)."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from scheduler.execution.orphans import orphans_kill, runnerless_groups_stop
+from scheduler.execution.ownership import runner_file_write, runner_files_dir, supervising
+from scheduler.execution.process import group_members
+from scheduler.execution.reaper import lost_attempts_requeue
 from scheduler.models import Attempt, AttemptPart, GpuOccupancy, Job, JobAllocation
 from scheduler.selectors.jobs import attempt_part_launch
 from scheduler.services.jobs import (
+    PART_WORKER_GONE,
+    attempt_finish,
     attempt_part_claim,
     attempt_part_end,
     attempt_part_heartbeat,
@@ -20,6 +27,7 @@ from scheduler.services.jobs import (
     job_cancel,
 )
 from scheduler.services.scheduling import attempts_reenqueue_unclaimed
+from tests.scheduler.execution.test_ownership import job_process  # noqa: F401 (fixture)
 from tests.scheduler.factories import fleet
 from tests.scheduler.services.test_scheduling_pass import only_this_tests_gpus, submit, up  # noqa: F401 (autouse fixture)
 
@@ -247,3 +255,48 @@ def test_a_cancel_and_a_lost_attempt_stop_every_part(two_nodes, researcher):
         == "its attempt ended (lost: no heartbeat for 4 s)"
     )
     assert attempt_part_stop_request(part_id=part.pk, worker="another:1:w") is None
+
+
+def test_the_agent_stops_a_part_whose_worker_is_gone_and_the_other_parts_are_told_to_stop(
+    two_nodes, researcher, request
+):
+    a0, _, b0, _ = two_nodes
+    attempt, (first, second) = running(submit(researcher, gpus=2, multi_node=True), [a0, b0])
+    process = request.getfixturevalue("job_process")(attempt.pk)  # a real group marked as the attempt's
+    AttemptPart.objects.filter(pk=second.pk).update(pid=process.pid, pgid=process.pgid)
+    runner_file_write(attempt_id=attempt.pk, node="mn-01", pgid=process.pgid, part_id=second.pk)
+    assert runnerless_groups_stop(nodes=frozenset({"mn-01"})) == []  # its worker (this process) lives
+    path = runner_files_dir() / f"part-{second.pk}.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"worker_started": "1"}))  # the worker died
+
+    assert runnerless_groups_stop(nodes=frozenset({"mn-01"})) == [attempt.pk]
+
+    assert group_members(process.pgid) == []
+    second.refresh_from_db()
+    assert (second.state, second.outcome, second.reason) == ("ended", "lost", PART_WORKER_GONE)
+    assert not path.exists()
+    stop = attempt_part_stop_request(part_id=first.pk, worker=first.worker)
+    assert stop == f"part 1 ended (lost: {PART_WORKER_GONE})"
+    attempt_part_end(part_id=first.pk, worker=first.worker, state="cancelled", reason=stop, signal_number=15)
+    attempt.refresh_from_db()
+    assert attempt.state == "lost" and attempt.processes_gone_at is not None
+    assert lost_attempts_requeue(node_down_grace=timedelta(minutes=15)) == [attempt.job_id]
+    assert Job.objects.get(pk=attempt.job_id).state == "pending"
+
+
+@pytest.mark.django_db(transaction=True)  # the sweep closes stale connections, as a worker's tick does
+def test_a_returning_workers_sweep_kills_a_part_of_an_attempt_no_longer_live(two_nodes, researcher, request):
+    a0, _, b0, _ = two_nodes
+    attempt, (first, second) = running(submit(researcher, gpus=2, multi_node=True), [a0, b0])
+    process = request.getfixturevalue("job_process")(attempt.pk)
+    AttemptPart.objects.filter(pk=second.pk).update(pid=process.pid, pgid=process.pgid)
+    assert orphans_kill(nodes=frozenset({"mn-01"})) == []  # its attempt runs: never killed here
+    assert group_members(process.pgid)
+    attempt_finish(attempt=attempt, state="lost", reason="no heartbeat for 4 s")
+    assert orphans_kill(nodes=frozenset({"mn-00"})) == []  # another node's worker
+    with supervising(attempt.pk):
+        assert orphans_kill(nodes=frozenset({"mn-01"})) == []  # a runner here still supervises it
+    assert orphans_kill(nodes=frozenset({"mn-01"})) == [attempt.pk]
+    assert group_members(process.pgid) == []
+    assert AttemptPart.objects.get(pk=second.pk).state == "ended"
+    assert Attempt.objects.get(pk=attempt.pk).processes_gone_at is None  # rank 0 has not ended yet
