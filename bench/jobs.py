@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/jobs.py                      # embedded: SQLite + filesystem broker
     .venv/bin/python bench/jobs.py --service            # PostgreSQL + Redis (127.0.0.1)
-    options: --latency-jobs 30 --jobs 1000 --fleet 4x8:A100-80GB
+    options: --latency-jobs 30 --two-node-jobs 10 --jobs 1000 --fleet 4x8:A100-80GB (0 skips a part)
 
 Starts its own database (var/bench-jobs/ or the PostgreSQL database `atelier_bench`), the GPU agent,
 the node worker and beat as subprocesses with the default intervals, then
 1. latency: one `sleep 2` job at a time on the idle cluster; submit commit → attempt claimed (running);
+   then the same for multi-node jobs one GPU larger than a node (two parts: running once both claimed);
 2. throughput: N `true` jobs submitted at once through the simulated fleet; jobs per minute until all
    ended, and the duration of scheduling passes with that queue.
 Results go in docs/benchmarks.md.
@@ -52,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--service", action="store_true")
     parser.add_argument("--latency-jobs", type=int, default=30)
+    parser.add_argument("--two-node-jobs", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--fleet", default="4x8:A100-80GB")
     args = parser.parse_args()
@@ -71,18 +73,28 @@ def run(args) -> None:
     expected = fleet_size(args.fleet)
     fleet_wait(expected)
 
-    latencies = []
-    for _ in range(args.latency_jobs):
-        job = job_submit(user=user, command="sleep 2", gpus=1, time_limit=timedelta(minutes=10))
-        submitted = job.submitted_at
-        while not (attempt := Attempt.objects.filter(job=job, started_at__isnull=False).first()):
-            time.sleep(0.01)
-        latencies.append((attempt.started_at - submitted).total_seconds())
-        while not Job.objects.get(pk=job.pk).ended_at:
-            time.sleep(0.05)
-    print(
-        f"submit→running: p50 {statistics.median(latencies):.2f} s, p95 {percentile(latencies, 0.95):.2f} s over {len(latencies)} jobs"
-    )
+    per_node = int(args.fleet.split("x")[1].split(":")[0])
+    for label, count, fields in [
+        ("", args.latency_jobs, {"gpus": 1}),
+        (f"two-node ({per_node + 1} GPUs) ", args.two_node_jobs, {"gpus": per_node + 1, "multi_node": True}),
+    ]:
+        latencies = []
+        for _ in range(count):
+            job = job_submit(user=user, command="sleep 2", time_limit=timedelta(minutes=10), **fields)
+            submitted = job.submitted_at
+            while not (attempt := Attempt.objects.filter(job=job, started_at__isnull=False).first()):
+                time.sleep(0.01)
+            latencies.append((attempt.started_at - submitted).total_seconds())
+            while not Job.objects.get(pk=job.pk).ended_at:
+                time.sleep(0.05)
+            assert Job.objects.get(pk=job.pk).state == "succeeded", Job.objects.get(pk=job.pk).state_reason
+        if latencies:
+            print(
+                f"{label}submit→running: p50 {statistics.median(latencies):.2f} s, "
+                f"p95 {percentile(latencies, 0.95):.2f} s over {len(latencies)} jobs"
+            )
+    if not args.jobs:
+        return
 
     started = time.monotonic()
     for _ in range(args.jobs):

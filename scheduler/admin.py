@@ -11,6 +11,7 @@ from django.contrib import admin
 from portal.readonly_admin import ReadOnlyAdmin
 from scheduler.models import (
     Attempt,
+    AttemptPart,
     Booking,
     BookingIdlePeriod,
     CalendarFeed,
@@ -163,6 +164,15 @@ class AttemptAdmin(ReadOnlyAdmin):
     list_select_related = ("job", "node")
     date_hierarchy = "queued_at"
     ordering = ("-queued_at",)
+
+
+@admin.register(AttemptPart)
+class AttemptPartAdmin(ReadOnlyAdmin):
+    list_display = ("attempt", "rank", "node", "state", "host", "pgid", "claimed_at", "heartbeat_at", "ended_at")
+    list_filter = ("state", "node")
+    search_fields = ("attempt__job__name", "host", "node__name")
+    list_select_related = ("attempt__job", "node")
+    ordering = ("-attempt", "rank")
 
 
 @admin.register(JobAllocation)

@@ -5,6 +5,7 @@ from portal.celery import app
 
 SCHEDULING_PASS_TASK = "jobs.scheduling_pass"
 RUN_ATTEMPT_TASK = "jobs.run_attempt"
+RUN_ATTEMPT_PART_TASK = "jobs.run_attempt_part"
 
 
 def node_queue(node_name: str) -> str:
@@ -19,3 +20,8 @@ def scheduling_pass_send(*, requested_at: str) -> None:
 def attempt_send(*, attempt_id: int, node_name: str) -> None:
     # No retry: with the broker down the attempt stays queued in the database and is sent again.
     app.send_task(RUN_ATTEMPT_TASK, kwargs={"attempt_id": attempt_id}, queue=node_queue(node_name), retry=False)
+
+
+def attempt_part_send(*, part_id: int, node_name: str) -> None:
+    """One part of an attempt across nodes, to its node's queue (docs/jobs.md, "Jobs across nodes")."""
+    app.send_task(RUN_ATTEMPT_PART_TASK, kwargs={"part_id": part_id}, queue=node_queue(node_name), retry=False)

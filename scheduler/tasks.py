@@ -5,9 +5,11 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 
+from scheduler.execution.parts import attempt_part_run
 from scheduler.execution.reaper import attempts_reap, lost_attempts_requeue
 from scheduler.execution.runner import attempt_run
 from scheduler.services import scheduling, telemetry
+from scheduler.services.jobs import attempts_release_unclaimed_parts
 
 
 @shared_task(name="scheduler.telemetry_rollup")
@@ -30,6 +32,12 @@ def run_attempt(*, attempt_id: int) -> None:
     attempt_run(attempt_id=attempt_id)
 
 
+# As run_attempt: acknowledged when a worker starts it; the database decides what runs.
+@shared_task(name="jobs.run_attempt_part", acks_late=False)
+def run_attempt_part(*, part_id: int) -> None:
+    attempt_part_run(part_id=part_id)
+
+
 @shared_task(name="jobs.scheduling_pass")
 def scheduling_pass(*, requested_at: str | None = None) -> None:
     scheduling.scheduling_pass(requested_at=datetime.fromisoformat(requested_at) if requested_at else None)
@@ -37,13 +45,16 @@ def scheduling_pass(*, requested_at: str | None = None) -> None:
 
 @shared_task(name="jobs.reap")
 def reap() -> None:
-    """Lost attempts are requeued; queued ones nobody claimed are sent again (docs/decisions.md §6)."""
+    """Lost attempts are requeued; queued ones nobody claimed are sent again, or released when their
+    parts across nodes did not all claim (docs/decisions.md §6, docs/jobs.md)."""
     # A pause of three reaper intervals (database, beat or workers away) restarts the watch.
     attempts_reap(
         heartbeat_ttl=timedelta(seconds=settings.JOB_HEARTBEAT_TTL), gap=timedelta(seconds=3 * settings.REAPER_INTERVAL)
     )
     lost_attempts_requeue(node_down_grace=timedelta(seconds=settings.JOB_NODE_DOWN_GRACE))
-    scheduling.attempts_reenqueue_unclaimed(claim_timeout=timedelta(seconds=settings.JOB_CLAIM_TIMEOUT))
+    claim_timeout = timedelta(seconds=settings.JOB_CLAIM_TIMEOUT)
+    scheduling.attempts_reenqueue_unclaimed(claim_timeout=claim_timeout)
+    attempts_release_unclaimed_parts(claim_timeout=claim_timeout)
 
 
 @shared_task(name="bookings.flag_idle")

@@ -4,10 +4,12 @@ Two sweeps, each touching only attempts of its own node(s), never by host name:
 
 - The worker's, at start and on every heartbeat (`orphans_kill`): a group is killed only when the
   database says its attempt is no longer live (lost, ended) *and* no runner of this worker
-  supervises it. A running attempt is never killed here, whoever runs it.
+  supervises it. A running attempt is never killed here, whoever runs it. Parts of attempts across
+  nodes are swept by the same rule, by their own node.
 - The node agent's, every tick (`runnerless_groups_stop`): a group whose runner's worker process is
   gone (pid and start time from the runner file) is stopped, whatever the database says or whether
-  it can be reached; and a group that is gone is recorded as gone, so the reaper may requeue.
+  it can be reached; and a group that is gone is recorded as gone, so the reaper may requeue (a
+  part's group: its part ended lost, and the attempt's other parts stop).
 """
 
 import logging
@@ -24,7 +26,8 @@ from scheduler.execution.ownership import (
     worker_identity,
 )
 from scheduler.execution.process import attempt_marker_of, group_members, group_terminate, process_groups
-from scheduler.models import ATTEMPT_LIVE_STATES, Attempt
+from scheduler.models import ATTEMPT_LIVE_STATES, Attempt, AttemptPart, AttemptPartState
+from scheduler.services.jobs import attempt_part_gone
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,26 @@ def orphans_kill(*, nodes: frozenset[str] | None = None) -> list[int]:
             group_terminate(pgid=pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
         processes_gone_record(attempt_id)
         cleared.append(attempt_id)
+    return cleared + _orphan_parts_kill(nodes)
+
+
+def _orphan_parts_kill(nodes: frozenset[str]) -> list[int]:
+    """The same rule for the parts of attempts across nodes that ran on this worker's nodes: a part
+    still marked running whose attempt is no longer live and that no runner here supervises."""
+    candidates = (
+        AttemptPart.objects.filter(node__name__in=nodes, pgid__isnull=False, state=AttemptPartState.RUNNING)
+        .exclude(attempt__state__in=ATTEMPT_LIVE_STATES)
+        .exclude(attempt_id__in=supervised_attempts())
+    )
+    cleared = []
+    for part_id, attempt_id, pgid in candidates.values_list("pk", "attempt_id", "pgid"):
+        if attempt_group_members(attempt_id=attempt_id, pgid=pgid):
+            log.warning(
+                "killing process group %s of attempt %s's part %s: nobody supervises it", pgid, attempt_id, part_id
+            )
+            group_terminate(pgid=pgid, grace_seconds=settings.JOB_KILL_GRACE_SECONDS)
+        attempt_part_gone(part_id=part_id)
+        cleared.append(attempt_id)
     return cleared
 
 
@@ -92,7 +115,10 @@ def runnerless_groups_stop(*, nodes: frozenset[str] | None) -> list[int]:
 
 def _record_and_forget(entry: RunnerFile) -> None:
     try:
-        processes_gone_record(entry.attempt_id)
+        if entry.part_id is None:
+            processes_gone_record(entry.attempt_id)
+        else:
+            attempt_part_gone(part_id=entry.part_id)
     except DatabaseError:
         log.warning("could not record that attempt %s's processes are gone; trying again next tick", entry.attempt_id)
         connection.close()  # a broken connection reopens on the next try

@@ -75,13 +75,19 @@ class RunnerFile:
     pgid: int
     worker_pid: int
     worker_started: str  # /proc start time of the worker: a recycled pid is not the worker
+    part_id: int | None = None  # one node's part of an attempt across nodes (docs/jobs.md)
 
 
 def runner_files_dir() -> Path:
     return Path(settings.JOB_DATA_ROOT) / "runners"
 
 
-def runner_file_write(*, attempt_id: int, node: str, pgid: int) -> None:
+def _runner_file_name(attempt_id: int, part_id: int | None) -> str:
+    # A part's own name: the parts of one attempt on emulated nodes share a host and this folder.
+    return f"attempt-{attempt_id}.json" if part_id is None else f"part-{part_id}.json"
+
+
+def runner_file_write(*, attempt_id: int, node: str, pgid: int, part_id: int | None = None) -> None:
     directory = runner_files_dir()
     directory.mkdir(parents=True, exist_ok=True)
     body = {
@@ -90,14 +96,16 @@ def runner_file_write(*, attempt_id: int, node: str, pgid: int) -> None:
         "pgid": pgid,
         "worker_pid": os.getpid(),
         "worker_started": process_start_time(os.getpid()),
+        "part": part_id,
     }
-    temporary = directory / f".attempt-{attempt_id}.json.tmp"
+    name = _runner_file_name(attempt_id, part_id)
+    temporary = directory / f".{name}.tmp"
     temporary.write_text(json.dumps(body))
-    temporary.replace(directory / f"attempt-{attempt_id}.json")  # atomic: the agent never reads half a file
+    temporary.replace(directory / name)  # atomic: the agent never reads half a file
 
 
-def runner_file_remove(attempt_id: int) -> None:
-    (runner_files_dir() / f"attempt-{attempt_id}.json").unlink(missing_ok=True)
+def runner_file_remove(attempt_id: int, *, part_id: int | None = None) -> None:
+    (runner_files_dir() / _runner_file_name(attempt_id, part_id)).unlink(missing_ok=True)
 
 
 def runner_files(*, nodes: frozenset[str] | None = None) -> list[RunnerFile]:
@@ -106,9 +114,10 @@ def runner_files(*, nodes: frozenset[str] | None = None) -> list[RunnerFile]:
     directory = runner_files_dir()
     if not directory.is_dir():
         return found
-    for path in directory.glob("attempt-*.json"):
+    for path in [*directory.glob("attempt-*.json"), *directory.glob("part-*.json")]:
         try:
             body = json.loads(path.read_text())
+            part = body.get("part")
             entry = RunnerFile(
                 path,
                 int(body["attempt"]),
@@ -116,6 +125,7 @@ def runner_files(*, nodes: frozenset[str] | None = None) -> list[RunnerFile]:
                 int(body["pgid"]),
                 int(body["worker_pid"]),
                 str(body["worker_started"]),
+                None if part is None else int(part),
             )
         except (OSError, ValueError, KeyError, TypeError):
             continue  # removed meanwhile, or not ours

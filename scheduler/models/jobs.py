@@ -157,6 +157,51 @@ class Attempt(models.Model):
         return f"Job {self.job_id} attempt {self.number}"
 
 
+class AttemptPartState(models.TextChoices):
+    QUEUED = "queued", "Queued"  # its runner task sent to the part's node, not yet claimed there
+    CLAIMED = "claimed", "Claimed"  # a worker on its node holds its GPUs and waits for the other parts
+    RUNNING = "running", "Running"  # every part claimed: its process group started
+    ENDED = "ended", "Ended"
+
+
+class AttemptPart(models.Model):
+    """One node's share of an attempt whose GPUs span nodes: one process group on that node, under
+    that node's worker, with that node's GPUs (docs/jobs.md, "Jobs across nodes").
+
+    A single-node attempt has no parts: the attempt row itself records its node, host, worker,
+    process group and heartbeat, as it always has. Rank 0's host is the rendezvous address
+    (MASTER_ADDR) and its worker chooses the attempt's free port when it claims."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="parts")
+    rank = models.PositiveSmallIntegerField()
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="attempt_parts")
+    state = models.CharField(max_length=20, choices=AttemptPartState.choices, default=AttemptPartState.QUEUED)
+    host = models.CharField(max_length=255, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    pgid = models.IntegerField(null=True, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)  # rank 0 only: MASTER_PORT
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    signal = models.IntegerField(null=True, blank=True)
+    # How its process group ended (an attempt state: succeeded, failed, cancelled, timed_out) and why;
+    # the attempt ends once every part ended, with the first part's outcome that was not a success.
+    outcome = models.CharField(max_length=20, choices=AttemptState.choices, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["attempt", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "rank"], name="attempt_part_rank_unique"),
+            models.UniqueConstraint(fields=["attempt", "node"], name="attempt_part_node_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.attempt.job_id} attempt {self.attempt.number} part {self.rank}"
+
+
 class JobAllocation(models.Model):
     """One GPU of an attempt over [start, end). `end` is start + time limit while it runs and the
     actual end after; rows never overlap on one GPU (exclusion constraint on PostgreSQL)."""

@@ -1,11 +1,35 @@
 """Reads of jobs, attempts and their logs."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from scheduler.execution.rendezvous import Rendezvous
 from scheduler.execution.runner import attempt_output_dir
-from scheduler.models import Attempt, Job, LogChunk
+from scheduler.models import Attempt, AttemptPart, Job, JobAllocation, LogChunk
 
 LOG_PAGE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PartLaunch:
+    """What one part's process group starts with: its rank in the rendezvous and its node's GPUs."""
+
+    rank: int
+    rendezvous: Rendezvous
+    gpu_uuids: list[str]
+
+
+def attempt_part_launch(*, part_id: int) -> PartLaunch:
+    """Read once every part claimed (the attempt runs): rank 0's host and port are known then."""
+    part = AttemptPart.objects.get(pk=part_id)
+    parts = AttemptPart.objects.filter(attempt_id=part.attempt_id)
+    host, port = parts.filter(rank=0).values_list("host", "port").get()
+    gpus = JobAllocation.objects.filter(attempt_id=part.attempt_id, gpu__node_id=part.node_id)
+    return PartLaunch(
+        rank=part.rank,
+        rendezvous=Rendezvous(master_addr=host, master_port=port, nnodes=parts.count()),
+        gpu_uuids=list(gpus.order_by("gpu__index").values_list("gpu__uuid", flat=True)),
+    )
 
 
 def job_attempt(*, job: Job, number: int | None) -> Attempt | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from portal.notifications.models import Notification
@@ -26,6 +26,8 @@ from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     JOB_FINAL_STATES,
     Attempt,
+    AttemptPart,
+    AttemptPartState,
     AttemptState,
     Booking,
     BookingState,
@@ -50,11 +52,10 @@ TEAM_REQUIRED = "You are a researcher in several teams: say which team this job 
 NOT_IN_TEAM = "You are not a researcher in that team."
 HIGH_NEEDS_ADMIN = "High priority needs a team admin."
 GPUS_RANGE = "Ask for at least 1 GPU."
-# A job is started as one process on one node, so a gang larger than every node could never start:
-# multi-node launch is not built yet (docs/jobs.md), and "May span nodes" does not lift this.
+# A job not allowed to span nodes runs as one process group on one node (docs/jobs.md).
 GPUS_MORE_THAN_A_NODE = (
-    "No node has {gpus} GPUs{constraint}; the largest has {largest}. A job runs on one node "
-    "(jobs spanning nodes are not launched yet): ask for at most {largest}."
+    "No node has {gpus} GPUs{constraint}; the largest has {largest}. Ask for at most {largest}, "
+    "or let the job span nodes (multi_node)."
 )
 GPUS_MORE_THAN_CLUSTER = "The cluster has {total} matching GPUs; this job asks for {gpus}."
 TIME_LIMIT_RANGE = "The time limit must be between {minimum_s} s and the team's limit of {limit_h} h."
@@ -66,8 +67,8 @@ BOOKING_UNKNOWN = "No such booking of your team."
 BOOKING_TOO_SHORT = "The booking ends before this job's time limit would: it must fit inside the booking."
 BOOKING_TOO_SMALL = "The booking holds {held} GPUs; this job asks for {gpus}."
 BOOKING_SPLIT_OVER_NODES = (
-    "The booking holds at most {largest} GPUs on one node; this job asks for {gpus}, and a job runs on "
-    "one node (jobs spanning nodes are not launched yet)."
+    "The booking holds at most {largest} GPUs on one node; this job asks for {gpus}: ask for at most "
+    "{largest}, or let the job span nodes (multi_node)."
 )
 ALREADY_FINISHED = "The job has already ended ({state})."
 
@@ -107,10 +108,14 @@ def job_submit(
     runtime = environment_for_job(environment, errors)
     if env_errors := job_variable_errors(env or {}):
         errors["env"] = env_errors
-    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, errors=errors)
+    _check_gpus(gpus=gpus, gpu_model=gpu_model, min_memory_mb=min_memory_mb, multi_node=multi_node, errors=errors)
     if team:
         _check_time_limit(team=team, gpus=gpus, time_limit=time_limit, errors=errors)
-    booking = _checked_booking(booking_id, team=team, gpus=gpus, time_limit=time_limit, errors=errors) if team else None
+    booking = (
+        _checked_booking(booking_id, team=team, gpus=gpus, multi_node=multi_node, time_limit=time_limit, errors=errors)
+        if team
+        else None
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -175,7 +180,7 @@ def _checked_working_dir(working_dir: str, errors) -> Path | None:
     return path
 
 
-def _check_gpus(*, gpus, gpu_model, min_memory_mb, errors) -> None:
+def _check_gpus(*, gpus, gpu_model, min_memory_mb, multi_node, errors) -> None:
     if gpus < 1:
         errors["gpus"] = [GPUS_RANGE]
         return
@@ -189,7 +194,7 @@ def _check_gpus(*, gpus, gpu_model, min_memory_mb, errors) -> None:
     constraint = f" of model {gpu_model}" if gpu_model else ""
     if total < gpus:
         errors["gpus"] = [GPUS_MORE_THAN_CLUSTER.format(total=total, gpus=gpus)]
-    elif largest < gpus:
+    elif largest < gpus and not multi_node:
         errors["gpus"] = [GPUS_MORE_THAN_A_NODE.format(gpus=gpus, constraint=constraint, largest=largest)]
 
 
@@ -209,7 +214,7 @@ def _check_time_limit(*, team, gpus, time_limit, errors) -> None:
         errors["time_limit"] = [OVER_MONTHLY_QUOTA.format(asked=asked, quota=quota.gpu_hours_per_month)]
 
 
-def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
+def _checked_booking(booking_id, *, team, gpus, multi_node, time_limit, errors):
     if booking_id is None:
         return None
     booking = Booking.objects.filter(pk=booking_id, team=team, state=BookingState.ACTIVE).first()
@@ -220,7 +225,7 @@ def _checked_booking(booking_id, *, team, gpus, time_limit, errors):
     on_one_node = max(Counter(booking.gpus.values_list("node_id", flat=True)).values(), default=0)
     if held < gpus:
         errors["booking"] = [BOOKING_TOO_SMALL.format(held=held, gpus=gpus)]
-    elif on_one_node < gpus:
+    elif on_one_node < gpus and not multi_node:
         errors["booking"] = [BOOKING_SPLIT_OVER_NODES.format(largest=on_one_node, gpus=gpus)]
     elif max(booking.start, timezone.now()) + time_limit > booking.end:
         errors["booking"] = [BOOKING_TOO_SHORT]
@@ -261,6 +266,7 @@ def attempt_place(*, job: Job, gpus: list[Gpu], now) -> Attempt:
     now = _after_last_release(gpus=gpus, now=now)
     end = now + timedelta(seconds=job.time_limit_s)
     JobAllocation.objects.bulk_create([JobAllocation(attempt=attempt, gpu=gpu, start=now, end=end) for gpu in gpus])
+    _parts_place(attempt=attempt, gpus=gpus)
     if job.booking_id is None:
         # Outside a booking the job holds its GPUs in the shared occupancy table (docs/decisions.md §4).
         GpuOccupancy.objects.bulk_create(
@@ -309,12 +315,197 @@ def attempt_claim(*, attempt_id: int, host: str, worker: str) -> bool:
         state=AttemptState.RUNNING, host=host, worker=worker, started_at=now, heartbeat_at=now
     )
     if claimed:
-        job = Job.objects.get(attempts__pk=attempt_id)
-        Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
-        _publish(Job.objects.get(pk=job.pk), "job.started")
-        if job.booking_id is not None:
-            booking_job_started(booking_id=job.booking_id, at=now)
+        _job_started(attempt_id=attempt_id, now=now)
     return bool(claimed)
+
+
+def _job_started(*, attempt_id: int, now) -> None:
+    job = Job.objects.get(attempts__pk=attempt_id)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=job.started_at or now)
+    _publish(Job.objects.get(pk=job.pk), "job.started")
+    if job.booking_id is not None:
+        booking_job_started(booking_id=job.booking_id, at=now)
+
+
+# --- parts of an attempt across nodes (docs/jobs.md, "Jobs across nodes") -------------------------
+
+UNCLAIMED_PARTS = "the part(s) on {nodes} did not claim their GPUs within {seconds:.0f} s"
+
+
+def _parts_place(*, attempt: Attempt, gpus: list[Gpu]) -> None:
+    """One part per node when the GPUs span nodes, ranked in the order the placement lists them
+    (rank 0 on the attempt's own node); none on one node, where the attempt is its only part."""
+    nodes = list(dict.fromkeys(gpu.node for gpu in gpus))
+    if len(nodes) > 1:
+        AttemptPart.objects.bulk_create(
+            [AttemptPart(attempt=attempt, rank=rank, node=node) for rank, node in enumerate(nodes)]
+        )
+
+
+@transaction.atomic
+def attempt_part_claim(*, part_id: int, host: str, worker: str, port: int | None = None) -> bool:
+    """Compare-and-set, as attempt_claim, for one node's part: the worker holds that node's GPUs and
+    waits. The claim that completes the set starts the attempt (queued → running, every part
+    running). `port`: the free port rank 0's worker chose on its host, the attempt's MASTER_PORT.
+
+    False when the part was claimed already (a second delivery) or its attempt is no longer queued
+    (its claim timeout released it): the worker then starts nothing."""
+    row = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", "rank").first()
+    if row is None:
+        return False
+    attempt_id, rank = row
+    if (rank == 0) != (port is not None):
+        raise ValueError("rank 0's worker claims with the attempt's port, and only it")
+    # The attempt's row lock orders this claim against the other parts' and the timeout's release.
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.state != AttemptState.QUEUED:
+        return False
+    now = timezone.now()
+    claimed = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.QUEUED).update(
+        state=AttemptPartState.CLAIMED, host=host, worker=worker, claimed_at=now, heartbeat_at=now, port=port
+    )
+    if not claimed:
+        return False
+    parts = attempt.parts.order_by("rank")
+    if not parts.exclude(state=AttemptPartState.CLAIMED).exists():
+        first = parts.first()
+        parts.update(state=AttemptPartState.RUNNING, heartbeat_at=now)
+        Attempt.objects.filter(pk=attempt_id).update(
+            state=AttemptState.RUNNING, host=first.host, worker=first.worker, started_at=now, heartbeat_at=now
+        )
+        _job_started(attempt_id=attempt_id, now=now)
+    return True
+
+
+def attempt_part_heartbeat(*, part_id: int, worker: str) -> bool:
+    """The part's runner is alive. The attempt's heartbeat is its stalest running part's, so the
+    reaper judges an attempt across nodes as it judges any (a silent node's part makes it lost).
+    False when the part is no longer running under this worker, or its attempt no longer runs."""
+    now = timezone.now()
+    beat = AttemptPart.objects.filter(
+        pk=part_id, state=AttemptPartState.RUNNING, worker=worker, attempt__state=AttemptState.RUNNING
+    ).update(heartbeat_at=now)
+    if beat:
+        attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True)
+        stalest = Min("parts__heartbeat_at", filter=Q(parts__state=AttemptPartState.RUNNING))
+        stalest_at = Attempt.objects.filter(pk__in=attempt_id).aggregate(at=stalest)["at"]
+        Attempt.objects.filter(pk__in=attempt_id, state=AttemptState.RUNNING).update(heartbeat_at=stalest_at or now)
+    return bool(beat)
+
+
+def attempt_part_stop_request(*, part_id: int, worker: str) -> str | None:
+    """Why the part's runner should stop its group now: a cancel, a preemption, another part that
+    ended without succeeding, or its attempt ended (lost, say); "" to go on; None when the part is
+    no longer running under this worker (a second runner, a deleted job): stop, record nothing."""
+    part = AttemptPart.objects.filter(pk=part_id).select_related("attempt__job").first()
+    if part is None or part.state != AttemptPartState.RUNNING or part.worker != worker:
+        return None
+    attempt, job = part.attempt, part.attempt.job
+    if job.cancel_requested_at:
+        return job.cancel_reason or "Cancelled."
+    if attempt.preempt_requested_at:
+        return "preempted to return GPUs to a team's guaranteed share"
+    if attempt.state != AttemptState.RUNNING:
+        return f"its attempt ended ({attempt.state}: {attempt.reason})"
+    failed = attempt.parts.filter(state=AttemptPartState.ENDED).exclude(outcome=AttemptState.SUCCEEDED).first()
+    return f"part {failed.rank} ended ({failed.outcome}: {failed.reason})" if failed else ""
+
+
+@transaction.atomic
+def attempt_part_end(
+    *, part_id: int, worker: str, state: str, reason: str = "", exit_code=None, signal_number=None
+) -> None:
+    """A part's process group ended and nothing of it runs any more. The attempt ends when its last
+    part ends: succeeded when every part did, otherwise with the first outcome that was not a success
+    (the other parts were stopped because of it). One attempt end, one accounting, GPUs released only
+    once no part runs. A part not running under this worker records nothing."""
+    attempt_id = AttemptPart.objects.filter(pk=part_id).values_list("attempt_id", flat=True).first()
+    if attempt_id is None:
+        return
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)  # orders the parts' ends
+    now = timezone.now()
+    ended = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.RUNNING, worker=worker).update(
+        state=AttemptPartState.ENDED,
+        ended_at=now,
+        outcome=state,
+        reason=reason[:500],
+        exit_code=exit_code,
+        signal=signal_number,
+    )
+    parts = attempt.parts.order_by("ended_at", "rank")
+    if not ended or parts.exclude(state=AttemptPartState.ENDED).exists():
+        return
+    Attempt.objects.filter(pk=attempt_id, processes_gone_at__isnull=True).update(processes_gone_at=now)
+    if attempt.state != AttemptState.RUNNING:
+        return  # ended already (lost: the reaper; the requeue waited for these processes to be gone)
+    first_failure = parts.exclude(outcome=AttemptState.SUCCEEDED).select_related("node").first()
+    runtime = (now - attempt.started_at).total_seconds() if attempt.started_at else 0.0
+    gpus = JobAllocation.objects.filter(attempt_id=attempt_id).count()
+    if first_failure is None:
+        attempt_finish(
+            attempt=attempt,
+            state=AttemptState.SUCCEEDED,
+            reason="Every part exited with code 0.",
+            exit_code=0,
+            gpu_seconds=runtime * gpus,
+        )
+        return
+    attempt_finish(
+        attempt=attempt,
+        state=first_failure.outcome,
+        reason=f"Part {first_failure.rank} on {first_failure.node.name}: {first_failure.reason}"[:500],
+        exit_code=first_failure.exit_code,
+        signal_number=first_failure.signal,
+        gpu_seconds=runtime * gpus,
+    )
+
+
+PART_WORKER_GONE = "its worker is gone; the node's agent stopped its processes"
+
+
+def attempt_part_gone(*, part_id: int) -> None:
+    """The node's agent found a part's group gone (stopped by it, or ended) with its worker gone: the
+    part ended lost, unless its runner recorded its end first. The other parts then stop, and the
+    attempt ends lost once they have: its job is requeued as any lost attempt's."""
+    worker = AttemptPart.objects.filter(pk=part_id, state=AttemptPartState.RUNNING).values_list("worker", flat=True)
+    for owner in worker:
+        attempt_part_end(part_id=part_id, worker=owner, state=AttemptState.LOST, reason=PART_WORKER_GONE)
+
+
+def attempts_release_unclaimed_parts(*, claim_timeout: timedelta, now=None) -> list[int]:
+    """Attempts across nodes whose parts did not all claim within the claim timeout (a node's worker
+    down, its queue lost): the parts that claimed let go of their GPUs, nothing of the attempt ever
+    started, and the job waits for a new placement. Returns the attempts released."""
+    now = now or timezone.now()
+    stale = (
+        Attempt.objects.filter(state=AttemptState.QUEUED, parts__isnull=False, enqueued_at__lt=now - claim_timeout)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    return [attempt_id for attempt_id in list(stale) if _attempt_release_unclaimed(attempt_id, claim_timeout)]
+
+
+@transaction.atomic
+def _attempt_release_unclaimed(attempt_id: int, claim_timeout: timedelta) -> bool:
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.state != AttemptState.QUEUED:
+        return False  # its last part claimed meanwhile: it runs
+    now = timezone.now()
+    missing = attempt.parts.filter(state=AttemptPartState.QUEUED).select_related("node").order_by("rank")
+    reason = UNCLAIMED_PARTS.format(
+        nodes=", ".join(part.node.name for part in missing), seconds=claim_timeout.total_seconds()
+    )
+    attempt.state, attempt.reason, attempt.ended_at = AttemptState.LOST, reason, now
+    attempt.processes_gone_at = now  # a part starts its processes only once every part claimed
+    attempt.save(update_fields=["state", "reason", "ended_at", "processes_gone_at"])
+    attempt.parts.update(state=AttemptPartState.ENDED, ended_at=now)
+    _release_gpus(attempt, now)
+    job = Job.objects.select_for_update().get(pk=attempt.job_id)
+    if job.cancel_requested_at is not None:
+        _job_end(job, JobState.CANCELLED, job.cancel_reason or "Cancelled before it started.")
+    else:
+        _job_after_loss(job, attempt)
+    return True
 
 
 @transaction.atomic

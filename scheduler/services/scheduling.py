@@ -18,7 +18,7 @@ from portal.ops.models import Heartbeat
 from portal.ops.services import heartbeat_record
 from portal.teams.models import TeamQuota
 from scheduler import policy
-from scheduler.dispatch import attempt_send
+from scheduler.dispatch import attempt_part_send, attempt_send
 from scheduler.models import (
     ATTEMPT_LIVE_STATES,
     Attempt,
@@ -193,9 +193,8 @@ def _pending_job(job: Job) -> policy.PendingJob:
         preemptible=job.preemptible,
         model=job.gpu_model or None,
         min_memory_mb=job.min_memory_mb,
-        # Until multi-node jobs are launched on every node (one process per node), a job is one
-        # process on one node: a gang over two nodes would see the other node's GPUs and use none.
-        multi_node=False,
+        # Spread over nodes only when no one node fits: one part per node (docs/jobs.md).
+        multi_node=job.multi_node,
         booking_id=job.booking_id,
     )
 
@@ -275,6 +274,9 @@ def attempt_enqueue(*, attempt_id: int) -> bool:
     reaper sends it again once the claim timeout has passed.
     """
     attempt = Attempt.objects.select_related("node").get(pk=attempt_id)
+    parts = list(attempt.parts.select_related("node").order_by("rank"))
+    if parts:
+        return _parts_enqueue(attempt_id=attempt_id, parts=parts)
     try:
         attempt_send(attempt_id=attempt_id, node_name=attempt.node.name)
     except Exception:  # kombu raises several types for an unreachable broker
@@ -284,14 +286,29 @@ def attempt_enqueue(*, attempt_id: int) -> bool:
     return True
 
 
+def _parts_enqueue(*, attempt_id: int, parts) -> bool:
+    """One runner task per part, to its node's queue. The claim timeout counts from this try even
+    when a send failed: parts that were sent may claim and hold GPUs, so the attempt is released
+    (attempts_release_unclaimed_parts), never sent again."""
+    Attempt.objects.filter(pk=attempt_id).update(enqueued_at=timezone.now())
+    try:
+        for part in parts:
+            attempt_part_send(part_id=part.pk, node_name=part.node.name)
+    except Exception:  # kombu raises several types for an unreachable broker
+        log.warning("could not enqueue every part of attempt %s; it will be released", attempt_id, exc_info=True)
+        return False
+    return True
+
+
 def attempts_reenqueue_unclaimed(*, claim_timeout: timedelta, now: datetime | None = None) -> list[int]:
-    """Queued attempts nobody claimed in time (a lost message, a broker that was down) go out again."""
+    """Queued attempts nobody claimed in time (a lost message, a broker that was down) go out again.
+    Not an attempt across nodes: its parts that claimed hold GPUs, and it is released instead
+    (attempts_release_unclaimed_parts)."""
     now = now or timezone.now()
-    stale = list(
-        Attempt.objects.filter(state="queued", enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True)
-    )
+    queued = Attempt.objects.filter(state="queued", parts__isnull=True)
+    stale = list(queued.filter(enqueued_at__lt=now - claim_timeout).values_list("pk", flat=True))
     # Never sent (the broker was down at placement): retried on every reaper run.
-    stale += list(Attempt.objects.filter(state="queued", enqueued_at__isnull=True).values_list("pk", flat=True))
+    stale += list(queued.filter(enqueued_at__isnull=True).values_list("pk", flat=True))
     for attempt_id in stale:
         attempt_enqueue(attempt_id=attempt_id)
     return stale

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Dataset
-from scheduler.models import GpuRollup, GpuSample, LogChunk, ProcessSnapshot
+from scheduler.models import AttemptPart, GpuRollup, GpuSample, LogChunk, ProcessSnapshot
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.labeling.builders import box, make_item, make_task
 from tests.scheduler.factories import GpuFactory, NodeFactory, attempt_row, booking
@@ -42,6 +42,7 @@ READ_ONLY = [
     "scheduler.CalendarFeed",
     "scheduler.Job",
     "scheduler.Attempt",
+    "scheduler.AttemptPart",
     "scheduler.JobAllocation",
     "scheduler.LogChunk",
     "scheduler.GpuSample",
@@ -96,6 +97,7 @@ def rows():
     now = timezone.now()
     booking(user=member, team=team, gpus=[booked], start=now + timedelta(hours=1), end=now + timedelta(hours=3))
     LogChunk.objects.create(attempt=attempts[0], offset=0, data=b"epoch 1\n")
+    AttemptPart.objects.create(attempt=attempts[1], rank=0, node=node)
     GpuSample.objects.create(gpu=gpu, at=now, util_gpu_pct=50, memory_used_mb=100)
     GpuRollup.objects.create(gpu=gpu, width_s=GpuRollup._meta.get_field("width_s").choices[0][0], start=now, samples=1)
     ProcessSnapshot.objects.create(gpu=gpu, at=now, pid=42, owner="unknown", rogue_reason="unowned")

@@ -40,12 +40,6 @@ def test_a_valid_submit_is_created_pending_with_a_location(gpus, researcher):
         ({"command": "   "}, "command", job_services.COMMAND_REQUIRED),
         ({"gpus": 5}, "gpus", job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4)),
         ({"gpus": 9, "multi_node": True}, "gpus", job_services.GPUS_MORE_THAN_CLUSTER.format(total=8, gpus=9)),
-        # Issue 20 item 5: a job runs on one node until multi-node jobs are launched on every node.
-        (
-            {"gpus": 5, "multi_node": True},
-            "gpus",
-            job_services.GPUS_MORE_THAN_A_NODE.format(gpus=5, constraint="", largest=4),
-        ),
         ({"gpus": 0}, "gpus", job_services.GPUS_RANGE),
         (
             {"env": {"LD_PRELOAD": "/evil.so"}},
@@ -138,14 +132,20 @@ def test_a_job_must_fit_inside_its_booking(gpus, researcher):
     assert submit(researcher, booking=mine.pk, gpus=2).status_code == 201
 
 
-def test_a_job_in_a_booking_over_two_nodes_must_fit_on_one_of_them(gpus, researcher):
-    """A job is one process on one node (issue 20 item 5): two GPUs on each of two nodes run a
-    2-GPU job, not a 4-GPU one, which would otherwise wait forever."""
+def test_a_job_in_a_booking_over_two_nodes_fits_on_one_of_them_unless_it_may_span_nodes(gpus, researcher):
+    """A job not allowed to span nodes is one process group on one node (issue 20 item 5): two GPUs on
+    each of two nodes run a 2-GPU job, not a 4-GPU one, which would otherwise wait forever; a
+    multi-node job runs one part per node (issue 25)."""
     split = booking(user=researcher, gpus=gpus[2:6], start=timezone.now() + timedelta(minutes=1), end=hours_from_now(2))
-    response = submit(researcher, booking=split.pk, gpus=4, multi_node=True)
+    response = submit(researcher, booking=split.pk, gpus=4)
     assert response.status_code == 400
     assert response.json()["errors"]["booking"] == [job_services.BOOKING_SPLIT_OVER_NODES.format(largest=2, gpus=4)]
     assert submit(researcher, booking=split.pk, gpus=2).status_code == 201
+    assert submit(researcher, booking=split.pk, gpus=4, multi_node=True).status_code == 201
+
+
+def test_a_multi_node_job_may_ask_for_more_gpus_than_one_node_has(gpus, researcher):
+    assert submit(researcher, gpus=5, multi_node=True).status_code == 201
 
 
 def test_a_job_names_its_booking_by_the_new_field_and_the_old_one(gpus, researcher):
