@@ -97,8 +97,11 @@ def runnerless_groups_stop(*, nodes: frozenset[str] | None) -> list[int]:
     entries = runner_files(nodes=nodes)
     groups = process_groups() if entries else {}
     for entry in entries:
-        if groups.get(entry.pgid) and runner_alive(entry):
+        alive = runner_alive(entry)
+        if groups.get(entry.pgid) and alive:
             continue  # the usual case, every tick: its runner supervises it
+        if alive and entry.part_id is not None:
+            continue  # a part's process ended and its runner, alive, records how: never a loss
         members = attempt_group_members(attempt_id=entry.attempt_id, pgid=entry.pgid, groups=groups)
         if members:
             log.warning(

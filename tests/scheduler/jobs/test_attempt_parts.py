@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scheduler.execution.orphans import orphans_kill, runnerless_groups_stop
 from scheduler.execution.ownership import runner_file_write, runner_files_dir, supervising
-from scheduler.execution.process import group_members
+from scheduler.execution.process import group_members, group_terminate
 from scheduler.execution.reaper import lost_attempts_requeue
 from scheduler.models import Attempt, AttemptPart, GpuOccupancy, Job, JobAllocation
 from scheduler.selectors.jobs import attempt_part_launch
@@ -282,6 +282,22 @@ def test_the_agent_stops_a_part_whose_worker_is_gone_and_the_other_parts_are_tol
     assert attempt.state == "lost" and attempt.processes_gone_at is not None
     assert lost_attempts_requeue(node_down_grace=timedelta(minutes=15)) == [attempt.job_id]
     assert Job.objects.get(pk=attempt.job_id).state == "pending"
+
+
+def test_a_part_whose_process_ended_while_its_live_runner_records_it_is_never_a_loss(two_nodes, researcher, request):
+    """The agent's tick between a part's process exiting and its runner writing the end: the runner lives,
+    so the end is the runner's to record (this tick ended a healthy torch.distributed part lost)."""
+    a0, _, b0, _ = two_nodes
+    attempt, (_, second) = running(submit(researcher, gpus=2, multi_node=True), [a0, b0])
+    process = request.getfixturevalue("job_process")(attempt.pk)
+    AttemptPart.objects.filter(pk=second.pk).update(pid=process.pid, pgid=process.pgid)
+    runner_file_write(attempt_id=attempt.pk, node="mn-01", pgid=process.pgid, part_id=second.pk)
+    group_terminate(pgid=process.pgid, grace_seconds=0, popen=process.popen)  # exited, end not yet recorded
+
+    assert runnerless_groups_stop(nodes=frozenset({"mn-01"})) == []
+
+    assert AttemptPart.objects.get(pk=second.pk).state == "running"
+    assert (runner_files_dir() / f"part-{second.pk}.json").exists()
 
 
 @pytest.mark.django_db(transaction=True)  # the sweep closes stale connections, as a worker's tick does
