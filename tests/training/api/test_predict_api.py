@@ -6,11 +6,13 @@ of 0 answers 202 and the request's resource holds the shapes later."""
 import dataclasses
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 import torch
+from django.db import connections
 
 from tests.actors import api_client_for
 from tests.stack import wait_for
@@ -53,6 +55,31 @@ def _register(user, team, model, *, bias: float):
     )
 
 
+class _ClientInThread:
+    """An APIClient whose requests run in a thread of their own. The predict view is async, and the test
+    client runs it with async_to_sync, which refuses a thread with a running event loop: Playwright's sync
+    API, started by the e2e tests that share this process, leaves one in the main thread."""
+
+    def __init__(self, user):
+        self._client = api_client_for(user)
+        self._thread = ThreadPoolExecutor(max_workers=1)
+
+    def get(self, *args, **kwargs):
+        return self._in_thread(self._client.get, *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self._in_thread(self._client.post, *args, **kwargs)
+
+    def _in_thread(self, method, *args, **kwargs):
+        def call():
+            try:
+                return method(*args, **kwargs)
+            finally:
+                connections.close_all()  # the flush after the test waits for no idle connection of ours
+
+        return self._thread.submit(call).result()
+
+
 def _png(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -80,7 +107,7 @@ def test_it_answers_the_shapes_shapes_predict_gives_and_follows_an_alias_move(se
     model, first, second = served
     settings.PREDICT_WAIT_SECONDS = 60  # the stack's worker imports torch on its first request
     image, _ = strip(3, width=480, height=1200)
-    client = api_client_for(researcher)
+    client = _ClientInThread(researcher)
     url = "/api/v1/models/strip-detector@staging/predict/?threshold=0.1"
     answer = client.post(url, _png(image), content_type="image/png")
     assert answer.status_code == 200, answer.content
@@ -105,7 +132,7 @@ def test_with_no_wait_it_answers_202_and_the_resource_holds_the_shapes_later(ser
     _model, first, _second = served
     settings.PREDICT_WAIT_SECONDS = 0
     image, _ = strip(4, width=480, height=800)
-    client = api_client_for(researcher)
+    client = _ClientInThread(researcher)
     answer = client.post("/api/v1/models/strip-detector@staging/predict/", _png(image), content_type="image/png")
     assert answer.status_code == 202, answer.content
     location = answer["Location"]
@@ -119,8 +146,8 @@ def test_it_refuses_other_teams_unknown_names_and_bad_images(served, outsider, r
     settings.PREDICT_WAIT_SECONDS = 0
     settings.INGEST_LIMITS = dataclasses.replace(settings.INGEST_LIMITS, max_image_pixels=480 * 1000)
     image = _png(strip(5, width=480, height=1200)[0])
-    outsiders = api_client_for(outsider)
-    mine = api_client_for(researcher)
+    outsiders = _ClientInThread(outsider)
+    mine = _ClientInThread(researcher)
     for url in ("/api/v1/models/strip-detector@staging/predict/", "/api/v1/models/strip-detector/versions/1/predict/"):
         assert outsiders.post(url, image, content_type="image/png").status_code == 404
     assert mine.post("/api/v1/models/strip-detector@nope/predict/", image, content_type="image/png").status_code == 404
