@@ -67,3 +67,24 @@ def test_predictions_record_keeps_every_predicted_shape(detector_files, team_a, 
         item=item, run_ref="training:prelabel-run:1", model_ref="training:model-version:1", shapes=shapes
     )
     assert recorded.prediction.summary == {"kept": len(shapes), "dropped": {}, "refused": []}
+
+
+def test_tiles_run_in_batches_find_what_tiles_run_one_at_a_time_find(detector_files, monkeypatch):
+    """Batching is only a cost: a strip of 2.5 batches of tiles (the last batch short) gives the same boxes
+    as one tile per forward pass, each in its own tile's place."""
+    from training.detector import model as detector_model
+
+    detector = detector_load(checkpoint=detector_files[0], config=detector_files[1])
+    image, _ = strip(4, width=480, height=256 * (2 * detector_model.TILE_BATCH + 4) + 100)
+    batched = shapes_predict(detector, image, threshold=0.1)
+    monkeypatch.setattr(detector_model, "TILE_BATCH", 1)
+    one_at_a_time = shapes_predict(detector, image, threshold=0.1)
+    assert len(batched) == len(one_at_a_time) > 20
+    for got, alone in zip(_by_place(batched), _by_place(one_at_a_time), strict=True):
+        assert got["class"] == alone["class"]
+        assert got["box"] == pytest.approx(alone["box"], abs=15)  # one output cell is 16 px at scale 0.25
+        assert got["score"] == pytest.approx(alone["score"], abs=0.01)
+
+
+def _by_place(shapes: list[dict]) -> list[dict]:
+    return sorted(shapes, key=lambda s: (s["class"], round(s["box"][1] / 16), round(s["box"][0] / 16)))
