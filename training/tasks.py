@@ -35,6 +35,11 @@ def prediction_requests_prune() -> int:
     return serving_service.prediction_requests_prune()
 
 
+@shared_task(name=prelabel_service.STAGE_TASK, acks_late=True, reject_on_worker_lost=True)
+def prelabel_stage(*, run_id: int) -> None:
+    prelabel_service.prelabel_stage(run_id=run_id)
+
+
 @shared_task(name=prelabel_service.INGEST_TASK, acks_late=True, reject_on_worker_lost=True)
 def prelabel_ingest(*, run_id: int) -> None:
     prelabel_service.prelabel_ingest(run_id=run_id)

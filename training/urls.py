@@ -8,6 +8,7 @@ urlpatterns = [
     path("models/train/", views.train_page, name="model-train"),
     path("models/staged/<int:pk>/", views.staging_detail, name="staging-detail"),
     path("models/prelabel-runs/<int:pk>/", views.prelabel_run_detail, name="prelabel-run-detail"),
+    path("models/prelabel-runs/<int:pk>/cancel/", views.prelabel_run_cancel_page, name="prelabel-run-cancel"),
     path("models/<int:pk>/versions/<int:number>/prelabel/", views.prelabel_run_start_page, name="prelabel-run-start"),
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
     path("pipelines/", views.pipeline_list, name="pipelines"),

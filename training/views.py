@@ -7,13 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from labeling import access as labeling_access
 from labeling.models import DatasetVersion
+from labeling.selectors.datasets import datasets_for_user
 from labeling.version_sections import VersionSection
+from portal.errors import Conflict
 from portal.inputs import is_id_text
 from scheduler.access import access_job_for_user
 from scheduler.job_form import job_fields_from_post
@@ -34,6 +36,7 @@ from training.services import registry as registry_services
 from training.services import staging as staging_services
 
 REGISTER_MODEL = "Register model"
+CHOOSE_ITEMS = "Choose the items to pre-label: a dataset, or a version of one."
 NO_JOB = "Register a model from a job: open a succeeded job and use its Register model button."
 
 
@@ -88,8 +91,26 @@ def model_version_detail(request, pk: int, number: int):
         "version": version,
         "lineage": lineage_selectors.model_version_lineage(model_version=version),
         "acceptance": model_version_acceptance(version=version),
+        "prelabel_targets": _prelabel_targets(request.user, model.team_id),
     }
     return render(request, "training/model_version.html", context)
+
+
+def _prelabel_targets(user, team_id: int) -> list[tuple[str, str]]:
+    """The "Items" choices of the pre-label form: every dataset of the model's team, each followed by its
+    versions, as (value, label) with values `dataset:<id>` and `version:<dataset id>:<version id>`."""
+    datasets = list(datasets_for_user(user=user).filter(team_id=team_id).order_by("name"))
+    versions: dict[int, list] = {}
+    for v in DatasetVersion.objects.filter(dataset__in=datasets).order_by("dataset_id", "-number"):
+        versions.setdefault(v.dataset_id, []).append(v)
+    targets = []
+    for dataset in datasets:
+        targets.append((f"dataset:{dataset.pk}", f"{dataset.name}: all items"))
+        targets += [
+            (f"version:{dataset.pk}:{v.pk}", f"{dataset.name}: items of version {v.number}")
+            for v in versions.get(dataset.pk, [])
+        ]
+    return targets
 
 
 @login_required
@@ -242,13 +263,18 @@ def prelabel_run_start_page(request, pk: int, number: int):
     model = access.access_model_for_user(request.user, pk)
     if request.method != "POST":
         return redirect("model-version-detail", pk=model.pk, number=number)
-    dataset_id, threshold = request.POST.get("dataset", ""), request.POST.get("threshold", "0.3")
-    if not is_id_text(dataset_id):
-        messages.error(request, "Choose a dataset (its id).")
-        return redirect("model-version-detail", pk=model.pk, number=number)
     try:
+        dataset_id, dataset_version_id = _prelabel_target(request.POST.get("items", ""))
+        filters = dict(QueryDict(request.POST.get("filter", "").strip().lstrip("?")).items())
         run = prelabel_services.prelabel_run_start(
-            user=request.user, model_id=model.pk, dataset_id=int(dataset_id), version=number, threshold=float(threshold)
+            user=request.user,
+            model_id=model.pk,
+            dataset_id=dataset_id,
+            version=number,
+            threshold=float(request.POST.get("threshold", "0.3")),
+            scope="filter" if filters else "all",
+            filters=filters,
+            dataset_version_id=dataset_version_id,
         )
     except (ValueError, ValidationError) as refused:
         messages.error(request, "; ".join(getattr(refused, "messages", [str(refused)])))
@@ -256,11 +282,41 @@ def prelabel_run_start_page(request, pk: int, number: int):
     return redirect("prelabel-run-detail", pk=run.pk)
 
 
+def _prelabel_target(value: str) -> tuple[int, int | None]:
+    """(dataset id, version id or None) from a `dataset:<id>` or `version:<dataset id>:<id>` choice."""
+    kind, _, ids = value.partition(":")
+    parts = ids.split(":")
+    if kind == "dataset" and len(parts) == 1 and is_id_text(parts[0]):
+        return int(parts[0]), None
+    if kind == "version" and len(parts) == 2 and all(is_id_text(p) for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ValidationError(CHOOSE_ITEMS)
+
+
+@login_required
+def prelabel_run_cancel_page(request, pk: int):
+    """The run page's Cancel button."""
+    if request.method != "POST":
+        return redirect("prelabel-run-detail", pk=pk)
+    try:
+        prelabel_services.prelabel_run_cancel(user=request.user, run_id=pk)
+    except Conflict as ended:
+        messages.error(request, str(ended))
+    else:
+        messages.success(request, "Cancelled: the job stops within a second; what it predicted before stays.")
+    return redirect("prelabel-run-detail", pk=pk)
+
+
 @login_required
 def prelabel_run_detail(request, pk: int):
     """Where a pre-label run stands: its job, state and progress (items ingested of the dataset's)."""
     run = access.access_run_for_user(request.user, pk)
-    context = {"run": run, "refresh_s": 5 if run.state == PrelabelState.RUNNING else None}
+    under_way = run.state in (PrelabelState.STAGING, PrelabelState.RUNNING)
+    context = {
+        "run": run,
+        "refresh_s": 5 if under_way else None,
+        "may_cancel": under_way and access.may_register(request.user, run.team_id),
+    }
     return render(request, "training/prelabel_run.html", context)
 
 

@@ -4,8 +4,8 @@ from rest_framework import serializers
 
 from labeling.access import may_review_task
 from labeling.models import EDITABLE_STATUSES, ReviewDecision, Task, TaskStatus
+from labeling.selectors.item_scopes import SCOPES
 from labeling.services.annotations import FOCUSED_SECONDS_PER_REPORT
-from labeling.services.task_assignment import SCOPES
 from portal.api.fields import WholeNumberField
 from portal.inputs import is_id_text
 

@@ -19,19 +19,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from labeling.access import check_may_assign
-from labeling.filters import item_filters_from
-from labeling.models import Dataset, Task, TaskStatus, VersionItem
-from labeling.selectors.datasets import items_of_dataset
-from labeling.services.annotation_tasks import MAX_OVERLAP, OVERLAP_RANGE, items_in_dataset, tasks_create_for_items
+from labeling.models import Dataset, Task, TaskStatus
+from labeling.selectors.item_scopes import item_ids_in_scope, scope_errors
+from labeling.services.annotation_tasks import MAX_OVERLAP, OVERLAP_RANGE, tasks_create_for_items
 from portal.errors import Conflict
 from portal.teams.models import Membership
 
-SCOPES = ("all", "untasked", "filter", "selection")
-NOT_A_SCOPE = f"Use one of: {', '.join(SCOPES)}."
-SELECTION_NEEDS_ITEMS = "Choose at least one item."
-FILTER_WITHOUT_SCOPE = "A filter applies to the scope `filter` only."
-ITEMS_WITHOUT_SELECTION = "Items apply to the scope `selection` only."
-NO_SUCH_VERSION = "No version {id} of this dataset."
 NOT_ANNOTATORS = "Not annotators of the dataset's team: {ids}."
 NOT_A_REVIEWER = "The reviewer must be a reviewer or team admin of the dataset's team."
 TOO_FEW_ANNOTATORS = "{overlap} annotators per item need at least {overlap} annotators chosen; {chosen} chosen."
@@ -64,8 +57,8 @@ def tasks_plan(
     """Make the tasks the scope's items lack so each has `overlap`, then (annotators given) hand the
     unassigned ones out round-robin, and (reviewer given) route them to that reviewer.
 
-    Scopes: `all` items, `untasked` (items without any task), `filter` (the dataset grid's query
-    parameters, read by labeling/filters.py), `selection` (item ids). `version_id` narrows any scope to that version's items."""
+    Scopes as labeling/selectors/item_scopes.py reads them; `version_id` narrows any scope to that
+    version's items."""
     check_may_assign(user, dataset)
     annotators = _annotators_of(dataset, annotator_ids or [])
     reviewer = _reviewer_of(dataset, reviewer_id)
@@ -73,7 +66,9 @@ def tasks_plan(
     if reviewer is not None and reviewer in annotators:
         raise ValidationError({"reviewer": [REVIEWER_ANNOTATES]})
     with transaction.atomic():
-        items = _items_in_scope(dataset, scope=scope, filters=filters, item_ids=item_ids, version_id=version_id)
+        items = item_ids_in_scope(
+            dataset=dataset, scope=scope, filters=filters, item_ids=item_ids, version_id=version_id
+        )
         counts = tasks_create_for_items(dataset=dataset, item_ids=items, overlap=overlap)
         tasks = _tasks_of_items(dataset, set(items))
         assigned = 0
@@ -117,15 +112,7 @@ def tasks_set_reviewer(*, dataset: Dataset, user, task_ids: list[int], reviewer_
 
 
 def _check_plan(*, scope, filters, item_ids, overlap, annotators) -> None:
-    errors = {}
-    if scope not in SCOPES:
-        errors["scope"] = [NOT_A_SCOPE]
-    if scope == "selection" and not item_ids:
-        errors["items"] = [SELECTION_NEEDS_ITEMS]
-    if scope != "selection" and item_ids:
-        errors["items"] = [ITEMS_WITHOUT_SELECTION]
-    if scope != "filter" and filters and any(filters.values()):
-        errors["filter"] = [FILTER_WITHOUT_SCOPE]
+    errors = scope_errors(scope=scope, filters=filters, item_ids=item_ids)
     if not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
         errors["overlap"] = [OVERLAP_RANGE]
     elif annotators and len(annotators) < overlap:
@@ -157,25 +144,6 @@ def _reviewer_of(dataset: Dataset, reviewer_id: int | None) -> int | None:
     if not may_review.exists():
         raise ValidationError({"reviewer": [NOT_A_REVIEWER]})
     return reviewer_id
-
-
-def _items_in_scope(dataset, *, scope, filters, item_ids, version_id) -> list[int]:
-    if scope == "selection":
-        items = items_in_dataset(dataset=dataset, item_ids=item_ids)
-    elif scope == "filter":
-        chosen = item_filters_from(dataset=dataset, params=filters or {})
-        items = list(items_of_dataset(dataset=dataset, **chosen).values_list("id", flat=True))
-    else:
-        items = list(dataset.items.values_list("id", flat=True))
-    if scope == "untasked":
-        tasked = set(Task.objects.filter(dataset=dataset).values_list("item_id", flat=True))
-        items = [i for i in items if i not in tasked]
-    if version_id is not None:
-        if not dataset.versions.filter(pk=version_id).exists():
-            raise ValidationError({"version": [NO_SUCH_VERSION.format(id=version_id)]})
-        in_version = set(VersionItem.objects.filter(version_id=version_id).values_list("item_id", flat=True))
-        items = [i for i in items if i in in_version]
-    return sorted(items)
 
 
 def _tasks_of_items(dataset, item_ids: set[int], exclude: set[int] = frozenset()) -> list[dict]:

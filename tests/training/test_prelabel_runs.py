@@ -23,7 +23,7 @@ from training.detector.model import CentreDetector, DetectorConfig
 from training.models import FileRole, ModelFile, ModelVersion, PrelabelState, RegisteredModel
 from training.refs import model_version_ref, prelabel_run_ref
 from training.selectors.registry import version_folder
-from training.services.prelabel import prelabel_ingest, prelabel_run_start
+from training.services.prelabel import prelabel_ingest, prelabel_run_start, prelabel_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ("panel", "speech_bubble", "text")
@@ -68,6 +68,13 @@ def log_text(user, job):
     return api_client_for(user).get(f"/api/v1/jobs/{job.pk}/log/").json()["data"]
 
 
+def staged(run, timeout=120.0):
+    """The run once the stack's worker staged its inputs and submitted its job (the staging task)."""
+    return wait_for(
+        lambda: (r := type(run).objects.get(pk=run.pk)).state != PrelabelState.STAGING and r, timeout=timeout
+    )
+
+
 def final(job, timeout=240.0):
     return wait_for(lambda: (j := Job.objects.get(pk=job.pk)).ended_at and j, timeout=timeout)
 
@@ -93,7 +100,9 @@ def test_a_run_pre_labels_every_item_once_as_a_real_job(fleet, researcher, team_
     run = prelabel_run_start(
         user=researcher, model_id=model.pk, dataset_id=strips.pk, version=1, threshold=0.1, working_dir=str(checkout)
     )
-    assert (run.items_total, run.state) == (3, PrelabelState.RUNNING)
+    assert (run.items_total, run.state, run.job) == (3, PrelabelState.STAGING, None)  # nothing copied in the request
+    run = staged(run)
+    assert run.state == PrelabelState.RUNNING, run.error
     job = final(run.job)
     assert job.state == "succeeded", (job.state_reason, log_text(researcher, job)[-800:])
 
@@ -122,7 +131,7 @@ def test_a_checkpoint_that_does_not_load_fails_the_run_with_the_message(fleet, r
     run = prelabel_run_start(
         user=researcher, model_id=model.pk, dataset_id=strips.pk, version=1, working_dir=str(checkout)
     )
-    job = final(run.job)
+    job = final(staged(run).job)
     assert job.state == "failed"
     run = prelabel_ingest(run_id=run.pk)
     assert run.state == PrelabelState.FAILED and "The checkpoint does not load" in run.error, run.error
@@ -144,6 +153,7 @@ def test_a_run_requeued_mid_job_has_one_prediction_per_item(fleet, researcher, t
     run = prelabel_run_start(
         user=researcher, model_id=model.pk, dataset_id=dataset.pk, version=1, threshold=0.1, working_dir=str(checkout)
     )
+    run = staged(run)
     output = settings.JOB_DATA_ROOT / f"job-{run.job_id}" / "outputs" / PREDICTIONS_FILE
     wait_for(lambda: len(lines_read(output).records) >= 2, timeout=120)
     assert prelabel_ingest(run_id=run.pk).items_ingested >= 2  # progress stored before the kill
@@ -183,7 +193,45 @@ def test_the_end_of_a_runs_job_sends_its_ingest_at_once(
 
     model = registered(team_a, researcher)
     run = prelabel_run_start(user=researcher, model_id=model.pk, dataset_id=strips.pk, version=1)
+    run = prelabel_stage(run_id=run.pk)
     with mock.patch("portal.celery.app.send_task") as send, django_capture_on_commit_callbacks(execute=True):
         job_cancel(job=run.job, by=researcher)  # a pending job ends at once
 
     send.assert_any_call(INGEST_TASK, kwargs={"run_id": run.pk})
+
+
+def test_a_cancelled_run_stops_within_an_item_and_keeps_what_was_predicted(fleet, researcher, team_a, checkout):
+    """Cancel over the API while the job predicts its third of ten tall strips: the job's process is gone
+    within seconds, the run ends cancelled, and exactly the items written before the cancel have a
+    prediction."""
+    import time
+
+    from training.detector.lines import PREDICTIONS_FILE, lines_read
+
+    dataset = detection_version_create(
+        user=researcher, team_id=team_a.pk, name="Tall strips", seeds=range(10), width=480, height=4000
+    ).dataset
+    model = registered(team_a, researcher, config=DetectorConfig(classes=CLASSES))  # the template's size: slower
+    run = staged(
+        prelabel_run_start(
+            user=researcher,
+            model_id=model.pk,
+            dataset_id=dataset.pk,
+            version=1,
+            threshold=0.1,
+            working_dir=str(checkout),
+        )
+    )
+    output = settings.JOB_DATA_ROOT / f"job-{run.job_id}" / "outputs" / PREDICTIONS_FILE
+    wait_for(lambda: len(lines_read(output).records) >= 2, timeout=120)
+    asked = time.monotonic()
+    answer = api_client_for(researcher).post(f"/api/v1/prelabel-runs/{run.pk}/cancel/")
+    assert answer.status_code == 200, answer.content
+    job = final(run.job, timeout=60)
+    stopped_s = time.monotonic() - asked
+    assert job.state == "cancelled" and stopped_s < 15, (job.state, stopped_s)
+    run = wait_for(lambda: (r := type(run).objects.get(pk=run.pk)).state != PrelabelState.RUNNING and r, timeout=60)
+    written = lines_read(output).records
+    assert run.state == PrelabelState.CANCELLED and 2 <= run.items_ingested == len(written) < 10
+    predictions = Prediction.objects.filter(run_ref=prelabel_run_ref(run_id=run.pk))
+    assert sorted(predictions.values_list("item_id", flat=True)) == sorted(r["item"] for r in written)

@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
+from labeling.selectors.item_scopes import SCOPES
 from portal.api.fields import WholeNumberField
 from training import access
 from training.models import PrelabelRun
@@ -19,6 +20,22 @@ class PrelabelRunStartSerializer(serializers.Serializer):
         required=False, default="", allow_blank=True, max_length=64, help_text="or an alias, resolved at start"
     )
     dataset = WholeNumberField(help_text="the dataset whose items are pre-labelled (its id)")
+    scope = serializers.ChoiceField(
+        choices=SCOPES,
+        required=False,
+        default="all",
+        help_text="which items: all, untasked (without a task), filter (the grid's), selection (`items`)",
+    )
+    filter = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200),
+        required=False,
+        default=dict,
+        help_text="the dataset grid's query parameters (status, kind, near_duplicate, class, tag, annotator)",
+    )
+    items = serializers.ListField(child=WholeNumberField(), required=False, default=list, max_length=100_000)
+    dataset_version = WholeNumberField(
+        required=False, default=None, allow_null=True, help_text="only the items of this version of the dataset"
+    )
     threshold = serializers.FloatField(required=False, default=0.3, min_value=0.0, max_value=1.0)
     classes = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list, max_length=200
@@ -44,6 +61,7 @@ class PrelabelRunSerializer(serializers.ModelSerializer):
             "dataset",
             "threshold",
             "classes",
+            "item_set",
             "job",
             "items_total",
             "items_ingested",
@@ -83,6 +101,10 @@ class PrelabelRunListView(ListAPIView):
             alias=data["alias"],
             threshold=data["threshold"],
             classes=data["classes"],
+            scope=data["scope"],
+            filters=data["filter"],
+            item_ids=data["items"],
+            dataset_version_id=data["dataset_version"],
             gpus=data["gpus"],
             time_limit=data["time_limit"],
         )
@@ -96,3 +118,16 @@ class PrelabelRunDetailView(GenericAPIView):
 
     def get(self, request, pk: int):
         return Response(PrelabelRunSerializer(access.access_run_for_user(request.user, pk)).data)
+
+
+class PrelabelRunCancelView(GenericAPIView):
+    serializer_class = PrelabelRunSerializer
+
+    @extend_schema(
+        request=None,
+        responses={200: PrelabelRunSerializer},
+        summary="Cancel a pre-label run: staging ends now, a running run's job is cancelled (409 once ended)",
+    )
+    def post(self, request, pk: int):
+        run = prelabel_services.prelabel_run_cancel(user=request.user, run_id=pk)
+        return Response(PrelabelRunSerializer(run).data)

@@ -36,6 +36,7 @@ urlpatterns: list = [
     path("staged-jobs/<int:pk>/", staging.StagedJobDetailView.as_view(), name="api-staged-job-detail"),
     path("prelabel-runs/", prelabel.PrelabelRunListView.as_view(), name="api-prelabel-runs"),
     path("prelabel-runs/<int:pk>/", prelabel.PrelabelRunDetailView.as_view(), name="api-prelabel-run-detail"),
+    path("prelabel-runs/<int:pk>/cancel/", prelabel.PrelabelRunCancelView.as_view(), name="api-prelabel-run-cancel"),
     path("pipelines/", pipelines.PipelineListView.as_view(), name="api-pipelines"),
     path("pipelines/validate/", pipelines.SpecValidateView.as_view(), name="api-pipeline-validate"),
     path("pipelines/<int:pk>/", pipelines.PipelineDetailView.as_view(), name="api-pipeline-detail"),

@@ -10,7 +10,7 @@ from training.models.pipelines import (
     StepRun,
     StepState,
 )
-from training.models.prelabel import PrelabelRun, PrelabelState
+from training.models.prelabel import PRELABEL_FINISHED_STATES, PrelabelRun, PrelabelState
 from training.models.registry import (
     AliasMove,
     CheckpointFormat,
@@ -43,6 +43,7 @@ __all__ = [
     "StepState",
     "PrelabelRun",
     "PrelabelState",
+    "PRELABEL_FINISHED_STATES",
     "RegisteredModel",
     "StagingState",
 ]

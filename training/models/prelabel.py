@@ -1,14 +1,20 @@
-"""Pre-label runs (docs/models.md "Pre-label runs"): a model version predicts every item of a dataset as an
-ordinary scheduled job; a training task ingests the job's JSONL into labeling's `Prediction` rows."""
+"""Pre-label runs (docs/models.md "Pre-label runs"): a model version predicts a set of a dataset's items as
+an ordinary scheduled job; a training task stages its inputs and submits the job, another ingests the job's
+JSONL into labeling's `Prediction` rows."""
 
 from django.conf import settings
 from django.db import models
 
 
 class PrelabelState(models.TextChoices):
+    STAGING = "staging", "Staging"  # a task links the images and the model into a folder, then submits the job
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PRELABEL_FINISHED_STATES = (PrelabelState.SUCCEEDED, PrelabelState.FAILED, PrelabelState.CANCELLED)
 
 
 class PrelabelRun(models.Model):
@@ -19,7 +25,12 @@ class PrelabelRun(models.Model):
     dataset = models.ForeignKey("labeling.Dataset", on_delete=models.CASCADE, related_name="+")
     threshold = models.FloatField()
     classes = models.JSONField(default=list, blank=True)  # empty: every class the model knows
-    state = models.CharField(max_length=10, choices=PrelabelState.choices, default=PrelabelState.RUNNING)
+    # {"scope": all|untasked|filter|selection, "filter": {grid parameter: value}, "items": [ids],
+    # "version": dataset version id or null}: labeling/selectors/item_scopes.py reads it
+    item_set = models.JSONField(default=dict, blank=True)
+    # the job's {"gpus": n, "time_limit_s": s, "working_dir": path}, submitted once the inputs are staged
+    job_spec = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=PrelabelState.choices, default=PrelabelState.STAGING)
     error = models.TextField(blank=True)
     job = models.OneToOneField("scheduler.Job", null=True, on_delete=models.SET_NULL, related_name="+")
     items_total = models.PositiveIntegerField(default=0)

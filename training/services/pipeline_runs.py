@@ -49,6 +49,7 @@ from training.services.pipeline_steps import (
     step_poll,
     step_start,
 )
+from training.services.prelabel import prelabel_run_stop
 
 log = logging.getLogger(__name__)
 
@@ -381,10 +382,12 @@ def _run_end(run: PipelineRun, state: str, error: str) -> None:
 
 
 def _steps_stop(run: PipelineRun, *, reason: str, by) -> None:
-    """Cancel the running steps' jobs and end every unfinished step."""
+    """Cancel the running steps' jobs (a pre-label step's run, staging or not) and end every unfinished step."""
     for step in run.steps.exclude(state__in=STEP_FINISHED_STATES).select_related("job"):
         job = step.job
-        if job is not None and job.state not in JOB_FINAL_STATES and by is not None:
+        if step.prelabel_run_id is not None and by is not None:
+            prelabel_run_stop(run_id=step.prelabel_run_id, by=by, reason=reason)
+        elif job is not None and job.state not in JOB_FINAL_STATES and by is not None:
             try:
                 job_cancel(job=Job.objects.get(pk=job.pk), by=by, reason=reason)
             except ValidationError:

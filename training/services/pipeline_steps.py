@@ -67,6 +67,7 @@ GATE_FAILED = "The gate did not pass: {reason}."
 NO_STARTER = "The person who started this run no longer exists."
 JOB_ENDED = "Its job {job} ended {state}: {reason}"
 PRELABEL_FAILED = "The pre-label run {run} failed: {error}"
+PRELABEL_CANCELLED = "The pre-label run {run} was cancelled. {error}"
 ONE_VERSION_INPUT = (
     "A job step takes at most one dataset version ({names}); export the others with dataset.export steps."
 )
@@ -236,13 +237,14 @@ def _start_prelabel(ctx: StepContext) -> None:
         model_id=model_version.model_id,
         dataset_id=dataset_version.dataset_id,
         version=model_version.number,
+        dataset_version_id=dataset_version.pk,  # the version's items, as they are now
         threshold=ctx.parameters.get("threshold", 0.3),
         classes=ctx.parameters.get("classes") or [],
         gpus=resources.gpus,
         time_limit=timedelta(seconds=resources.time_limit_s),
         working_dir=resources.working_dir,
     )
-    ctx.step.prelabel_run, ctx.step.job = run, run.job
+    ctx.step.prelabel_run = run  # its job comes once the run's inputs are staged (_poll_prelabel)
     return None
 
 
@@ -291,12 +293,16 @@ def step_poll(ctx: StepContext) -> dict | None:
 
 def _poll_prelabel(step: StepRun) -> dict | None:
     run = PrelabelRun.objects.get(pk=step.prelabel_run_id)
+    if step.job_id is None and run.job_id is not None:
+        StepRun.objects.filter(pk=step.pk).update(job=run.job_id)  # the step's page links the job
     if run.state == PrelabelState.RUNNING and run.job and run.job.ended_at:
         run = prelabel_service.prelabel_ingest(run_id=run.pk) or run  # idempotent: read to the end now
     if run.state == PrelabelState.SUCCEEDED:
         return {}
     if run.state == PrelabelState.FAILED:
         raise JobFailed(PRELABEL_FAILED.format(run=run.pk, error=run.error))
+    if run.state == PrelabelState.CANCELLED:  # someone stopped it on purpose: not retried
+        raise StepFailed(PRELABEL_CANCELLED.format(run=run.pk, error=run.error).strip())
     return None
 
 

@@ -8,6 +8,7 @@ from tests.actors import api_client_for
 from tests.training.test_prelabel_runs import registered
 from training.demo import detection_version_create
 from training.models import PrelabelRun
+from training.services.prelabel import prelabel_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,11 @@ def test_start_answers_202_with_the_run_and_it_reads_back(researcher, setup):
     assert response.status_code == 202, response.content
     body = response.json()
     assert response["Location"] == f"/api/v1/prelabel-runs/{body['id']}/"
-    assert (body["state"], body["version"], body["items_total"], body["progress"]) == ("running", 1, 2, 0.0)
+    assert (body["state"], body["version"], body["items_total"], body["progress"]) == ("staging", 1, 2, 0.0)
+    assert body["job"] is None and body["item_set"] == {"scope": "all", "filter": {}, "items": [], "version": None}
+    prelabel_stage(run_id=body["id"])  # the staging task
+    body = api.get(response["Location"]).json()
+    assert body["state"] == "running"
     assert Job.objects.get(pk=body["job"]).command == "python -m training.detector.prelabel"
     assert api.get(response["Location"]).json()["id"] == body["id"]
     assert [r["id"] for r in api.get("/api/v1/prelabel-runs/").json()["results"]] == [body["id"]]
@@ -68,10 +73,49 @@ def test_the_version_pages_form_starts_a_run_and_its_page_shows_progress(client,
     client.force_login(researcher)
     page = client.get(f"/models/{model.pk}/versions/1/")
     assert b"Pre-label a dataset" in page.content
-    response = client.post(f"/models/{model.pk}/versions/1/prelabel/", {"dataset": dataset.pk, "threshold": "0.2"})
+    response = client.post(
+        f"/models/{model.pk}/versions/1/prelabel/", {"items": f"dataset:{dataset.pk}", "threshold": "0.2"}
+    )
     run = PrelabelRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/models/prelabel-runs/{run.pk}/"
     shown = client.get(response["Location"])
     assert b"0 of 2 items ingested" in shown.content
     client.force_login(outsider)
     assert client.get(f"/models/prelabel-runs/{run.pk}/").status_code == 404
+
+
+def test_the_form_offers_the_teams_datasets_and_versions_takes_a_filter_and_the_run_page_cancels(
+    client, researcher, setup, team_b
+):
+    from labeling.services.datasets import dataset_create
+    from tests.factories import MembershipFactory
+
+    model, dataset = setup
+    frozen = dataset.versions.get()
+    MembershipFactory(team=team_b, user=researcher, is_researcher=True)
+    dataset_create(user=researcher, team_id=team_b.pk, name="Another team's strips")
+    client.force_login(researcher)
+    form = client.get(f"/models/{model.pk}/versions/1/").content.decode()
+    assert f'value="dataset:{dataset.pk}"' in form and f'value="version:{dataset.pk}:{frozen.pk}"' in form
+    assert "Another team" not in form  # the model's team only
+
+    response = client.post(
+        f"/models/{model.pk}/versions/1/prelabel/",
+        {"items": f"version:{dataset.pk}:{frozen.pk}", "filter": "?status=new&kind=", "threshold": "0.3"},
+    )
+    run = PrelabelRun.objects.get()
+    assert response["Location"] == f"/models/prelabel-runs/{run.pk}/"
+    assert run.item_set == {
+        "scope": "filter",
+        "filter": {"status": "new", "kind": ""},
+        "items": [],
+        "version": frozen.pk,
+    }
+    page = client.get(response["Location"]).content.decode()
+    assert "filtered: status=new" in page and "Cancel run" in page and "staged" in page
+
+    cancelled = client.post(f"/models/prelabel-runs/{run.pk}/cancel/", follow=True).content.decode()
+    assert "Cancelled" in cancelled and "Cancel run" not in cancelled
+    assert PrelabelRun.objects.get().state == "cancelled"
+    refused = client.post(f"/models/{model.pk}/versions/1/prelabel/", {"items": "dataset:x"}, follow=True)
+    assert "Choose the items to pre-label" in refused.content.decode()
