@@ -10,7 +10,8 @@ untrained detector of the template's default size (width 24, scale 0.35, tiles o
 bias is `--bias` (the untrained default, -2.2, finds nothing; -2.0 fires a few dozen boxes a strip, so the
 ingest has shapes to store). The real code paths, in this process:
 
-- staging: `prelabel_run_start` (checks, job submission, links and `manifest.json`);
+- staging: `prelabel_run_start` (checks, the job's dry run) and `prelabel_stage` (the staging task: links,
+  `manifest.json`, the job submitted);
 - the job: `training.detector.prelabel.run` on the staged folder (ATELIER_PRELABEL_THREADS), with
   `shapes_predict` timed alone: `inference`; the rest of the job (PNG decode, the line written) is `job I/O`;
 - ingest: `prelabel_ingest` every `--ingest-every` items while the job runs (beat's sweep, the progress a
@@ -121,7 +122,7 @@ def main() -> None:
     from tests.scheduler.factories import GpuFactory
     from training.demo import detection_version_create
     from training.models import PrelabelState
-    from training.services.prelabel import prelabel_ingest, prelabel_run_start
+    from training.services.prelabel import prelabel_ingest, prelabel_run_start, prelabel_stage
 
     team = team_create(name="Bench")
     user = get_user_model().objects.create(username="bench")
@@ -138,6 +139,7 @@ def main() -> None:
     run = prelabel_run_start(
         user=user, model_id=model.pk, dataset_id=dataset.pk, version=1, time_limit=timedelta(hours=2)
     )
+    run = prelabel_stage(run_id=run.pk)
     stage_s = time.perf_counter() - started
     # The job's attempt as the runner would start it: the ingest reads that attempt's output folder.
     attempt = Attempt.objects.create(job=run.job, number=1, node=GpuFactory(model="bench-node").node, state="running")
