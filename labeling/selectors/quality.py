@@ -22,12 +22,24 @@ def dataset_quality(*, dataset: Dataset) -> dict:
             "tasks": tasks.count(),
             "tasks_by_status": dict(tasks.values_list("status").annotate(n=Count("id")).order_by()),
             "active_seconds": tasks.aggregate(s=Sum("active_seconds"))["s"] or 0,
+            **_focused(tasks),
             "reviews": totals["all"],
             "rejection_rate": round(totals["rejected"] / totals["all"], 4) if totals["all"] else None,
         },
         "annotators": per_annotator,
         "agreement": agreement.as_dict(),
     }
+
+
+def _focused(tasks) -> dict:
+    """The workspace's focused time (page visible and focused, an input within a minute): in all, and
+    per task that has some (tasks never opened in the workspace would pull the mean down)."""
+    totals = tasks.aggregate(seconds=Sum("focused_seconds"), tasks=Count("id", filter=Q(focused_seconds__gt=0)))
+    return {"focused_seconds": totals["seconds"] or 0, "focused_per_task_s": _mean(totals["seconds"], totals["tasks"])}
+
+
+def _mean(seconds: int | None, tasks: int) -> float | None:
+    return round(seconds / tasks, 1) if tasks and seconds else None
 
 
 def _per_annotator(tasks) -> list[dict]:
@@ -39,6 +51,8 @@ def _per_annotator(tasks) -> list[dict]:
             done=Count("id", filter=Q(status=TaskStatus.ACCEPTED)),
             submitted=Count("id", filter=Q(status=TaskStatus.SUBMITTED)),
             active_seconds=Sum("active_seconds"),
+            focused_total=Sum("focused_seconds"),
+            focused_tasks=Count("id", filter=Q(focused_seconds__gt=0)),
         )
         .order_by("assignee__username")
     )
@@ -61,6 +75,8 @@ def _per_annotator(tasks) -> list[dict]:
                 "items_done": row["done"],
                 "submitted": row["submitted"],
                 "active_seconds": row["active_seconds"] or 0,
+                "focused_seconds": row["focused_total"] or 0,
+                "focused_per_task_s": _mean(row["focused_total"], row["focused_tasks"]),
                 "reviews": reviewed,
                 "rejection_rate": round(rejected / reviewed, 4) if reviewed else None,
             }

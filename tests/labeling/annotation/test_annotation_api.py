@@ -193,3 +193,30 @@ def test_the_task_says_what_the_caller_may_do_and_a_save_returns_the_task_status
     assert author.get(f"/api/v1/tasks/{task.pk}/").json()["may_annotate"] is False
     assert checker.get(f"/api/v1/tasks/{task.pk}/").json()["may_review"] is True
     assert author.get(f"/api/v1/tasks/{task.pk}/").json()["may_review"] is False
+
+
+def test_quality_shows_focused_time_per_annotator_and_per_task_that_has_some(
+    client, dataset, researcher, annotator, reviewer
+):
+    """The workspace's focused time on the quality figures (issue 19 item 4b): totals, and the mean over
+    the tasks opened in the workspace (a task never opened would pull it down)."""
+    for name in ("a", "b", "c"):
+        make_item(dataset, name=name)
+    tasks_create(dataset=dataset, user=researcher, overlap=1)
+    first, second, third = Task.objects.filter(dataset=dataset).order_by("item_id")
+    for task, person in ((first, annotator), (second, annotator), (third, reviewer)):
+        task_assign(task=task, user=researcher, assignee=person)
+    mine = api_client_for(annotator)
+    for task, seconds in ((first, 90), (second, 30)):
+        assert (
+            mine.post(f"/api/v1/tasks/{task.pk}/focused-time/", {"seconds": seconds}, format="json").status_code == 200
+        )
+
+    quality = api_client_for(researcher).get(f"/api/v1/datasets/{dataset.pk}/quality/").json()
+    assert (quality["dataset"]["focused_seconds"], quality["dataset"]["focused_per_task_s"]) == (120, 60.0)
+    by_name = {row["annotator"]: row for row in quality["annotators"]}
+    assert (by_name["annotator"]["focused_seconds"], by_name["annotator"]["focused_per_task_s"]) == (120, 60.0)
+    assert (by_name["reviewer"]["focused_seconds"], by_name["reviewer"]["focused_per_task_s"]) == (0, None)
+    client.force_login(researcher)
+    page = client.get(f"/labeling/datasets/{dataset.pk}/quality/").content.decode()
+    assert "focused time 120 s (60.0 s a task)" in page and "<th>Focused per task (s)</th>" in page
