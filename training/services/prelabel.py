@@ -74,6 +74,7 @@ EMPTY_ITEM_SET = "No item of the dataset is in this set: nothing to pre-label."
 JOB_ENDED = "The job ended {state}: {reason}"
 REQUESTER_GONE = "The person who started the run no longer has an account."
 CANCELLED_STAGING = "Cancelled by {user} before its job started."
+STAGING_IO_FAILED = "Staging the inputs failed: {error}"
 ALREADY_ENDED = "The run has already ended ({state})."
 
 
@@ -218,6 +219,8 @@ def prelabel_stage(*, run_id: int) -> PrelabelRun | None:
         return _submit_staged(run, folder, items_total=len(items))
     except (ValidationError, PermissionDenied) as refused:
         return _staging_failed(run, refused)
+    except OSError as failed:  # a full disk, a file gone from the store: retrying would fail the same way
+        return _staging_failed(run, ValidationError(STAGING_IO_FAILED.format(error=failed)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # gone already where it became the job's inputs
 

@@ -163,3 +163,17 @@ def test_the_api_takes_the_item_set(researcher, strips):
         "/api/v1/prelabel-runs/", body | {"scope": "filter", "filter": {"kind": "video"}}, format="json"
     )
     assert bad.status_code == 400 and "kind" in bad.json()["errors"], bad.content
+
+
+def test_a_disk_error_while_staging_fails_the_run_and_leaves_no_folder(researcher, strips, monkeypatch):
+    model, dataset, _ = strips
+    run = start(researcher, model, dataset)
+
+    def full(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("training.services.prelabel.readable_link_or_copy", full)
+    run = prelabel_stage(run_id=run.pk)
+    assert run.state == PrelabelState.FAILED and "No space left on device" in run.error
+    assert run.job is None and not Job.objects.exists()
+    assert not list(staged_root().glob(f"prelabel-{run.pk}-*"))
