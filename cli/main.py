@@ -90,6 +90,9 @@ def submit(
     model: str = typer.Option("", help="GPU model"),
     priority: str = typer.Option("normal", help="low, normal or high"),
     preemptible: bool = typer.Option(False, help="may be preempted (requeued) to return borrowed GPUs"),
+    multi_node: bool = typer.Option(
+        False, "--multi-node", help="may span nodes when no one node has the GPUs (torch.distributed rendezvous env)"
+    ),
     env: list[str] = typer.Option([], help="NAME=value, repeatable"),
     booking: int = typer.Option(None, help="run inside this booking of your team"),
     reservation: int = typer.Option(None, hidden=True, help="the old name of --booking"),
@@ -111,6 +114,7 @@ def submit(
         "gpu_model": model,
         "priority": priority,
         "preemptible": preemptible,
+        "multi_node": multi_node,
         "env": variables,
         "booking": booking if booking is not None else reservation,
         "environment": environment,

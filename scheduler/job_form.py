@@ -27,5 +27,6 @@ def job_fields_from_post(post) -> dict:
         "gpu_model": post.get("gpu_model", ""),
         "priority": post.get("priority", Priority.NORMAL),
         "preemptible": post.get("preemptible") == "on",
+        "multi_node": post.get("multi_node") == "on",
         "environment": post.get("environment", ""),
     }

@@ -129,6 +129,7 @@ FORM_FIELDS = {
     "priority",
     "env",
     "booking",
+    "multi_node",
 }
 FIELD_LABELS = {"min_memory_mb": "Minimum GPU memory", "multi_node": "Nodes", NON_FIELD_ERRORS: "This job"}
 
@@ -148,6 +149,7 @@ def _form_again(request) -> dict:
         "time_limit": format_duration(job.time_limit_s),
         "priority": job.priority,
         "preemptible": "on" if job.preemptible else "",
+        "multi_node": "on" if job.multi_node else "",
         "env": "\n".join(f"{name}={value}" for name, value in job.env.items()),
         "environment": job.environment.name if job.environment else "",
         "team": str(job.team_id),

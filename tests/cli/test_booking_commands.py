@@ -83,3 +83,12 @@ def test_submit_names_its_runtime_environment_and_environments_lists_them(calls,
     assert Job.objects.get().environment.name == SHIPPED_NAME
     listed = CliRunner().invoke(cli.app, ["environments"], env={"COLUMNS": "300"}).output
     assert SHIPPED_NAME in listed and "yes" in listed
+
+
+def test_submit_multi_node_asks_for_a_job_that_may_span_nodes(calls, researcher):
+    fleet(nodes=2, per_node=2)
+    atelier("submit", "--gpus", "4", "--multi-node", "--", "torchrun", "train.py")
+    job = Job.objects.get()
+    assert (job.gpus, job.multi_node) == (4, True)
+    atelier("submit", "--gpus", "1", "--", "python", "train.py")
+    assert Job.objects.order_by("-pk").first().multi_node is False

@@ -64,3 +64,20 @@ def test_the_form_offers_the_fleets_models_and_the_teams_bookings(client, resear
     page = client.get("/jobs/new/").content.decode()
     assert '<option value="H200"' in page
     assert f'<option value="{mine.pk}"' in page
+
+
+def test_may_span_nodes_lets_a_job_larger_than_a_node_in_and_run_again_keeps_it(client, researcher):
+    """Two nodes of 2 GPUs: a 3-GPU job is refused beside the GPUs field without the box (saying it may
+    span nodes), and queued as a multi-node job with it; "Run again" opens the form with the box ticked."""
+    fleet(nodes=2, per_node=2)
+    client.force_login(researcher)
+    form = {"command": "torchrun train.py", "gpus": "3", "time_limit": "1h"}
+    refused = client.post("/jobs/new/", form).content.decode()
+    assert not Job.objects.exists() and 'id="gpus-error"' in refused
+    assert 'name="multi_node" aria-describedby="multi_node-help" >' in refused  # left unticked
+
+    client.post("/jobs/new/", form | {"multi_node": "on"})
+    job = Job.objects.get()
+    assert (job.gpus, job.multi_node) == (3, True)
+    again = client.get(f"/jobs/new/?from={job.pk}").content.decode()
+    assert 'name="multi_node" aria-describedby="multi_node-help" checked' in again
