@@ -135,6 +135,23 @@ class JobOutputDownloadView(APIView):
         return FileResponse(open(file, "rb"), as_attachment=True, filename=file.name)
 
 
+class JobPartLogView(APIView):
+    @extend_schema(
+        responses={(200, "text/plain"): bytes},
+        summary="The whole log of one part (rank 1 and up) of the latest attempt of a multi-node job",
+    )
+    def get(self, request, pk: int, rank: int):
+        job = access.access_job_for_user(request.user, pk)
+        attempt = job_selectors.job_attempt(job=job, number=None)
+        if attempt is None or not attempt.parts.filter(rank=rank).exists():
+            raise Http404("This job's latest attempt has no part of that rank.")
+        path = job_selectors.part_log_file(attempt, rank)
+        if not path.is_file():
+            raise Http404("That part has written nothing yet.")
+        name = f"job-{job.pk}-attempt-{attempt.number}-rank-{rank}.log"
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=name, content_type="text/plain")
+
+
 def _int_param(request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:

@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("jobs/<int:pk>/attempts/", job_views.JobAttemptsView.as_view(), name="api-job-attempts"),
     path("jobs/<int:pk>/log/", job_views.JobLogView.as_view(), name="api-job-log"),
     path("jobs/<int:pk>/outputs/", job_views.JobOutputsView.as_view(), name="api-job-outputs"),
+    path("jobs/<int:pk>/parts/<int:rank>/log/", job_views.JobPartLogView.as_view(), name="api-job-part-log"),
     path("jobs/<int:pk>/outputs/<path:path>", job_views.JobOutputDownloadView.as_view(), name="api-job-output-file"),
     path("environments/", environment_views.EnvironmentListView.as_view(), name="api-environments"),
     path("bookings/", booking_views.BookingListView.as_view(), name="api-bookings"),

@@ -28,11 +28,10 @@ from scheduler.execution.runner import (
     Fenced,
     LogPump,
     Outcome,
-    attempt_dir,
     attempt_output_dir,
 )
 from scheduler.models import Attempt, AttemptPart, AttemptState
-from scheduler.selectors.jobs import PartLaunch, attempt_part_launch
+from scheduler.selectors.jobs import PartLaunch, attempt_part_launch, part_log_file
 from scheduler.services.environments import environment_missing_reason
 from scheduler.services.jobs import (
     attempt_part_claim,
@@ -42,11 +41,6 @@ from scheduler.services.jobs import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def part_log_path(attempt: Attempt, rank: int) -> Path:
-    name = "output.log" if rank == 0 else f"output.part-{rank}.log"
-    return attempt_dir(attempt) / name
 
 
 def attempt_part_run(*, part_id: int) -> None:
@@ -121,7 +115,7 @@ def _start(part: AttemptPart, launch: PartLaunch) -> JobProcess:
         command=job.command,
         cwd=job.working_dir,
         env=env,
-        log_path=part_log_path(attempt, part.rank),
+        log_path=part_log_file(attempt, part.rank),
         user=settings.JOB_RUN_AS_USER or None,
     )
 

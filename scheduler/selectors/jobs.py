@@ -4,10 +4,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.execution.rendezvous import Rendezvous
-from scheduler.execution.runner import attempt_output_dir
+from scheduler.execution.runner import attempt_dir, attempt_output_dir
 from scheduler.models import Attempt, AttemptPart, Job, JobAllocation, LogChunk
 
 LOG_PAGE_BYTES = 1024 * 1024
+PART_LOG_TAIL_BYTES = 64 * 1024  # what the job page shows of each other part's log; the rest downloads
+
+
+@dataclass(frozen=True)
+class PartLog:
+    """One part of a multi-node attempt and the end of its log (rank 0's is the attempt's own log)."""
+
+    rank: int
+    node: str
+    state: str
+    size: int
+    tail: str
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > PART_LOG_TAIL_BYTES
 
 
 @dataclass(frozen=True)
@@ -86,3 +102,34 @@ def job_output_file(*, job: Job, relative: str) -> Path | None:
     if root not in path.parents or not path.is_file():
         return None
     return path
+
+
+def part_log_file(attempt: Attempt, rank: int) -> Path:
+    """Where a part's output goes on the shared filesystem: rank 0's is the attempt's `output.log`."""
+    return attempt_dir(attempt) / ("output.log" if rank == 0 else f"output.part-{rank}.log")
+
+
+def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
+    """The other parts' logs of a multi-node attempt (ranks 1 and up), each with its last
+    PART_LOG_TAIL_BYTES as text; empty for a single-node attempt."""
+    if attempt is None:
+        return []
+    logs = []
+    for part in attempt.parts.filter(rank__gt=0).select_related("node").order_by("rank"):
+        path = part_log_file(attempt, part.rank)
+        size = path.stat().st_size if path.is_file() else 0
+        tail = b""
+        if size:
+            with path.open("rb") as log_file:
+                log_file.seek(max(0, size - PART_LOG_TAIL_BYTES))
+                tail = log_file.read(PART_LOG_TAIL_BYTES)
+        logs.append(
+            PartLog(
+                rank=part.rank,
+                node=part.node.name,
+                state=part.get_state_display(),
+                size=size,
+                tail=tail.decode("utf-8", errors="replace"),
+            )
+        )
+    return logs

@@ -63,6 +63,7 @@ def job_detail(request, pk: int):
     context = story | {
         "gpu_chart": _gpu_chart(attempts),
         "outputs": job_selectors.job_outputs(job=job),
+        "part_logs": job_selectors.attempt_part_logs(attempt=attempts[len(attempts) - 1] if attempts else None),
         "may_cancel": may_cancel,
         "live_allocations": live,
         "actions": job_actions_for(request.user, job),

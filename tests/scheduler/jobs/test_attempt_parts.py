@@ -319,3 +319,41 @@ def test_a_returning_workers_sweep_kills_a_part_of_an_attempt_no_longer_live(two
     assert group_members(process.pgid) == []
     assert AttemptPart.objects.get(pk=second.pk).state == "ended"
     assert Attempt.objects.get(pk=attempt.pk).processes_gone_at is None  # rank 0 has not ended yet
+
+
+def test_the_job_page_shows_each_other_parts_log_by_rank_and_node_and_the_api_gives_it_whole(
+    two_nodes, researcher, outsider, client, settings, tmp_path
+):
+    """Rank 0's output is the attempt's log; the page adds a section per other part with the end of its
+    file (the last 64 KiB) and a link to the whole file, which another team cannot read."""
+    from scheduler.selectors.jobs import PART_LOG_TAIL_BYTES, part_log_file
+    from tests.actors import api_client_for
+
+    settings.JOB_DATA_ROOT = tmp_path
+    a0, a1, b0, b1 = two_nodes
+    job = submit(researcher, gpus=3, multi_node=True)
+    attempt, parts = running(job, [a0, a1, b0])
+    path = part_log_file(attempt, 1)
+    path.parent.mkdir(parents=True)
+    path.write_text("first line of rank 1\n" + "x" * PART_LOG_TAIL_BYTES + "\nlast line of rank 1\n")
+
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    section = page[page.index('id="part-log-1"') :]
+    assert f"rank 1 · node {parts[1].node.name}" in section and "last line of rank 1" in section
+    assert "first line of rank 1" not in section  # only the end is on the page
+    assert f"/api/v1/jobs/{job.pk}/parts/1/log/" in section and 'Log <small class="muted">rank 0</small>' in page
+
+    whole = api_client_for(researcher).get(f"/api/v1/jobs/{job.pk}/parts/1/log/")
+    assert whole.status_code == 200 and b"".join(whole.streaming_content).startswith(b"first line of rank 1")
+    assert api_client_for(researcher).get(f"/api/v1/jobs/{job.pk}/parts/2/log/").status_code == 404
+    assert api_client_for(outsider).get(f"/api/v1/jobs/{job.pk}/parts/1/log/").status_code == 404
+
+
+def test_a_single_node_jobs_page_has_no_part_sections(two_nodes, researcher, client):
+    a0, a1, _, _ = two_nodes
+    job = submit(researcher, gpus=2)
+    placed(job, [a0, a1])
+    client.force_login(researcher)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "part-log-" not in page and 'Log <small class="muted">rank 0' not in page

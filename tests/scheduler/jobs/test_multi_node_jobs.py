@@ -4,9 +4,9 @@ and the parts meet at rank 0's address and port: a torch.distributed all-reduce 
 
 import pytest
 
-from scheduler.execution.parts import part_log_path
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, AttemptPart, JobAllocation
+from scheduler.selectors.jobs import part_log_file
 from tests.scheduler.jobs.test_job_execution import final, fleet, log_text, submit  # noqa: F401 (fleet: a fixture)
 
 pytestmark = pytest.mark.stack
@@ -42,7 +42,7 @@ def test_a_job_spanning_two_nodes_runs_one_part_per_node_and_its_parts_meet(rese
         (0, "ended", "succeeded", 0),
         (1, "ended", "succeeded", 0),
     ]
-    logs = [log_text(researcher, job), part_log_path(attempt, 1).read_text()]
+    logs = [log_text(researcher, job), part_log_file(attempt, 1).read_text()]
     for part, text in zip(parts, logs, strict=True):
         own = sorted(
             JobAllocation.objects.filter(attempt=attempt, gpu__node=part.node).values_list("gpu__uuid", flat=True)
