@@ -1,4 +1,11 @@
-// The annotation workspace (/label/<task>/) and the review page (/review/<task>/): one script, two modes.
+// The annotation workspace (/label/<task>/) and the review page (/review/<task>/): one entry module,
+// two modes. It loads the task, builds the page and wires the modules under workspace/ to the page's
+// events (docs/annotation.md "The workspace's front end"):
+//   context.js       the page's data, its elements and the one live state every module reads
+//   dom.js           elements, SVG nodes, ids, messages
+//   viewer.js        OpenSeadragon, the overview column, moving through a tall item (wheel, page keys)
+// The modules import each other's functions; none calls another's while it is being loaded (only
+// this module runs anything then), so the import cycles between them are harmless.
 //
 // The viewer places each slice's Deep Zoom pyramid at its offset in the item's one vertical coordinate
 // space (world units are the item's width, as in item.js), so a 20,000 px strip is only ever fetched as
@@ -19,11 +26,15 @@
 // the page through textContent, form values or attributes set one by one: never innerHTML.
 import { send, sessionLost } from "../portal/api.js";
 import { acceptedBefore, createSuggestions, markEdited } from "./suggestions.js";
+import {
+  annotationUrl, EDITABLE, els, page, REVIEW, root, setSuggestions, state, storageKey, suggestions, taskUrl
+} from "./workspace/context.js";
+import { clear, copy, el, errorText, message, newId, svg } from "./workspace/dom.js";
+import {
+  centreOn, fitHeight, jumpShape, openViewer, renderOverviewShapes, renderOverviewView, revealShape,
+  scrollScreens, scrollToEnd, viewer, viewTransform
+} from "./workspace/viewer.js";
 
-var root = document.getElementById("workspace");
-var page = JSON.parse(document.getElementById("workspace-data").textContent);
-var REVIEW = page.mode === "review";
-var SVGNS = "http://www.w3.org/2000/svg";
 var SAVE_DELAY_MS = 800;
 var RETRY_MS = 5000;
 var KEEPALIVE_LIMIT = 60000; // browsers refuse keepalive bodies over 64 KiB; the local copy covers those
@@ -35,60 +46,7 @@ var FOCUS_REPORT_MS = 120000;
 var FOCUS_REPORT_MAX_S = 600;
 var UNDO_LIMIT = 300;
 var MIN_DRAG_PX = 4;
-var EDITABLE = ["new", "in_progress", "rejected"];
-var taskUrl = page.api.tasks + page.task + "/";
-var annotationUrl = taskUrl + "annotation/";
-var storageKey = "atelier:annotation:" + page.user.id + ":" + page.task;
-
-var els = {};
-["viewer", "overview", "labels-toggle", "shape-prev", "shape-next", "save-status", "ws-title", "ws-task-status", "ws-message", "review-banner",
- "review-banner-title", "review-banner-comment", "show-pinned", "conflict-panel", "conflict-text",
- "conflict-server", "conflict-mine", "conflict-server-version", "conflict-reload", "conflict-keep",
- "tags-panel", "tag-list", "attr-body", "shape-list", "shape-count", "relation-list", "class-bar",
- "tool-bar", "relation-type", "undo", "redo", "delete-shape", "help-button", "help-dialog", "next-task",
- "zoom-in", "zoom-out", "zoom-fit",
- "submit-task", "review-comment", "review-pin", "review-pin-name", "review-accept", "review-reject"
-].forEach(function (id) { els[id] = document.getElementById(id); });
-
-var state = {
-  task: null, ws: null, classes: {}, classList: [], relationTypes: [], characters: null, unit: 1,
-  doc: { shapes: [], relations: [] }, version: 0, flags: {}, editable: false,
-  selected: null, tool: "select", drawClass: null, relationSource: null, pinned: null,
-  undo: [], redo: [], coalesce: null,
-  changeCount: 0, saving: null, timer: null, retryTimer: null, conflict: null, expired: false,
-  sentIds: [], docSaveId: null,
-  focusedMs: 0, lastInputAt: Date.now(), lastTick: Date.now(), lastReportAt: Date.now(),
-  draft: null, drag: null, spaceHeld: false, view: { tx: 0, ty: 0, s: 1 }, labels: true
-};
-var viewer = null;
-var suggestions = null; // createSuggestions(...) once the helpers below exist (wire())
 var overlay, world, shapeLayer, draftLayer, screenLayer;
-var overview, overviewShapes, overviewView;
-
-// ---------------------------------------------------------------- small helpers
-
-function el(tag, attrs, text) {
-  var node = document.createElement(tag);
-  Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function svg(tag, attrs) {
-  var node = document.createElementNS(SVGNS, tag);
-  Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-  return node;
-}
-
-function clear(node) { while (node && node.firstChild) node.removeChild(node.firstChild); }
-
-function newId(prefix) {
-  var bytes = new Uint8Array(6);
-  crypto.getRandomValues(bytes);
-  return prefix + Array.prototype.map.call(bytes, function (b) { return b.toString(36).padStart(2, "0"); }).join("");
-}
-
-function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
 function newSaveId() {
   return typeof crypto.randomUUID === "function" ? crypto.randomUUID() : newId("save-") + newId("-");
@@ -96,29 +54,7 @@ function newSaveId() {
 
 function docJson(doc) { return JSON.stringify({ shapes: doc.shapes, relations: doc.relations }); }
 
-function errorText(data, fallback) {
-  if (!data) return fallback;
-  var parts = [];
-  if (typeof data.detail === "string") parts.push(data.detail);
-  Object.keys(data.errors || {}).forEach(function (key) {
-    (data.errors[key] || []).forEach(function (m) { parts.push(String(m)); });
-  });
-  return parts.length ? parts.join(" ") : fallback;
-}
-
-var messageTimer = null;
-function message(text, kind) {
-  var box = els["ws-message"];
-  box.textContent = text;
-  box.dataset.kind = kind || "info";
-  box.hidden = !text;
-  clearTimeout(messageTimer);
-  if (text && kind !== "error") messageTimer = setTimeout(function () { box.hidden = true; }, 8000);
-}
-
-// ---------------------------------------------------------------- geometry
-
-function bounds(shape) {
+export function bounds(shape) {
   if (shape.type === "box" && shape.box) return shape.box.slice();
   if (shape.type === "polygon" && shape.points && shape.points.length) {
     var xs = shape.points.map(function (p) { return p[0]; }), ys = shape.points.map(function (p) { return p[1]; });
@@ -133,7 +69,7 @@ function centre(shape) {
   return b ? [b[0] + b[2] / 2, b[1] + b[3] / 2] : null;
 }
 
-function readingOrder(shapes) {
+export function readingOrder(shapes) {
   return shapes.slice().sort(function (a, b) {
     var ba = bounds(a), bb = bounds(b);
     var ka = ba ? [ba[1], ba[0]] : [-1, 0], kb = bb ? [bb[1], bb[0]] : [-1, 0];
@@ -153,13 +89,6 @@ function clampBox(x0, y0, x1, y1) {
   return [a[0], a[1], round2(b[0] - a[0]), round2(b[1] - a[1])];
 }
 
-function viewTransform() {
-  var vp = viewer.viewport;
-  var p0 = vp.pixelFromPoint(new OpenSeadragon.Point(0, 0), true);
-  var p1 = vp.pixelFromPoint(new OpenSeadragon.Point(1, 0), true);
-  return { tx: p0.x, ty: p0.y, s: (p1.x - p0.x) / state.unit };
-}
-
 function itemPoint(event) {
   var rect = overlay.getBoundingClientRect(), t = viewTransform();
   return [(event.clientX - rect.left - t.tx) / t.s, (event.clientY - rect.top - t.ty) / t.s];
@@ -170,8 +99,6 @@ function toScreen(x, y) { // item pixels -> overlay pixels
   return [t.tx + x * t.s, t.ty + y * t.s];
 }
 
-// ---------------------------------------------------------------- shapes and classes
-
 function shapeById(id) {
   for (var i = 0; i < state.doc.shapes.length; i++) if (state.doc.shapes[i].id === id) return state.doc.shapes[i];
   return null;
@@ -179,7 +106,7 @@ function shapeById(id) {
 
 function classOf(shape) { return state.classes[shape.class] || null; }
 
-function colourOf(name) { return state.classes[name] ? state.classes[name].color : "#888888"; }
+export function colourOf(name) { return state.classes[name] ? state.classes[name].color : "#888888"; }
 
 function characterName(value) {
   if (state.characters === null || state.characters === undefined) return value;
@@ -204,8 +131,6 @@ function shapeLabel(shape) {
   var b = bounds(shape);
   return shape.class + (b ? " @ " + Math.round(b[0]) + "," + Math.round(b[1]) : " (tag)");
 }
-
-// ---------------------------------------------------------------- changes, undo, redo
 
 // Every change goes through here: a snapshot for undo (typing into one field is one step), then the
 // change, the redraw and the save. `coalesce` names a run of changes that undo takes back at once.
@@ -358,9 +283,7 @@ function deleteRelation(id) {
   change(function (doc) { doc.relations = doc.relations.filter(function (r) { return r.id !== id; }); });
 }
 
-// ---------------------------------------------------------------- selection, tools
-
-function select(id, reveal) {
+export function select(id, reveal) {
   state.selected = id && shapeById(id) ? id : null;
   if (state.selected) suggestions.clearCurrent();
   renderAll();
@@ -369,16 +292,6 @@ function select(id, reveal) {
     els["review-pin"].disabled = !state.selected;
     if (!state.selected) els["review-pin"].checked = false;
     els["review-pin-name"].textContent = state.selected ? "(" + shapeLabel(shapeById(state.selected)) + ")" : "";
-  }
-}
-
-function revealShape(shape) {
-  var b = shape && bounds(shape);
-  if (!b || !viewer) return;
-  var u = state.unit, view = viewer.viewport.getBounds(true);
-  var cx = (b[0] + b[2] / 2) / u, cy = (b[1] + b[3] / 2) / u;
-  if (cx < view.x || cx > view.x + view.width || cy < view.y || cy > view.y + view.height) {
-    viewer.viewport.panTo(new OpenSeadragon.Point(cx, cy));
   }
 }
 
@@ -412,9 +325,7 @@ function startRelationFrom(shape) {
   renderAll();
 }
 
-// ---------------------------------------------------------------- rendering: SVG
-
-function buildOverlay() {
+export function buildOverlay() {
   overlay = svg("svg", { "class": "ws-overlay", "data-testid": "overlay" });
   var defs = svg("defs");
   var marker = svg("marker", { id: "ws-arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "8",
@@ -443,7 +354,7 @@ function buildOverlay() {
   });
 }
 
-function applyTransform() {
+export function applyTransform() {
   if (!viewer || !world) return;
   state.view = viewTransform();
   var t = state.view;
@@ -578,158 +489,6 @@ function setLabels(on) {
   if (els["labels-toggle"]) els["labels-toggle"].setAttribute("aria-pressed", String(on));
   renderScreen();
 }
-
-// ---------------------------------------------------------------- overview
-
-// The whole item in its own column at the right of the viewer: each slice (its thumbnail when that
-// shows the whole slice), a mark per shape, and a frame for what the viewer shows. A tall strip is
-// stretched to the column's width (a 60,000 px strip would otherwise be a few pixels wide); click or
-// drag to go there. It lives in its own element, so the layout never depends on the viewer library.
-function buildOverview(item) {
-  overview = svg("svg", { "data-testid": "overview", viewBox: "0 0 " + item.width + " " + item.height });
-  var box = els.overview.getBoundingClientRect();
-  var tall = item.height / item.width > box.height / Math.max(box.width, 1);
-  overview.setAttribute("preserveAspectRatio", tall ? "none" : "xMidYMin meet");
-  overview.appendChild(svg("rect", { "class": "ov-item", x: 0, y: 0, width: item.width, height: item.height }));
-  item.slices.forEach(function (s) {
-    var scale = Math.min(1, 256 / s.width);
-    if (Math.round(s.height * scale) <= 384) { // the thumbnail holds the whole slice (labeling/ingest/tiles.py)
-      overview.appendChild(svg("image", { href: s.dzi.replace(/tiles\/image\.dzi$/, "thumbnail/"), x: 0, y: s.offset_y,
-                                          width: s.width, height: s.height, preserveAspectRatio: "none" }));
-    }
-    if (s.offset_y > 0) overview.appendChild(svg("line", { "class": "ov-slice", x1: 0, y1: s.offset_y, x2: item.width, y2: s.offset_y }));
-  });
-  overviewShapes = svg("g", { "class": "ov-shapes" });
-  overviewView = svg("rect", { "class": "ov-view", "data-testid": "overview-view" });
-  overview.appendChild(overviewShapes);
-  overview.appendChild(overviewView);
-  els.overview.appendChild(overview);
-  var dragging = false;
-  els.overview.addEventListener("pointerdown", function (e) {
-    if (e.button !== 0) return;
-    dragging = true;
-    els.overview.setPointerCapture(e.pointerId);
-    overviewJump(e);
-  });
-  els.overview.addEventListener("pointermove", function (e) { if (dragging) overviewJump(e); });
-  els.overview.addEventListener("pointerup", function () { dragging = false; });
-  els.overview.addEventListener("pointercancel", function () { dragging = false; });
-}
-
-function overviewPoint(e) {
-  var point = overview.createSVGPoint();
-  point.x = e.clientX;
-  point.y = e.clientY;
-  return point.matrixTransform(overview.getScreenCTM().inverse());
-}
-
-function overviewJump(e) {
-  if (!viewer) return;
-  var p = overviewPoint(e), vp = viewer.viewport, b = vp.getBounds(true), u = state.unit;
-  var tall = overview.getAttribute("preserveAspectRatio") === "none";
-  var x = tall ? b.x + b.width / 2 : p.x / u; // a strip keeps its sideways position
-  vp.panTo(new OpenSeadragon.Point(x, p.y / u), true);
-  vp.applyConstraints(true);
-}
-
-// Marks at least 3 screen pixels tall, so a small shape on a long strip still shows.
-function overviewMinHeight() {
-  var h = els.overview.clientHeight || 1;
-  return 3 * state.ws.item.height / h;
-}
-
-function renderOverviewShapes() {
-  if (!overviewShapes) return;
-  clear(overviewShapes);
-  var minHeight = overviewMinHeight();
-  state.doc.shapes.forEach(function (shape) {
-    var b = bounds(shape);
-    if (!b) return;
-    var mark = svg("rect", { "class": "ov-shape" + (shape.id === state.selected ? " selected" : ""), "data-id": shape.id,
-                             x: b[0], y: b[1], width: Math.max(b[2], 1), height: Math.max(b[3], minHeight) });
-    mark.setAttribute("fill", colourOf(shape.class));
-    overviewShapes.appendChild(mark);
-  });
-}
-
-function renderOverviewView() {
-  if (!overviewView || !viewer) return;
-  var item = state.ws.item, b = viewer.viewport.getBounds(true), u = state.unit;
-  var x0 = Math.max(0, b.x * u), y0 = Math.max(0, b.y * u);
-  var x1 = Math.min(item.width, (b.x + b.width) * u), y1 = Math.min(item.height, (b.y + b.height) * u);
-  var minHeight = overviewMinHeight();
-  overviewView.setAttribute("x", x0);
-  overviewView.setAttribute("y", y0);
-  overviewView.setAttribute("width", Math.max(x1 - x0, 1));
-  overviewView.setAttribute("height", Math.max(y1 - y0, minHeight));
-}
-
-// ---------------------------------------------------------------- moving through a tall item
-
-// The wheel and a trackpad's two-finger swipe scroll (Shift: sideways); with Ctrl or ⌘, and a
-// trackpad's pinch (which browsers send as a wheel with ctrlKey), they zoom at the pointer.
-function onWheel(e) {
-  if (!viewer) return;
-  e.preventDefault();
-  e.stopPropagation();
-  var vp = viewer.viewport, rect = els.viewer.getBoundingClientRect();
-  var unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? rect.height : 1;
-  if (e.ctrlKey || e.metaKey) {
-    var factor = Math.min(2, Math.max(0.5, Math.pow(2, -e.deltaY * unit / 300)));
-    vp.zoomBy(factor, vp.pointFromPixel(new OpenSeadragon.Point(e.clientX - rect.left, e.clientY - rect.top), true), true);
-    vp.applyConstraints(true);
-    return;
-  }
-  var dx = e.deltaX * unit, dy = e.deltaY * unit;
-  if (e.shiftKey && !dx) { dx = dy; dy = 0; }
-  var perPixel = vp.getBounds(true).width / rect.width;
-  vp.panBy(new OpenSeadragon.Point(dx * perPixel, dy * perPixel), true);
-  vp.applyConstraints(true);
-}
-
-function scrollScreens(count) {
-  var vp = viewer.viewport;
-  vp.panBy(new OpenSeadragon.Point(0, vp.getBounds(true).height * 0.9 * count), true);
-  vp.applyConstraints(true);
-}
-
-function scrollToEnd(top) {
-  var vp = viewer.viewport, b = vp.getBounds(true), height = state.ws.item.height / state.unit;
-  var y = top ? 0 : Math.max(0, height - b.height);
-  vp.panTo(new OpenSeadragon.Point(b.x + b.width / 2, y + b.height / 2), true);
-  vp.applyConstraints(true);
-}
-
-// The next (step 1) or previous (-1) shape in reading order after the selected one; with none
-// selected, the first starting at or below the top of the view (or the last starting above its bottom).
-function jumpShape(step) {
-  var ordered = readingOrder(state.doc.shapes).filter(function (s) { return bounds(s); });
-  if (!ordered.length) { message("No shapes yet.", "info"); return; }
-  var index = -1;
-  for (var i = 0; i < ordered.length; i++) if (ordered[i].id === state.selected) index = i;
-  var next;
-  if (index >= 0) next = ordered[(index + step + ordered.length) % ordered.length];
-  else {
-    var view = viewer.viewport.getBounds(true), top = view.y * state.unit, bottom = (view.y + view.height) * state.unit;
-    var below = ordered.filter(function (s) { return bounds(s)[1] >= top; });
-    var above = ordered.filter(function (s) { return bounds(s)[1] < bottom; });
-    next = step > 0 ? (below[0] || ordered[0]) : (above[above.length - 1] || ordered[ordered.length - 1]);
-  }
-  select(next.id);
-  centreOn(next);
-}
-
-function centreOn(shape) {
-  var b = bounds(shape), u = state.unit, vp = viewer.viewport, view = vp.getBounds(true);
-  var across = b[0] / u >= view.x && (b[0] + b[2]) / u <= view.x + view.width;
-  var down = b[1] / u >= view.y && (b[1] + b[3]) / u <= view.y + view.height;
-  if (across && down) return;
-  // A shape already in view sideways keeps the view's sideways position (a fitted strip stays fitted).
-  var x = across ? view.x + view.width / 2 : (b[0] + b[2] / 2) / u;
-  vp.panTo(new OpenSeadragon.Point(x, (b[1] + b[3] / 2) / u), true);
-}
-
-// ---------------------------------------------------------------- rendering: panels
 
 function renderAll() {
   suggestions.render();
@@ -989,8 +748,6 @@ function buildCharacterList() {
   root.appendChild(list);
 }
 
-// ---------------------------------------------------------------- pointer interaction
-
 function onPointerDown(e) {
   if (e.button !== 0 || state.spaceHeld) return;
   var target = e.target, data = target.dataset || {};
@@ -1147,8 +904,6 @@ function relationClick(id) {
   select(id);
 }
 
-// ---------------------------------------------------------------- keyboard
-
 function typing(target) {
   return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
 }
@@ -1207,8 +962,6 @@ function onKeyDown(e) {
 function onKeyUp(e) {
   if (e.key === " " && state.spaceHeld) { state.spaceHeld = false; renderShapes(); }
 }
-
-// ---------------------------------------------------------------- saving
 
 function setStatus(stateName, text, link) {
   var box = els["save-status"];
@@ -1384,8 +1137,6 @@ function saveOnHide() {
   }
 }
 
-// ---------------------------------------------------------------- focused time
-
 function noteInput() { state.lastInputAt = Date.now(); }
 
 function focusTick() {
@@ -1416,8 +1167,6 @@ function focusedReport(options) {
       return result.ok;
     }, function () { focusedGiveBack(seconds); return false; });
 }
-
-// ---------------------------------------------------------------- conflicts
 
 function openConflict(current, cause) {
   if (!current) { setStatus("error", "Not saved: the server's version changed."); return; }
@@ -1471,8 +1220,6 @@ function resolveConflict(keepMine) {
   if (state.selected && !shapeById(state.selected)) state.selected = null;
   renderAll();
 }
-
-// ---------------------------------------------------------------- task actions
 
 function updateTaskStatus() {
   var task = state.task;
@@ -1570,69 +1317,6 @@ function showReviewBanner() {
     state.pinned = r.shape;
     els["show-pinned"].hidden = false;
   }
-}
-
-// ---------------------------------------------------------------- loading
-
-function fitWidthAtTop(item, immediately) {
-  var top = new OpenSeadragon.Rect(0, 0, 1, Math.min(item.height / state.unit, els.viewer.clientHeight / els.viewer.clientWidth));
-  viewer.viewport.fitBounds(top, immediately);
-  applyTransform();
-}
-
-function openViewer(item) {
-  state.unit = item.width || 1;
-  viewer = OpenSeadragon({
-    element: els.viewer,
-    prefixUrl: page.prefixUrl,
-    // The overview is the page's own (buildOverview): OpenSeadragon's navigator fits a tall strip
-    // into a few pixels of width and inserted its elements where the layout did not expect them.
-    showNavigator: false,
-    // The page's own zoom buttons instead of OpenSeadragon's: those are 16 images (four states of
-    // four buttons) fetched before the first tile, and on HTTP/1.1 they held the browser's six
-    // connections while the strip's descriptor and first tiles waited (docs/benchmarks.md).
-    showNavigationControl: false,
-    // Canvas 2D, not the WebGL default: where WebGL falls back to software (no GPU, remote
-    // desktops, headless) it costs seconds before the first tile; canvas draws tiles at once.
-    drawer: "canvas",
-    visibilityRatio: 0.2,
-    minZoomImageRatio: 0.5,
-    maxZoomPixelRatio: 6,
-    preserveViewport: true,
-    gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false, scrollToZoom: false },
-    tileSources: item.slices.map(function (s) {
-      return { tileSource: s.dzi, x: 0, y: s.offset_y / state.unit, width: s.width / state.unit };
-    })
-  });
-  buildOverlay();
-  buildOverview(item);
-  els.viewer.addEventListener("wheel", onWheel, { capture: true, passive: false });
-  viewer.addHandler("update-viewport", applyTransform);
-  viewer.addHandler("resize", function () { applyTransform(); renderOverviewShapes(); });
-  viewer.addHandler("canvas-key", function (e) {
-    if (/^[rRfF]$/.test(e.originalEvent && e.originalEvent.key)) e.preventDefaultAction = true;
-  });
-  viewer.addHandler("canvas-click", function (e) {
-    if (e.quick && state.tool === "select" && !state.drag) select(null);
-  });
-  viewer.addHandler("open", function () {
-    fitWidthAtTop(item, true);
-    els.viewer.dataset.opened = "true";
-  });
-  els["zoom-in"].onclick = function () { viewer.viewport.zoomBy(1.25); };
-  els["zoom-out"].onclick = function () { viewer.viewport.zoomBy(0.8); };
-  els["zoom-fit"].onclick = function () { fitWidthAtTop(item, false); };
-  viewer.addHandler("tile-loaded", function () {
-    els.viewer.dataset.tilesLoaded = String(Number(els.viewer.dataset.tilesLoaded || 0) + 1);
-  });
-}
-
-// The viewer, overview and side panel take the window's height below the bars, however many lines
-// the bars wrap to.
-function fitHeight() {
-  var main = root.querySelector(".ws-main");
-  var top = main.getBoundingClientRect().top + window.scrollY;
-  main.style.height = Math.max(420, Math.floor(window.innerHeight - top - 12)) + "px";
 }
 
 function load() {
@@ -1738,10 +1422,8 @@ function refetch() {
   }, function () { setStatus("offline", "Offline — reload the page when the network is back."); });
 }
 
-// ---------------------------------------------------------------- wiring
-
 function wire() {
-  suggestions = createSuggestions({
+  setSuggestions(createSuggestions({
     state: state, change: change, select: select, renderAll: renderAll, centreOn: centreOn, message: message,
     newId: newId, el: el, svg: svg, clear: clear, colourOf: colourOf, toScreen: toScreen, send: send,
     url: function () { return page.api.items + state.task.item + "/predictions/"; },
@@ -1750,7 +1432,7 @@ function wire() {
            show: document.getElementById("suggestions-show"), run: document.getElementById("suggestion-run"),
            threshold: document.getElementById("suggestion-threshold"),
            acceptAll: document.getElementById("suggestion-accept-all"), list: document.getElementById("suggestion-list") }
-  });
+  }));
   window.addEventListener("keydown", onKeyDown, true);
   ["pointerdown", "pointermove", "keydown", "wheel", "input"].forEach(function (type) {
     window.addEventListener(type, noteInput, { capture: true, passive: true });
