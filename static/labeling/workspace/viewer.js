@@ -2,9 +2,11 @@
 // vertical coordinate space (world units are the item's width), the overview column of the whole
 // item, and moving through a tall item: the wheel scrolls (Ctrl/⌘ zooms), PageUp/PageDown/Home/End,
 // the next and previous shape, and the page's own zoom buttons.
+import { applyTransform, buildOverlay } from "./canvas.js";
 import { els, page, root, state } from "./context.js";
 import { clear, message, svg } from "./dom.js";
-import { applyTransform, bounds, buildOverlay, colourOf, readingOrder, select } from "../workspace.js";
+import { bounds, colourOf, readingOrder } from "./shapes.js";
+import { select } from "./tools.js";
 
 export var viewer = null;
 var overview, overviewShapes, overviewView;
