@@ -6,8 +6,8 @@ import { renderShapes } from "./canvas.js";
 import { state, suggestions } from "./context.js";
 import { message, newId } from "./dom.js";
 import { renderAll, renderClassBar, renderList, renderRelations } from "./panels.js";
+import { scheduleSave, writeLocal } from "./save.js";
 import { select, setTool } from "./tools.js";
-import { scheduleSave, writeLocal } from "../workspace.js";
 
 var UNDO_LIMIT = 300;
 
