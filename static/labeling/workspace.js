@@ -11,6 +11,8 @@
 //   save.js          autosave, save ids, the local copy and what a reload does with it
 //   conflict.js      the conflict view: the server's version and mine side by side
 //   focused-time.js  active time per task, sent with the saves
+//   review.js        submit, next task, accept and reject with a comment, the review banner
+//   keyboard.js      the one key map
 // The modules import each other's functions; none calls another's while it is being loaded (only
 // this module runs anything then), so the import cycles between them are harmless.
 //
@@ -25,177 +27,20 @@
 // the page through textContent, form values or attributes set one by one: never innerHTML.
 import { send, sessionLost } from "../portal/api.js";
 import { createSuggestions } from "./suggestions.js";
-import { overlay, renderShapes, setLabels, toScreen } from "./workspace/canvas.js";
+import { overlay, setLabels, toScreen } from "./workspace/canvas.js";
 import { resolveConflict } from "./workspace/conflict.js";
 import {
   annotationUrl, EDITABLE, els, page, REVIEW, root, setSuggestions, state, suggestions, taskUrl
 } from "./workspace/context.js";
-import { clear, copy, el, errorText, message, newId, svg } from "./workspace/dom.js";
-import { FOCUS_TICK_MS, focusedReport, focusTick, noteInput } from "./workspace/focused-time.js";
+import { clear, el, errorText, message, newId, svg } from "./workspace/dom.js";
+import { FOCUS_TICK_MS, focusTick, noteInput } from "./workspace/focused-time.js";
+import { onKeyDown, onKeyUp } from "./workspace/keyboard.js";
 import { buildCharacterList, buildClassBar, buildRelationTypes, renderAll } from "./workspace/panels.js";
+import { nextTask, review, showReviewBanner, submitTask, updateTaskStatus } from "./workspace/review.js";
 import { dirty, flagMap, restoreLocal, save, saveOnHide, setStatus } from "./workspace/save.js";
-import { change, colourOf, deleteShape, pickClass, redo, shapeById, undo } from "./workspace/shapes.js";
-import { finishPolygon, moveShape, select, setTool } from "./workspace/tools.js";
-import {
-  centreOn, fitHeight, jumpShape, openViewer, scrollScreens, scrollToEnd, viewer, viewTransform
-} from "./workspace/viewer.js";
-
-function typing(target) {
-  return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-}
-
-function onKeyDown(e) {
-  if (!state.ws) return;
-  if (els["help-dialog"].open) return;
-  if (typing(e.target)) {
-    if (e.key === "Escape") e.target.blur();
-    return;
-  }
-  var key = e.key, ctrl = e.ctrlKey || e.metaKey, handled = true;
-  var selected = state.selected && shapeById(state.selected);
-  if (ctrl && (key === "z" || key === "Z")) { if (e.shiftKey) redo(); else undo(); }
-  else if (ctrl && (key === "y" || key === "Y")) redo();
-  else if (ctrl || e.altKey) handled = false;
-  else if (suggestions.onKey(e)) { /* S, A, X, O, Enter, Delete on a suggestion: suggestions.js */ }
-  else if (key === "?") els["help-dialog"].showModal();
-  else if (/^[1-9]$/.test(key) && state.editable) pickClass(state.classList.filter(function (c) { return c.hotkey === key; })[0]);
-  else if ((key === "v" || key === "V")) setTool("select");
-  else if ((key === "b" || key === "B") && state.editable) setTool("box");
-  else if ((key === "p" || key === "P") && state.editable) setTool("polygon");
-  else if ((key === "l" || key === "L") && state.editable) setTool("relation");
-  else if (key === "Enter" && state.draft && state.draft.kind === "polygon") finishPolygon();
-  else if (key === "Backspace" && state.draft && state.draft.kind === "polygon") {
-    state.draft.points.pop();
-    if (!state.draft.points.length) state.draft = null;
-    renderShapes();
-  }
-  else if ((key === "Delete" || key === "Backspace") && selected && state.editable) deleteShape(selected.id);
-  else if (key === "Escape") {
-    if (state.draft || state.relationSource) { state.draft = null; state.relationSource = null; renderShapes(); }
-    else select(null);
-  }
-  else if (/^Arrow/.test(key) && selected && selected.type !== "tag" && state.editable) {
-    var step = e.shiftKey ? 10 : 1, dx = 0, dy = 0;
-    if (key === "ArrowLeft") dx = -step;
-    if (key === "ArrowRight") dx = step;
-    if (key === "ArrowUp") dy = -step;
-    if (key === "ArrowDown") dy = step;
-    var before = copy(selected);
-    change(function () { moveShape(selected, before, dx, dy); }, "nudge:" + selected.id);
-  }
-  else if (key === " ") { state.spaceHeld = true; renderShapes(); }
-  else if (key === "PageDown" && viewer) scrollScreens(1);
-  else if (key === "PageUp" && viewer) scrollScreens(-1);
-  else if (key === "Home" && viewer) scrollToEnd(true);
-  else if (key === "End" && viewer) scrollToEnd(false);
-  else if ((key === "n" || key === "N") && viewer) jumpShape(e.shiftKey ? -1 : 1);
-  else if (key === "t" || key === "T") setLabels(!state.labels);
-  else if (/^[rRfF]$/.test(key)) { /* OpenSeadragon would rotate or flip the view */ }
-  else handled = false;
-  if (handled) { e.preventDefault(); e.stopPropagation(); }
-}
-
-function onKeyUp(e) {
-  if (e.key === " " && state.spaceHeld) { state.spaceHeld = false; renderShapes(); }
-}
-
-export function updateTaskStatus() {
-  var task = state.task;
-  els["ws-task-status"].textContent = task.status.replace("_", " ");
-  els["ws-task-status"].dataset.status = task.status;
-  root.dataset.taskStatus = task.status;
-}
-
-function submitTask() {
-  if (state.conflict) { message("Settle the conflict first.", "error"); return; }
-  els["submit-task"].disabled = true;
-  save().then(function () {
-    if (dirty()) {
-      els["submit-task"].disabled = false;
-      message("Not submitted: the latest changes are not saved yet.", "error");
-      return null;
-    }
-    return focusedReport({}).then(function () { return send("POST", taskUrl + "submit/", { body: { version: state.version } }); });
-  }).then(function (result) {
-    if (!result) return;
-    if (!result.ok) {
-      els["submit-task"].disabled = false;
-      message(sessionLost(result) ? "Your session has expired: log in again to submit." : errorText(result.data, "Not submitted."), "error");
-      return;
-    }
-    state.task.status = (result.data && result.data.status) || "submitted";
-    state.editable = false;
-    state.tool = "select";
-    state.draft = null;
-    updateTaskStatus();
-    els["review-banner"].hidden = true;
-    setStatus("saved", "Submitted for review (version " + state.version + ")");
-    message("Submitted for review.", "info");
-    renderAll();
-  });
-}
-
-function nextTask() {
-  var go = function () {
-    send("POST", page.api.next, { body: {} }).then(function (result) {
-      if (result.status === 204) { message("No task waits for you.", "info"); return; }
-      if (!result.ok) { message(errorText(result.data, "Could not get the next task."), "error"); return; }
-      if (result.data.id === page.task) { message("This is your next task.", "info"); return; }
-      location.href = page.pages.label + result.data.id + "/";
-    });
-  };
-  if (state.editable && dirty()) save().then(function (ok) { if (ok) go(); else message("Not moving on: this task is not saved.", "error"); });
-  else go();
-}
-
-function review(decision) {
-  var comment = els["review-comment"].value.trim();
-  if (decision === "reject" && !comment) {
-    message("Write a comment to reject: the annotator needs to know what to fix.", "error");
-    els["review-comment"].focus();
-    return;
-  }
-  var body = { decision: decision, comment: comment };
-  if (decision === "reject" && els["review-pin"].checked && state.selected) body.shape = state.selected;
-  els["review-accept"].disabled = els["review-reject"].disabled = true;
-  send("POST", taskUrl + "review/", { body: body }).then(function (result) {
-    if (!result.ok) {
-      els["review-accept"].disabled = els["review-reject"].disabled = false;
-      message(sessionLost(result) ? "Your session has expired: log in again." : errorText(result.data, "The review was not recorded."), "error");
-      return;
-    }
-    state.task.status = decision === "accept" ? "accepted" : "rejected";
-    updateTaskStatus();
-    message(decision === "accept" ? "Accepted." : "Rejected: the task goes back to its annotator with your comment.", "info");
-    setStatus("saved", decision === "accept" ? "Accepted" : "Rejected");
-    nextReviewLink();
-  });
-}
-
-function nextReviewLink() {
-  send("GET", page.api.tasks + "?review=true").then(function (result) {
-    var rows = result.ok && result.data ? (result.data.results || result.data) : [];
-    var next = (rows || []).filter(function (t) { return t.id !== page.task; })[0];
-    if (!next) return;
-    var p = el("p", { id: "next-review" });
-    p.appendChild(el("a", { href: page.pages.review + next.id + "/" }, "Next task to review: " + next.item_name));
-    document.getElementById("review-panel").appendChild(p);
-  });
-}
-
-function showReviewBanner() {
-  var r = state.ws.latest_review;
-  if (!r || r.decision !== "reject") return;
-  var open = REVIEW || EDITABLE.indexOf(state.task.status) >= 0;
-  if (!open) return;
-  els["review-banner-title"].textContent = "Rejected by " + (r.reviewer || "the reviewer") + ":";
-  els["review-banner-comment"].textContent = r.comment;
-  els["review-banner"].hidden = false;
-  if (r.shape && shapeById(r.shape)) {
-    state.pinned = r.shape;
-    els["show-pinned"].hidden = false;
-  }
-}
+import { change, colourOf, deleteShape, redo, undo } from "./workspace/shapes.js";
+import { select, setTool } from "./workspace/tools.js";
+import { centreOn, fitHeight, jumpShape, openViewer, viewer, viewTransform } from "./workspace/viewer.js";
 
 function load() {
   if (page.initial) {  // the page came with the task and its document: no round trip before the viewer

@@ -14,8 +14,8 @@ import { annotationUrl, els, page, root, state, storageKey } from "./context.js"
 import { clear, el, errorText, message, newId } from "./dom.js";
 import { focusedGiveBack, focusedReport, focusedTake } from "./focused-time.js";
 import { renderAll } from "./panels.js";
+import { updateTaskStatus } from "./review.js";
 import { docJson } from "./shapes.js";
-import { updateTaskStatus } from "../workspace.js";
 
 var SAVE_DELAY_MS = 800;
 var RETRY_MS = 5000;
