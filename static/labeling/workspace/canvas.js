@@ -7,7 +7,8 @@ import { bounds, centre, clampBox, colourOf, readingOrder, shapeById, summary } 
 import { onDoubleClick, onPointerDown, onPointerMove, onPointerUp } from "./tools.js";
 import { renderOverviewShapes, renderOverviewView, viewer, viewTransform } from "./viewer.js";
 
-export var overlay, world, shapeLayer, draftLayer, screenLayer;
+export var overlay; // the <svg> on the viewer's canvas (tools.js captures the pointer on it)
+var world, shapeLayer, draftLayer, screenLayer;
 
 export function itemPoint(event) {
   var rect = overlay.getBoundingClientRect(), t = viewTransform();
