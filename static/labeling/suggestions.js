@@ -1,8 +1,9 @@
 // Suggestions in the annotation workspace (docs/annotation.md "Suggestions"): a model's predicted
 // shapes for the item, drawn dashed with their score, that the annotator accepts (the shape joins the
 // document with origin prediction_accepted), adjusts (accepted, then changed: prediction_edited) or
-// dismisses. The workspace (workspace.js) owns the document, the undo history and the saves; this
-// module only reads the item's predictions, draws them and hands accepted shapes to `ws.change`.
+// dismisses. The workspace (workspace.js and its modules: workspace/shapes.js, workspace/save.js) owns
+// the document, the undo history and the saves; this module only reads the item's predictions, draws
+// them and hands accepted shapes to `ws.change`.
 //
 // Dismissals stay on this device (localStorage, per user and task): a dismissed suggestion is simply
 // not in the document, which is all the acceptance figures need.
