@@ -56,6 +56,16 @@ class Drill:
         ]
         self._start(name, argv, env)
 
+    def agent(self, name: str, node: str) -> None:
+        """`manage.py gpu_agent --node NODE`: the agent of one simulated node, as on that node's host."""
+        started = timezone.now()
+        self._start(name, [sys.executable, "manage.py", "gpu_agent", "--node", node], None, wait=False)
+        wait_for(
+            lambda: Gpu.objects.filter(node__name=node, node__last_heartbeat__gte=started).exists(),
+            timeout=60,
+            what=f"agent {name} reporting {node}",
+        )
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill the worker's process group; jobs run in sessions of their own and survive it."""
         process = self.processes.pop(name)
@@ -69,7 +79,7 @@ class Drill:
     def log(self, name: str) -> str:
         return (self.stack.log_dir / f"drill-{name}.log").read_text(errors="replace")
 
-    def _start(self, name: str, argv: list[str], env: dict | None) -> None:
+    def _start(self, name: str, argv: list[str], env: dict | None, *, wait: bool = True) -> None:
         log = open(self.stack.log_dir / f"drill-{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             argv,
@@ -79,6 +89,8 @@ class Drill:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if not wait:
+            return
         started = timezone.now()
         wait_for(
             lambda: Heartbeat.objects.filter(name__startswith=f"worker:{name}@", last_seen__gte=started).exists(),
