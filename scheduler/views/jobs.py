@@ -60,10 +60,12 @@ def job_detail(request, pk: int):
     live = JobAllocation.objects.filter(attempt__job=job, attempt__state__in=ATTEMPT_LIVE_STATES).select_related(
         "gpu__node"
     )
+    latest = attempts[len(attempts) - 1] if attempts else None
     context = story | {
         "gpu_chart": _gpu_chart(attempts),
         "outputs": job_selectors.job_outputs(job=job),
-        "part_logs": job_selectors.attempt_part_logs(attempt=attempts[len(attempts) - 1] if attempts else None),
+        "latest_attempt": latest,  # rank 0 of a multi-node attempt runs on the attempt's own node
+        "part_logs": job_selectors.attempt_part_logs(attempt=latest),
         "may_cancel": may_cancel,
         "live_allocations": live,
         "actions": job_actions_for(request.user, job),

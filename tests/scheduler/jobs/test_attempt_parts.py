@@ -342,7 +342,10 @@ def test_the_job_page_shows_each_other_parts_log_by_rank_and_node_and_the_api_gi
     section = page[page.index('id="part-log-1"') :]
     assert f"rank 1 · node {parts[1].node.name}" in section and "last line of rank 1" in section
     assert "first line of rank 1" not in section  # only the end is on the page
-    assert f"/api/v1/jobs/{job.pk}/parts/1/log/" in section and 'Log <small class="muted">rank 0</small>' in page
+    assert ", may span nodes</dd>" in page  # it does span them now: no "runs on one node" caveat
+    assert f"/api/v1/jobs/{job.pk}/parts/1/log/" in section and (
+        f'Log <small class="muted">rank 0 · node {parts[0].node.name}</small>' in page
+    )
 
     whole = api_client_for(researcher).get(f"/api/v1/jobs/{job.pk}/parts/1/log/")
     assert whole.status_code == 200 and b"".join(whole.streaming_content).startswith(b"first line of rank 1")
