@@ -111,7 +111,7 @@ def prelabel_run_start(
     _detector_files(chosen)
     item_set = {
         "scope": scope,
-        "filter": dict(filters or {}),
+        "filter": {k: v for k, v in (filters or {}).items() if v},
         "items": list(item_ids or []),
         "version": dataset_version_id,
     }
