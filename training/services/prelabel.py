@@ -442,4 +442,24 @@ def prelabel_sweep() -> int:
     )
     for run_id in stale:
         stage_enqueue(run_id=run_id)
+    _leftover_staging_folders_remove()
     return len(ids) + len(stale)
+
+
+def _leftover_staging_folders_remove() -> None:
+    """A worker killed while staging leaves its `staged/prelabel-<run>-<token>` folder: once the run is no
+    longer staging, no delivery will move it in (a delivery still building one finds the run staged and
+    stops)."""
+    root = staged_root()
+    folders = {}
+    for folder in root.glob("prelabel-*-*") if root.is_dir() else []:
+        run_id = folder.name.split("-")[1]
+        if run_id.isdigit():
+            folders.setdefault(int(run_id), []).append(folder)
+    staging = set(
+        PrelabelRun.objects.filter(pk__in=list(folders), state=PrelabelState.STAGING).values_list("pk", flat=True)
+    )
+    for run_id, leftovers in folders.items():
+        if run_id not in staging:
+            for folder in leftovers:
+                shutil.rmtree(folder, ignore_errors=True)

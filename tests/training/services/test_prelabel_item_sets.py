@@ -177,3 +177,19 @@ def test_a_disk_error_while_staging_fails_the_run_and_leaves_no_folder(researche
     assert run.state == PrelabelState.FAILED and "No space left on device" in run.error
     assert run.job is None and not Job.objects.exists()
     assert not list(staged_root().glob(f"prelabel-{run.pk}-*"))
+
+
+def test_beats_sweep_removes_the_folder_a_killed_staging_left_once_the_run_is_staged(researcher, strips):
+    from training.services.prelabel import prelabel_sweep
+
+    model, dataset, _ = strips
+    staged_run = start(researcher, model, dataset)
+    waiting = start(researcher, model, dataset)
+    root = staged_root()
+    left = root / f"prelabel-{staged_run.pk}-deadbeef"  # its worker was killed mid-copy
+    building = root / f"prelabel-{waiting.pk}-cafe"  # a delivery still at work
+    for folder in (left, building):
+        (folder / "images").mkdir(parents=True)
+    prelabel_stage(run_id=staged_run.pk)  # another delivery staged it
+    prelabel_sweep()
+    assert not left.exists() and building.exists()
