@@ -2,6 +2,8 @@
 succeeded without a reload, with links to their jobs."""
 
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -17,9 +19,14 @@ from training.services.pipeline_runs import pipeline_run_start
 from training.services.pipelines import pipeline_create
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]
+# The first step runs until the test opens its gate (a file in /tmp the job account can see), so the
+# page is checked while the step is running however slow the machine is; a fixed sleep raced CI.
 SPEC = """
 steps:
-  prepare: {type: job, parameters: {command: 'sleep 2; echo ready > "$ATELIER_OUTPUT_DIR/ready.txt"'}, outputs: {ready: ready.txt}}
+  prepare:
+    type: job
+    parameters: {command: 'while [ ! -e GATE ]; do sleep 0.2; done; echo ready > "$ATELIER_OUTPUT_DIR/ready.txt"'}
+    outputs: {ready: ready.txt}
   use:
     type: job
     inputs: {ready: "{{ steps.prepare.outputs.ready }}"}
@@ -27,17 +34,24 @@ steps:
 """
 
 
+@pytest.fixture
+def gate():
+    path = Path(f"/tmp/atelier-e2e-gate-{uuid.uuid4().hex}")
+    yield path
+    path.unlink(missing_ok=True)
+
+
 def job_log(user, job_id) -> str:
     return api_client_for(user).get(f"/api/v1/jobs/{job_id}/log/").json()["data"] if job_id else ""
 
 
-def test_the_run_graph_follows_the_run_live(live_stack, page, page_problems, researcher, team_a):
+def test_the_run_graph_follows_the_run_live(live_stack, page, page_problems, researcher, team_a, gate):
     wait_for(
         lambda: (
             Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
         )
     )
-    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="two steps", text=SPEC)
+    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="two steps", text=SPEC.replace("GATE", str(gate)))
     log_in(page, live_stack.url, "researcher", PASSWORD)
     run = pipeline_run_start(user=researcher, pipeline=pipeline)
     page.goto(f"{live_stack.url}/pipelines/runs/{run.pk}/")
@@ -48,6 +62,7 @@ def test_the_run_graph_follows_the_run_live(live_stack, page, page_problems, res
     expect(prepare).to_have_attribute("data-state", "running", timeout=30000)
     expect(use).to_have_attribute("data-state", "waiting")
     expect(prepare.locator("a.dag-link")).to_have_attribute("href", re.compile(r"^/jobs/\d+/$"))
+    gate.touch()
     wait_for(lambda: PipelineRun.objects.get(pk=run.pk).finished_at, timeout=60)
     ended = PipelineRun.objects.get(pk=run.pk)
     assert ended.state == "succeeded", (ended.error, [job_log(researcher, s.job_id) for s in ended.steps.all()])
