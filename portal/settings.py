@@ -426,6 +426,9 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "telemetry-rollups": {"task": "scheduler.telemetry_rollup", "schedule": TELEMETRY_ROLLUP_INTERVAL},
         "telemetry-retention": {"task": "scheduler.telemetry_prune", "schedule": 3600.0},
+        # The reports' hourly totals per scope (scheduler/services/usage_totals.py): a settled hour is
+        # rolled within this long of settling; a backlog catches up a month of hours per run.
+        "usage-hours": {"task": "scheduler.usage_hours_roll", "schedule": 300.0},
     }
 )
 try:

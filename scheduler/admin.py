@@ -26,6 +26,7 @@ from scheduler.models import (
     Node,
     ProcessSnapshot,
     RuntimeEnvironment,
+    UsageHour,
 )
 from scheduler.services.environments import environment_errors, environment_save
 
@@ -233,3 +234,14 @@ class FairShareUsageAdmin(ReadOnlyAdmin):
     search_fields = ("team__name", "user__username")
     list_select_related = ("team", "user")
     ordering = ("team__name",)
+
+
+@admin.register(UsageHour)
+class UsageHourAdmin(ReadOnlyAdmin):
+    """Beat's hourly totals behind the reports; read-only: they are rebuilt from the rows, not edited."""
+
+    list_display = ("hour", "dimension", "key", "team_id", "job_seconds", "booked_seconds", "idle_seconds")
+    list_filter = ("dimension",)
+    search_fields = ("key",)
+    date_hierarchy = "hour"
+    ordering = ("-hour", "dimension", "key")

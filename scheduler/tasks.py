@@ -4,11 +4,12 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from scheduler.execution.parts import attempt_part_run
 from scheduler.execution.reaper import attempts_reap, lost_attempts_requeue
 from scheduler.execution.runner import attempt_run
-from scheduler.services import scheduling, telemetry
+from scheduler.services import scheduling, telemetry, usage_totals
 from scheduler.services.jobs import attempts_release_unclaimed_parts
 
 
@@ -20,6 +21,11 @@ def telemetry_rollup() -> dict:
 @shared_task(name="scheduler.telemetry_prune")
 def telemetry_prune() -> dict:
     return telemetry.telemetry_prune()
+
+
+@shared_task(name="scheduler.usage_hours_roll")
+def usage_hours_roll() -> int:
+    return usage_totals.usage_hours_roll(now=timezone.now())
 
 
 # Acknowledged when a worker starts it, not when it ends (acks_late off, unlike the other tasks):

@@ -20,3 +20,36 @@ class FairShareUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id}/{self.user_id}: {self.gpu_seconds:.0f} GPU-s as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class UsageDimension(models.TextChoices):
+    SITE = "site", "Site"
+    NODE = "node", "Node"
+    GPU_MODEL = "gpu_model", "GPU model"
+    TEAM = "team", "Team"
+    USER = "user", "User"
+
+
+class UsageHour(models.Model):
+    """GPU time one scope held in one closed UTC hour, kept by beat (services.usage_totals) so that the
+    reports (issue 24) add up a few hundred rows per scope and month instead of every occupancy row,
+    idle period and booking behind them. One row per (dimension, key, team, hour): the site (key "",
+    team 0: all teams), and per team that held GPUs in the hour, a node (key: its id), a GPU model (its
+    name), the team itself (its id) and a user (their id); so a team admin's view of any of them sums
+    their teams' rows only. `team_id` is a plain number, not a key: a closed hour's figures outlive rows."""
+
+    hour = models.DateTimeField()
+    dimension = models.CharField(max_length=10, choices=UsageDimension.choices)
+    key = models.CharField(max_length=100, blank=True)
+    team_id = models.IntegerField(default=0)
+    job_seconds = models.FloatField(default=0)  # jobs outside bookings
+    booked_seconds = models.FloatField(default=0)  # bookings, used or idle
+    idle_seconds = models.FloatField(default=0)  # of booked_seconds: while the booking was idle
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "key", "hour", "team_id"], name="usage_hour_per_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key or '-'} team {self.team_id} {self.hour:%Y-%m-%d %H:00}"

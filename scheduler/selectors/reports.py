@@ -26,6 +26,7 @@ from scheduler.models import (
     Node,
     OccupancyKind,
 )
+from scheduler.selectors import usage_totals
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
@@ -157,17 +158,14 @@ class IdleRow:
 
 
 def idle_bookings(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[IdleRow]:
-    """Each booking with idle reserved GPU-hours in [lo, min(hi, now)), worst first."""
-    bookings = Booking.objects.all()
-    if scope.team_ids is not None:
-        bookings = bookings.filter(team_id__in=scope.team_ids)
-    if scope.user_id is not None:
-        bookings = bookings.filter(user_id=scope.user_id)
+    """Each booking with idle reserved GPU-hours in [lo, min(hi, now)), worst first (of a node or GPU
+    model: its GPUs there only)."""
+    bookings = _scope_bookings(scope)
     if scope.node_id is not None:
         bookings = bookings.filter(gpus__node_id=scope.node_id)
     if scope.gpu_model is not None:
         bookings = bookings.filter(gpus__model=scope.gpu_model)
-    hours = _idle_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct())
+    hours = _idle_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct(), held_on=_held_on(scope))
     found = Booking.objects.filter(pk__in=[pk for pk, h in hours.items() if h > 0])
     rows = [
         IdleRow(b.pk, b.team_id, b.user_id, b.start, b.end, b.state, hours[b.pk])
@@ -193,32 +191,59 @@ class BurnRow:
 
 def quota_burn(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[BurnRow]:
     """Per team, the GPU-hours its occupancy rows (bookings, and jobs outside bookings) hold in the month
-    so far and in the whole month; summed by the database."""
+    so far and in the whole month: beat's hourly totals up to the last rolled hour, then the rows,
+    summed by the database."""
     upto = max(lo, min(now, hi))
-    rows = _burn_rows(lo=lo, hi=hi, scope=scope)
-    found = rows.values("team_id").annotate(month=_held(lo, hi), to_date=_held(lo, upto)).order_by("team_id")
+    rows, start = _team_totals(scope, lo=lo, upto=upto)
+    to_date: dict[int, float] = defaultdict(float)
+    month: dict[int, float] = defaultdict(float)
+    if rows is not None:
+        for team_id, seconds in usage_totals.held_seconds_by_team(rows, [(lo, start)]).items():
+            to_date[team_id] += seconds[0]
+            month[team_id] += seconds[0]
+    live = _burn_rows(lo=start, hi=hi, scope=scope).values("team_id")
+    for row in live.annotate(month=_held(start, hi), to_date=_held(start, upto)).order_by("team_id"):
+        to_date[row["team_id"]] += _seconds(row["to_date"])
+        month[row["team_id"]] += _seconds(row["month"])
     return [
-        BurnRow(
-            team_id=row["team_id"],
-            to_date_hours=_hours(row["to_date"]),
-            month_hours=_hours(row["month"]),
-        )
-        for row in found
+        BurnRow(team_id=team_id, to_date_hours=to_date[team_id] / HOUR, month_hours=month[team_id] / HOUR)
+        for team_id in sorted(month)
     ]
 
 
 def quota_burn_by_day(*, days: list[tuple[datetime, datetime]], scope: JobScope, now: datetime) -> dict:
     """Per team, the GPU-hours counted from the first day's start to each day's end (to now for the day
-    that holds now; None for days not begun), in one query, a conditional sum per day: the burn-down."""
-    lo = days[0][0]
-    begun = [end for start, end in days if start < now]
-    sums = {f"d{i}": _held(lo, min(end, now)) for i, end in enumerate(begun)}
-    if not sums:
+    that holds now; None for days not begun): the burn-down. Beat's hourly totals give the days up to
+    the last rolled hour; the rows give the rest, in one query, a conditional sum per day."""
+    begun = [min(end, now) for start, end in days if start < now]
+    if not begun:
         return {}
-    rows = _burn_rows(lo=lo, hi=days[-1][1], scope=scope).values("team_id").annotate(**sums).order_by("team_id")
-    return {
-        row["team_id"]: [_hours(row.get(f"d{i}")) if i < len(begun) else None for i in range(len(days))] for row in rows
-    }
+    rows, live_from = _team_totals(scope, lo=days[0][0], upto=begun[-1])
+    held: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(begun))
+    if rows is not None:
+        pieces = [(start, min(end, live_from)) for start, end in days if start < live_from]
+        for team_id, seconds in usage_totals.held_seconds_by_team(rows, pieces).items():
+            for i in range(len(begun)):
+                held[team_id][i] += sum(seconds[: i + 1])
+    sums = {f"d{i}": _held(live_from, end) for i, end in enumerate(begun) if end > live_from}
+    live = _burn_rows(lo=live_from, hi=days[-1][1], scope=scope).values("team_id")
+    for row in live.annotate(**sums).order_by("team_id") if sums else live.distinct():
+        for i in range(len(begun)):
+            held[row["team_id"]][i] += _seconds(row.get(f"d{i}"))
+    return {team_id: [s / HOUR for s in values] + [None] * (len(days) - len(begun)) for team_id, values in held.items()}
+
+
+def _team_totals(scope: JobScope, *, lo: datetime, upto: datetime):
+    """(the per-team totals rows of the scope, the instant they reach) where beat has rolled hours in
+    [lo, upto); else (None, lo): everything is read live from lo."""
+    rows = usage_totals.scope_rows(scope, by_team=True)
+    if rows is None or not usage_totals.is_whole_hour(lo):
+        return None, lo
+    rolled = usage_totals.rolled_until()
+    until = None if rolled is None else min(rolled, usage_totals.floor_hour(upto))
+    if until is None or until <= lo:
+        return None, lo
+    return rows, until
 
 
 def _burn_rows(*, lo: datetime, hi: datetime, scope: JobScope):
@@ -241,9 +266,13 @@ def _held(lo: datetime, until: datetime):
 
 
 def _hours(value) -> float:
+    return _seconds(value) / HOUR
+
+
+def _seconds(value) -> float:
     if not value:
         return 0.0
-    return max(0.0, value.total_seconds() / HOUR)
+    return max(0.0, value.total_seconds())
 
 
 @dataclass(frozen=True)
@@ -259,24 +288,59 @@ class SplitRow:
 
 def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope, now: datetime) -> list[SplitRow]:
     """GPU time per bucket of consecutive [lo, hi) windows: jobs, bookings (and their idle part) and the
-    capacity they come out of. Occupancy is summed by the database in one query (a conditional sum per
-    bucket); idle hours are one query per bucket that has started. Teams and users narrow the occupancy,
-    nodes and GPU models both the occupancy and the capacity. Drained hours come from the audit log's drain
-    and undrain entries (`_drained_in_buckets`): the fleet's, whatever the team or user."""
+    capacity they come out of. Teams and users narrow the occupancy, nodes and GPU models both the
+    occupancy and the capacity. Hours beat has rolled are read from their totals (_held_in_buckets), the
+    rest live. Drained hours come from the audit log's drain and undrain entries
+    (`_drained_in_buckets`): the fleet's, whatever the team or user."""
     gpus = Gpu.objects.all()
-    rows = GpuOccupancy.objects.filter(start__lt=buckets[-1][1], end__gt=buckets[0][0])
-    bookings = Booking.objects.all()
     if scope.node_id is not None:
-        gpus, rows = gpus.filter(node_id=scope.node_id), rows.filter(gpu__node_id=scope.node_id)
-        bookings = bookings.filter(gpus__node_id=scope.node_id)
+        gpus = gpus.filter(node_id=scope.node_id)
     if scope.gpu_model is not None:
-        gpus, rows = gpus.filter(model=scope.gpu_model), rows.filter(gpu__model=scope.gpu_model)
-        bookings = bookings.filter(gpus__model=scope.gpu_model)
-    if scope.team_ids is not None:
-        rows, bookings = rows.filter(team_id__in=scope.team_ids), bookings.filter(team_id__in=scope.team_ids)
-    if scope.user_id is not None:
-        rows, bookings = rows.filter(user_id=scope.user_id), bookings.filter(user_id=scope.user_id)
+        gpus = gpus.filter(model=scope.gpu_model)
     count = gpus.count()
+    held = _held_in_buckets(buckets=buckets, scope=scope, now=now)
+    drained = _drained_in_buckets(buckets=buckets, gpus=gpus, now=now)
+    return [
+        SplitRow(
+            start=lo,
+            end=hi,
+            capacity_hours=count * (hi - lo).total_seconds() / HOUR,
+            job_hours=job / HOUR,
+            booked_hours=booked / HOUR,
+            idle_hours=idle / HOUR,
+            drained_hours=drained[i],
+        )
+        for i, ((lo, hi), (job, booked, idle)) in enumerate(zip(buckets, held, strict=True))
+    ]
+
+
+def _held_in_buckets(*, buckets, scope: JobScope, now: datetime) -> list[tuple[float, float, float]]:
+    """(job, booked, idle) seconds per bucket: from beat's hourly totals before `rolled_until`, where
+    the scope has totals and the buckets fall on whole hours; from the occupancy rows after it."""
+    rows = usage_totals.scope_rows(scope)
+    whole_hours = all(usage_totals.is_whole_hour(lo) and usage_totals.is_whole_hour(hi) for lo, hi in buckets)
+    rolled = usage_totals.rolled_until() if rows is not None and whole_hours else None
+    if rolled is not None:
+        rolled = min(rolled, usage_totals.floor_hour(now))
+    if rolled is None or rolled <= buckets[0][0]:
+        return _live_held_in_buckets(buckets=buckets, scope=scope, now=now)
+    early = [(lo, min(hi, rolled)) for lo, hi in buckets if lo < rolled]
+    late = [(max(lo, rolled), hi) for lo, hi in buckets if hi > rolled]
+    sums = [[0.0, 0.0, 0.0] for _ in buckets]
+    pieces = list(enumerate(usage_totals.seconds_in_buckets(rows, early)))
+    if late:  # the buckets after the rolled hours, the one across them included, are the last ones
+        first_late = len(buckets) - len(late)
+        pieces += [(first_late + i, s) for i, s in enumerate(_live_held_in_buckets(buckets=late, scope=scope, now=now))]
+    for i, seconds in pieces:
+        for measure in range(3):
+            sums[i][measure] += seconds[measure]
+    return [tuple(s) for s in sums]
+
+
+def _live_held_in_buckets(*, buckets, scope: JobScope, now: datetime) -> list[tuple[float, float, float]]:
+    """(job, booked, idle) seconds per bucket from the occupancy rows, summed by the database in one
+    query (a conditional sum per bucket), and the idle periods (_idle_in_buckets)."""
+    rows = _burn_rows(lo=buckets[0][0], hi=buckets[-1][1], scope=scope)
     sums = {}
     for i, (lo, hi) in enumerate(buckets):
         held = ExpressionWrapper(
@@ -286,22 +350,28 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
         sums[f"j{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.JOB))
         sums[f"b{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.BOOKING))
     found = rows.aggregate(**sums)
-    idle = _idle_in_buckets(buckets=buckets, bookings=bookings.distinct(), now=now)
-    drained = _drained_in_buckets(buckets=buckets, gpus=gpus, now=now)
-    out = []
-    for i, (lo, hi) in enumerate(buckets):
-        out.append(
-            SplitRow(
-                start=lo,
-                end=hi,
-                capacity_hours=count * (hi - lo).total_seconds() / HOUR,
-                job_hours=_hours(found[f"j{i}"]),
-                booked_hours=_hours(found[f"b{i}"]),
-                idle_hours=idle[i],
-                drained_hours=drained[i],
-            )
-        )
-    return out
+    idle = _idle_in_buckets(buckets=buckets, bookings=_scope_bookings(scope), held_on=_held_on(scope), now=now)
+    return [(_seconds(found[f"j{i}"]), _seconds(found[f"b{i}"]), idle[i]) for i in range(len(buckets))]
+
+
+def _scope_bookings(scope: JobScope):
+    bookings = Booking.objects.all()
+    if scope.team_ids is not None:
+        bookings = bookings.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        bookings = bookings.filter(user_id=scope.user_id)
+    return bookings
+
+
+def _held_on(scope: JobScope) -> Q:
+    """Narrows (idle period, occupancy row) pairs to the GPUs of the scope's node or model: a booking
+    across nodes is idle on a node only for its GPUs there."""
+    on = Q()
+    if scope.node_id is not None:
+        on &= Q(booking__occupancy__gpu__node_id=scope.node_id)
+    if scope.gpu_model is not None:
+        on &= Q(booking__occupancy__gpu__model=scope.gpu_model)
+    return on
 
 
 def _drained_in_buckets(*, buckets, gpus, now: datetime) -> list[float]:
@@ -395,14 +465,14 @@ def _overlap(start: datetime, end: datetime, lo: datetime, hi: datetime) -> floa
     return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
 
 
-def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:
-    """Idle reserved GPU-hours per bucket, as idle_hours_by_booking counts them (each idle period over
+def _idle_in_buckets(*, buckets, bookings, held_on: Q, now: datetime) -> list[float]:
+    """Idle reserved GPU-seconds per bucket, as idle_hours_by_booking counts them (each idle period over
     each of its booking's occupancy rows, only before now), in one query: a conditional sum per bucket
     over the (idle period, occupancy row) pairs the join yields."""
     first, last = buckets[0][0], min(buckets[-1][1], now)
     if first >= last:
         return [0.0] * len(buckets)
-    pairs = _idle_pairs(bookings=bookings, first=first, last=last)
+    pairs = _idle_pairs(bookings=bookings, first=first, last=last, held_on=held_on)
     sums = {}
     for i, (lo, hi) in enumerate(buckets):
         hi = min(hi, now)
@@ -418,15 +488,15 @@ def _idle_in_buckets(*, buckets, bookings, now: datetime) -> list[float]:
     if not sums:
         return [0.0] * len(buckets)
     found = pairs.aggregate(**sums)
-    return [_hours(found.get(f"i{i}")) for i in range(len(buckets))]
+    return [_seconds(found.get(f"i{i}")) for i in range(len(buckets))]
 
 
-def _idle_by_booking(*, lo: datetime, hi: datetime, bookings) -> dict[int, float]:
+def _idle_by_booking(*, lo: datetime, hi: datetime, bookings, held_on: Q) -> dict[int, float]:
     """scheduler.selectors.quotas.idle_hours_by_booking summed by the database: per booking, the
     stretch each idle period shares with each of its occupancy rows inside [lo, hi)."""
     if lo >= hi:
         return {}
-    pairs = _idle_pairs(bookings=bookings, first=lo, last=hi)
+    pairs = _idle_pairs(bookings=bookings, first=lo, last=hi, held_on=held_on)
     ends = Least(F("booking__occupancy__end"), Coalesce(F("end"), Value(hi)), Value(hi))
     starts = Greatest(F("booking__occupancy__start"), F("start"), Value(lo))
     found = pairs.values("booking_id").annotate(
@@ -435,9 +505,12 @@ def _idle_by_booking(*, lo: datetime, hi: datetime, bookings) -> dict[int, float
     return {row["booking_id"]: _hours(row["held"]) for row in found}
 
 
-def _idle_pairs(*, bookings, first: datetime, last: datetime):
-    """(idle period, occupancy row of its booking) pairs that overlap each other and [first, last)."""
+def _idle_pairs(*, bookings, first: datetime, last: datetime, held_on: Q):
+    """(idle period, occupancy row of its booking) pairs that overlap each other and [first, last), the
+    row on a GPU `held_on` admits. The row's conditions go in one filter() call: a second call on the
+    booking's occupancy would join its rows again, matching any row of the booking and counting twice."""
     return BookingIdlePeriod.objects.filter(booking__in=bookings, start__lt=last).filter(
+        held_on,
         Q(end__isnull=True) | Q(end__gt=first),
         Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
         Q(booking__occupancy__end__gt=first) & Q(booking__occupancy__end__gt=F("start")),

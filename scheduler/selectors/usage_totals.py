@@ -1,0 +1,88 @@
+"""Reading the hourly usage totals (models.UsageHour) that beat keeps for the reports (issue 24).
+
+A report asks for GPU time in buckets of a range and a scope. The hours before `rolled_until()` are
+read from the totals, a few hundred rows per scope and month; the rest (the last hours, not settled yet)
+from the occupancy rows as before (selectors.reports). `scope_rows` says which totals add up to a
+scope, or None where none do (a user on one node: no rows are kept per user and node), and the
+report then reads everything live.
+"""
+
+from bisect import bisect_right
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from scheduler.models import UsageDimension, UsageHour
+
+HOUR = timedelta(hours=1)
+
+
+def rolled_until() -> datetime | None:
+    """The end of the last rolled hour: every hour before it has its totals (None: none rolled yet)."""
+    last = (
+        UsageHour.objects.filter(dimension=UsageDimension.SITE, key="")
+        .order_by("-hour")
+        .values_list("hour", flat=True)
+        .first()
+    )
+    return None if last is None else last + HOUR
+
+
+def scope_rows(scope, *, by_team: bool = False):
+    """The UsageHour rows whose sum is the scope's usage (scope: selectors.reports.JobScope), or None.
+    With by_team, only rows that name their team (all but the site's)."""
+    rows = UsageHour.objects.all()
+    if scope.user_id is not None:
+        if scope.node_id is not None or scope.gpu_model is not None:
+            return None
+        rows = rows.filter(dimension=UsageDimension.USER, key=str(scope.user_id))
+    elif scope.node_id is not None:
+        if scope.gpu_model is not None:
+            return None
+        rows = rows.filter(dimension=UsageDimension.NODE, key=str(scope.node_id))
+    elif scope.gpu_model is not None:
+        rows = rows.filter(dimension=UsageDimension.GPU_MODEL, key=scope.gpu_model)
+    elif scope.team_ids is None and not by_team:
+        return rows.filter(dimension=UsageDimension.SITE, key="", team_id=0)
+    else:
+        rows = rows.filter(dimension=UsageDimension.TEAM)
+    return rows if scope.team_ids is None else rows.filter(team_id__in=scope.team_ids)
+
+
+def seconds_in_buckets(rows, buckets: list[tuple[datetime, datetime]]) -> list[tuple[float, float, float]]:
+    """(job, booked, idle) seconds of `rows` in each bucket; every bucket edge is a whole UTC hour."""
+    edges = [lo for lo, _ in buckets]
+    sums = [[0.0, 0.0, 0.0] for _ in buckets]
+    found = rows.filter(hour__gte=buckets[0][0], hour__lt=buckets[-1][1]).values_list(
+        "hour", "job_seconds", "booked_seconds", "idle_seconds"
+    )
+    for hour, job, booked, idle in found:
+        i = bisect_right(edges, hour) - 1
+        if hour < buckets[i][1]:
+            sums[i][0] += job
+            sums[i][1] += booked
+            sums[i][2] += idle
+    return [tuple(s) for s in sums]
+
+
+def held_seconds_by_team(rows, buckets: list[tuple[datetime, datetime]]) -> dict[int, list[float]]:
+    """Per team, the occupancy seconds (jobs and bookings) of `rows` in each bucket (whole hours)."""
+    edges = [lo for lo, _ in buckets]
+    held: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(buckets))
+    if not buckets:
+        return {}
+    found = rows.filter(hour__gte=buckets[0][0], hour__lt=buckets[-1][1]).values_list(
+        "team_id", "hour", "job_seconds", "booked_seconds"
+    )
+    for team_id, hour, job, booked in found:
+        i = bisect_right(edges, hour) - 1
+        if hour < buckets[i][1]:
+            held[team_id][i] += job + booked
+    return dict(held)
+
+
+def is_whole_hour(instant: datetime) -> bool:
+    return instant.minute == 0 and instant.second == 0 and instant.microsecond == 0
+
+
+def floor_hour(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
