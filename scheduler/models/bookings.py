@@ -104,6 +104,8 @@ class GpuOccupancy(models.Model):
             models.Index(fields=["gpu", "start"]),
             models.Index(fields=["gpu", "end"]),
             models.Index(fields=["team", "start"]),
+            # The reports' live tail (the hours beat has not rolled yet): rows ending after an instant.
+            models.Index(fields=["end"], name="occupancy_end"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="occupancy_end_after_start"),

@@ -18,7 +18,6 @@ from portal.audit.models import AuditEntry
 from scheduler.models import (
     Attempt,
     AttemptState,
-    Booking,
     BookingIdlePeriod,
     Gpu,
     GpuOccupancy,
@@ -159,17 +158,17 @@ class IdleRow:
 
 def idle_bookings(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[IdleRow]:
     """Each booking with idle reserved GPU-hours in [lo, min(hi, now)), worst first (of a node or GPU
-    model: its GPUs there only)."""
-    bookings = _scope_bookings(scope)
-    if scope.node_id is not None:
-        bookings = bookings.filter(gpus__node_id=scope.node_id)
-    if scope.gpu_model is not None:
-        bookings = bookings.filter(gpus__model=scope.gpu_model)
-    hours = _idle_by_booking(lo=lo, hi=min(hi, now), bookings=bookings.distinct(), held_on=_held_on(scope))
-    found = Booking.objects.filter(pk__in=[pk for pk, h in hours.items() if h > 0])
+    model: its GPUs there only), summed by the database with the booking's fields in one query."""
+    hi = min(hi, now)
+    if lo >= hi:
+        return []
+    pairs = _idle_pairs(who=_booked_by(scope), first=lo, last=hi, held_on=_held_on(scope))
+    fields = ("booking_id", "booking__team_id", "booking__user_id", "booking__start", "booking__end", "booking__state")
+    found = pairs.values(*fields).annotate(held=Sum(_idle_stretch(lo, hi))).values_list(*fields, "held")
     rows = [
-        IdleRow(b.pk, b.team_id, b.user_id, b.start, b.end, b.state, hours[b.pk])
-        for b in found.only("team_id", "user_id", "start", "end", "state")
+        IdleRow(pk, team_id, user_id, start, end, state, _hours(held))
+        for pk, team_id, user_id, start, end, state, held in found
+        if _hours(held) > 0
     ]
     return sorted(rows, key=lambda r: (-r.idle_hours, r.booking_id))
 
@@ -201,10 +200,11 @@ def quota_burn(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) ->
         for team_id, seconds in usage_totals.held_seconds_by_team(rows, [(lo, start)]).items():
             to_date[team_id] += seconds[0]
             month[team_id] += seconds[0]
-    live = _burn_rows(lo=start, hi=hi, scope=scope).values("team_id")
-    for row in live.annotate(month=_held(start, hi), to_date=_held(start, upto)).order_by("team_id"):
-        to_date[row["team_id"]] += _seconds(row["to_date"])
-        month[row["team_id"]] += _seconds(row["month"])
+    if start < hi:  # else every hour of the range is rolled
+        live = _burn_rows(lo=start, hi=hi, scope=scope).values("team_id")
+        for row in live.annotate(month=_held(start, hi), to_date=_held(start, upto)):
+            to_date[row["team_id"]] += _seconds(row["to_date"])
+            month[row["team_id"]] += _seconds(row["month"])
     return [
         BurnRow(team_id=team_id, to_date_hours=to_date[team_id] / HOUR, month_hours=month[team_id] / HOUR)
         for team_id in sorted(month)
@@ -225,11 +225,12 @@ def quota_burn_by_day(*, days: list[tuple[datetime, datetime]], scope: JobScope,
         for team_id, seconds in usage_totals.held_seconds_by_team(rows, pieces).items():
             for i in range(len(begun)):
                 held[team_id][i] += sum(seconds[: i + 1])
-    sums = {f"d{i}": _held(live_from, end) for i, end in enumerate(begun) if end > live_from}
-    live = _burn_rows(lo=live_from, hi=days[-1][1], scope=scope).values("team_id")
-    for row in live.annotate(**sums).order_by("team_id") if sums else live.distinct():
-        for i in range(len(begun)):
-            held[row["team_id"]][i] += _seconds(row.get(f"d{i}"))
+    if live_from < days[-1][1]:  # else every hour of the month is rolled
+        sums = {f"d{i}": _held(live_from, end) for i, end in enumerate(begun) if end > live_from}
+        live = _burn_rows(lo=live_from, hi=days[-1][1], scope=scope).values("team_id")
+        for row in live.annotate(**sums) if sums else live.distinct():  # a team with only bookings ahead: 0 so far
+            for i in range(len(begun)):
+                held[row["team_id"]][i] += _seconds(row.get(f"d{i}"))
     return {team_id: [s / HOUR for s in values] + [None] * (len(days) - len(begun)) for team_id, values in held.items()}
 
 
@@ -350,17 +351,18 @@ def _live_held_in_buckets(*, buckets, scope: JobScope, now: datetime) -> list[tu
         sums[f"j{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.JOB))
         sums[f"b{i}"] = Sum(held, filter=inside & Q(kind=OccupancyKind.BOOKING))
     found = rows.aggregate(**sums)
-    idle = _idle_in_buckets(buckets=buckets, bookings=_scope_bookings(scope), held_on=_held_on(scope), now=now)
+    idle = _idle_in_buckets(buckets=buckets, who=_booked_by(scope), held_on=_held_on(scope), now=now)
     return [(_seconds(found[f"j{i}"]), _seconds(found[f"b{i}"]), idle[i]) for i in range(len(buckets))]
 
 
-def _scope_bookings(scope: JobScope):
-    bookings = Booking.objects.all()
+def _booked_by(scope: JobScope) -> Q:
+    """Narrows (idle period, occupancy row) pairs to the bookings of the scope's teams and user."""
+    who = Q()
     if scope.team_ids is not None:
-        bookings = bookings.filter(team_id__in=scope.team_ids)
+        who &= Q(booking__team_id__in=scope.team_ids)
     if scope.user_id is not None:
-        bookings = bookings.filter(user_id=scope.user_id)
-    return bookings
+        who &= Q(booking__user_id=scope.user_id)
+    return who
 
 
 def _held_on(scope: JobScope) -> Q:
@@ -465,54 +467,48 @@ def _overlap(start: datetime, end: datetime, lo: datetime, hi: datetime) -> floa
     return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
 
 
-def _idle_in_buckets(*, buckets, bookings, held_on: Q, now: datetime) -> list[float]:
+def _idle_in_buckets(*, buckets, who: Q, held_on: Q, now: datetime) -> list[float]:
     """Idle reserved GPU-seconds per bucket, as idle_hours_by_booking counts them (each idle period over
     each of its booking's occupancy rows, only before now), in one query: a conditional sum per bucket
     over the (idle period, occupancy row) pairs the join yields."""
     first, last = buckets[0][0], min(buckets[-1][1], now)
     if first >= last:
         return [0.0] * len(buckets)
-    pairs = _idle_pairs(bookings=bookings, first=first, last=last, held_on=held_on)
+    pairs = _idle_pairs(who=who, first=first, last=last, held_on=held_on)
     sums = {}
     for i, (lo, hi) in enumerate(buckets):
         hi = min(hi, now)
         if lo >= hi:
             continue
-        ends = Least(F("booking__occupancy__end"), Coalesce(F("end"), Value(hi)), Value(hi))
-        starts = Greatest(F("booking__occupancy__start"), F("start"), Value(lo))
         # Intervals that overlap pairwise share a stretch: the row, the period and the bucket.
         inside = Q(booking__occupancy__start__lt=hi, booking__occupancy__end__gt=lo, start__lt=hi) & (
             Q(end__isnull=True) | Q(end__gt=lo)
         )
-        sums[f"i{i}"] = Sum(ExpressionWrapper(ends - starts, output_field=DurationField()), filter=inside)
+        sums[f"i{i}"] = Sum(_idle_stretch(lo, hi), filter=inside)
     if not sums:
         return [0.0] * len(buckets)
     found = pairs.aggregate(**sums)
     return [_seconds(found.get(f"i{i}")) for i in range(len(buckets))]
 
 
-def _idle_by_booking(*, lo: datetime, hi: datetime, bookings, held_on: Q) -> dict[int, float]:
-    """scheduler.selectors.quotas.idle_hours_by_booking summed by the database: per booking, the
-    stretch each idle period shares with each of its occupancy rows inside [lo, hi)."""
-    if lo >= hi:
-        return {}
-    pairs = _idle_pairs(bookings=bookings, first=lo, last=hi, held_on=held_on)
+def _idle_stretch(lo: datetime, hi: datetime):
+    """The stretch an idle period shares with an occupancy row of its booking inside [lo, hi)."""
     ends = Least(F("booking__occupancy__end"), Coalesce(F("end"), Value(hi)), Value(hi))
     starts = Greatest(F("booking__occupancy__start"), F("start"), Value(lo))
-    found = pairs.values("booking_id").annotate(
-        held=Sum(ExpressionWrapper(ends - starts, output_field=DurationField()))
-    )
-    return {row["booking_id"]: _hours(row["held"]) for row in found}
+    return ExpressionWrapper(ends - starts, output_field=DurationField())
 
 
-def _idle_pairs(*, bookings, first: datetime, last: datetime, held_on: Q):
-    """(idle period, occupancy row of its booking) pairs that overlap each other and [first, last), the
-    row on a GPU `held_on` admits. The row's conditions go in one filter() call: a second call on the
-    booking's occupancy would join its rows again, matching any row of the booking and counting twice."""
-    return BookingIdlePeriod.objects.filter(booking__in=bookings, start__lt=last).filter(
+def _idle_pairs(*, who: Q, first: datetime, last: datetime, held_on: Q):
+    """(idle period, occupancy row of its booking) pairs that overlap each other and [first, last), of
+    the bookings `who` admits, the row on a GPU `held_on` admits. The row's conditions go in one
+    filter() call: a second call on the booking's occupancy would join its rows again, matching any
+    row of the booking and counting twice."""
+    return BookingIdlePeriod.objects.filter(
+        who,
         held_on,
         Q(end__isnull=True) | Q(end__gt=first),
         Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
         Q(booking__occupancy__end__gt=first) & Q(booking__occupancy__end__gt=F("start")),
+        start__lt=last,
         booking__occupancy__start__lt=last,
     )
