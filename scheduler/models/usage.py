@@ -50,6 +50,8 @@ class UsageHour(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dimension", "key", "hour", "team_id"], name="usage_hour_per_scope"),
         ]
+        # Every team's rows of a range at once (the burn-down of the site); one scope's use the constraint's.
+        indexes = [models.Index(fields=["dimension", "hour"], name="usage_hour_dimension_hour")]
 
     def __str__(self) -> str:
         return f"{self.dimension} {self.key or '-'} team {self.team_id} {self.hour:%Y-%m-%d %H:00}"
