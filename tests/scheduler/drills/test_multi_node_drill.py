@@ -1,18 +1,27 @@
-"""Issue 25's drill: two emulated nodes, each with its own worker and agent as on two hosts, run a job
-across both; node B's worker and agent are SIGKILLed mid-job. B's part falls silent, the attempt is lost,
-the part on A is stopped (no half-job holding GPUs), the job is requeued once; B comes back and kills
-its leftover group before it runs anything, and the requeued attempt starts only after that."""
+"""Issue 25's drills: two emulated nodes, each with its own worker and agent as on two hosts, run a job
+across both.
+
+- Node B's worker and agent are SIGKILLed mid-job. B's part falls silent, the attempt is lost, the part
+  on A is stopped (no half-job holding GPUs), the job is requeued once; B comes back and kills its
+  leftover group before it runs anything, and the requeued attempt starts only after that.
+- Node B's worker loses the database for 20 s mid-job (service mode: a proxy on PostgreSQL), less than
+  the heartbeat TTL the reaper on A judges by. Both parts go on, both logs complete and in order; the
+  attempt is never called lost and runs once.
+"""
 
 import time
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, AttemptPart, Job, Node
-from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE
-from tests.scheduler.jobs.test_job_execution import submit
+from scheduler.selectors.jobs import part_log_file
+from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, ticking, ticks
+from tests.scheduler.jobs.test_job_execution import final, log_text, submit
 from tests.stack import wait_for
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.stack
 
@@ -86,3 +95,38 @@ def _retry_running_after_leftovers_gone(job: Job, *, leftover_pgid: int, timeout
             return running
         time.sleep(0.1)
     raise AssertionError(f"the retry's parts not running in {timeout} s")
+
+
+def test_a_database_cut_of_20_s_on_node_b_leaves_both_parts_running(drill, researcher, service_only):
+    drill.stack.stop("agent")
+    drill.agent("agent-a", A100_NODE)
+    drill.agent("agent-b", L40S_NODE)
+    port = settings.DATABASES["default"].get("PORT") or 5432
+    proxy = TcpProxy(upstream_port=int(port))
+    try:
+        url = drill.stack.env["DATABASE_URL"].replace(f":{port}/", f":{proxy.port}/")
+        assert f":{proxy.port}/" in url
+        # The reaper runs beside the cut (on A), so the cut must be shorter than the heartbeat TTL it
+        # judges by: 30 s here (the stack's 4 s would call B's part lost; 60 s by default).
+        graces = {
+            "ATELIER_JOB_HEARTBEAT_TTL": "30",
+            "ATELIER_JOB_DB_OUTAGE_GRACE": "40",
+            "ATELIER_JOB_NODE_DOWN_GRACE": "80",
+        }
+        drill.node_worker("node-a", "--node", A100_NODE, env=graces)  # the reaper and the passes: not cut
+        drill.node_worker("node-b", "--node", L40S_NODE, "--no-default", env={**graces, "DATABASE_URL": url})
+        job = submit(researcher, gpus=6, multi_node=True, command=ticking(35), time_limit="PT10M")
+        wait_for(lambda: parts_running(job, 1), timeout=60, what="both parts running")
+        time.sleep(5)
+        proxy.cut()
+        time.sleep(20)
+        proxy.restore()
+        job = final(job, timeout=90)
+        assert job.state == "succeeded", job.state_reason
+        attempt = Attempt.objects.get(job=job)  # one attempt: never lost, never requeued
+        assert attempt.state == "succeeded"
+        assert ticks(log_text(researcher, job)) == list(range(1, 36))  # rank 0's, through the database
+        assert ticks(part_log_file(attempt, 1).read_text()) == list(range(1, 36))  # rank 1's, the shared file
+        assert "database unreachable" in drill.log("node-b")  # the cut reached B's runner
+    finally:
+        proxy.close()
