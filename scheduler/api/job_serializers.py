@@ -197,6 +197,15 @@ class LogPageSerializer(serializers.Serializer):
     complete = serializers.BooleanField(help_text="True once the attempt ended and every byte was returned")
 
 
+class PartLogPageSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    rank = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    data = serializers.CharField()
+    complete = serializers.BooleanField(help_text="True once the part ended and every byte was returned")
+
+
 class OutputFileSerializer(serializers.Serializer):
     path = serializers.CharField()
     size = serializers.IntegerField()

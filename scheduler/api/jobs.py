@@ -15,6 +15,7 @@ from scheduler.api.job_serializers import (
     JobSubmitSerializer,
     LogPageSerializer,
     OutputFileSerializer,
+    PartLogPageSerializer,
 )
 from scheduler.models import ATTEMPT_LIVE_STATES, Job, JobState
 from scheduler.selectors import jobs as job_selectors
@@ -137,14 +138,30 @@ class JobOutputDownloadView(APIView):
 
 class JobPartLogView(APIView):
     @extend_schema(
-        responses={(200, "text/plain"): bytes},
-        summary="The whole log of one part (rank 1 and up) of the latest attempt of a multi-node job",
+        parameters=[OpenApiParameter("offset", int, required=False, description="Give it to read a page as JSON")],
+        responses={(200, "text/plain"): bytes, (200, "application/json"): PartLogPageSerializer},
+        summary="One part's log (rank 1 and up) of the latest attempt of a multi-node job: "
+        "the whole file, or with ?offset= a page of it as JSON, as the job page follows it",
     )
     def get(self, request, pk: int, rank: int):
         job = access.access_job_for_user(request.user, pk)
         attempt = job_selectors.job_attempt(job=job, number=None)
-        if attempt is None or not attempt.parts.filter(rank=rank).exists():
+        part = attempt.parts.filter(rank=rank).first() if attempt is not None else None
+        if part is None:
             raise Http404("This job's latest attempt has no part of that rank.")
+        offset = _int_param(request, "offset")
+        if offset is not None:
+            page = job_selectors.part_log_read(attempt=attempt, part=part, offset=offset)
+            return Response(
+                {
+                    "attempt": attempt.number,
+                    "rank": page.rank,
+                    "offset": page.offset,
+                    "next_offset": page.next_offset,
+                    "data": page.data.decode("utf-8", "replace"),
+                    "complete": page.complete,
+                }
+            )
         path = job_selectors.part_log_file(attempt, rank)
         if not path.is_file():
             raise Http404("That part has written nothing yet.")

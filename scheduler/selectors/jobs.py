@@ -5,7 +5,7 @@ from pathlib import Path
 
 from scheduler.execution.rendezvous import Rendezvous
 from scheduler.execution.runner import attempt_dir, attempt_output_dir
-from scheduler.models import Attempt, AttemptPart, Job, JobAllocation, LogChunk
+from scheduler.models import Attempt, AttemptPart, AttemptPartState, Job, JobAllocation, LogChunk
 
 LOG_PAGE_BYTES = 1024 * 1024
 PART_LOG_TAIL_BYTES = 64 * 1024  # what the job page shows of each other part's log; the rest downloads
@@ -20,10 +20,22 @@ class PartLog:
     state: str
     size: int
     tail: str
+    live: bool  # the part has not ended: the page follows its file
 
     @property
     def truncated(self) -> bool:
         return self.size > PART_LOG_TAIL_BYTES
+
+
+@dataclass(frozen=True)
+class PartLogPage:
+    """A stretch of one part's log file from `offset`, for a page that follows it."""
+
+    rank: int
+    offset: int
+    next_offset: int
+    data: bytes
+    complete: bool  # the part has ended and nothing is left to read
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,37 @@ def part_log_file(attempt: Attempt, rank: int) -> Path:
     return attempt_dir(attempt) / ("output.log" if rank == 0 else f"output.part-{rank}.log")
 
 
+def part_log_read(*, attempt: Attempt, part: AttemptPart, offset: int, limit: int = LOG_PAGE_BYTES) -> PartLogPage:
+    """At most `limit` bytes of a part's log file from `offset`. A part that has written nothing yet
+    reads as an empty page (its file appears when its process starts), not as missing."""
+    path = part_log_file(attempt, part.rank)
+    data = b""
+    if path.is_file():
+        with path.open("rb") as log_file:
+            log_file.seek(offset)
+            data = _whole_characters(log_file.read(limit))
+    ended = part.state == AttemptPartState.ENDED
+    size = path.stat().st_size if path.is_file() else 0
+    return PartLogPage(
+        rank=part.rank,
+        offset=offset,
+        next_offset=offset + len(data),
+        data=data,
+        complete=ended and offset + len(data) >= size,
+    )
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """The bytes up to the last whole UTF-8 character: one cut by the page's limit, or still being
+    written, is read whole by the next page instead of turning into two replacement marks."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data":
+            return data[: error.start]
+    return data
+
+
 def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
     """The other parts' logs of a multi-node attempt (ranks 1 and up), each with its last
     PART_LOG_TAIL_BYTES as text; empty for a single-node attempt."""
@@ -118,18 +161,19 @@ def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
     for part in attempt.parts.filter(rank__gt=0).select_related("node").order_by("rank"):
         path = part_log_file(attempt, part.rank)
         size = path.stat().st_size if path.is_file() else 0
-        tail = b""
+        start, tail = max(0, size - PART_LOG_TAIL_BYTES), b""
         if size:
             with path.open("rb") as log_file:
-                log_file.seek(max(0, size - PART_LOG_TAIL_BYTES))
-                tail = log_file.read(PART_LOG_TAIL_BYTES)
+                log_file.seek(start)
+                tail = _whole_characters(log_file.read(PART_LOG_TAIL_BYTES))
         logs.append(
             PartLog(
                 rank=part.rank,
                 node=part.node.name,
                 state=part.get_state_display(),
-                size=size,
+                size=start + len(tail),  # where the page goes on reading
                 tail=tail.decode("utf-8", errors="replace"),
+                live=part.state != AttemptPartState.ENDED,
             )
         )
     return logs

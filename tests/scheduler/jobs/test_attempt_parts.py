@@ -360,3 +360,55 @@ def test_a_single_node_jobs_page_has_no_part_sections(two_nodes, researcher, cli
     client.force_login(researcher)
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "part-log-" not in page and 'Log <small class="muted">rank 0' not in page
+
+
+def test_the_part_log_api_pages_a_file_that_grows_until_its_part_ends(
+    two_nodes, researcher, outsider, settings, tmp_path
+):
+    """With ?offset= the part's log comes as JSON pages, as the job page follows it: an empty page before
+    the part writes, then what was added since, `complete` only once the part ended and all was read."""
+    from scheduler.selectors.jobs import part_log_file
+    from tests.actors import api_client_for
+
+    settings.JOB_DATA_ROOT = tmp_path
+    a0, a1, b0, _ = two_nodes
+    job = submit(researcher, gpus=3, multi_node=True)
+    attempt, parts = running(job, [a0, a1, b0])
+    api = api_client_for(researcher)
+    url = f"/api/v1/jobs/{job.pk}/parts/1/log/"
+
+    def page(offset):
+        response = api.get(f"{url}?offset={offset}")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        return body["offset"], body["next_offset"], body["data"], body["complete"]
+
+    assert page(0) == (0, 0, "", False)  # nothing written yet: an empty page, not a 404
+    path = part_log_file(attempt, 1)
+    path.parent.mkdir(parents=True)
+    path.write_text("line 1\n")
+    assert page(0) == (0, 7, "line 1\n", False)
+    with path.open("a") as log:
+        log.write("line 2 · ünïcode\n")
+    first = page(7)
+    assert first[2] == "line 2 · ünïcode\n" and first[1] == path.stat().st_size and not first[3]
+    AttemptPart.objects.filter(pk=parts[1].pk).update(state="ended")
+    assert page(first[1]) == (first[1], first[1], "", True)
+    assert api.get(f"{url}?offset=-1").status_code == 400
+    assert api.get(f"{url}?offset=x").json()["errors"]["offset"]
+    assert api_client_for(outsider).get(f"{url}?offset=0").status_code == 404
+
+
+def test_a_page_never_ends_inside_a_character(two_nodes, researcher, settings, tmp_path):
+    from scheduler.selectors.jobs import part_log_file, part_log_read
+
+    settings.JOB_DATA_ROOT = tmp_path
+    a0, a1, b0, _ = two_nodes
+    attempt, parts = running(submit(researcher, gpus=3, multi_node=True), [a0, a1, b0])
+    path = part_log_file(attempt, 1)
+    path.parent.mkdir(parents=True)
+    path.write_bytes("ab€".encode() + "€".encode()[:2])  # the last character still being written
+    first = part_log_read(attempt=attempt, part=parts[1], offset=0, limit=4)  # the limit cuts the first €
+    assert (first.data, first.next_offset) == (b"ab", 2)
+    rest = part_log_read(attempt=attempt, part=parts[1], offset=2)
+    assert (rest.data.decode(), rest.next_offset) == ("€", 5)  # the half-written one waits for its last byte

@@ -1,0 +1,49 @@
+// The other parts' logs of a multi-node job (ranks 1 and up) followed while the job runs. Those parts
+// write to files on the shared job storage from other nodes' workers, not to the database, so no
+// realtime event says they grew: each live part's section reads its next page every 2 s, from the byte
+// offset the server-rendered tail ends at, until the API says the part ended and all was read.
+import { ApiError, getJson } from "../portal/api.js";
+
+var POLL_MS = 2000;
+
+function follow(section) {
+  var pre = section.querySelector("pre.log");
+  var empty = section.querySelector("p.empty");
+  var offset = Number(section.dataset.offset) || 0;
+  var timer = null;
+
+  function show(text) {
+    if (!text) return;
+    var atBottom = pre.hidden || pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.hidden = false;
+    if (empty) { empty.remove(); empty = null; }
+    pre.appendChild(document.createTextNode(text));
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  function read() {
+    var badge = document.getElementById("job-state");
+    if (badge && !/pending|running/i.test(badge.textContent)) return stop();
+    getJson(section.dataset.pageUrl + "?offset=" + offset)
+      .then(function (page) {
+        if (page.offset !== offset) return;  // an answer to an older read
+        show(page.data);
+        offset = page.next_offset;
+        if (page.complete) stop();
+      })
+      .catch(function (error) {
+        if (!(error instanceof ApiError)) throw error;  // a bug here, not an answer: let it show
+        if (error.status === 404) stop();  // a newer attempt: the page's story reloads it
+      });
+  }
+
+  function stop() {
+    clearInterval(timer);
+    delete section.dataset.live;
+  }
+
+  timer = setInterval(read, POLL_MS);
+  read();
+}
+
+document.querySelectorAll("section.part-log[data-live]").forEach(follow);
