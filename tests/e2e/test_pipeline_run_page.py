@@ -51,7 +51,9 @@ def test_the_run_graph_follows_the_run_live(live_stack, page, page_problems, res
             Gpu.objects.filter(node__last_heartbeat__gte=timezone.now() - timezone.timedelta(seconds=5)).count() >= 8
         )
     )
-    pipeline = pipeline_create(user=researcher, team_id=team_a.pk, name="two steps", text=SPEC.replace("GATE", str(gate)))
+    pipeline = pipeline_create(
+        user=researcher, team_id=team_a.pk, name="two steps", text=SPEC.replace("GATE", str(gate))
+    )
     log_in(page, live_stack.url, "researcher", PASSWORD)
     run = pipeline_run_start(user=researcher, pipeline=pipeline)
     page.goto(f"{live_stack.url}/pipelines/runs/{run.pk}/")
