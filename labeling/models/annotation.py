@@ -63,6 +63,8 @@ class Task(models.Model):
             models.Index(
                 fields=["dataset", "id"], condition=Q(assignee__isnull=True, status="new"), name="task_unassigned_new"
             ),
+            # The labeling report reads the tasks handed in during a range.
+            models.Index(fields=["submitted_at"], name="task_submitted_at"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +131,7 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["task_id", "id"]
+        indexes = [models.Index(fields=["created_at"], name="review_created_at")]  # the labeling report's range
 
 
 class ItemClass(models.Model):

@@ -54,7 +54,9 @@ def labeling_activity(*, lo: datetime, hi: datetime, team_ids=None, user_id: int
         .values("day", "assignee_id")
         .annotate(n=Count("pk"), seconds=Sum("focused_seconds"))
     )
-    reviews = Review.objects.filter(task__in=tasks, created_at__gte=lo, created_at__lt=hi, reviewer__isnull=False)
+    reviews = Review.objects.filter(created_at__gte=lo, created_at__lt=hi, reviewer__isnull=False)
+    if team_ids is not None:
+        reviews = reviews.filter(task__dataset__team_id__in=team_ids)
     reviewed = (
         reviews.annotate(day=_local_day("created_at", lo=lo, hi=hi, zone=zone))
         .values("day", "reviewer_id")
