@@ -22,7 +22,7 @@ from scheduler.selectors.usage_totals import HOUR, floor_hour, rolled_until
 
 log = logging.getLogger(__name__)
 
-CHUNK_HOURS = 24  # hours read and written together
+CHUNK_HOURS = 24 * 7  # hours read and written together: a catch-up reads the rows once a week, not once a day
 JOB, BOOKED, IDLE = 0, 1, 2
 
 
