@@ -9,27 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.test import override_settings
 
 from scheduler.models import BookingIdlePeriod, GpuOccupancy, UsageDimension, UsageHour
 from scheduler.selectors.usage_totals import rolled_until
 from scheduler.services.usage_totals import settle_time, usage_hours_roll
 from tests.actors import api_client_for
+from tests.portal.reports.test_activity_reports import berlin, utc  # noqa: F401 (berlin: a fixture)
 from tests.scheduler.factories import attempt_row, booking, fleet, quota_set
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("berlin")]
 
 NOW = datetime(2026, 11, 20, 15, 17, tzinfo=UTC)
-
-
-@pytest.fixture
-def berlin():
-    with override_settings(TIME_ZONE="Europe/Berlin"):
-        yield
-
-
-def utc(*parts):
-    return datetime(*parts, tzinfo=UTC)
 
 
 @pytest.fixture
