@@ -21,11 +21,16 @@ function follow(section) {
     if (atBottom) pre.scrollTop = pre.scrollHeight;
   }
 
+  // Until the API says the part ended and every byte was read: a job that just ended still has its
+  // last lines to show. A newer attempt's part of the same rank is another file: say so and stop.
   function read() {
-    var badge = document.getElementById("job-state");
-    if (badge && !/pending|running/i.test(badge.textContent)) return stop();
     getJson(section.dataset.pageUrl + "?offset=" + offset)
       .then(function (page) {
+        if (page.attempt !== Number(section.dataset.attempt)) {
+          stop();
+          section.querySelector("h2 small").textContent += " · attempt " + section.dataset.attempt + "; reload for the newer attempt";
+          return;
+        }
         if (page.offset !== offset) return;  // an answer to an older read
         show(page.data);
         offset = page.next_offset;
@@ -33,7 +38,7 @@ function follow(section) {
       })
       .catch(function (error) {
         if (!(error instanceof ApiError)) throw error;  // a bug here, not an answer: let it show
-        if (error.status === 404) stop();  // a newer attempt: the page's story reloads it
+        if (error.status === 404) stop();  // the newer attempt has no part of this rank
       });
   }
 
