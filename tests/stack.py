@@ -193,3 +193,49 @@ def live_stack(stack, transactional_db):
     stack.ensure_running()
     stack.wait_healthy()
     return stack
+
+
+@pytest.fixture
+def second_web(live_stack, tmp_path):
+    """A second web process beside the stack's, on the same database and broker: its URL."""
+    port = free_port()
+    argv = [
+        str(BIN / "uvicorn"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *UVICORN_OPTIONS,
+        "portal.asgi:application",
+    ]
+    with open(tmp_path / "web2.log", "wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=live_stack.env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url), timeout=60, what="the second web process")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/accounts/login/", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def sign_in(url: str, username: str) -> httpx.Cookies:
+    """The login form, as a browser submits it, on the web process at `url`."""
+    from tests.factories import PASSWORD
+
+    with httpx.Client(base_url=url, timeout=10) as client:
+        client.get("/accounts/login/")
+        answer = client.post(
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+            headers={"Referer": f"{url}/accounts/login/"},
+        )
+        assert answer.status_code == 302, answer.text[:300]
+        return client.cookies

@@ -1,6 +1,7 @@
-// Refresh the job rows when any job of the user's teams changes state (events on team.<id>).
+// Refresh the job rows when any job of the user's teams changes state (events on team.<id>), and on
+// every (re)connect: a change between the page's render and its socket's opening came with no event.
 import { getText } from "../portal/api.js";
-import { onEvent } from "../portal/realtime.js";
+import { onConnect, onEvent } from "../portal/realtime.js";
 
 const table = document.getElementById("job-table");
 let pending = null;
@@ -17,4 +18,5 @@ if (table) {
     if (!event.kind.startsWith("job.") || event.kind === "job.log") return;
     if (!pending) pending = setTimeout(refresh, 300);
   });
+  onConnect(refresh);
 }

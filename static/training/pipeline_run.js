@@ -1,7 +1,8 @@
 // The run page's graph and step table follow the run live: any pipeline or job event of the team
-// (events on team.<id>) reloads the fragment, at most every 300 ms.
+// (events on team.<id>) reloads the fragment, at most every 300 ms, and so does every (re)connect:
+// what changed between the page's render and its socket's opening came with no event for it.
 import { getText } from "../portal/api.js";
-import { onEvent } from "../portal/realtime.js";
+import { onConnect, onEvent } from "../portal/realtime.js";
 
 const section = document.getElementById("run-graph");
 let pending = null;
@@ -20,4 +21,5 @@ if (section) {
     const jobs = event.kind.startsWith("job.") && event.kind !== "job.log";
     if ((ours || jobs) && !pending) pending = setTimeout(refresh, 300);
   });
+  onConnect(refresh);
 }

@@ -59,3 +59,29 @@ def test_a_page_that_missed_pruned_events_says_so_and_reloads(live_stack, page, 
     expect(page.locator("#live-missed")).to_be_hidden()
     assert page.url.endswith("/gpus/")
     assert page_problems.console_errors == [] and page_problems.bad_responses == []
+
+
+def test_the_job_list_reads_its_rows_again_when_its_socket_connects(live_stack, page, page_problems, researcher):
+    """A job submitted between the list's render and its socket's opening comes with no event for the
+    page: the list reads its rows again on connecting (before, the row appeared only at the next job event)."""
+    from scheduler.models import Job
+    from tests.factories import PASSWORD
+    from tests.scheduler.jobs.test_job_execution import submit, wait_for
+
+    held = []
+    log_in(page, live_stack.url, "researcher", PASSWORD)
+    page.route_web_socket(re.compile(r"/ws/events/"), lambda socket: held.append(socket))
+    page.goto(f"{live_stack.url}/jobs/")
+    for _ in range(100):  # the route's handler runs while Playwright is called: let it
+        if held:
+            break
+        page.wait_for_timeout(100)
+    job = submit(researcher, name="made-while-the-page-was-connecting", command="sleep 30")
+    wait_for(lambda: Job.objects.get(pk=job.pk).state == "running", timeout=60)  # no job event after this
+    held[-1].connect_to_server()
+    page.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    expect(page.locator("#job-rows")).to_contain_text("made-while-the-page-was-connecting", timeout=15000)
+    assert page_problems.console_errors == []
+    from tests.actors import api_client_for
+
+    assert api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/").status_code in (200, 202)

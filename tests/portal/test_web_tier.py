@@ -1,11 +1,10 @@
 """Several web processes serve one installation (docs/deployment.md "Web tier"): a session signed in on
 one is valid on another, and live events reach websockets on every process, whichever process or
-worker made them. The stack's web process is one; the test starts a second against the same
-database and broker."""
+worker made them. The stack's web process is one; `second_web` (tests/stack.py) starts a second
+against the same database and broker."""
 
 import asyncio
 import json
-import subprocess
 import time
 
 import httpx
@@ -13,53 +12,9 @@ import pytest
 
 from portal.notifications import tasks as notification_tasks
 from tests.asyncio_thread import run_coroutine
-from tests.factories import PASSWORD
-from tests.stack import BIN, ROOT, UVICORN_OPTIONS, free_port, wait_for
+from tests.stack import sign_in
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def second_web(live_stack, tmp_path):
-    port = free_port()
-    argv = [
-        str(BIN / "uvicorn"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *UVICORN_OPTIONS,
-        "portal.asgi:application",
-    ]
-    with open(tmp_path / "web2.log", "wb") as log:
-        process = subprocess.Popen(argv, cwd=ROOT, env=live_stack.env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(url), timeout=60, what="the second web process")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/accounts/login/", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def sign_in(url: str, username: str) -> httpx.Cookies:
-    """The login form, as a browser submits it, on the web process at `url`."""
-    with httpx.Client(base_url=url, timeout=10) as client:
-        client.get("/accounts/login/")
-        answer = client.post(
-            "/accounts/login/",
-            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
-            headers={"Referer": f"{url}/accounts/login/"},
-        )
-        assert answer.status_code == 302, answer.text[:300]
-        return client.cookies
 
 
 def test_a_session_made_on_one_web_process_is_valid_on_another(live_stack, second_web, researcher):

@@ -3,24 +3,30 @@ across both.
 
 - Node B's worker and agent are SIGKILLed mid-job. B's part falls silent, the attempt is lost, the part
   on A is stopped (no half-job holding GPUs), the job is requeued once; B comes back and kills its
-  leftover group before it runs anything, and the requeued attempt starts only after that.
+  leftover group before it runs anything, and the requeued attempt starts only after that. Meanwhile a
+  second web process serves a websocket that follows the job and the board: every step of the story
+  reaches it, whichever process made it.
 - Node B's worker loses the database for 20 s mid-job (service mode: a proxy on PostgreSQL), less than
-  the heartbeat TTL the reaper on A judges by. Both parts go on, both logs complete and in order; the
-  attempt is never called lost and runs once.
+  the heartbeat TTL the reaper on A judges by, while two single-node jobs run on the GPUs left. Both
+  parts and both jobs go on, every log complete and in order; one attempt each, none called lost.
 """
 
+import asyncio
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from portal.realtime.models import Event
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, AttemptPart, Job, Node
 from scheduler.selectors.jobs import part_log_file
 from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, ticking, ticks
 from tests.scheduler.jobs.test_job_execution import final, log_text, submit
-from tests.stack import wait_for
+from tests.stack import sign_in, wait_for
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.stack
@@ -35,13 +41,19 @@ def parts_running(job: Job, number: int) -> dict[str, AttemptPart]:
     return {part.node.name: part for part in ready} if len(ready) == 2 else {}
 
 
-def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_before_the_retry(drill, researcher):
+def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_before_the_retry(
+    drill, second_web, researcher
+):
     drill.stack.stop("agent")  # the stack's agent plays every simulated node: one agent per node instead
     drill.agent("agent-a", A100_NODE)
     drill.agent("agent-b", L40S_NODE)
     drill.node_worker("node-a", "--node", A100_NODE)  # with the default queue: the reaper and the passes
     drill.node_worker("node-b", "--node", L40S_NODE, "--no-default")
+    cursor = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0  # the socket reads from here
     job = submit(researcher, gpus=6, multi_node=True, command=COMMAND, time_limit="PT10M")
+    watcher = ThreadPoolExecutor(max_workers=1)  # the websocket on the second web process, in a thread
+    cookies = sign_in(second_web, researcher.username)
+    story = watcher.submit(asyncio.run, _follow(second_web, cookies, job_id=job.pk, after=cursor))
     first = wait_for(lambda: parts_running(job, 1), timeout=60, what="both parts running")
     on_a, on_b = first[A100_NODE], first[L40S_NODE]
     assert group_members(on_a.pgid) and group_members(on_b.pgid)
@@ -53,6 +65,8 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
         lambda: Attempt.objects.filter(job=job, number=1, state="lost").first(), timeout=90, what="attempt 1 lost"
     )
     wait_for(lambda: not group_members(on_a.pgid), timeout=30, what="the part on A stopped")
+    # Its runner records the end once the group is gone: wait for the row, not just the processes.
+    wait_for(lambda: AttemptPart.objects.get(pk=on_a.pk).state == "ended", timeout=30, what="the part on A ended")
     part_a = AttemptPart.objects.get(pk=on_a.pk)
     assert part_a.state == "ended" and part_a.outcome != "succeeded", (part_a.outcome, part_a.reason)
     assert group_members(on_b.pgid), "B's group runs on: nothing on B is left to stop it"
@@ -76,11 +90,42 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
         "running",
     ]
     print(f"drill: attempt lost and the job requeued {lost_after:.1f} s after the kill")
+    kinds, board_ticks = story.result(timeout=60)
+    watcher.shutdown()
+    assert kinds == ["job.submitted", "job.started", "job.attempt_lost", "job.requeued", "job.started"]
+    assert board_ticks > 0  # the board's GPU ticks reach the second process's socket too
     from tests.actors import api_client_for
 
     assert api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/").status_code in (200, 202)
     for part in second.values():
         wait_for(lambda part=part: not group_members(part.pgid), timeout=30, what="the retry stopped")
+
+
+async def _follow(url: str, cookies, *, job_id: int, after: int, timeout: float = 240) -> tuple[list[str], int]:
+    """The job's events since event `after` (their kinds, in order; not its log lines) and the number
+    of board ticks a websocket on `url` receives until the retry has started. Subscribed after the
+    socket opened, the job's topic first gets its events from the opening cursor: none is missed
+    however late the socket connects."""
+    from websockets.asyncio.client import connect
+
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    kinds, ticks_seen = [], 0
+    async with connect(
+        url.replace("http://", "ws://") + f"/ws/events/?after={after}",
+        additional_headers={"Cookie": cookie},
+        origin=url,
+    ) as socket:
+        await socket.send(json.dumps({"subscribe": f"job.{job_id}"}))
+        async with asyncio.timeout(timeout):
+            while kinds.count("job.started") < 2:
+                message = json.loads(await socket.recv())
+                if message.get("type") != "event":
+                    continue
+                if message["kind"] == "gpu.tick":
+                    ticks_seen += 1
+                elif message.get("topic") == f"job.{job_id}" and message["kind"] != "job.log":
+                    kinds.append(message["kind"])
+    return kinds, ticks_seen
 
 
 def _retry_running_after_leftovers_gone(job: Job, *, leftover_pgid: int, timeout: float = 90) -> dict:
@@ -117,7 +162,12 @@ def test_a_database_cut_of_20_s_on_node_b_leaves_both_parts_running(drill, resea
         drill.node_worker("node-b", "--node", L40S_NODE, "--no-default", env={**graces, "DATABASE_URL": url})
         job = submit(researcher, gpus=6, multi_node=True, command=ticking(35), time_limit="PT10M")
         wait_for(lambda: parts_running(job, 1), timeout=60, what="both parts running")
-        time.sleep(5)
+        singles = [submit(researcher, command=ticking(30)) for _ in range(2)]  # the two GPUs left, wherever
+        wait_for(
+            lambda: Attempt.objects.filter(job__in=singles, state="running", pgid__isnull=False).count() == 2,
+            what="the single-node jobs running",
+        )
+        time.sleep(3)
         proxy.cut()
         time.sleep(20)
         proxy.restore()
@@ -127,6 +177,11 @@ def test_a_database_cut_of_20_s_on_node_b_leaves_both_parts_running(drill, resea
         assert attempt.state == "succeeded"
         assert ticks(log_text(researcher, job)) == list(range(1, 36))  # rank 0's, through the database
         assert ticks(part_log_file(attempt, 1).read_text()) == list(range(1, 36))  # rank 1's, the shared file
+        for single in singles:
+            single = final(single, timeout=60)
+            assert single.state == "succeeded", single.state_reason
+            assert list(Attempt.objects.filter(job=single).values_list("state", flat=True)) == ["succeeded"]
+            assert ticks(log_text(researcher, single)) == list(range(1, 31))
         assert "database unreachable" in drill.log("node-b")  # the cut reached B's runner
     finally:
         proxy.close()
