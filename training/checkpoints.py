@@ -24,8 +24,21 @@ _forkserver_lock = threading.Lock()
 _forkserver_context = None
 
 
+# multiprocessing's exit code for a child whose status the forkserver never reported (it was gone by
+# then): says nothing about the file.
+STATUS_LOST = 255
+
+
 def checkpoint_load_error(path: str, format: str) -> str | None:
-    """None when the file loads as `format`; otherwise the loader's words."""
+    """None when the file loads as `format`; otherwise the loader's words. A lost status is asked once
+    more, of a forkserver started again if it is gone (CI saw one lost among four registrations at once)."""
+    error = _checked_in_child(path, format)
+    if error == CRASHED.format(code=STATUS_LOST):
+        error = _checked_in_child(path, format)
+    return error
+
+
+def _checked_in_child(path: str, format: str) -> str | None:
     seconds = settings.MODEL_LOAD_TIMEOUT
     context = _context()
     answer, reply = context.Pipe(duplex=False)
