@@ -29,6 +29,7 @@ from scheduler.execution.isolation import job_folder_close, job_folder_open
 from scheduler.execution.orphans import processes_gone_record
 from scheduler.execution.ownership import runner_file_remove, runner_file_write, supervising, worker_identity
 from scheduler.execution.process import ATTEMPT_MARKER, JobProcess, exit_status, group_terminate, process_start
+from scheduler.execution.utf8 import whole_characters
 from scheduler.models import Attempt, AttemptState, Job, LogChunk
 from scheduler.services.environments import environment_missing_reason
 from scheduler.services.jobs import attempt_claim, attempt_finish
@@ -59,7 +60,10 @@ class LogPump:
     offset: int = 0
     truncated: bool = False
 
-    def pump(self) -> None:
+    def pump(self, *, final: bool = False) -> None:
+        """Store the next chunk. While the job runs a chunk ends between characters (the rest of a
+        cut one comes with the next), so each chunk's event decodes whole and its byte offsets match
+        what the page shows; `final` (the job has ended) stores whatever is left."""
         if self.truncated or not self.path.exists():
             return
         with open(self.path, "rb") as handle:
@@ -71,13 +75,16 @@ class LogPump:
         truncated = len(data) >= room
         if truncated:
             data = data[:room] + TRUNCATION_MARKER
-        self._store(data, truncated=truncated)
+        elif not final:
+            data = whole_characters(data)
+        if data:
+            self._store(data, truncated=truncated)
 
     def drain(self) -> None:
         before = -1
         while self.offset != before:
             before = self.offset
-            self.pump()
+            self.pump(final=True)
 
     def _store(self, data: bytes, *, truncated: bool) -> None:
         try:
@@ -91,7 +98,12 @@ class LogPump:
         event_publish(
             topic=f"job.{self.attempt.job_id}",
             kind="job.log",
-            payload={"attempt": self.attempt.number, "offset": start, "text": data.decode("utf-8", "replace")},
+            payload={
+                "attempt": self.attempt.number,
+                "offset": start,
+                "end": self.offset,  # bytes, not the text's length: bytes the job wrote invalid turn into marks
+                "text": data.decode("utf-8", "replace"),
+            },
         )
 
 

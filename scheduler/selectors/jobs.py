@@ -1,14 +1,19 @@
 """Reads of jobs, attempts and their logs."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from django.utils import timezone
 
 from scheduler.execution.rendezvous import Rendezvous
 from scheduler.execution.runner import attempt_dir, attempt_output_dir
+from scheduler.execution.utf8 import from_character_start, whole_characters
 from scheduler.models import Attempt, AttemptPart, AttemptPartState, Job, JobAllocation, LogChunk
 
 LOG_PAGE_BYTES = 1024 * 1024
 PART_LOG_TAIL_BYTES = 64 * 1024  # what the job page shows of each other part's log; the rest downloads
+PART_FOLLOW_AFTER_ATTEMPT = timedelta(minutes=1)  # see part_log_live
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class PartLogPage:
     offset: int
     next_offset: int
     data: bytes
-    complete: bool  # the part has ended and nothing is left to read
+    complete: bool  # the part has ended (or is no longer followed) and nothing is left to read
 
 
 @dataclass(frozen=True)
@@ -125,12 +130,14 @@ def part_log_read(*, attempt: Attempt, part: AttemptPart, offset: int, limit: in
     """At most `limit` bytes of a part's log file from `offset`. A part that has written nothing yet
     reads as an empty page (its file appears when its process starts), not as missing."""
     path = part_log_file(attempt, part.rank)
+    ended = not part_log_live(attempt=attempt, part=part)
     data = b""
     if path.is_file():
         with path.open("rb") as log_file:
             log_file.seek(offset)
-            data = _whole_characters(log_file.read(limit))
-    ended = part.state == AttemptPartState.ENDED
+            data = log_file.read(limit)
+        if not ended or len(data) == limit:  # an ended file's last bytes are final, whole or not
+            data = whole_characters(data)
     size = path.stat().st_size if path.is_file() else 0
     return PartLogPage(
         rank=part.rank,
@@ -141,17 +148,6 @@ def part_log_read(*, attempt: Attempt, part: AttemptPart, offset: int, limit: in
     )
 
 
-def _whole_characters(data: bytes) -> bytes:
-    """The bytes up to the last whole UTF-8 character: one cut by the page's limit, or still being
-    written, is read whole by the next page instead of turning into two replacement marks."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.reason == "unexpected end of data":
-            return data[: error.start]
-    return data
-
-
 def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
     """The other parts' logs of a multi-node attempt (ranks 1 and up), each with its last
     PART_LOG_TAIL_BYTES as text; empty for a single-node attempt."""
@@ -159,13 +155,7 @@ def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
         return []
     logs = []
     for part in attempt.parts.filter(rank__gt=0).select_related("node").order_by("rank"):
-        path = part_log_file(attempt, part.rank)
-        size = path.stat().st_size if path.is_file() else 0
-        start, tail = max(0, size - PART_LOG_TAIL_BYTES), b""
-        if size:
-            with path.open("rb") as log_file:
-                log_file.seek(start)
-                tail = _whole_characters(log_file.read(PART_LOG_TAIL_BYTES))
+        start, tail = _log_tail(part_log_file(attempt, part.rank))
         logs.append(
             PartLog(
                 rank=part.rank,
@@ -173,7 +163,31 @@ def attempt_part_logs(*, attempt: Attempt | None) -> list[PartLog]:
                 state=part.get_state_display(),
                 size=start + len(tail),  # where the page goes on reading
                 tail=tail.decode("utf-8", errors="replace"),
-                live=part.state != AttemptPartState.ENDED,
+                live=part_log_live(attempt=attempt, part=part),
             )
         )
     return logs
+
+
+def part_log_live(*, attempt: Attempt, part: AttemptPart, now: datetime | None = None) -> bool:
+    """Whether the part's file may still grow. A part that never recorded its end (its node was lost
+    with it) is given PART_FOLLOW_AFTER_ATTEMPT after its attempt ended: its node's worker, back, kills
+    its leftover group well within that, and a page must not follow a dead file for ever."""
+    if part.state == AttemptPartState.ENDED:
+        return False
+    if attempt.ended_at is None:
+        return True
+    return (now or timezone.now()) - attempt.ended_at < PART_FOLLOW_AFTER_ATTEMPT
+
+
+def _log_tail(path: Path) -> tuple[int, bytes]:
+    """The last PART_LOG_TAIL_BYTES of a log file, cut only between characters, and where they start."""
+    size = path.stat().st_size if path.is_file() else 0
+    start = max(0, size - PART_LOG_TAIL_BYTES)
+    if not size:
+        return 0, b""
+    with path.open("rb") as log_file:
+        log_file.seek(start)
+        read = whole_characters(log_file.read(PART_LOG_TAIL_BYTES))
+    tail = from_character_start(read) if start else read
+    return start + len(read) - len(tail), tail

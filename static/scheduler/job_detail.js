@@ -12,14 +12,15 @@ var fetching = false;
 var encoder = new TextEncoder();
 var decoder = new TextDecoder();
 
-function accept(start, text) {
-  var bytes = encoder.encode(text);
+// `end` is the server's byte offset after the text: the text's own UTF-8 length differs where the job
+// wrote bytes that are not UTF-8 (each shows as one replacement mark of 3 bytes).
+function accept(start, text, end) {
   if (start > offset) { fetchFrom(); return; }
-  var skip = offset - start;
-  if (skip >= bytes.length) return;
+  if (end <= offset) return;
+  var bytes = encoder.encode(text);
   var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-  pre.appendChild(document.createTextNode(decoder.decode(bytes.slice(skip))));
-  offset = start + bytes.length;
+  pre.appendChild(document.createTextNode(decoder.decode(bytes.slice(offset - start))));
+  offset = end;
   if (atBottom) pre.scrollTop = pre.scrollHeight;
 }
 
@@ -39,7 +40,7 @@ function fetchFrom() {
       if (attempt === null) switchTo(page.attempt);
       if (page.attempt !== attempt) return;
       var before = offset;
-      accept(page.offset, page.data);
+      accept(page.offset, page.data, page.next_offset);
       if (offset > before && !page.complete) fetchFrom();
     })
     .catch(function (error) {
@@ -82,7 +83,7 @@ onEvent(function (event) {
   if (event.kind === "job.log") {
     var p = event.payload;
     if (attempt === null || p.attempt > attempt) switchTo(p.attempt);
-    if (p.attempt === attempt) accept(p.offset, p.text);
+    if (p.attempt === attempt) accept(p.offset, p.text, p.end);
     return;
   }
   refreshStory();

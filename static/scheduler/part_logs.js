@@ -1,7 +1,8 @@
 // The other parts' logs of a multi-node job (ranks 1 and up) followed while the job runs. Those parts
 // write to files on the shared job storage from other nodes' workers, not to the database, so no
-// realtime event says they grew: each live part's section reads its next page every 2 s, from the byte
-// offset the server-rendered tail ends at, until the API says the part ended and all was read.
+// realtime event says they grew: each live part's section reads its next page 2 s after the last answer
+// (never two reads at once on a slow server), from the byte offset the server-rendered tail ends at,
+// until the API says the part ended and all was read.
 import { ApiError, getJson } from "../portal/api.js";
 
 var POLL_MS = 2000;
@@ -10,7 +11,7 @@ function follow(section) {
   var pre = section.querySelector("pre.log");
   var empty = section.querySelector("p.empty");
   var offset = Number(section.dataset.offset) || 0;
-  var timer = null;
+  var stopped = false;
 
   function show(text) {
     if (!text) return;
@@ -31,23 +32,29 @@ function follow(section) {
           section.querySelector("h2 small").textContent += " · attempt " + section.dataset.attempt + "; reload for the newer attempt";
           return;
         }
-        if (page.offset !== offset) return;  // an answer to an older read
         show(page.data);
         offset = page.next_offset;
         if (page.complete) stop();
+        else readLater();
       })
       .catch(function (error) {
         if (!(error instanceof ApiError)) throw error;  // a bug here, not an answer: let it show
-        if (error.status === 404) stop();  // the newer attempt has no part of this rank
+        // 404: the newer attempt has no part of this rank; other 4xx (the session ended) will not
+        // change by asking again. No answer or a 5xx: the network or the server failed this once.
+        if (error.status >= 400 && error.status < 500 && error.status !== 429) stop();
+        else readLater();
       });
   }
 
+  function readLater() {
+    if (!stopped) setTimeout(read, POLL_MS);
+  }
+
   function stop() {
-    clearInterval(timer);
+    stopped = true;
     delete section.dataset.live;
   }
 
-  timer = setInterval(read, POLL_MS);
   read();
 }
 

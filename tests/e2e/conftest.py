@@ -1,5 +1,8 @@
 """Playwright with the system Chromium (never `playwright install`; these machines are offline)."""
 
+import uuid
+from pathlib import Path
+
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +42,15 @@ class PageProblems:
         page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
         page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
         page.on("response", lambda r: r.status >= 400 and self.bad_responses.append(f"{r.status} {r.url}"))
+
+
+@pytest.fixture
+def gate():
+    """A file in /tmp the job account can see: a job waits for it, so the test checks the page while the
+    job is at a known point however slow the machine is (a fixed sleep races CI)."""
+    path = Path(f"/tmp/atelier-e2e-gate-{uuid.uuid4().hex}")
+    yield path
+    path.unlink(missing_ok=True)
 
 
 @pytest.fixture

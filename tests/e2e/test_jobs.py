@@ -9,9 +9,10 @@ from django.utils import timezone
 from portal.teams.models import Membership
 from scheduler.models import Gpu, Job
 from scheduler.services.environments import SHIPPED_NAME
+from tests.actors import api_client_for
 from tests.e2e.conftest import log_in
 from tests.factories import PASSWORD
-from tests.scheduler.jobs.test_job_execution import wait_for
+from tests.scheduler.jobs.test_job_execution import submit, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.e2e]
 
@@ -99,3 +100,30 @@ def test_the_example_training_runs_from_the_form_in_the_default_environment(
     assert page.locator("#job-chart-status").inner_text() != "loading…"
     assert page_problems.bad_responses == []
     assert page_problems.console_errors == []
+
+
+# 100,000 three-byte characters: the first 256 KiB chunk would end inside one. Then a byte that is not
+# UTF-8 (octal 377: the job's /bin/sh is dash), shown as one replacement mark, and a line after it.
+UNICODE_COMMAND = (
+    "echo start; while [ ! -e GATE ]; do sleep 0.1; done; "
+    "python3 -c 'print(\"가\" * 100000)'; printf 'bad \\377 byte\\nend\\n'; sleep 300"
+)
+
+
+def test_a_live_log_with_korean_across_a_chunk_and_a_bad_byte_shows_every_character_once(
+    live_stack, page, page_problems, researcher, gate
+):
+    """The log arrives as events while the page is open: each chunk's text and byte offsets agree, so
+    nothing is cut, doubled or shifted after the chunk boundary or the invalid byte."""
+    job = submit(researcher, command=UNICODE_COMMAND.replace("GATE", str(gate)), time_limit="PT10M")
+    log_in(page, live_stack.url, "researcher", PASSWORD)
+    page.goto(f"{live_stack.url}/jobs/{job.pk}/")
+    page.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    log = page.locator("#job-log")
+    log.filter(has_text="start").wait_for(timeout=30000)
+    gate.touch()
+    log.filter(has_text="end").wait_for(timeout=30000)
+    page.wait_for_timeout(500)  # a shifted or doubled chunk would have arrived by now
+    assert log.inner_text() == "start\n" + "가" * 100000 + "\nbad \ufffd byte\nend\n"
+    assert api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/").status_code in (200, 202)
+    assert page_problems.bad_responses == [] and page_problems.console_errors == []

@@ -2,8 +2,6 @@
 succeeded without a reload, with links to their jobs."""
 
 import re
-import uuid
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -32,13 +30,6 @@ steps:
     inputs: {ready: "{{ steps.prepare.outputs.ready }}"}
     parameters: {command: 'cat "$ATELIER_INPUT_READY"'}
 """
-
-
-@pytest.fixture
-def gate():
-    path = Path(f"/tmp/atelier-e2e-gate-{uuid.uuid4().hex}")
-    yield path
-    path.unlink(missing_ok=True)
 
 
 def prepare_job_running(run) -> bool:

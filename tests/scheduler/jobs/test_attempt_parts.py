@@ -412,3 +412,56 @@ def test_a_page_never_ends_inside_a_character(two_nodes, researcher, settings, t
     assert (first.data, first.next_offset) == (b"ab", 2)
     rest = part_log_read(attempt=attempt, part=parts[1], offset=2)
     assert (rest.data.decode(), rest.next_offset) == ("€", 5)  # the half-written one waits for its last byte
+
+
+def test_an_ended_parts_last_half_character_is_read_and_the_log_completes(two_nodes, researcher, settings, tmp_path):
+    from scheduler.selectors.jobs import part_log_file, part_log_read
+
+    settings.JOB_DATA_ROOT = tmp_path
+    a0, a1, b0, _ = two_nodes
+    attempt, parts = running(submit(researcher, gpus=3, multi_node=True), [a0, a1, b0])
+    path = part_log_file(attempt, 1)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"ab" + "€".encode()[:2])  # the process died mid-character
+    assert part_log_read(attempt=attempt, part=parts[1], offset=0).data == b"ab"  # it may still finish it
+    AttemptPart.objects.filter(pk=parts[1].pk).update(state="ended")
+    parts[1].refresh_from_db()
+    last = part_log_read(attempt=attempt, part=parts[1], offset=0)
+    assert (last.data, last.complete) == (b"ab" + "€".encode()[:2], True)
+
+
+def test_the_pages_tail_of_a_part_log_starts_at_a_character(two_nodes, researcher, client, settings, tmp_path):
+    """The last 64 KiB of a file of 3-byte characters would start inside one: the tail starts at the
+    next character, and the page follows from where the tail ends."""
+    from scheduler.selectors.jobs import PART_LOG_TAIL_BYTES, attempt_part_logs, part_log_file
+
+    settings.JOB_DATA_ROOT = tmp_path
+    a0, a1, b0, _ = two_nodes
+    attempt, _ = running(submit(researcher, gpus=3, multi_node=True), [a0, a1, b0])
+    path = part_log_file(attempt, 1)
+    path.parent.mkdir(parents=True)
+    path.write_text("가" * (PART_LOG_TAIL_BYTES // 3 + 10))  # 64 KiB is not a multiple of 3
+    (log,) = attempt_part_logs(attempt=attempt)
+    assert "\ufffd" not in log.tail and set(log.tail) == {"가"}
+    assert log.size == path.stat().st_size and len(log.tail.encode()) <= PART_LOG_TAIL_BYTES
+
+
+def test_a_lost_attempts_part_that_never_ended_is_followed_one_minute_then_complete(two_nodes, researcher, tmp_path):
+    """Node B died with the attempt, so its part never recorded an end: the page follows its file a
+    minute after the attempt ended (B's worker, back, kills the leftover group), then stops."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler.selectors.jobs import part_log_live
+
+    a0, a1, b0, _ = two_nodes
+    attempt, parts = running(submit(researcher, gpus=3, multi_node=True), [a0, a1, b0])
+    assert part_log_live(attempt=attempt, part=parts[1])
+    ended = timezone.now()
+    Attempt.objects.filter(pk=attempt.pk).update(state="lost", ended_at=ended)
+    attempt.refresh_from_db()
+    assert part_log_live(attempt=attempt, part=parts[1], now=ended + timedelta(seconds=59))
+    assert not part_log_live(attempt=attempt, part=parts[1], now=ended + timedelta(seconds=61))
+    parts[1].state = "ended"
+    assert not part_log_live(attempt=attempt, part=parts[1], now=ended)

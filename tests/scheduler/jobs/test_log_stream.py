@@ -140,3 +140,29 @@ def test_a_topic_subscribed_late_gets_what_was_published_since_the_connection_op
 
     early = run_coroutine(scenario())
     assert [m["payload"]["text"] for m in early] == ["before the subscribe\n"]
+
+
+def test_a_chunk_never_ends_inside_a_character_while_the_job_runs(pump, settings):
+    """A 4-byte chunk over "ab가" would end in the middle of 가 (3 bytes): its event would show a
+    replacement mark and the page's byte count would drift from the stored one. The chunk stops
+    before it; the next brings it whole; once the job ended a last half character is stored as it is."""
+    from portal.realtime.models import Event
+    from scheduler.models import LogChunk
+
+    settings.JOB_LOG_CHUNK_BYTES = 4
+    write(pump, "ab가")
+    pump.pump()
+    with open(pump.path, "ab") as handle:
+        handle.write("나".encode()[:2])  # the job died mid-character
+    pump.pump()  # nothing whole to add: no chunk
+    pump.drain()
+    chunks = [
+        bytes(data)
+        for data in LogChunk.objects.filter(attempt=pump.attempt).order_by("offset").values_list("data", flat=True)
+    ]
+    assert chunks == [b"ab", "가".encode(), "나".encode()[:2]]
+    events = [
+        e.payload for e in Event.objects.filter(topic=f"job.{pump.attempt.job_id}", kind="job.log").order_by("id")
+    ]
+    assert [(e["offset"], e["end"], e["text"]) for e in events] == [(0, 2, "ab"), (2, 5, "가"), (5, 7, "\ufffd")]
+    assert Attempt.objects.get(pk=pump.attempt.pk).log_size == 7
