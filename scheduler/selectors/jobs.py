@@ -80,7 +80,8 @@ def log_read(*, attempt: Attempt, offset: int, limit: int = LOG_PAGE_BYTES) -> t
         if start >= len(data):
             continue
         out += data[start:]
-    out = out[:limit]
+    if len(out) > limit:  # cut by the page's limit: the next page starts at the cut character
+        out = whole_characters(bytes(out[:limit]))
     return bytes(out), offset + len(out)
 
 

@@ -166,3 +166,14 @@ def test_a_chunk_never_ends_inside_a_character_while_the_job_runs(pump, settings
     ]
     assert [(e["offset"], e["end"], e["text"]) for e in events] == [(0, 2, "ab"), (2, 5, "가"), (5, 7, "\ufffd")]
     assert Attempt.objects.get(pk=pump.attempt.pk).log_size == 7
+
+
+def test_a_log_page_cut_by_its_limit_ends_before_a_character_and_the_next_starts_there(pump, settings):
+    from scheduler.selectors.jobs import log_read
+
+    write(pump, "ab가나")  # bytes 0-1 ab, 2-4 가, 5-7 나
+    first, after = log_read(attempt=pump.attempt, offset=0, limit=4)
+    assert (first, after) == (b"ab", 2)
+    rest, end = log_read(attempt=pump.attempt, offset=after, limit=4)
+    assert (rest.decode(), end) == ("가", 5)
+    assert log_read(attempt=pump.attempt, offset=end)[0].decode() == "나"
