@@ -13,6 +13,7 @@ from scheduler.models import (
     Attempt,
     AttemptPart,
     Booking,
+    BookingIdleHour,
     BookingIdlePeriod,
     CalendarFeed,
     FairShareUsage,
@@ -245,3 +246,14 @@ class UsageHourAdmin(ReadOnlyAdmin):
     search_fields = ("key",)
     date_hierarchy = "hour"
     ordering = ("-hour", "dimension", "key")
+
+
+@admin.register(BookingIdleHour)
+class BookingIdleHourAdmin(ReadOnlyAdmin):
+    """Beat's per-booking idle hours behind the idle bookings report; read-only, as UsageHour."""
+
+    list_display = ("hour", "booking_id", "team_id", "user_id", "node_id", "gpu_model", "idle_seconds")
+    list_filter = ("gpu_model",)
+    search_fields = ("=booking_id",)
+    date_hierarchy = "hour"
+    ordering = ("-hour", "booking_id")

@@ -33,7 +33,7 @@ urlpatterns = [
     path("reports/agreement/", reports_api.activity_view("agreement"), name="api-report-agreement"),
     path("reports/waits/", reports_api.activity_view("waits"), name="api-report-waits"),
     path("reports/outcomes/", reports_api.activity_view("outcomes"), name="api-report-outcomes"),
-    path("reports/idle/", reports_api.activity_view("idle"), name="api-report-idle"),
+    path("reports/idle/", reports_api.IdleReportView.as_view(), name="api-report-idle"),
     path("reports/idle-owners/", reports_api.activity_view("idle-owners"), name="api-report-idle-owners"),
     path("", include("scheduler.api.urls")),
     path("", include("labeling.api.urls")),

@@ -18,6 +18,8 @@ from portal.teams.services import quota_of
 from scheduler.selectors import reports as selectors
 from scheduler.selectors.quotas import month_bounds
 
+IDLE_SHOWN = 100  # the worst idle bookings a page and an API answer list; the CSV lists them all
+
 
 @dataclass(frozen=True)
 class Column:
@@ -36,6 +38,7 @@ class Table:
     chart: list[str] = field(default_factory=list)  # keys drawn in the page's chart (stacked: bottom first)
     chart_kind: str = "stacked"  # "stacked" areas (parts of a whole) or "lines" (each series on its own)
     chart_unit: str = "GPU-h"
+    rows_total: int | None = None  # rows there are, where `rows` lists only the first of them
 
     def csv_rows(self) -> list[list]:
         return [[row[c.key] for c in self.columns] for row in self.rows]
@@ -96,9 +99,23 @@ def outcomes(f: ReportFilter) -> Table:
     return table
 
 
-def idle(f: ReportFilter, *, now) -> Table:
-    found = selectors.idle_bookings(lo=f.lo, hi=f.hi, scope=f.job_scope, now=now)
-    teams, users = _names(team_ids=[r.team_id for r in found], user_ids=[r.user_id for r in found])
+def idle_tables(f: ReportFilter, *, now, limit: int | None = IDLE_SHOWN) -> list[Table]:
+    """The idle bookings, worst first (at most `limit` of them; None: all, as the CSV), and the same
+    figures folded per team and user, from one reading of the totals."""
+    totals = selectors.idle_totals(lo=f.lo, hi=f.hi, scope=f.job_scope, now=now)
+    teams, users = _names(team_ids={t.team_id for t in totals}, user_ids={t.user_id for t in totals})
+    return [_idle_table(totals, limit=limit, teams=teams, users=users, now=now), _idle_owners(totals, teams, users)]
+
+
+def idle(f: ReportFilter, *, now, limit: int | None = IDLE_SHOWN) -> Table:
+    return idle_tables(f, now=now, limit=limit)[0]
+
+
+def idle_by_owner(f: ReportFilter, *, now) -> Table:
+    return idle_tables(f, now=now, limit=0)[1]
+
+
+def _idle_table(totals, *, limit: int | None, teams, users, now) -> Table:
     table = Table(
         "idle",
         "Idle bookings (reserved, already passed, unused), worst first",
@@ -111,8 +128,9 @@ def idle(f: ReportFilter, *, now) -> Table:
             Column("idle_gpu_hours", "Idle GPU-h", "GPU-h"),
         ],
         actions=True,
+        rows_total=len(totals),
     )
-    for r in found:
+    for r in selectors.idle_rows(totals if limit is None else totals[:limit]):
         table.rows.append(
             {
                 "booking": r.booking_id,
@@ -127,13 +145,14 @@ def idle(f: ReportFilter, *, now) -> Table:
     return table
 
 
-def idle_by_owner(f: ReportFilter, *, now) -> Table:
-    """The idle table folded per team and user (the team's row first, user "")."""
-    per_booking = idle(f, now=now)
+def _idle_owners(totals, teams, users) -> Table:
+    """The idle table folded per team and user (the team's row first, user ""); each booking's hours
+    are rounded as its row shows them, so the folds add up to the rows."""
     sums: dict[tuple[str, str], float] = {}
-    for row in per_booking.rows:
-        for key in ((row["team"], ""), (row["team"], row["user"])):
-            sums[key] = sums.get(key, 0.0) + row["idle_gpu_hours"]
+    for t in totals:
+        team, hours = teams.get(t.team_id, ""), round(t.idle_hours, 2)
+        for key in ((team, ""), (team, users.get(t.user_id, ""))):
+            sums[key] = sums.get(key, 0.0) + hours
     table = Table(
         "idle-owners",
         "Idle reserved GPU-h by team and user",

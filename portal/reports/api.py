@@ -67,6 +67,9 @@ FILTER_PARAMETERS = [
 ]
 
 
+IDLE_LIMIT_MAX = 100_000  # the CSV of the page (?format=csv) lists every row whatever the count
+
+
 class ReportFilterSerializer(serializers.Serializer):
     range = serializers.CharField()
     start = serializers.DateTimeField()
@@ -86,6 +89,7 @@ class ReportTableSerializer(serializers.Serializer):
     filter = ReportFilterSerializer()
     columns = ColumnSerializer(many=True)
     rows = serializers.ListField(child=serializers.DictField(), help_text="One object per row, keyed by column.")
+    rows_total = serializers.IntegerField(help_text="Rows there are; more than `rows` holds where ?limit= cut them.")
 
 
 class ActivityReportView(APIView):
@@ -101,7 +105,7 @@ class ActivityReportView(APIView):
             f = filter_from(request.query_params, user=request.user, now=now)
         except ReportInputError as exc:
             raise ValidationError({exc.parameter: [str(exc)]}) from None
-        table = activity.REPORTS[self.report](f, now)
+        table = self.table(f, now)
         keys = [c.key for c in table.columns]
         return Response(
             {
@@ -109,8 +113,38 @@ class ActivityReportView(APIView):
                 "filter": f.as_dict(),
                 "columns": [{"key": c.key, "label": c.label, "unit": c.unit} for c in table.columns],
                 "rows": [{k: row[k] for k in keys} for row in table.rows],
+                "rows_total": len(table.rows) if table.rows_total is None else table.rows_total,
             }
         )
+
+    def table(self, f, now):
+        return activity.REPORTS[self.report](f, now)
+
+
+class IdleReportView(ActivityReportView):
+    """The idle bookings, worst first: the first ?limit= of them (default 100)."""
+
+    report = "idle"
+
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("limit", int, description=f"1–{IDLE_LIMIT_MAX:,}; default {activity.IDLE_SHOWN}"),
+        ],
+        responses=ReportTableSerializer,
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def table(self, f, now):
+        raw = self.request.query_params.get("limit")
+        try:
+            limit = activity.IDLE_SHOWN if raw is None else int(raw)
+            if not 1 <= limit <= IDLE_LIMIT_MAX:
+                raise ValueError
+        except ValueError:
+            raise ValidationError({"limit": [f"limit: a whole number from 1 to {IDLE_LIMIT_MAX:,}."]}) from None
+        return activity.idle(f, now=now, limit=limit)
 
 
 def activity_view(name: str):

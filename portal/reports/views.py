@@ -48,15 +48,10 @@ def report_page(request, name: str):
         f = filter_from(request.GET, user=request.user, now=now)
     except ReportInputError as exc:  # a 400 page naming the parameter (portal.views.RefusalPages)
         raise ValidationError({exc.parameter: [str(exc)]}) from None
-    tables = [activity.REPORTS[name](f, now)]
-    if name == "idle":
-        tables.append(activity.idle_by_owner(f, now=now))
-    if name == "burn":
-        tables.append(activity.burn_daily(f, now=now))
-    if name == "labeling":
-        tables.append(activity.agreement(f))
-    wanted = request.GET.get("table") or tables[0].name
-    if request.GET.get("format") == "csv":
+    csv_wanted = request.GET.get("format") == "csv"
+    tables = _page_tables(name, f, now=now, every_row=csv_wanted)
+    if csv_wanted:
+        wanted = request.GET.get("table") or tables[0].name
         table = next((t for t in tables if t.name == wanted), tables[0])
         return _table_csv(table, f)
     shown_tables = [
@@ -66,6 +61,7 @@ def report_page(request, name: str):
             "chart": _chart(t),
             "chart_id": f"chart-data-{t.name}",
             "rows": [{"cells": [activity.shown(row[c.key], c.unit) for c in t.columns], "row": row} for row in t.rows],
+            "more": t.rows_total is not None and t.rows_total > len(t.rows),
         }
         for t in tables
     ]
@@ -80,6 +76,19 @@ def report_page(request, name: str):
         "params": request.GET,
     }
     return render(request, "reports/report.html", context)
+
+
+def _page_tables(name: str, f, *, now, every_row: bool) -> list:
+    """The report's tables as its page shows them; `every_row` for a CSV (the page lists the worst
+    idle bookings only)."""
+    if name == "idle":
+        return activity.idle_tables(f, now=now, limit=None if every_row else activity.IDLE_SHOWN)
+    tables = [activity.REPORTS[name](f, now)]
+    if name == "burn":
+        tables.append(activity.burn_daily(f, now=now))
+    if name == "labeling":
+        tables.append(activity.agreement(f))
+    return tables
 
 
 def _chart(table) -> dict | None:

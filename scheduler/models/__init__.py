@@ -24,7 +24,7 @@ from scheduler.models.jobs import (
     Priority,
 )
 from scheduler.models.telemetry import GpuRollup, GpuSample, ProcessSnapshot, RollupWidth
-from scheduler.models.usage import FairShareUsage, UsageDimension, UsageHour
+from scheduler.models.usage import BookingIdleHour, FairShareUsage, UsageDimension, UsageHour
 
 __all__ = [
     "Gpu",
@@ -38,7 +38,7 @@ __all__ = [
     "BookingState",
 ]
 __all__ += ["GpuRollup", "GpuSample", "ProcessSnapshot", "RollupWidth"]
-__all__ += ["FairShareUsage", "RuntimeEnvironment", "UsageDimension", "UsageHour"]
+__all__ += ["BookingIdleHour", "FairShareUsage", "RuntimeEnvironment", "UsageDimension", "UsageHour"]
 __all__ += [
     "ATTEMPT_LIVE_STATES",
     "JOB_FINAL_STATES",

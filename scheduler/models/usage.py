@@ -55,3 +55,29 @@ class UsageHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dimension} {self.key or '-'} team {self.team_id} {self.hour:%Y-%m-%d %H:00}"
+
+
+class BookingIdleHour(models.Model):
+    """Idle reserved GPU-seconds of one booking on one node in one closed UTC hour, rolled by beat with
+    that hour's UsageHour rows, so the idle bookings report ranks a month's bookings from these rows
+    (one per idle booking-hour) instead of joining every idle period to its booking's occupancy. Plain
+    numbers, not keys, as in UsageHour; the node's GPU model is kept so either scope reads them."""
+
+    hour = models.DateTimeField()
+    booking_id = models.IntegerField()
+    team_id = models.IntegerField()
+    user_id = models.IntegerField(null=True)
+    node_id = models.IntegerField()
+    gpu_model = models.CharField(max_length=100)
+    idle_seconds = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking_id", "node_id", "gpu_model", "hour"], name="booking_idle_hour_per_node"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"], name="booking_idle_hour_hour")]
+
+    def __str__(self) -> str:
+        return f"booking {self.booking_id} node {self.node_id} {self.hour:%Y-%m-%d %H:00}: {self.idle_seconds:.0f} s"

@@ -18,6 +18,7 @@ from portal.audit.models import AuditEntry
 from scheduler.models import (
     Attempt,
     AttemptState,
+    Booking,
     BookingIdlePeriod,
     Gpu,
     GpuOccupancy,
@@ -29,6 +30,7 @@ from scheduler.selectors import usage_totals
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
+IN_CHUNK = 10_000  # ids per `IN (...)`: under SQLite's bound on a statement's parameters
 OUTCOMES = (
     AttemptState.SUCCEEDED,
     AttemptState.FAILED,
@@ -146,31 +148,64 @@ def job_outcomes(*, lo: datetime, hi: datetime, scope: JobScope) -> list[Outcome
 
 
 @dataclass(frozen=True)
-class IdleRow:
+class IdleTotal:
     booking_id: int
     team_id: int
-    user_id: int
-    start: datetime
-    end: datetime
-    state: str
+    user_id: int | None
     idle_hours: float  # reserved GPU-hours, already passed, while the booking was idle
 
 
-def idle_bookings(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[IdleRow]:
+@dataclass(frozen=True)
+class IdleRow:
+    booking_id: int
+    team_id: int
+    user_id: int | None
+    start: datetime
+    end: datetime
+    state: str
+    idle_hours: float
+
+
+def idle_totals(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -> list[IdleTotal]:
     """Each booking with idle reserved GPU-hours in [lo, min(hi, now)), worst first (of a node or GPU
-    model: its GPUs there only), summed by the database with the booking's fields in one query."""
+    model: its GPUs there only). The whole hours beat has rolled come from its per-booking totals; the
+    rest (a range's ragged ends, the hours not settled yet) from the idle periods, summed by the database."""
     hi = min(hi, now)
     if lo >= hi:
         return []
+    seconds: dict[int, float] = defaultdict(float)
+    owners: dict[int, tuple[int, int | None]] = {}
+    rolled_lo, rolled_hi = usage_totals.ceil_hour(lo), usage_totals.floor_hour(hi)
+    rolled_hi = min(rolled_hi, usage_totals.rolled_until() or rolled_lo)
+    found, live = [], [(lo, hi)]
+    if rolled_lo < rolled_hi:
+        found = usage_totals.idle_seconds_by_booking(scope, lo=rolled_lo, hi=rolled_hi)
+        live = [(a, b) for a, b in ((lo, rolled_lo), (rolled_hi, hi)) if a < b]
+    for a, b in live:
+        found += _live_idle_by_booking(lo=a, hi=b, scope=scope)
+    for booking_id, team_id, user_id, held in found:
+        seconds[booking_id] += held
+        owners[booking_id] = (team_id, user_id)
+    totals = [IdleTotal(pk, *owners[pk], held / HOUR) for pk, held in seconds.items() if held / HOUR > 0]
+    return sorted(totals, key=lambda t: (-t.idle_hours, t.booking_id))
+
+
+def idle_rows(totals: list[IdleTotal]) -> list[IdleRow]:
+    """The bookings behind `totals`, in their order, with the fields the report shows."""
+    fields = {}
+    ids = [t.booking_id for t in totals]
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = Booking.objects.filter(pk__in=ids[i : i + IN_CHUNK]).values_list("pk", "start", "end", "state")
+        fields.update((pk, rest) for pk, *rest in chunk)
+    return [IdleRow(t.booking_id, t.team_id, t.user_id, *fields[t.booking_id], t.idle_hours) for t in totals]
+
+
+def _live_idle_by_booking(*, lo: datetime, hi: datetime, scope: JobScope) -> list[tuple]:
+    """(booking, team, user, idle seconds) from the (idle period, occupancy row) pairs in [lo, hi)."""
     pairs = _idle_pairs(who=_booked_by(scope), first=lo, last=hi, held_on=_held_on(scope))
-    fields = ("booking_id", "booking__team_id", "booking__user_id", "booking__start", "booking__end", "booking__state")
-    found = pairs.values(*fields).annotate(held=Sum(_idle_stretch(lo, hi))).values_list(*fields, "held")
-    rows = [
-        IdleRow(pk, team_id, user_id, start, end, state, _hours(held))
-        for pk, team_id, user_id, start, end, state, held in found
-        if _hours(held) > 0
-    ]
-    return sorted(rows, key=lambda r: (-r.idle_hours, r.booking_id))
+    owners = ("booking_id", "booking__team_id", "booking__user_id")
+    found = pairs.values(*owners).annotate(held=Sum(_idle_stretch(lo, hi))).values_list(*owners, "held")
+    return [(pk, team_id, user_id, _seconds(held)) for pk, team_id, user_id, held in found]
 
 
 def node_exists(pk: int) -> bool:

@@ -11,7 +11,9 @@ from bisect import bisect_right
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from scheduler.models import UsageDimension, UsageHour
+from django.db.models import Sum
+
+from scheduler.models import BookingIdleHour, UsageDimension, UsageHour
 
 HOUR = timedelta(hours=1)
 
@@ -80,9 +82,29 @@ def held_seconds_by_team(rows, buckets: list[tuple[datetime, datetime]]) -> dict
     return dict(held)
 
 
+def idle_seconds_by_booking(scope, *, lo: datetime, hi: datetime) -> list[tuple[int, int, int | None, float]]:
+    """(booking, team, user, idle GPU-seconds) of the scope's bookings in the whole hours [lo, hi),
+    all before `rolled_until()`. Any scope narrows these rows: each names its node and GPU model."""
+    rows = BookingIdleHour.objects.filter(hour__gte=lo, hour__lt=hi)
+    if scope.team_ids is not None:
+        rows = rows.filter(team_id__in=scope.team_ids)
+    if scope.user_id is not None:
+        rows = rows.filter(user_id=scope.user_id)
+    if scope.node_id is not None:
+        rows = rows.filter(node_id=scope.node_id)
+    if scope.gpu_model is not None:
+        rows = rows.filter(gpu_model=scope.gpu_model)
+    owners = ("booking_id", "team_id", "user_id")  # one team and user per booking: grouped by booking
+    return list(rows.values(*owners).annotate(seconds=Sum("idle_seconds")).values_list(*owners, "seconds"))
+
+
 def is_whole_hour(instant: datetime) -> bool:
     return instant.minute == 0 and instant.second == 0 and instant.microsecond == 0
 
 
 def floor_hour(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(instant: datetime) -> datetime:
+    return instant if is_whole_hour(instant) else floor_hour(instant) + HOUR

@@ -1,7 +1,8 @@
 """Beat's hourly usage totals (models.UsageHour) for the reports (issue 24, docs/reports.md).
 
 Each closed hour is split once into the GPU time every scope held in it: jobs outside bookings,
-bookings, and the bookings' idle part, per site, node, GPU model, team and user. An hour is rolled
+bookings, and the bookings' idle part, per site, node, GPU model, team and user; and each booking's
+idle part per node (models.BookingIdleHour), for the idle bookings report. An hour is rolled
 only once it has settled: an idle period is recorded after the booking has been idle for
 BOOKING_IDLE_AFTER, with its start set back to when the idleness began, so an hour is final only that
 long (and two idle checks) after it ended. Rolling is idempotent (an hour's rows are replaced in one
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Q
 
-from scheduler.models import BookingIdlePeriod, GpuOccupancy, OccupancyKind, UsageDimension, UsageHour
+from scheduler.models import BookingIdleHour, BookingIdlePeriod, GpuOccupancy, OccupancyKind, UsageDimension, UsageHour
 from scheduler.selectors.usage_totals import HOUR, floor_hour, rolled_until
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,11 @@ def _roll(lo: datetime, hi: datetime) -> None:
     for start, end, kind, team, user, node, model in occupancy:
         measure = JOB if kind == OccupancyKind.JOB else BOOKED
         _add(cells, (team, user, node, model), measure, max(start, lo), min(end, hi))
-    for start, end, team, user, node, model in _idle_pairs(lo, hi):
+    idle_by_booking: dict[tuple, float] = defaultdict(float)
+    for start, end, booking, team, user, node, model in _idle_pairs(lo, hi):
         _add(cells, (team, user, node, model), IDLE, max(start, lo), min(end, hi))
+        for hour, seconds in _hour_pieces(max(start, lo), min(end, hi)):
+            idle_by_booking[(booking, team, user, node, model, hour)] += seconds
     rows = [UsageHour(hour=h, dimension=UsageDimension.SITE, key="", team_id=0) for h in _hours(lo, hi)]
     site = {row.hour: row for row in rows}
     for (dimension, key, team_id, hour), (job, booked, idle) in cells.items():
@@ -77,14 +81,28 @@ def _roll(lo: datetime, hi: datetime) -> None:
             row = UsageHour(hour=hour, dimension=dimension, key=key, team_id=team_id)
             rows.append(row)
         row.job_seconds, row.booked_seconds, row.idle_seconds = job, booked, idle
+    per_booking = [
+        BookingIdleHour(
+            hour=hour,
+            booking_id=booking,
+            team_id=team,
+            user_id=user,
+            node_id=node,
+            gpu_model=model,
+            idle_seconds=seconds,
+        )
+        for (booking, team, user, node, model, hour), seconds in idle_by_booking.items()
+    ]
     with transaction.atomic():
         UsageHour.objects.filter(hour__gte=lo, hour__lt=hi).delete()
+        BookingIdleHour.objects.filter(hour__gte=lo, hour__lt=hi).delete()
         UsageHour.objects.bulk_create(rows, batch_size=1000)
+        BookingIdleHour.objects.bulk_create(per_booking, batch_size=1000)
 
 
 def _idle_pairs(lo: datetime, hi: datetime):
-    """(start, end, team, user, node, GPU model) of each stretch an idle period shares with one of its
-    booking's occupancy rows inside [lo, hi): the idle GPU-hours selectors.reports counts live."""
+    """(start, end, booking, team, user, node, GPU model) of each stretch an idle period shares with one
+    of its booking's occupancy rows inside [lo, hi): the idle GPU-hours selectors.reports counts live."""
     pairs = BookingIdlePeriod.objects.filter(
         Q(end__isnull=True) | Q(end__gt=lo),
         Q(end__isnull=True) | Q(end__gt=F("booking__occupancy__start")),
@@ -96,13 +114,14 @@ def _idle_pairs(lo: datetime, hi: datetime):
         "end",
         "booking__occupancy__start",
         "booking__occupancy__end",
+        "booking_id",
         "booking__team_id",
         "booking__user_id",
         "booking__occupancy__gpu__node_id",
         "booking__occupancy__gpu__model",
     )
-    for start, end, held_start, held_end, team, user, node, model in pairs:
-        yield max(start, held_start), min(held_end, end or hi), team, user, node, model
+    for start, end, held_start, held_end, booking, team, user, node, model in pairs:
+        yield max(start, held_start), min(held_end, end or hi), booking, team, user, node, model
 
 
 def _add(cells, who: tuple, measure: int, start: datetime, end: datetime) -> None:
@@ -115,12 +134,18 @@ def _add(cells, who: tuple, measure: int, start: datetime, end: datetime) -> Non
     ]
     if user is not None:
         keys.append((UsageDimension.USER, str(user), team))
+    for hour, seconds in _hour_pieces(start, end):
+        for key in keys:
+            cells[(*key, hour)][measure] += seconds
+
+
+def _hour_pieces(start: datetime, end: datetime):
+    """(hour, seconds of [start, end) in it) for each hour the stretch covers part of."""
     hour = floor_hour(start)
     while hour < end:
         seconds = (min(end, hour + HOUR) - max(start, hour)).total_seconds()
         if seconds > 0:
-            for key in keys:
-                cells[(*key, hour)][measure] += seconds
+            yield hour, seconds
         hour += HOUR
 
 

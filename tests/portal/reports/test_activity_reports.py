@@ -15,7 +15,7 @@ import time_machine
 from django.test import Client, override_settings
 
 from scheduler.models import Attempt, BookingIdlePeriod, Job
-from scheduler.selectors.reports import JobScope, idle_bookings
+from scheduler.selectors.reports import JobScope, idle_totals
 from tests.actors import api_client_for
 from tests.scheduler.factories import NodeFactory, booking, fleet, quota_set
 
@@ -149,7 +149,7 @@ def test_team_admins_read_their_team_only(activity, team_admin, team_b, research
 
 
 def test_idle_hours_count_only_the_past_and_cross_the_autumn_change(idle, admin, team_admin):
-    found = idle_bookings(lo=utc(2026, 10, 1), hi=utc(2026, 12, 1), scope=JobScope(), now=NOW)
+    found = idle_totals(lo=utc(2026, 10, 1), hi=utc(2026, 12, 1), scope=JobScope(), now=NOW)
     assert [(r.booking_id, r.idle_hours) for r in found] == [(idle["across"].pk, 6.0), (idle["running"].pk, 3.0)]
     with time_machine.travel(NOW, tick=False):
         assert rows(admin, "idle", "?range=custom&start=2026-10-01&end=2026-11-30") == [
@@ -167,6 +167,29 @@ def test_idle_hours_count_only_the_past_and_cross_the_autumn_change(idle, admin,
         assert f"/bookings/{idle['running'].pk}/release/" in html  # still running: release and shorten offered
         assert f"/bookings/{idle['running'].pk}/end/" in html
         assert f"/bookings/{idle['across'].pk}/release/" not in html
+
+
+def test_the_page_and_the_api_list_the_worst_idle_bookings_and_the_csv_all_of_them(idle, admin, monkeypatch):
+    """At a site's scale a month has tens of thousands of idle bookings: the page and the API list the
+    worst (the API's ?limit=, default 100), say how many there are, and the CSV has every one."""
+    from portal.reports import activity
+
+    query = "?range=custom&start=2026-10-01&end=2026-11-30"
+    with time_machine.travel(NOW, tick=False):
+        answer = api(admin, "idle", query + "&limit=1").json()
+        assert [row["booking"] for row in answer["rows"]] == [idle["across"].pk] and answer["rows_total"] == 2
+        assert api(admin, "idle", query).json()["rows_total"] == 2
+        for bad in ("0", "x", "100001"):
+            assert "limit" in api(admin, "idle", query + f"&limit={bad}").json()["errors"]
+        monkeypatch.setattr(activity, "IDLE_SHOWN", 1)
+        html = page_client(admin).get(f"/reports/idle/{query}").content.decode()
+        assert (
+            "The worst 1 of 2; the CSV lists all 2." in html and f"/bookings/{idle['running'].pk}/release/" not in html
+        )
+        every = csv_of(admin, f"/reports/idle/{query}&format=csv")
+        assert [row[0] for row in every[1:]] == [str(idle["across"].pk), str(idle["running"].pk)]
+        owners = csv_of(admin, f"/reports/idle/{query}&table=idle-owners&format=csv")
+        assert owners[1] == ["Team A", "(team total)", "9.0"]  # folded from every booking, not the shown one
 
 
 def page_client(user):

@@ -71,7 +71,7 @@ def all_reports(readers, queries):
     return {
         (reader.username, name, query): report(reader, name, query)
         for reader in readers
-        for name in ("split", "burn", "burn-daily")
+        for name in ("split", "burn", "burn-daily", "idle", "idle-owners")
         for query in queries
     }
 
@@ -85,6 +85,7 @@ def test_the_reports_read_the_same_figures_from_the_totals_as_from_the_rows(
     assert rolled_until() == utc(2026, 11, 20, 12)  # 15:17 less the settling time, to the hour
     # The rolled past no longer comes from the rows: removing them does not change a figure.
     GpuOccupancy.objects.filter(end__lte=utc(2026, 11, 20, 12)).delete()
+    BookingIdlePeriod.objects.filter(end__lte=utc(2026, 11, 20, 12)).delete()
     assert all_reports([admin, team_admin], asked) == live
 
 
