@@ -9,7 +9,8 @@ of 4 people, for `--days` days before a fixed instant: back-to-back bookings on 
 GPU per 9 h; no job occupancy rows, which need attempts), one idle period per fourth booking, `--jobs` jobs with one
 attempt each, `--tasks` labeling tasks submitted and half of them reviewed (1.5 events per task), all spread over
 the days. Then it times each
-`GET /api/v1/reports/<name>/?range=month` in process (APIClient as a site admin), `--calls` times each,
+`GET /api/v1/reports/<name>/?range=month` in process (APIClient as a site admin), `--calls` times each
+(`--reports idle,split`: only those; the idle report's page and CSV come with it),
 reading the rows live; then rolls beat's hourly usage totals over the seeded history (timed) and times
 each report again, now reading the totals; and beat's monthly snapshot of that month (`snapshot_take`) once.
 
@@ -35,6 +36,11 @@ from bench.harness import django_migrated, measure_in_child  # noqa: E402
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 REPORTS = ("split", "burn", "idle", "waits", "outcomes", "labeling", "agreement")
+# Pages timed beside the API where a report's page does more than its API answer (by its report's name).
+PAGES = {
+    "idle page": "/reports/idle/?range=month&month=2026-10",  # the worst 100 and the by-owner table
+    "idle CSV": "/reports/idle/?range=month&month=2026-10&format=csv",  # every booking: an export, no target
+}
 
 
 def main() -> None:
@@ -45,13 +51,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--reports", default=",".join(REPORTS), help="comma-separated; default every report")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args)))
         return
     for database in ["sqlite", "postgres"] if args.database == "both" else [args.database]:
-        options = [f"--{k}={getattr(args, k)}" for k in ("gpus", "days", "jobs", "tasks", "calls")]
+        options = [f"--{k}={getattr(args, k)}" for k in ("gpus", "days", "jobs", "tasks", "calls", "reports")]
         report(database, measure_in_child(script=__file__, name="reports", database=database, options=options))
 
 
@@ -61,25 +68,37 @@ def measure(args) -> dict:
     t0 = time.perf_counter()
     world = seed(rng, args)
     seeded = time.perf_counter() - t0
+    from django.test import Client
     from rest_framework.test import APIClient
 
     client = APIClient()
     client.force_authenticate(world["admin"])
+    browser = Client()
+    browser.force_login(world["admin"])
+    names = args.reports.split(",")
     result = {"seed_s": round(seeded, 1), **world["counts"]}
-    live = {name: time_report(client, name, args.calls) for name in REPORTS}
+    live = {name: time_report(client, name, args.calls) for name in names}
+    live |= {name: time_get(browser, PAGES[name], args.calls) for name in PAGES if name.split()[0] in names}
     result["roll"] = roll_seconds()
-    result["reports"] = {
-        name: {"live": live[name], "totals": time_report(client, name, args.calls)} for name in REPORTS
+    result["reports"] = {name: {"live": live[name], "totals": time_report(client, name, args.calls)} for name in names}
+    result["reports"] |= {
+        name: {"live": live[name], "totals": time_get(browser, PAGES[name], args.calls)}
+        for name in PAGES
+        if name in live
     }
     result["snapshot_s"] = round(snapshot_seconds(), 2)
     return result
 
 
 def time_report(client, name: str, calls: int) -> dict:
+    return time_get(client, f"/api/v1/reports/{name}/?range=month&month=2026-10", calls)
+
+
+def time_get(client, path: str, calls: int) -> dict:
     samples = []
     for _ in range(calls):
         t = time.perf_counter()
-        response = client.get(f"/api/v1/reports/{name}/?range=month&month=2026-10")
+        response = client.get(path)
         samples.append(time.perf_counter() - t)
         assert response.status_code == 200, response.content[:300]
     return stats(samples)
@@ -257,8 +276,8 @@ def report(database: str, r: dict) -> None:
         f"one more hour in {roll['one_hour_ms']} ms\n"
     )
     print("| GET /api/v1/reports/<name>/?range=month | n | live p50 / p95 | with totals p50 / p95 |\n|---|---|---|---|")
-    for name in REPORTS:
-        live, totals = r["reports"][name]["live"], r["reports"][name]["totals"]
+    for name, timings in r["reports"].items():
+        live, totals = timings["live"], timings["totals"]
         print(
             f"| {name} | {live['n']} | {live['p50_ms']} / {live['p95_ms']} ms | {totals['p50_ms']} / {totals['p95_ms']} ms |"
         )
