@@ -25,7 +25,7 @@ IDLE_SHOWN = 100  # the worst idle bookings a page and an API answer list; the C
 class Column:
     key: str
     label: str
-    unit: str = ""  # "GPU-h", "h:mm" (seconds underneath), "%" or ""
+    unit: str = ""  # "GPU-h", "h:mm" (seconds underneath), "%", "time" (an ISO 8601 instant) or ""
 
 
 @dataclass
@@ -123,8 +123,8 @@ def _idle_table(totals, *, limit: int | None, teams, users, now) -> Table:
             Column("booking", "Booking"),
             Column("team", "Team"),
             Column("user", "User"),
-            Column("start", "Starts"),
-            Column("end", "Ends"),
+            Column("start", "Starts", "time"),
+            Column("end", "Ends", "time"),
             Column("idle_gpu_hours", "Idle GPU-h", "GPU-h"),
         ],
         actions=True,
@@ -218,7 +218,7 @@ def burn_daily(f: ReportFilter, *, now) -> Table:
     by_team = selectors.quota_burn_by_day(days=days, scope=f.job_scope, now=now)
     month = {r.team_id: r.month_hours for r in selectors.quota_burn(lo=lo, hi=hi, scope=f.job_scope, now=now)}
     teams = {t.pk: t for t in Team.objects.filter(pk__in=by_team).order_by("name")}
-    columns, keys = [Column("start", "Day"), Column("quota_pct", "Quota", "%")], ["quota_pct"]
+    columns, keys = [Column("start", "Day", "time"), Column("quota_pct", "Quota", "%")], ["quota_pct"]
     for team in teams.values():
         for key, label in ((f"team_{team.pk}_pct", "used"), (f"team_{team.pk}_projected_pct", "projected")):
             columns.append(Column(key, f"{team.name} {label}", "%"))
@@ -325,7 +325,7 @@ def split(f: ReportFilter, *, now) -> Table:
         "split",
         "GPU time split",
         [
-            Column("start", "From"),
+            Column("start", "From", "time"),
             Column("jobs_gpu_hours", "Used by jobs GPU-h", "GPU-h"),
             Column("booked_used_gpu_hours", "Booked and used GPU-h", "GPU-h"),
             Column("booked_idle_gpu_hours", "Booked and idle GPU-h", "GPU-h"),
@@ -367,9 +367,12 @@ REPORTS = {
 
 
 def shown(value, unit: str) -> str:
-    """A cell as the page shows it: h:mm for durations (seconds underneath), one decimal for GPU-h."""
+    """A cell as the page shows it: h:mm for durations (seconds underneath), two decimals for GPU-h,
+    instants in the site zone to the minute (a day's start as the day)."""
     if value is None:
         return ""
+    if unit == "time":
+        return _local_time(value)
     if unit == "h:mm":
         minutes = round(value / 60)
         return f"{minutes // 60}:{minutes % 60:02d}"
@@ -378,3 +381,12 @@ def shown(value, unit: str) -> str:
     if unit == "%":
         return f"{value:.1f} %"
     return str(value)
+
+
+def _local_time(value: str) -> str:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:  # a table's "total" row
+        return value
+    local = instant.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    return f"{local:%Y-%m-%d}" if (local.hour, local.minute) == (0, 0) else f"{local:%Y-%m-%d %H:%M}"

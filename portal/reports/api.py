@@ -81,7 +81,7 @@ class ReportFilterSerializer(serializers.Serializer):
 class ColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    unit = serializers.CharField(help_text='"GPU-h", "h:mm" (values in seconds), "%" or empty.')
+    unit = serializers.CharField(help_text='"GPU-h", "h:mm" (values in seconds), "%", "time" (ISO 8601) or empty.')
 
 
 class ReportTableSerializer(serializers.Serializer):

@@ -165,6 +165,7 @@ def test_idle_hours_count_only_the_past_and_cross_the_autumn_change(idle, admin,
         assert page.status_code == 200
         html = page.content.decode()
         assert f"/bookings/{idle['running'].pk}/release/" in html  # still running: release and shorten offered
+        assert "<td>2026-11-20 11:00</td><td>2026-11-20 21:00</td>" in html  # 10:00–20:00 UTC, in Berlin
         assert f"/bookings/{idle['running'].pk}/end/" in html
         assert f"/bookings/{idle['across'].pk}/release/" not in html
 
