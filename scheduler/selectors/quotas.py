@@ -19,6 +19,7 @@ from django.utils import timezone
 from portal.inputs import month_from
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
 from scheduler.models import Booking, BookingIdlePeriod, GpuOccupancy, OccupancyKind
+from scheduler.selectors import usage_totals
 
 HOUR = 3600.0
 
@@ -103,16 +104,26 @@ def team_usage(*, team_id: int, month: date, now: datetime | None = None) -> Usa
 
 
 def _usage(*, month: date, team_ids, per_user: bool, now: datetime | None) -> dict[tuple, Usage]:
+    """The month's hours per team (and user): the hours beat has rolled from its totals, the rest (the
+    hours not settled yet, and bookings ahead, which count as reserved) from the occupancy rows."""
     lo, hi = month_bounds(month)
     now = now or timezone.now()
-    rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
+    live_from = usage_totals.rolled_from(lo, min(hi, now))
+    sums: dict[tuple, dict[str, float]] = defaultdict(lambda: {"reserved": 0.0, "used": 0.0, "idle": 0.0})
+    if live_from > lo:
+        rolled = usage_totals.seconds_by_team_and_user(lo=lo, hi=live_from, team_ids=team_ids)
+        for (team_id, user_id), (job, booked, idle) in rolled.items():
+            key = (team_id, user_id if per_user else None)
+            sums[key]["used"] += job / HOUR
+            sums[key]["reserved"] += booked / HOUR
+            sums[key]["idle"] += idle / HOUR
+    rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=live_from)
     if team_ids is not None:
         rows = rows.filter(team_id__in=team_ids)
-    sums: dict[tuple, dict[str, float]] = defaultdict(lambda: {"reserved": 0.0, "used": 0.0, "idle": 0.0})
     for team_id, user_id, kind, s, e in rows.values_list("team_id", "user_id", "kind", "start", "end"):
         key = (team_id, user_id if per_user else None)
-        sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, lo, hi)
-    for key, hours in _idle_hours(lo=lo, hi=min(hi, now), team_ids=team_ids, per_user=per_user).items():
+        sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, live_from, hi)
+    for key, hours in _idle_hours(lo=live_from, hi=min(hi, now), team_ids=team_ids, per_user=per_user).items():
         sums[key]["idle"] += hours
     return {
         key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()

@@ -82,6 +82,38 @@ def held_seconds_by_team(rows, buckets: list[tuple[datetime, datetime]]) -> dict
     return dict(held)
 
 
+def rolled_from(lo: datetime, upto: datetime) -> datetime:
+    """The end of the rolled whole hours that start at `lo` and end by `upto`: lo itself where there
+    are none (nothing rolled there yet, or lo is not on a whole hour)."""
+    rolled = rolled_until()
+    if rolled is None or not is_whole_hour(lo):
+        return lo
+    return max(lo, min(rolled, floor_hour(upto)))
+
+
+def seconds_by_team_and_user(*, lo: datetime, hi: datetime, team_ids=None) -> dict[tuple, list[float]]:
+    """(job, booked, idle) seconds per (team, user) in the rolled whole hours [lo, hi); user None holds
+    what a team held with no user named (its total less its users')."""
+    rows = UsageHour.objects.filter(dimension__in=[UsageDimension.TEAM, UsageDimension.USER], hour__gte=lo, hour__lt=hi)
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=team_ids)
+    sums = {"job": Sum("job_seconds"), "booked": Sum("booked_seconds"), "idle": Sum("idle_seconds")}
+    found = rows.values("dimension", "key", "team_id").annotate(**sums)
+    teams, per_user = {}, {}
+    for row in found:
+        seconds = [row["job"], row["booked"], row["idle"]]
+        if row["dimension"] == UsageDimension.TEAM:
+            teams[row["team_id"]] = seconds
+        else:
+            per_user[(row["team_id"], int(row["key"]))] = seconds
+    for team_id, total in teams.items():
+        named = [sum(s[m] for (team, _), s in per_user.items() if team == team_id) for m in range(3)]
+        rest = [total[m] - named[m] for m in range(3)]
+        if any(seconds > 0.5 for seconds in rest):  # more than float noise: rows with no user
+            per_user[(team_id, None)] = rest
+    return per_user
+
+
 def idle_seconds_by_booking(scope, *, lo: datetime, hi: datetime) -> list[tuple[int, int, int | None, float]]:
     """(booking, team, user, idle GPU-seconds) of the scope's bookings in the whole hours [lo, hi),
     all before `rolled_until()`. Any scope narrows these rows: each names its node and GPU model."""

@@ -68,12 +68,16 @@ def queries(usage, researcher, team_a):
 
 
 def all_reports(readers, queries):
-    return {
+    found = {
         (reader.username, name, query): report(reader, name, query)
         for reader in readers
         for name in ("split", "burn", "burn-daily", "idle", "idle-owners")
         for query in queries
     }
+    for reader in readers:  # the quota report and the booking dialog's summary: one month each
+        for month in ("2026-10", "2026-11"):
+            found[(reader.username, "quotas", month)] = report(reader, "quotas", f"?month={month}")
+    return found
 
 
 def test_the_reports_read_the_same_figures_from_the_totals_as_from_the_rows(
