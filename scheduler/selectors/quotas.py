@@ -22,6 +22,7 @@ from scheduler.models import Booking, BookingIdlePeriod, GpuOccupancy, Occupancy
 from scheduler.selectors import usage_totals
 
 HOUR = 3600.0
+IN_CHUNK = 10_000  # ids per `IN (...)`: under SQLite's bound on a statement's parameters
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def _usage(*, month: date, team_ids, per_user: bool, now: datetime | None) -> di
     for team_id, user_id, kind, s, e in rows.values_list("team_id", "user_id", "kind", "start", "end"):
         key = (team_id, user_id if per_user else None)
         sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, live_from, hi)
-    for key, hours in _idle_hours(lo=live_from, hi=min(hi, now), team_ids=team_ids, per_user=per_user).items():
-        sums[key]["idle"] += hours
+    if live_from < min(hi, now):
+        for key, hours in _idle_hours(lo=live_from, hi=min(hi, now), team_ids=team_ids, per_user=per_user).items():
+            sums[key]["idle"] += hours
     return {
         key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()
     }
@@ -137,32 +139,42 @@ def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
     Only hours before `hi` count, and callers pass at most now: an hour still to come is reserved,
     not (yet) idle; the booking may be used or released before it.
     """
-    bookings = Booking.objects.all() if team_ids is None else Booking.objects.filter(team_id__in=team_ids)
-    owners = {}
+    # The bookings that overlap [lo, hi) first, found by their end alone (indexed) and narrowed to the
+    # teams here: asked with the team, the database walks every booking those teams ever made, and
+    # "idle since before hi" alone matches every idle period in history.
+    teams = None if team_ids is None else set(team_ids)
+    owners = {
+        pk: (team_id, user_id)
+        for pk, team_id, user_id in Booking.objects.filter(end__gt=lo, start__lt=hi).values_list(
+            "pk", "team_id", "user_id"
+        )
+        if teams is None or team_id in teams
+    }
     hours: dict[tuple, float] = defaultdict(float)
-    by_booking = idle_hours_by_booking(lo=lo, hi=hi, bookings=bookings, owners=owners)
-    for booking_id, booking_hours in by_booking.items():
-        team_id, user_id = owners[booking_id]
-        hours[(team_id, user_id if per_user else None)] += booking_hours
+    ids = list(owners)
+    for i in range(0, len(ids), IN_CHUNK):
+        for booking_id, booking_hours in _idle_hours_of(ids[i : i + IN_CHUNK], lo=lo, hi=hi).items():
+            team_id, user_id = owners[booking_id]
+            hours[(team_id, user_id if per_user else None)] += booking_hours
     return hours
 
 
-def idle_hours_by_booking(*, lo, hi, bookings, owners: dict | None = None) -> dict[int, float]:
-    """Per booking of `bookings` (a queryset), its idle reserved GPU-hours inside [lo, hi) (see
-    _idle_hours; callers pass hi at most now). `owners`, when given, is filled with booking id ->
-    (team id, user id)."""
-    periods = BookingIdlePeriod.objects.filter(start__lt=hi, booking__end__gt=lo, booking__in=bookings).filter(
+def _idle_hours_of(booking_ids: list[int], *, lo, hi) -> dict[int, float]:
+    """Per booking, its idle GPU-hours inside [lo, hi): each idle period over each of its occupancy rows."""
+    periods = BookingIdlePeriod.objects.filter(booking_id__in=booking_ids, start__lt=hi).filter(
         Q(end__isnull=True) | Q(end__gt=lo)
     )
+    spans = list(periods.values_list("booking_id", "start", "end"))
+    held: dict[int, list] = defaultdict(list)
+    rows = GpuOccupancy.objects.filter(booking_id__in={booking_id for booking_id, _, _ in spans})
+    for booking_id, start, end in rows.values_list("booking_id", "start", "end"):
+        held[booking_id].append((start, end))
     hours: dict[int, float] = defaultdict(float)
-    for period in periods.select_related("booking").prefetch_related("booking__occupancy"):
-        booking = period.booking
-        if owners is not None:
-            owners[booking.pk] = (booking.team_id, booking.user_id)
-        for row in booking.occupancy.all():
-            end = row.end if period.end is None else min(row.end, period.end)
-            if end > period.start:
-                hours[booking.pk] += overlap_hours(max(row.start, period.start), end, lo, hi)
+    for booking_id, idle_start, idle_end in spans:
+        for start, end in held[booking_id]:
+            end = end if idle_end is None else min(end, idle_end)
+            if end > idle_start:
+                hours[booking_id] += overlap_hours(max(start, idle_start), end, lo, hi)
     return hours
 
 

@@ -27,10 +27,10 @@ from scheduler.models import (
     OccupancyKind,
 )
 from scheduler.selectors import usage_totals
+from scheduler.selectors.quotas import IN_CHUNK
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
-IN_CHUNK = 10_000  # ids per `IN (...)`: under SQLite's bound on a statement's parameters
 OUTCOMES = (
     AttemptState.SUCCEEDED,
     AttemptState.FAILED,
