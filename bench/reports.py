@@ -104,6 +104,9 @@ def time_report(client, name: str, calls: int) -> dict:
 
 
 def time_get(client, path: str, calls: int) -> dict:
+    """`calls` timed GETs after one untimed: a process's first request of a page compiles its templates
+    and imports its modules once (~250 ms), a cost a running web process has paid long before."""
+    assert client.get(path).status_code == 200
     samples = []
     for _ in range(calls):
         t = time.perf_counter()
