@@ -100,7 +100,7 @@ def may_start_beside_head(job: PendingJob, now: float, head: Optional[HeadPlan])
 
 
 def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head_job) -> Callable:
-    """A function giving each job, called in rank order, its approximate start.
+    """A function giving each job (its GPUs and time limit), called in rank order, its approximate start.
 
     It ignores nodes and bookings (the head's own plan is exact), so it is an estimate a person
     can read, not a promise. Jobs needing more GPUs than exist get None. The heap holds
@@ -130,17 +130,16 @@ def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head
         claim(head_job.gpus)
         heappush(heap, (head.start + head_job.time_limit, head_job.gpus))
 
-    def estimate(job) -> Optional[float]:
-        gpus = job.gpus
+    def estimate(gpus: int, time_limit: float) -> Optional[float]:
         if gpus > size or gpus <= 0:
             return None
         t, free = heap[0]
         if free == gpus:  # the earliest GPUs are exactly the gang's: one heap operation
             start = t if t > now else now
-            heapreplace(heap, (start + job.time_limit, gpus))
+            heapreplace(heap, (start + time_limit, gpus))
             return start
         start = claim(gpus)
-        heappush(heap, (start + job.time_limit, gpus))
+        heappush(heap, (start + time_limit, gpus))
         return start
 
     return estimate

@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import math
 import operator
+from typing import Optional
 
 import numpy
 
+from scheduler.policy.columns import PendingColumns
 from scheduler.policy.types import HOUR, ClusterState, PendingJob, PolicyConfig
 
 _team = operator.attrgetter("team")
-_submit = operator.attrgetter("submit")
-_gpus = operator.attrgetter("gpus")
-_time_limit = operator.attrgetter("time_limit")
 _tier = operator.attrgetter("tier")
 
 
@@ -154,7 +153,13 @@ def job_score(job: PendingJob, now: float, fair_share: float, config: PolicyConf
 
 
 def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
-    """Pending jobs best first. Ties: earlier submit, then input order (file order in a replay).
+    """Pending jobs best first. Ties: earlier submit, then input order (file order in a replay)."""
+    pending = state.pending
+    return [pending[i] for i in rank_order(state, config)]
+
+
+def rank_order(state: ClusterState, config: PolicyConfig, columns: Optional[PendingColumns] = None) -> list:
+    """Indices into `state.pending`, best first (`rank_pending`'s order).
 
     The jobs are read once, in memory order, into flat per-field arrays and scored there: a loop
     over tens of thousands of job objects costs more per job the more there are (they no longer
@@ -164,17 +169,19 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
     """
     pending = state.pending
     count = len(pending)
-    submits = numpy.fromiter(map(_submit, pending), dtype=float, count=count)
+    if columns is None:
+        columns = PendingColumns(pending)
+    submits = columns.submits
     if config.ranking == "submit_order":
         # A stable sort: ties stay in input order.
-        return [pending[i] for i in numpy.argsort(submits, kind="stable").tolist()]
+        return numpy.argsort(submits, kind="stable").tolist()
     factors, users = fair_shares(state, config)
     if users:
         fair_share = [users.get((job.team, job.user), factors[job.team]) for job in pending]
     else:
-        fair_share = list(map(factors.__getitem__, map(_team, pending)))
-    gpus = numpy.fromiter(map(_gpus, pending), dtype=float, count=count)
-    time_limits = numpy.fromiter(map(_time_limit, pending), dtype=float, count=count)
+        fair_share = list(map(factors.__getitem__, columns.teams))
+    gpus = numpy.array(columns.gpus, dtype=float)
+    time_limits = columns.time_limits
     tiers = numpy.fromiter(map(_tier, pending), dtype=float, count=count)
     gpu_seconds = numpy.maximum(gpus * time_limits, 1.0)
     log_size = numpy.fromiter(map(math.log10, gpu_seconds.tolist()), dtype=float, count=count)
@@ -187,5 +194,4 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
         + config.w_age * age / HOUR
     )
     # Best score first; ties by submit, then input order (lexsort is stable, its last key leads).
-    order = numpy.lexsort((submits, -score))
-    return [pending[i] for i in order.tolist()]
+    return numpy.lexsort((submits, -score)).tolist()
