@@ -486,26 +486,33 @@ class Pass:
 def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Decision:
     """Decide which pending jobs start now on which GPUs, which jobs to requeue, and why others wait."""
     with cyclic_gc_paused():
-        columns = PendingColumns(state.pending)
-        starving_after = starvation_threshold(state.pending, state.now, config)
-        order = starving_first_order(
-            rank_order(state, config, columns),
-            state.pending,
-            state.now,
-            starving_after,
-            gpu_exponent=config.starvation_gpu_exponent,
-        )
-        work = Pass(state, config)
-        queue = RankedQueue(columns, order, state.now, work.booking_starts, work.earliest_booking)
-        work.run(queue)
-        return work.decision(queue)
+        # In a function of its own: its working state (the queue's columns, the pass) is freed when
+        # it returns, before the collector runs again, so the collector sees only the decision.
+        return decide(state, config)
+
+
+def decide(state: ClusterState, config: PolicyConfig) -> Decision:
+    columns = PendingColumns(state.pending)
+    starving_after = starvation_threshold(state.pending, state.now, config)
+    order = starving_first_order(
+        rank_order(state, config, columns),
+        state.pending,
+        state.now,
+        starving_after,
+        gpu_exponent=config.starvation_gpu_exponent,
+    )
+    work = Pass(state, config)
+    queue = RankedQueue(columns, order, state.now, work.booking_starts, work.earliest_booking)
+    work.run(queue)
+    return work.decision(queue)
 
 
 @contextmanager
 def cyclic_gc_paused():
     """A pass allocates a status per waiting job and makes no reference cycles; left on, the cyclic
     collector would rescan the whole state (every pending job) several times a pass, a cost that
-    grows faster than the queue (bench/policy.py: about a sixth of the pass at 4x)."""
+    grows faster than the queue (bench/policy.py: about a sixth of the pass at 4x). It runs again
+    once the pass's working state is freed (see `schedule`): then it scans only the decision."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
