@@ -97,7 +97,7 @@ class RankedQueue:
         return (preemptible[self.index] | (self.columns.time_limits[self.index] <= borrow_limit_s)).tolist()
 
     def waited_at_least(self, now: float, age_s: float) -> list:
-        """Per job: whether it has waited at least `age_s` (now - submit, as a float sum)."""
+        """Per job: whether it has waited at least `age_s` (now - submit >= age_s)."""
         return ((now - self.columns.submits[self.index]) >= age_s).tolist()
 
     def ends_after(self, instant: float) -> list:
