@@ -36,6 +36,7 @@ class PendingColumns:
         self.count = len(pending)
         self.teams = list(map(_team, pending))
         self.gpus = list(map(_gpus, pending))
+        self.gpu_counts = numpy.array(self.gpus, dtype=float)
         self.submits = numpy.fromiter(map(_submit, pending), dtype=float, count=self.count)
         self.time_limits = numpy.fromiter(map(_time_limit, pending), dtype=float, count=self.count)
 
@@ -64,10 +65,15 @@ class RankedQueue:
         self.teams = self.ranked(columns.teams)
         self.gpus = self.ranked(columns.gpus)
         self.booking_ids = self.ranked(list(map(_booking_id, columns.jobs)))
-        time_limits = columns.time_limits[self.index]
-        self.time_limits = time_limits.tolist()
-        self.ends = now + time_limits
-        self.kinds = self.static_kinds(booking_starts, earliest_booking)
+        self.gpu_counts = columns.gpu_counts[self.index]
+        self.time_limit_array = columns.time_limits[self.index]
+        self.time_limits = self.time_limit_array.tolist()
+        self.ends = now + self.time_limit_array
+        self.in_booking = numpy.fromiter(
+            map(operator.is_not, self.booking_ids, itertools.repeat(None)), dtype=bool, count=len(order)
+        )
+        self.kind_array = self.static_kinds(booking_starts, earliest_booking)
+        self.kinds = self.kind_array.tolist()
 
     def ranked(self, values: list) -> list:
         """An input-order column in rank order."""
@@ -75,34 +81,33 @@ class RankedQueue:
             return [values[i] for i in self.order]
         return list(operator.itemgetter(*self.order)(values))
 
-    def static_kinds(self, booking_starts: list, earliest_booking: float) -> list:
+    def static_kinds(self, booking_starts: list, earliest_booking: float) -> numpy.ndarray:
         """Each job's kind but the head: its constraints' code and its booking cut, as one int."""
         constraint = self.columns.constraint_codes()[self.index]
         # The booking cut, as `Pass.booking_cut`: 0 when the job ends by the earliest booking or runs
         # in its own booking, else how many distinct booking starts lie before its end (bisect_left).
         cut = numpy.searchsorted(numpy.array(booking_starts, dtype=float), self.ends, side="left")
-        in_booking = numpy.fromiter(
-            map(operator.is_not, self.booking_ids, itertools.repeat(None)), dtype=bool, count=len(self.order)
-        )
-        cut[(self.ends <= earliest_booking) | in_booking] = 0
-        return (constraint * (len(booking_starts) + 1) + cut).tolist()
+        cut[(self.ends <= earliest_booking) | self.in_booking] = 0
+        return constraint * (len(booking_starts) + 1) + cut
 
-    def teams_in(self, names) -> list:
+    def teams_in(self, names) -> numpy.ndarray:
         """Per job: whether its team is one of `names`."""
-        return self.ranked(list(map(names.__contains__, self.columns.teams)))
+        inside = numpy.fromiter(map(names.__contains__, self.columns.teams), dtype=bool, count=len(self.jobs))
+        return inside[self.index]
 
-    def borrows_freely(self, borrow_limit_s: float) -> list:
+    def team_slots(self, slot_of: dict) -> numpy.ndarray:
+        """Per job: its team's slot in `slot_of` (0 for a team not in it)."""
+        slots = map(slot_of.get, self.columns.teams, itertools.repeat(0))
+        return numpy.fromiter(slots, dtype=numpy.int64, count=len(self.jobs))[self.index]
+
+    def borrows_freely(self, borrow_limit_s: float) -> numpy.ndarray:
         """Per job: preemptible, or no longer than the borrow limit (quotas: it may borrow idle GPUs)."""
         preemptible = numpy.fromiter(map(_preemptible, self.jobs), dtype=bool, count=len(self.jobs))
-        return (preemptible[self.index] | (self.columns.time_limits[self.index] <= borrow_limit_s)).tolist()
+        return preemptible[self.index] | (self.time_limit_array <= borrow_limit_s)
 
-    def waited_at_least(self, now: float, age_s: float) -> list:
+    def waited_at_least(self, now: float, age_s: float) -> numpy.ndarray:
         """Per job: whether it has waited at least `age_s` (now - submit >= age_s)."""
-        return ((now - self.columns.submits[self.index]) >= age_s).tolist()
-
-    def ends_after(self, instant: float) -> list:
-        """Per job: whether it would end, by its time limit, after `instant`."""
-        return (self.ends > instant).tolist()
+        return (now - self.columns.submits[self.index]) >= age_s
 
     def job(self, position: int) -> PendingJob:
         return self.jobs[self.order[position]]

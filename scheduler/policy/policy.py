@@ -26,6 +26,7 @@ from typing import Callable, Optional
 from scheduler.policy import reasons
 from scheduler.policy.backfill import may_start_beside_head, plan_head, start_estimator
 from scheduler.policy.bookings import booked_from, booking_block, bookings_by_gpu
+from scheduler.policy.bulk import BulkWalk
 from scheduler.policy.columns import PendingColumns, RankedQueue
 from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible_by_node
 from scheduler.policy.preemption import preempt_for, victim_order
@@ -52,6 +53,9 @@ NO_ESTIMATE = frozenset(
         reasons.BOOKING_NOT_STARTED,
     )
 )
+# Jobs walked one by one since the pass last changed before a run of them is settled in bulk
+# (bulk.py): near the top of the queue, where jobs start every few places, the loop is cheaper.
+BULK_AFTER = 32
 _code = operator.itemgetter(0)
 _text = operator.itemgetter(1)
 # A PendingStatus from a row tuple in C (the named tuple's own constructor is Python code).
@@ -329,20 +333,30 @@ class Pass:
         quiet_stop = not explain and not config.allow_preemption
         ledger, pool, no_fit = self.ledger, self.pool, self.no_fit
         teams, time_limits = queue.teams, queue.time_limits
-        limited = queue.teams_in(ledger.limited)
+        slot_names = [None, *sorted(ledger.limited)]
+        slots = queue.team_slots({name: slot for slot, name in enumerate(slot_names) if slot})  # 0: no limits
         borrows_freely = queue.borrows_freely(config.borrow_limit_s)
         preempt_teams = self.preempting_teams()
         preempting = queue.teams_in(preempt_teams) if preempt_teams else None
         # Only a job waiting at least `reserve_min_age_s` holds GPUs as the head (Slurm's
         # bf_min_age_reserve): a big young job does not idle GPUs that small jobs could use.
         may_reserve = queue.waited_at_least(self.now, config.reserve_min_age_s) if backfill == "easy" else None
+        bulk = BulkWalk(self, queue, slot_names, slots, borrows_freely, preempting, may_reserve)
+        # The loop reads plain lists (indexing a numpy array per job costs more).
+        slots, borrows_freely = slots.tolist(), borrows_freely.tolist()
+        preempting = None if preempting is None else preempting.tolist()
+        may_reserve = None if may_reserve is None else may_reserve.tolist()
         statuses = self.statuses = [None] * len(queue)
+        settled_before = 0  # jobs up to here are settled in bulk
+        since_change = 0  # jobs walked one by one since the pass last changed (or the bulk step stopped)
         head_set = False
-        ends_after_head = None  # per job, once the head holds GPUs: whether it may not use them
+        ends_after_head = ends_after_head_array = None  # per job, once the head holds GPUs: may it not use them
         strict_stop = False
         tested_after_head = 0
-        columns = zip(queue.gpus, queue.kinds, limited, queue.booking_ids)
+        columns = zip(queue.gpus, queue.kinds, slots, queue.booking_ids)
         for position, (gpus, kind, team_limited, booking_id) in enumerate(columns):
+            if position < settled_before:
+                continue
             if strict_stop or (head_set and tested_after_head >= bf_max_job_test):
                 if not explain:
                     break  # nothing behind can start; reasons are not wanted (the replay)
@@ -350,6 +364,16 @@ class Pass:
                 continue
             if quiet_stop and pool.total == 0:
                 break  # no free GPU and no preemption: nothing more can start this pass
+            if since_change >= BULK_AFTER:
+                settled_before, tested, stopped = bulk.settle(
+                    position, head_set, tested_after_head, ends_after_head_array
+                )
+                tested_after_head += tested
+                if stopped:
+                    since_change = 0
+                if settled_before > position:
+                    continue
+            since_change += 1
             if booking_id is not None:
                 code = booking_block(queue.job(position), self.bookings.get(booking_id), self.now)
                 if code is not None:
@@ -369,6 +393,7 @@ class Pass:
             may_preempt = preempting is not None and preempting[position] and self.may_preempt(queue.job(position))
             status = no_fit.get(kind)
             if status is None or may_preempt:
+                since_change = 0
                 status = self.start_or_wait(queue.job(position), kind, may_preempt)
                 if status is None:
                     continue  # started
@@ -380,7 +405,8 @@ class Pass:
                     self.make_head(queue.job(position), position)
                     head_set = True
                     if self.head_gpus:
-                        ends_after_head = queue.ends_after(self.head.start)
+                        ends_after_head_array = queue.ends > self.head.start
+                        ends_after_head = ends_after_head_array.tolist()
 
     def start_or_wait(self, job: PendingJob, kind: int, may_preempt: bool) -> Optional[tuple]:
         """Start the job now (free GPUs, else preempted borrowers' GPUs), or say why it waits.

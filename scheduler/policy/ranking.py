@@ -180,7 +180,7 @@ def rank_order(state: ClusterState, config: PolicyConfig, columns: Optional[Pend
         fair_share = [users.get((job.team, job.user), factors[job.team]) for job in pending]
     else:
         fair_share = list(map(factors.__getitem__, columns.teams))
-    gpus = numpy.array(columns.gpus, dtype=float)
+    gpus = columns.gpu_counts
     time_limits = columns.time_limits
     tiers = numpy.fromiter(map(_tier, pending), dtype=float, count=count)
     gpu_seconds = numpy.maximum(gpus * time_limits, 1.0)

@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from scheduler.policy import bulk, policy
 from scheduler.policy.policy import schedule
 from scheduler.policy.types import HOUR, Booking, ClusterState, Gpu, PendingJob, PolicyConfig, RunningJob, TeamState
 
@@ -232,15 +233,27 @@ PINNED_LARGE = {
 }
 
 
+@pytest.fixture(params=["as-shipped", "bulk-from-the-first-job", "one-by-one"])
+def walk(request, monkeypatch):
+    """The walk as it runs, with its bulk step (bulk.py) taking every run of jobs it can in short
+    runs (so its stops and restarts are exercised on small queues too), and without it."""
+    if request.param == "bulk-from-the-first-job":
+        monkeypatch.setattr(policy, "BULK_AFTER", 0)
+        monkeypatch.setattr(bulk, "FIRST_RUN", 3)
+    elif request.param == "one-by-one":
+        monkeypatch.setattr(policy, "BULK_AFTER", 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_decisions_on_seeded_random_clusters_are_unchanged(name):
+def test_decisions_on_seeded_random_clusters_are_unchanged(name, walk):
     config = CONFIGS[name]
     found = {seed: digest(random_state(seed), config) for seed in range(12)}
     assert found == PINNED[name]
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_decisions_on_larger_seeded_clusters_are_unchanged(name):
+def test_decisions_on_larger_seeded_clusters_are_unchanged(name, walk):
     config = CONFIGS[name]
     found = {seed: digest(random_state(seed, scale=8), config) for seed in range(4)}
     assert found == PINNED_LARGE[name]
