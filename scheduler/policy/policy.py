@@ -10,6 +10,9 @@ Reads as the rules in order:
    and later jobs start only where they cannot delay it (backfill.py, EASY); strict FIFO stops
    at it instead, first-fit ignores it;
 5. every job left waiting gets a reason, a queue position and an estimated start.
+
+The queue is read once into flat columns (columns.py); the walk settles long runs of jobs whose
+answers cannot change with array operations (bulk.py) and decides the others one by one.
 """
 
 from __future__ import annotations
@@ -437,6 +440,7 @@ class Pass:
         return job.booking_id is None and self.head is None and self.ledger.within_guarantee(job)
 
     def wait_status(self, job: PendingJob) -> tuple:
+        """Why a job that cannot start now waits: (code, message)."""
         if not self.config.explain and self.config.backfill != "easy" and self.config.backfill != "none":
             return self.status_for(reasons.WAITING_FOR_GPUS, job.gpus)
         code = self.wait_reason(job)
