@@ -34,11 +34,22 @@ class PendingColumns:
     def __init__(self, pending: tuple):
         self.jobs = pending
         self.count = len(pending)
-        self.teams = list(map(_team, pending))
+        # Each team's code is the index of its first job: one pass over the team names, then
+        # per-team values are looked up in arrays (`team_column`).
+        self.team_code: dict = {}
+        codes = map(self.team_code.setdefault, map(_team, pending), itertools.count())
+        self.team_codes = numpy.fromiter(codes, dtype=numpy.int64, count=self.count)
         self.gpus = list(map(_gpus, pending))
         self.gpu_counts = numpy.array(self.gpus, dtype=float)
         self.submits = numpy.fromiter(map(_submit, pending), dtype=float, count=self.count)
         self.time_limits = numpy.fromiter(map(_time_limit, pending), dtype=float, count=self.count)
+
+    def team_column(self, value_of, dtype) -> numpy.ndarray:
+        """Per job (input order): `value_of` its team's name."""
+        table = numpy.zeros(self.count, dtype=dtype)
+        codes = numpy.fromiter(self.team_code.values(), dtype=numpy.int64, count=len(self.team_code))
+        table[codes] = [value_of(name) for name in self.team_code]
+        return table[self.team_codes]
 
     def constraint_codes(self) -> numpy.ndarray:
         """One int per job, equal for jobs with equal (model, memory, booking, GPUs, multi-node)."""
@@ -62,7 +73,6 @@ class RankedQueue:
         self.order = order
         self.index = numpy.array(order, dtype=numpy.int64)
         self.ids = self.ranked(list(map(_id, columns.jobs)))
-        self.teams = self.ranked(columns.teams)
         self.gpus = self.ranked(columns.gpus)
         self.booking_ids = self.ranked(list(map(_booking_id, columns.jobs)))
         self.gpu_counts = columns.gpu_counts[self.index]
@@ -92,13 +102,11 @@ class RankedQueue:
 
     def teams_in(self, names) -> numpy.ndarray:
         """Per job: whether its team is one of `names`."""
-        inside = numpy.fromiter(map(names.__contains__, self.columns.teams), dtype=bool, count=len(self.jobs))
-        return inside[self.index]
+        return self.columns.team_column(names.__contains__, bool)[self.index]
 
     def team_slots(self, slot_of: dict) -> numpy.ndarray:
         """Per job: its team's slot in `slot_of` (0 for a team not in it)."""
-        slots = map(slot_of.get, self.columns.teams, itertools.repeat(0))
-        return numpy.fromiter(slots, dtype=numpy.int64, count=len(self.jobs))[self.index]
+        return self.columns.team_column(lambda name: slot_of.get(name, 0), numpy.int64)[self.index]
 
     def borrows_freely(self, borrow_limit_s: float) -> numpy.ndarray:
         """Per job: preemptible, or no longer than the borrow limit (quotas: it may borrow idle GPUs)."""

@@ -335,7 +335,7 @@ class Pass:
         bf_max_job_test = config.bf_max_job_test
         quiet_stop = not explain and not config.allow_preemption
         ledger, pool, no_fit = self.ledger, self.pool, self.no_fit
-        teams, time_limits = queue.teams, queue.time_limits
+        time_limits = queue.time_limits
         slot_names = [None, *sorted(ledger.limited)]
         slots = queue.team_slots({name: slot for slot, name in enumerate(slot_names) if slot})  # 0: no limits
         borrows_freely = queue.borrows_freely(config.borrow_limit_s)
@@ -384,7 +384,7 @@ class Pass:
                     continue
             elif team_limited:
                 blocked = ledger.limit_block(
-                    teams[position], gpus, time_limits[position], borrows_freely[position], config
+                    slot_names[team_limited], gpus, time_limits[position], borrows_freely[position], config
                 )
                 if blocked is not None:
                     statuses[position] = blocked  # (code, message), shared by the jobs it blocks alike

@@ -52,9 +52,11 @@ def fair_share_factors(state: ClusterState, config: PolicyConfig) -> dict:
     return fair_shares(state, config)[0]
 
 
-def fair_shares(state: ClusterState, config: PolicyConfig) -> tuple:
-    """(F per team, F per (team, user) for the teams of two or more users in `state.users`)."""
-    usage, shares = team_usage_and_shares(state, config)
+def fair_shares(state: ClusterState, config: PolicyConfig, pending_teams=None) -> tuple:
+    """(F per team, F per (team, user) for the teams of two or more users in `state.users`).
+
+    `pending_teams`: the pending jobs' team names, where the caller has them already."""
+    usage, shares = team_usage_and_shares(state, config, pending_teams)
     total_usage = sum(usage[name] for name in sorted(usage))
     total_share = sum(shares[name] for name in sorted(shares)) or 1.0
     factors = {}
@@ -70,7 +72,7 @@ def fair_shares(state: ClusterState, config: PolicyConfig) -> tuple:
     return factors, users
 
 
-def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
+def team_usage_and_shares(state: ClusterState, config: PolicyConfig, pending_teams=None) -> tuple:
     """Decayed usage (running jobs' GPU-seconds so far included) and raw share of every team in the pass."""
     now = state.now
     usage = {}
@@ -85,7 +87,7 @@ def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
         if job.booking_id is None:
             usage[job.team] += len(job.gpus) * max(0.0, now - job.start)
         shares.setdefault(job.team, 1.0)
-    for name in set(map(_team, state.pending)):
+    for name in set(map(_team, state.pending)) if pending_teams is None else pending_teams:
         shares.setdefault(name, 1.0)
         usage.setdefault(name, 0.0)
     return usage, shares
@@ -175,11 +177,11 @@ def rank_order(state: ClusterState, config: PolicyConfig, columns: Optional[Pend
     if config.ranking == "submit_order":
         # A stable sort: ties stay in input order.
         return numpy.argsort(submits, kind="stable").tolist()
-    factors, users = fair_shares(state, config)
+    factors, users = fair_shares(state, config, columns.team_code)
     if users:
-        fair_share = [users.get((job.team, job.user), factors[job.team]) for job in pending]
+        fair_share = numpy.array([users.get((job.team, job.user), factors[job.team]) for job in pending], dtype=float)
     else:
-        fair_share = list(map(factors.__getitem__, columns.teams))
+        fair_share = columns.team_column(factors.__getitem__, float)
     gpus = columns.gpu_counts
     time_limits = columns.time_limits
     tiers = numpy.fromiter(map(_tier, pending), dtype=float, count=count)
@@ -187,11 +189,6 @@ def rank_order(state: ClusterState, config: PolicyConfig, columns: Optional[Pend
     log_size = numpy.fromiter(map(math.log10, gpu_seconds.tolist()), dtype=float, count=count)
     size = numpy.clip(1.0 - log_size / math.log10(config.size_reference_gpu_seconds), 0.0, 1.0)
     age = numpy.maximum(state.now - submits, 0.0)
-    score = (
-        config.w_tier * tiers
-        + config.w_fairshare * numpy.array(fair_share, dtype=float)
-        + config.w_size * size
-        + config.w_age * age / HOUR
-    )
+    score = config.w_tier * tiers + config.w_fairshare * fair_share + config.w_size * size + config.w_age * age / HOUR
     # Best score first; ties by submit, then input order (lexsort is stable, its last key leads).
     return numpy.lexsort((submits, -score)).tolist()
