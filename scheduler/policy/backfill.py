@@ -100,47 +100,65 @@ def may_start_beside_head(job: PendingJob, now: float, head: Optional[HeadPlan])
 
 
 def start_estimator(free_times: list, now: float, head: Optional[HeadPlan], head_job) -> Callable:
-    """A function giving each job, called in rank order, its approximate start.
+    """A function giving each job (its GPUs and time limit), called in rank order, its approximate start.
 
     It ignores nodes and bookings (the head's own plan is exact), so it is an estimate a person
-    can read, not a promise. Jobs needing more GPUs than exist get None. The heap holds
-    (free time, how many GPUs) so a gang costs a few heap operations, not one per GPU.
+    can read, not a promise. Jobs needing more GPUs than exist get None. GPUs are counted per
+    instant they free (`free_at`), with a heap of those instants: a gang costs a few heap
+    operations, not one per GPU, and the heap holds plain floats, which compare several times
+    faster than (instant, count) tuples (the explain step makes one estimate per waiting job).
     """
-    counts: dict = {}
+    free_at: dict = {}  # instant -> how many GPUs free then
     for t in free_times:
-        counts[t] = counts.get(t, 0) + 1
-    heap = sorted(counts.items())
+        free_at[t] = free_at.get(t, 0) + 1
+    heap = sorted(free_at)
     size = len(free_times)
     heappop, heappush, heapreplace = heapq.heappop, heapq.heappush, heapq.heapreplace
 
     def claim(gpus: int) -> float:
+        """Take the earliest-free GPUs; the instant the last of them frees (or now)."""
         latest = now
         while gpus > 0:
-            t, free = heap[0]
+            t = heap[0]
+            free = free_at[t]
             latest = t if t > latest else latest
             if free <= gpus:
                 heappop(heap)
+                del free_at[t]
                 gpus -= free
             else:
-                heapreplace(heap, (t, free - gpus))
+                free_at[t] = free - gpus
                 gpus = 0
         return latest
 
+    def release(t: float, gpus: int) -> None:
+        if t in free_at:
+            free_at[t] += gpus
+        else:
+            free_at[t] = gpus
+            heappush(heap, t)
+
     if head is not None and head_job is not None and head_job.gpus <= size:
         claim(head_job.gpus)
-        heappush(heap, (head.start + head_job.time_limit, head_job.gpus))
+        release(head.start + head_job.time_limit, head_job.gpus)
 
-    def estimate(job) -> Optional[float]:
-        gpus = job.gpus
+    def estimate(gpus: int, time_limit: float) -> Optional[float]:
         if gpus > size or gpus <= 0:
             return None
-        t, free = heap[0]
-        if free == gpus:  # the earliest GPUs are exactly the gang's: one heap operation
+        t = heap[0]
+        if free_at[t] == gpus:  # the earliest GPUs are exactly the gang's: one heap operation
             start = t if t > now else now
-            heapreplace(heap, (start + job.time_limit, gpus))
+            end = start + time_limit
+            del free_at[t]
+            if end in free_at:
+                free_at[end] += gpus
+                heappop(heap)
+            else:
+                free_at[end] = gpus
+                heapreplace(heap, end)
             return start
         start = claim(gpus)
-        heappush(heap, (start + job.time_limit, gpus))
+        release(start + time_limit, gpus)
         return start
 
     return estimate

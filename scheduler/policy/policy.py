@@ -10,12 +10,18 @@ Reads as the rules in order:
    and later jobs start only where they cannot delay it (backfill.py, EASY); strict FIFO stops
    at it instead, first-fit ignores it;
 5. every job left waiting gets a reason, a queue position and an estimated start.
+
+The queue is read once into flat columns (columns.py); the walk settles long runs of jobs whose
+answers cannot change with array operations (bulk.py) and decides the others one by one.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
+import itertools
 import math
+import operator
 from bisect import bisect_left
 from contextlib import contextmanager
 from typing import Callable, Optional
@@ -23,11 +29,13 @@ from typing import Callable, Optional
 from scheduler.policy import reasons
 from scheduler.policy.backfill import may_start_beside_head, plan_head, start_estimator
 from scheduler.policy.bookings import booked_from, booking_block, bookings_by_gpu
+from scheduler.policy.bulk import BulkWalk
+from scheduler.policy.columns import PendingColumns, RankedQueue
 from scheduler.policy.placement import FreePool, FreeView, choose_gpus, eligible_by_node
 from scheduler.policy.preemption import preempt_for, victim_order
 from scheduler.policy.quotas import TeamLedger
-from scheduler.policy.ranking import rank_pending
-from scheduler.policy.starvation import starvation_threshold, starving_first
+from scheduler.policy.ranking import rank_order
+from scheduler.policy.starvation import starvation_threshold, starving_first_order
 from scheduler.policy.types import (
     ClusterState,
     Decision,
@@ -38,12 +46,23 @@ from scheduler.policy.types import (
 
 INFINITY = math.inf
 RESOURCE_WAITS = (reasons.WAITING_FOR_GPUS, reasons.BOOKED_WINDOW)
-NO_ESTIMATE = (
-    reasons.NO_ELIGIBLE_GPU,
-    reasons.TEAM_QUOTA,
-    reasons.BOOKING_TOO_SHORT,
-    reasons.BOOKING_NOT_USABLE,
+# Reasons that get no estimated start (a job waiting for its booking gets the booking's start).
+NO_ESTIMATE = frozenset(
+    (
+        reasons.NO_ELIGIBLE_GPU,
+        reasons.TEAM_QUOTA,
+        reasons.BOOKING_TOO_SHORT,
+        reasons.BOOKING_NOT_USABLE,
+        reasons.BOOKING_NOT_STARTED,
+    )
 )
+# Jobs walked one by one since the pass last changed before a run of them is settled in bulk
+# (bulk.py): near the top of the queue, where jobs start every few places, the loop is cheaper.
+BULK_AFTER = 32
+_code = operator.itemgetter(0)
+_text = operator.itemgetter(1)
+# A PendingStatus from a row tuple in C (the named tuple's own constructor is Python code).
+_pending_status = functools.partial(tuple.__new__, PendingStatus)
 
 
 class Pass:
@@ -70,9 +89,10 @@ class Pass:
         self.placements: dict = {}
         self.placed_jobs: list = []
         self.preempted: list = []
-        self.statuses: dict = {}
+        self.statuses: list = []  # per rank position: (code, message) while waiting, None when placed
         self.head = None
         self.head_job: Optional[PendingJob] = None
+        self.head_position: Optional[int] = None
         self.head_gpus: frozenset = frozenset()
         self.eligible_cache: dict = {}
         self.texts: dict = {}
@@ -254,17 +274,17 @@ class Pass:
                 return reasons.BOOKED_WINDOW
         return reasons.WAITING_FOR_GPUS
 
-    def set_status(self, job: PendingJob, code: str) -> None:
+    def status_for(self, code: str, gpus: int) -> tuple:
         # One (code, text) tuple per kind of reason, shared by the thousands of jobs that wait for it.
-        key = (code, job.gpus)
+        key = (code, gpus)
         status = self.texts.get(key)
         if status is None:
-            status = self.texts[key] = (code, reasons.reason_text(code, gpus=job.gpus))
-        self.statuses[job.id] = status
+            status = self.texts[key] = (code, reasons.reason_text(code, gpus=gpus))
+        return status
 
     # --- the head ---------------------------------------------------------------------------------
 
-    def make_head(self, job: PendingJob) -> None:
+    def make_head(self, job: PendingJob, position: int) -> None:
         """Plan the head's start over GPU free times (running jobs and this pass's placements)."""
         base = self.constraint(job)
         free_at = {}
@@ -292,6 +312,7 @@ class Pass:
             self.gpu_order,
         )
         self.head_job = job
+        self.head_position = position
         self.no_fit.clear()  # jobs may now wait behind the head
         if self.head is not None:
             self.head_gpus = frozenset(self.head.gpus)
@@ -301,82 +322,111 @@ class Pass:
 
     # --- the walk ---------------------------------------------------------------------------------
 
-    def run(self, ranked: list) -> None:
+    def run(self, queue: RankedQueue) -> None:
         """Walk the ranked queue once: start each job that may start, record why the others wait.
 
-        Written as one loop with the per-job fast path inline (a dictionary lookup for a job whose
-        kind is already known not to fit): it runs for every pending job each pass.
+        Written as one loop over the queue's flat columns with the per-job fast path inline (a
+        dictionary lookup for a job whose kind is already known not to fit): it runs for every
+        pending job each pass, and touches a job object only where a decision is made about it.
         """
         config = self.config
         explain = config.explain
         backfill = config.backfill
         bf_max_job_test = config.bf_max_job_test
         quiet_stop = not explain and not config.allow_preemption
-        limited = self.ledger.limited
+        ledger, pool, no_fit = self.ledger, self.pool, self.no_fit
+        time_limits = queue.time_limits
+        slot_names = [None, *sorted(ledger.limited)]
+        slots = queue.team_slots({name: slot for slot, name in enumerate(slot_names) if slot})  # 0: no limits
+        borrows_freely = queue.borrows_freely(config.borrow_limit_s)
         preempt_teams = self.preempting_teams()
-        statuses, no_fit, pool = self.statuses, self.no_fit, self.pool
-        now, earliest_booking, booking_starts = self.now, self.earliest_booking, self.booking_starts
+        preempting = queue.teams_in(preempt_teams) if preempt_teams else None
+        # Only a job waiting at least `reserve_min_age_s` holds GPUs as the head (Slurm's
+        # bf_min_age_reserve): a big young job does not idle GPUs that small jobs could use.
+        may_reserve = queue.waited_at_least(self.now, config.reserve_min_age_s) if backfill == "easy" else None
+        bulk = BulkWalk(self, queue, slot_names, slots, borrows_freely, preempting, may_reserve)
+        # The loop reads plain lists (indexing a numpy array per job costs more).
+        slots, borrows_freely = slots.tolist(), borrows_freely.tolist()
+        preempting = None if preempting is None else preempting.tolist()
+        may_reserve = None if may_reserve is None else may_reserve.tolist()
+        statuses = self.statuses = [None] * len(queue)
+        settled_before = 0  # jobs up to here are settled in bulk
+        since_change = 0  # jobs walked one by one since the pass last changed (or the bulk step stopped)
+        head_set = False
+        ends_after_head = ends_after_head_array = None  # per job, once the head holds GPUs: may it not use them
         strict_stop = False
         tested_after_head = 0
-        for job in ranked:
-            if strict_stop or (self.head_job is not None and tested_after_head >= bf_max_job_test):
+        columns = zip(queue.gpus, queue.kinds, slots, queue.booking_ids)
+        for position, (gpus, kind, team_limited, booking_id) in enumerate(columns):
+            if position < settled_before:
+                continue
+            if strict_stop or (head_set and tested_after_head >= bf_max_job_test):
                 if not explain:
                     break  # nothing behind can start; reasons are not wanted (the replay)
-                self.set_status(job, reasons.BEHIND_HIGHER_PRIORITY)
+                statuses[position] = self.status_for(reasons.BEHIND_HIGHER_PRIORITY, gpus)
                 continue
             if quiet_stop and pool.total == 0:
                 break  # no free GPU and no preemption: nothing more can start this pass
-            booking_id = job.booking_id
+            if since_change >= BULK_AFTER:
+                settled_before, tested, stopped = bulk.settle(
+                    position, head_set, tested_after_head, ends_after_head_array
+                )
+                tested_after_head += tested
+                if stopped:
+                    since_change = 0
+                if settled_before > position:
+                    continue
+            since_change += 1
             if booking_id is not None:
-                code = booking_block(job, self.bookings.get(booking_id), now)
+                code = booking_block(queue.job(position), self.bookings.get(booking_id), self.now)
                 if code is not None:
-                    self.set_status(job, code)
+                    statuses[position] = self.status_for(code, gpus)
                     continue
-            elif job.team in limited:
-                blocked = self.ledger.admission_block(job, config)
+            elif team_limited:
+                blocked = ledger.limit_block(
+                    slot_names[team_limited], gpus, time_limits[position], borrows_freely[position], config
+                )
                 if blocked is not None:
-                    statuses[job.id] = blocked  # (code, message), shared by the jobs it blocks alike
+                    statuses[position] = blocked  # (code, message), shared by the jobs it blocks alike
                     continue
-            if self.head_job is not None:
+            if head_set:
                 tested_after_head += 1
-            # The job's kind: what decides whether it fits the free GPUs now, and why not (all but
-            # its team and age).
-            end = now + job.time_limit
-            cut = 0 if end <= earliest_booking or booking_id is not None else bisect_left(booking_starts, end)
-            avoid_head = bool(self.head_gpus) and end > self.head.start
-            kind = (job.model, job.min_memory_mb, booking_id, job.gpus, job.multi_node, cut, avoid_head)
-            may_preempt = job.team in preempt_teams and self.may_preempt(job)
-            known = no_fit.get(kind)
-            if known is not None and not may_preempt:
-                statuses[job.id] = known
-                code = known[0]
-            elif self.start_or_wait(job, kind, may_preempt):
-                code = statuses[job.id][0]
-            else:
-                continue
-            if code in RESOURCE_WAITS:
+                if ends_after_head is not None and ends_after_head[position]:
+                    kind = ~kind  # the same kind, but it may not use the GPUs held for the head
+            may_preempt = preempting is not None and preempting[position] and self.may_preempt(queue.job(position))
+            status = no_fit.get(kind)
+            if status is None or may_preempt:
+                since_change = 0
+                status = self.start_or_wait(queue.job(position), kind, may_preempt)
+                if status is None:
+                    continue  # started
+            statuses[position] = status
+            if status[0] in RESOURCE_WAITS:
                 if backfill == "none":
                     strict_stop = True
-                elif backfill == "easy" and self.head_job is None and self.old_enough_to_reserve(job):
-                    self.make_head(job)
+                elif may_reserve is not None and not head_set and may_reserve[position]:
+                    self.make_head(queue.job(position), position)
+                    head_set = True
+                    if self.head_gpus:
+                        ends_after_head_array = queue.ends > self.head.start
+                        ends_after_head = ends_after_head_array.tolist()
 
-    def start_or_wait(self, job: PendingJob, kind: tuple, may_preempt: bool) -> bool:
-        """Start the job now (free GPUs, else preempted borrowers' GPUs) or record why it waits.
+    def start_or_wait(self, job: PendingJob, kind: int, may_preempt: bool) -> Optional[tuple]:
+        """Start the job now (free GPUs, else preempted borrowers' GPUs), or say why it waits.
 
-        False when it started. Whether a job fits, and why not, depends only on its kind (see
-        `run`) while no GPU is taken and no head is set; thousands of waiting jobs share a few
-        kinds, so the answer (its status) is remembered until the pool changes.
+        None when it started, else its status. Whether a job fits, and why not, depends only on its
+        kind (see `run`) while no GPU is taken and no head is set; thousands of waiting jobs share a
+        few kinds, so the answer (its status) is remembered until the pool changes.
         """
         gpus = self.place_now(job)
         if gpus is None and may_preempt:
             if self.try_preemption(job) is not None:
-                return False
+                return None
         if gpus is not None:
             self.commit(job, gpus)
-            return False
-        self.record_wait(job)
-        self.no_fit[kind] = self.statuses[job.id]
-        return True
+            return None
+        status = self.no_fit[kind] = self.wait_status(job)
+        return status
 
     def preempting_teams(self) -> frozenset:
         """Teams whose jobs may preempt at all this pass: those with a guarantee, when anyone may be preempted."""
@@ -389,39 +439,68 @@ class Pass:
             return False
         return job.booking_id is None and self.head is None and self.ledger.within_guarantee(job)
 
-    def old_enough_to_reserve(self, job: PendingJob) -> bool:
-        """A young job that does not fit is passed over first-fit style; only a job waiting at least
-        `reserve_min_age_s` holds GPUs as the head (Slurm's bf_min_age_reserve), so a big young job
-        does not idle GPUs that small jobs could use."""
-        return self.now - job.submit >= self.config.reserve_min_age_s
-
-    def record_wait(self, job: PendingJob) -> None:
+    def wait_status(self, job: PendingJob) -> tuple:
+        """Why a job that cannot start now waits: (code, message)."""
         if not self.config.explain and self.config.backfill != "easy" and self.config.backfill != "none":
-            self.set_status(job, reasons.WAITING_FOR_GPUS)
-            return
+            return self.status_for(reasons.WAITING_FOR_GPUS, job.gpus)
         code = self.wait_reason(job)
         if code == reasons.WAITING_FOR_GPUS and self.head_job is not None:
             # It could be waiting only because the head's GPUs are held for it.
             if self.fits_now(job, honour_head=False):
                 code = reasons.BEHIND_HIGHER_PRIORITY
-        self.set_status(job, code)
+        return self.status_for(code, job.gpus)
 
     # --- the decision -----------------------------------------------------------------------------
 
-    def decision(self, ranked: list) -> Decision:
+    def decision(self, queue: RankedQueue) -> Decision:
         statuses = ()
         if self.config.explain:
-            statuses = self.explain(ranked)
+            statuses = self.explain(queue)
         return Decision(
             placements=self.placements,
             preemptions=tuple(v.id for v in self.preempted),
             pending=statuses,
             head=self.head,
-            order=tuple([job.id for job in ranked]),
+            order=tuple(queue.ids),
         )
 
-    def explain(self, ranked: list) -> tuple:
-        """Reason, position and estimated start for every job left waiting, in one walk of the queue."""
+    def explain(self, queue: RankedQueue) -> tuple:
+        """Reason, position and estimated start for every job left waiting, in queue order.
+
+        Built column by column with C-level maps; only the estimates, which depend on the jobs
+        before, are a loop (a heap operation or two per job).
+        """
+        statuses = self.statuses
+        waiting = list(map(operator.is_not, statuses, itertools.repeat(None)))  # per rank: not placed
+        waiting_statuses = list(filter(None, statuses))
+        codes = list(map(_code, waiting_statuses))
+        starts = [None] * len(codes)
+        estimated = list(map(operator.not_, map(NO_ESTIMATE.__contains__, codes)))
+        if self.head is not None:
+            head_index = waiting[: self.head_position].count(True)
+            starts[head_index], estimated[head_index] = self.head.start, False
+        estimate = start_estimator(self.free_times(), self.now, self.head, self.head_job)
+        # In queue order: each estimate claims GPUs the jobs after it cannot have.
+        gpus = itertools.compress(itertools.compress(queue.gpus, waiting), estimated)
+        time_limits = itertools.compress(itertools.compress(queue.time_limits, waiting), estimated)
+        for index, start in zip(itertools.compress(range(len(codes)), estimated), map(estimate, gpus, time_limits)):
+            starts[index] = start
+        if reasons.BOOKING_NOT_STARTED in codes:
+            booking_ids = list(itertools.compress(queue.booking_ids, waiting))
+            for index, code in enumerate(codes):
+                if code == reasons.BOOKING_NOT_STARTED:
+                    starts[index] = self.bookings[booking_ids[index]].start
+        rows = zip(
+            itertools.compress(queue.ids, waiting),
+            codes,
+            map(_text, waiting_statuses),
+            range(1, len(codes) + 1),
+            starts,
+        )
+        return tuple(map(_pending_status, rows))
+
+    def free_times(self) -> list:
+        """When each usable GPU frees, by the time limits of running jobs and of this pass's placements."""
         preempted = {v.id for v in self.preempted}
         busy_end = {}
         for running in self.state.running:
@@ -431,52 +510,39 @@ class Pass:
         for placed in self.placed_jobs:
             for gpu_id in self.placements[placed.id]:
                 busy_end[gpu_id] = self.now + placed.time_limit
-        free_times = [busy_end.get(g.id, self.now) for g in self.state.gpus if g.usable]
-        # Queued jobs get their estimates in queue order; the head has its plan, others none.
-        estimate = start_estimator(free_times, self.now, self.head, self.head_job)
-        head_id = self.head.job_id if self.head is not None else None
-        no_estimate = set(NO_ESTIMATE) | {reasons.BOOKING_NOT_STARTED}
-        booking_wait = reasons.BOOKING_NOT_STARTED
-        statuses, placements, make = self.statuses, self.placements, PendingStatus
-        result = []
-        position = 0
-        for job in ranked:
-            job_id = job.id
-            if job_id in placements:
-                continue
-            position += 1
-            code, text = statuses[job_id]
-            if job_id == head_id:
-                start = self.head.start
-            elif code in no_estimate:
-                start = self.bookings[job.booking_id].start if code == booking_wait else None
-            else:
-                start = estimate(job)
-            result.append(make(job_id, code, text, position, start))
-        return tuple(result)
+        return [busy_end.get(g.id, self.now) for g in self.state.gpus if g.usable]
 
 
 def schedule(state: ClusterState, config: PolicyConfig = PolicyConfig()) -> Decision:
     """Decide which pending jobs start now on which GPUs, which jobs to requeue, and why others wait."""
     with cyclic_gc_paused():
-        starving_after = starvation_threshold(state.pending, state.now, config)
-        ranked = starving_first(
-            rank_pending(state, config),
-            state.now,
-            starving_after,
-            gpu_exponent=config.starvation_gpu_exponent,
-            pending=state.pending,
-        )
-        work = Pass(state, config)
-        work.run(ranked)
-        return work.decision(ranked)
+        # In a function of its own: its working state (the queue's columns, the pass) is freed when
+        # it returns, before the collector runs again, so the collector sees only the decision.
+        return decide(state, config)
+
+
+def decide(state: ClusterState, config: PolicyConfig) -> Decision:
+    columns = PendingColumns(state.pending)
+    starving_after = starvation_threshold(state.pending, state.now, config)
+    order = starving_first_order(
+        rank_order(state, config, columns),
+        state.pending,
+        state.now,
+        starving_after,
+        gpu_exponent=config.starvation_gpu_exponent,
+    )
+    work = Pass(state, config)
+    queue = RankedQueue(columns, order, state.now, work.booking_starts, work.earliest_booking)
+    work.run(queue)
+    return work.decision(queue)
 
 
 @contextmanager
 def cyclic_gc_paused():
     """A pass allocates a status per waiting job and makes no reference cycles; left on, the cyclic
     collector would rescan the whole state (every pending job) several times a pass, a cost that
-    grows faster than the queue (bench/policy.py: about a sixth of the pass at 4x)."""
+    grows faster than the queue (bench/policy.py: about a sixth of the pass at 4x). It runs again
+    once the pass's working state is freed (see `schedule`): then it scans only the decision."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import math
 import operator
+from typing import Optional
 
 import numpy
 
+from scheduler.policy.columns import PendingColumns
 from scheduler.policy.types import HOUR, ClusterState, PendingJob, PolicyConfig
 
 _team = operator.attrgetter("team")
-_submit = operator.attrgetter("submit")
-_gpus = operator.attrgetter("gpus")
-_time_limit = operator.attrgetter("time_limit")
 _tier = operator.attrgetter("tier")
 
 
@@ -53,9 +52,11 @@ def fair_share_factors(state: ClusterState, config: PolicyConfig) -> dict:
     return fair_shares(state, config)[0]
 
 
-def fair_shares(state: ClusterState, config: PolicyConfig) -> tuple:
-    """(F per team, F per (team, user) for the teams of two or more users in `state.users`)."""
-    usage, shares = team_usage_and_shares(state, config)
+def fair_shares(state: ClusterState, config: PolicyConfig, pending_teams=None) -> tuple:
+    """(F per team, F per (team, user) for the teams of two or more users in `state.users`).
+
+    `pending_teams`: the pending jobs' team names, where the caller has them already."""
+    usage, shares = team_usage_and_shares(state, config, pending_teams)
     total_usage = sum(usage[name] for name in sorted(usage))
     total_share = sum(shares[name] for name in sorted(shares)) or 1.0
     factors = {}
@@ -71,7 +72,7 @@ def fair_shares(state: ClusterState, config: PolicyConfig) -> tuple:
     return factors, users
 
 
-def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
+def team_usage_and_shares(state: ClusterState, config: PolicyConfig, pending_teams=None) -> tuple:
     """Decayed usage (running jobs' GPU-seconds so far included) and raw share of every team in the pass."""
     now = state.now
     usage = {}
@@ -86,7 +87,7 @@ def team_usage_and_shares(state: ClusterState, config: PolicyConfig) -> tuple:
         if job.booking_id is None:
             usage[job.team] += len(job.gpus) * max(0.0, now - job.start)
         shares.setdefault(job.team, 1.0)
-    for name in set(map(_team, state.pending)):
+    for name in set(map(_team, state.pending)) if pending_teams is None else pending_teams:
         shares.setdefault(name, 1.0)
         usage.setdefault(name, 0.0)
     return usage, shares
@@ -154,7 +155,13 @@ def job_score(job: PendingJob, now: float, fair_share: float, config: PolicyConf
 
 
 def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
-    """Pending jobs best first. Ties: earlier submit, then input order (file order in a replay).
+    """Pending jobs best first. Ties: earlier submit, then input order (file order in a replay)."""
+    pending = state.pending
+    return [pending[i] for i in rank_order(state, config)]
+
+
+def rank_order(state: ClusterState, config: PolicyConfig, columns: Optional[PendingColumns] = None) -> list:
+    """Indices into `state.pending`, best first (`rank_pending`'s order).
 
     The jobs are read once, in memory order, into flat per-field arrays and scored there: a loop
     over tens of thousands of job objects costs more per job the more there are (they no longer
@@ -164,28 +171,24 @@ def rank_pending(state: ClusterState, config: PolicyConfig) -> list:
     """
     pending = state.pending
     count = len(pending)
-    submits = numpy.fromiter(map(_submit, pending), dtype=float, count=count)
+    if columns is None:
+        columns = PendingColumns(pending)
+    submits = columns.submits
     if config.ranking == "submit_order":
         # A stable sort: ties stay in input order.
-        return [pending[i] for i in numpy.argsort(submits, kind="stable").tolist()]
-    factors, users = fair_shares(state, config)
+        return numpy.argsort(submits, kind="stable").tolist()
+    factors, users = fair_shares(state, config, columns.team_code)
     if users:
-        fair_share = [users.get((job.team, job.user), factors[job.team]) for job in pending]
+        fair_share = numpy.array([users.get((job.team, job.user), factors[job.team]) for job in pending], dtype=float)
     else:
-        fair_share = list(map(factors.__getitem__, map(_team, pending)))
-    gpus = numpy.fromiter(map(_gpus, pending), dtype=float, count=count)
-    time_limits = numpy.fromiter(map(_time_limit, pending), dtype=float, count=count)
+        fair_share = columns.team_column(factors.__getitem__, float)
+    gpus = columns.gpu_counts
+    time_limits = columns.time_limits
     tiers = numpy.fromiter(map(_tier, pending), dtype=float, count=count)
     gpu_seconds = numpy.maximum(gpus * time_limits, 1.0)
     log_size = numpy.fromiter(map(math.log10, gpu_seconds.tolist()), dtype=float, count=count)
     size = numpy.clip(1.0 - log_size / math.log10(config.size_reference_gpu_seconds), 0.0, 1.0)
     age = numpy.maximum(state.now - submits, 0.0)
-    score = (
-        config.w_tier * tiers
-        + config.w_fairshare * numpy.array(fair_share, dtype=float)
-        + config.w_size * size
-        + config.w_age * age / HOUR
-    )
+    score = config.w_tier * tiers + config.w_fairshare * fair_share + config.w_size * size + config.w_age * age / HOUR
     # Best score first; ties by submit, then input order (lexsort is stable, its last key leads).
-    order = numpy.lexsort((submits, -score))
-    return [pending[i] for i in order.tolist()]
+    return numpy.lexsort((submits, -score)).tolist()

@@ -31,7 +31,7 @@ import operator
 import statistics
 from typing import Optional
 
-from scheduler.policy.types import PendingJob, PolicyConfig
+from scheduler.policy.types import PolicyConfig
 
 NEVER = math.inf
 _submit = operator.attrgetter("submit")
@@ -61,15 +61,39 @@ def starving_first(
     same jobs in input order, makes the usual answer (nobody starves) cheaper: in input order the
     jobs lie in memory in the order they are read, in rank order they do not.
     """
-    if threshold == NEVER:
+    if not anyone_starving(ranked if pending is None else pending, now, threshold, gpu_exponent):
         return ranked
-    if not ranked:
+    positions = starving_first_positions(ranked, now, threshold, oldest_only, gpu_exponent)
+    if positions is None:
         return ranked
-    jobs = ranked if pending is None else pending
+    return [ranked[position] for position in positions]
+
+
+def starving_first_order(order: list, pending: tuple, now: float, threshold: float, gpu_exponent: float = 0.0) -> list:
+    """`starving_first` over a rank order given as indices into `pending` (what the pass walks)."""
+    if not anyone_starving(pending, now, threshold, gpu_exponent):
+        return order  # the usual case: the jobs read in input (memory) order, no list built
+    positions = starving_first_positions([pending[i] for i in order], now, threshold, False, gpu_exponent)
+    if positions is None:
+        return order
+    return [order[position] for position in positions]
+
+
+def anyone_starving(jobs, now: float, threshold: float, gpu_exponent: float) -> bool:
+    """Whether any of the jobs might starve (exact for gpu_exponent 0): one pass in C."""
+    if threshold == NEVER or not jobs:
+        return False
     if gpu_exponent > 0:
         widest = max(map(_gpus, jobs))
-        if min(map(_submit, jobs)) > now - threshold / widest**gpu_exponent:
-            return ranked
+        return min(map(_submit, jobs)) <= now - threshold / widest**gpu_exponent
+    return min(map(_submit, jobs)) <= now - threshold
+
+
+def starving_first_positions(
+    ranked: list, now: float, threshold: float, oldest_only: bool, gpu_exponent: float
+) -> Optional[list]:
+    """Rank positions in the order `starving_first` gives them, or None when nobody starves."""
+    if gpu_exponent > 0:
         starving = [
             (job.submit, position)
             for position, job in enumerate(ranked)
@@ -77,14 +101,12 @@ def starving_first(
         ]
     else:
         cutoff = now - threshold
-        if min(map(_submit, jobs)) > cutoff:
-            return ranked  # the usual case: one pass in C, no list built
         starving = [(job.submit, position) for position, job in enumerate(ranked) if job.submit <= cutoff]
     if not starving:
-        return ranked
+        return None
     starving.sort()
     if oldest_only:
         starving = starving[:1]
     moved = {position for _, position in starving}
-    front: list[PendingJob] = [ranked[position] for _, position in starving]
-    return front + [job for position, job in enumerate(ranked) if position not in moved]
+    front = [position for _, position in starving]
+    return front + [position for position in range(len(ranked)) if position not in moved]
