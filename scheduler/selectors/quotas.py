@@ -120,7 +120,7 @@ def _usage(*, month: date, team_ids, per_user: bool, now: datetime | None) -> di
             sums[key]["idle"] += idle / HOUR
     rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=live_from)
     if team_ids is not None:
-        rows = rows.filter(team_id__in=team_ids)
+        rows = of_teams(rows, team_ids)
     for team_id, user_id, kind, s, e in rows.values_list("team_id", "user_id", "kind", "start", "end"):
         key = (team_id, user_id if per_user else None)
         sums[key]["reserved" if kind == OccupancyKind.BOOKING else "used"] += overlap_hours(s, e, live_from, hi)
@@ -130,6 +130,13 @@ def _usage(*, month: date, team_ids, per_user: bool, now: datetime | None) -> di
     return {
         key: Usage(reserved_hours=v["reserved"], used_hours=v["used"], idle_hours=v["idle"]) for key, v in sums.items()
     }
+
+
+def of_teams(rows, team_ids):
+    """Occupancy rows narrowed to the teams in a way no index can lead: SQLite, which keeps no
+    statistics, would otherwise walk every row those teams ever held through the (team, start) index
+    (a second at a year of 1,024 GPUs) instead of the few that end after the range's start."""
+    return rows.alias(team_not_indexed=F("team_id") + 0).filter(team_not_indexed__in=team_ids)
 
 
 def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:

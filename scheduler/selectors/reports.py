@@ -27,7 +27,7 @@ from scheduler.models import (
     OccupancyKind,
 )
 from scheduler.selectors import usage_totals
-from scheduler.selectors.quotas import IN_CHUNK
+from scheduler.selectors.quotas import IN_CHUNK, of_teams
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
@@ -285,7 +285,7 @@ def _team_totals(scope: JobScope, *, lo: datetime, upto: datetime):
 def _burn_rows(*, lo: datetime, hi: datetime, scope: JobScope):
     rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
     if scope.team_ids is not None:
-        rows = rows.filter(team_id__in=scope.team_ids)
+        rows = of_teams(rows, scope.team_ids)
     if scope.user_id is not None:
         rows = rows.filter(user_id=scope.user_id)
     if scope.node_id is not None:
