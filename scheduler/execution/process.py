@@ -169,9 +169,11 @@ def group_terminate(*, pgid: int, grace_seconds: float, popen: subprocess.Popen 
     """
     _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
+    pause = 0.002  # doubling to 50 ms: a group that ends at once (a finished job's guard) is seen at once
     while time.monotonic() < deadline and group_alive(pgid):
         _reap(popen)
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
     while group_alive(pgid):
         _signal_group(pgid, signal.SIGKILL)
         _reap(popen)
