@@ -69,6 +69,7 @@ def measure(args) -> dict:
     t0 = time.perf_counter()
     world = seed(rng, args)
     seeded = time.perf_counter() - t0
+    analyze()
     from django.test import Client
     from rest_framework.test import APIClient
 
@@ -80,10 +81,22 @@ def measure(args) -> dict:
     result = {"seed_s": round(seeded, 1), **world["counts"]}
     live = time_all(client, browser, names, args.calls)
     result["roll"] = roll_seconds()
+    analyze()
     totals = time_all(client, browser, names, args.calls)
     result["reports"] = {name: {"live": live[name], "totals": totals[name]} for name in live}
     result["snapshot_s"] = round(snapshot_seconds(), 2)
     return result
+
+
+def analyze() -> None:
+    """PostgreSQL's planner statistics for the rows just written, as autovacuum gathers them after a bulk
+    load (without them it guessed 16,621 occupancy rows for 5 booking ids, and scanned). SQLite keeps
+    none unless asked, and Atelier never asks: it is measured as it runs."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def time_all(client, browser, names: list[str], calls: int) -> dict:

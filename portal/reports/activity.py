@@ -5,6 +5,7 @@ carry "GPU-h" in the column's label.
 """
 
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -148,10 +149,13 @@ def _idle_table(totals, *, limit: int | None, teams, users, now) -> Table:
 def _idle_owners(totals, teams, users) -> Table:
     """The idle table folded per team and user (the team's row first, user ""); each booking's hours
     are rounded as its row shows them, so the folds add up to the rows."""
-    sums: dict[tuple[str, str], float] = {}
+    per_owner: dict[tuple, float] = defaultdict(float)
     for t in totals:
-        team, hours = teams.get(t.team_id, ""), round(t.idle_hours, 2)
-        for key in ((team, ""), (team, users.get(t.user_id, ""))):
+        per_owner[(t.team_id, t.user_id)] += round(t.idle_hours, 2)
+    sums: dict[tuple[str, str], float] = {}
+    for (team_id, user_id), hours in per_owner.items():
+        team = teams.get(team_id, "")
+        for key in ((team, ""), (team, users.get(user_id, ""))):
             sums[key] = sums.get(key, 0.0) + hours
     table = Table(
         "idle-owners",

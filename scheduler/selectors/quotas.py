@@ -171,10 +171,10 @@ def _idle_hours_of(booking_ids: list[int], *, lo, hi) -> dict[int, float]:
     periods = BookingIdlePeriod.objects.filter(booking_id__in=booking_ids, start__lt=hi).filter(
         Q(end__isnull=True) | Q(end__gt=lo)
     )
-    spans = list(periods.values_list("booking_id", "start", "end"))
+    spans = list(periods.order_by().values_list("booking_id", "start", "end"))  # no join for the default order
     held: dict[int, list] = defaultdict(list)
     rows = GpuOccupancy.objects.filter(booking_id__in={booking_id for booking_id, _, _ in spans})
-    for booking_id, start, end in rows.values_list("booking_id", "start", "end"):
+    for booking_id, start, end in rows.order_by().values_list("booking_id", "start", "end"):
         held[booking_id].append((start, end))
     hours: dict[int, float] = defaultdict(float)
     for booking_id, idle_start, idle_end in spans:
