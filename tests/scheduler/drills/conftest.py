@@ -67,8 +67,7 @@ class Drill:
         )
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Kill the worker's process group. Its jobs run in sessions of their own, outside it, but a
-        SIGKILLed worker's jobs stop on their own: their lifelines close with it (docs/jobs.md)."""
+        """Kill the worker's process group; jobs run in sessions of their own and survive it."""
         process = self.processes.pop(name)
         os.killpg(process.pid, sig)
         process.wait(30)
@@ -113,7 +112,7 @@ def drill(live_stack):
     try:
         yield running
     finally:
-        running.stop_all()  # their jobs' groups stop with them (lifelines), or the agent stops them
+        running.stop_all()  # leftover job groups: the agent stops them (their worker is gone)
 
 
 @pytest.fixture
