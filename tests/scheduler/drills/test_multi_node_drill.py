@@ -81,7 +81,8 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     # B's worker first, then its agent: B's GPUs are placeable only once its agent reports, and by
     # then the worker consumes. The other way round the retry's part on B waited in the queue while the
     # worker started (over the 5 s claim timeout on a loaded CI box), was released, and after as many
-    # releases as the attempt limit the job failed (CI, twice).
+    # releases as the attempt limit the job failed: the likely reading of two CI failures (the retry
+    # never ran), which kept no process logs.
     drill.node_worker("node-b", "--node", L40S_NODE, "--no-default")
     drill.agent("agent-b", L40S_NODE)
     second = _retry_running_after_leftovers_gone(job, leftover_pgid=on_b.pgid)
