@@ -3,9 +3,11 @@ across both.
 
 - Node B's worker and agent are SIGKILLed mid-job. B's part falls silent, the attempt is lost, the part
   on A is stopped (no half-job holding GPUs), the job is requeued once; B comes back and kills its
-  leftover group before it runs anything, and the requeued attempt starts only after that. Meanwhile a
-  second web process serves a websocket that follows the job and the board: every step of the story
-  reaches it, whichever process made it.
+  leftover group before it runs anything, and the requeued attempt starts only after that. Beside it a
+  single-node job on each node: B's is lost with B and runs again on A while B is away, A's runs on
+  untouched. Meanwhile a second web process serves a websocket that follows the job and the board:
+  every step of the story reaches it, whichever process made it (the board page itself over that
+  process: tests/e2e/test_gpu_board_two_nodes.py).
 - Node B's worker loses the database for 20 s mid-job (service mode: a proxy on PostgreSQL), less than
   the heartbeat TTL the reaper on A judges by, while two single-node jobs run on the GPUs left. Both
   parts and both jobs go on, every log complete and in order; one attempt each, none called lost.
@@ -24,7 +26,8 @@ from portal.realtime.models import Event
 from scheduler.execution.process import group_members
 from scheduler.models import Attempt, AttemptPart, Job, Node
 from scheduler.selectors.jobs import part_log_file
-from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, ticking, ticks
+from tests.actors import api_client_for
+from tests.scheduler.drills.conftest import A100_NODE, L40S_NODE, model_of, ticking, ticks
 from tests.scheduler.jobs.test_job_execution import final, log_text, submit
 from tests.stack import sign_in, wait_for
 from tests.tcp_proxy import TcpProxy
@@ -32,6 +35,7 @@ from tests.tcp_proxy import TcpProxy
 pytestmark = pytest.mark.stack
 
 COMMAND = 'echo "rank $NODE_RANK of $NNODES"; sleep 300'
+SINGLE_COMMAND = "echo single; sleep 300"
 
 
 def parts_running(job: Job, number: int) -> dict[str, AttemptPart]:
@@ -49,8 +53,9 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     drill.agent("agent-b", L40S_NODE)
     drill.node_worker("node-a", "--node", A100_NODE)  # with the default queue: the reaper and the passes
     drill.node_worker("node-b", "--node", L40S_NODE, "--no-default")
+    single_a, single_b = _one_single_node_job_on_each_node(researcher)
     cursor = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0  # the socket reads from here
-    job = submit(researcher, gpus=6, multi_node=True, command=COMMAND, time_limit="PT10M")
+    job = submit(researcher, gpus=6, multi_node=True, command=COMMAND, time_limit="PT10M")  # 3 + 3: what is left
     watcher = ThreadPoolExecutor(max_workers=1)  # the websocket on the second web process, in a thread
     cookies = sign_in(second_web, researcher.username)
     story = watcher.submit(asyncio.run, _follow(second_web, cookies, job_id=job.pk, after=cursor))
@@ -73,6 +78,15 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     assert Node.objects.get(name=L40S_NODE).last_heartbeat < timezone.now() - timezone.timedelta(seconds=2)  # silent
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "pending", timeout=60, what="the job requeued")
     lost_after = time.monotonic() - killed
+    # B's single-node job, lost with B, runs again on A's free GPUs while B is away; A's runs on.
+    retry_b = wait_for(lambda: _running(single_b, number=2), timeout=30, what="B's single-node job running on A")
+    assert retry_b.node.name == A100_NODE
+    assert list(Attempt.objects.filter(job=single_b).values_list("state", flat=True)) == ["lost", "running"]
+    left_on_b = Attempt.objects.get(job=single_b, number=1)
+    assert left_on_b.ended_at <= retry_b.started_at  # never two live attempts
+    # Like B's part, its group runs on until B comes back: with B's worker and agent dead nothing on B
+    # stops it, and the reaper requeues once B has been silent past the node-down grace (docs/decisions.md §6).
+    assert group_members(left_on_b.pgid)
 
     # Six GPUs need both nodes: nothing is placed while B is away.
     time.sleep(3)
@@ -85,10 +99,10 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     # never ran), which kept no process logs.
     drill.node_worker("node-b", "--node", L40S_NODE, "--no-default")
     drill.agent("agent-b", L40S_NODE)
-    second = _retry_running_after_leftovers_gone(job, leftover_pgid=on_b.pgid)
+    second = _retry_running_after_leftovers_gone(job, leftover_pgids=(on_b.pgid, left_on_b.pgid))
     started = Attempt.objects.get(job=job, number=2).started_at
     assert started is not None and lost.ended_at <= started
-    assert not group_members(on_b.pgid)
+    assert not group_members(on_b.pgid) and not group_members(left_on_b.pgid)
     assert set(second) == {A100_NODE, L40S_NODE}
     assert list(Attempt.objects.filter(job=job).order_by("number").values_list("state", flat=True)) == [
         "lost",
@@ -99,11 +113,41 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     watcher.shutdown()
     assert kinds == ["job.submitted", "job.started", "job.attempt_lost", "job.requeued", "job.started"]
     assert board_ticks > 0  # the board's GPU ticks reach the second process's socket too
-    from tests.actors import api_client_for
+    assert list(Attempt.objects.filter(job=single_a).values_list("state", flat=True)) == ["running"]
+    groups = [part.pgid for part in second.values()]
+    for other in (single_a, single_b):
+        groups.append(Attempt.objects.get(job=other, state="running").pgid)
+    for cancelled in (job, single_a, single_b):
+        assert api_client_for(researcher).post(f"/api/v1/jobs/{cancelled.pk}/cancel/").status_code in (200, 202)
+    for pgid in groups:
+        wait_for(lambda pgid=pgid: not group_members(pgid), timeout=30, what="the jobs stopped")
 
-    assert api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/").status_code in (200, 202)
-    for part in second.values():
-        wait_for(lambda part=part: not group_members(part.pgid), timeout=30, what="the retry stopped")
+
+def _one_single_node_job_on_each_node(researcher) -> tuple[Job, Job]:
+    """A one-GPU job running on A (asking for A's model) and one running on B that asks for no model, so
+    that it may run again on A. Best fit puts a one-GPU job on the fullest node that holds it, so A is
+    full when B's is placed: a filler takes A's other three GPUs and is cancelled once B's is placed,
+    leaving 3 + 3 GPUs for the two-node job."""
+    single_a = submit(researcher, command=SINGLE_COMMAND, gpu_model=model_of(A100_NODE))
+    filler = submit(researcher, gpus=3, command="sleep 300", gpu_model=model_of(A100_NODE))
+    wait_for(lambda: Attempt.objects.filter(job__in=(single_a, filler)).count() == 2, what="A's jobs placed")
+    single_b = submit(researcher, command=SINGLE_COMMAND)
+    assert _running(single_b, number=1, timeout=60).node.name == L40S_NODE
+    assert api_client_for(researcher).post(f"/api/v1/jobs/{filler.pk}/cancel/").status_code in (200, 202)
+    assert _running(single_a, number=1, timeout=60).node.name == A100_NODE
+    wait_for(lambda: Job.objects.get(pk=filler.pk).ended_at, timeout=30, what="the filler ended")
+    return single_a, single_b
+
+
+def _running(job: Job, *, number: int, timeout: float = 0) -> Attempt | None:
+    """The job's attempt `number` once it runs its process group (waiting up to `timeout` s if given)."""
+
+    def running():
+        return Attempt.objects.filter(job=job, number=number, state="running", pgid__isnull=False).first()
+
+    return (
+        wait_for(running, timeout=timeout, what=f"attempt {number} of job {job.pk} running") if timeout else running()
+    )
 
 
 async def _follow(url: str, cookies, *, job_id: int, after: int, timeout: float = 240) -> tuple[list[str], int]:
@@ -133,13 +177,15 @@ async def _follow(url: str, cookies, *, job_id: int, after: int, timeout: float 
     return kinds, ticks_seen
 
 
-def _retry_running_after_leftovers_gone(job: Job, *, leftover_pgid: int, timeout: float = 90) -> dict:
+def _retry_running_after_leftovers_gone(job: Job, *, leftover_pgids: tuple[int, ...], timeout: float = 90) -> dict:
     """Watch every 0.1 s until the retry's parts run, failing the moment one of them has a process group
-    while B's leftover group of attempt 1 still lives (the job running twice at once)."""
+    while one of B's leftover groups still lives: the two-node job's attempt 1 (the job running twice at
+    once) or the lost single-node job's (B taking work before it cleared its leftovers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         started = AttemptPart.objects.filter(attempt__job=job, attempt__number=2, pgid__isnull=False).exists()
-        assert not (started and group_members(leftover_pgid)), "the retry started beside B's leftover group"
+        leftovers = [pgid for pgid in leftover_pgids if group_members(pgid)]
+        assert not (started and leftovers), f"the retry started beside B's leftover groups {leftovers}"
         running = parts_running(job, 2)
         if running:
             return running
