@@ -117,6 +117,7 @@ def _start(part: AttemptPart, launch: PartLaunch) -> JobProcess:
         env=env,
         log_path=part_log_file(attempt, part.rank),
         user=settings.JOB_RUN_AS_USER or None,
+        kill_grace_seconds=settings.JOB_KILL_GRACE_SECONDS,
     )
 
 
@@ -133,6 +134,12 @@ class PartRunner:
         self.last_heartbeat = time.monotonic()
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.process.lifeline_cut()  # the group is stopped on every way out: its guard goes with it
+
+    def _run(self) -> None:
         try:
             outcome = self._supervise()
         except AttemptNotOurs:

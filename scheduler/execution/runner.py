@@ -220,6 +220,7 @@ def _start(attempt: Attempt, job: Job) -> JobProcess:
             env=env,
             log_path=workdir / "output.log",
             user=_run_as_user(),
+            kill_grace_seconds=settings.JOB_KILL_GRACE_SECONDS,
         )
     except OSError:
         if _run_as_user():
@@ -244,6 +245,12 @@ class Runner:
         self.last_heartbeat = time.monotonic()  # the claim wrote the first one
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.process.lifeline_cut()  # the group is stopped on every way out: its guard goes with it
+
+    def _run(self) -> None:
         try:
             outcome = self._supervise()
         except AttemptNotOurs:

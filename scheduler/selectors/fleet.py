@@ -14,7 +14,7 @@ from django.db.models import Case, CharField, Count, Q, QuerySet, TextField, Val
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from scheduler.execution.process import process_groups
+from scheduler.execution.process import lifeline_guard, process_groups
 from scheduler.gpu.backends import SimulatedLoad
 from scheduler.gpu.rogue import RunningAttempt
 from scheduler.models import (
@@ -236,7 +236,9 @@ def simulated_load(*, attempts: Iterable[RunningAttempt]) -> dict[str, Simulated
 
 
 def _started_pids(attempt: RunningAttempt, groups: dict[int, list[int]]) -> tuple[int, ...]:
+    """The group's members but its lifeline guard (never a CUDA process: it only waits on a pipe)."""
     members = set(groups.get(attempt.process_group, ())) if attempt.process_group else set()
+    members = {pid for pid in members if not lifeline_guard(pid)}
     started = members - {attempt.process_group} or members or set(attempt.pids)
     return tuple(sorted(started))
 

@@ -67,7 +67,8 @@ class Drill:
         )
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Kill the worker's process group; jobs run in sessions of their own and survive it."""
+        """Kill the worker's process group. Its jobs run in sessions of their own, outside it, but a
+        SIGKILLed worker's jobs stop on their own: their lifelines close with it (docs/jobs.md)."""
         process = self.processes.pop(name)
         os.killpg(process.pid, sig)
         process.wait(30)
@@ -112,7 +113,7 @@ def drill(live_stack):
     try:
         yield running
     finally:
-        running.stop_all()  # leftover job groups: the agent stops them (their worker is gone)
+        running.stop_all()  # their jobs' groups stop with them (lifelines), or the agent stops them
 
 
 @pytest.fixture

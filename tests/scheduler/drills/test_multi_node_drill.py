@@ -1,11 +1,13 @@
 """Issue 25's drills: two emulated nodes, each with its own worker and agent as on two hosts, run a job
 across both.
 
-- Node B's worker and agent are SIGKILLed mid-job. B's part falls silent, the attempt is lost, the part
-  on A is stopped (no half-job holding GPUs), the job is requeued once; B comes back and kills its
-  leftover group before it runs anything, and the requeued attempt starts only after that. Beside it a
-  single-node job on each node: B's is lost with B and runs again on A while B is away, A's runs on
-  untouched. Meanwhile a second web process serves a websocket that follows the job and the board:
+- Node B's worker and agent are SIGKILLed mid-job (the host stays up). B's process groups (its part and
+  its single-node job) stop within about a second, on their own: each job's lifeline closed with the
+  worker, and its guard stopped its group (docs/jobs.md, "When things fall over"). B's part falls
+  silent, the attempt is lost, the part on A is stopped (no half-job holding GPUs), the job is
+  requeued once, and nothing of it runs twice, not even for a while. Beside it a single-node job on
+  each node: B's is lost with B and runs again on A while B is away, its group on B long gone; A's
+  runs on untouched. B comes back and takes the retry's part. Meanwhile a second web process serves a websocket that follows the job and the board:
   every step of the story reaches it, whichever process made it (the board page itself over that
   process: tests/e2e/test_gpu_board_two_nodes.py).
 - Node B's worker loses the database for 20 s mid-job (service mode: a proxy on PostgreSQL), less than
@@ -45,7 +47,7 @@ def parts_running(job: Job, number: int) -> dict[str, AttemptPart]:
     return {part.node.name: part for part in ready} if len(ready) == 2 else {}
 
 
-def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_before_the_retry(
+def test_node_b_killed_mid_job_stops_b_s_groups_at_once_and_the_part_on_a_and_nothing_runs_twice(
     drill, second_web, researcher
 ):
     drill.stack.stop("agent")  # the stack's agent plays every simulated node: one agent per node instead
@@ -62,10 +64,17 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     first = wait_for(lambda: parts_running(job, 1), timeout=60, what="both parts running")
     on_a, on_b = first[A100_NODE], first[L40S_NODE]
     assert group_members(on_a.pgid) and group_members(on_b.pgid)
+    on_b_single = Attempt.objects.get(job=single_b, number=1).pgid
+    assert group_members(on_b_single)
 
     drill.kill("node-b")
     drill.kill("agent-b")
     killed = time.monotonic()
+    # Nothing on B is alive to stop them, yet B's groups end with their worker: their lifelines closed.
+    wait_for(lambda: not group_members(on_b.pgid) and not group_members(on_b_single), timeout=5, what="B's groups gone")
+    gone_after = time.monotonic() - killed
+    assert gone_after < 2, f"B's groups took {gone_after:.1f} s to stop"
+    assert not Attempt.objects.filter(job__in=(job, single_b), number=2).exists()  # before any retry
     lost = wait_for(
         lambda: Attempt.objects.filter(job=job, number=1, state="lost").first(), timeout=90, what="attempt 1 lost"
     )
@@ -74,7 +83,6 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     wait_for(lambda: AttemptPart.objects.get(pk=on_a.pk).state == "ended", timeout=30, what="the part on A ended")
     part_a = AttemptPart.objects.get(pk=on_a.pk)
     assert part_a.state == "ended" and part_a.outcome != "succeeded", (part_a.outcome, part_a.reason)
-    assert group_members(on_b.pgid), "B's group runs on: nothing on B is left to stop it"
     assert Node.objects.get(name=L40S_NODE).last_heartbeat < timezone.now() - timezone.timedelta(seconds=2)  # silent
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "pending", timeout=60, what="the job requeued")
     lost_after = time.monotonic() - killed
@@ -84,9 +92,9 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
     assert list(Attempt.objects.filter(job=single_b).values_list("state", flat=True)) == ["lost", "running"]
     left_on_b = Attempt.objects.get(job=single_b, number=1)
     assert left_on_b.ended_at <= retry_b.started_at  # never two live attempts
-    # Like B's part, its group runs on until B comes back: with B's worker and agent dead nothing on B
-    # stops it, and the reaper requeues once B has been silent past the node-down grace (docs/decisions.md §6).
-    assert group_members(left_on_b.pgid)
+    # Nor two live process groups: the reaper requeued once B had been silent past the node-down grace
+    # (docs/decisions.md §6), long after B's group stopped with its worker.
+    assert not group_members(left_on_b.pgid)
 
     # Six GPUs need both nodes: nothing is placed while B is away.
     time.sleep(3)
@@ -108,7 +116,7 @@ def test_node_b_killed_mid_job_stops_the_part_on_a_and_b_clears_its_leftovers_be
         "lost",
         "running",
     ]
-    print(f"drill: attempt lost and the job requeued {lost_after:.1f} s after the kill")
+    print(f"drill: B's groups gone {gone_after:.2f} s and the job requeued {lost_after:.1f} s after the kill")
     kinds, board_ticks = story.result(timeout=60)
     watcher.shutdown()
     assert kinds == ["job.submitted", "job.started", "job.attempt_lost", "job.requeued", "job.started"]
@@ -179,8 +187,8 @@ async def _follow(url: str, cookies, *, job_id: int, after: int, timeout: float 
 
 def _retry_running_after_leftovers_gone(job: Job, *, leftover_pgids: tuple[int, ...], timeout: float = 90) -> dict:
     """Watch every 0.1 s until the retry's parts run, failing the moment one of them has a process group
-    while one of B's leftover groups still lives: the two-node job's attempt 1 (the job running twice at
-    once) or the lost single-node job's (B taking work before it cleared its leftovers)."""
+    while one of B's old groups lives: the two-node job's attempt 1 (the job running twice at once) or
+    the lost single-node job's (B taking work beside a leftover)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         started = AttemptPart.objects.filter(attempt__job=job, attempt__number=2, pgid__isnull=False).exists()

@@ -19,7 +19,7 @@ from scheduler.execution.ownership import (
     supervising,
 )
 from scheduler.execution.process import ATTEMPT_MARKER, group_members, group_terminate, process_start
-from scheduler.execution.runner import AttemptNotOurs, attempt_run, attempt_stop_request
+from scheduler.execution.runner import AttemptNotOurs, Runner, attempt_run, attempt_stop_request
 from scheduler.models import Attempt, AttemptState
 from scheduler.services.jobs import attempt_finish
 from tests.scheduler.factories import fleet, running_job
@@ -157,3 +157,27 @@ def test_the_agent_matches_attempts_to_readings_by_node_not_by_the_workers_host(
     _, attempt = running_job(researcher, host="the-workers-host")
     (found,) = running_attempts()
     assert found.node == Attempt.objects.get(pk=attempt.pk).node.name != "the-workers-host"
+
+
+@pytest.mark.parametrize("ending", ["exits", "lost"])
+def test_the_runner_lets_go_of_its_jobs_lifeline_however_the_job_ends(gpus, researcher, tmp_path, settings, ending):
+    """A worker running jobs for weeks keeps no write end of a job it no longer supervises (one file
+    descriptor per job, and a guard left waiting), and leaves no guard behind in the group."""
+    settings.JOB_RUN_AS_USER, settings.JOB_DATA_ROOT = "", tmp_path  # as this process: no folder to hand back
+    job, attempt = running_job(researcher, command="exit 3" if ending == "exits" else "sleep 300")
+    process = process_start(
+        command=job.command,
+        cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"], ATTEMPT_MARKER: str(attempt.pk)},
+        log_path=tmp_path / "output.log",
+        kill_grace_seconds=1,
+    )
+    if ending == "lost":
+        attempt_finish(attempt=attempt, state=AttemptState.LOST, reason="no heartbeat")
+
+    Runner(attempt=attempt, job=job, process=process, worker=attempt.worker).run()
+
+    assert process.lifeline.closed
+    assert group_members(process.pgid) == []
+    ended = Attempt.objects.get(pk=attempt.pk)
+    assert (ended.state, ended.exit_code) == (("failed", 3) if ending == "exits" else ("lost", None))

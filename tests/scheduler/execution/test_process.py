@@ -2,12 +2,22 @@
 
 import os
 import pwd
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from scheduler.execution.environment import job_environment, job_variable_errors
-from scheduler.execution.process import exit_status, group_alive, group_members, group_terminate, process_start
+from scheduler.execution.process import (
+    exit_status,
+    group_alive,
+    group_members,
+    group_terminate,
+    lifeline_guard,
+    process_start,
+)
 
 STUBBORN = (
     "trap '' TERM; "  # this shell ignores SIGTERM
@@ -109,3 +119,116 @@ def test_a_root_worker_runs_the_job_as_the_configured_user_with_no_root_group(tm
         nobody.pw_dir,
     ]
     assert (tmp_path / "made-by-job").stat().st_uid == nobody.pw_uid
+
+
+# -- the lifeline (docs/jobs.md, "When things fall over": a worker dies) ------------------------------
+
+GRANDCHILDREN = "sh -c 'sleep 300 & sleep 300' & echo started; wait"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def sleeps_started(pgid, timeout=10.0):
+    """The group's members once both grandchild sleeps run (a little after "started" is logged)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = group_members(pgid)
+        if sum(Path(f"/proc/{pid}/comm").read_text().strip() == "sleep" for pid in members) >= 2:
+            return members
+        time.sleep(0.02)
+    raise AssertionError(f"the grandchildren of group {pgid} never started")
+
+
+def wait_until_gone(pgid, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return group_members(pgid)
+
+
+def test_a_job_whose_lifeline_is_cut_stops_its_whole_group_grandchildren_included(tmp_path):
+    job = process_start(
+        command=GRANDCHILDREN, cwd=str(tmp_path), env={"PATH": os.environ["PATH"]}, log_path=tmp_path / "log"
+    )
+    members = sleeps_started(job.pgid)  # the job's shell, sh (unless it exec'd the last sleep), two sleeps, the guard
+    assert [pid for pid in members if lifeline_guard(pid)] and not lifeline_guard(job.pid)
+
+    job.lifeline_cut()  # what the kernel does when the worker dies
+
+    assert wait_until_gone(job.pgid) == []
+    assert job.popen.wait(5) == -15  # the job got SIGTERM first
+
+
+def test_a_job_ignoring_sigterm_is_killed_once_the_grace_after_the_cut_is_over(tmp_path):
+    job = process_start(
+        command=STUBBORN,
+        cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"]},
+        log_path=tmp_path / "log",
+        kill_grace_seconds=0.5,
+    )
+    wait_for_log(job.log_path, "started")
+    job.lifeline_cut()
+    assert wait_until_gone(job.pgid) == []
+    assert job.popen.wait(5) == -9
+
+
+def test_a_worker_killed_by_sigkill_takes_its_jobs_down_with_it(tmp_path):
+    """A real worker process, SIGKILLed: the kernel closes its write end; the job's leader, orphaned,
+    is reaped by whoever adopts it, and the guard stops the group, grandchildren included."""
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            "from pathlib import Path\n"
+            "from scheduler.execution.process import process_start\n"
+            f"job = process_start(command={GRANDCHILDREN!r}, cwd={str(tmp_path)!r}, env={{'PATH': os.environ['PATH']}},"
+            f" log_path=Path({str(tmp_path / 'log')!r}), kill_grace_seconds=1)\n"
+            "print(job.pgid, flush=True)\n"
+            "time.sleep(300)\n",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+    )
+    pgid = int(worker.stdout.readline())
+    assert sleeps_started(pgid)
+
+    worker.kill()
+    worker.wait(5)
+
+    assert wait_until_gone(pgid) == []
+
+
+def test_the_lifeline_keeps_the_jobs_exit_status_and_stays_out_of_its_reach(tmp_path):
+    env = {"PATH": os.environ["PATH"]}
+    exits = process_start(command="exit 3", cwd=str(tmp_path), env=env, log_path=tmp_path / "exits")
+    assert exits.popen.wait(10) == 3
+    killed = process_start(command="kill -KILL $$", cwd=str(tmp_path), env=env, log_path=tmp_path / "killed")
+    assert killed.popen.wait(10) == -9
+    # The job's stdin is /dev/null and it holds no end of the lifeline: it cannot cut it, nor keep it alive.
+    fds = process_start(
+        command="ls -l /proc/$$/fd; cat; echo read-all", cwd=str(tmp_path), env=env, log_path=tmp_path / "fds"
+    )
+    assert fds.popen.wait(10) == 0
+    listing = fds.log_path.read_text()
+    assert "read-all" in listing and "pipe:" not in listing and "/dev/null" in listing
+    for job in (exits, killed, fds):
+        job.lifeline_cut()
+        assert wait_until_gone(job.pgid) == []
+
+
+def test_signals_a_job_sends_its_own_group_leave_the_lifeline_standing(tmp_path):
+    job = process_start(
+        command="trap '' HUP USR1 USR2; kill -HUP 0; kill -USR1 0; kill -USR2 0; echo sent; sleep 300",
+        cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"]},
+        log_path=tmp_path / "log",
+    )
+    wait_for_log(job.log_path, "sent")
+    assert [pid for pid in group_members(job.pgid) if lifeline_guard(pid)]
+    started = time.monotonic()
+    group_terminate(pgid=job.pgid, grace_seconds=10, popen=job.popen)  # the guard dies at once on SIGTERM
+    assert time.monotonic() - started < 5
+    assert job.popen.returncode == -15
+    job.lifeline_cut()

@@ -1,12 +1,16 @@
 """The board's process list names each process's job and the job's user: from the running
 attempt, through the agent's tick, to the API and the board card."""
 
+import os
+
 import pytest
 
 from scheduler.agent import Agent
+from scheduler.execution.process import group_members, group_terminate, lifeline_guard, process_start
 from scheduler.gpu.backends import SimulatedBackend
+from scheduler.gpu.rogue import RunningAttempt
 from scheduler.models import Attempt, Gpu, Node
-from scheduler.selectors.fleet import running_attempts
+from scheduler.selectors.fleet import running_attempts, simulated_load
 from scheduler.services.jobs import attempt_finish
 from tests.actors import api_client_for
 from tests.scheduler.factories import running_job
@@ -104,3 +108,19 @@ def test_a_running_jobs_own_processes_show_its_job_and_user_and_none_is_rogue(re
     assert {(r["job"], r["user"], r["rogue"]) for r in rows} == {(job.pk, "researcher", "")}
     assert not Gpu.objects.filter(rogue_count__gt=0).exists()
     api_client_for(researcher).post(f"/api/v1/jobs/{job.pk}/cancel/")
+
+
+def test_the_simulated_fleet_shows_a_jobs_processes_and_never_its_lifeline_guard(tmp_path):
+    """A real group from process_start: the job's own process on its GPU, not the guard waiting beside it."""
+    job = process_start(
+        command="sleep 300", cwd=str(tmp_path), env={"PATH": os.environ["PATH"]}, log_path=tmp_path / "log"
+    )
+    try:
+        members = wait_for(lambda: len(group_members(job.pgid)) == 3 and group_members(job.pgid), what="started")
+        (guard,) = [pid for pid in members if lifeline_guard(pid)]
+        (sleep,) = set(members) - {job.pid, guard}  # the command `/bin/sh -c` (the leader) started
+        attempt = RunningAttempt(attempt_id=5, node="n", gpu_uuids=frozenset({"GPU-0"}), process_group=job.pgid)
+        assert simulated_load(attempts=[attempt])["GPU-0"].pids == (sleep,)
+    finally:
+        group_terminate(pgid=job.pgid, grace_seconds=1, popen=job.popen)
+        job.lifeline_cut()
