@@ -80,6 +80,13 @@ class Drill:
     def log(self, name: str) -> str:
         return (self.stack.log_dir / f"drill-{name}.log").read_text(errors="replace")
 
+    def log_tails(self, lines: int = 60) -> str:
+        """The last lines of every process the drill started (killed ones too) and of the stack's own."""
+        logs = sorted(self.stack.log_dir.glob("*.log"))
+        return "\n".join(
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) for log in logs
+        )
+
     def _start(self, name: str, argv: list[str], env: dict | None, *, wait: bool = True) -> None:
         log = open(self.stack.log_dir / f"drill-{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
@@ -98,6 +105,16 @@ class Drill:
             timeout=60,
             what=f"worker {name} up",
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed drill's report carries its processes' logs: CI keeps nothing else of them."""
+    report = yield
+    drill = getattr(item, "funcargs", {}).get("drill")
+    if report.failed and isinstance(drill, Drill):
+        report.sections.append(("drill processes' logs", drill.log_tails()))
+    return report
 
 
 @pytest.fixture
