@@ -20,9 +20,9 @@ from portal.inputs import month_from
 from portal.teams.services import quota_of  # limits live in portal (docs/decisions.md §1)
 from scheduler.models import Booking, BookingIdlePeriod, GpuOccupancy, OccupancyKind
 from scheduler.selectors import usage_totals
+from scheduler.selectors.chunks import in_chunks
 
 HOUR = 3600.0
-IN_CHUNK = 10_000  # ids per `IN (...)`: under SQLite's bound on a statement's parameters
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,8 @@ def _idle_hours(*, lo, hi, team_ids, per_user: bool) -> dict[tuple, float]:
         if teams is None or team_id in teams
     }
     hours: dict[tuple, float] = defaultdict(float)
-    ids = list(owners)
-    for i in range(0, len(ids), IN_CHUNK):
-        for booking_id, booking_hours in _idle_hours_of(ids[i : i + IN_CHUNK], lo=lo, hi=hi).items():
+    for chunk in in_chunks(list(owners)):
+        for booking_id, booking_hours in _idle_hours_of(chunk, lo=lo, hi=hi).items():
             team_id, user_id = owners[booking_id]
             hours[(team_id, user_id if per_user else None)] += booking_hours
     return hours

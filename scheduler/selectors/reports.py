@@ -28,7 +28,8 @@ from scheduler.models import (
     OccupancyKind,
 )
 from scheduler.selectors import usage_totals
-from scheduler.selectors.quotas import IN_CHUNK, of_teams
+from scheduler.selectors.chunks import in_chunks
+from scheduler.selectors.quotas import of_teams
 
 HOUR = 3600.0
 LONG_WAIT_S = 3600.0
@@ -49,13 +50,23 @@ class JobScope:
     gpu_model: str | None = None
     user_id: int | None = None
 
+    def where(self, *, team: str = "", user: str = "", node: str = "", model: str = "") -> Q:
+        """The scope as a filter on rows that name its dimensions by these fields. Only the dimensions
+        given a field narrow: a caller names the ones its rows carry."""
+        narrowed = Q()
+        for field, value, lookup in (
+            (team, self.team_ids, "__in"),
+            (user, self.user_id, ""),
+            (node, self.node_id, ""),
+            (model, self.gpu_model, ""),
+        ):
+            if field and value is not None:
+                narrowed &= Q(**{field + lookup: value})
+        return narrowed
+
 
 def _jobs(scope: JobScope):
-    jobs = Job.objects.all()
-    if scope.team_ids is not None:
-        jobs = jobs.filter(team_id__in=scope.team_ids)
-    if scope.user_id is not None:
-        jobs = jobs.filter(owner_id=scope.user_id)
+    jobs = Job.objects.filter(scope.where(team="team_id", user="owner_id"))
     if scope.node_id is not None:
         jobs = jobs.filter(pk__in=Attempt.objects.filter(node_id=scope.node_id).values("job_id"))
     if scope.gpu_model is not None:
@@ -193,10 +204,9 @@ def idle_totals(*, lo: datetime, hi: datetime, scope: JobScope, now: datetime) -
 def idle_rows(totals: list[IdleTotal]) -> list[IdleRow]:
     """The bookings behind `totals`, in their order, with the fields the report shows."""
     fields = {}
-    ids = [t.booking_id for t in totals]
-    for i in range(0, len(ids), IN_CHUNK):
-        chunk = Booking.objects.filter(pk__in=ids[i : i + IN_CHUNK]).values_list("pk", "start", "end", "state")
-        fields.update((pk, rest) for pk, *rest in chunk)
+    for chunk in in_chunks([t.booking_id for t in totals]):
+        rows = Booking.objects.filter(pk__in=chunk).values_list("pk", "start", "end", "state")
+        fields.update((pk, rest) for pk, *rest in rows)
     return [IdleRow(t.booking_id, t.team_id, t.user_id, *fields[t.booking_id], t.idle_hours) for t in totals]
 
 
@@ -283,16 +293,9 @@ def _team_totals(scope: JobScope, *, lo: datetime, upto: datetime):
 
 
 def _burn_rows(*, lo: datetime, hi: datetime, scope: JobScope):
-    rows = GpuOccupancy.objects.filter(start__lt=hi, end__gt=lo)
-    if scope.team_ids is not None:
-        rows = of_teams(rows, scope.team_ids)
-    if scope.user_id is not None:
-        rows = rows.filter(user_id=scope.user_id)
-    if scope.node_id is not None:
-        rows = rows.filter(gpu__node_id=scope.node_id)
-    if scope.gpu_model is not None:
-        rows = rows.filter(gpu__model=scope.gpu_model)
-    return rows
+    rows = GpuOccupancy.objects.filter(scope.where(user="user_id", node="gpu__node_id", model="gpu__model"))
+    rows = rows.filter(start__lt=hi, end__gt=lo)
+    return rows if scope.team_ids is None else of_teams(rows, scope.team_ids)
 
 
 def _held(lo: datetime, until: datetime):
@@ -328,11 +331,7 @@ def gpu_time_split(*, buckets: list[tuple[datetime, datetime]], scope: JobScope,
     occupancy and the capacity. Hours beat has rolled are read from their totals (_held_in_buckets), the
     rest live. Drained hours come from the audit log's drain and undrain entries
     (`_drained_in_buckets`): the fleet's, whatever the team or user."""
-    gpus = Gpu.objects.all()
-    if scope.node_id is not None:
-        gpus = gpus.filter(node_id=scope.node_id)
-    if scope.gpu_model is not None:
-        gpus = gpus.filter(model=scope.gpu_model)
+    gpus = Gpu.objects.filter(scope.where(node="node_id", model="model"))
     count = gpus.count()
     held = _held_in_buckets(buckets=buckets, scope=scope, now=now)
     drained = _drained_in_buckets(buckets=buckets, gpus=gpus, now=now)
@@ -392,23 +391,13 @@ def _live_held_in_buckets(*, buckets, scope: JobScope, now: datetime) -> list[tu
 
 def _booked_by(scope: JobScope) -> Q:
     """Narrows (idle period, occupancy row) pairs to the bookings of the scope's teams and user."""
-    who = Q()
-    if scope.team_ids is not None:
-        who &= Q(booking__team_id__in=scope.team_ids)
-    if scope.user_id is not None:
-        who &= Q(booking__user_id=scope.user_id)
-    return who
+    return scope.where(team="booking__team_id", user="booking__user_id")
 
 
 def _held_on(scope: JobScope) -> Q:
     """Narrows (idle period, occupancy row) pairs to the GPUs of the scope's node or model: a booking
     across nodes is idle on a node only for its GPUs there."""
-    on = Q()
-    if scope.node_id is not None:
-        on &= Q(booking__occupancy__gpu__node_id=scope.node_id)
-    if scope.gpu_model is not None:
-        on &= Q(booking__occupancy__gpu__model=scope.gpu_model)
-    return on
+    return scope.where(node="booking__occupancy__gpu__node_id", model="booking__occupancy__gpu__model")
 
 
 def _drained_in_buckets(*, buckets, gpus, now: datetime) -> list[float]:

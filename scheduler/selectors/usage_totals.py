@@ -118,14 +118,7 @@ def idle_seconds_by_booking(scope, *, lo: datetime, hi: datetime) -> list[tuple[
     """(booking, team, user, idle GPU-seconds) of the scope's bookings in the whole hours [lo, hi),
     all before `rolled_until()`. Any scope narrows these rows: each names its node and GPU model."""
     rows = BookingIdleHour.objects.filter(hour__gte=lo, hour__lt=hi)
-    if scope.team_ids is not None:
-        rows = rows.filter(team_id__in=scope.team_ids)
-    if scope.user_id is not None:
-        rows = rows.filter(user_id=scope.user_id)
-    if scope.node_id is not None:
-        rows = rows.filter(node_id=scope.node_id)
-    if scope.gpu_model is not None:
-        rows = rows.filter(gpu_model=scope.gpu_model)
+    rows = rows.filter(scope.where(team="team_id", user="user_id", node="node_id", model="gpu_model"))
     owners = ("booking_id", "team_id", "user_id")  # one team and user per booking: grouped by booking
     return list(rows.values(*owners).annotate(seconds=Sum("idle_seconds")).values_list(*owners, "seconds"))
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db.models import Q
 from django.test import Client, override_settings
 
 from scheduler.models import Attempt, BookingIdlePeriod, Job
@@ -349,3 +350,10 @@ def test_the_index_links_every_report(admin):
     html = page_client(admin).get("/reports/").content.decode()
     for name in ("split", "burn", "idle", "waits", "outcomes", "labeling", "quotas"):
         assert f'href="/reports/{name}/"' in html
+
+
+def test_a_scope_narrows_only_the_dimensions_a_caller_names_a_field_for():
+    scope = JobScope(team_ids=(1, 2), user_id=3, node_id=4, gpu_model="A100-80GB")
+    assert scope.where(team="team_id", model="gpu__model") == Q(team_id__in=(1, 2)) & Q(gpu__model="A100-80GB")
+    assert scope.where(user="owner_id", node="node_id") == Q(owner_id=3) & Q(node_id=4)
+    assert JobScope().where(team="team_id", user="user_id", node="node_id", model="model") == Q()
