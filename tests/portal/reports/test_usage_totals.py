@@ -5,12 +5,16 @@ Berlin is the site zone (October 2026 holds the autumn change), so daily buckets
 hours long and still fall on whole UTC hours.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
+from django.db import OperationalError, connection, connections
 
-from scheduler.models import BookingIdlePeriod, GpuOccupancy, UsageDimension, UsageHour
+from scheduler.models import BookingIdleHour, BookingIdlePeriod, GpuOccupancy, UsageDimension, UsageHour
 from scheduler.selectors.usage_totals import rolled_until
 from scheduler.services.usage_totals import settle_time, usage_hours_roll
 from tests.actors import api_client_for
@@ -157,3 +161,62 @@ def test_a_user_row_per_team_and_exact_seconds(usage, researcher, team_a):
         utc(2026, 11, 1, 1): 3600.0,
         utc(2026, 11, 1, 2): 1200.0,
     }
+
+
+def _both_tables() -> tuple[list, list]:
+    usage = UsageHour.objects.values_list("dimension", "key", "team_id", "hour", "job_seconds", "idle_seconds")
+    idle = BookingIdleHour.objects.values_list("booking_id", "node_id", "gpu_model", "hour", "idle_seconds")
+    return sorted(usage), sorted(idle)
+
+
+def test_the_database_lost_mid_roll_leaves_both_tables_as_they_were(usage, monkeypatch):
+    usage_hours_roll(now=NOW, max_hours=24 * 60)
+    rolled = _both_tables()
+    assert rolled[1], "the fixture's bookings were idle in rolled hours"
+    UsageHour.objects.filter(hour__gte=utc(2026, 11, 1)).delete()  # the watermark steps back to 1 November
+    BookingIdleHour.objects.filter(hour__gte=utc(2026, 11, 1)).delete()
+    stepped_back = _both_tables()
+
+    def connection_lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patched:  # the usage rows are written, the per-booking rows are not
+        patched.setattr(BookingIdleHour.objects, "bulk_create", connection_lost)
+        with pytest.raises(OperationalError):
+            usage_hours_roll(now=NOW)
+    assert _both_tables() == stepped_back  # neither table holds half a roll
+    usage_hours_roll(now=NOW)
+    assert _both_tables() == rolled
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite lets one writer at a time: the second roll's delete waits for the first to commit, then "
+    "replaces the same rows (test_rolling_an_hour_again_replaces_its_rows)",
+)
+def test_two_rolls_at_once_write_each_hour_once(usage):
+    usage_hours_roll(now=NOW, max_hours=24 * 60)
+    rolled = _both_tables()
+    UsageHour.objects.all().delete()
+    BookingIdleHour.objects.all().delete()
+    both_deleted, met = threading.Barrier(2, timeout=30), threading.Event()
+    insert = UsageHour.objects.bulk_create
+
+    def insert_once_both_deleted(*args, **kwargs):  # neither run's first delete sees the other's rows
+        if not met.is_set():
+            both_deleted.wait()
+            met.set()
+        return insert(*args, **kwargs)
+
+    def roll() -> int:
+        try:
+            return usage_hours_roll(now=NOW, max_hours=24 * 60)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(UsageHour.objects, "bulk_create", insert_once_both_deleted):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            hours = sorted(run.result(timeout=60) for run in [pool.submit(roll), pool.submit(roll)])
+    assert hours[0] == 0 and hours[1] > 0  # the second found the hours written and stopped
+    assert _both_tables() == rolled
