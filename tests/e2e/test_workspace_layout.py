@@ -5,7 +5,10 @@ The side panel, its inputs and the overview are measured by their bounding boxes
 class labels and the next/previous shape keys are driven as an annotator would.
 """
 
+import io
+
 import pytest
+from PIL import Image, ImageStat
 
 from labeling.models import Task, TaskStatus
 from labeling.services.annotations import annotation_save
@@ -204,3 +207,33 @@ def test_class_labels_and_jumping_from_shape_to_shape(live_stack, browser, strip
     assert review.evaluate("atelierWorkspace.state.selected") == "bottom"
     assert review.locator('[data-label-for="bottom"] text').text_content() == "4 panel"
     assert page.errors == [] and review.errors == []
+
+
+def test_the_overview_shows_a_strip_too_tall_for_its_thumbnail_from_its_pyramid(live_stack, browser, strip_task):
+    page = page_as(browser, live_stack, "annotator", 1280, 800)
+    open_workspace(page, f"{live_stack.url}/label/{strip_task.pk}/")
+    page.wait_for_function("document.querySelectorAll('#overview .ov-pictures image').length > 0")
+    drawn = page.evaluate(
+        """async () => {
+          const images = [...document.querySelectorAll("#overview .ov-pictures image")];
+          const statuses = await Promise.all(images.map((image) => fetch(image.getAttribute("href")).then((r) => r.status)));
+          const spans = images.map((image) => [+image.getAttribute("y"), +image.getAttribute("y") + +image.getAttribute("height")]);
+          spans.sort((a, b) => a[0] - b[0]);
+          let reached = 0;
+          for (const [top, bottom] of spans) { if (top > reached + 0.5) break; reached = Math.max(reached, bottom); }
+          return { statuses: [...new Set(statuses)], reached, widths: [...new Set(images.map((i) => +i.getAttribute("width")))] };
+        }"""
+    )
+    # Tiles of one level, one column of them, from the strip's top to its bottom without a gap.
+    assert drawn["statuses"] == [200] and abs(drawn["reached"] - HEIGHT) < 1 and drawn["widths"] == [800], drawn
+    # The strip's light paper shows in a band with no shape in it (the column alone is dark grey).
+    overview = rect(page, "#overview")
+    band = {**overview, "y": overview["y"] + overview["height"] * 0.2, "height": overview["height"] * 0.1}
+    brightness = 0.0
+    for _ in range(50):
+        brightness = ImageStat.Stat(Image.open(io.BytesIO(page.screenshot(clip=band))).convert("L")).mean[0]
+        if brightness > 150:
+            break
+        page.wait_for_timeout(100)
+    assert brightness > 150, brightness
+    assert page.errors == []

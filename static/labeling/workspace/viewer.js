@@ -28,8 +28,8 @@ export function revealShape(shape) {
   }
 }
 
-// The whole item in its own column at the right of the viewer: each slice (its thumbnail when that
-// shows the whole slice), a mark per shape, and a frame for what the viewer shows. A tall strip is
+// The whole item in its own column at the right of the viewer: each slice (its thumbnail, or for a
+// tall slice a low level of its pyramid), a mark per shape, and a frame for what the viewer shows. A tall strip is
 // stretched to the column's width (a 60,000 px strip would otherwise be a few pixels wide); click or
 // drag to go there. It lives in its own element, so the layout never depends on the viewer library.
 function buildOverview(item) {
@@ -38,11 +38,15 @@ function buildOverview(item) {
   var tall = item.height / item.width > box.height / Math.max(box.width, 1);
   overview.setAttribute("preserveAspectRatio", tall ? "none" : "xMidYMin meet");
   overview.appendChild(svg("rect", { "class": "ov-item", x: 0, y: 0, width: item.width, height: item.height }));
+  var pictures = svg("g", { "class": "ov-pictures" });
+  overview.appendChild(pictures);
   item.slices.forEach(function (s) {
     var scale = Math.min(1, 256 / s.width);
     if (Math.round(s.height * scale) <= 384) { // the thumbnail holds the whole slice (labeling/ingest/tiles.py)
-      overview.appendChild(svg("image", { href: s.dzi.replace(/tiles\/image\.dzi$/, "thumbnail/"), x: 0, y: s.offset_y,
+      pictures.appendChild(svg("image", { href: s.dzi.replace(/tiles\/image\.dzi$/, "thumbnail/"), x: 0, y: s.offset_y,
                                           width: s.width, height: s.height, preserveAspectRatio: "none" }));
+    } else {
+      drawFromPyramid(s, pictures, box.width);
     }
     if (s.offset_y > 0) overview.appendChild(svg("line", { "class": "ov-slice", x1: 0, y1: s.offset_y, x2: item.width, y2: s.offset_y }));
   });
@@ -61,6 +65,32 @@ function buildOverview(item) {
   els.overview.addEventListener("pointermove", function (e) { if (dragging) overviewJump(e); });
   els.overview.addEventListener("pointerup", function () { dragging = false; });
   els.overview.addEventListener("pointercancel", function () { dragging = false; });
+}
+
+// A slice taller than its thumbnail holds (a webtoon strip) is drawn from a low level of its own Deep
+// Zoom pyramid: the smallest level at least half the column's width, every tile of it placed where
+// its pixels lie in the slice (tile_box in labeling/ingest/tiles.py: overlaps land on each other).
+function drawFromPyramid(s, into, columnWidth) {
+  fetch(s.dzi, { credentials: "same-origin" }).then(function (response) {
+    return response.ok ? response.text() : Promise.reject(response.status);
+  }).then(function (xml) {
+    var dzi = new DOMParser().parseFromString(xml, "application/xml").documentElement;
+    var tile = Number(dzi.getAttribute("TileSize")), overlap = Number(dzi.getAttribute("Overlap"));
+    var maxLevel = Math.ceil(Math.log2(Math.max(s.width, s.height)));
+    var shrink = 1;
+    while (shrink < 2 ** maxLevel && Math.ceil(s.width / (shrink * 2)) >= columnWidth / 2) shrink *= 2;
+    var level = maxLevel - Math.log2(shrink), w = Math.ceil(s.width / shrink), h = Math.ceil(s.height / shrink);
+    var base = s.dzi.replace(/image\.dzi$/, "image_files/" + level + "/");
+    for (var col = 0; col * tile < w; col++) {
+      for (var row = 0; row * tile < h; row++) {
+        var left = col * tile - (col ? overlap : 0), top = row * tile - (row ? overlap : 0);
+        var right = Math.min((col + 1) * tile + overlap, w), bottom = Math.min((row + 1) * tile + overlap, h);
+        into.appendChild(svg("image", { href: base + col + "_" + row + ".jpeg", preserveAspectRatio: "none",
+                                        x: left * s.width / w, y: s.offset_y + top * s.height / h,
+                                        width: (right - left) * s.width / w, height: (bottom - top) * s.height / h }));
+      }
+    }
+  }).catch(function () { /* the column keeps its plain background: the viewer itself says what failed */ });
 }
 
 function overviewPoint(e) {
