@@ -2,6 +2,7 @@
 // vertical coordinate space (world units are the item's width), the overview column of the whole
 // item, and moving through a tall item: the wheel scrolls (Ctrl/⌘ zooms), PageUp/PageDown/Home/End,
 // the next and previous shape, and the page's own zoom buttons.
+import { request } from "../../portal/api.js";
 import { applyTransform, buildOverlay } from "./canvas.js";
 import { els, page, root, state } from "./context.js";
 import { clear, message, svg } from "./dom.js";
@@ -71,10 +72,8 @@ function buildOverview(item) {
 // Zoom pyramid: the smallest level at least half the column's width, every tile of it placed where
 // its pixels lie in the slice (tile_box in labeling/ingest/tiles.py: overlaps land on each other).
 function drawFromPyramid(s, into, columnWidth) {
-  fetch(s.dzi, { credentials: "same-origin" }).then(function (response) {
-    return response.ok ? response.text() : Promise.reject(response.status);
-  }).then(function (xml) {
-    var dzi = new DOMParser().parseFromString(xml, "application/xml").documentElement;
+  request("GET", s.dzi).then(function (answer) {
+    var dzi = new DOMParser().parseFromString(answer.text, "application/xml").documentElement;
     var tile = Number(dzi.getAttribute("TileSize")), overlap = Number(dzi.getAttribute("Overlap"));
     var maxLevel = Math.ceil(Math.log2(Math.max(s.width, s.height)));
     var shrink = 1;
