@@ -209,7 +209,7 @@ def test_class_labels_and_jumping_from_shape_to_shape(live_stack, browser, strip
     assert page.errors == [] and review.errors == []
 
 
-def test_the_overview_shows_a_strip_too_tall_for_its_thumbnail_from_its_pyramid(live_stack, browser, strip_task):
+def test_the_overview_shows_the_strip_itself_from_a_low_level_of_its_pyramid(live_stack, browser, strip_task):
     page = page_as(browser, live_stack, "annotator", 1280, 800)
     open_workspace(page, f"{live_stack.url}/label/{strip_task.pk}/")
     page.wait_for_function("document.querySelectorAll('#overview .ov-pictures image').length > 0")

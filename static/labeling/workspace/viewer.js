@@ -2,7 +2,6 @@
 // vertical coordinate space (world units are the item's width), the overview column of the whole
 // item, and moving through a tall item: the wheel scrolls (Ctrl/⌘ zooms), PageUp/PageDown/Home/End,
 // the next and previous shape, and the page's own zoom buttons.
-import { request } from "../../portal/api.js";
 import { applyTransform, buildOverlay } from "./canvas.js";
 import { els, page, root, state } from "./context.js";
 import { clear, message, svg } from "./dom.js";
@@ -29,10 +28,10 @@ export function revealShape(shape) {
   }
 }
 
-// The whole item in its own column at the right of the viewer: each slice (its thumbnail, or for a
-// tall slice a low level of its pyramid), a mark per shape, and a frame for what the viewer shows. A tall strip is
-// stretched to the column's width (a 60,000 px strip would otherwise be a few pixels wide); click or
-// drag to go there. It lives in its own element, so the layout never depends on the viewer library.
+// The whole item in its own column at the right of the viewer: each slice's picture (drawPictures), a
+// mark per shape, and a frame for what the viewer shows. A tall strip is stretched to the column's
+// width (a 60,000 px strip would otherwise be a few pixels wide); click or drag to go there. It lives
+// in its own element, so the layout never depends on the viewer library.
 function buildOverview(item) {
   overview = svg("svg", { "data-testid": "overview", viewBox: "0 0 " + item.width + " " + item.height });
   var box = els.overview.getBoundingClientRect();
@@ -42,15 +41,9 @@ function buildOverview(item) {
   var pictures = svg("g", { "class": "ov-pictures" });
   overview.appendChild(pictures);
   item.slices.forEach(function (s) {
-    var scale = Math.min(1, 256 / s.width);
-    if (Math.round(s.height * scale) <= 384) { // the thumbnail holds the whole slice (labeling/ingest/tiles.py)
-      pictures.appendChild(svg("image", { href: s.dzi.replace(/tiles\/image\.dzi$/, "thumbnail/"), x: 0, y: s.offset_y,
-                                          width: s.width, height: s.height, preserveAspectRatio: "none" }));
-    } else {
-      drawFromPyramid(s, pictures, box.width);
-    }
     if (s.offset_y > 0) overview.appendChild(svg("line", { "class": "ov-slice", x1: 0, y1: s.offset_y, x2: item.width, y2: s.offset_y }));
   });
+  viewer.addHandler("open", function () { drawPictures(item.slices, pictures, box.width); });
   overviewShapes = svg("g", { "class": "ov-shapes" });
   overviewView = svg("rect", { "class": "ov-view", "data-testid": "overview-view" });
   overview.appendChild(overviewShapes);
@@ -68,28 +61,25 @@ function buildOverview(item) {
   els.overview.addEventListener("pointercancel", function () { dragging = false; });
 }
 
-// A slice taller than its thumbnail holds (a webtoon strip) is drawn from a low level of its own Deep
-// Zoom pyramid: the smallest level at least half the column's width, every tile of it placed where
-// its pixels lie in the slice (tile_box in labeling/ingest/tiles.py: overlaps land on each other).
-function drawFromPyramid(s, into, columnWidth) {
-  request("GET", s.dzi).then(function (answer) {
-    var dzi = new DOMParser().parseFromString(answer.text, "application/xml").documentElement;
-    var tile = Number(dzi.getAttribute("TileSize")), overlap = Number(dzi.getAttribute("Overlap"));
-    var maxLevel = Math.ceil(Math.log2(Math.max(s.width, s.height)));
-    var shrink = 1;
-    while (shrink < 2 ** maxLevel && Math.ceil(s.width / (shrink * 2)) >= columnWidth / 2) shrink *= 2;
-    var level = maxLevel - Math.log2(shrink), w = Math.ceil(s.width / shrink), h = Math.ceil(s.height / shrink);
-    var base = s.dzi.replace(/image\.dzi$/, "image_files/" + level + "/");
-    for (var col = 0; col * tile < w; col++) {
-      for (var row = 0; row * tile < h; row++) {
-        var left = col * tile - (col ? overlap : 0), top = row * tile - (row ? overlap : 0);
-        var right = Math.min((col + 1) * tile + overlap, w), bottom = Math.min((row + 1) * tile + overlap, h);
-        into.appendChild(svg("image", { href: base + col + "_" + row + ".jpeg", preserveAspectRatio: "none",
-                                        x: left * s.width / w, y: s.offset_y + top * s.height / h,
-                                        width: (right - left) * s.width / w, height: (bottom - top) * s.height / h }));
+// Each slice's picture, from a low level of the pyramid the viewer opened for it (its tile source,
+// in the slices' order): the smallest level at least half the column's width, every tile placed where
+// its pixels lie in the slice (overlaps land on each other). Ten 100 px tiles for an 800 x 20,000 strip.
+function drawPictures(slices, into, columnWidth) {
+  if (viewer.world.getItemCount() !== slices.length) return; // a slice failed to open: the viewer says so
+  slices.forEach(function (s, index) {
+    var source = viewer.world.getItemAt(index).source;
+    var level = source.maxLevel;
+    while (level > source.minLevel && source.getLevelScale(level - 1) * s.width >= columnWidth / 2) level--;
+    var tiles = source.getNumTiles(level);
+    for (var x = 0; x < tiles.x; x++) {
+      for (var y = 0; y < tiles.y; y++) {
+        var bounds = source.getTileBounds(level, x, y); // in units of the slice's width
+        into.appendChild(svg("image", { href: source.getTileUrl(level, x, y), preserveAspectRatio: "none",
+                                        x: bounds.x * s.width, y: s.offset_y + bounds.y * s.width,
+                                        width: bounds.width * s.width, height: bounds.height * s.width }));
       }
     }
-  }).catch(function () { /* the column keeps its plain background: the viewer itself says what failed */ });
+  });
 }
 
 function overviewPoint(e) {
