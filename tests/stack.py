@@ -196,7 +196,7 @@ def live_stack(stack, transactional_db):
 
 
 @pytest.fixture
-def second_web(live_stack, tmp_path):
+def second_web(live_stack):
     """A second web process beside the stack's, on the same database and broker: its URL."""
     port = free_port()
     argv = [
@@ -208,7 +208,8 @@ def second_web(live_stack, tmp_path):
         *UVICORN_OPTIONS,
         "portal.asgi:application",
     ]
-    with open(tmp_path / "web2.log", "wb") as log:
+    # In the stack's log folder, so a failed drill's report carries its tail beside the others'.
+    with open(live_stack.log_dir / "second-web.log", "ab") as log:
         process = subprocess.Popen(argv, cwd=ROOT, env=live_stack.env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -81,7 +81,7 @@ class Drill:
         return (self.stack.log_dir / f"drill-{name}.log").read_text(errors="replace")
 
     def log_tails(self, lines: int = 60) -> str:
-        """The last lines of every process the drill started (killed ones too) and of the stack's own."""
+        """The last lines of every process the drill started (killed ones too), of a second web process and of the stack's own."""
         logs = sorted(self.stack.log_dir.glob("*.log"))
         return "\n".join(
             f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) for log in logs
