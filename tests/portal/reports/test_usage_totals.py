@@ -8,7 +8,6 @@ hours long and still fall on whole UTC hours.
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import pytest
 import time_machine
@@ -195,7 +194,7 @@ def test_the_database_lost_mid_roll_leaves_both_tables_as_they_were(usage, monke
     reason="SQLite lets one writer at a time: the second roll's delete waits for the first to commit, then "
     "replaces the same rows (test_rolling_an_hour_again_replaces_its_rows)",
 )
-def test_two_rolls_at_once_write_each_hour_once(usage):
+def test_two_rolls_at_once_write_each_hour_once(usage, monkeypatch):
     usage_hours_roll(now=NOW, max_hours=24 * 60)
     rolled = _both_tables()
     UsageHour.objects.all().delete()
@@ -215,8 +214,8 @@ def test_two_rolls_at_once_write_each_hour_once(usage):
         finally:
             connections.close_all()
 
-    with mock.patch.object(UsageHour.objects, "bulk_create", insert_once_both_deleted):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            hours = sorted(run.result(timeout=60) for run in [pool.submit(roll), pool.submit(roll)])
+    monkeypatch.setattr(UsageHour.objects, "bulk_create", insert_once_both_deleted)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hours = sorted(run.result(timeout=60) for run in [pool.submit(roll), pool.submit(roll)])
     assert hours[0] == 0 and hours[1] > 0  # the second found the hours written and stopped
     assert _both_tables() == rolled

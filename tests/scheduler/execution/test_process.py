@@ -36,10 +36,14 @@ def wait_for_log(path, text, timeout=10):
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
+def start_in(folder: Path, command: str, **options):
+    """`command` started as a job in `folder`, with only PATH in its environment and its output in `folder`/log."""
+    env = {"PATH": os.environ["PATH"]}
+    return process_start(command=command, cwd=str(folder), env=env, log_path=folder / "log", **options)
+
+
 def test_terminating_kills_children_that_ignore_sigterm(tmp_path):
-    job = process_start(
-        command=STUBBORN, cwd=str(tmp_path), env={"PATH": os.environ["PATH"]}, log_path=tmp_path / "log"
-    )
+    job = start_in(tmp_path, STUBBORN)
     wait_for_log(job.log_path, "started")
     assert len(group_members(job.pgid)) >= 3
     started = time.monotonic()
@@ -50,21 +54,14 @@ def test_terminating_kills_children_that_ignore_sigterm(tmp_path):
 
 
 def test_an_obedient_group_ends_within_the_grace_period(tmp_path):
-    job = process_start(
-        command="sleep 300", cwd=str(tmp_path), env={"PATH": os.environ["PATH"]}, log_path=tmp_path / "log"
-    )
+    job = start_in(tmp_path, "sleep 300")
     group_terminate(pgid=job.pgid, grace_seconds=10, popen=job.popen)
     assert job.popen.returncode == -15
     assert exit_status(job.popen.returncode) == (None, 15)
 
 
 def test_output_goes_to_the_log_file(tmp_path):
-    job = process_start(
-        command="echo out; echo err >&2; exit 3",
-        cwd=str(tmp_path),
-        env={"PATH": os.environ["PATH"]},
-        log_path=tmp_path / "log",
-    )
+    job = start_in(tmp_path, "echo out; echo err >&2; exit 3")
     assert job.popen.wait(10) == 3
     assert job.log_path.read_text() == "out\nerr\n"
     assert exit_status(3) == (3, None)
@@ -146,9 +143,7 @@ def wait_until_gone(pgid, timeout=5.0):
 
 
 def test_a_job_whose_lifeline_is_cut_stops_its_whole_group_grandchildren_included(tmp_path):
-    job = process_start(
-        command=GRANDCHILDREN, cwd=str(tmp_path), env={"PATH": os.environ["PATH"]}, log_path=tmp_path / "log"
-    )
+    job = start_in(tmp_path, GRANDCHILDREN)
     members = sleeps_started(job.pgid)  # the job's shell, sh (unless it exec'd the last sleep), two sleeps, the guard
     assert [pid for pid in members if lifeline_guard(pid)] and not lifeline_guard(job.pid)
 
@@ -159,13 +154,7 @@ def test_a_job_whose_lifeline_is_cut_stops_its_whole_group_grandchildren_include
 
 
 def test_a_job_ignoring_sigterm_is_killed_once_the_grace_after_the_cut_is_over(tmp_path):
-    job = process_start(
-        command=STUBBORN,
-        cwd=str(tmp_path),
-        env={"PATH": os.environ["PATH"]},
-        log_path=tmp_path / "log",
-        kill_grace_seconds=0.5,
-    )
+    job = start_in(tmp_path, STUBBORN, kill_grace_seconds=0.5)
     wait_for_log(job.log_path, "started")
     job.lifeline_cut()
     assert wait_until_gone(job.pgid) == []
@@ -219,12 +208,7 @@ def test_the_lifeline_keeps_the_jobs_exit_status_and_stays_out_of_its_reach(tmp_
 
 
 def test_signals_a_job_sends_its_own_group_leave_the_lifeline_standing(tmp_path):
-    job = process_start(
-        command="trap '' HUP USR1 USR2; kill -HUP 0; kill -USR1 0; kill -USR2 0; echo sent; sleep 300",
-        cwd=str(tmp_path),
-        env={"PATH": os.environ["PATH"]},
-        log_path=tmp_path / "log",
-    )
+    job = start_in(tmp_path, "trap '' HUP USR1 USR2; kill -HUP 0; kill -USR1 0; kill -USR2 0; echo sent; sleep 300")
     wait_for_log(job.log_path, "sent")
     assert [pid for pid in group_members(job.pgid) if lifeline_guard(pid)]
     started = time.monotonic()
