@@ -21,7 +21,11 @@ Why these choices (docs/benchmarks.md, "Wait bound", has the replays):
 - Lifting wide jobs sooner (`starvation_gpu_exponent` e: a job of g GPUs starves after
   threshold / g ** e) was replayed and left off (default 0): at e = 1 it brings 6214e9's worst wait
   from 469 h to 190 h, still 1.45x fjf's, at +21 % average JCT, and the worst waits move to long
-  single-GPU jobs. No rule replayed met both targets on 6214e9.
+  single-GPU jobs. No rule replayed met both targets on 6214e9: there a bound relative to the
+  median never fires in the saturated stretch (the median wait itself reaches 40-100 h), and the
+  cheapest rule found that meets the wait target (a 4x size weight, a reservation after 3 days,
+  starving after 125 h whatever the median) costs +18 % average JCT (docs/benchmarks.md, "what
+  meeting 6214e9's bound costs").
 """
 
 from __future__ import annotations
