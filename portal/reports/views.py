@@ -28,13 +28,14 @@ def report_index(request):
 
 
 def _report_links():
+    """Each report on the index: its key, its name and what it answers."""
     return [
-        ("split", "GPU time split"),
-        ("burn", "Quota burn-down"),
-        ("idle", "Idle bookings"),
-        ("waits", "Queue waits"),
-        ("outcomes", "Job outcomes"),
-        ("labeling", "Labeling"),
+        ("split", "GPU time split", "GPU-hours of jobs, of bookings used and idle, drained and free, step by step"),
+        ("burn", "Quota burn-down", "each team's month so far against its quota, and where its pace ends the month"),
+        ("idle", "Idle bookings", "booked GPUs that sat unused, worst first, and whose they were"),
+        ("waits", "Queue waits", "how long jobs waited to start, per team and GPU count"),
+        ("outcomes", "Job outcomes", "how jobs ended: succeeded, failed, cancelled, timed out, lost"),
+        ("labeling", "Labeling", "items labelled and reviewed per day and person, rejection rate, time per item"),
     ]
 
 

@@ -352,6 +352,21 @@ def test_the_index_links_every_report(admin):
         assert f'href="/reports/{name}/"' in html
 
 
+def test_the_index_says_whose_figures_a_reader_sees_and_what_each_report_answers(admin, team_admin, team_b):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=team_b, user=team_admin, is_researcher=True)  # a member of B, not its admin
+    lead_page = page_client(team_admin).get("/reports/").content.decode()
+    assert "You read the figures of the team you lead: Team A." in lead_page
+    assert "Team B" not in lead_page
+    assert "Idle bookings</a>: booked GPUs that sat unused" in lead_page
+    assert "You read every team's figures." in page_client(admin).get("/reports/").content.decode()
+
+
+def test_the_index_tells_a_member_who_leads_no_team_whom_to_ask(researcher):
+    assert "Ask your team admin" in page_client(researcher).get("/reports/").content.decode()
+
+
 def test_a_scope_narrows_only_the_dimensions_a_caller_names_a_field_for():
     scope = JobScope(team_ids=(1, 2), user_id=3, node_id=4, gpu_model="A100-80GB")
     assert scope.where(team="team_id", model="gpu__model") == Q(team_id__in=(1, 2)) & Q(gpu__model="A100-80GB")
